@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// Entry point for `npm start`, `npm test` and `npm run bench` on a fresh machine.
+// Plain Node with no dependencies: it checks the toolchain, installs the pinned pnpm into
+// .cache/tools (corepack's signature check fails on machines without its keys), installs the
+// workspace from the committed lockfile, then hands over to scripts/<command>.ts through tsx.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const command = process.argv[2];
+const commands = ['start', 'test', 'bench'];
+if (!commands.includes(command)) {
+  fail(`usage: node scripts/bootstrap.mjs <${commands.join('|')}> [args]`);
+}
+
+function step(message) {
+  process.stdout.write(`\u25b6 ${message}\n`);
+}
+
+function fail(message) {
+  process.stderr.write(`\u2716 ${message}\n`);
+  process.exit(1);
+}
+
+function run(cmd, args, what) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
+  if (result.error) fail(`${what} could not start: ${result.error.message}`);
+  if (result.status !== 0) fail(`${what} failed (exit ${result.status}). See the output above.`);
+}
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 18)) {
+  fail(`Node.js 20.18 or newer is required; this is ${process.version}. Install a current Node 20+ and retry.`);
+}
+
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const pnpmVersion = pkg.packageManager.replace(/^pnpm@/, '');
+const toolsDir = join(root, '.cache', 'tools');
+const pnpmBin = join(toolsDir, 'node_modules', '.bin', 'pnpm');
+const pnpmPkg = join(toolsDir, 'node_modules', 'pnpm', 'package.json');
+const installedPnpm = existsSync(pnpmPkg) ? JSON.parse(readFileSync(pnpmPkg, 'utf8')).version : null;
+if (installedPnpm !== pnpmVersion) {
+  step(`installing pnpm ${pnpmVersion} into .cache/tools`);
+  run('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--prefix', toolsDir, `pnpm@${pnpmVersion}`], 'npm install pnpm');
+}
+
+step('installing workspace dependencies (pnpm install --frozen-lockfile)');
+const lockfile = existsSync(join(root, 'pnpm-lock.yaml'));
+run(pnpmBin, ['install', ...(lockfile ? ['--frozen-lockfile'] : []), '--reporter=append-only'], 'pnpm install');
+
+const env = { ...process.env, PATH: `${join(toolsDir, 'node_modules', '.bin')}:${process.env.PATH}` };
+const tsx = join(root, 'node_modules', '.bin', 'tsx');
+const child = spawn(tsx, [join('scripts', `${command}.ts`), ...process.argv.slice(3)], { cwd: root, stdio: 'inherit', env });
+// Ctrl-C reaches the child through the terminal's process group; this process only waits for
+// the child's clean shutdown so that the prompt returns after everything has stopped.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (signal === 'SIGTERM') child.kill('SIGTERM');
+  });
+}
+child.on('error', (error) => fail(`could not run scripts/${command}.ts: ${error.message}`));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
