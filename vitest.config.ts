@@ -6,6 +6,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default'],
+    // Integration suites share one broker and one database server on a 2-core machine, and
+    // the fault suites stop and restart them: files run one at a time.
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -17,14 +20,11 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['packages/test-kit/src/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          // Integration suites share one broker and one database server on a 2-core machine;
-          // running them one file at a time keeps timings honest and logs readable.
-          fileParallelism: false,
         },
       },
     ],

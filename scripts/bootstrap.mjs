@@ -43,7 +43,11 @@ const pnpmPkg = join(toolsDir, 'node_modules', 'pnpm', 'package.json');
 const installedPnpm = existsSync(pnpmPkg) ? JSON.parse(readFileSync(pnpmPkg, 'utf8')).version : null;
 if (installedPnpm !== pnpmVersion) {
   step(`installing pnpm ${pnpmVersion} into .cache/tools`);
-  run('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--prefix', toolsDir, `pnpm@${pnpmVersion}`], 'npm install pnpm');
+  run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--no-save', '--prefix', toolsDir, `pnpm@${pnpmVersion}`],
+    'npm install pnpm',
+  );
 }
 
 step('installing workspace dependencies (pnpm install --frozen-lockfile)');
@@ -52,7 +56,11 @@ run(pnpmBin, ['install', ...(lockfile ? ['--frozen-lockfile'] : []), '--reporter
 
 const env = { ...process.env, PATH: `${join(toolsDir, 'node_modules', '.bin')}:${process.env.PATH}` };
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
-const child = spawn(tsx, [join('scripts', `${command}.ts`), ...process.argv.slice(3)], { cwd: root, stdio: 'inherit', env });
+const child = spawn(tsx, [join('scripts', `${command}.ts`), ...process.argv.slice(3)], {
+  cwd: root,
+  stdio: 'inherit',
+  env,
+});
 // Ctrl-C reaches the child through the terminal's process group; this process only waits for
 // the child's clean shutdown so that the prompt returns after everything has stopped.
 for (const signal of ['SIGINT', 'SIGTERM']) {

@@ -1,0 +1,164 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  EVENT_SCHEMAS,
+  type IncidentAction,
+  IncidentActionEnvelope,
+  type IncidentEvent,
+  IncidentEventEnvelope,
+  incidentActionEnvelope,
+  incidentEventEnvelope,
+} from './events.js';
+import { incidentIdFor } from './incident.js';
+
+const incidentId = incidentIdFor('pagerduty', 'Q2VU6LUZKJ7CQT');
+
+function anEvent(overrides: Partial<IncidentEvent> = {}): IncidentEvent {
+  return {
+    eventId: 'pagerduty:4d6cc031-0d55-4c6f-abfa-93cc9aaa2e8a',
+    kind: 'acknowledged',
+    providerEventType: 'incident.acknowledged',
+    occurredAt: '2025-11-20T09:16:05.118Z',
+    incidentId,
+    provider: 'pagerduty',
+    providerId: 'Q2VU6LUZKJ7CQT',
+    dedupKey: 'payments-latency',
+    actor: { type: 'user', id: 'PXPGF42', name: 'Ada Lovelace' },
+    note: null,
+    drill: false,
+    snapshot: {
+      title: 'Payment authorisation latency above 2s',
+      service: 'payments-api',
+      severity: 'p1',
+      urgency: 'high',
+      labels: { incident_number: '4217' },
+      links: [{ href: 'https://acme.pagerduty.com/incidents/Q2VU6LUZKJ7CQT', text: 'PagerDuty' }],
+      providerUrl: 'https://acme.pagerduty.com/incidents/Q2VU6LUZKJ7CQT',
+      createdAt: '2025-11-20T09:14:03.000Z',
+    },
+    ...overrides,
+  };
+}
+
+function anAction(overrides: Partial<IncidentAction> = {}): IncidentAction {
+  return {
+    actionId: '0b9d4c1e-6f2a-4d8b-9c3e-5a7f1e2d3c4b',
+    incidentId,
+    provider: 'pagerduty',
+    providerId: 'Q2VU6LUZKJ7CQT',
+    action: 'acknowledge',
+    actor: { type: 'user', id: 'user-17', name: 'Grace Hopper' },
+    outcome: 'succeeded',
+    detail: null,
+    requestedAt: '2025-11-20T09:16:00.000Z',
+    completedAt: '2025-11-20T09:16:00.412Z',
+    ...overrides,
+  };
+}
+
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+describe(incidentEventEnvelope.name, () => {
+  it('wraps an event as a CloudEvent keyed by the incident and identified by the event id', () => {
+    const event = anEvent({ drill: true });
+    const envelope = incidentEventEnvelope(event, {
+      source: '/webhook-ingest/pagerduty',
+      time: '2025-11-20T09:16:05.300Z',
+      traceparent: TRACEPARENT,
+    });
+    expect(envelope).toEqual({
+      specversion: '1.0',
+      id: event.eventId,
+      source: '/webhook-ingest/pagerduty',
+      type: 'io.microoncall.incident.acknowledged',
+      time: '2025-11-20T09:16:05.300Z',
+      subject: incidentId,
+      datacontenttype: 'application/json',
+      data: event,
+      traceparent: TRACEPARENT,
+      drill: true,
+    });
+    expect(IncidentEventEnvelope.parse(envelope)).toEqual(envelope);
+  });
+
+  it('stamps the current time and leaves traceparent out when none is given', () => {
+    const before = Date.now();
+    const envelope = incidentEventEnvelope(anEvent(), { source: '/test' });
+    expect(Date.parse(envelope.time)).toBeGreaterThanOrEqual(before);
+    expect('traceparent' in envelope).toBe(false);
+    expect(IncidentEventEnvelope.safeParse(envelope).success).toBe(true);
+  });
+
+  it.each([
+    ['version ff', 'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+    ['all-zero trace id', `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`],
+    ['all-zero parent id', `00-4bf92f3577b34da6a3ce929d0e0e4736-${'0'.repeat(16)}-01`],
+    ['upper case', TRACEPARENT.toUpperCase()],
+  ])('rejects a traceparent with %s', (_, traceparent) => {
+    const envelope = incidentEventEnvelope(anEvent(), { source: '/test', traceparent });
+    expect(IncidentEventEnvelope.safeParse(envelope).success).toBe(false);
+  });
+
+  it('rejects an envelope whose event breaks the model', () => {
+    const envelope = incidentEventEnvelope(anEvent({ incidentId: 'inc_123' }), { source: '/test' });
+    const result = IncidentEventEnvelope.safeParse(envelope);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(['data', 'incidentId']);
+  });
+
+  it('accepts a note event without snapshot', () => {
+    const envelope = incidentEventEnvelope(anEvent({ kind: 'note_added', snapshot: null, note: 'rolled back' }), {
+      source: '/test',
+    });
+    expect(IncidentEventEnvelope.safeParse(envelope).success).toBe(true);
+  });
+});
+
+describe(incidentActionEnvelope.name, () => {
+  it('wraps an action with the drill flag of its incident', () => {
+    const action = anAction();
+    const envelope = incidentActionEnvelope(action, { source: '/escalation', drill: true, time: '2025-11-20T09:16:01.000Z' });
+    expect(envelope).toMatchObject({
+      id: action.actionId,
+      type: 'io.microoncall.incident-action.acknowledge',
+      subject: incidentId,
+      drill: true,
+      data: action,
+    });
+    expect(IncidentActionEnvelope.parse(envelope)).toEqual(envelope);
+  });
+
+  it('requires a UUID action id', () => {
+    const envelope = incidentActionEnvelope(anAction({ actionId: 'ack-1' }), { source: '/escalation', drill: false });
+    expect(IncidentActionEnvelope.safeParse(envelope).success).toBe(false);
+  });
+});
+
+describe('EVENT_SCHEMAS', () => {
+  const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+  const samples = {
+    'incident-events': () => incidentEventEnvelope(anEvent(), { source: '/test', traceparent: TRACEPARENT }),
+    'incident-actions': () => incidentActionEnvelope(anAction(), { source: '/test', drill: false }),
+  } as const;
+
+  it.each(Object.keys(EVENT_SCHEMAS) as Array<keyof typeof EVENT_SCHEMAS>)(
+    'generates a JSON Schema for %s that accepts a real envelope and rejects a broken one',
+    (topic) => {
+      const jsonSchema = z.toJSONSchema(EVENT_SCHEMAS[topic], { io: 'output' });
+      expect(jsonSchema.type).toBe('object');
+      expect(jsonSchema.required).toEqual(expect.arrayContaining(['specversion', 'id', 'source', 'type', 'data', 'drill']));
+      const validate = ajv.compile(jsonSchema);
+      const envelope = samples[topic]();
+      expect(validate(JSON.parse(JSON.stringify(envelope)))).toBe(true);
+      expect(validate({ ...envelope, specversion: '0.3' })).toBe(false);
+      expect(validate({ ...envelope, data: { ...envelope.data, incidentId: 'not-an-id' } })).toBe(false);
+    },
+  );
+
+  it('also generates input-side JSON Schemas', () => {
+    for (const schema of Object.values(EVENT_SCHEMAS)) {
+      expect(() => z.toJSONSchema(schema, { io: 'input' })).not.toThrow();
+    }
+  });
+});

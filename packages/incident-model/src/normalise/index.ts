@@ -1,0 +1,18 @@
+import { normaliseAlertmanager } from './alertmanager.js';
+import { normaliseOpsgenie } from './opsgenie.js';
+import { normalisePagerDuty } from './pagerduty.js';
+import type { Normaliser } from './types.js';
+
+export { normaliseAlertmanager } from './alertmanager.js';
+export { alertmanagerFingerprint } from './fingerprint.js';
+export { OPSGENIE_ACTION_KINDS, OPSGENIE_DRILL_TAGS, normaliseOpsgenie } from './opsgenie.js';
+export { normalisePagerDuty, PAGERDUTY_INCIDENT_EVENT_KINDS } from './pagerduty.js';
+export type { NormaliseContext, NormaliseResult, Normaliser, ValidationIssue } from './types.js';
+export { truncate } from './util.js';
+
+/** The normaliser for each provider that sends webhooks in its own format. */
+export const NORMALISERS = {
+  pagerduty: normalisePagerDuty,
+  opsgenie: normaliseOpsgenie,
+  alertmanager: normaliseAlertmanager,
+} as const satisfies Record<'pagerduty' | 'opsgenie' | 'alertmanager', Normaliser>;

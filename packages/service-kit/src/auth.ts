@@ -1,0 +1,138 @@
+import type { RequestHandler } from 'express';
+import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import { z } from 'zod';
+import { AuthenticationError, DependencyUnavailableError, NotAllowedError } from './errors.js';
+
+export const Role = z.enum(['viewer', 'responder', 'approver', 'admin']);
+export type Role = z.infer<typeof Role>;
+
+export interface Principal {
+  subject: string;
+  name: string | null;
+  email: string | null;
+  roles: Role[];
+}
+
+/**
+ * Roles are not a strict ladder: `responder` and `approver` both include `viewer`, and
+ * `admin` includes every role.
+ */
+export function hasRole(principal: Pick<Principal, 'roles'>, required: Role): boolean {
+  return principal.roles.some(
+    (r) => r === required || r === 'admin' || (required === 'viewer' && (r === 'responder' || r === 'approver')),
+  );
+}
+
+export interface JwtVerifierOptions {
+  issuer: string;
+  audience: string;
+  /** Defaults to the `jwks_uri` of the issuer's discovery document. */
+  jwksUrl?: string;
+  algorithms?: string[];
+  /** Claim holding role names (array or space-separated string); dots walk nested claims. */
+  rolesClaim?: string;
+  /** Maps the issuer's group names onto roles, e.g. { 'sre-oncall': 'responder' }. */
+  roleMap?: Record<string, Role>;
+  clockToleranceSeconds?: number;
+}
+
+export type TokenVerifier = (token: string) => Promise<Principal>;
+
+export async function discoverJwksUrl(issuer: string): Promise<string> {
+  const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch((cause: unknown) => {
+    throw new DependencyUnavailableError(`OIDC discovery at ${url} failed`, 5, { cause });
+  });
+  if (!res.ok) throw new DependencyUnavailableError(`OIDC discovery at ${url} answered ${res.status}`);
+  const doc = z.object({ issuer: z.string(), jwks_uri: z.string().url() }).parse(await res.json());
+  if (doc.issuer !== issuer) throw new DependencyUnavailableError(`OIDC discovery issuer mismatch: ${doc.issuer}`);
+  return doc.jwks_uri;
+}
+
+function claimAt(payload: JWTPayload, path: string): unknown {
+  return path
+    .split('.')
+    .reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), payload);
+}
+
+export function rolesFromClaims(payload: JWTPayload, opts: Pick<JwtVerifierOptions, 'rolesClaim' | 'roleMap'>): Role[] {
+  const raw = claimAt(payload, opts.rolesClaim ?? 'roles');
+  const names = Array.isArray(raw)
+    ? raw.filter((v): v is string => typeof v === 'string')
+    : typeof raw === 'string'
+      ? raw.split(' ')
+      : [];
+  const roles = new Set<Role>();
+  for (const name of names) {
+    const mapped = opts.roleMap?.[name] ?? (Role.safeParse(name).success ? (name as Role) : undefined);
+    if (mapped) roles.add(mapped);
+  }
+  return [...roles];
+}
+
+/** Verifies bearer JWTs against the issuer's JWKS: issuer, audience, expiry and algorithm. */
+export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier {
+  let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  const algorithms = opts.algorithms ?? ['RS256', 'ES256', 'PS256', 'EdDSA'];
+  if (algorithms.some((a) => a.toLowerCase() === 'none' || a.startsWith('HS'))) {
+    throw new Error('JWT algorithms must be asymmetric; none and HS* are refused');
+  }
+  return async (token) => {
+    jwks ??= createRemoteJWKSet(new URL(opts.jwksUrl ?? (await discoverJwksUrl(opts.issuer))), {
+      cooldownDuration: 30_000,
+      cacheMaxAge: 10 * 60_000,
+      timeoutDuration: 5000,
+    });
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: opts.issuer,
+        audience: opts.audience,
+        algorithms,
+        clockTolerance: opts.clockToleranceSeconds ?? 30,
+        requiredClaims: ['sub', 'exp'],
+      });
+      return {
+        subject: String(payload.sub),
+        name: typeof payload.name === 'string' ? payload.name : null,
+        email: typeof payload.email === 'string' ? payload.email : null,
+        roles: rolesFromClaims(payload, opts),
+      };
+    } catch (error) {
+      if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
+        throw new DependencyUnavailableError('the identity provider keys could not be fetched', 5, { cause: error });
+      }
+      // The reason is useful to the caller (expired, wrong audience) and reveals no secret.
+      const reason = error.code;
+      throw new AuthenticationError(`invalid bearer token (${reason})`);
+    }
+  };
+}
+
+/** Sets req.principal from `Authorization: Bearer <jwt>`; 401 when absent or invalid. */
+export function authenticate(verify: TokenVerifier): RequestHandler {
+  return async (req, _res, next) => {
+    const header = req.header('authorization');
+    const match = header ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header) : null;
+    if (!match?.[1]) {
+      next(new AuthenticationError('missing bearer token: send Authorization: Bearer <token>'));
+      return;
+    }
+    req.principal = await verify(match[1]);
+    next();
+  };
+}
+
+/** 403 unless the authenticated principal holds `role` (see hasRole). */
+export function requireRole(role: Role): RequestHandler {
+  return (req, _res, next) => {
+    if (!req.principal) {
+      next(new AuthenticationError('authentication required'));
+      return;
+    }
+    if (!hasRole(req.principal, role)) {
+      next(new NotAllowedError(`this action needs the ${role} role`));
+      return;
+    }
+    next();
+  };
+}

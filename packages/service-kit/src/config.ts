@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * Reads a service's configuration once, at start-up. For any variable `X` the value may come
+ * from the file named by `X_FILE` instead (Kubernetes secret mounts); the file's content is
+ * trimmed. Errors name the variables, never their values.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const resolved: Record<string, string | undefined> = { ...env };
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.endsWith('_FILE') || !value) continue;
+    const target = key.slice(0, -'_FILE'.length);
+    if (env[target] !== undefined) {
+      throw new ConfigError([`${target} and ${key} are both set; set only one`]);
+    }
+    try {
+      resolved[target] = readFileSync(value, 'utf8').trim();
+    } catch (error) {
+      throw new ConfigError([`${key}: cannot read ${value} (${(error as NodeJS.ErrnoException).code ?? 'error'})`]);
+    }
+  }
+  const parsed = schema.safeParse(resolved);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`));
+  }
+  return parsed.data;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Booleans accept only true/1/false/0 (z.coerce.boolean() would read "false" as true). */
+export const envBoolean = (defaultValue: boolean) =>
+  z
+    .enum(['true', '1', 'false', '0'], { message: 'must be one of true, 1, false, 0' })
+    .default(defaultValue ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+
+export const envInt = (defaultValue: number, opts: { min?: number; max?: number } = {}) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .default(String(defaultValue))
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(opts.min ?? 0)
+        .max(opts.max ?? Number.MAX_SAFE_INTEGER),
+    );
+
+/** A comma- or newline-separated list, entries trimmed, empties dropped. */
+export const envList = () =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(/[,\n]/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
+
+/** Settings every service shares; each service extends this with its own keys. */
+export const baseConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: envInt(8080, { max: 65535 }),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  DATABASE_POOL_MAX: envInt(10, { min: 1, max: 200 }),
+  KAFKA_BROKERS: envList().pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1)),
+  KAFKA_CLIENT_ID: z.string().optional(),
+  KAFKA_TOPIC_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]*$/)
+    .default('oncall'),
+  KAFKA_CREATE_TOPICS: envBoolean(true),
+  SHUTDOWN_TIMEOUT_MS: envInt(10_000, { min: 100 }),
+});
+export type BaseConfig = z.output<typeof baseConfigSchema>;

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
+import { z } from 'zod';
+import type { Component } from './component.js';
+import { loadConfig } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+
+export interface Database<TSchema extends Record<string, unknown>> extends Component {
+  pool: pg.Pool;
+  db: NodePgDatabase<TSchema>;
+}
+
+export function createDatabase<TSchema extends Record<string, unknown>>(opts: {
+  url: string;
+  schema: TSchema;
+  max?: number;
+  logger: Logger;
+  applicationName: string;
+}): Database<TSchema> {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max ?? 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    application_name: opts.applicationName,
+  });
+  // An idle client losing its connection (server restart) must not crash the process.
+  pool.on('error', (error) => opts.logger.warn({ err: error }, 'postgres: idle connection error'));
+  return {
+    id: 'postgres',
+    pool,
+    db: drizzle(pool, { schema: opts.schema }),
+    async stop() {
+      await pool.end();
+    },
+    async healthcheck() {
+      try {
+        await pool.query('select 1');
+        return { healthy: true };
+      } catch (error) {
+        return { healthy: false, reason: (error as Error).message };
+      }
+    },
+  };
+}
+
+/** A stable 64-bit advisory lock key per service schema. */
+function lockKey(name: string): bigint {
+  return createHash('sha256').update(`micro-oncall:migrate:${name}`).digest().readBigInt64BE(0);
+}
+
+/**
+ * Applies a service's generated SQL migrations (drizzle-kit output), holding a session advisory lock so that replicas starting together and
+ * the Helm pre-upgrade Job never migrate at the same time.
+ */
+export async function runMigrations(opts: {
+  url: string;
+  schema: string;
+  migrationsFolder: string;
+  logger: Logger;
+}): Promise<void> {
+  const client = new pg.Client({ connectionString: opts.url, application_name: `${opts.schema}-migrate` });
+  await client.connect();
+  try {
+    const key = lockKey(opts.schema).toString();
+    await client.query('select pg_advisory_lock($1)', [key]);
+    try {
+      // Bookkeeping lives in drizzle's own schema, one table per service; the service's
+      // schema itself is created by its first migration.
+      await migrate(drizzle(client), {
+        migrationsFolder: opts.migrationsFolder,
+        migrationsSchema: 'drizzle',
+        migrationsTable: `${opts.schema}_migrations`,
+      });
+      opts.logger.info({ schema: opts.schema }, 'migrations applied');
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [key]);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** True for errors that a retry may cure (connection lost, server restarting, serialization). */
+export function isTransientDbError(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return (
+    /^(08|57P|53|40001|40P01)/.test(code) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code) ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test((error as Error).message ?? '')
+  );
+}
+
+/**
+ * The body of each service's `src/migrate.ts`: the explicit migration entry point that the
+ * Helm pre-install/pre-upgrade Job runs. Reads only DATABASE_URL (or DATABASE_URL_FILE).
+ */
+export async function migrateFromEnv(opts: {
+  service: string;
+  schema: string;
+  migrationsFolder: string;
+}): Promise<void> {
+  const logger = createLogger({ service: `${opts.service}-migrate` });
+  try {
+    const config = loadConfig(
+      z.object({ DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL') }),
+    );
+    await runMigrations({
+      url: config.DATABASE_URL,
+      schema: opts.schema,
+      migrationsFolder: opts.migrationsFolder,
+      logger,
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, `migration failed: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+}

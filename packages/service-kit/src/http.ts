@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import { rateLimit as expressRateLimit } from 'express-rate-limit';
+import type { Registry } from 'prom-client';
+import './express-augment.js';
+import { type Component, checkAll } from './component.js';
+import {
+  DependencyUnavailableError,
+  InputError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  ServiceError,
+  UnsupportedMediaTypeError,
+} from './errors.js';
+import type { Logger } from './logger.js';
+import { httpMetrics } from './metrics.js';
+
+export interface HttpAppOptions {
+  logger: Logger;
+  registry: Registry;
+  /** Readiness is the aggregate of these components' health checks. */
+  components: () => readonly Component[];
+  /** Express `trust proxy` setting, so rate limits key on the client behind an ingress. */
+  trustProxy?: boolean | number | string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The one way a service builds its HTTP app: request ids, access logs, metrics, health and
+ * readiness, then the service's routes (`mount`), then 404 and the error middleware.
+ * It never listens; main.ts does.
+ */
+export function createHttpApp(opts: HttpAppOptions, mount: (app: Express) => void): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', opts.trustProxy ?? false);
+  const metrics = httpMetrics(opts.registry);
+
+  app.use((req, res, next) => {
+    const incoming = req.header('x-request-id');
+    req.id = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', req.id);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      metrics.requestDuration.observe({ method: req.method, route, status_code: String(res.statusCode) }, seconds);
+      const quiet = req.path.startsWith('/health/') || req.path === '/metrics';
+      opts.logger[quiet ? 'debug' : 'info'](
+        {
+          requestId: req.id,
+          method: req.method,
+          route,
+          status: res.statusCode,
+          durationMs: Math.round(seconds * 1000 * 10) / 10,
+        },
+        'request',
+      );
+    });
+    next();
+  });
+
+  app.get('/health/live', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/health/ready', async (_req, res) => {
+    const result = await checkAll(opts.components());
+    res
+      .status(result.healthy ? 200 : 503)
+      .json({ status: result.healthy ? 'ready' : 'not_ready', checks: result.checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', opts.registry.contentType);
+    res.send(await opts.registry.metrics());
+  });
+
+  mount(app);
+
+  app.use((req, _res, next) => next(new NotFoundError(`no route for ${req.method} ${req.path}`)));
+  app.use(errorHandler(opts.logger, metrics.errors));
+  return app;
+}
+
+/**
+ * The typed error behind `error`: itself when it is one, or the mapping of the errors that
+ * express's body parsers raise (they carry a `type`). Null for unexpected errors.
+ */
+export function toServiceError(error: unknown): ServiceError | null {
+  if (error instanceof ServiceError) return error;
+  const parserError = error as { type?: string; message?: string };
+  switch (parserError.type) {
+    case 'entity.too.large':
+      return new PayloadTooLargeError('request body is larger than this endpoint accepts');
+    case 'entity.parse.failed':
+      return new InputError('request body is not valid JSON');
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new UnsupportedMediaTypeError(parserError.message ?? 'unsupported body encoding');
+    case 'request.aborted':
+      return new InputError('request aborted by the client');
+    default:
+      return null;
+  }
+}
+
+/** Maps typed errors to JSON bodies `{ error: { code, message, details?, requestId } }`. */
+export function errorHandler(
+  logger: Logger,
+  errorsCounter?: { inc(labels: Record<string, string>): void },
+): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const known = toServiceError(err);
+    const status = known?.status ?? 500;
+    const code = known?.code ?? 'internal_error';
+    if (status >= 500) {
+      logger.error({ err, requestId: req.id, method: req.method, path: req.path }, 'request failed');
+    }
+    if (err instanceof RateLimitedError || err instanceof DependencyUnavailableError) {
+      res.setHeader('Retry-After', String(err.retryAfterSeconds));
+    }
+    errorsCounter?.inc({ code, status_code: String(status) });
+    if (res.headersSent) return;
+    res.status(status).json({
+      error: {
+        code,
+        // Unknown errors are not described to the client: their messages may carry internals.
+        message: known?.message ?? 'internal error',
+        ...(known?.details ? { details: known.details } : {}),
+        requestId: req.id,
+      },
+    });
+  };
+}
+
+/**
+ * A per-route rate limit (fixed window, in memory: per replica). `key` picks the bucket,
+ * e.g. the webhook source; the default is the client address.
+ */
+export function rateLimit(opts: { windowMs: number; limit: number; key?: (req: Request) => string }): RequestHandler {
+  return expressRateLimit({
+    windowMs: opts.windowMs,
+    limit: opts.limit,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    ...(opts.key ? { keyGenerator: opts.key } : {}),
+    handler: (_req, _res, next, options) =>
+      next(new RateLimitedError('too many requests: slow down and retry later', Math.ceil(options.windowMs / 1000))),
+  });
+}

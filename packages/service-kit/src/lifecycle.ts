@@ -1,0 +1,128 @@
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import type { Component } from './component.js';
+import type { Logger } from './logger.js';
+
+export interface RunningService {
+  url: string;
+  port: number;
+  /** Idempotent: close HTTP, then the other components in reverse start order. */
+  stop(): Promise<void>;
+}
+
+async function bounded(what: string, ms: number, fn: () => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not stop within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function httpComponent(
+  app: Express,
+  host: string,
+  port: number,
+  logger: Logger,
+): Component & { server?: Server; address(): number } {
+  let server: Server | undefined;
+  return {
+    id: 'http',
+    async start() {
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(port, host, () => resolve(s));
+        s.once('error', reject);
+      });
+      // Webhook senders and browsers keep connections alive; a drained server must not wait on idle ones.
+      server.keepAliveTimeout = 5000;
+      logger.info({ host, port: this.address() }, 'listening');
+    },
+    address() {
+      const a = server?.address();
+      return typeof a === 'object' && a ? a.port : port;
+    },
+    async stop() {
+      if (!server) return;
+      const s = server;
+      await new Promise<void>((resolve, reject) => {
+        s.close((error) => (error ? reject(error) : resolve()));
+        s.closeIdleConnections();
+      });
+    },
+    async healthcheck() {
+      return server?.listening ? { healthy: true } : { healthy: false, reason: 'not listening' };
+    },
+  };
+}
+
+/**
+ * Starts the components in order (pool → producer → consumers), then HTTP. Stopping runs in
+ * reverse: HTTP first (in-flight requests finish), consumers, then the producer flushes, then
+ * the pool ends. Each step is bounded by `shutdownTimeoutMs`.
+ */
+export async function startService(opts: {
+  logger: Logger;
+  components: Component[];
+  app?: Express;
+  host: string;
+  port: number;
+  shutdownTimeoutMs: number;
+}): Promise<RunningService> {
+  const started: Component[] = [];
+  const http = opts.app ? httpComponent(opts.app, opts.host, opts.port, opts.logger) : undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      const failures: string[] = [];
+      for (const component of [...started].reverse()) {
+        try {
+          await bounded(component.id, opts.shutdownTimeoutMs, () => component.stop());
+          opts.logger.info({ component: component.id }, 'stopped');
+        } catch (error) {
+          failures.push(`${component.id}: ${(error as Error).message}`);
+          opts.logger.error({ err: error, component: component.id }, 'stop failed');
+        }
+      }
+      if (failures.length > 0) throw new Error(`shutdown incomplete: ${failures.join('; ')}`);
+    })();
+    return stopping;
+  };
+  try {
+    for (const component of [...opts.components, ...(http ? [http] : [])]) {
+      await component.start?.();
+      started.push(component);
+    }
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+  const port = http ? http.address() : 0;
+  return { url: `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${port}`, port, stop };
+}
+
+/** For main.ts: one idempotent stop on SIGTERM/SIGINT, exit code 1 when shutdown failed. */
+export function stopOnSignals(service: Pick<RunningService, 'stop'>, logger: Logger): void {
+  const handler = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'shutting down');
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+}
+
+/** For main.ts: a start-up failure is printed plainly and ends the process with status 1. */
+export function exitOnStartFailure(logger: Logger, error: unknown): never {
+  logger.fatal({ err: error }, `start-up failed: ${(error as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,141 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { type Log, type ManagedProcess, spawnManaged, waitFor } from './process.js';
+
+export interface LocalPostgres {
+  url: string;
+  port: number;
+  process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+const isRoot = process.getuid?.() === 0;
+
+/** Finds the server binaries of Debian's PostgreSQL package, newest major version first. */
+function findPostgresBinDir(): string | null {
+  const base = '/usr/lib/postgresql';
+  if (existsSync(base)) {
+    const versions = readdirSync(base)
+      .filter((v) => /^\d+$/.test(v) && existsSync(join(base, v, 'bin', 'postgres')))
+      .sort((a, b) => Number(b) - Number(a));
+    if (versions[0]) return join(base, versions[0], 'bin');
+  }
+  const pgConfig = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
+  const dir = pgConfig.status === 0 ? pgConfig.stdout.trim() : '';
+  return dir && existsSync(join(dir, 'postgres')) ? dir : null;
+}
+
+function installPostgres(log: Log): string {
+  if (!isRoot || !existsSync('/usr/bin/apt-get')) {
+    throw new Error(
+      'PostgreSQL server binaries were not found. Install PostgreSQL 14+ (Debian: `apt-get install postgresql`) or set DATABASE_URL to a server you run.',
+    );
+  }
+  log("PostgreSQL not found: installing Debian's postgresql package (apt-get, first run only)");
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', 'postgresql'],
+  ]) {
+    const r = spawnSync('apt-get', args, {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (r.status !== 0)
+      throw new Error(`apt-get ${args.join(' ')} failed; install PostgreSQL by hand or set DATABASE_URL`);
+  }
+  const dir = findPostgresBinDir();
+  if (!dir) throw new Error('postgresql was installed but its binaries were not found under /usr/lib/postgresql');
+  return dir;
+}
+
+/** PostgreSQL refuses to run as root: when we are root, its processes run as the `postgres` user. */
+function asServerUser(command: string, args: string[]): [string, string[]] {
+  if (!isRoot) return [command, args];
+  return ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', command, ...args]];
+}
+
+/**
+ * Starts a PostgreSQL server on 127.0.0.1:`port` with its data in `dataDir` (initialised on
+ * first use, trust authentication on loopback only: a development and test server, never a
+ * production one).
+ */
+export async function startPostgres(opts: {
+  dataDir: string;
+  port: number;
+  log: Log;
+  fast?: boolean;
+}): Promise<LocalPostgres> {
+  const binDir = findPostgresBinDir() ?? installPostgres(opts.log);
+  mkdirSync(opts.dataDir, { recursive: true });
+  if (isRoot) {
+    const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+    chownSync(opts.dataDir, id('-u'), id('-g'));
+  }
+  if (!existsSync(join(opts.dataDir, 'PG_VERSION'))) {
+    opts.log(`initialising a PostgreSQL data folder in ${opts.dataDir}`);
+    const [cmd, args] = asServerUser(join(binDir, 'initdb'), [
+      '-D',
+      opts.dataDir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '--encoding=UTF8',
+      '--no-locale',
+    ]);
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`initdb failed: ${r.stderr || r.stdout}`);
+  }
+  const settings = [
+    '-D',
+    opts.dataDir,
+    '-p',
+    String(opts.port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    `unix_socket_directories=${opts.dataDir}`,
+    '-c',
+    'max_connections=300',
+    // Test databases are thrown away after the run; durability is not what is tested there.
+    ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+  ];
+  const [cmd, args] = asServerUser(join(binDir, 'postgres'), settings);
+  const proc = spawnManaged('postgres', cmd, args, {
+    logFile: join(opts.dataDir, '..', 'postgres.log'),
+    stopSignal: 'SIGINT',
+  });
+  const url = `postgres://postgres@127.0.0.1:${opts.port}/postgres`;
+  await waitFor(
+    `PostgreSQL on 127.0.0.1:${opts.port} (log: ${join(opts.dataDir, '..', 'postgres.log')})`,
+    async () => {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+      try {
+        await client.connect();
+        await client.query('select 1');
+        return true;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+    { timeoutMs: 60_000, exited: proc.exited },
+  );
+  return { url, port: opts.port, process: proc, stop: () => proc.stop() };
+}
+
+/** Creates a database (if missing) on the server behind `serverUrl` and returns its URL. */
+export async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid database name: ${name}`);
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (exists.rowCount === 0) await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

@@ -1,0 +1,97 @@
+import { rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startKafka } from './kafka.js';
+import { startPostgres } from './postgres.js';
+import { freePort, type Log, portInUse } from './process.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+
+export interface Stack {
+  /** URL of the PostgreSQL server's maintenance database; services get their own databases. */
+  databaseUrl: string;
+  kafkaBrokers: string;
+  /** What this call started itself (and will stop); empty when both came from the environment. */
+  started: { name: string; pid: number }[];
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /**
+   * `test`: throw-away data under .dev/test on free ports, durability settings off.
+   * `start`: persistent data under .dev/start on the fixed development ports.
+   */
+  mode: 'test' | 'start';
+  log: Log;
+  env?: NodeJS.ProcessEnv;
+}
+
+const DEV_PORTS = { postgres: 54329, kafka: 19092, kafkaController: 19093 };
+
+/**
+ * Brings up PostgreSQL and Kafka unless DATABASE_URL / KAFKA_BROKERS point at running ones.
+ * Both start in parallel; on failure whatever did start is stopped again.
+ */
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const env = opts.env ?? process.env;
+  const base = join(REPO_ROOT, '.dev', opts.mode);
+  if (opts.mode === 'test') rmSync(base, { recursive: true, force: true });
+  const ports =
+    opts.mode === 'test'
+      ? { postgres: await freePort(), kafka: await freePort(), kafkaController: await freePort() }
+      : DEV_PORTS;
+  if (opts.mode === 'start') {
+    for (const [name, port] of Object.entries(ports)) {
+      const external = name === 'postgres' ? env.DATABASE_URL : env.KAFKA_BROKERS;
+      if (!external && (await portInUse(port))) {
+        throw new Error(
+          `port ${port} (${name}) is already in use: is another \`npm start\` running? Stop it, or point DATABASE_URL / KAFKA_BROKERS at running servers.`,
+        );
+      }
+    }
+  }
+
+  const postgres = env.DATABASE_URL
+    ? Promise.resolve(null)
+    : startPostgres({
+        dataDir: join(base, 'postgres', 'data'),
+        port: ports.postgres,
+        log: opts.log,
+        fast: opts.mode === 'test',
+      });
+  if (!env.DATABASE_URL) opts.log(`starting PostgreSQL on 127.0.0.1:${ports.postgres}`);
+  const kafka = env.KAFKA_BROKERS
+    ? Promise.resolve(null)
+    : startKafka({
+        repoRoot: REPO_ROOT,
+        cacheDir: join(REPO_ROOT, '.cache'),
+        workDir: join(base, 'kafka'),
+        port: ports.kafka,
+        controllerPort: ports.kafkaController,
+        log: opts.log,
+      });
+  const [pgResult, kafkaResult] = await Promise.allSettled([postgres, kafka]);
+  const stopAll = async () => {
+    await Promise.all([
+      kafkaResult.status === 'fulfilled' ? kafkaResult.value?.stop() : undefined,
+      pgResult.status === 'fulfilled' ? pgResult.value?.stop() : undefined,
+    ]);
+  };
+  if (pgResult.status === 'rejected' || kafkaResult.status === 'rejected') {
+    await stopAll();
+    const reasons = [pgResult, kafkaResult]
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => (r.reason instanceof Error ? r.reason.message : String(r.reason)));
+    throw new Error(reasons.join('\n'));
+  }
+  const pgServer = pgResult.value;
+  const kafkaServer = kafkaResult.value;
+  return {
+    databaseUrl: env.DATABASE_URL ?? pgServer!.url,
+    kafkaBrokers: env.KAFKA_BROKERS ?? kafkaServer!.brokers,
+    started: [pgServer?.process, kafkaServer?.process]
+      .filter((p) => p !== undefined)
+      .map((p) => ({ name: p.name, pid: p.pid })),
+    stop: stopAll,
+  };
+}

@@ -1,0 +1,48 @@
+CREATE SCHEMA "escalation";
+--> statement-breakpoint
+CREATE TYPE "escalation"."provider" AS ENUM('pagerduty', 'opsgenie', 'alertmanager', 'generic');--> statement-breakpoint
+CREATE TYPE "escalation"."severity" AS ENUM('p0', 'p1', 'p2', 'p3', 'p4');--> statement-breakpoint
+CREATE TYPE "escalation"."incident_status" AS ENUM('triggered', 'acknowledged', 'resolved');--> statement-breakpoint
+CREATE TYPE "escalation"."urgency" AS ENUM('high', 'low');--> statement-breakpoint
+CREATE TABLE "escalation"."incident_events" (
+	"event_id" text PRIMARY KEY NOT NULL,
+	"incident_id" text NOT NULL,
+	"kind" text NOT NULL,
+	"provider_event_type" text NOT NULL,
+	"occurred_at" timestamp with time zone NOT NULL,
+	"actor" jsonb,
+	"note" text,
+	"drill" boolean NOT NULL,
+	"envelope" jsonb NOT NULL,
+	"recorded_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "escalation"."incidents" (
+	"id" text PRIMARY KEY NOT NULL,
+	"provider" "escalation"."provider" NOT NULL,
+	"provider_id" text NOT NULL,
+	"dedup_key" text NOT NULL,
+	"title" text NOT NULL,
+	"service" text NOT NULL,
+	"severity" "escalation"."severity" NOT NULL,
+	"urgency" "escalation"."urgency" NOT NULL,
+	"status" "escalation"."incident_status" NOT NULL,
+	"labels" jsonb NOT NULL,
+	"links" jsonb NOT NULL,
+	"provider_url" text,
+	"drill" boolean DEFAULT false NOT NULL,
+	"created_at" timestamp with time zone NOT NULL,
+	"updated_at" timestamp with time zone NOT NULL,
+	"snapshot_at" timestamp with time zone NOT NULL,
+	"status_at" timestamp with time zone NOT NULL,
+	"acknowledged_at" timestamp with time zone,
+	"resolved_at" timestamp with time zone,
+	"last_event_kind" text NOT NULL,
+	"recorded_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX "incident_events_incident_occurred_idx" ON "escalation"."incident_events" USING btree ("incident_id","occurred_at");--> statement-breakpoint
+CREATE INDEX "incidents_status_updated_idx" ON "escalation"."incidents" USING btree ("status","updated_at");--> statement-breakpoint
+CREATE INDEX "incidents_service_idx" ON "escalation"."incidents" USING btree ("service");--> statement-breakpoint
+CREATE INDEX "incidents_severity_idx" ON "escalation"."incidents" USING btree ("severity");--> statement-breakpoint
+CREATE INDEX "incidents_updated_id_idx" ON "escalation"."incidents" USING btree ("updated_at","id");

@@ -1,0 +1,117 @@
+import { type IncidentEvent, IncidentEventEnvelope } from '@micro-oncall/incident-model';
+import type { BatchHandler, IncomingMessage, Rejected } from '@micro-oncall/service-kit';
+import { inArray, sql } from 'drizzle-orm';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import * as schema from '../db/schema.js';
+import { applyEvent, type IncidentRow } from '../projector.js';
+
+export type EscalationDb = NodePgDatabase<typeof schema>;
+
+function decode(message: IncomingMessage): { envelope: IncidentEventEnvelope } | { reason: string } {
+  if (!message.value) return { reason: 'empty message value' };
+  let json: unknown;
+  try {
+    json = JSON.parse(message.value.toString('utf8'));
+  } catch {
+    return { reason: 'value is not JSON' };
+  }
+  const parsed = IncidentEventEnvelope.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
+    return { reason: `not a valid incident event: ${issues.join('; ')}` };
+  }
+  return { envelope: parsed.data };
+}
+
+/**
+ * Consumer of `<ns>.incident-events.v1`. One transaction per chunk: the history rows are
+ * inserted first (a conflict on event_id means already applied, so it is skipped), then the
+ * affected incidents are locked, folded forward in message order, and written back. Offsets
+ * are committed by the runner only after this transaction commits.
+ */
+export function createIncidentEventsHandler(deps: {
+  db: EscalationDb;
+  onApplied?: (incidentIds: string[]) => void;
+}): BatchHandler {
+  return async (messages) => {
+    const rejected: Rejected[] = [];
+    const valid: { envelope: IncidentEventEnvelope; event: IncidentEvent }[] = [];
+    for (const message of messages) {
+      const result = decode(message);
+      if ('reason' in result) rejected.push({ message, reason: result.reason });
+      else valid.push({ envelope: result.envelope, event: result.envelope.data });
+    }
+    if (valid.length === 0) return { rejected };
+
+    const changed = await deps.db.transaction(async (tx) => {
+      const inserted = await tx
+        .insert(schema.incidentEvents)
+        .values(
+          valid.map(({ envelope, event }) => ({
+            eventId: event.eventId,
+            incidentId: event.incidentId,
+            kind: event.kind,
+            providerEventType: event.providerEventType,
+            occurredAt: event.occurredAt,
+            actor: event.actor,
+            note: event.note,
+            drill: event.drill,
+            envelope,
+          })),
+        )
+        .onConflictDoNothing({ target: schema.incidentEvents.eventId })
+        .returning({ eventId: schema.incidentEvents.eventId });
+      const fresh = new Set(inserted.map((r) => r.eventId));
+      // The same event may appear twice within one chunk: only its first copy is applied.
+      const toApply = valid.filter(({ event }) => fresh.delete(event.eventId));
+      if (toApply.length === 0) return [];
+
+      const ids = [...new Set(toApply.map(({ event }) => event.incidentId))];
+      const rows = await tx.select().from(schema.incidents).where(inArray(schema.incidents.id, ids)).for('update');
+      const state = new Map<string, IncidentRow | null>(rows.map((r) => [r.id, r]));
+      const dirty = new Set<string>();
+      for (const { event } of toApply) {
+        const next = applyEvent(state.get(event.incidentId) ?? null, event);
+        if (next) {
+          state.set(event.incidentId, next);
+          dirty.add(event.incidentId);
+        }
+      }
+      const upserts = [...dirty].map((id) => {
+        const { recordedAt: _recordedAt, ...row } = state.get(id)!;
+        return row;
+      });
+      if (upserts.length > 0) {
+        const excluded = (column: string) => sql.raw(`excluded.${column}`);
+        await tx
+          .insert(schema.incidents)
+          .values(upserts)
+          .onConflictDoUpdate({
+            target: schema.incidents.id,
+            set: {
+              title: excluded('title'),
+              service: excluded('service'),
+              severity: excluded('severity'),
+              urgency: excluded('urgency'),
+              status: excluded('status'),
+              labels: excluded('labels'),
+              links: excluded('links'),
+              providerUrl: excluded('provider_url'),
+              drill: excluded('drill'),
+              createdAt: excluded('created_at'),
+              updatedAt: excluded('updated_at'),
+              snapshotAt: excluded('snapshot_at'),
+              statusAt: excluded('status_at'),
+              acknowledgedAt: excluded('acknowledged_at'),
+              resolvedAt: excluded('resolved_at'),
+              lastEventKind: excluded('last_event_kind'),
+              recordedAt: sql`now()`,
+            },
+          });
+      }
+      return [...dirty];
+    });
+    if (changed.length > 0) deps.onApplied?.(changed);
+    return { rejected };
+  };
+}

@@ -1,0 +1,73 @@
+import { boolean, index, jsonb, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const escalation = pgSchema('escalation');
+
+export const providerEnum = escalation.enum('provider', ['pagerduty', 'opsgenie', 'alertmanager', 'generic']);
+export const statusEnum = escalation.enum('incident_status', ['triggered', 'acknowledged', 'resolved']);
+export const severityEnum = escalation.enum('severity', ['p0', 'p1', 'p2', 'p3', 'p4']);
+export const urgencyEnum = escalation.enum('urgency', ['high', 'low']);
+
+/**
+ * Current state of each incident: a projection of incident_events that a replay of the
+ * topic could rebuild. Descriptive fields follow the newest snapshot, status follows the newest
+ * status-changing event (by the provider's occurrence time), so late or repeated deliveries
+ * converge on the same state.
+ */
+export const incidents = escalation.table(
+  'incidents',
+  {
+    id: text('id').primaryKey(),
+    provider: providerEnum('provider').notNull(),
+    providerId: text('provider_id').notNull(),
+    dedupKey: text('dedup_key').notNull(),
+    title: text('title').notNull(),
+    service: text('service').notNull(),
+    severity: severityEnum('severity').notNull(),
+    urgency: urgencyEnum('urgency').notNull(),
+    status: statusEnum('status').notNull(),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull(),
+    links: jsonb('links').$type<{ href: string; text: string }[]>().notNull(),
+    providerUrl: text('provider_url'),
+    drill: boolean('drill').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull(),
+    /** Occurrence time of the newest event applied. */
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull(),
+    snapshotAt: timestamp('snapshot_at', { withTimezone: true, mode: 'string' }).notNull(),
+    statusAt: timestamp('status_at', { withTimezone: true, mode: 'string' }).notNull(),
+    acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true, mode: 'string' }),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'string' }),
+    lastEventKind: text('last_event_kind').notNull(),
+    /** When this row last changed here (maintained by the ORM / the projector). */
+    recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' })
+      .notNull()
+      .defaultNow()
+      .$onUpdate(() => new Date().toISOString()),
+  },
+  (t) => [
+    index('incidents_status_updated_idx').on(t.status, t.updatedAt),
+    index('incidents_service_idx').on(t.service),
+    index('incidents_severity_idx').on(t.severity),
+    index('incidents_updated_id_idx').on(t.updatedAt, t.id),
+  ],
+);
+
+/**
+ * Append-only history: one row per distinct event id. The primary key is what makes the
+ * consumer idempotent: a redelivered event inserts nothing and so changes nothing.
+ */
+export const incidentEvents = escalation.table(
+  'incident_events',
+  {
+    eventId: text('event_id').primaryKey(),
+    incidentId: text('incident_id').notNull(),
+    kind: text('kind').notNull(),
+    providerEventType: text('provider_event_type').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'string' }).notNull(),
+    actor: jsonb('actor').$type<{ type: string; id: string | null; name: string | null } | null>(),
+    note: text('note'),
+    drill: boolean('drill').notNull(),
+    envelope: jsonb('envelope').notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [index('incident_events_incident_occurred_idx').on(t.incidentId, t.occurredAt)],
+);

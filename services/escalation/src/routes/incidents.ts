@@ -1,0 +1,148 @@
+import { IncidentStatus, Severity } from '@micro-oncall/incident-model';
+import { envBoolean, InputError, NotFoundError, requireRole } from '@micro-oncall/service-kit';
+import { and, asc, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { ServiceCatalogue } from '../catalogue.js';
+import type { EscalationDb } from '../consumers/incident-events.js';
+import { incidentEvents, incidents } from '../db/schema.js';
+
+const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item).min(1));
+
+const Cursor = z
+  .string()
+  .max(200)
+  .transform((value, ctx) => {
+    try {
+      const decoded = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+      return z.object({ updatedAt: z.string(), id: z.string() }).parse(decoded);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not a cursor returned by this API' });
+      return z.NEVER;
+    }
+  });
+
+export const ListIncidentsQuery = z
+  .object({
+    status: csv(IncidentStatus).optional(),
+    severity: csv(Severity).optional(),
+    service: z.string().min(1).max(128).optional(),
+    drill: envBoolean(true).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: Cursor.optional(),
+  })
+  .strict();
+
+export interface IncidentRoutesDeps {
+  db: EscalationDb;
+  catalogue: ServiceCatalogue;
+}
+
+/**
+ * GET /v1/incidents: newest first (by last event time), keyset paging with an opaque cursor.
+ * GET /v1/incidents/:id: state, owners and the full event history.
+ * Both need the viewer role.
+ */
+export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
+  const router = Router();
+
+  router.get('/v1/incidents', requireRole('viewer'), async (req, res) => {
+    const parsed = ListIncidentsQuery.safeParse(req.query);
+    if (!parsed.success) throw InputError.fromZod(parsed.error, 'query');
+    const q = parsed.data;
+    const where: SQL[] = [];
+    if (q.status) where.push(inArray(incidents.status, q.status));
+    if (q.severity) where.push(inArray(incidents.severity, q.severity));
+    if (q.service) where.push(eq(incidents.service, q.service));
+    if (q.drill === false) where.push(eq(incidents.drill, false));
+    if (q.cursor) {
+      where.push(
+        or(
+          lt(incidents.updatedAt, q.cursor.updatedAt),
+          and(eq(incidents.updatedAt, q.cursor.updatedAt), lt(incidents.id, q.cursor.id)),
+        )!,
+      );
+    }
+    const rows = await deps.db
+      .select()
+      .from(incidents)
+      .where(where.length > 0 ? and(...where) : undefined)
+      .orderBy(desc(incidents.updatedAt), desc(incidents.id))
+      .limit(q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    res.json({
+      items: page.map((row) => ({ ...presentIncident(row), ownership: deps.catalogue.lookup(row.service) })),
+      nextCursor:
+        rows.length > q.limit && last
+          ? Buffer.from(JSON.stringify({ updatedAt: last.updatedAt, id: last.id })).toString('base64url')
+          : null,
+    });
+  });
+
+  router.get('/v1/incidents/:id', requireRole('viewer'), async (req, res) => {
+    const id = z
+      .string()
+      .regex(/^inc_[0-9a-f]{24}$/, 'not an incident id')
+      .safeParse(req.params.id);
+    if (!id.success) throw InputError.fromZod(id.error, 'incident id');
+    const [row] = await deps.db.select().from(incidents).where(eq(incidents.id, id.data));
+    const history = await deps.db
+      .select()
+      .from(incidentEvents)
+      .where(eq(incidentEvents.incidentId, id.data))
+      .orderBy(asc(incidentEvents.occurredAt), asc(incidentEvents.recordedAt));
+    if (!row) throw new NotFoundError(`incident ${id.data} not found`);
+    res.json({
+      incident: presentIncident(row),
+      ownership: deps.catalogue.lookup(row.service),
+      events: history.map((e) => ({
+        eventId: e.eventId,
+        kind: e.kind,
+        providerEventType: e.providerEventType,
+        occurredAt: new Date(e.occurredAt).toISOString(),
+        actor: e.actor,
+        note: e.note,
+        drill: e.drill,
+      })),
+    });
+  });
+
+  return router;
+}
+
+function iso(value: string | null): string | null {
+  return value === null ? null : new Date(value).toISOString();
+}
+
+function presentIncident(row: typeof incidents.$inferSelect) {
+  return {
+    id: row.id,
+    provider: row.provider,
+    providerId: row.providerId,
+    dedupKey: row.dedupKey,
+    title: row.title,
+    service: row.service,
+    severity: row.severity,
+    urgency: row.urgency,
+    status: row.status,
+    labels: row.labels,
+    links: row.links,
+    providerUrl: row.providerUrl,
+    drill: row.drill,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+    acknowledgedAt: iso(row.acknowledgedAt),
+    resolvedAt: iso(row.resolvedAt),
+    lastEventKind: row.lastEventKind,
+  };
+}

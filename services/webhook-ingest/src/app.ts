@@ -1,0 +1,34 @@
+import {
+  type Component,
+  createHttpApp,
+  type EventProducer,
+  type Logger,
+  type Registry,
+} from '@micro-oncall/service-kit';
+import type { Express } from 'express';
+import type pg from 'pg';
+
+import type { Config } from './env.js';
+import type { IngestMetrics } from './metrics.js';
+import { createWebhookRouter } from './routes/webhooks.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  registry: Registry;
+  metrics: IngestMetrics;
+  pool: pg.Pool;
+  producer: EventProducer;
+  topic: string;
+  components: () => readonly Component[];
+}
+
+/** The webhook-ingest HTTP app. It never listens: main.ts does. */
+export function createApp(deps: AppDeps): Express {
+  return createHttpApp(
+    { logger: deps.logger, registry: deps.registry, components: deps.components, trustProxy: 1 },
+    (app) => {
+      app.use(createWebhookRouter(deps));
+    },
+  );
+}

@@ -1,0 +1,30 @@
+import { baseConfigSchema, envInt, envList } from '@micro-oncall/service-kit';
+import { z } from 'zod';
+
+const basicAuth = z.string().regex(/^[^:\s]+:.{12,}$/, 'must be user:password with a password of 12+ characters');
+const token = z.string().min(16, 'must be at least 16 characters');
+
+/**
+ * webhook-ingest configuration. Every credential may come from a mounted file (`X_FILE`).
+ * A provider with no credential configured has its endpoint switched off (answers 404), so
+ * nothing is ever accepted unauthenticated.
+ */
+export const configSchema = baseConfigSchema.extend({
+  // Credentials
+  /** PagerDuty subscription secrets; several during rotation (comma or newline separated). */
+  PAGERDUTY_WEBHOOK_SECRETS: envList().pipe(z.array(z.string().min(8))),
+  OPSGENIE_WEBHOOK_TOKEN: token.optional(),
+  OPSGENIE_WEBHOOK_BASIC_AUTH: basicAuth.optional(),
+  ALERTMANAGER_WEBHOOK_TOKEN: token.optional(),
+  ALERTMANAGER_WEBHOOK_BASIC_AUTH: basicAuth.optional(),
+  // Limits
+  /** PagerDuty guarantees payloads up to 55 KB and drops those over 256 KB. */
+  WEBHOOK_BODY_LIMIT_BYTES: envInt(256 * 1024, { min: 1024, max: 10 * 1024 * 1024 }),
+  /** Per provider and replica. */
+  WEBHOOK_RATE_LIMIT_PER_MINUTE: envInt(60_000, { min: 1 }),
+  /** How long accepted event ids are kept to drop replays (PagerDuty retries for 48 h). */
+  DEDUP_RETENTION_HOURS: envInt(24 * 7, { min: 49 }),
+  KAFKA_SEND_TIMEOUT_MS: envInt(4000, { min: 100, max: 30_000 }),
+});
+
+export type Config = z.output<typeof configSchema>;
