@@ -136,7 +136,13 @@ async function ensureToolOnce(name: ToolName, log: (line: string) => void): Prom
       CGO_ENABLED: '0',
       GOFLAGS: '-buildvcs=false',
     };
-    const args = ['install', '-trimpath', '-ldflags', ['-s', '-w', ...pin.ldflags].join(' '), `${pin.pkg}@${pin.version}`];
+    const args = [
+      'install',
+      '-trimpath',
+      '-ldflags',
+      ['-s', '-w', ...pin.ldflags].join(' '),
+      `${pin.pkg}@${pin.version}`,
+    ];
     // A temporary directory outside any module, so go install ignores the caller's go.mod/go.work.
     const cwd = join(goDir, 'tmp');
     mkdirSync(cwd, { recursive: true });
@@ -172,8 +178,14 @@ async function detectGo(): Promise<string | undefined> {
 
 /** Compares dotted numeric versions ("1.26.8" vs "1.26.0"); pre-release suffixes are ignored. */
 export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[^0-9]+/).filter(Boolean).map(Number);
-  const pb = b.split(/[^0-9]+/).filter(Boolean).map(Number);
+  const pa = a
+    .split(/[^0-9]+/)
+    .filter(Boolean)
+    .map(Number);
+  const pb = b
+    .split(/[^0-9]+/)
+    .filter(Boolean)
+    .map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d !== 0) return d;

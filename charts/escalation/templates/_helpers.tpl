@@ -43,6 +43,14 @@ env:
     value: {{ $oidc.audience | quote }}
   - name: OIDC_ROLES_CLAIM
     value: {{ $oidc.rolesClaim | quote }}
+  {{- with $oidc.jwksUrl }}
+  - name: OIDC_JWKS_URL
+    value: {{ . | quote }}
+  {{- end }}
+  {{- with $oidc.roleMap }}
+  - name: OIDC_ROLE_MAP
+    value: {{ join "," . | quote }}
+  {{- end }}
   {{- with .Values.providers.pagerduty.fromEmail }}
   - name: PAGERDUTY_FROM_EMAIL
     value: {{ . | quote }}

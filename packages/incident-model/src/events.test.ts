@@ -118,7 +118,11 @@ describe(incidentEventEnvelope.name, () => {
 describe(incidentActionEnvelope.name, () => {
   it('wraps an action with the drill flag of its incident', () => {
     const action = anAction();
-    const envelope = incidentActionEnvelope(action, { source: '/escalation', drill: true, time: '2025-11-20T09:16:01.000Z' });
+    const envelope = incidentActionEnvelope(action, {
+      source: '/escalation',
+      drill: true,
+      time: '2025-11-20T09:16:01.000Z',
+    });
     expect(envelope).toMatchObject({
       id: action.actionId,
       type: 'io.microoncall.incident-action.acknowledge',
@@ -147,7 +151,9 @@ describe('EVENT_SCHEMAS', () => {
     (topic) => {
       const jsonSchema = z.toJSONSchema(EVENT_SCHEMAS[topic], { io: 'output' });
       expect(jsonSchema.type).toBe('object');
-      expect(jsonSchema.required).toEqual(expect.arrayContaining(['specversion', 'id', 'source', 'type', 'data', 'drill']));
+      expect(jsonSchema.required).toEqual(
+        expect.arrayContaining(['specversion', 'id', 'source', 'type', 'data', 'drill']),
+      );
       const validate = ajv.compile(jsonSchema);
       const envelope = samples[topic]();
       expect(validate(JSON.parse(JSON.stringify(envelope)))).toBe(true);

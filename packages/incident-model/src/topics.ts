@@ -1,5 +1,11 @@
 /** The Kafka topics of the platform, by kind. Every topic is versioned and has a `.dlq` twin. */
-export const TOPIC_KINDS = ['incident-events', 'incident-actions', 'provider-status', 'drills', 'app-registry'] as const;
+export const TOPIC_KINDS = [
+  'incident-events',
+  'incident-actions',
+  'provider-status',
+  'drills',
+  'app-registry',
+] as const;
 
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 

@@ -8,9 +8,14 @@ import { z } from 'zod';
  */
 export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
   const resolved: Record<string, string | undefined> = { ...env };
+  // Only variables the schema knows are read from files: the environment holds unrelated
+  // `*_FILE` variables (SSL_CERT_FILE, a sidecar's settings) that must not be read, let alone
+  // stop start-up when their file is missing.
+  const known = schema instanceof z.ZodObject ? new Set(Object.keys(schema.shape)) : undefined;
   for (const [key, value] of Object.entries(env)) {
     if (!key.endsWith('_FILE') || !value) continue;
     const target = key.slice(0, -'_FILE'.length);
+    if (known && !known.has(target)) continue;
     if (env[target] !== undefined) {
       throw new ConfigError([`${target} and ${key} are both set; set only one`]);
     }

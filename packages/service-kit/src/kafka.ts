@@ -53,12 +53,16 @@ export function createKafka(settings: KafkaSettings): Kafka {
     requestTimeout: 10_000,
     retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
     logLevel: logLevel.WARN,
+    // kafkajs reports retriable protocol errors (a coordinator still loading after a broker
+    // start) at ERROR; our own code logs what actually failed, so its lines go out as warn.
+    // The idempotent-producer notice about bounded retries is expected: we bound retries so
+    // that a webhook gets a 503 in time, and consumers deduplicate by event id.
     logCreator:
       () =>
       ({ level, log }) => {
         const { message, ...extra } = log;
-        const method = level <= logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'debug';
-        settings.logger[method]({ kafka: extra }, `kafka: ${message}`);
+        if (message.startsWith('Limiting retries for the idempotent producer')) return;
+        settings.logger[level <= logLevel.WARN ? 'warn' : 'debug']({ kafka: extra }, `kafka: ${message}`);
       },
   });
 }

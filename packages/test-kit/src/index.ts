@@ -4,3 +4,4 @@ export { ensureDatabase } from './infra/postgres.js';
 export { freePort, type Log, waitFor } from './infra/process.js';
 export { REPO_ROOT, type Stack, startStack } from './infra/stack.js';
 export { type LocalIssuer, startLocalIssuer } from './issuer.js';
+export { type RawMessage, testKafka } from './kafka.js';

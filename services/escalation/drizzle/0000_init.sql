@@ -37,6 +37,7 @@ CREATE TABLE "escalation"."incidents" (
 	"status_at" timestamp with time zone NOT NULL,
 	"acknowledged_at" timestamp with time zone,
 	"resolved_at" timestamp with time zone,
+	"triggered_at" timestamp with time zone,
 	"last_event_kind" text NOT NULL,
 	"recorded_at" timestamp with time zone DEFAULT now() NOT NULL
 );

@@ -7,72 +7,86 @@ const STATUS_KINDS = new Set(['triggered', 'acknowledged', 'unacknowledged', 're
 
 const later = (a: string, b: string) => Date.parse(a) >= Date.parse(b);
 
+const before = (a: string, b: string | null) => b !== null && Date.parse(a) < Date.parse(b);
+
 /**
- * Folds one event into an incident's state. Pure, so the rules are tested without a database:
+ * Folds one event into an incident's state. Pure, so the rules are tested without a database,
+ * and independent of delivery order (providers retry and reorder):
  * - descriptive fields (title, severity, …) follow the newest snapshot by occurrence time;
  * - status follows the newest status-changing event by occurrence time;
- * - an event older than what is already applied still lands in the history, but does not
- *   move the state backwards (providers retry and reorder).
- * Returns null when there is nothing to project: an event without a snapshot (a note) about
- * an incident not seen yet.
+ * - `triggeredAt` is the newest trigger, reopen or unacknowledge (Alertmanager re-fires a
+ *   resolved alert as a new trigger); `acknowledgedAt` is the earliest acknowledgement and
+ *   `resolvedAt` the newest resolution not older than it.
+ * An event older than what is applied still lands in the history but does not move the state
+ * backwards. Returns null when there is nothing to project: an event without a snapshot
+ * (a note) about an incident not seen yet.
  */
 export function applyEvent(current: IncidentRow | null, event: IncidentEvent): IncidentRow | null {
   const snapshot = event.snapshot;
   if (!current && !snapshot) return null;
   const at = event.occurredAt;
-  const base: IncidentRow = current ?? {
-    id: event.incidentId,
-    provider: event.provider,
-    providerId: event.providerId,
-    dedupKey: event.dedupKey,
-    title: snapshot!.title,
-    service: snapshot!.service,
-    severity: snapshot!.severity,
-    urgency: snapshot!.urgency,
-    status: statusAfter(null, event.kind),
-    labels: snapshot!.labels,
-    links: snapshot!.links,
-    providerUrl: snapshot!.providerUrl,
-    drill: event.drill,
-    createdAt: snapshot!.createdAt,
-    updatedAt: at,
-    snapshotAt: at,
-    statusAt: at,
-    acknowledgedAt: event.kind === 'acknowledged' ? at : null,
-    resolvedAt: event.kind === 'resolved' ? at : null,
-    lastEventKind: event.kind,
-    recordedAt: new Date().toISOString(),
-  };
-  if (!current) return base;
+  const next: IncidentRow = current
+    ? { ...current }
+    : {
+        id: event.incidentId,
+        provider: event.provider,
+        providerId: event.providerId,
+        dedupKey: event.dedupKey,
+        title: snapshot!.title,
+        service: snapshot!.service,
+        severity: snapshot!.severity,
+        urgency: snapshot!.urgency,
+        status: statusAfter(null, event.kind),
+        labels: snapshot!.labels,
+        links: snapshot!.links,
+        providerUrl: snapshot!.providerUrl,
+        drill: event.drill,
+        createdAt: snapshot!.createdAt,
+        updatedAt: at,
+        snapshotAt: at,
+        statusAt: at,
+        acknowledgedAt: null,
+        resolvedAt: null,
+        triggeredAt: null,
+        lastEventKind: event.kind,
+        recordedAt: new Date().toISOString(),
+      };
 
-  const next: IncidentRow = { ...current };
-  if (snapshot && later(at, current.snapshotAt)) {
-    Object.assign(next, {
-      title: snapshot.title,
-      service: snapshot.service,
-      severity: snapshot.severity,
-      urgency: snapshot.urgency,
-      labels: snapshot.labels,
-      links: snapshot.links,
-      providerUrl: snapshot.providerUrl,
-      snapshotAt: at,
-    });
-    if (Date.parse(snapshot.createdAt) < Date.parse(current.createdAt)) next.createdAt = snapshot.createdAt;
-  }
-  if (STATUS_KINDS.has(event.kind) && later(at, current.statusAt)) {
-    next.status = statusAfter(current.status, event.kind);
-    next.statusAt = at;
-    if (next.status === 'acknowledged') next.acknowledgedAt = at;
-    if (next.status === 'resolved') next.resolvedAt = at;
-    if (next.status === 'triggered') {
-      next.acknowledgedAt = null;
-      next.resolvedAt = null;
+  if (current) {
+    if (snapshot && later(at, current.snapshotAt)) {
+      Object.assign(next, {
+        title: snapshot.title,
+        service: snapshot.service,
+        severity: snapshot.severity,
+        urgency: snapshot.urgency,
+        labels: snapshot.labels,
+        links: snapshot.links,
+        providerUrl: snapshot.providerUrl,
+        snapshotAt: at,
+      });
     }
+    if (snapshot && Date.parse(snapshot.createdAt) < Date.parse(current.createdAt)) next.createdAt = snapshot.createdAt;
+    if (STATUS_KINDS.has(event.kind) && later(at, current.statusAt)) {
+      next.status = statusAfter(current.status, event.kind);
+      next.statusAt = at;
+    }
+    if (later(at, current.updatedAt)) {
+      next.updatedAt = at;
+      next.lastEventKind = event.kind;
+    }
+    next.drill = current.drill || event.drill;
   }
-  if (later(at, current.updatedAt)) {
-    next.updatedAt = at;
-    next.lastEventKind = event.kind;
+
+  if (event.kind === 'triggered' || event.kind === 'reopened' || event.kind === 'unacknowledged') {
+    if (!before(at, next.triggeredAt)) {
+      next.triggeredAt = at;
+      if (before(next.acknowledgedAt ?? at, at)) next.acknowledgedAt = null;
+      if (before(next.resolvedAt ?? at, at)) next.resolvedAt = null;
+    }
+  } else if (event.kind === 'acknowledged' && !before(at, next.triggeredAt)) {
+    if (next.acknowledgedAt === null || before(at, next.acknowledgedAt)) next.acknowledgedAt = at;
+  } else if (event.kind === 'resolved' && !before(at, next.triggeredAt)) {
+    if (next.resolvedAt === null || later(at, next.resolvedAt)) next.resolvedAt = at;
   }
-  next.drill = current.drill || event.drill;
   return next;
 }

@@ -86,7 +86,11 @@ describe(normaliseAlertmanager.name, () => {
 
   it.each([
     ['the summary', {}, 'Checkout error rate above 5%'],
-    ['the description', { summary: undefined }, 'POST /checkout has returned 5xx for more than 5% of requests for 10 minutes.'],
+    [
+      'the description',
+      { summary: undefined },
+      'POST /checkout has returned 5xx for more than 5% of requests for 10 minutes.',
+    ],
     ['the alert name', { summary: undefined, description: undefined }, 'CheckoutHighErrorRate'],
   ])('takes the title from %s', (_, annotations, title) => {
     const payload = alertmanagerWebhook({ alerts: [{ annotations }] });
@@ -121,15 +125,19 @@ describe(normaliseAlertmanager.name, () => {
   });
 
   it('falls back to the group status when an alert has none', () => {
-    const payload = copy(alertmanagerWebhook({ status: 'resolved' })) as Payload & { alerts: Array<{ status?: string }> };
-    delete payload.alerts[0]!.status;
+    const payload = copy(alertmanagerWebhook({ status: 'resolved' }));
+    delete (payload.alerts[0] as { status?: string }).status;
     expect(onlyEvent(normaliseAlertmanager(payload, ctx)).kind).toBe('resolved');
   });
 
   it.each([
     ['another version', (p: Payload) => Object.assign(p, { version: '3' }), 'version'],
     ['no alerts', (p: Payload) => Object.assign(p, { alerts: [] }), 'alerts'],
-    ['a label that is not text', (p: Payload) => Object.assign(p.alerts[0]!.labels, { severity: 2 }), 'alerts.0.labels.severity'],
+    [
+      'a label that is not text',
+      (p: Payload) => Object.assign(p.alerts[0]!.labels, { severity: 2 }),
+      'alerts.0.labels.severity',
+    ],
     ['an unknown alert status', (p: Payload) => Object.assign(p.alerts[0]!, { status: 'pending' }), 'alerts.0.status'],
     ['a missing startsAt', (p: Payload) => delete (p.alerts[0] as { startsAt?: string }).startsAt, 'alerts.0.startsAt'],
     [

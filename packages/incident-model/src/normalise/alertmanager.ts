@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { IncidentEvent } from '../events.js';
-import { INCIDENT_LIMITS, type IncidentSnapshot, incidentIdFor, slugifyService, urgencyForSeverity } from '../incident.js';
+import { type IncidentSnapshot, incidentIdFor, slugifyService, urgencyForSeverity } from '../incident.js';
 import { DEFAULT_SEVERITY, severityFromText } from '../severity.js';
 import { alertmanagerFingerprint } from './fingerprint.js';
 import type { NormaliseContext, NormaliseResult, ValidationIssue } from './types.js';

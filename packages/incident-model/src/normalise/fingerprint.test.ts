@@ -4,17 +4,19 @@ import { alertmanagerFingerprint } from './fingerprint.js';
 describe(alertmanagerFingerprint.name, () => {
   // Expected values from prometheus/common model tests (TestMetricToFingerprint), as decimal uint64.
   it('matches Prometheus for the empty label set', () => {
-    expect(alertmanagerFingerprint({})).toBe((14695981039346656037n).toString(16).padStart(16, '0'));
+    expect(alertmanagerFingerprint({})).toBe(14695981039346656037n.toString(16).padStart(16, '0'));
     expect(alertmanagerFingerprint({})).toBe('cbf29ce484222325');
   });
 
   it('matches Prometheus for a two-label set', () => {
     const labels = { name: 'garland, briggs', fear: 'love is not enough' };
-    expect(alertmanagerFingerprint(labels)).toBe((5799056148416392346n).toString(16).padStart(16, '0'));
+    expect(alertmanagerFingerprint(labels)).toBe(5799056148416392346n.toString(16).padStart(16, '0'));
   });
 
   it('does not depend on label order', () => {
-    expect(alertmanagerFingerprint({ a: '1', b: '2', c: '3' })).toBe(alertmanagerFingerprint({ c: '3', a: '1', b: '2' }));
+    expect(alertmanagerFingerprint({ a: '1', b: '2', c: '3' })).toBe(
+      alertmanagerFingerprint({ c: '3', a: '1', b: '2' }),
+    );
   });
 
   it('separates names from values', () => {

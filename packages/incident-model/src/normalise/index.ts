@@ -5,7 +5,7 @@ import type { Normaliser } from './types.js';
 
 export { normaliseAlertmanager } from './alertmanager.js';
 export { alertmanagerFingerprint } from './fingerprint.js';
-export { OPSGENIE_ACTION_KINDS, OPSGENIE_DRILL_TAGS, normaliseOpsgenie } from './opsgenie.js';
+export { normaliseOpsgenie, OPSGENIE_ACTION_KINDS, OPSGENIE_DRILL_TAGS } from './opsgenie.js';
 export { normalisePagerDuty, PAGERDUTY_INCIDENT_EVENT_KINDS } from './pagerduty.js';
 export type { NormaliseContext, NormaliseResult, Normaliser, ValidationIssue } from './types.js';
 export { truncate } from './util.js';

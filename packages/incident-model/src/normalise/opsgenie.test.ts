@@ -8,7 +8,12 @@ type Payload = ReturnType<typeof opsgenieWebhook>;
 
 describe(normaliseOpsgenie.name, () => {
   it.each(Object.entries(OPSGENIE_ACTION_KINDS))('maps %s to a %s event with a snapshot', (action, kind) => {
-    const payload = opsgenieWebhook({ action, alertId: 'a-1', alias: 'checkout-5xx', updatedAtNs: 1_763_630_163_512_000_000 });
+    const payload = opsgenieWebhook({
+      action,
+      alertId: 'a-1',
+      alias: 'checkout-5xx',
+      updatedAtNs: 1_763_630_163_512_000_000,
+    });
     const event = onlyEvent(normaliseOpsgenie(payload, ctx));
     expect(event).toMatchObject({
       eventId: `opsgenie:a-1:${action}:1763630163512000000`,
@@ -128,7 +133,10 @@ describe(normaliseOpsgenie.name, () => {
   });
 
   it.each(['Delete', 'RunDiagnostics', 'create'])('ignores the action %s and names it', (action) => {
-    expect(normaliseOpsgenie(opsgenieWebhook({ action }), ctx)).toMatchObject({ outcome: 'ignored', eventType: action });
+    expect(normaliseOpsgenie(opsgenieWebhook({ action }), ctx)).toMatchObject({
+      outcome: 'ignored',
+      eventType: action,
+    });
   });
 
   it.each([
@@ -138,7 +146,11 @@ describe(normaliseOpsgenie.name, () => {
     ['a missing message', (p: Payload) => delete (p.alert as Partial<Payload['alert']>).message, 'alert.message'],
     ['a missing alert', (p: Payload) => delete (p as Partial<Payload>).alert, 'alert'],
     ['a missing action', (p: Payload) => delete (p as Partial<Payload>).action, 'action'],
-    ['an updatedAt far beyond year 9999', (p: Payload) => Object.assign(p.alert, { updatedAt: 1e30 }), 'alert.updatedAt'],
+    [
+      'an updatedAt far beyond year 9999',
+      (p: Payload) => Object.assign(p.alert, { updatedAt: 1e30 }),
+      'alert.updatedAt',
+    ],
     ['a negative createdAt', (p: Payload) => Object.assign(p.alert, { createdAt: -5 }), 'alert.createdAt'],
   ])('rejects %s with the field path', (_, mutate, path) => {
     const payload = copy(opsgenieWebhook({ action: 'Acknowledge' }));
@@ -153,6 +165,8 @@ describe(normaliseOpsgenie.name, () => {
   });
 
   it('falls back to the alias as title when the message is blank', () => {
-    expect(onlyEvent(normaliseOpsgenie(opsgenieWebhook({ message: '  ' }), ctx)).snapshot?.title).toBe('checkout-error-rate');
+    expect(onlyEvent(normaliseOpsgenie(opsgenieWebhook({ message: '  ' }), ctx)).snapshot?.title).toBe(
+      'checkout-error-rate',
+    );
   });
 });

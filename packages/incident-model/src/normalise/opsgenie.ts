@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import type { Actor, IncidentEvent, IncidentEventKind } from '../events.js';
-import { INCIDENT_LIMITS, type IncidentSnapshot, incidentIdFor, slugifyService, urgencyForSeverity } from '../incident.js';
+import {
+  INCIDENT_LIMITS,
+  type IncidentSnapshot,
+  incidentIdFor,
+  slugifyService,
+  urgencyForSeverity,
+} from '../incident.js';
 import { DEFAULT_SEVERITY, severityFromPriority, severityFromText } from '../severity.js';
 import { isoFromEpochMs, isoFromRfc3339 } from '../time.js';
 import type { NormaliseContext, NormaliseResult } from './types.js';

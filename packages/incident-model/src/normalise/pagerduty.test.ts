@@ -5,26 +5,33 @@ import { normalisePagerDuty, PAGERDUTY_INCIDENT_EVENT_KINDS } from './pagerduty.
 import { copy, ctx, issuePaths, onlyEvent } from './test-helpers.js';
 
 describe(normalisePagerDuty.name, () => {
-  it.each(Object.entries(PAGERDUTY_INCIDENT_EVENT_KINDS))('maps %s to a %s event with a snapshot', (eventType, kind) => {
-    const payload = pagerDutyIncidentEvent({ eventType, incidentId: 'PGR0VU2', eventId: 'evt-1' });
-    const event = onlyEvent(normalisePagerDuty(payload, ctx));
-    expect(event).toMatchObject({
-      eventId: 'pagerduty:evt-1',
-      kind,
-      providerEventType: eventType,
-      provider: 'pagerduty',
-      providerId: 'PGR0VU2',
-      incidentId: incidentIdFor('pagerduty', 'PGR0VU2'),
-      dedupKey: payload.event.data.incident_key,
-      occurredAt: payload.event.occurred_at,
-      note: null,
-      drill: false,
-    });
-    expect(event.snapshot).not.toBeNull();
-  });
+  it.each(Object.entries(PAGERDUTY_INCIDENT_EVENT_KINDS))(
+    'maps %s to a %s event with a snapshot',
+    (eventType, kind) => {
+      const payload = pagerDutyIncidentEvent({ eventType, incidentId: 'PGR0VU2', eventId: 'evt-1' });
+      const event = onlyEvent(normalisePagerDuty(payload, ctx));
+      expect(event).toMatchObject({
+        eventId: 'pagerduty:evt-1',
+        kind,
+        providerEventType: eventType,
+        provider: 'pagerduty',
+        providerId: 'PGR0VU2',
+        incidentId: incidentIdFor('pagerduty', 'PGR0VU2'),
+        dedupKey: payload.event.data.incident_key,
+        occurredAt: payload.event.occurred_at,
+        note: null,
+        drill: false,
+      });
+      expect(event.snapshot).not.toBeNull();
+    },
+  );
 
   it('maps the incident data to a snapshot', () => {
-    const payload = pagerDutyIncidentEvent({ serviceName: 'Payments API (EU)', priority: 'P1', title: 'Card auth failing' });
+    const payload = pagerDutyIncidentEvent({
+      serviceName: 'Payments API (EU)',
+      priority: 'P1',
+      title: 'Card auth failing',
+    });
     const { snapshot } = onlyEvent(normalisePagerDuty(payload, ctx));
     const data = payload.event.data;
     expect(snapshot).toEqual({
@@ -64,12 +71,14 @@ describe(normalisePagerDuty.name, () => {
 
   it('falls back to urgency when the account uses custom priority names', () => {
     const payload = copy(pagerDutyIncidentEvent({ urgency: 'low' }));
-    payload.event.data.priority = { ...payload.event.data.priority!, summary: 'SEV-2' };
+    Object.assign(payload.event.data.priority!, { summary: 'SEV-2' });
     expect(onlyEvent(normalisePagerDuty(payload, ctx)).snapshot?.severity).toBe('p3');
   });
 
   it('uses the incident id as dedup key when there is no incident_key', () => {
-    const event = onlyEvent(normalisePagerDuty(pagerDutyIncidentEvent({ incidentKey: null, incidentId: 'PABC123' }), ctx));
+    const event = onlyEvent(
+      normalisePagerDuty(pagerDutyIncidentEvent({ incidentKey: null, incidentId: 'PABC123' }), ctx),
+    );
     expect(event.dedupKey).toBe('PABC123');
     expect(event.snapshot?.labels).not.toHaveProperty('incident_key');
   });
@@ -136,13 +145,33 @@ describe(normalisePagerDuty.name, () => {
   });
 
   it.each([
-    ['a missing incident id', (p: Payload) => delete (p.event.data as Partial<Payload['event']['data']>).id, 'event.data.id'],
+    [
+      'a missing incident id',
+      (p: Payload) => delete (p.event.data as Partial<Payload['event']['data']>).id,
+      'event.data.id',
+    ],
     ['a numeric title', (p: Payload) => Object.assign(p.event.data, { title: 42 }), 'event.data.title'],
-    ['an unparseable occurred_at', (p: Payload) => Object.assign(p.event, { occurred_at: 'yesterday' }), 'event.occurred_at'],
+    [
+      'an unparseable occurred_at',
+      (p: Payload) => Object.assign(p.event, { occurred_at: 'yesterday' }),
+      'event.occurred_at',
+    ],
     ['a missing event id', (p: Payload) => delete (p.event as Partial<Payload['event']>).id, 'event.id'],
-    ['a missing event type', (p: Payload) => delete (p.event as Partial<Payload['event']>).event_type, 'event.event_type'],
-    ['assignees not a list', (p: Payload) => Object.assign(p.event.data, { assignees: 'Grace' }), 'event.data.assignees'],
-    ['an over-long incident_key', (p: Payload) => Object.assign(p.event.data, { incident_key: 'k'.repeat(513) }), 'event.data.incident_key'],
+    [
+      'a missing event type',
+      (p: Payload) => delete (p.event as Partial<Payload['event']>).event_type,
+      'event.event_type',
+    ],
+    [
+      'assignees not a list',
+      (p: Payload) => Object.assign(p.event.data, { assignees: 'Grace' }),
+      'event.data.assignees',
+    ],
+    [
+      'an over-long incident_key',
+      (p: Payload) => Object.assign(p.event.data, { incident_key: 'k'.repeat(513) }),
+      'event.data.incident_key',
+    ],
   ])('rejects %s with the field path', (_, mutate, path) => {
     const payload = copy(pagerDutyIncidentEvent());
     mutate(payload);
@@ -167,13 +196,19 @@ describe(normalisePagerDuty.name, () => {
   });
 
   it('marks [DRILL] incidents as drills, whatever the case', () => {
-    expect(onlyEvent(normalisePagerDuty(pagerDutyIncidentEvent({ title: '[drill] DB failover' }), ctx)).drill).toBe(true);
-    expect(onlyEvent(normalisePagerDuty(pagerDutyIncidentEvent({ title: 'DB failover [DRILL]' }), ctx)).drill).toBe(false);
+    expect(onlyEvent(normalisePagerDuty(pagerDutyIncidentEvent({ title: '[drill] DB failover' }), ctx)).drill).toBe(
+      true,
+    );
+    expect(onlyEvent(normalisePagerDuty(pagerDutyIncidentEvent({ title: 'DB failover [DRILL]' }), ctx)).drill).toBe(
+      false,
+    );
     expect(onlyEvent(normalisePagerDuty(pagerDutyNoteEvent({ title: '[DRILL] DB failover' }), ctx)).drill).toBe(true);
   });
 
   it('normalises provider timestamps with offsets to UTC', () => {
-    const event = onlyEvent(normalisePagerDuty(pagerDutyIncidentEvent({ occurredAt: '2025-11-20T10:14:05.118+01:00' }), ctx));
+    const event = onlyEvent(
+      normalisePagerDuty(pagerDutyIncidentEvent({ occurredAt: '2025-11-20T10:14:05.118+01:00' }), ctx),
+    );
     expect(event.occurredAt).toBe('2025-11-20T09:14:05.118Z');
   });
 

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import type { Actor, IncidentEvent, IncidentEventKind } from '../events.js';
-import { INCIDENT_LIMITS, type IncidentSnapshot, incidentIdFor, slugifyService, type Urgency, urgencyForSeverity } from '../incident.js';
+import {
+  INCIDENT_LIMITS,
+  type IncidentSnapshot,
+  incidentIdFor,
+  slugifyService,
+  type Urgency,
+  urgencyForSeverity,
+} from '../incident.js';
 import { severityFromPriority } from '../severity.js';
 import type { NormaliseContext, NormaliseResult } from './types.js';
 import {

@@ -57,7 +57,7 @@ export function firstText(...values: ReadonlyArray<string | null | undefined>): 
 
 /** Title as shown to people: surrounding whitespace trimmed, cut to the model's limit. */
 export function boundedTitle(...candidates: ReadonlyArray<string | null | undefined>): string {
-  return truncate((firstText(...candidates) ?? 'Untitled incident').trim(), INCIDENT_LIMITS.title * 100);
+  return truncate((firstText(...candidates) ?? 'Untitled incident').trim(), INCIDENT_LIMITS.title);
 }
 
 export function boundedText(value: string | null | undefined, max: number): string | null {

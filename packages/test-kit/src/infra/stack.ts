@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startKafka } from './kafka.js';
@@ -34,8 +34,11 @@ const DEV_PORTS = { postgres: 54329, kafka: 19092, kafkaController: 19093 };
  */
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const env = opts.env ?? process.env;
-  const base = join(REPO_ROOT, '.dev', opts.mode);
-  if (opts.mode === 'test') rmSync(base, { recursive: true, force: true });
+  // Test runs get their own throw-away folder, so concurrent runs never share data; folders
+  // of runs whose process is gone are removed.
+  const base =
+    opts.mode === 'test' ? join(REPO_ROOT, '.dev', 'test', `run-${process.pid}`) : join(REPO_ROOT, '.dev', 'start');
+  if (opts.mode === 'test') removeStaleTestRuns(dirname(base));
   const ports =
     opts.mode === 'test'
       ? { postgres: await freePort(), kafka: await freePort(), kafkaController: await freePort() }
@@ -76,6 +79,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       kafkaResult.status === 'fulfilled' ? kafkaResult.value?.stop() : undefined,
       pgResult.status === 'fulfilled' ? pgResult.value?.stop() : undefined,
     ]);
+    if (opts.mode === 'test') rmSync(base, { recursive: true, force: true });
   };
   if (pgResult.status === 'rejected' || kafkaResult.status === 'rejected') {
     await stopAll();
@@ -94,4 +98,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       .map((p) => ({ name: p.name, pid: p.pid })),
     stop: stopAll,
   };
+}
+
+function removeStaleTestRuns(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir)) {
+    const pid = /^run-(\d+)$/.exec(entry)?.[1];
+    if (!pid) continue;
+    try {
+      process.kill(Number(pid), 0);
+    } catch {
+      rmSync(join(dir, entry), { recursive: true, force: true });
+    }
+  }
 }

@@ -104,6 +104,7 @@ export function createIncidentEventsHandler(deps: {
               statusAt: excluded('status_at'),
               acknowledgedAt: excluded('acknowledged_at'),
               resolvedAt: excluded('resolved_at'),
+              triggeredAt: excluded('triggered_at'),
               lastEventKind: excluded('last_event_kind'),
               recordedAt: sql`now()`,
             },

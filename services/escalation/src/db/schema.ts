@@ -36,6 +36,8 @@ export const incidents = escalation.table(
     statusAt: timestamp('status_at', { withTimezone: true, mode: 'string' }).notNull(),
     acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true, mode: 'string' }),
     resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'string' }),
+    /** Newest trigger, reopen or unacknowledge: the start of the current episode. */
+    triggeredAt: timestamp('triggered_at', { withTimezone: true, mode: 'string' }),
     lastEventKind: text('last_event_kind').notNull(),
     /** When this row last changed here (maintained by the ORM / the projector). */
     recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' })

@@ -1,0 +1,14 @@
+// Runs the chart and policy checks on their own:
+//   node_modules/.bin/tsx scripts/charts-check.ts
+// The first run builds helm, conftest and opa into .cache/tools/bin (a few minutes); later runs
+// take seconds. `npm test` runs the same checks through runChartChecks().
+import { runChartChecks } from './lib/charts-check.js';
+
+const started = Date.now();
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const summary = await runChartChecks(log);
+log(`charts: ${summary.passed} passed, ${summary.failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+if (summary.failed > 0) {
+  for (const failure of summary.failures) log(`  \u2716 ${failure.split('\n')[0]}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,119 @@
+import { createHmac } from 'node:crypto';
+import { alertmanagerWebhook, opsgenieWebhook, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
+
+export interface DemoCredentials {
+  pagerdutySecret: string;
+  opsgenieToken: string;
+  alertmanagerBasic: string;
+}
+
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+
+/**
+ * Demo incidents for `npm start`, sent through webhook-ingest exactly as the providers would
+ * (signed, authenticated), so the demo exercises the real path end to end.
+ */
+export async function sendDemoIncidents(ingestUrl: string, creds: DemoCredentials): Promise<number> {
+  const requests: { path: string; body: unknown; headers: (raw: string) => Record<string, string> }[] = [];
+  const pd = (body: unknown) =>
+    requests.push({
+      path: '/v1/webhooks/pagerduty',
+      body,
+      headers: (raw) => ({
+        'x-pagerduty-signature': `v1=${createHmac('sha256', creds.pagerdutySecret).update(raw).digest('hex')}`,
+      }),
+    });
+  const og = (body: unknown) =>
+    requests.push({
+      path: '/v1/webhooks/opsgenie',
+      body,
+      headers: () => ({ authorization: `Bearer ${creds.opsgenieToken}` }),
+    });
+  const am = (body: unknown) =>
+    requests.push({
+      path: '/v1/webhooks/alertmanager',
+      body,
+      headers: () => ({ authorization: `Basic ${Buffer.from(creds.alertmanagerBasic).toString('base64')}` }),
+    });
+
+  pd(
+    pagerDutyIncidentEvent({
+      incidentId: 'PDEMO01',
+      title: 'Card authorisations failing for 12% of EU traffic',
+      priority: 'P1',
+      occurredAt: minutesAgo(14),
+      createdAt: minutesAgo(14),
+    }),
+  );
+  pd(pagerDutyIncidentEvent({ incidentId: 'PDEMO01', eventType: 'incident.acknowledged', occurredAt: minutesAgo(11) }));
+  pd(
+    pagerDutyIncidentEvent({
+      incidentId: 'PDEMO02',
+      title: 'Refund queue backlog above 10k messages',
+      priority: 'P3',
+      urgency: 'low',
+      occurredAt: minutesAgo(45),
+      createdAt: minutesAgo(45),
+    }),
+  );
+  pd(
+    pagerDutyIncidentEvent({
+      incidentId: 'PDEMO03',
+      title: 'Settlement batch finished late',
+      priority: 'P4',
+      occurredAt: minutesAgo(180),
+      createdAt: minutesAgo(180),
+    }),
+  );
+  pd(pagerDutyIncidentEvent({ incidentId: 'PDEMO03', eventType: 'incident.resolved', occurredAt: minutesAgo(150) }));
+  og(
+    opsgenieWebhook({
+      alertId: 'demo-og-1',
+      alias: 'checkout-5xx',
+      message: 'Checkout 5xx rate above 5% for 10 minutes',
+      priority: 'P2',
+      createdAtMs: Date.now() - 6 * 60_000,
+      updatedAtNs: (Date.now() - 6 * 60_000) * 1e6,
+    }),
+  );
+  am(
+    alertmanagerWebhook({
+      alerts: [
+        {
+          labels: { alertname: 'SearchIndexLagHigh', service: 'search', severity: 'warning' },
+          annotations: { summary: 'Search index lag above 15 minutes' },
+          startsAt: minutesAgo(3),
+        },
+        {
+          labels: { alertname: 'KafkaDiskUsageHigh', service: 'event-bus', severity: 'critical' },
+          annotations: { summary: 'Kafka broker disk usage above 90% (not in the catalogue: unowned)' },
+          startsAt: minutesAgo(2),
+        },
+      ],
+    }),
+  );
+  am(
+    alertmanagerWebhook({
+      alerts: [
+        {
+          labels: { alertname: 'SyntheticCheckoutProbe', service: 'checkout', severity: 'critical', drill: 'true' },
+          annotations: { summary: '[DRILL] Synthetic checkout probe failing' },
+          startsAt: minutesAgo(1),
+        },
+      ],
+    }),
+  );
+
+  let accepted = 0;
+  for (const r of requests) {
+    const raw = JSON.stringify(r.body);
+    const res = await fetch(`${ingestUrl}${r.path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...r.headers(raw) },
+      body: raw,
+    });
+    if (res.status !== 202) throw new Error(`demo webhook ${r.path} answered ${res.status}: ${await res.text()}`);
+    accepted += 1;
+  }
+  return accepted;
+}

@@ -1,0 +1,118 @@
+/**
+ * `npm start`: the whole platform on this machine with demo data. Brings up PostgreSQL and
+ * Kafka (unless DATABASE_URL / KAFKA_BROKERS are given), a clearly labelled development
+ * identity provider, every service, and sends demo incidents through the real webhook path.
+ * Ctrl-C stops everything this script started.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ensureDatabase,
+  type LocalIssuer,
+  REPO_ROOT,
+  type Stack,
+  startLocalIssuer,
+  startStack,
+} from '@micro-oncall/test-kit';
+import { elapsed, say } from './lib/console.js';
+import { sendDemoIncidents } from './lib/demo.js';
+import { type Platform, startPlatform } from './lib/platform.js';
+
+const started = Date.now();
+const devDir = join(REPO_ROOT, '.dev', 'start');
+const secretsDir = join(devDir, 'secrets');
+mkdirSync(devDir, { recursive: true });
+mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+
+/** Development secrets are generated once per checkout and kept in the git-ignored .dev folder. */
+function devSecret(name: string, make: () => string): { path: string; value: string } {
+  const path = join(secretsDir, name);
+  if (!existsSync(path)) writeFileSync(path, `${make()}\n`, { mode: 0o600 });
+  return { path, value: readFileSync(path, 'utf8').trim() };
+}
+
+let stack: Stack | undefined;
+let issuer: LocalIssuer | undefined;
+let platform: Platform | undefined;
+let stopping = false;
+
+async function stopAll(code: number) {
+  if (stopping) return;
+  stopping = true;
+  say.step('stopping everything npm start started');
+  await platform?.stop();
+  await issuer?.stop();
+  await stack?.stop();
+  say.ok('stopped');
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+try {
+  if (process.env.NODE_ENV === 'production') {
+    throw new Error(
+      'npm start is the development platform (trust auth, development sign-in); it refuses NODE_ENV=production',
+    );
+  }
+  say.step('starting PostgreSQL and Kafka (first run resolves Kafka from Maven Central and takes longer)');
+  stack = await startStack({ mode: 'start', log: say.info });
+  const databaseUrl = process.env.DATABASE_URL ?? (await ensureDatabase(stack.databaseUrl, 'micro_oncall'));
+
+  say.step('starting the development identity provider (local only, refuses production mode)');
+  issuer = await startLocalIssuer({ port: Number(process.env.DEV_ISSUER_PORT ?? 19400) });
+
+  const pagerduty = devSecret('pagerduty-webhook-secret', () => randomBytes(24).toString('hex'));
+  const opsgenie = devSecret('opsgenie-webhook-token', () => randomBytes(24).toString('hex'));
+  const alertmanager = devSecret('alertmanager-basic-auth', () => `alertmanager:${randomBytes(24).toString('hex')}`);
+
+  say.step('starting services (migrations run at start-up)');
+  platform = await startPlatform({
+    databaseUrl,
+    kafkaBrokers: stack.kafkaBrokers,
+    namespace: 'oncall',
+    oidc: { issuer: issuer.issuer, audience: issuer.audience },
+    secretFiles: { pagerduty: pagerduty.path, opsgenie: opsgenie.path, alertmanagerBasic: alertmanager.path },
+    catalogueFile:
+      process.env.SERVICE_CATALOGUE_FILE ?? join(REPO_ROOT, 'services', 'escalation', 'config', 'services.example.yml'),
+    ports: { ingest: Number(process.env.INGEST_PORT ?? 8081), escalation: Number(process.env.ESCALATION_PORT ?? 8080) },
+    logLevel: process.env.LOG_LEVEL ?? 'warn',
+  });
+
+  say.step('sending demo incidents through webhook-ingest');
+  const sent = await sendDemoIncidents(platform.ingest.url, {
+    pagerdutySecret: pagerduty.value,
+    opsgenieToken: opsgenie.value,
+    alertmanagerBasic: alertmanager.value,
+  });
+
+  const tokenFile = join(devDir, 'viewer.token');
+  writeFileSync(
+    tokenFile,
+    await issuer.token({ sub: 'dev-viewer', name: 'Development viewer', roles: ['viewer'] }, { expiresIn: '12h' }),
+    {
+      mode: 0o600,
+    },
+  );
+
+  say.ok(`micro-oncall is running (${elapsed(started)}); ${sent} demo webhooks accepted`);
+  say.info('');
+  say.info(
+    `escalation      ${platform.escalation.url}   (API: /v1/incidents, health: /health/ready, metrics: /metrics)`,
+  );
+  say.info(`webhook-ingest  ${platform.ingest.url}   (POST /v1/webhooks/pagerduty | opsgenie | alertmanager)`);
+  say.info(`dev identity    ${issuer.issuer}   (DEVELOPMENT ONLY)`);
+  say.info(`PostgreSQL      ${databaseUrl.replace(/\/\/[^@]*@/, '//')}`);
+  say.info(`Kafka           ${stack.kafkaBrokers}   (topic oncall.incident-events.v1)`);
+  say.info('');
+  say.info('Try it:');
+  say.info(
+    `  curl -s -H "Authorization: Bearer $(cat ${tokenFile})" ${platform.escalation.url}/v1/incidents | head -c 600`,
+  );
+  say.info(`Webhook credentials for your own tests are in ${secretsDir}/`);
+  say.info('Press Ctrl-C to stop everything.');
+} catch (error) {
+  say.fail(`npm start failed: ${(error as Error).message}`);
+  await stopAll(1);
+}

@@ -1,0 +1,144 @@
+import { type IncidentEvent, incidentIdFor } from '@micro-oncall/incident-model';
+import { describe, expect, it } from 'vitest';
+import { applyEvent } from './projector.js';
+
+const id = incidentIdFor('pagerduty', 'P1');
+
+function event(kind: IncidentEvent['kind'], occurredAt: string, overrides: Partial<IncidentEvent> = {}): IncidentEvent {
+  return {
+    eventId: `pagerduty:${kind}:${occurredAt}`,
+    kind,
+    providerEventType: `incident.${kind}`,
+    occurredAt,
+    incidentId: id,
+    provider: 'pagerduty',
+    providerId: 'P1',
+    dedupKey: 'P1',
+    actor: null,
+    note: null,
+    drill: false,
+    snapshot: {
+      title: `title at ${occurredAt}`,
+      service: 'payments-api',
+      severity: 'p1',
+      urgency: 'high',
+      labels: {},
+      links: [],
+      providerUrl: null,
+      createdAt: '2025-11-20T09:00:00.000Z',
+    },
+    ...overrides,
+  };
+}
+
+function fold(events: IncidentEvent[]) {
+  return events.reduce<ReturnType<typeof applyEvent>>((state, e) => applyEvent(state, e) ?? state, null);
+}
+
+describe(applyEvent.name, () => {
+  it('creates the incident from its first event', () => {
+    const state = fold([event('triggered', '2025-11-20T09:00:00.000Z')]);
+    expect(state).toMatchObject({
+      id,
+      status: 'triggered',
+      title: 'title at 2025-11-20T09:00:00.000Z',
+      acknowledgedAt: null,
+    });
+  });
+
+  it('follows acknowledge then resolve and records when each happened', () => {
+    const state = fold([
+      event('triggered', '2025-11-20T09:00:00.000Z'),
+      event('acknowledged', '2025-11-20T09:05:00.000Z'),
+      event('resolved', '2025-11-20T09:30:00.000Z'),
+    ]);
+    expect(state).toMatchObject({
+      status: 'resolved',
+      acknowledgedAt: '2025-11-20T09:05:00.000Z',
+      resolvedAt: '2025-11-20T09:30:00.000Z',
+      lastEventKind: 'resolved',
+    });
+  });
+
+  it('does not move the status backwards when an older event arrives late', () => {
+    const state = fold([
+      event('triggered', '2025-11-20T09:00:00.000Z'),
+      event('resolved', '2025-11-20T09:30:00.000Z'),
+      event('acknowledged', '2025-11-20T09:05:00.000Z'),
+    ]);
+    expect(state?.status).toBe('resolved');
+    expect(state?.title).toBe('title at 2025-11-20T09:30:00.000Z');
+    expect(state?.updatedAt).toBe('2025-11-20T09:30:00.000Z');
+  });
+
+  it('converges on the same state whatever the delivery order', () => {
+    const events = [
+      event('triggered', '2025-11-20T09:00:00.000Z'),
+      event('acknowledged', '2025-11-20T09:05:00.000Z'),
+      event('escalated', '2025-11-20T09:10:00.000Z'),
+      event('resolved', '2025-11-20T09:30:00.000Z'),
+    ];
+    const orders = [events, [...events].reverse(), [events[2]!, events[0]!, events[3]!, events[1]!]];
+    const states = orders.map((order) => {
+      const { recordedAt: _ignored, ...rest } = fold(order)!;
+      return rest;
+    });
+    expect(states[1]).toEqual(states[0]);
+    expect(states[2]).toEqual(states[0]);
+    expect(states[0]?.status).toBe('resolved');
+  });
+
+  it('reopening clears the acknowledged and resolved times', () => {
+    const state = fold([
+      event('triggered', '2025-11-20T09:00:00.000Z'),
+      event('resolved', '2025-11-20T09:30:00.000Z'),
+      event('reopened', '2025-11-20T10:00:00.000Z'),
+    ]);
+    expect(state).toMatchObject({ status: 'triggered', resolvedAt: null, acknowledgedAt: null });
+  });
+
+  it('keeps the status on events that do not change it', () => {
+    const state = fold([
+      event('triggered', '2025-11-20T09:00:00.000Z'),
+      event('acknowledged', '2025-11-20T09:01:00.000Z'),
+      event('escalated', '2025-11-20T09:02:00.000Z'),
+    ]);
+    expect(state?.status).toBe('acknowledged');
+    expect(state?.lastEventKind).toBe('escalated');
+  });
+
+  it('ignores a note about an incident it has not seen, and applies it once the incident exists', () => {
+    const note = event('note_added', '2025-11-20T09:01:00.000Z', { snapshot: null, note: 'looking' });
+    expect(applyEvent(null, note)).toBeNull();
+    const state = fold([event('triggered', '2025-11-20T09:00:00.000Z'), note]);
+    expect(state?.title).toBe('title at 2025-11-20T09:00:00.000Z');
+    expect(state?.lastEventKind).toBe('note_added');
+  });
+
+  it('marks the incident as a drill if any of its events is one', () => {
+    const state = fold([
+      event('triggered', '2025-11-20T09:00:00.000Z', { drill: true }),
+      event('acknowledged', '2025-11-20T09:05:00.000Z'),
+    ]);
+    expect(state?.drill).toBe(true);
+  });
+});
+
+describe(`${applyEvent.name} with re-firing alerts`, () => {
+  it('treats a trigger after resolution as a new episode, whatever the order', () => {
+    const events = [
+      event('triggered', '2025-11-20T09:00:00.000Z'),
+      event('acknowledged', '2025-11-20T09:05:00.000Z'),
+      event('resolved', '2025-11-20T09:30:00.000Z'),
+      { ...event('triggered', '2025-11-20T11:00:00.000Z'), eventId: 'refire' },
+    ];
+    for (const order of [events, [...events].reverse()]) {
+      expect(fold(order)).toMatchObject({
+        status: 'triggered',
+        acknowledgedAt: null,
+        resolvedAt: null,
+        triggeredAt: '2025-11-20T11:00:00.000Z',
+      });
+    }
+  });
+});

@@ -1,0 +1,166 @@
+import {
+  dlqTopicName,
+  incidentEventEnvelope,
+  incidentIdFor,
+  normalisePagerDuty,
+  topicName,
+} from '@micro-oncall/incident-model';
+import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
+import { loadConfig, type RunningService } from '@micro-oncall/service-kit';
+import {
+  createTestDatabase,
+  type LocalIssuer,
+  startLocalIssuer,
+  testKafka,
+  uniqueNamespace,
+} from '@micro-oncall/test-kit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { configSchema } from '../src/env.js';
+import { startEscalation } from '../src/main.js';
+
+const CATALOGUE = new URL('../config/services.example.yml', import.meta.url).pathname;
+
+function pagerDutyEvent(incident: string, overrides: Parameters<typeof pagerDutyIncidentEvent>[0] = {}) {
+  const result = normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: incident, ...overrides }), {
+    receivedAt: new Date().toISOString(),
+  });
+  if (result.outcome !== 'events') throw new Error(`fixture did not normalise: ${JSON.stringify(result)}`);
+  return result.events[0]!;
+}
+
+describe('escalation service', () => {
+  let service: RunningService;
+  let issuer: LocalIssuer;
+  let token: string;
+  let kafka: ReturnType<typeof testKafka>;
+  let topic: string;
+  const api = async (path: string) => {
+    const res = await fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { items?: { id: string }[] } };
+  };
+
+  const publish = (values: { key: string; value: string }[]) => kafka.publish(topic, values);
+
+  async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const value = await fn();
+      if (value !== undefined) return value;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  }
+
+  beforeAll(async () => {
+    const { databaseUrl, kafkaBrokers } = inject('stack');
+    const namespace = uniqueNamespace('esc');
+    topic = topicName('incident-events', namespace);
+    issuer = await startLocalIssuer();
+    token = await issuer.token({ sub: 'tester', roles: ['viewer'] });
+    kafka = testKafka(kafkaBrokers);
+    service = await startEscalation(
+      loadConfig(configSchema, {
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        DATABASE_URL: await createTestDatabase(databaseUrl, 'esc'),
+        KAFKA_BROKERS: kafkaBrokers,
+        KAFKA_TOPIC_NAMESPACE: namespace,
+        KAFKA_CONSUMER_GROUP: `${namespace}-escalation`,
+        SERVICE_CATALOGUE_FILE: CATALOGUE,
+        OIDC_ISSUER: issuer.issuer,
+        OIDC_AUDIENCE: issuer.audience,
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await issuer?.stop();
+  });
+
+  it('applies each distinct event once, whatever the delivery order and repetition', async () => {
+    const events = [
+      pagerDutyEvent('PESC1', { occurredAt: '2025-11-20T09:00:00.000Z' }),
+      pagerDutyEvent('PESC1', { eventType: 'incident.acknowledged', occurredAt: '2025-11-20T09:05:00.000Z' }),
+      pagerDutyEvent('PESC1', { eventType: 'incident.resolved', occurredAt: '2025-11-20T09:30:00.000Z' }),
+    ];
+    const deliveries = [events[2]!, events[0]!, events[2]!, events[1]!, events[0]!, events[2]!];
+    await publish(
+      deliveries.map((e) => ({
+        key: e.incidentId,
+        value: JSON.stringify(incidentEventEnvelope(e, { source: '/test' })),
+      })),
+    );
+    const id = incidentIdFor('pagerduty', 'PESC1');
+    const detail = await until('three history entries', async () => {
+      const res = await api(`/v1/incidents/${id}`);
+      return res.status === 200 && (res.body.events as unknown[]).length === 3 ? res.body : undefined;
+    });
+    expect((detail.incident as { status: string }).status).toBe('resolved');
+    expect((detail.events as { kind: string }[]).map((e) => e.kind)).toEqual(['triggered', 'acknowledged', 'resolved']);
+  });
+
+  it('sends a poison message to the dead-letter topic with its reason and keeps consuming', async () => {
+    const good = pagerDutyEvent('PESC2');
+    await publish([
+      { key: 'poison', value: '{"specversion":"1.0","data":{"not":"an incident event"}}' },
+      { key: good.incidentId, value: JSON.stringify(incidentEventEnvelope(good, { source: '/test' })) },
+    ]);
+    await until('the event after the poison message', async () => {
+      const res = await api(`/v1/incidents/${good.incidentId}`);
+      return res.status === 200 ? res : undefined;
+    });
+    const [dead] = await kafka.read(dlqTopicName(topic), { count: 1, timeoutMs: 10_000 });
+    expect(dead?.key).toBe('poison');
+    expect(dead?.headers['x-dlq-reason']).toMatch(/not a valid incident event/);
+  });
+
+  it('filters by status, severity and service and pages with a cursor', async () => {
+    const batch = [
+      pagerDutyEvent('PESC3', { priority: 'P1', serviceName: 'search', occurredAt: '2025-11-21T10:00:00.000Z' }),
+      pagerDutyEvent('PESC4', { priority: 'P3', serviceName: 'search', occurredAt: '2025-11-21T10:01:00.000Z' }),
+      pagerDutyEvent('PESC5', { priority: 'P3', serviceName: 'search', occurredAt: '2025-11-21T10:02:00.000Z' }),
+    ];
+    await publish(
+      batch.map((e) => ({ key: e.incidentId, value: JSON.stringify(incidentEventEnvelope(e, { source: '/test' })) })),
+    );
+    await until('three search incidents', async () => {
+      const res = await api('/v1/incidents?service=search');
+      return res.body.items?.length === 3 ? res : undefined;
+    });
+    const p2 = await api('/v1/incidents?service=search&severity=p2');
+    expect(p2.body.items?.map((i) => i.id).sort()).toEqual([batch[1]!.incidentId, batch[2]!.incidentId].sort());
+
+    const first = await api('/v1/incidents?service=search&limit=2');
+    expect(first.body.items?.map((i) => i.id)).toEqual([batch[2]!.incidentId, batch[1]!.incidentId]);
+    const second = await api(`/v1/incidents?service=search&limit=2&cursor=${first.body.nextCursor as string}`);
+    expect(second.body.items?.map((i) => i.id)).toEqual([batch[0]!.incidentId]);
+    expect(second.body.nextCursor).toBeNull();
+
+    const resolved = await api('/v1/incidents?service=search&status=resolved');
+    expect(resolved.body.items).toEqual([]);
+  });
+
+  it('answers 400 naming the parameter for a bad filter, and 404 for an unknown incident', async () => {
+    const badStatus = await api('/v1/incidents?status=open');
+    expect(badStatus.status).toBe(400);
+    expect(JSON.stringify(badStatus.body)).toMatch(/status/);
+    const unknownParam = await api('/v1/incidents?colour=red');
+    expect(unknownParam.status).toBe(400);
+    const badCursor = await api('/v1/incidents?cursor=abc');
+    expect(badCursor.status).toBe(400);
+    expect((await api('/v1/incidents/not-an-id')).status).toBe(400);
+    expect((await api(`/v1/incidents/${incidentIdFor('pagerduty', 'NOPE')}`)).status).toBe(404);
+  });
+
+  it('reports ready with every component healthy', async () => {
+    const res = await fetch(`${service.url}/health/ready`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      status: 'ready',
+      checks: { postgres: { healthy: true }, 'incident-events-consumer': { healthy: true }, kafka: { healthy: true } },
+    });
+  });
+});
