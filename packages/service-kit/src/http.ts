@@ -91,7 +91,12 @@ export function createHttpApp(opts: HttpAppOptions, mount: (app: Express) => voi
  */
 export function toServiceError(error: unknown): ServiceError | null {
   if (error instanceof ServiceError) return error;
-  const parserError = error as { type?: string; message?: string };
+  const parserError = error as { type?: string; message?: string; status?: unknown };
+  // The router's answer to a path parameter that is not valid percent-encoding: a client
+  // mistake (its own path echoed back), not a 500.
+  if (error instanceof URIError && parserError.status === 400) {
+    return new InputError(`${error.message}: the path is not valid percent-encoding`);
+  }
   switch (parserError.type) {
     case 'entity.too.large':
       return new PayloadTooLargeError('request body is larger than this endpoint accepts');
@@ -123,7 +128,12 @@ export function errorHandler(
       res.setHeader('Retry-After', String(err.retryAfterSeconds));
     }
     errorsCounter?.inc({ code, status_code: String(status) });
-    if (res.headersSent) return;
+    if (res.headersSent) {
+      // Part of the response is out: end the connection so the client sees a broken response
+      // instead of waiting for the rest of it.
+      res.destroy();
+      return;
+    }
     res.status(status).json({
       error: {
         code,
