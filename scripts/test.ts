@@ -64,6 +64,10 @@ const started = Date.now();
 await step('lint and format (biome)', async () => single(await run(bin('biome'), ['check', '.'])));
 await step('typecheck (tsc)', async () => single(await run(bin('tsc'), ['-p', 'tsconfig.json'])));
 
+await step('API and event contracts are up to date (docs/api, docs/events)', async () =>
+  single(await run(bin('tsx'), [join('scripts', 'contracts.ts'), '--check'])),
+);
+
 await step('start PostgreSQL and Kafka', async () => {
   stack = await startStack({ mode: 'test', log: say.info });
   say.info(`PostgreSQL ${stack.databaseUrl.replace(/\/\/[^@]*@/, '//')}  Kafka ${stack.kafkaBrokers}`);

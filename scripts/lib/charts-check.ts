@@ -1,21 +1,26 @@
 // Chart and policy checks: what `npm test` runs for the deployment side.
 //
-//   1. the charts' vendored dependencies (symlinks) and shared schema blocks are in place;
+//   1. structure: the charts' vendored dependencies (symlinks) are in place, the service
+//      schemas carry the shared block unchanged, values.yaml and values.schema.json document
+//      every key;
 //   2. `helm lint --strict` for every chart and scenario (ci/*-values.yaml, examples/*-values.yaml);
 //   3. `helm template` for every application chart and scenario, then for each render:
 //      - Kubernetes API schema validation, offline (kubernetes-models), plus an unknown-field
-//        check (the models' validators accept unknown fields, the API server would drop them);
+//        check (the models' validators accept unknown fields; the API server would drop them),
+//        with a self-test proving that check can fail;
+//      - escalation's service catalogue, loaded with the service's own parser;
 //      - `conftest test --combine` with policies/ (every rule must pass);
 //   4. values files that must be refused (ci/invalid/*-values.yaml) are refused, with the
-//      expected message;
+//      message their `# expect:` lines name;
 //   5. the policies' own unit tests (`conftest verify`), `opa check --strict` and `opa fmt`;
 //   6. the deliberately bad manifests in policies/examples/bad are rejected, by every rule.
 //
-// Each numbered item that can fail on its own counts as one check. Renders are kept under
+// Each item that can fail on its own counts as one check. Renders are kept under
 // .cache/charts-check/ for inspection.
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Ajv } from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
 import { ensureTool, type RunResult, repoRoot, run } from './tools.js';
@@ -33,6 +38,7 @@ const policiesDir = join(repoRoot, 'policies');
 const renderDir = join(repoRoot, '.cache', 'charts-check');
 const releaseName = 'micro-oncall';
 const releaseNamespace = 'oncall';
+const catalogueModule = join(repoRoot, 'services', 'escalation', 'src', 'catalogue.ts');
 
 /** Runs every chart and policy check; never throws for a failed check, only counts it. */
 export async function runChartChecks(log: Log): Promise<ChartCheckSummary> {
@@ -82,6 +88,12 @@ export async function runChartChecks(log: Log): Promise<ChartCheckSummary> {
   }
   await check('service charts carry the shared values schema', async () => sharedSchemaProblems(charts));
 
+  for (const chart of charts.filter((c) => !c.library)) {
+    await check(`${chart.name}: values.yaml and values.schema.json document every key`, async () =>
+      documentationProblems(chart),
+    );
+  }
+
   log('helm lint --strict');
   for (const chart of charts) {
     const scenarios = chart.library ? [undefined] : chart.scenarios;
@@ -116,6 +128,25 @@ export async function runChartChecks(log: Log): Promise<ChartCheckSummary> {
         for (const obj of objects) problems.push(...(await validator.validate(obj)));
         return problems;
       });
+      const catalogues = serviceCatalogues(readFileSync(file, 'utf8'));
+      if (catalogues.length > 0 && existsSync(catalogueModule)) {
+        await check(`escalation loads the catalogue ${label}`, async () => {
+          // The catalogue is checked by the service at start-up; do it here so that a chart
+          // (or an example values file) can never ship a catalogue the service would refuse.
+          const { ServiceCatalogue } = (await import(pathToFileURL(catalogueModule).href)) as {
+            ServiceCatalogue: { fromYaml(text: string, source: string): unknown };
+          };
+          const problems: string[] = [];
+          for (const { name, text } of catalogues) {
+            try {
+              ServiceCatalogue.fromYaml(text, `ConfigMap/${name} services.yml`);
+            } catch (error) {
+              problems.push((error as Error).message);
+            }
+          }
+          return problems;
+        });
+      }
       await check(`policies ${label}`, async () => {
         const result = await conftest(tools.conftest, [file]);
         return result.failures.length === 0 && result.code === 0 ? [] : failureLines(result);
@@ -318,6 +349,55 @@ function sharedSchemaProblems(charts: Chart[]): string[] {
   return problems;
 }
 
+/**
+ * values.yaml documents every key with `## @param <path> <description>` (on the key or on an
+ * ancestor, for free-form blocks), every @param names a key that exists, and every property in
+ * values.schema.json has a description.
+ */
+function documentationProblems(chart: Chart): string[] {
+  const problems: string[] = [];
+  const valuesFile = join(chart.dir, 'values.yaml');
+  const text = readFileSync(valuesFile, 'utf8');
+  const documented = new Set([...text.matchAll(/^\s*## @param (\S+) \S/gm)].map((m) => m[1] ?? ''));
+  const paths: string[] = [];
+  const collect = (value: unknown, prefix: string) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+    for (const [key, child] of Object.entries(value)) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      paths.push(path);
+      collect(child, path);
+    }
+  };
+  collect(parse(text), '');
+  const known = new Set(paths);
+  for (const path of paths) {
+    const ancestors = path.split('.').map((_, i, parts) => parts.slice(0, i + 1).join('.'));
+    if (!ancestors.some((a) => documented.has(a)) && !paths.some((p) => p.startsWith(`${path}.`))) {
+      problems.push(`${rel(valuesFile)}: ${path} has no "## @param ${path} <description>"`);
+    }
+  }
+  for (const path of documented) {
+    if (!known.has(path)) problems.push(`${rel(valuesFile)}: "## @param ${path}" documents a key that does not exist`);
+  }
+  const schemaFile = join(chart.dir, 'values.schema.json');
+  if (!existsSync(schemaFile)) return [...problems, `${chart.name} has no values.schema.json`];
+  const walk = (node: unknown, path: string) => {
+    if (node === null || typeof node !== 'object') return;
+    const schema = node as { properties?: Record<string, { description?: string }>; definitions?: object };
+    for (const [key, child] of Object.entries(schema.properties ?? {})) {
+      if (!child.description) problems.push(`${rel(schemaFile)}: ${path}${key} has no description`);
+      walk(child, `${path}${key}.`);
+    }
+    for (const [key, child] of Object.entries(schema.definitions ?? {})) walk(child, `definitions.${key}.`);
+    for (const keyword of ['items', 'additionalProperties', 'allOf']) {
+      const sub = (node as Record<string, unknown>)[keyword];
+      for (const child of Array.isArray(sub) ? sub : [sub]) walk(child, path);
+    }
+  };
+  walk(JSON.parse(readFileSync(schemaFile, 'utf8')), '');
+  return problems;
+}
+
 function helmRunner(helmBin: string) {
   const helmHome = join(repoRoot, '.cache', 'helm');
   const env: NodeJS.ProcessEnv = {
@@ -420,6 +500,15 @@ function parseManifests(text: string): { objects: KubeObject[]; problems: string
     objects.push(obj);
   }
   return { objects, problems };
+}
+
+/** The services.yml documents of the escalation catalogue ConfigMaps in a render. */
+function serviceCatalogues(text: string): { name: string; text: string }[] {
+  return parseManifests(text)
+    .objects.filter((o) => o.kind === 'ConfigMap')
+    .map((o) => o as KubeObject & { data?: Record<string, string>; metadata?: { labels?: Record<string, string> } })
+    .filter((o) => o.metadata?.labels?.['app.kubernetes.io/name'] === 'escalation' && o.data?.['services.yml'])
+    .map((o) => ({ name: String(o.metadata?.name), text: o.data?.['services.yml'] ?? '' }));
 }
 
 function describe(obj: KubeObject): string {

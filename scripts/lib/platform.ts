@@ -12,6 +12,12 @@ export interface PlatformOptions {
   /** Paths of secret files (the services read `*_FILE` like they do in Kubernetes). */
   secretFiles: { pagerduty: string; opsgenie: string; alertmanagerBasic: string };
   catalogueFile: string;
+  /** Provider APIs for actions (fakes in development and tests); absent: actions answer 409. */
+  providers?: {
+    pagerduty?: { url: string; tokenFile: string; fromEmail: string };
+    opsgenie?: { url: string; apiKeyFile: string };
+    slackWebhookUrlFile?: string;
+  };
   ports?: { ingest?: number; escalation?: number };
   logLevel?: string;
   nodeEnv?: 'development' | 'test';
@@ -57,6 +63,17 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         OIDC_AUDIENCE: opts.oidc.audience,
         ...(opts.oidc.jwksUrl ? { OIDC_JWKS_URL: opts.oidc.jwksUrl } : {}),
         KAFKA_CONSUMER_GROUP: `${opts.namespace}-escalation`,
+        ...(opts.providers?.pagerduty
+          ? {
+              PAGERDUTY_API_URL: opts.providers.pagerduty.url,
+              PAGERDUTY_API_TOKEN_FILE: opts.providers.pagerduty.tokenFile,
+              PAGERDUTY_FROM_EMAIL: opts.providers.pagerduty.fromEmail,
+            }
+          : {}),
+        ...(opts.providers?.opsgenie
+          ? { OPSGENIE_API_URL: opts.providers.opsgenie.url, OPSGENIE_API_KEY_FILE: opts.providers.opsgenie.apiKeyFile }
+          : {}),
+        ...(opts.providers?.slackWebhookUrlFile ? { SLACK_WEBHOOK_URL_FILE: opts.providers.slackWebhookUrlFile } : {}),
       }),
       { onFatal: (error) => console.error(`escalation stopped: ${error.message}`) },
     );

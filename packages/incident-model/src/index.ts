@@ -1,3 +1,4 @@
+export * from './contracts.js';
 export * from './events.js';
 export * from './incident.js';
 export * from './normalise/index.js';

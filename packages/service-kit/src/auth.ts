@@ -64,8 +64,10 @@ export function rolesFromClaims(payload: JWTPayload, opts: Pick<JwtVerifierOptio
       : [];
   const roles = new Set<Role>();
   for (const name of names) {
-    const mapped = opts.roleMap?.[name] ?? (Role.safeParse(name).success ? (name as Role) : undefined);
-    if (mapped) roles.add(mapped);
+    // Own keys only: a group named `constructor` or `toString` must not pick up Object.prototype.
+    const candidate = opts.roleMap && Object.hasOwn(opts.roleMap, name) ? opts.roleMap[name] : name;
+    const mapped = Role.safeParse(candidate);
+    if (mapped.success) roles.add(mapped.data);
   }
   return [...roles];
 }
@@ -98,7 +100,15 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier {
         roles: rolesFromClaims(payload, opts),
       };
     } catch (error) {
-      if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
+      // The key set could not be fetched (timeout, network, a non-200 answer or a body that is
+      // not a key set): the identity provider is unavailable, the token is not known to be bad.
+      // jose raises the base JOSEError (code ERR_JOSE_GENERIC) only for a failed JWKS fetch.
+      if (
+        !(error instanceof joseErrors.JOSEError) ||
+        error instanceof joseErrors.JWKSTimeout ||
+        error instanceof joseErrors.JWKSInvalid ||
+        error.code === joseErrors.JOSEError.code
+      ) {
         throw new DependencyUnavailableError('the identity provider keys could not be fetched', 5, { cause: error });
       }
       // The reason is useful to the caller (expired, wrong audience) and reveals no secret.

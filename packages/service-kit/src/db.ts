@@ -46,14 +46,18 @@ export function createDatabase<TSchema extends Record<string, unknown>>(opts: {
   };
 }
 
-/** A stable 64-bit advisory lock key per service schema. */
-function lockKey(name: string): bigint {
-  return createHash('sha256').update(`micro-oncall:migrate:${name}`).digest().readBigInt64BE(0);
-}
+/**
+ * One stable 64-bit advisory lock key for every service's migrations. Not one per schema:
+ * drizzle's bookkeeping creates the shared `drizzle` schema with CREATE SCHEMA IF NOT EXISTS,
+ * which is not safe against a concurrent run, so two services migrating one fresh database
+ * at the same time (their Helm Jobs on first install) could fail on pg_namespace.
+ */
+const MIGRATION_LOCK_KEY = createHash('sha256').update('micro-oncall:migrate').digest().readBigInt64BE(0);
 
 /**
- * Applies a service's generated SQL migrations (drizzle-kit output), holding a session advisory lock so that replicas starting together and
- * the Helm pre-upgrade Job never migrate at the same time.
+ * Applies a service's generated SQL migrations (drizzle-kit output), holding a session advisory
+ * lock so that replicas starting together, the Helm pre-upgrade Job and other services never
+ * migrate at the same time.
  */
 export async function runMigrations(opts: {
   url: string;
@@ -64,7 +68,7 @@ export async function runMigrations(opts: {
   const client = new pg.Client({ connectionString: opts.url, application_name: `${opts.schema}-migrate` });
   await client.connect();
   try {
-    const key = lockKey(opts.schema).toString();
+    const key = MIGRATION_LOCK_KEY.toString();
     await client.query('select pg_advisory_lock($1)', [key]);
     try {
       // Bookkeeping lives in drizzle's own schema, one table per service; the service's

@@ -23,6 +23,8 @@ export interface HttpAppOptions {
   components: () => readonly Component[];
   /** Express `trust proxy` setting, so rate limits key on the client behind an ingress. */
   trustProxy?: boolean | number | string;
+  /** Served at GET /openapi.json (built once, on first request). */
+  openApi?: () => unknown;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -44,10 +46,24 @@ export function createHttpApp(opts: HttpAppOptions, mount: (app: Express) => voi
     res.setHeader('X-Request-Id', req.id);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
+    // The route label is taken when the router matches a route: by the time the response
+    // finishes, a router mounted under a prefix (`app.use('/v1', router)`) that passed an
+    // error on has already restored req.baseUrl, which would drop the prefix from the label.
+    let matchedRoute: string | undefined;
+    let current: unknown = req.route;
+    Object.defineProperty(req, 'route', {
+      configurable: true,
+      enumerable: true,
+      get: () => current,
+      set: (value: { path?: unknown } | undefined) => {
+        current = value;
+        if (value) matchedRoute = `${req.baseUrl}${String(value.path)}`;
+      },
+    });
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const route = matchedRoute ?? 'unmatched';
       metrics.requestDuration.observe({ method: req.method, route, status_code: String(res.statusCode) }, seconds);
       const quiet = req.path.startsWith('/health/') || req.path === '/metrics';
       opts.logger[quiet ? 'debug' : 'info'](
@@ -77,6 +93,14 @@ export function createHttpApp(opts: HttpAppOptions, mount: (app: Express) => voi
     res.setHeader('Content-Type', opts.registry.contentType);
     res.send(await opts.registry.metrics());
   });
+
+  if (opts.openApi) {
+    let document: unknown;
+    app.get('/openapi.json', (_req, res) => {
+      document ??= opts.openApi!();
+      res.json(document);
+    });
+  }
 
   mount(app);
 

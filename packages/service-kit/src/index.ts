@@ -9,3 +9,8 @@ export * from './lifecycle.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './tracing.js';
+export * from './web/middleware.js';
+export * from './web/oidc.js';
+export * from './web/session.js';
+export * from './outbound.js';
+export * from './openapi.js';

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { Component } from './component.js';
 import type { Logger } from './logger.js';
@@ -31,15 +31,29 @@ function httpComponent(
   logger: Logger,
 ): Component & { server?: Server; address(): number } {
   let server: Server | undefined;
+  let closing = false;
+  const pending = new Set<ServerResponse>();
   return {
     id: 'http',
     async start() {
       server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(port, host, () => resolve(s));
-        s.once('error', reject);
+        // Express 5 calls the listen callback with the error too (EADDRINUSE, EACCES): a
+        // service must not report itself started without its HTTP server.
+        const s = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(s)));
       });
       // Webhook senders and browsers keep connections alive; a drained server must not wait on idle ones.
       server.keepAliveTimeout = 5000;
+      // close() refuses new connections but not new requests on kept-alive ones, and a connection
+      // whose request was in flight stays open once answered: while closing, every answer carries
+      // `Connection: close`, so stop() does not wait for clients to hang up.
+      server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+        if (closing) {
+          res.setHeader('Connection', 'close');
+          return;
+        }
+        pending.add(res);
+        res.once('close', () => pending.delete(res));
+      });
       logger.info({ host, port: this.address() }, 'listening');
     },
     address() {
@@ -49,6 +63,8 @@ function httpComponent(
     async stop() {
       if (!server) return;
       const s = server;
+      closing = true;
+      for (const res of pending) if (!res.headersSent) res.setHeader('Connection', 'close');
       await new Promise<void>((resolve, reject) => {
         s.close((error) => (error ? reject(error) : resolve()));
         s.closeIdleConnections();

@@ -1,7 +1,8 @@
 export { createTestDatabase, uniqueNamespace } from './db.js';
+export * from './fakes/index.js';
 export { KAFKA_VERSION } from './infra/kafka.js';
 export { ensureDatabase } from './infra/postgres.js';
 export { freePort, type Log, waitFor } from './infra/process.js';
 export { REPO_ROOT, type Stack, startStack } from './infra/stack.js';
-export { type LocalIssuer, startLocalIssuer } from './issuer.js';
+export { DEV_USERS, type DevUser, type LocalIssuer, startLocalIssuer } from './issuer.js';
 export { type RawMessage, testKafka } from './kafka.js';

@@ -1,6 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+
+export interface DevUser {
+  sub: string;
+  name: string;
+  email: string;
+  roles: string[];
+}
+
+/** The people offered on the development sign-in page. */
+export const DEV_USERS: DevUser[] = [
+  { sub: 'dev-responder', name: 'Ada Responder', email: 'ada@example.com', roles: ['responder'] },
+  { sub: 'dev-viewer', name: 'Vic Viewer', email: 'vic@example.com', roles: ['viewer'] },
+  { sub: 'dev-admin', name: 'Alex Admin', email: 'alex@example.com', roles: ['admin'] },
+];
 
 export interface LocalIssuer {
   issuer: string;
@@ -19,16 +33,156 @@ export interface LocalIssuer {
  * start): for tests, and for the clearly labelled development sign-in of `npm start`.
  * It refuses to run when NODE_ENV is production.
  */
-export async function startLocalIssuer(opts: { audience?: string; port?: number } = {}): Promise<LocalIssuer> {
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  let body = '';
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > 16_384) throw new Error('form too large');
+  }
+  return new URLSearchParams(body);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+/** Redirects only back to loopback: this provider must never become an open redirector. */
+function isLoopbackUrl(value: string | null): value is string {
+  if (!value) return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+export async function startLocalIssuer(
+  opts: { audience?: string; port?: number; users?: DevUser[] } = {},
+): Promise<LocalIssuer> {
+  const users = opts.users ?? DEV_USERS;
+  const codes = new Map<
+    string,
+    { user: DevUser; clientId: string; redirectUri: string; challenge: string; nonce: string | null; expires: number }
+  >();
   if (process.env.NODE_ENV === 'production') {
     throw new Error('the local development identity provider refuses to run with NODE_ENV=production');
   }
   const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const audience = opts.audience ?? 'micro-oncall';
   const kid = randomUUID();
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   let issuer = '';
+  const sign = (claims: Record<string, unknown>, audience: string, expiresIn: string) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setExpirationTime(expiresIn)
+      .sign(privateKey);
+
+  const authorize = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const params = req.method === 'POST' ? await readForm(req) : url.searchParams;
+    const redirectUri = params.get('redirect_uri');
+    const problems = [
+      params.get('response_type') !== 'code' && 'response_type must be code',
+      params.get('code_challenge_method') !== 'S256' && 'code_challenge_method must be S256 (PKCE)',
+      !/^[A-Za-z0-9_-]{43}$/.test(params.get('code_challenge') ?? '') && 'code_challenge missing',
+      !params.get('client_id') && 'client_id missing',
+      !isLoopbackUrl(redirectUri) && 'redirect_uri must be a loopback http URL',
+    ].filter(Boolean);
+    if (problems.length > 0)
+      return sendJson(res, 400, { error: 'invalid_request', error_description: problems.join('; ') });
+    if (req.method === 'POST') {
+      const user = users.find((u) => u.sub === params.get('user'));
+      if (!user) return sendJson(res, 400, { error: 'access_denied', error_description: 'unknown user' });
+      const code = randomBytes(24).toString('base64url');
+      codes.set(code, {
+        user,
+        clientId: params.get('client_id')!,
+        redirectUri: redirectUri!,
+        challenge: params.get('code_challenge')!,
+        nonce: params.get('nonce'),
+        expires: Date.now() + 60_000,
+      });
+      const back = new URL(redirectUri!);
+      back.searchParams.set('code', code);
+      const state = params.get('state');
+      if (state) back.searchParams.set('state', state);
+      back.searchParams.set('iss', issuer);
+      res.writeHead(302, { location: back.toString() });
+      res.end();
+      return;
+    }
+    const hidden = [...params]
+      .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+      .join('');
+    const buttons = users
+      .map(
+        (u) =>
+          `<button type="submit" name="user" value="${escapeHtml(u.sub)}">${escapeHtml(u.name)} <small>(${escapeHtml(u.roles.join(', '))})</small></button>`,
+      )
+      .join('');
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    });
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Development sign-in</title>
+<style>body{font:16px system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}.warn{background:#fff3cd;border:1px solid #c9a227;padding:.75rem 1rem;border-radius:6px}button{display:block;width:100%;margin:.5rem 0;padding:.7rem;font-size:1rem;text-align:left;cursor:pointer}</style></head>
+<body><h1>Development sign-in</h1><p class="warn"><strong>DEVELOPMENT ONLY.</strong> This local identity provider signs anyone in with the role they pick. It refuses to run with NODE_ENV=production; real deployments use your organisation's OIDC issuer.</p>
+<form method="post" action="/authorize">${hidden}${buttons}</form></body></html>`);
+  };
+
+  const token = async (req: IncomingMessage, res: ServerResponse) => {
+    const form = await readForm(req);
+    const basic = req.headers.authorization?.startsWith('Basic ')
+      ? Buffer.from(req.headers.authorization.slice(6), 'base64').toString('utf8').split(':')[0]
+      : undefined;
+    const clientId = form.get('client_id') ?? (basic ? decodeURIComponent(basic) : null);
+    const grant = codes.get(form.get('code') ?? '');
+    if (form.get('grant_type') !== 'authorization_code' || !grant)
+      return sendJson(res, 400, { error: 'invalid_grant' });
+    codes.delete(form.get('code')!);
+    const challenge = createHash('sha256')
+      .update(form.get('code_verifier') ?? '')
+      .digest('base64url');
+    if (
+      grant.expires < Date.now() ||
+      grant.redirectUri !== form.get('redirect_uri') ||
+      grant.clientId !== clientId ||
+      challenge !== grant.challenge
+    ) {
+      return sendJson(res, 400, {
+        error: 'invalid_grant',
+        error_description: 'code expired, or redirect_uri, client_id or PKCE verifier does not match',
+      });
+    }
+    const { user } = grant;
+    const profile = { sub: user.sub, name: user.name, email: user.email, roles: user.roles };
+    sendJson(res, 200, {
+      token_type: 'Bearer',
+      expires_in: 3600,
+      access_token: await sign(profile, audience, '1h'),
+      id_token: await sign({ ...profile, ...(grant.nonce ? { nonce: grant.nonce } : {}) }, grant.clientId, '10m'),
+    });
+  };
+
   const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    const url = new URL(req.url ?? '/', 'http://local');
+    const path = url.pathname;
+    if (path === '/authorize') {
+      authorize(req, res, url).catch(() => sendJson(res, 400, { error: 'invalid_request' }));
+      return;
+    }
+    if (path === '/token' && req.method === 'POST') {
+      token(req, res).catch(() => sendJson(res, 400, { error: 'invalid_request' }));
+      return;
+    }
     if (path === '/.well-known/openid-configuration') {
       res.setHeader('content-type', 'application/json');
       res.end(
@@ -41,6 +195,10 @@ export async function startLocalIssuer(opts: { audience?: string; port?: number 
           subject_types_supported: ['public'],
           id_token_signing_alg_values_supported: ['RS256'],
           code_challenge_methods_supported: ['S256'],
+          grant_types_supported: ['authorization_code'],
+          token_endpoint_auth_methods_supported: ['none', 'client_secret_basic'],
+          scopes_supported: ['openid', 'profile', 'email'],
+          claims_supported: ['sub', 'name', 'email', 'roles'],
         }),
       );
     } else if (path === '/jwks') {
@@ -55,7 +213,6 @@ export async function startLocalIssuer(opts: { audience?: string; port?: number 
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   issuer = `http://127.0.0.1:${port}`;
-  const audience = opts.audience ?? 'micro-oncall';
   const key: CryptoKey = privateKey;
   return {
     issuer,

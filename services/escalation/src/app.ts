@@ -1,15 +1,29 @@
+import { fileURLToPath } from 'node:url';
 import {
-  authenticate,
+  authenticateRequest,
   type Component,
   createHttpApp,
+  createOidcRouter,
+  type EventProducer,
   type Logger,
+  type OidcLoginOptions,
   type Registry,
+  requireRole,
+  type SessionCodec,
   type TokenVerifier,
 } from '@micro-oncall/service-kit';
-import type { Express } from 'express';
+import express, { type Express, type Request } from 'express';
+import type { AuditWriter } from './audit.js';
 import type { ServiceCatalogue } from './catalogue.js';
 import type { EscalationDb } from './consumers/incident-events.js';
+import type { incidents } from './db/schema.js';
+import { openApiDocument } from './openapi.js';
+import type { ProviderActions } from './providers/types.js';
+import { createActionsRouter } from './routes/actions.js';
+import { createAuditRouter } from './routes/audit.js';
 import { createIncidentsRouter } from './routes/incidents.js';
+
+export const UI_DIR = fileURLToPath(new URL('../ui', import.meta.url));
 
 export interface AppDeps {
   logger: Logger;
@@ -17,16 +31,87 @@ export interface AppDeps {
   db: EscalationDb;
   catalogue: ServiceCatalogue;
   verifyToken: TokenVerifier;
+  sessions: SessionCodec;
+  oidc: Omit<OidcLoginOptions, 'sessions' | 'logger' | 'onSignIn' | 'onSignOut'>;
+  audit: AuditWriter;
+  providers: { forProvider(provider: string): ProviderActions | null };
+  producer: EventProducer;
+  actionsTopic: string;
+  live: { handler: express.RequestHandler };
+  onEscalated?: (incident: typeof incidents.$inferSelect, detail: string) => void;
   components: () => readonly Component[];
 }
 
-/** The escalation HTTP app. It never listens: main.ts does. Every /v1 route needs a bearer JWT. */
+/**
+ * Everything the dashboard loads comes from this service (no CDN); scripts only from here, and
+ * no inline script or style, so text from a webhook can never run.
+ */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ');
+
+/** The escalation HTTP app: API, sign-in, live feed and dashboard. It never listens: main.ts does. */
 export function createApp(deps: AppDeps): Express {
   return createHttpApp(
-    { logger: deps.logger, registry: deps.registry, components: deps.components, trustProxy: 1 },
+    {
+      logger: deps.logger,
+      registry: deps.registry,
+      components: deps.components,
+      trustProxy: 1,
+      openApi: openApiDocument,
+    },
     (app) => {
-      app.use('/v1', authenticate(deps.verifyToken));
+      app.use(
+        createOidcRouter({
+          ...deps.oidc,
+          sessions: deps.sessions,
+          logger: deps.logger,
+          onSignIn: async (principal, req: Request) => {
+            await deps.audit({
+              actor: principal,
+              action: 'sign_in',
+              outcome: 'succeeded',
+              detail: `signed in with roles ${principal.roles.join(', ') || '(none)'}`,
+              requestId: req.id,
+            });
+          },
+          onSignOut: async (principal, req: Request) => {
+            await deps.audit({
+              actor: principal,
+              action: 'sign_out',
+              outcome: 'succeeded',
+              detail: 'signed out',
+              requestId: req.id,
+            });
+          },
+        }),
+      );
+      app.use(
+        '/v1',
+        express.json({ limit: '64kb' }),
+        authenticateRequest({ verifyToken: deps.verifyToken, sessions: deps.sessions }),
+      );
+      app.get('/v1/stream', requireRole('viewer'), deps.live.handler);
       app.use(createIncidentsRouter(deps));
+      app.use(createActionsRouter(deps));
+      app.use(createAuditRouter(deps));
+
+      app.use('/ui', express.static(UI_DIR, { index: false, maxAge: '5m' }));
+      const page = (_req: Request, res: express.Response) => {
+        res.setHeader('Content-Security-Policy', CSP);
+        res.setHeader('Cache-Control', 'no-store');
+        res.sendFile('index.html', { root: UI_DIR });
+      };
+      app.get(['/', '/incidents/:id', '/audit'], page);
     },
   );
 }

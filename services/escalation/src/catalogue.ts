@@ -93,6 +93,24 @@ export class ServiceCatalogue {
     return ServiceCatalogue.fromYaml(readFileSync(path, 'utf8'), path);
   }
 
+  /** Every service key (slugs and aliases) the catalogue knows. */
+  knownServices(): string[] {
+    return [...this.bySlug.keys()];
+  }
+
+  /** Service keys owned by `owner`: an owner entry, the team, or the oncall handle. */
+  servicesOwnedBy(owner: string): string[] {
+    const needle = owner.toLowerCase();
+    return [...this.bySlug]
+      .filter(
+        ([, o]) =>
+          o.owners.some((x) => x.toLowerCase() === needle) ||
+          o.team?.toLowerCase() === needle ||
+          o.oncall?.toLowerCase() === needle,
+      )
+      .map(([key]) => key);
+  }
+
   /** Ownership of `service`; unknown services come back unowned with the default fallback. */
   lookup(service: string): ServiceOwnership {
     return (

@@ -49,6 +49,7 @@ export function applyEvent(current: IncidentRow | null, event: IncidentEvent): I
         resolvedAt: null,
         triggeredAt: null,
         lastEventKind: event.kind,
+        changeSeq: 0, // assigned by the database when written
         recordedAt: new Date().toISOString(),
       };
 

@@ -10,6 +10,7 @@ import type pg from 'pg';
 
 import type { Config } from './env.js';
 import type { IngestMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
 import { createWebhookRouter } from './routes/webhooks.js';
 
 export interface AppDeps {
@@ -26,7 +27,13 @@ export interface AppDeps {
 /** The webhook-ingest HTTP app. It never listens: main.ts does. */
 export function createApp(deps: AppDeps): Express {
   return createHttpApp(
-    { logger: deps.logger, registry: deps.registry, components: deps.components, trustProxy: 1 },
+    {
+      logger: deps.logger,
+      registry: deps.registry,
+      components: deps.components,
+      trustProxy: 1,
+      openApi: openApiDocument,
+    },
     (app) => {
       app.use(createWebhookRouter(deps));
     },

@@ -43,6 +43,9 @@ const Webhook = z.looseObject({
 });
 type Webhook = z.infer<typeof Webhook>;
 
+/** What an Alertmanager webhook (version 4) must look like to be normalised (API contracts). */
+export const AlertmanagerWebhookPayload = Webhook;
+
 function toEvent(webhook: Webhook, alert: Alert, index: number): IncidentEvent | ValidationIssue {
   const status = alert.status ?? webhook.status;
   if (!status) return { path: `alerts.${index}.status`, message: 'Invalid input: expected "firing" or "resolved"' };

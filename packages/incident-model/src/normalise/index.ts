@@ -3,10 +3,10 @@ import { normaliseOpsgenie } from './opsgenie.js';
 import { normalisePagerDuty } from './pagerduty.js';
 import type { Normaliser } from './types.js';
 
-export { normaliseAlertmanager } from './alertmanager.js';
+export { AlertmanagerWebhookPayload, normaliseAlertmanager } from './alertmanager.js';
 export { alertmanagerFingerprint } from './fingerprint.js';
-export { normaliseOpsgenie, OPSGENIE_ACTION_KINDS, OPSGENIE_DRILL_TAGS } from './opsgenie.js';
-export { normalisePagerDuty, PAGERDUTY_INCIDENT_EVENT_KINDS } from './pagerduty.js';
+export { normaliseOpsgenie, OPSGENIE_ACTION_KINDS, OPSGENIE_DRILL_TAGS, OpsgenieWebhookPayload } from './opsgenie.js';
+export { normalisePagerDuty, PAGERDUTY_INCIDENT_EVENT_KINDS, PagerDutyWebhookPayload } from './pagerduty.js';
 export type { NormaliseContext, NormaliseResult, Normaliser, ValidationIssue } from './types.js';
 export { truncate } from './util.js';
 

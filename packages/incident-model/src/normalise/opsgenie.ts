@@ -80,6 +80,9 @@ const Webhook = z.looseObject({
 });
 type Webhook = z.infer<typeof Webhook>;
 
+/** What an Opsgenie outgoing webhook must look like to be normalised (API contracts). */
+export const OpsgenieWebhookPayload = Webhook;
+
 /** Digits of an epoch value, without exponent notation. */
 function epochDigits(value: EpochNumber): string {
   return typeof value === 'string' ? value : BigInt(Math.trunc(value)).toString();

@@ -104,6 +104,9 @@ const eventShape = {
 const IncidentWebhook = z.looseObject({ event: z.looseObject({ ...eventShape, data: IncidentData }) });
 const NoteWebhook = z.looseObject({ event: z.looseObject({ ...eventShape, data: NoteData }) });
 
+/** What a PagerDuty v3 webhook must look like to be normalised (documentation and API contracts). */
+export const PagerDutyWebhookPayload = z.union([IncidentWebhook, NoteWebhook]);
+
 function actorFrom(agent: Reference | null | undefined): Actor {
   if (!agent) return { type: 'system', id: null, name: null };
   const id = boundedText(agent.id, INCIDENT_LIMITS.actorField);

@@ -29,9 +29,18 @@ function decode(message: IncomingMessage): { envelope: IncidentEventEnvelope } |
  * affected incidents are locked, folded forward in message order, and written back. Offsets
  * are committed by the runner only after this transaction commits.
  */
+/** Name of the PostgreSQL NOTIFY channel raised when incidents change. */
+export const LIVE_CHANNEL = 'escalation_incident_changes';
+
+export interface IncidentChange {
+  before: IncidentRow | null;
+  after: IncidentRow;
+}
+
 export function createIncidentEventsHandler(deps: {
   db: EscalationDb;
-  onApplied?: (incidentIds: string[]) => void;
+  /** Called after the chunk's transaction committed, with each changed incident. */
+  onApplied?: (changes: IncidentChange[]) => void;
 }): BatchHandler {
   return async (messages) => {
     const rejected: Rejected[] = [];
@@ -79,7 +88,7 @@ export function createIncidentEventsHandler(deps: {
       }
       const upserts = [...dirty].map((id) => {
         const { recordedAt: _recordedAt, ...row } = state.get(id)!;
-        return row;
+        return { ...row, changeSeq: sql`nextval('escalation.incident_change_seq')` };
       });
       if (upserts.length > 0) {
         const excluded = (column: string) => sql.raw(`excluded.${column}`);
@@ -106,11 +115,14 @@ export function createIncidentEventsHandler(deps: {
               resolvedAt: excluded('resolved_at'),
               triggeredAt: excluded('triggered_at'),
               lastEventKind: excluded('last_event_kind'),
+              changeSeq: excluded('change_seq'),
               recordedAt: sql`now()`,
             },
           });
+        // Delivered at commit to every replica's live feed (see live.ts).
+        await tx.execute(sql`select pg_notify(${LIVE_CHANNEL}, '')`);
       }
-      return [...dirty];
+      return [...dirty].map((id) => ({ before: rows.find((r) => r.id === id) ?? null, after: state.get(id)! }));
     });
     if (changed.length > 0) deps.onApplied?.(changed);
     return { rejected };

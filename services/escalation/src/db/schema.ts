@@ -1,4 +1,4 @@
-import { boolean, index, jsonb, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 export const escalation = pgSchema('escalation');
 
@@ -6,6 +6,10 @@ export const providerEnum = escalation.enum('provider', ['pagerduty', 'opsgenie'
 export const statusEnum = escalation.enum('incident_status', ['triggered', 'acknowledged', 'resolved']);
 export const severityEnum = escalation.enum('severity', ['p0', 'p1', 'p2', 'p3', 'p4']);
 export const urgencyEnum = escalation.enum('urgency', ['high', 'low']);
+export const auditOutcomeEnum = escalation.enum('audit_outcome', ['succeeded', 'failed', 'denied']);
+
+/** Orders every change of an incident row: the live feed resumes from the last number a client saw. */
+export const incidentChangeSeq = escalation.sequence('incident_change_seq');
 
 /**
  * Current state of each incident: a projection of incident_events that a replay of the
@@ -39,6 +43,8 @@ export const incidents = escalation.table(
     /** Newest trigger, reopen or unacknowledge: the start of the current episode. */
     triggeredAt: timestamp('triggered_at', { withTimezone: true, mode: 'string' }),
     lastEventKind: text('last_event_kind').notNull(),
+    /** Value of incident_change_seq at this row's last change (the live feed's event id). */
+    changeSeq: bigint('change_seq', { mode: 'number' }).notNull(),
     /** When this row last changed here (maintained by the ORM / the projector). */
     recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' })
       .notNull()
@@ -50,6 +56,7 @@ export const incidents = escalation.table(
     index('incidents_service_idx').on(t.service),
     index('incidents_severity_idx').on(t.severity),
     index('incidents_updated_id_idx').on(t.updatedAt, t.id),
+    index('incidents_change_seq_idx').on(t.changeSeq),
   ],
 );
 
@@ -72,4 +79,33 @@ export const incidentEvents = escalation.table(
     recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
   },
   (t) => [index('incident_events_incident_occurred_idx').on(t.incidentId, t.occurredAt)],
+);
+
+/**
+ * Append-only record of what people did: sign-ins, provider actions (with the provider's
+ * answer) and exports. A trigger (migration 0001) refuses UPDATE and DELETE.
+ */
+export const auditLog = escalation.table(
+  'audit_log',
+  {
+    id: uuid('id').primaryKey(),
+    at: timestamp('at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+    actorSubject: text('actor_subject').notNull(),
+    actorName: text('actor_name'),
+    actorEmail: text('actor_email'),
+    action: text('action').notNull(),
+    incidentId: text('incident_id'),
+    outcome: auditOutcomeEnum('outcome').notNull(),
+    provider: text('provider'),
+    providerStatus: integer('provider_status'),
+    providerRequestId: text('provider_request_id'),
+    detail: text('detail').notNull(),
+    requestId: text('request_id').notNull(),
+    request: jsonb('request'),
+  },
+  (t) => [
+    index('audit_log_at_idx').on(t.at),
+    index('audit_log_incident_idx').on(t.incidentId, t.at),
+    index('audit_log_actor_idx').on(t.actorSubject, t.at),
+  ],
 );

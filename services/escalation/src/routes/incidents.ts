@@ -1,11 +1,12 @@
 import { IncidentStatus, Severity } from '@micro-oncall/incident-model';
 import { envBoolean, InputError, NotFoundError, requireRole } from '@micro-oncall/service-kit';
-import { and, asc, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, ilike, inArray, lt, ne, notInArray, or, type SQL, sql } from 'drizzle-orm';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { ServiceCatalogue } from '../catalogue.js';
 import type { EscalationDb } from '../consumers/incident-events.js';
 import { incidentEvents, incidents } from '../db/schema.js';
+import { presentIncident, presentWithOwnership } from '../present.js';
 
 const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
   z
@@ -37,7 +38,13 @@ export const ListIncidentsQuery = z
     severity: csv(Severity).optional(),
     service: z.string().min(1).max(128).optional(),
     drill: envBoolean(true).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
+    /** `true`: only incidents that are not resolved. */
+    active: envBoolean(false).optional(),
+    /** Case-insensitive text search in title, service and ids. */
+    q: z.string().trim().min(1).max(200).optional(),
+    /** An owner, team or oncall handle from the catalogue; `unowned` for services it does not know. */
+    owner: z.string().min(1).max(256).optional(),
+    limit: z.coerce.number().int().min(1).max(5000).default(50),
     cursor: Cursor.optional(),
   })
   .strict();
@@ -64,6 +71,26 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
     if (q.severity) where.push(inArray(incidents.severity, q.severity));
     if (q.service) where.push(eq(incidents.service, q.service));
     if (q.drill === false) where.push(eq(incidents.drill, false));
+    if (q.active) where.push(ne(incidents.status, 'resolved'));
+    if (q.q) {
+      const pattern = `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where.push(
+        or(
+          ilike(incidents.title, pattern),
+          ilike(incidents.service, pattern),
+          ilike(incidents.id, pattern),
+          ilike(incidents.providerId, pattern),
+        )!,
+      );
+    }
+    if (q.owner === 'unowned') {
+      const known = deps.catalogue.knownServices();
+      if (known.length > 0) where.push(notInArray(incidents.service, known));
+    } else if (q.owner) {
+      const owned = deps.catalogue.servicesOwnedBy(q.owner);
+      // No service owned by that name: an empty result, not an unfiltered one.
+      where.push(owned.length > 0 ? inArray(incidents.service, owned) : sql`false`);
+    }
     if (q.cursor) {
       where.push(
         or(
@@ -81,7 +108,7 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     res.json({
-      items: page.map((row) => ({ ...presentIncident(row), ownership: deps.catalogue.lookup(row.service) })),
+      items: page.map((row) => presentWithOwnership(row, deps.catalogue)),
       nextCursor:
         rows.length > q.limit && last
           ? Buffer.from(JSON.stringify({ updatedAt: last.updatedAt, id: last.id })).toString('base64url')
@@ -118,31 +145,4 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
   });
 
   return router;
-}
-
-function iso(value: string | null): string | null {
-  return value === null ? null : new Date(value).toISOString();
-}
-
-function presentIncident(row: typeof incidents.$inferSelect) {
-  return {
-    id: row.id,
-    provider: row.provider,
-    providerId: row.providerId,
-    dedupKey: row.dedupKey,
-    title: row.title,
-    service: row.service,
-    severity: row.severity,
-    urgency: row.urgency,
-    status: row.status,
-    labels: row.labels,
-    links: row.links,
-    providerUrl: row.providerUrl,
-    drill: row.drill,
-    createdAt: iso(row.createdAt),
-    updatedAt: iso(row.updatedAt),
-    acknowledgedAt: iso(row.acknowledgedAt),
-    resolvedAt: iso(row.resolvedAt),
-    lastEventKind: row.lastEventKind,
-  };
 }

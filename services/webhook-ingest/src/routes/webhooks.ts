@@ -189,6 +189,16 @@ function dbUnavailable(error: unknown): never {
   throw error;
 }
 
+/**
+ * JSON text PostgreSQL's jsonb accepts: it refuses the escape \u0000 (error 22P05), which is
+ * valid JSON. Each such escape (one not itself escaped by a preceding backslash) becomes
+ * U+FFFD, so an authentic webhook that happens to carry one is still kept instead of
+ * answered 500.
+ */
+function jsonbSafe(json: string): string {
+  return json.replace(/(?<!\\)((?:\\\\)*)\\u0000/gi, '$1\\ufffd');
+}
+
 async function recordIgnored(
   pool: pg.Pool,
   provider: Provider,
@@ -200,7 +210,7 @@ async function recordIgnored(
     .query(
       `insert into ingest.ignored_events (id, provider, event_type, reason, payload)
        values ($1, $2, $3, $4, $5::jsonb) on conflict (id) do nothing`,
-      [`${provider}:${id}`, provider, result.eventType.slice(0, 256), result.reason, raw.toString('utf8')],
+      [`${provider}:${id}`, provider, result.eventType.slice(0, 256), result.reason, jsonbSafe(raw.toString('utf8'))],
     )
     .catch(dbUnavailable);
 }

@@ -1,0 +1,302 @@
+import { DependencyUnavailableError, ServiceError } from './errors.js';
+import type { Logger } from './logger.js';
+
+/**
+ * A resilient JSON-over-HTTP client for the providers we call (PagerDuty, Opsgenie, Slack):
+ * a timeout per attempt, retries with exponential backoff and full jitter for network errors,
+ * timeouts, 429 and 5xx (honouring `Retry-After` and `ratelimit-reset`), and a circuit breaker.
+ *
+ * Secrets belong in `defaultHeaders` or in `baseUrl` (a Slack webhook URL): neither the base
+ * URL, the query, the headers nor the body ever reach an error message or a log line.
+ */
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export interface HttpClientOptions {
+  /** Provider name used in messages and logs, e.g. `PagerDuty`. */
+  name: string;
+  /** Scheme, host and optional path prefix; never logged. */
+  baseUrl: string;
+  /** Per attempt, including reading the body. Default 5000. */
+  timeoutMs?: number;
+  /** Further attempts after the first for retriable failures. Default 3. */
+  retries?: number;
+  /** Exponential backoff with full jitter; server-given delays are capped at `maxMs`. Default 200/5000. */
+  backoff?: { initialMs: number; maxMs: number };
+  /** Default 5 consecutive failed requests open the circuit for 30000 ms. */
+  breaker?: { failureThreshold: number; resetMs: number };
+  logger: Logger;
+  /** Called for every attempt (credentials may rotate). */
+  defaultHeaders?: () => Record<string, string>;
+}
+
+export interface HttpRequest {
+  method: HttpMethod;
+  /** Appended to `baseUrl`; starts with `/` (or is empty to call `baseUrl` itself). */
+  path: string;
+  query?: Record<string, string>;
+  /** Sent as JSON. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface HttpResponse<T> {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON when the content type is JSON, else the text (null when empty). */
+  body: T;
+}
+
+export interface HttpClient {
+  /** Resolves with a 2xx response; throws UpstreamError or DependencyUnavailableError otherwise. */
+  request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>>;
+  state(): CircuitState;
+}
+
+/** The provider answered with an error (a non-retriable 4xx, or 429/5xx after the retries). */
+export class UpstreamError extends ServiceError {
+  override readonly status = 502;
+  override readonly code = 'provider_error';
+  /** The provider's HTTP status, when it answered with one. */
+  readonly upstreamStatus: number | null;
+  constructor(message: string, details: { provider: string; status: number | null; [key: string]: unknown }) {
+    super(message, details);
+    this.upstreamStatus = details.status;
+  }
+}
+
+const MAX_PROVIDER_MESSAGE = 300;
+
+type Failure =
+  | { kind: 'timeout' }
+  | { kind: 'network'; code: string }
+  | { kind: 'status'; status: number; headers: Headers; body: unknown };
+
+type Attempt =
+  | { kind: 'response'; status: number; headers: Headers; body: unknown }
+  | Exclude<Failure, { kind: 'status' }>;
+
+export function createHttpClient(opts: HttpClientOptions): HttpClient {
+  const name = opts.name;
+  const base = opts.baseUrl.replace(/\/+$/, '');
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  const retries = Math.max(0, opts.retries ?? 3);
+  const backoff = opts.backoff ?? { initialMs: 200, maxMs: 5000 };
+  const breaker = opts.breaker ?? { failureThreshold: 5, resetMs: 30_000 };
+  const logger = opts.logger;
+
+  // Circuit breaker: `openedAt` set means open (or half-open once resetMs has passed).
+  let consecutiveFailures = 0;
+  let openedAt: number | null = null;
+  let trialInFlight = false;
+
+  function state(): CircuitState {
+    if (openedAt === null) return 'closed';
+    return Date.now() - openedAt >= breaker.resetMs ? 'half-open' : 'open';
+  }
+
+  /** Lets a request through (true when it is the half-open trial) or fails fast. */
+  function admit(): boolean {
+    const current = state();
+    if (current === 'closed') return false;
+    if (current === 'half-open' && !trialInFlight) {
+      trialInFlight = true;
+      return true;
+    }
+    const remainingMs = openedAt === null ? 0 : breaker.resetMs - (Date.now() - openedAt);
+    const seconds = Math.max(1, Math.ceil(remainingMs / 1000));
+    throw new DependencyUnavailableError(
+      `${name} is unavailable (circuit open after ${consecutiveFailures} failures); retry in ${seconds} s`,
+      seconds,
+    );
+  }
+
+  function recordAnswer(): void {
+    consecutiveFailures = 0;
+    if (openedAt !== null) {
+      openedAt = null;
+      logger.info({ provider: name }, `${name} circuit closed`);
+    }
+  }
+
+  function recordFailure(trial: boolean): void {
+    consecutiveFailures += 1;
+    if (trial || (openedAt === null && consecutiveFailures >= breaker.failureThreshold)) {
+      openedAt = Date.now();
+      logger.warn(
+        { provider: name, failures: consecutiveFailures, resetMs: breaker.resetMs },
+        `${name} circuit opened`,
+      );
+    }
+  }
+
+  function urlFor(req: HttpRequest): string {
+    const query = req.query && Object.keys(req.query).length > 0 ? `?${new URLSearchParams(req.query)}` : '';
+    return `${base}${req.path}${query}`;
+  }
+
+  function headersFor(req: HttpRequest): Headers {
+    const headers = new Headers({ 'user-agent': 'micro-oncall' });
+    for (const [k, v] of Object.entries(opts.defaultHeaders?.() ?? {})) headers.set(k, v);
+    for (const [k, v] of Object.entries(req.headers ?? {})) headers.set(k, v);
+    if (req.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
+    return headers;
+  }
+
+  async function attempt(req: HttpRequest): Promise<Attempt> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const res = await fetch(urlFor(req), {
+        method: req.method,
+        headers: headersFor(req),
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        signal,
+        // Never follow a redirect with our credentials attached.
+        redirect: 'manual',
+      });
+      const text = await res.text();
+      return { kind: 'response', status: res.status, headers: res.headers, body: parseBody(res.headers, text) };
+    } catch (error) {
+      if (signal.aborted) return { kind: 'timeout' };
+      return { kind: 'network', code: networkCode(error) };
+    }
+  }
+
+  function delayBefore(nextAttempt: number, failure: Failure): number {
+    const told = failure.kind === 'status' ? serverDelayMs(failure.headers) : null;
+    if (told !== null) return Math.min(told, backoff.maxMs);
+    const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** (nextAttempt - 2));
+    return Math.floor(Math.random() * ceiling);
+  }
+
+  function finalError(failure: Failure, attempts: number): ServiceError {
+    const tries = attempts > 1 ? ` (${attempts} attempts)` : '';
+    switch (failure.kind) {
+      case 'timeout':
+        return new DependencyUnavailableError(`${name} did not answer within ${timeoutMs} ms${tries}`);
+      case 'network':
+        return new DependencyUnavailableError(`${name} could not be reached (${failure.code})${tries}`);
+      case 'status':
+        return upstreamError(name, failure.status, failure.body);
+    }
+  }
+
+  return {
+    state,
+    async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
+      const trial = admit();
+      // The half-open trial is a single attempt: it probes, it does not hammer.
+      const maxAttempts = trial ? 1 : retries + 1;
+      try {
+        let failure: Failure = { kind: 'timeout' };
+        for (let n = 1; n <= maxAttempts; n += 1) {
+          const result = await attempt(req);
+          if (result.kind === 'response') {
+            if (result.status >= 200 && result.status < 300) {
+              recordAnswer();
+              return { status: result.status, headers: result.headers, body: result.body as T };
+            }
+            if (!isRetriable(result.status)) {
+              // The provider is up and answering: this is about the request, not the provider.
+              recordAnswer();
+              throw upstreamError(name, result.status, result.body);
+            }
+            failure = { kind: 'status', status: result.status, headers: result.headers, body: result.body };
+          } else {
+            failure = result;
+          }
+          if (n < maxAttempts) {
+            const delayMs = delayBefore(n + 1, failure);
+            logger.warn(
+              {
+                provider: name,
+                method: req.method,
+                path: req.path,
+                status: failure.kind === 'status' ? failure.status : null,
+                failure: failure.kind,
+                attempt: n,
+                delayMs,
+              },
+              `${name} request failed; retrying`,
+            );
+            await sleep(delayMs);
+          }
+        }
+        recordFailure(trial);
+        throw finalError(failure, maxAttempts);
+      } finally {
+        if (trial) trialInFlight = false;
+      }
+    },
+  };
+}
+
+function isRetriable(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+function upstreamError(provider: string, status: number, body: unknown): UpstreamError {
+  const said = providerMessage(body);
+  return new UpstreamError(`${provider} answered ${status}${said ? `: ${said}` : ''}`, { provider, status });
+}
+
+/** The provider's own words: PagerDuty `{error:{message,errors[]}}`, Opsgenie `{message}`, Slack text. */
+function providerMessage(body: unknown): string {
+  let said = '';
+  if (typeof body === 'string') {
+    said = body;
+  } else if (body !== null && typeof body === 'object') {
+    const record = body as Record<string, unknown>;
+    const error = record.error;
+    if (error !== null && typeof error === 'object') {
+      const e = error as Record<string, unknown>;
+      const details = Array.isArray(e.errors) ? e.errors.filter((x) => typeof x === 'string') : [];
+      said = [typeof e.message === 'string' ? e.message : '', details.join('; ')].filter(Boolean).join(': ');
+    } else if (typeof error === 'string') {
+      said = error;
+    } else if (typeof record.message === 'string') {
+      said = record.message;
+    }
+    if (!said) said = JSON.stringify(body);
+  }
+  said = said.replace(/\s+/g, ' ').trim();
+  return said.length > MAX_PROVIDER_MESSAGE ? `${said.slice(0, MAX_PROVIDER_MESSAGE - 1)}…` : said;
+}
+
+function parseBody(headers: Headers, text: string): unknown {
+  if (text === '') return null;
+  const type = headers.get('content-type') ?? '';
+  if (/[/+]json\b/i.test(type)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/** `Retry-After` (seconds or an HTTP date), else PagerDuty's `ratelimit-reset` (seconds). */
+function serverDelayMs(headers: Headers): number | null {
+  const retryAfter = headers.get('retry-after')?.trim();
+  if (retryAfter) {
+    if (/^\d+(\.\d+)?$/.test(retryAfter)) return Number(retryAfter) * 1000;
+    const at = Date.parse(retryAfter);
+    if (!Number.isNaN(at)) return Math.max(0, at - Date.now());
+  }
+  const reset = headers.get('ratelimit-reset')?.trim();
+  if (reset && /^\d+(\.\d+)?$/.test(reset)) return Number(reset) * 1000;
+  return null;
+}
+
+/** A system error code such as ECONNREFUSED; never the message, which may name the host. */
+function networkCode(error: unknown): string {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  if (cause && typeof cause.code === 'string' && /^[A-Z0-9_]+$/.test(cause.code)) return cause.code;
+  return 'network error';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

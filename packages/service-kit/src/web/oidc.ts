@@ -1,0 +1,145 @@
+import { type Request, Router } from 'express';
+import * as oidc from 'openid-client';
+import { type Principal, type Role, rolesFromClaims } from '../auth.js';
+import { AuthenticationError, DependencyUnavailableError, InputError, NotAllowedError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { csrfMatches, type SessionCodec } from './session.js';
+
+export interface OidcLoginOptions {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string | undefined;
+  /**
+   * Public base URL of this service, e.g. https://oncall.example.com; or a function of the
+   * request (development only, where ports are chosen at start-up).
+   */
+  publicUrl: string | ((req: Request) => string);
+  rolesClaim: string;
+  roleMap: Record<string, Role>;
+  /** Only for the local development issuer on http://127.0.0.1. */
+  allowInsecureIssuer: boolean;
+  sessions: SessionCodec;
+  /** Called after a successful sign-in / sign-out, e.g. to write an audit row. */
+  onSignIn?: (principal: Principal, req: Request) => Promise<void>;
+  onSignOut?: (principal: Principal, req: Request) => Promise<void>;
+  logger: Logger;
+}
+
+/** Only same-site paths are valid return targets (no open redirects). */
+export function safeReturnTo(value: unknown): string {
+  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\')
+    ? value
+    : '/';
+}
+
+/**
+ * Authorization code flow with PKCE (S256) against any standard issuer, via openid-client:
+ * GET /auth/login → the issuer; GET /auth/callback checks state, exchanges the code with the
+ * verifier, validates the ID token (iss, aud, exp, nonce) and issues our own session cookie;
+ * POST /auth/logout clears it (CSRF-checked); GET /auth/me tells the UI who is signed in.
+ */
+export function createOidcRouter(opts: OidcLoginOptions): Router {
+  const router = Router();
+  const baseUrl = (req: Request) => (typeof opts.publicUrl === 'string' ? opts.publicUrl : opts.publicUrl(req));
+  const redirectUri = (req: Request) => new URL('/auth/callback', baseUrl(req)).toString();
+  let config: Promise<oidc.Configuration> | null = null;
+  const configuration = () => {
+    config ??= oidc
+      .discovery(
+        new URL(opts.issuer),
+        opts.clientId,
+        opts.clientSecret,
+        opts.clientSecret ? oidc.ClientSecretBasic(opts.clientSecret) : oidc.None(),
+        opts.allowInsecureIssuer ? { execute: [oidc.allowInsecureRequests] } : undefined,
+      )
+      .catch((error: unknown) => {
+        config = null;
+        throw new DependencyUnavailableError('the identity provider cannot be reached; try again shortly', 10, {
+          cause: error,
+        });
+      });
+    return config;
+  };
+
+  router.get('/auth/login', async (req, res) => {
+    const cfg = await configuration();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    await opts.sessions.issueLogin(res, { verifier, state, nonce, returnTo: safeReturnTo(req.query.returnTo) });
+    const url = oidc.buildAuthorizationUrl(cfg, {
+      redirect_uri: redirectUri(req),
+      scope: 'openid profile email',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+    });
+    res.redirect(302, url.toString());
+  });
+
+  router.get('/auth/callback', async (req: Request, res) => {
+    const login = await opts.sessions.readLogin(req);
+    if (
+      !login ||
+      typeof login.verifier !== 'string' ||
+      typeof login.state !== 'string' ||
+      typeof login.nonce !== 'string'
+    ) {
+      throw new InputError('this sign-in has expired or was started in another browser: start again at /auth/login');
+    }
+    const cfg = await configuration();
+    const current = new URL(req.originalUrl, baseUrl(req));
+    let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+    try {
+      tokens = await oidc.authorizationCodeGrant(cfg, current, {
+        pkceCodeVerifier: login.verifier,
+        expectedState: login.state,
+        expectedNonce: login.nonce,
+        idTokenExpected: true,
+      });
+    } catch (error) {
+      opts.logger.warn({ err: error }, 'sign-in failed at the code exchange');
+      throw new InputError(`sign-in failed: ${(error as Error).message.slice(0, 200)}`);
+    }
+    const claims = tokens.claims();
+    if (!claims) throw new InputError('sign-in failed: the identity provider returned no ID token');
+    const principal = {
+      subject: claims.sub,
+      name: typeof claims.name === 'string' ? claims.name : null,
+      email: typeof claims.email === 'string' ? claims.email : null,
+      roles: rolesFromClaims(claims, { rolesClaim: opts.rolesClaim, roleMap: opts.roleMap }),
+    };
+    await opts.sessions.issue(res, principal);
+    opts.sessions.clearLogin(res);
+    await opts.onSignIn?.(principal, req);
+    res.redirect(302, safeReturnTo(login.returnTo));
+  });
+
+  router.get('/auth/me', async (req, res) => {
+    const session = await opts.sessions.read(req);
+    if (!session) throw new AuthenticationError('not signed in');
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({
+      subject: session.subject,
+      name: session.name,
+      email: session.email,
+      roles: session.roles,
+      csrfToken: session.csrf,
+    });
+  });
+
+  router.post('/auth/logout', async (req, res) => {
+    const session = await opts.sessions.read(req);
+    if (session) {
+      if (!csrfMatches(session.csrf, req.header('x-csrf-token'))) {
+        throw new NotAllowedError('missing or wrong X-CSRF-Token');
+      }
+      await opts.onSignOut?.(session, req);
+    }
+    opts.sessions.clear(res);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,14 @@
+export {
+  type FakeOpsgenie,
+  type FakeOpsgenieAlert,
+  type OpsgenieProcessingFault,
+  startFakeOpsgenie,
+} from './opsgenie.js';
+export {
+  type FakePagerDuty,
+  type FakePagerDutyIncident,
+  PAGERDUTY_MEDIA_TYPE,
+  startFakePagerDuty,
+} from './pagerduty.js';
+export type { Fault, RecordedRequest } from './server.js';
+export { type FakeSlack, startFakeSlack } from './slack.js';

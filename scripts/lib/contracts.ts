@@ -1,0 +1,55 @@
+import {
+  eventJsonSchemas,
+  incidentActionEnvelope,
+  incidentEventEnvelope,
+  normalisePagerDuty,
+} from '@micro-oncall/incident-model';
+import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
+import { openApiDocument as escalationApi } from '../../services/escalation/src/openapi.js';
+import { openApiDocument as ingestApi } from '../../services/webhook-ingest/src/openapi.js';
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/** Every generated contract file: repository path → content. Deterministic (fixed example times). */
+export function contractFiles(): Map<string, string> {
+  const files = new Map<string, string>();
+  files.set('docs/api/webhook-ingest.openapi.json', json(ingestApi()));
+  files.set('docs/api/escalation.openapi.json', json(escalationApi()));
+
+  const schemas = eventJsonSchemas();
+  const result = normalisePagerDuty(pagerDutyIncidentEvent({ priority: 'P1' }), {
+    receivedAt: '2025-11-20T09:14:06.000Z',
+  });
+  if (result.outcome !== 'events') throw new Error('example fixture did not normalise');
+  const event = result.events[0]!;
+  const examples = {
+    'incident-events': incidentEventEnvelope(event, {
+      source: '/webhook-ingest/pagerduty',
+      time: '2025-11-20T09:14:06.120Z',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    }),
+    'incident-actions': incidentActionEnvelope(
+      {
+        actionId: '9b2f7c1e-3d4a-4e5b-8c6d-7e8f9a0b1c2d',
+        incidentId: event.incidentId,
+        provider: 'pagerduty',
+        providerId: event.providerId,
+        action: 'acknowledge',
+        actor: { type: 'user', id: 'dev-responder', name: 'Ada Responder' },
+        outcome: 'succeeded',
+        detail: `PagerDuty acknowledged incident ${event.providerId}`,
+        requestedAt: '2025-11-20T09:16:00.000Z',
+        completedAt: '2025-11-20T09:16:00.420Z',
+      },
+      { source: '/escalation', drill: false, time: '2025-11-20T09:16:00.430Z' },
+    ),
+  };
+  for (const [kind, schema] of Object.entries(schemas)) {
+    files.set(
+      `docs/events/${kind}.v1.schema.json`,
+      json({ title: `oncall.${kind}.v1 message (CloudEvents 1.0, structured JSON)`, ...schema }),
+    );
+    files.set(`docs/events/${kind}.v1.example.json`, json(examples[kind as keyof typeof examples]));
+  }
+  return files;
+}

@@ -1,0 +1,41 @@
+import type { Logger } from '@micro-oncall/service-kit';
+import type { IncidentChange } from './consumers/incident-events.js';
+import type { incidents } from './db/schema.js';
+import { createSlackNotifier } from './providers/slack.js';
+
+type IncidentRow = typeof incidents.$inferSelect;
+
+/**
+ * Optional Slack notices: a new p0/p1 incident (drills excluded) and every escalation made
+ * from here. Failures are logged, never allowed to hold up the consumer or an action.
+ */
+export function createNotifications(opts: {
+  slackWebhookUrl: string | undefined;
+  publicUrl: string | undefined;
+  logger: Logger;
+}) {
+  const slack = opts.slackWebhookUrl
+    ? createSlackNotifier({ webhookUrl: opts.slackWebhookUrl, logger: opts.logger, dashboardUrl: opts.publicUrl ?? '' })
+    : null;
+  const link = (incident: IncidentRow) => (opts.publicUrl ? { url: `${opts.publicUrl}/incidents/${incident.id}` } : {});
+  const send = (message: { title: string; text: string; url?: string }) => {
+    slack?.notify(message).catch((error: unknown) => opts.logger.warn({ err: error }, 'Slack notice failed'));
+  };
+  return {
+    onApplied(changes: IncidentChange[]) {
+      for (const { before, after } of changes) {
+        const urgent = after.severity === 'p0' || after.severity === 'p1';
+        if (!before && urgent && after.status === 'triggered' && !after.drill) {
+          send({
+            title: `${after.severity.toUpperCase()} ${after.title}`,
+            text: `New ${after.severity} incident on ${after.service} (${after.provider})`,
+            ...link(after),
+          });
+        }
+      }
+    },
+    onEscalated(incident: IncidentRow, detail: string) {
+      send({ title: `Escalated: ${incident.title}`, text: detail, ...link(incident) });
+    },
+  };
+}

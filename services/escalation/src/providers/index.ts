@@ -1,0 +1,39 @@
+import { createOpsgenieActions, type OpsgenieActionsOptions } from './opsgenie.js';
+import { createPagerDutyActions, type PagerDutyActionsOptions } from './pagerduty.js';
+import type { ProviderActions } from './types.js';
+
+export {
+  createOpsgenieActions,
+  OPSGENIE_API_URL,
+  OPSGENIE_EU_API_URL,
+  type OpsgenieActionsOptions,
+} from './opsgenie.js';
+export { createPagerDutyActions, PAGERDUTY_API_URL, type PagerDutyActionsOptions } from './pagerduty.js';
+export {
+  createSlackNotifier,
+  escapeMrkdwn,
+  type SlackMessage,
+  type SlackNotifier,
+  type SlackNotifierOptions,
+} from './slack.js';
+export * from './types.js';
+
+export interface ProviderRegistry {
+  /** The actions for an incident's provider; null when it has no action API (alertmanager, generic) or none is configured. */
+  forProvider(provider: string): ProviderActions | null;
+}
+
+export function createProviderRegistry(opts: {
+  pagerduty?: PagerDutyActionsOptions;
+  opsgenie?: OpsgenieActionsOptions;
+}): ProviderRegistry {
+  const pagerduty = opts.pagerduty ? createPagerDutyActions(opts.pagerduty) : null;
+  const opsgenie = opts.opsgenie ? createOpsgenieActions(opts.opsgenie) : null;
+  return {
+    forProvider(provider) {
+      if (provider === 'pagerduty') return pagerduty;
+      if (provider === 'opsgenie') return opsgenie;
+      return null;
+    },
+  };
+}

@@ -1,0 +1,229 @@
+import {
+  createLogger,
+  DependencyUnavailableError,
+  InputError,
+  type ServiceError,
+  UpstreamError,
+} from '@micro-oncall/service-kit';
+import { type FakeOpsgenie, startFakeOpsgenie } from '@micro-oncall/test-kit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createOpsgenieActions } from './opsgenie.js';
+import type { ActionContext, ActionRequest } from './types.js';
+
+const API_KEY = 'eb243592-faa2-4ba2-a551q-1afdf565c889';
+const logger = createLogger({ service: 'opsgenie-test', level: 'silent' });
+const ctx: ActionContext = { actor: { subject: 'user-1', email: 'alice@example.com', name: 'Alice' }, requestId: 'r1' };
+const alert = { providerId: 'a1b2-c3', title: 'Checkout is down' };
+
+async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as ServiceError;
+  }
+  throw new Error('expected the action to fail');
+}
+
+let fake: FakeOpsgenie | undefined;
+afterEach(async () => {
+  await fake?.stop();
+  fake = undefined;
+});
+
+async function setup(opts: { processingPolls?: number; attempts?: number; apiKey?: string; timeoutMs?: number } = {}) {
+  fake = await startFakeOpsgenie({
+    apiKey: API_KEY,
+    alerts: [alert.providerId],
+    processingPolls: opts.processingPolls,
+  });
+  const og = createOpsgenieActions({
+    baseUrl: fake.url,
+    apiKey: opts.apiKey ?? API_KEY,
+    logger,
+    confirm: { attempts: opts.attempts ?? 5, intervalMs: 5 },
+    http: { timeoutMs: opts.timeoutMs ?? 2000, retries: 2, backoff: { initialMs: 1, maxMs: 10 } },
+  });
+  return { og, fake };
+}
+
+const actionPaths = (f: FakeOpsgenie) => f.requests.map((r) => `${r.method} ${r.path}`);
+
+describe(createOpsgenieActions.name, () => {
+  it('acknowledges with the documented POST and confirms it through the request status', async () => {
+    const { og, fake } = await setup();
+
+    const outcome = await og.perform(alert, { action: 'acknowledge', note: 'on it' }, ctx);
+
+    const [post, ...polls] = fake.requests;
+    expect(post).toMatchObject({
+      method: 'POST',
+      path: '/v2/alerts/a1b2-c3/acknowledge',
+      query: { identifierType: 'id' },
+      headers: { authorization: '[redacted]', 'content-type': 'application/json' },
+      body: { user: 'alice@example.com', source: 'micro-oncall', note: 'on it' },
+      status: 202,
+    });
+    const requestId = outcome.providerRequestId;
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(polls.map((p) => `${p.method} ${p.path} ${p.status}`)).toEqual([
+      `GET /v2/alerts/requests/${requestId} 404`,
+      `GET /v2/alerts/requests/${requestId} 200`,
+    ]);
+    expect(outcome).toEqual({
+      detail: 'Opsgenie acknowledged alert a1b2-c3',
+      providerRequestId: requestId,
+      providerStatus: 202,
+    });
+    expect(fake.alert('a1b2-c3')).toMatchObject({
+      acknowledged: true,
+      notes: [{ note: 'on it', user: 'alice@example.com' }],
+    });
+  });
+
+  it('resolves by closing the alert', async () => {
+    const { og, fake } = await setup();
+
+    const outcome = await og.perform(alert, { action: 'resolve' }, ctx);
+
+    expect(outcome.detail).toBe('Opsgenie closed alert a1b2-c3');
+    expect(fake.requests[0]).toMatchObject({
+      path: '/v2/alerts/a1b2-c3/close',
+      body: { user: 'alice@example.com', source: 'micro-oncall' },
+    });
+    expect(fake.alert('a1b2-c3')?.status).toBe('closed');
+  });
+
+  it.each([
+    [{ escalationPolicyId: 'esc-42' }, { id: 'esc-42' }, 'esc-42'],
+    [{ escalationName: 'DBA escalation' }, { name: 'DBA escalation' }, 'DBA escalation'],
+  ])('escalates to %o as escalation %o', async (target, escalation, named) => {
+    const { og, fake } = await setup();
+
+    const outcome = await og.perform(alert, { action: 'escalate', ...target }, ctx);
+
+    expect(outcome.detail).toBe(`Opsgenie escalated alert a1b2-c3 to escalation ${named}`);
+    expect(fake.requests[0]).toMatchObject({
+      path: '/v2/alerts/a1b2-c3/escalate',
+      body: { escalation, user: 'alice@example.com', source: 'micro-oncall' },
+    });
+    expect(fake.alert('a1b2-c3')?.escalations).toEqual([{ escalation, user: 'alice@example.com', note: null }]);
+  });
+
+  it('adds a note', async () => {
+    const { og, fake } = await setup();
+
+    const outcome = await og.perform(alert, { action: 'note', note: 'db failover done' }, ctx);
+
+    expect(outcome.detail).toBe('Opsgenie added a note to alert a1b2-c3');
+    expect(fake.requests[0]).toMatchObject({
+      path: '/v2/alerts/a1b2-c3/notes',
+      body: { user: 'alice@example.com', source: 'micro-oncall', note: 'db failover done' },
+    });
+  });
+
+  it('names the actor by email, else name, else subject', async () => {
+    const { og, fake } = await setup();
+    const actor = (email: string | null, name: string | null) => ({
+      actor: { subject: 'sub-9', email, name },
+      requestId: 'r',
+    });
+
+    await og.perform(alert, { action: 'note', note: 'a' }, actor(null, 'Bob'));
+    await og.perform(alert, { action: 'note', note: 'b' }, actor(null, null));
+
+    const users = fake.requests.filter((r) => r.method === 'POST').map((r) => (r.body as { user: string }).user);
+    expect(users).toEqual(['Bob', 'sub-9']);
+  });
+
+  it.each<[string, ActionRequest]>([
+    ['a level', { action: 'escalate', level: 2 }],
+    ['no escalation', { action: 'escalate' }],
+    ['both an id and a name', { action: 'escalate', escalationPolicyId: 'e1', escalationName: 'n' }],
+    ['a reassignment', { action: 'reassign', userId: 'u1' }],
+  ])('refuses %s with 400 without calling Opsgenie', async (_what, request) => {
+    const { og, fake } = await setup();
+
+    const error = await rejection(og.perform(alert, request, ctx));
+
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.status).toBe(400);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('says plainly that reassignment is not supported', async () => {
+    const { og } = await setup();
+    const error = await rejection(og.perform(alert, { action: 'reassign', userId: 'u1' }, ctx));
+    expect(error.message).toMatch(/^Reassigning Opsgenie alerts is not supported here/);
+  });
+
+  it('waits while Opsgenie is still processing the request', async () => {
+    const { og, fake } = await setup({ processingPolls: 3, attempts: 5 });
+
+    await og.perform(alert, { action: 'acknowledge' }, ctx);
+
+    expect(actionPaths(fake).filter((p) => p.startsWith('GET'))).toHaveLength(4);
+  });
+
+  it('fails with 502 and Opsgenie status text when the request failed', async () => {
+    const { og, fake } = await setup();
+    fake.failNextProcessing('fails', { status: 'Alert is already closed' });
+
+    const error = await rejection(og.perform(alert, { action: 'resolve' }, ctx));
+
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.status).toBe(502);
+    expect(error.message).toBe('Opsgenie could not close alert a1b2-c3: Alert is already closed');
+    expect(fake.alert('a1b2-c3')?.status).toBe('open');
+  });
+
+  it('fails with 502 when the alert does not exist', async () => {
+    const { og } = await setup();
+
+    const error = await rejection(og.perform({ providerId: 'nope', title: 't' }, { action: 'acknowledge' }, ctx));
+
+    expect(error.message).toBe('Opsgenie could not acknowledge alert nope: Alert does not exist');
+  });
+
+  it('fails with 502 rather than report success when Opsgenie never confirms', async () => {
+    const { og, fake } = await setup({ attempts: 4 });
+    fake.failNextProcessing('never-confirms');
+
+    const error = await rejection(og.perform(alert, { action: 'acknowledge' }, ctx));
+
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.message).toBe(
+      'Opsgenie accepted the request but did not confirm it within 20 ms; check the alert in Opsgenie',
+    );
+    expect(actionPaths(fake).filter((p) => p.startsWith('GET'))).toHaveLength(4);
+  });
+
+  it('keeps polling through a passing outage of the requests endpoint', async () => {
+    const { og, fake } = await setup({ processingPolls: 0 });
+    fake.failNext({}); // the acknowledge goes through
+    fake.failNext({ status: 503, times: 3 }); // the first poll fails after its retries
+
+    const outcome = await og.perform(alert, { action: 'acknowledge' }, ctx);
+
+    expect(outcome.detail).toBe('Opsgenie acknowledged alert a1b2-c3');
+    expect(fake.requests.map((r) => r.status)).toEqual([202, 503, 503, 503, 200]);
+  });
+
+  it('fails with 502 when the API key is refused', async () => {
+    const { og, fake } = await setup({ apiKey: 'not-the-key' });
+
+    const error = await rejection(og.perform(alert, { action: 'acknowledge' }, ctx));
+
+    expect(error.message).toBe('Opsgenie answered 401: Could not authenticate');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('fails with 503 when Opsgenie does not answer in time', async () => {
+    const { og, fake } = await setup({ timeoutMs: 50 });
+    fake.failNext({ delayMs: 400, times: 3 });
+
+    const error = await rejection(og.perform(alert, { action: 'acknowledge' }, ctx));
+
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
+    expect(fake.alert('a1b2-c3')?.acknowledged).toBe(false);
+  });
+});

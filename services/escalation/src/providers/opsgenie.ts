@@ -1,0 +1,192 @@
+import {
+  createHttpClient,
+  DependencyUnavailableError,
+  InputError,
+  type Logger,
+  UpstreamError,
+} from '@micro-oncall/service-kit';
+import { z } from 'zod';
+import type { ActionContext, ActionOutcome, ActionRequest, ProviderActions, ProviderHttpOptions } from './types.js';
+
+export const OPSGENIE_API_URL = 'https://api.opsgenie.com';
+export const OPSGENIE_EU_API_URL = 'https://api.eu.opsgenie.com';
+const PROVIDER = 'Opsgenie';
+const SOURCE = 'micro-oncall';
+
+export interface OpsgenieActionsOptions {
+  /** Default https://api.opsgenie.com; EU accounts use https://api.eu.opsgenie.com. */
+  baseUrl?: string;
+  apiKey: string;
+  logger: Logger;
+  /** How often to read the outcome of an accepted request (default 10 × 500 ms). */
+  confirm?: { attempts: number; intervalMs: number };
+  http?: ProviderHttpOptions;
+}
+
+const Accepted = z.object({ requestId: z.string().min(1) });
+const RequestStatus = z.object({
+  data: z.object({ isSuccess: z.boolean(), status: z.string().optional(), alertId: z.string().optional() }),
+});
+
+/**
+ * Alert actions through the Opsgenie Alert API v2. Opsgenie answers 202 and processes the
+ * request later, so every action is confirmed by polling `GET /v2/alerts/requests/{requestId}`:
+ * nothing is reported as done that Opsgenie has not confirmed.
+ */
+export function createOpsgenieActions(opts: OpsgenieActionsOptions): ProviderActions {
+  const confirm = opts.confirm ?? { attempts: 10, intervalMs: 500 };
+  const http = createHttpClient({
+    name: PROVIDER,
+    baseUrl: opts.baseUrl ?? OPSGENIE_API_URL,
+    logger: opts.logger,
+    ...opts.http,
+    defaultHeaders: () => ({ Authorization: `GenieKey ${opts.apiKey}` }),
+  });
+
+  async function act(
+    alertId: string,
+    verb: 'acknowledge' | 'close' | 'escalate' | 'notes',
+    body: Record<string, unknown>,
+    what: { done: string; attempted: string },
+  ): Promise<ActionOutcome> {
+    const res = await http.request({
+      method: 'POST',
+      path: `/v2/alerts/${encodeURIComponent(alertId)}/${verb}`,
+      query: { identifierType: 'id' },
+      body,
+    });
+    const accepted = Accepted.safeParse(res.body);
+    if (!accepted.success) {
+      throw new UpstreamError(`${PROVIDER} answered ${res.status} without a request id`, {
+        provider: PROVIDER,
+        status: res.status,
+      });
+    }
+    const { requestId } = accepted.data;
+    await confirmed(requestId, what.attempted);
+    return { detail: what.done, providerRequestId: requestId, providerStatus: res.status };
+  }
+
+  /** Resolves when Opsgenie reports the request succeeded; throws when it failed or stays unknown. */
+  async function confirmed(requestId: string, attempted: string): Promise<void> {
+    for (let attempt = 1; attempt <= confirm.attempts; attempt += 1) {
+      await sleep(confirm.intervalMs);
+      let body: unknown;
+      try {
+        ({ body } = await http.request({
+          method: 'GET',
+          path: `/v2/alerts/requests/${encodeURIComponent(requestId)}`,
+        }));
+      } catch (error) {
+        // 404 = not processed yet; a passing outage leaves the outcome unknown for now.
+        if (isNotKnownYet(error)) continue;
+        throw error;
+      }
+      const status = RequestStatus.safeParse(body);
+      if (!status.success) continue;
+      if (status.data.data.isSuccess) return;
+      throw new UpstreamError(`${PROVIDER} could not ${attempted}: ${status.data.data.status ?? 'no reason given'}`, {
+        provider: PROVIDER,
+        status: 202,
+        requestId,
+      });
+    }
+    throw new UpstreamError(
+      `${PROVIDER} accepted the request but did not confirm it within ${duration(confirm.attempts * confirm.intervalMs)}; check the alert in Opsgenie`,
+      { provider: PROVIDER, status: 202, requestId },
+    );
+  }
+
+  return {
+    provider: 'opsgenie',
+    async perform(incident, request: ActionRequest, ctx) {
+      const id = incident.providerId;
+      const base = { user: user(ctx), source: SOURCE };
+      switch (request.action) {
+        case 'acknowledge':
+          return act(
+            id,
+            'acknowledge',
+            { ...base, ...note(request.note) },
+            {
+              done: `${PROVIDER} acknowledged alert ${id}`,
+              attempted: `acknowledge alert ${id}`,
+            },
+          );
+        case 'resolve':
+          return act(
+            id,
+            'close',
+            { ...base, ...note(request.note) },
+            {
+              done: `${PROVIDER} closed alert ${id}`,
+              attempted: `close alert ${id}`,
+            },
+          );
+        case 'escalate': {
+          const { escalationPolicyId: escalationId, escalationName } = request;
+          if (request.level !== undefined) {
+            throw new InputError(
+              'Opsgenie has no escalation levels: escalate to an escalation by id (escalationPolicyId) or by escalationName',
+            );
+          }
+          if (escalationId === undefined && escalationName === undefined) {
+            throw new InputError('Opsgenie needs an escalation id (escalationPolicyId) or an escalationName');
+          }
+          if (escalationId !== undefined && escalationName !== undefined) {
+            throw new InputError('Give Opsgenie either an escalation id or an escalation name, not both');
+          }
+          const escalation = escalationId !== undefined ? { id: escalationId } : { name: escalationName };
+          const target = escalationId ?? escalationName;
+          return act(
+            id,
+            'escalate',
+            { escalation, ...base, ...note(request.note) },
+            {
+              done: `${PROVIDER} escalated alert ${id} to escalation ${target}`,
+              attempted: `escalate alert ${id} to escalation ${target}`,
+            },
+          );
+        }
+        case 'reassign':
+          throw new InputError(
+            'Reassigning Opsgenie alerts is not supported here: Opsgenie assigns alerts through its own escalations; escalate instead or assign the alert in Opsgenie',
+          );
+        case 'note':
+          return act(
+            id,
+            'notes',
+            { ...base, note: request.note },
+            {
+              done: `${PROVIDER} added a note to alert ${id}`,
+              attempted: `add a note to alert ${id}`,
+            },
+          );
+      }
+    },
+  };
+}
+
+/** Who acted, as Opsgenie's free-text `user`. */
+function user(ctx: ActionContext): string {
+  return ctx.actor.email ?? ctx.actor.name ?? ctx.actor.subject;
+}
+
+function note(text: string | undefined): { note?: string } {
+  return text === undefined ? {} : { note: text };
+}
+
+function isNotKnownYet(error: unknown): boolean {
+  if (error instanceof DependencyUnavailableError) return true;
+  if (!(error instanceof UpstreamError)) return false;
+  const status = error.upstreamStatus;
+  return status === 404 || status === 429 || (status !== null && status >= 500);
+}
+
+function duration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

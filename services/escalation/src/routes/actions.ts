@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { type IncidentAction, incidentActionEnvelope } from '@micro-oncall/incident-model';
+import {
+  ConflictError,
+  currentTraceparent,
+  type EventProducer,
+  InputError,
+  type Logger,
+  NotFoundError,
+  requireRole,
+  toServiceError,
+} from '@micro-oncall/service-kit';
+import { eq } from 'drizzle-orm';
+import { Router } from 'express';
+import type { AuditWriter } from '../audit.js';
+import type { EscalationDb } from '../consumers/incident-events.js';
+import { incidents } from '../db/schema.js';
+import { ActionRequest, type ProviderActions } from '../providers/types.js';
+
+export interface ActionRoutesDeps {
+  db: EscalationDb;
+  providers: { forProvider(provider: string): ProviderActions | null };
+  audit: AuditWriter;
+  producer: EventProducer;
+  actionsTopic: string;
+  logger: Logger;
+  /** Told about escalations that succeeded (Slack notice). */
+  onEscalated?: (incident: typeof incidents.$inferSelect, detail: string) => void;
+}
+
+const INCIDENT_ID = /^inc_[0-9a-f]{24}$/;
+
+/**
+ * POST /v1/incidents/:id/actions (responder): acknowledge, escalate, reassign, resolve or add a
+ * note through the incident's own provider. The answer is 200 only when the provider confirmed
+ * the action; otherwise the provider's failure is passed on plainly (502/503). Either way the
+ * attempt is in the audit log and on `incident-actions`. The incident's state itself changes
+ * when the provider's webhook for it arrives, so what the dashboard shows is what the provider has.
+ */
+export function createActionsRouter(deps: ActionRoutesDeps): Router {
+  const router = Router();
+  router.post('/v1/incidents/:id/actions', requireRole('responder'), async (req, res) => {
+    const id = String(req.params.id);
+    if (!INCIDENT_ID.test(id)) throw new InputError('incident id: not an incident id');
+    const parsed = ActionRequest.safeParse(req.body);
+    if (!parsed.success) throw InputError.fromZod(parsed.error, 'action');
+    const request = parsed.data;
+    const [incident] = await deps.db.select().from(incidents).where(eq(incidents.id, id));
+    if (!incident) throw new NotFoundError(`incident ${id} not found`);
+    const provider = deps.providers.forProvider(incident.provider);
+    if (!provider) {
+      throw new ConflictError(
+        `${incident.provider} incidents cannot be ${request.action === 'note' ? 'annotated' : `${request.action}d`} from here: no ${incident.provider} API is configured for actions`,
+      );
+    }
+    const principal = req.principal!;
+    const actionId = randomUUID();
+    const requestedAt = new Date().toISOString();
+    const kind = request.action === 'note' ? 'note' : request.action;
+
+    const record = async (
+      outcome: 'succeeded' | 'failed',
+      detail: string,
+      providerStatus: number | null,
+      providerRequestId: string | null,
+    ) => {
+      await deps.audit({
+        actor: principal,
+        action: kind,
+        outcome,
+        detail,
+        requestId: req.id,
+        incidentId: id,
+        provider: incident.provider,
+        providerStatus,
+        providerRequestId,
+        request,
+      });
+      const action: IncidentAction = {
+        actionId,
+        incidentId: id,
+        provider: incident.provider,
+        providerId: incident.providerId,
+        action: kind,
+        actor: { type: 'user', id: principal.subject, name: principal.name ?? principal.email },
+        outcome,
+        detail: detail.slice(0, 2000),
+        requestedAt,
+        completedAt: new Date().toISOString(),
+      };
+      const traceparent = currentTraceparent();
+      try {
+        await deps.producer.send(deps.actionsTopic, [
+          {
+            key: id,
+            value: JSON.stringify(
+              incidentActionEnvelope(action, {
+                source: '/escalation',
+                drill: incident.drill,
+                ...(traceparent ? { traceparent } : {}),
+              }),
+            ),
+            headers: { 'content-type': 'application/cloudevents+json' },
+          },
+        ]);
+      } catch (error) {
+        // The provider acted and the audit row is written; the topic missing one result is
+        // logged loudly rather than reported to the responder as a failed action.
+        deps.logger.error({ err: error, actionId, incidentId: id }, 'could not publish the action result to Kafka');
+      }
+    };
+
+    let outcome: Awaited<ReturnType<ProviderActions['perform']>>;
+    try {
+      outcome = await provider.perform({ providerId: incident.providerId, title: incident.title }, request, {
+        actor: { subject: principal.subject, email: principal.email, name: principal.name },
+        requestId: req.id,
+      });
+    } catch (error) {
+      const known = toServiceError(error);
+      const status = known?.details && typeof known.details.status === 'number' ? known.details.status : null;
+      await record('failed', known?.message ?? 'the action failed unexpectedly', status, null);
+      throw error;
+    }
+    await record('succeeded', outcome.detail, outcome.providerStatus, outcome.providerRequestId);
+    if (request.action === 'escalate') deps.onEscalated?.(incident, outcome.detail);
+    res.json({ actionId, outcome: 'succeeded', detail: outcome.detail });
+  });
+  return router;
+}

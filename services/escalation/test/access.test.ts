@@ -1,0 +1,187 @@
+import { incidentEventEnvelope, incidentIdFor, normalisePagerDuty, topicName } from '@micro-oncall/incident-model';
+import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
+import { type RunningService, loadConfig } from '@micro-oncall/service-kit';
+import { type LocalIssuer, createTestDatabase, startLocalIssuer, testKafka, uniqueNamespace } from '@micro-oncall/test-kit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { configSchema } from '../src/env.js';
+import { startEscalation } from '../src/main.js';
+
+const CATALOGUE = new URL('../config/services.example.yml', import.meta.url).pathname;
+const INCIDENT = incidentIdFor('pagerduty', 'PACCESS1');
+
+type Caller = 'anonymous' | 'no-role' | 'viewer' | 'responder' | 'approver' | 'admin';
+const CALLERS: Caller[] = ['anonymous', 'no-role', 'viewer', 'responder', 'approver', 'admin'];
+
+/** Every /v1 route with the least role it needs. */
+const ROUTES: { method: 'GET' | 'POST'; path: string; role: 'viewer' | 'responder' | 'admin'; body?: unknown }[] = [
+  { method: 'GET', path: '/v1/incidents', role: 'viewer' },
+  { method: 'GET', path: `/v1/incidents/${INCIDENT}`, role: 'viewer' },
+  { method: 'GET', path: '/v1/stream', role: 'viewer' },
+  { method: 'POST', path: `/v1/incidents/${INCIDENT}/actions`, role: 'responder', body: { action: 'note', note: 'checking' } },
+  { method: 'GET', path: '/v1/audit', role: 'admin' },
+  { method: 'GET', path: '/v1/audit/export?format=csv', role: 'admin' },
+];
+
+function allowed(caller: Caller, role: 'viewer' | 'responder' | 'admin'): boolean {
+  if (caller === 'admin') return true;
+  if (role === 'viewer') return caller === 'viewer' || caller === 'responder' || caller === 'approver';
+  if (role === 'responder') return caller === 'responder';
+  return false;
+}
+
+/** Follows a sign-in through the development issuer by hand, keeping cookies like a browser. */
+async function signIn(serviceUrl: string, user: string, returnTo = '/') {
+  const jar = new Map<string, string>();
+  const remember = (res: Response) => {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const [name, value] = pair!.split('=');
+      if (value) jar.set(name!, value);
+      else jar.delete(name!);
+    }
+  };
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const login = await fetch(`${serviceUrl}/auth/login?returnTo=${encodeURIComponent(returnTo)}`, { redirect: 'manual' });
+  expect(login.status).toBe(302);
+  remember(login);
+  const authorizeUrl = new URL(login.headers.get('location')!);
+  expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
+  const form = new URLSearchParams(authorizeUrl.searchParams);
+  form.set('user', user);
+  const chosen = await fetch(`${authorizeUrl.origin}/authorize`, { method: 'POST', body: form, redirect: 'manual' });
+  expect(chosen.status).toBe(302);
+  const callback = await fetch(chosen.headers.get('location')!, { headers: { cookie: cookie() }, redirect: 'manual' });
+  remember(callback);
+  return { callback, cookie, callbackUrl: chosen.headers.get('location')! };
+}
+
+describe('escalation access control', () => {
+  let service: RunningService;
+  let issuer: LocalIssuer;
+  const tokens = new Map<Caller, string>();
+
+  beforeAll(async () => {
+    const { databaseUrl, kafkaBrokers } = inject('stack');
+    const namespace = uniqueNamespace('access');
+    issuer = await startLocalIssuer();
+    for (const caller of CALLERS) {
+      if (caller === 'anonymous') continue;
+      tokens.set(caller, await issuer.token({ sub: `user-${caller}`, roles: caller === 'no-role' ? [] : [caller] }));
+    }
+    service = await startEscalation(
+      loadConfig(configSchema, {
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        DATABASE_URL: await createTestDatabase(databaseUrl, 'access'),
+        KAFKA_BROKERS: kafkaBrokers,
+        KAFKA_TOPIC_NAMESPACE: namespace,
+        KAFKA_CONSUMER_GROUP: `${namespace}-escalation`,
+        SERVICE_CATALOGUE_FILE: CATALOGUE,
+        OIDC_ISSUER: issuer.issuer,
+        OIDC_AUDIENCE: issuer.audience,
+        OIDC_CLIENT_ID: 'escalation-test',
+        SESSION_SECRET: 'a-test-session-secret-of-32-characters-at-least',
+      }),
+    );
+    const result = normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: 'PACCESS1' }), { receivedAt: new Date().toISOString() });
+    if (result.outcome !== 'events') throw new Error('fixture did not normalise');
+    const event = result.events[0]!;
+    await testKafka(kafkaBrokers).publish(topicName('incident-events', namespace), [
+      { key: event.incidentId, value: JSON.stringify(incidentEventEnvelope(event, { source: '/test' })) },
+    ]);
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const res = await fetch(`${service.url}/v1/incidents/${INCIDENT}`, { headers: { authorization: `Bearer ${tokens.get('viewer')}` } });
+      if (res.status === 200) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await issuer?.stop();
+  });
+
+  describe('route × role matrix', () => {
+    for (const route of ROUTES) {
+      for (const caller of CALLERS) {
+        const expected = caller === 'anonymous' ? 401 : allowed(caller, route.role) ? 'allowed' : 403;
+        it(`${route.method} ${route.path.replace(INCIDENT, ':id')} as ${caller} → ${expected}`, async () => {
+          const controller = new AbortController();
+          const token = tokens.get(caller);
+          const res = await fetch(`${service.url}${route.path}`, {
+            method: route.method,
+            headers: {
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+              ...(route.body ? { 'content-type': 'application/json' } : {}),
+            },
+            ...(route.body ? { body: JSON.stringify(route.body) } : {}),
+            signal: controller.signal,
+          });
+          controller.abort();
+          if (expected === 'allowed') {
+            expect([401, 403]).not.toContain(res.status);
+          } else {
+            expect(res.status).toBe(expected);
+          }
+        });
+      }
+    }
+  });
+
+  it('signs a responder in with the authorization code flow (PKCE) and returns to the page asked for', async () => {
+    const { callback, cookie } = await signIn(service.url, 'dev-responder', '/incidents/x?status=triggered');
+    expect(callback.status).toBe(302);
+    expect(callback.headers.get('location')).toBe('/incidents/x?status=triggered');
+    const sessionCookie = callback.headers.getSetCookie().find((c) => c.startsWith('mo_session='));
+    expect(sessionCookie).toMatch(/HttpOnly/i);
+    expect(sessionCookie).toMatch(/SameSite=Lax/i);
+    const me = await fetch(`${service.url}/auth/me`, { headers: { cookie: cookie() } });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ subject: 'dev-responder', email: 'ada@example.com', roles: ['responder'] });
+  });
+
+  it('never redirects off-site after sign-in', async () => {
+    const { callback } = await signIn(service.url, 'dev-viewer', '//evil.example/steal');
+    expect(callback.headers.get('location')).toBe('/');
+  });
+
+  it('refuses a callback whose state does not match the sign-in it started', async () => {
+    const { callbackUrl, cookie } = await signIn(service.url, 'dev-viewer');
+    const tampered = new URL(callbackUrl);
+    tampered.searchParams.set('state', 'forged');
+    // A fresh login cookie with a different state, as an attacker's link would produce.
+    const login = await fetch(`${service.url}/auth/login`, { redirect: 'manual' });
+    const loginCookie = login.headers.getSetCookie().find((c) => c.startsWith('mo_login='))!.split(';')[0]!;
+    const res = await fetch(tampered, { headers: { cookie: `${cookie()}; ${loginCookie}` }, redirect: 'manual' });
+    expect(res.status).toBe(400);
+  });
+
+  it('requires the CSRF token for state-changing requests made with the session cookie', async () => {
+    const { cookie } = await signIn(service.url, 'dev-responder');
+    const me = (await (await fetch(`${service.url}/auth/me`, { headers: { cookie: cookie() } })).json()) as { csrfToken: string };
+    const post = (headers: Record<string, string>) =>
+      fetch(`${service.url}/v1/incidents/${INCIDENT}/actions`, {
+        method: 'POST',
+        headers: { cookie: cookie(), 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ action: 'note', note: 'from the dashboard' }),
+      });
+    expect((await post({})).status).toBe(403);
+    expect((await post({ 'x-csrf-token': 'wrong' })).status).toBe(403);
+    const withToken = await post({ 'x-csrf-token': me.csrfToken });
+    expect([401, 403]).not.toContain(withToken.status);
+  });
+
+  it('records sign-in and sign-out in the audit log', async () => {
+    const { cookie } = await signIn(service.url, 'dev-admin');
+    const me = (await (await fetch(`${service.url}/auth/me`, { headers: { cookie: cookie() } })).json()) as { csrfToken: string };
+    const out = await fetch(`${service.url}/auth/logout`, { method: 'POST', headers: { cookie: cookie(), 'x-csrf-token': me.csrfToken } });
+    expect(out.status).toBe(204);
+    expect(out.headers.getSetCookie().some((c) => c.startsWith('mo_session=;'))).toBe(true);
+    const audit = await fetch(`${service.url}/v1/audit?actor=dev-admin`, { headers: { authorization: `Bearer ${tokens.get('admin')}` } });
+    const actions = ((await audit.json()) as { items: { action: string }[] }).items.map((i) => i.action);
+    expect(actions).toEqual(['sign_out', 'sign_in']);
+  });
+});

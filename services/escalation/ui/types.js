@@ -1,0 +1,80 @@
+// @ts-check
+/**
+ * Shapes of what the escalation API answers (see services/escalation/src/present.ts and
+ * routes/*.ts). Types only: this module exports nothing at run time.
+ */
+
+/** @typedef {{ type: string, value: string }} Contact */
+/** @typedef {{ name: string, oncall?: string, contacts: Contact[] }} EscalationTarget */
+/**
+ * @typedef {object} Ownership
+ * @property {boolean} owned
+ * @property {string} service
+ * @property {string | null} name
+ * @property {string | null} team
+ * @property {string[]} owners
+ * @property {string | null} oncall
+ * @property {Contact[]} contacts
+ * @property {string | null} priority
+ * @property {EscalationTarget} fallback
+ */
+/**
+ * @typedef {object} Incident
+ * @property {string} id
+ * @property {string} provider
+ * @property {string} providerId
+ * @property {string} dedupKey
+ * @property {string} title
+ * @property {string} service
+ * @property {string} severity
+ * @property {string} urgency
+ * @property {'triggered' | 'acknowledged' | 'resolved'} status
+ * @property {Record<string, string>} labels
+ * @property {{ href: string, text: string }[]} links
+ * @property {string | null} providerUrl
+ * @property {boolean} drill
+ * @property {string} createdAt
+ * @property {string} updatedAt
+ * @property {string | null} acknowledgedAt
+ * @property {string | null} resolvedAt
+ * @property {string | null} lastEventKind
+ * @property {number} changeSeq
+ * @property {Ownership} ownership
+ */
+/**
+ * @typedef {object} IncidentEvent
+ * @property {string} eventId
+ * @property {string} kind
+ * @property {string} providerEventType
+ * @property {string} occurredAt
+ * @property {{ type: string, id: string | null, name: string | null } | null} actor
+ * @property {string | null} note
+ * @property {boolean} drill
+ */
+/** @typedef {{ incident: Omit<Incident, 'ownership'>, ownership: Ownership, events: IncidentEvent[] }} IncidentDetail */
+/**
+ * @typedef {object} AuditRow
+ * @property {string} id
+ * @property {string} at
+ * @property {{ subject: string, name: string | null, email: string | null }} actor
+ * @property {string} action
+ * @property {string | null} incidentId
+ * @property {string} outcome
+ * @property {string | null} provider
+ * @property {number | null} providerStatus
+ * @property {string | null} providerRequestId
+ * @property {string} detail
+ * @property {string} requestId
+ */
+/** @typedef {{ subject: string, name: string | null, email: string | null, roles: string[], csrfToken: string }} Me */
+
+/**
+ * What every view gets from app.js.
+ * @typedef {object} Context
+ * @property {Me} me
+ * @property {(role: 'viewer' | 'responder' | 'admin') => boolean} can
+ * @property {(path: string) => void} navigate
+ * @property {(listener: (incident: Incident) => void) => () => void} onIncident subscribe to live changes; returns unsubscribe
+ */
+
+export {};

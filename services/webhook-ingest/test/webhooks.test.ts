@@ -1,0 +1,585 @@
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IncidentEventEnvelope, incidentIdFor, topicName } from '@micro-oncall/incident-model';
+import {
+  alertmanagerWebhook,
+  opsgenieWebhook,
+  pagerDutyIncidentEvent,
+  pagerDutyServiceEvent,
+} from '@micro-oncall/incident-model/fixtures';
+import {
+  createDatabase,
+  createKafka,
+  createLogger,
+  createMetricsRegistry,
+  createProducer,
+  loadConfig,
+  type RunningService,
+} from '@micro-oncall/service-kit';
+import { createTestDatabase, freePort, uniqueNamespace } from '@micro-oncall/test-kit';
+import pg from 'pg';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createApp } from '../src/app.js';
+import { configSchema } from '../src/env.js';
+import { startWebhookIngest } from '../src/main.js';
+import { createIngestMetrics } from '../src/metrics.js';
+
+// kafkajs is service-kit's dependency, reached through createKafka rather than imported here.
+type Kafka = ReturnType<typeof createKafka>;
+type Admin = ReturnType<Kafka['admin']>;
+type Consumer = ReturnType<Kafka['consumer']>;
+interface Published {
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+}
+
+const BODY_LIMIT = 16 * 1024;
+const secrets = {
+  pagerdutyOld: randomBytes(24).toString('hex'),
+  pagerduty: randomBytes(24).toString('hex'),
+  opsgenie: randomBytes(24).toString('hex'),
+  alertmanager: `alertmanager:${randomBytes(24).toString('hex')}`,
+};
+
+let secretDir: string;
+let databaseUrl: string;
+let kafkaBrokers: string;
+let namespace: string;
+let topic: string;
+let ingest: RunningService;
+let pool: pg.Pool;
+let admin: Admin;
+let collector: Consumer;
+const published: Published[] = [];
+
+function secretFile(name: string, content: string): string {
+  const path = join(secretDir, name);
+  writeFileSync(path, content, { mode: 0o600 });
+  return path;
+}
+
+function baseEnv(): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: databaseUrl,
+    KAFKA_BROKERS: kafkaBrokers,
+    KAFKA_TOPIC_NAMESPACE: namespace,
+  };
+}
+
+const sign = (body: Buffer | string, secret = secrets.pagerduty) =>
+  `v1=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: { error?: { code: string; message: string; details?: unknown; requestId: string } } & Record<string, unknown>;
+}
+
+async function post(
+  provider: string,
+  body: Buffer | string | object,
+  headers: Record<string, string> = {},
+  base = ingest.url,
+): Promise<Answer> {
+  const raw = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  const res = await fetch(`${base}/v1/webhooks/${provider}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: raw,
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Answer['body'] };
+}
+
+/** A PagerDuty webhook signed with the current secret. */
+function postPagerDuty(payload: object | string | Buffer, headers: Record<string, string> = {}, base = ingest.url) {
+  const raw = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
+  return post('pagerduty', raw, { 'x-pagerduty-signature': sign(raw), ...headers }, base);
+}
+
+const basic = (credential: string) => `Basic ${Buffer.from(credential).toString('base64')}`;
+
+/** Everything a webhook could have changed: messages on the topic and rows in both tables. */
+async function storedState() {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  const { rows } = await pool.query<{ received: number; ignored: number }>(
+    `select (select count(*)::int from ingest.received_events) as received,
+            (select count(*)::int from ingest.ignored_events) as ignored`,
+  );
+  return { messages: offsets.reduce((sum, p) => sum + Number(p.high), 0), ...rows[0]! };
+}
+
+/**
+ * Runs `fn` and checks that it changed nothing. A publish resolves only after the broker's
+ * acknowledgement, which comes before the answer: the log is final once the answer is in.
+ */
+async function expectNothingStored(fn: () => Promise<void>) {
+  const before = await storedState();
+  await fn();
+  expect(await storedState()).toEqual(before);
+}
+
+async function receivedRow(eventId: string) {
+  const { rows } = await pool.query('select provider, incident_id from ingest.received_events where event_id = $1', [
+    eventId,
+  ]);
+  return rows[0] as { provider: string; incident_id: string } | undefined;
+}
+
+async function eventually<T>(what: string, check: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const messageFor = (eventId: string) =>
+  eventually(`message ${eventId} on ${topic}`, () =>
+    published.find((m) => (JSON.parse(m.value) as { id: string }).id === eventId),
+  );
+
+/** The value of the sample `name{labels…}` in a Prometheus text exposition (labels in any order). */
+async function metric(base: string, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)\{(.*)\} (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = Object.fromEntries([...match[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(match[3]);
+  }
+  return 0;
+}
+
+beforeAll(async () => {
+  const stack = inject('stack');
+  kafkaBrokers = stack.kafkaBrokers;
+  databaseUrl = await createTestDatabase(stack.databaseUrl, 'ingest');
+  namespace = uniqueNamespace('ingest');
+  topic = topicName('incident-events', namespace);
+  secretDir = mkdtempSync(join(tmpdir(), 'ingest-secrets-'));
+  ingest = await startWebhookIngest(
+    loadConfig(configSchema, {
+      ...baseEnv(),
+      // Rotation: the old and the new subscription secret, one per line.
+      PAGERDUTY_WEBHOOK_SECRETS_FILE: secretFile('pagerduty', `${secrets.pagerdutyOld}\n${secrets.pagerduty}\n`),
+      OPSGENIE_WEBHOOK_TOKEN_FILE: secretFile('opsgenie', `${secrets.opsgenie}\n`),
+      ALERTMANAGER_WEBHOOK_BASIC_AUTH_FILE: secretFile('alertmanager', secrets.alertmanager),
+      WEBHOOK_BODY_LIMIT_BYTES: String(BODY_LIMIT),
+    }),
+  );
+  pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const kafka = createKafka({
+    brokers: kafkaBrokers.split(','),
+    clientId: 'webhooks-test',
+    logger: createLogger({ service: 'webhooks-test', level: 'silent' }),
+  });
+  admin = kafka.admin();
+  await admin.connect();
+  collector = kafka.consumer({ groupId: `${namespace}-collector`, maxWaitTimeInMs: 100 });
+  await collector.connect();
+  await collector.subscribe({ topic, fromBeginning: true });
+  await collector.run({
+    eachMessage: async ({ message }) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+      published.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', headers });
+    },
+  });
+});
+
+afterAll(async () => {
+  await collector?.disconnect();
+  await admin?.disconnect();
+  await pool?.end();
+  await ingest?.stop();
+  if (secretDir) rmSync(secretDir, { recursive: true, force: true });
+});
+
+describe('POST /v1/webhooks/:provider', () => {
+  describe('accepted webhooks', () => {
+    it('publishes a signed PagerDuty incident as a CloudEvent keyed by the incident id, then records it', async () => {
+      const payload = pagerDutyIncidentEvent({ incidentId: 'PINGEST1', title: 'Checkout down' });
+      const res = await postPagerDuty(payload);
+      const incidentId = incidentIdFor('pagerduty', 'PINGEST1');
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({
+        status: 'accepted',
+        events: [{ id: expect.any(String), incidentId, kind: 'triggered' }],
+        duplicates: 0,
+      });
+      const eventId = (res.body.events as { id: string }[])[0]!.id;
+
+      const message = await messageFor(eventId);
+      expect(message.key).toBe(incidentId);
+      expect(message.headers['content-type']).toBe('application/cloudevents+json');
+      const envelope = IncidentEventEnvelope.parse(JSON.parse(message.value));
+      expect(envelope).toMatchObject({
+        specversion: '1.0',
+        id: eventId,
+        source: '/webhook-ingest/pagerduty',
+        type: 'io.microoncall.incident.triggered',
+        subject: incidentId,
+        data: { eventId, incidentId, provider: 'pagerduty', providerId: 'PINGEST1', kind: 'triggered' },
+      });
+      expect(envelope.data.snapshot?.title).toBe('Checkout down');
+      expect(await receivedRow(eventId)).toEqual({ provider: 'pagerduty', incident_id: incidentId });
+    });
+
+    it('accepts a signature made with the older of two configured secrets (rotation)', async () => {
+      const raw = JSON.stringify(pagerDutyIncidentEvent({ incidentId: 'PINGEST2' }));
+      const res = await post('pagerduty', raw, { 'x-pagerduty-signature': sign(raw, secrets.pagerdutyOld) });
+      expect(res.status).toBe(202);
+      expect(res.body.status).toBe('accepted');
+    });
+
+    it('accepts Opsgenie with its bearer token', async () => {
+      const res = await post('opsgenie', opsgenieWebhook({ alertId: 'og-ingest-1' }), {
+        authorization: `Bearer ${secrets.opsgenie}`,
+      });
+      expect(res.status).toBe(202);
+      const [event] = res.body.events as { id: string; incidentId: string }[];
+      expect(event?.incidentId).toBe(incidentIdFor('opsgenie', 'og-ingest-1'));
+      expect((await messageFor(event!.id)).key).toBe(event!.incidentId);
+    });
+
+    it('accepts Alertmanager with basic auth and publishes one event per alert, each under its own key', async () => {
+      const payload = alertmanagerWebhook({
+        alerts: [
+          { labels: { alertname: 'DiskFull', instance: 'search-1' } },
+          { labels: { alertname: 'DiskFull', instance: 'search-2' } },
+        ],
+      });
+      const res = await post('alertmanager', payload, { authorization: basic(secrets.alertmanager) });
+      expect(res.status).toBe(202);
+      const events = res.body.events as { id: string; incidentId: string }[];
+      expect(events).toHaveLength(2);
+      expect(new Set(events.map((e) => e.incidentId)).size).toBe(2);
+      for (const event of events) {
+        const message = await messageFor(event.id);
+        expect(message.key).toBe(event.incidentId);
+        expect(IncidentEventEnvelope.parse(JSON.parse(message.value)).subject).toBe(event.incidentId);
+      }
+    });
+
+    it('answers a replay 202 with the duplicate counted and publishes nothing new', async () => {
+      const payload = pagerDutyIncidentEvent({ incidentId: 'PINGESTREPLAY' });
+      const first = await postPagerDuty(payload);
+      expect(first.status).toBe(202);
+      await expectNothingStored(async () => {
+        for (let i = 0; i < 2; i += 1) {
+          const again = await postPagerDuty(payload);
+          expect(again.status).toBe(202);
+          expect(again.body).toEqual({ status: 'accepted', events: [], duplicates: 1 });
+        }
+      });
+    });
+
+    it('answers PagerDuty service.updated 202 "ignored" and keeps it in ignored_events, publishing nothing', async () => {
+      const webhookId = randomUUID();
+      const before = await storedState();
+      const res = await postPagerDuty(pagerDutyServiceEvent('service.updated'), { 'x-webhook-id': webhookId });
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ status: 'ignored', eventType: 'service.updated' });
+      expect(await storedState()).toEqual({ ...before, ignored: before.ignored + 1 });
+
+      const { rows } = await pool.query('select provider, event_type, payload from ingest.ignored_events where id = $1', [
+        `pagerduty:${webhookId}`,
+      ]);
+      expect(rows).toEqual([
+        { provider: 'pagerduty', event_type: 'service.updated', payload: pagerDutyServiceEvent('service.updated') },
+      ]);
+    });
+
+    it('keeps an ignored webhook whose JSON holds a \\u0000 escape (PostgreSQL jsonb refuses those)', async () => {
+      const webhookId = randomUUID();
+      const payload = pagerDutyServiceEvent('service.updated');
+      const withNul = {
+        event: { ...payload.event, data: { ...payload.event.data, description: 'a\u0000b', note: 'kept \\u0000 as text' } },
+      };
+      const res = await postPagerDuty(withNul, { 'x-webhook-id': webhookId });
+      expect(res.status).toBe(202);
+      expect(res.body.status).toBe('ignored');
+      const { rows } = await pool.query('select payload from ingest.ignored_events where id = $1', [
+        `pagerduty:${webhookId}`,
+      ]);
+      expect(rows).toHaveLength(1);
+      expect(rows[0].payload.event.data).toMatchObject({ description: 'a\ufffdb', note: 'kept \\u0000 as text' });
+    });
+  });
+});
+
+describe('rejected webhooks: a clear JSON error, and nothing published or stored', () => {
+  const incident = (id: string) => pagerDutyIncidentEvent({ incidentId: id });
+
+  it('400 for a body that is not JSON', async () => {
+    await expectNothingStored(async () => {
+      const res = await postPagerDuty('{"event": {"id": ');
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/not valid JSON/) });
+    });
+  });
+
+  it('400 for bytes that are not UTF-8', async () => {
+    const raw = Buffer.concat([Buffer.from('{"event": {"id": "'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}}')]);
+    await expectNothingStored(async () => {
+      const res = await postPagerDuty(raw);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'invalid_input', message: 'request body is not valid UTF-8' });
+    });
+  });
+
+  it('400 for a schema-invalid webhook, naming the field path', async () => {
+    const payload = incident('PINGESTBAD');
+    const broken = { event: { ...payload.event, occurred_at: 'yesterday' } };
+    await expectNothingStored(async () => {
+      const res = await postPagerDuty(broken);
+      expect(res.status).toBe(400);
+      expect(res.body.error?.code).toBe('invalid_input');
+      expect(res.body.error?.details).toEqual({
+        issues: expect.arrayContaining([expect.objectContaining({ path: 'event.occurred_at' })]),
+      });
+    });
+  });
+
+  it.each([
+    ['no signature', {}],
+    ['an empty signature', { 'x-pagerduty-signature': '' }],
+    ['a signature made with another secret', 'other-secret'],
+    ['a v0 signature', 'v0'],
+  ])('401 for a PagerDuty webhook with %s', async (_what, signature) => {
+    const raw = JSON.stringify(incident('PINGESTFORGED'));
+    const headers =
+      typeof signature === 'string'
+        ? {
+            'x-pagerduty-signature':
+              signature === 'v0' ? sign(raw).replace('v1=', 'v0=') : sign(raw, randomBytes(24).toString('hex')),
+          }
+        : signature;
+    await expectNothingStored(async () => {
+      const res = await post('pagerduty', raw, headers);
+      expect(res.status).toBe(401);
+      expect(res.body.error).toMatchObject({
+        code: 'unauthenticated',
+        message: 'X-PagerDuty-Signature is missing or matches no configured secret',
+      });
+    });
+  });
+
+  it('401 for a signature over different bytes than those sent', async () => {
+    const raw = JSON.stringify(incident('PINGESTTAMPERED'));
+    const tampered = raw.replace('PINGESTTAMPERED', 'PINGESTTAMPERES');
+    await expectNothingStored(async () => {
+      expect((await post('pagerduty', tampered, { 'x-pagerduty-signature': sign(raw) })).status).toBe(401);
+    });
+  });
+
+  it.each([
+    ['opsgenie', 'no credential', undefined],
+    ['opsgenie', 'a wrong token', `Bearer ${randomBytes(24).toString('hex')}`],
+    ['opsgenie', 'basic auth where a token is configured', basic(`user:${secrets.opsgenie}`)],
+    ['alertmanager', 'no credential', undefined],
+    ['alertmanager', 'a wrong password', basic('alertmanager:not-the-password-at-all')],
+    ['alertmanager', 'the password as a bearer token', `Bearer ${secrets.alertmanager}`],
+  ])('401 for %s with %s', async (provider, _what, authorization) => {
+    const payload = provider === 'opsgenie' ? opsgenieWebhook({ alertId: 'og-forged' }) : alertmanagerWebhook();
+    await expectNothingStored(async () => {
+      const res = await post(provider, payload, authorization ? { authorization } : {});
+      expect(res.status).toBe(401);
+      expect(res.body.error).toMatchObject({ code: 'unauthenticated', message: 'missing or wrong Authorization credential' });
+    });
+  });
+
+  it('404 for an unknown provider', async () => {
+    await expectNothingStored(async () => {
+      const res = await post('zendesk', { hello: 'world' });
+      expect(res.status).toBe(404);
+      expect(res.body.error).toMatchObject({ code: 'not_found', message: "unknown webhook provider 'zendesk'" });
+    });
+  });
+
+  it('413 for a body over WEBHOOK_BODY_LIMIT_BYTES', async () => {
+    const payload = pagerDutyIncidentEvent({ incidentId: 'PINGESTHUGE', title: 'x'.repeat(BODY_LIMIT) });
+    await expectNothingStored(async () => {
+      const res = await postPagerDuty(payload);
+      expect(res.status).toBe(413);
+      expect(res.body.error?.code).toBe('payload_too_large');
+    });
+  });
+
+  it.each([['text/plain'], ['application/x-www-form-urlencoded'], ['application/cloudevents+json']])(
+    '415 for Content-Type %s',
+    async (contentType) => {
+      const raw = JSON.stringify(incident('PINGESTTEXT'));
+      await expectNothingStored(async () => {
+        const res = await post('pagerduty', raw, { 'content-type': contentType, 'x-pagerduty-signature': sign(raw) });
+        expect(res.status).toBe(415);
+        expect(res.body.error).toMatchObject({
+          code: 'unsupported_media_type',
+          message: 'send the webhook as Content-Type: application/json',
+        });
+      });
+    },
+  );
+
+  it('never echoes a secret in an error body', async () => {
+    const res = await post('opsgenie', opsgenieWebhook(), { authorization: `Bearer ${secrets.opsgenie}x` });
+    expect(res.status).toBe(401);
+    expect(JSON.stringify(res.body)).not.toContain(secrets.opsgenie);
+  });
+});
+
+describe('a replica with only PagerDuty configured and a small rate limit', () => {
+  let limited: RunningService;
+  beforeAll(async () => {
+    limited = await startWebhookIngest(
+      loadConfig(configSchema, {
+        ...baseEnv(),
+        PAGERDUTY_WEBHOOK_SECRETS: secrets.pagerduty,
+        WEBHOOK_RATE_LIMIT_PER_MINUTE: '3',
+        KAFKA_CREATE_TOPICS: 'false',
+      }),
+    );
+  });
+  afterAll(async () => {
+    await limited?.stop();
+  });
+
+  it('404 for a provider without a configured credential, even with a valid-looking credential', async () => {
+    await expectNothingStored(async () => {
+      const res = await post('opsgenie', opsgenieWebhook(), { authorization: `Bearer ${secrets.opsgenie}` }, limited.url);
+      expect(res.status).toBe(404);
+      expect(res.body.error).toMatchObject({
+        code: 'not_found',
+        message: 'the opsgenie webhook is not configured on this server',
+      });
+    });
+  });
+
+  it('429 with Retry-After beyond WEBHOOK_RATE_LIMIT_PER_MINUTE, without publishing the refused webhook', async () => {
+    for (let i = 0; i < 3; i += 1) {
+      const res = await postPagerDuty(pagerDutyIncidentEvent({ incidentId: `PINGESTRATE${i}` }), {}, limited.url);
+      expect(res.status).toBe(202);
+    }
+    const refused = pagerDutyIncidentEvent({ incidentId: 'PINGESTRATE3' });
+    await expectNothingStored(async () => {
+      const res = await postPagerDuty(refused, {}, limited.url);
+      expect(res.status).toBe(429);
+      expect(res.body.error?.code).toBe('rate_limited');
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    });
+    expect(await metric(limited.url, 'webhook_events_rejected_total', { provider: 'pagerduty', reason: 'rate_limited' })).toBe(1);
+  });
+});
+
+describe('when Kafka is unreachable', () => {
+  it('answers 503 with Retry-After and records no event', async () => {
+    const config = loadConfig(configSchema, {
+      ...baseEnv(),
+      KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
+      KAFKA_CREATE_TOPICS: 'false',
+      KAFKA_SEND_TIMEOUT_MS: '300',
+      PAGERDUTY_WEBHOOK_SECRETS: secrets.pagerduty,
+    });
+    // main.ts connects the producer before it listens, so a replica cannot *start* without Kafka;
+    // this wires the same app around a producer whose broker is gone (as after a broker loss).
+    const logger = createLogger({ service: 'webhook-ingest', level: 'silent' });
+    const registry = createMetricsRegistry('webhook-ingest');
+    const database = createDatabase({ url: config.DATABASE_URL, schema: {}, logger, applicationName: 'ingest-test' });
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'ingest-unreachable', logger });
+    const producer = createProducer(kafka, { logger, sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS });
+    const app = createApp({
+      config,
+      logger,
+      registry,
+      metrics: createIngestMetrics(registry),
+      pool: database.pool,
+      producer,
+      topic,
+      components: () => [database, producer],
+    });
+    try {
+      const payload = pagerDutyIncidentEvent({ incidentId: 'PINGESTNOKAFKA' });
+      const raw = JSON.stringify(payload);
+      const before = await storedState();
+      const res = await request(app)
+        .post('/v1/webhooks/pagerduty')
+        .set('content-type', 'application/json')
+        .set('x-pagerduty-signature', sign(raw))
+        .send(raw);
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('dependency_unavailable');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expect(await storedState()).toEqual(before);
+      const metricsText = (await request(app).get('/metrics')).text;
+      expect(metricsText).toMatch(/webhook_events_rejected_total\{[^}]*reason="dependency_unavailable"/);
+
+      const ready = await request(app).get('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks['kafka-producer']).toEqual({ healthy: false, reason: 'producer not connected' });
+    } finally {
+      await producer.stop().catch(() => undefined);
+      await database.stop();
+    }
+  });
+});
+
+describe('observability', () => {
+  it('counts accepted webhooks by provider and rejected ones by reason on /metrics', async () => {
+    const counters = async () => ({
+      accepted: await metric(ingest.url, 'webhook_events_accepted_total', { provider: 'pagerduty' }),
+      unauthenticated: await metric(ingest.url, 'webhook_events_rejected_total', {
+        provider: 'pagerduty',
+        reason: 'unauthenticated',
+      }),
+      invalid: await metric(ingest.url, 'webhook_events_rejected_total', { provider: 'pagerduty', reason: 'invalid_input' }),
+      tooLarge: await metric(ingest.url, 'webhook_events_rejected_total', {
+        provider: 'pagerduty',
+        reason: 'payload_too_large',
+      }),
+      mediaType: await metric(ingest.url, 'webhook_events_rejected_total', {
+        provider: 'pagerduty',
+        reason: 'unsupported_media_type',
+      }),
+    });
+    const before = await counters();
+    expect((await postPagerDuty(pagerDutyIncidentEvent({ incidentId: 'PINGESTMETRIC' }))).status).toBe(202);
+    expect((await post('pagerduty', pagerDutyIncidentEvent())).status).toBe(401);
+    expect((await post('pagerduty', pagerDutyIncidentEvent(), { 'x-pagerduty-signature': 'v1=00' })).status).toBe(401);
+    expect((await postPagerDuty('not json')).status).toBe(400);
+    expect((await postPagerDuty(pagerDutyIncidentEvent({ title: 'x'.repeat(BODY_LIMIT) }))).status).toBe(413);
+    expect((await post('pagerduty', 'x', { 'content-type': 'text/plain' })).status).toBe(415);
+    expect(await counters()).toEqual({
+      accepted: before.accepted + 1,
+      unauthenticated: before.unauthenticated + 2,
+      invalid: before.invalid + 1,
+      tooLarge: before.tooLarge + 1,
+      mediaType: before.mediaType + 1,
+    });
+    // Unknown providers are not labels: a scanner must not create series at will.
+    await post('wp-admin', {});
+    expect(await (await fetch(`${ingest.url}/metrics`)).text()).not.toContain('wp-admin');
+  });
+
+  it('is ready with PostgreSQL and Kafka reachable', async () => {
+    const res = await fetch(`${ingest.url}/health/ready`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      status: 'ready',
+      checks: {
+        postgres: { healthy: true },
+        'kafka-producer': { healthy: true },
+        kafka: { healthy: true },
+      },
+    });
+  });
+});
