@@ -127,7 +127,13 @@ describe(createJwtVerifier.name, () => {
   });
 
   it('rejects an unsigned alg "none" token', async () => {
-    const claims = { sub: 'mallory', roles: ['admin'], iss: issuer.issuer, aud: issuer.audience, exp: nowSeconds() + 600 };
+    const claims = {
+      sub: 'mallory',
+      roles: ['admin'],
+      iss: issuer.issuer,
+      aud: issuer.audience,
+      exp: nowSeconds() + 600,
+    };
     const unsigned = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claims)}.`;
     await expect(verify(unsigned)).rejects.toThrow(AuthenticationError);
   });

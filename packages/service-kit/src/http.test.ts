@@ -70,7 +70,12 @@ const typedErrors: [string, () => ServiceError, number, string][] = [
   ['PayloadTooLargeError', () => new PayloadTooLargeError('too big'), 413, 'payload_too_large'],
   ['UnsupportedMediaTypeError', () => new UnsupportedMediaTypeError('send json'), 415, 'unsupported_media_type'],
   ['RateLimitedError', () => new RateLimitedError('slow down', 17), 429, 'rate_limited'],
-  ['DependencyUnavailableError', () => new DependencyUnavailableError('kafka is down', 9), 503, 'dependency_unavailable'],
+  [
+    'DependencyUnavailableError',
+    () => new DependencyUnavailableError('kafka is down', 9),
+    503,
+    'dependency_unavailable',
+  ],
 ];
 
 describe(createHttpApp.name, () => {

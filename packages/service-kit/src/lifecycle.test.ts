@@ -33,10 +33,7 @@ function recorder(id: string, events: string[], overrides: Partial<Component> = 
 }
 
 function app(mount: (a: Express) => void = () => undefined): Express {
-  return createHttpApp(
-    { logger, registry: createMetricsRegistry('lifecycle-test'), components: () => [] },
-    mount,
-  );
+  return createHttpApp({ logger, registry: createMetricsRegistry('lifecycle-test'), components: () => [] }, mount);
 }
 
 /** GET without keep-alive, so an answered request leaves no connection behind. */
@@ -191,9 +188,7 @@ describe(startService.name, () => {
       ],
       app: app(),
     });
-    await expect(service.stop()).rejects.toThrow(
-      'shutdown incomplete: consumer: consumer did not stop within 200 ms',
-    );
+    await expect(service.stop()).rejects.toThrow('shutdown incomplete: consumer: consumer did not stop within 200 ms');
     expect(events).toContain('stop postgres');
     // The failure is remembered: asking again gives the same answer instead of a false success.
     await expect(service.stop()).rejects.toThrow(/consumer did not stop/);

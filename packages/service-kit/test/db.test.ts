@@ -109,9 +109,9 @@ describe(runMigrations.name, () => {
         runMigrations({ url, schema: 'kit', migrationsFolder: kit, logger }),
         runMigrations({ url, schema: 'other', migrationsFolder: other, logger }),
       ]);
-      expect(
-        await query(url, `select nspname from pg_namespace where nspname in ('kit', 'other') order by 1`),
-      ).toEqual([{ nspname: 'kit' }, { nspname: 'other' }]);
+      expect(await query(url, `select nspname from pg_namespace where nspname in ('kit', 'other') order by 1`)).toEqual(
+        [{ nspname: 'kit' }, { nspname: 'other' }],
+      );
     }
   });
 

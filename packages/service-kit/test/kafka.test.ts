@@ -259,7 +259,11 @@ describe(runConsumer.name, () => {
     const groupId = `${namespace}-poison`;
     await producer.send(topic, [
       { key: 'inc_a', value: 'good-1' },
-      { key: 'inc_b', value: 'poison', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } },
+      {
+        key: 'inc_b',
+        value: 'poison',
+        headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+      },
       { key: 'inc_a', value: 'good-2' },
     ]);
 

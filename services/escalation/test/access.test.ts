@@ -1,7 +1,13 @@
 import { incidentEventEnvelope, incidentIdFor, normalisePagerDuty, topicName } from '@micro-oncall/incident-model';
 import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
-import { type RunningService, loadConfig } from '@micro-oncall/service-kit';
-import { type LocalIssuer, createTestDatabase, startLocalIssuer, testKafka, uniqueNamespace } from '@micro-oncall/test-kit';
+import { loadConfig, type RunningService } from '@micro-oncall/service-kit';
+import {
+  createTestDatabase,
+  type LocalIssuer,
+  startLocalIssuer,
+  testKafka,
+  uniqueNamespace,
+} from '@micro-oncall/test-kit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { configSchema } from '../src/env.js';
 import { startEscalation } from '../src/main.js';
@@ -17,7 +23,12 @@ const ROUTES: { method: 'GET' | 'POST'; path: string; role: 'viewer' | 'responde
   { method: 'GET', path: '/v1/incidents', role: 'viewer' },
   { method: 'GET', path: `/v1/incidents/${INCIDENT}`, role: 'viewer' },
   { method: 'GET', path: '/v1/stream', role: 'viewer' },
-  { method: 'POST', path: `/v1/incidents/${INCIDENT}/actions`, role: 'responder', body: { action: 'note', note: 'checking' } },
+  {
+    method: 'POST',
+    path: `/v1/incidents/${INCIDENT}/actions`,
+    role: 'responder',
+    body: { action: 'note', note: 'checking' },
+  },
   { method: 'GET', path: '/v1/audit', role: 'admin' },
   { method: 'GET', path: '/v1/audit/export?format=csv', role: 'admin' },
 ];
@@ -41,7 +52,9 @@ async function signIn(serviceUrl: string, user: string, returnTo = '/') {
     }
   };
   const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  const login = await fetch(`${serviceUrl}/auth/login?returnTo=${encodeURIComponent(returnTo)}`, { redirect: 'manual' });
+  const login = await fetch(`${serviceUrl}/auth/login?returnTo=${encodeURIComponent(returnTo)}`, {
+    redirect: 'manual',
+  });
   expect(login.status).toBe(302);
   remember(login);
   const authorizeUrl = new URL(login.headers.get('location')!);
@@ -85,7 +98,9 @@ describe('escalation access control', () => {
         SESSION_SECRET: 'a-test-session-secret-of-32-characters-at-least',
       }),
     );
-    const result = normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: 'PACCESS1' }), { receivedAt: new Date().toISOString() });
+    const result = normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: 'PACCESS1' }), {
+      receivedAt: new Date().toISOString(),
+    });
     if (result.outcome !== 'events') throw new Error('fixture did not normalise');
     const event = result.events[0]!;
     await testKafka(kafkaBrokers).publish(topicName('incident-events', namespace), [
@@ -93,7 +108,9 @@ describe('escalation access control', () => {
     ]);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
-      const res = await fetch(`${service.url}/v1/incidents/${INCIDENT}`, { headers: { authorization: `Bearer ${tokens.get('viewer')}` } });
+      const res = await fetch(`${service.url}/v1/incidents/${INCIDENT}`, {
+        headers: { authorization: `Bearer ${tokens.get('viewer')}` },
+      });
       if (res.status === 200) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -154,14 +171,19 @@ describe('escalation access control', () => {
     tampered.searchParams.set('state', 'forged');
     // A fresh login cookie with a different state, as an attacker's link would produce.
     const login = await fetch(`${service.url}/auth/login`, { redirect: 'manual' });
-    const loginCookie = login.headers.getSetCookie().find((c) => c.startsWith('mo_login='))!.split(';')[0]!;
+    const loginCookie = login.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('mo_login='))!
+      .split(';')[0]!;
     const res = await fetch(tampered, { headers: { cookie: `${cookie()}; ${loginCookie}` }, redirect: 'manual' });
     expect(res.status).toBe(400);
   });
 
   it('requires the CSRF token for state-changing requests made with the session cookie', async () => {
     const { cookie } = await signIn(service.url, 'dev-responder');
-    const me = (await (await fetch(`${service.url}/auth/me`, { headers: { cookie: cookie() } })).json()) as { csrfToken: string };
+    const me = (await (await fetch(`${service.url}/auth/me`, { headers: { cookie: cookie() } })).json()) as {
+      csrfToken: string;
+    };
     const post = (headers: Record<string, string>) =>
       fetch(`${service.url}/v1/incidents/${INCIDENT}/actions`, {
         method: 'POST',
@@ -176,11 +198,18 @@ describe('escalation access control', () => {
 
   it('records sign-in and sign-out in the audit log', async () => {
     const { cookie } = await signIn(service.url, 'dev-admin');
-    const me = (await (await fetch(`${service.url}/auth/me`, { headers: { cookie: cookie() } })).json()) as { csrfToken: string };
-    const out = await fetch(`${service.url}/auth/logout`, { method: 'POST', headers: { cookie: cookie(), 'x-csrf-token': me.csrfToken } });
+    const me = (await (await fetch(`${service.url}/auth/me`, { headers: { cookie: cookie() } })).json()) as {
+      csrfToken: string;
+    };
+    const out = await fetch(`${service.url}/auth/logout`, {
+      method: 'POST',
+      headers: { cookie: cookie(), 'x-csrf-token': me.csrfToken },
+    });
     expect(out.status).toBe(204);
     expect(out.headers.getSetCookie().some((c) => c.startsWith('mo_session=;'))).toBe(true);
-    const audit = await fetch(`${service.url}/v1/audit?actor=dev-admin`, { headers: { authorization: `Bearer ${tokens.get('admin')}` } });
+    const audit = await fetch(`${service.url}/v1/audit?actor=dev-admin`, {
+      headers: { authorization: `Bearer ${tokens.get('admin')}` },
+    });
     const actions = ((await audit.json()) as { items: { action: string }[] }).items.map((i) => i.action);
     expect(actions).toEqual(['sign_out', 'sign_in']);
   });

@@ -292,9 +292,10 @@ describe('POST /v1/webhooks/:provider', () => {
       expect(res.body).toMatchObject({ status: 'ignored', eventType: 'service.updated' });
       expect(await storedState()).toEqual({ ...before, ignored: before.ignored + 1 });
 
-      const { rows } = await pool.query('select provider, event_type, payload from ingest.ignored_events where id = $1', [
-        `pagerduty:${webhookId}`,
-      ]);
+      const { rows } = await pool.query(
+        'select provider, event_type, payload from ingest.ignored_events where id = $1',
+        [`pagerduty:${webhookId}`],
+      );
       expect(rows).toEqual([
         { provider: 'pagerduty', event_type: 'service.updated', payload: pagerDutyServiceEvent('service.updated') },
       ]);
@@ -304,7 +305,10 @@ describe('POST /v1/webhooks/:provider', () => {
       const webhookId = randomUUID();
       const payload = pagerDutyServiceEvent('service.updated');
       const withNul = {
-        event: { ...payload.event, data: { ...payload.event.data, description: 'a\u0000b', note: 'kept \\u0000 as text' } },
+        event: {
+          ...payload.event,
+          data: { ...payload.event.data, description: 'a\u0000b', note: 'kept \\u0000 as text' },
+        },
       };
       const res = await postPagerDuty(withNul, { 'x-webhook-id': webhookId });
       expect(res.status).toBe(202);
@@ -395,7 +399,10 @@ describe('rejected webhooks: a clear JSON error, and nothing published or stored
     await expectNothingStored(async () => {
       const res = await post(provider, payload, authorization ? { authorization } : {});
       expect(res.status).toBe(401);
-      expect(res.body.error).toMatchObject({ code: 'unauthenticated', message: 'missing or wrong Authorization credential' });
+      expect(res.body.error).toMatchObject({
+        code: 'unauthenticated',
+        message: 'missing or wrong Authorization credential',
+      });
     });
   });
 
@@ -456,7 +463,12 @@ describe('a replica with only PagerDuty configured and a small rate limit', () =
 
   it('404 for a provider without a configured credential, even with a valid-looking credential', async () => {
     await expectNothingStored(async () => {
-      const res = await post('opsgenie', opsgenieWebhook(), { authorization: `Bearer ${secrets.opsgenie}` }, limited.url);
+      const res = await post(
+        'opsgenie',
+        opsgenieWebhook(),
+        { authorization: `Bearer ${secrets.opsgenie}` },
+        limited.url,
+      );
       expect(res.status).toBe(404);
       expect(res.body.error).toMatchObject({
         code: 'not_found',
@@ -477,7 +489,9 @@ describe('a replica with only PagerDuty configured and a small rate limit', () =
       expect(res.body.error?.code).toBe('rate_limited');
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
     });
-    expect(await metric(limited.url, 'webhook_events_rejected_total', { provider: 'pagerduty', reason: 'rate_limited' })).toBe(1);
+    expect(
+      await metric(limited.url, 'webhook_events_rejected_total', { provider: 'pagerduty', reason: 'rate_limited' }),
+    ).toBe(1);
   });
 });
 
@@ -541,7 +555,10 @@ describe('observability', () => {
         provider: 'pagerduty',
         reason: 'unauthenticated',
       }),
-      invalid: await metric(ingest.url, 'webhook_events_rejected_total', { provider: 'pagerduty', reason: 'invalid_input' }),
+      invalid: await metric(ingest.url, 'webhook_events_rejected_total', {
+        provider: 'pagerduty',
+        reason: 'invalid_input',
+      }),
       tooLarge: await metric(ingest.url, 'webhook_events_rejected_total', {
         provider: 'pagerduty',
         reason: 'payload_too_large',

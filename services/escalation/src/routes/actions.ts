@@ -50,7 +50,7 @@ export function createActionsRouter(deps: ActionRoutesDeps): Router {
     const provider = deps.providers.forProvider(incident.provider);
     if (!provider) {
       throw new ConflictError(
-        `${incident.provider} incidents cannot be ${request.action === 'note' ? 'annotated' : `${request.action}d`} from here: no ${incident.provider} API is configured for actions`,
+        `actions on ${incident.provider} incidents are not available here: no ${incident.provider} API is configured for actions`,
       );
     }
     const principal = req.principal!;
@@ -118,8 +118,10 @@ export function createActionsRouter(deps: ActionRoutesDeps): Router {
       });
     } catch (error) {
       const known = toServiceError(error);
-      const status = known?.details && typeof known.details.status === 'number' ? known.details.status : null;
-      await record('failed', known?.message ?? 'the action failed unexpectedly', status, null);
+      const details = known?.details ?? {};
+      const status = typeof details.status === 'number' ? details.status : null;
+      const providerRequestId = typeof details.requestId === 'string' ? details.requestId : null;
+      await record('failed', known?.message ?? 'the action failed unexpectedly', status, providerRequestId);
       throw error;
     }
     await record('succeeded', outcome.detail, outcome.providerStatus, outcome.providerRequestId);

@@ -1,0 +1,210 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  IncidentActionEnvelope,
+  type IncidentEvent,
+  incidentEventEnvelope,
+  normaliseAlertmanager,
+  normaliseOpsgenie,
+  normalisePagerDuty,
+  topicName,
+} from '@micro-oncall/incident-model';
+import { alertmanagerWebhook, opsgenieWebhook, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
+import { loadConfig, type RunningService } from '@micro-oncall/service-kit';
+import {
+  createTestDatabase,
+  type FakeOpsgenie,
+  type FakePagerDuty,
+  type LocalIssuer,
+  startFakeOpsgenie,
+  startFakePagerDuty,
+  startLocalIssuer,
+  testKafka,
+  uniqueNamespace,
+} from '@micro-oncall/test-kit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { configSchema } from '../src/env.js';
+import { startEscalation } from '../src/main.js';
+
+const CATALOGUE = new URL('../config/services.example.yml', import.meta.url).pathname;
+const receivedAt = new Date().toISOString();
+
+function only(result: ReturnType<typeof normalisePagerDuty>): IncidentEvent {
+  if (result.outcome !== 'events') throw new Error(`fixture did not normalise: ${JSON.stringify(result)}`);
+  return result.events[0]!;
+}
+
+describe('escalation actions through the providers', () => {
+  let service: RunningService;
+  let issuer: LocalIssuer;
+  let pagerduty: FakePagerDuty;
+  let opsgenie: FakeOpsgenie;
+  let kafka: ReturnType<typeof testKafka>;
+  let namespace: string;
+  let responder: string;
+  let admin: string;
+  const pd = only(normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: 'PACT1' }), { receivedAt }));
+  const og = only(normaliseOpsgenie(opsgenieWebhook({ alertId: 'og-act-1' }), { receivedAt }));
+  const am = only(normaliseAlertmanager(alertmanagerWebhook(), { receivedAt }));
+
+  const act = async (incidentId: string, body: unknown, token = responder) => {
+    const res = await fetch(`${service.url}/v1/incidents/${incidentId}/actions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as { detail?: string; error?: { code: string; message: string } },
+    };
+  };
+  const auditFor = async (incidentId: string) => {
+    const res = await fetch(`${service.url}/v1/audit?incidentId=${incidentId}`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    return (
+      (await res.json()) as {
+        items: {
+          action: string;
+          outcome: string;
+          detail: string;
+          actor: { subject: string };
+          providerStatus: number | null;
+        }[];
+      }
+    ).items;
+  };
+
+  beforeAll(async () => {
+    const { databaseUrl, kafkaBrokers } = inject('stack');
+    namespace = uniqueNamespace('actions');
+    issuer = await startLocalIssuer();
+    responder = await issuer.token({ sub: 'ada', email: 'ada@example.com', name: 'Ada', roles: ['responder'] });
+    admin = await issuer.token({ sub: 'alex', roles: ['admin'] });
+    pagerduty = await startFakePagerDuty({
+      token: 'pd-test-token-123',
+      users: [{ id: 'PADA001', email: 'ada@example.com' }],
+      incidents: ['PACT1'],
+    });
+    opsgenie = await startFakeOpsgenie({ apiKey: 'og-test-key-12345', alerts: ['og-act-1'] });
+    const secret = (name: string, value: string) => {
+      const path = join(tmpdir(), `${namespace}-${name}`);
+      writeFileSync(path, value, { mode: 0o600 });
+      return path;
+    };
+    service = await startEscalation(
+      loadConfig(configSchema, {
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        DATABASE_URL: await createTestDatabase(databaseUrl, 'actions'),
+        KAFKA_BROKERS: kafkaBrokers,
+        KAFKA_TOPIC_NAMESPACE: namespace,
+        KAFKA_CONSUMER_GROUP: `${namespace}-escalation`,
+        SERVICE_CATALOGUE_FILE: CATALOGUE,
+        OIDC_ISSUER: issuer.issuer,
+        OIDC_AUDIENCE: issuer.audience,
+        PAGERDUTY_API_URL: pagerduty.url,
+        PAGERDUTY_API_TOKEN_FILE: secret('pd', 'pd-test-token-123'),
+        PAGERDUTY_FROM_EMAIL: 'ada@example.com',
+        OPSGENIE_API_URL: opsgenie.url,
+        OPSGENIE_API_KEY_FILE: secret('og', 'og-test-key-12345'),
+        PROVIDER_TIMEOUT_MS: '500',
+      }),
+    );
+    kafka = testKafka(kafkaBrokers);
+    await kafka.publish(
+      topicName('incident-events', namespace),
+      [pd, og, am].map((e) => ({
+        key: e.incidentId,
+        value: JSON.stringify(incidentEventEnvelope(e, { source: '/test' })),
+      })),
+    );
+    const deadline = Date.now() + 20_000;
+    for (const e of [pd, og, am]) {
+      while (Date.now() < deadline) {
+        const res = await fetch(`${service.url}/v1/incidents/${e.incidentId}`, {
+          headers: { authorization: `Bearer ${responder}` },
+        });
+        if (res.status === 200) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await Promise.all([issuer?.stop(), pagerduty?.stop(), opsgenie?.stop()]);
+  });
+
+  it('acknowledges at PagerDuty with the documented request, audits it and publishes the result', async () => {
+    const res = await act(pd.incidentId, { action: 'acknowledge' });
+    expect(res.status).toBe(200);
+    expect(pagerduty.incident('PACT1')?.status).toBe('acknowledged');
+    const put = pagerduty.requests.find((r) => r.method === 'PUT')!;
+    expect(put.path).toBe('/incidents/PACT1');
+    expect(put.headers.from).toBe('ada@example.com');
+    expect(put.headers.accept).toBe('application/vnd.pagerduty+json;version=2');
+    expect(put.body).toEqual({ incident: { type: 'incident_reference', status: 'acknowledged' } });
+
+    const audit = await auditFor(pd.incidentId);
+    expect(audit[0]).toMatchObject({
+      action: 'acknowledge',
+      outcome: 'succeeded',
+      actor: { subject: 'ada' },
+      providerStatus: 200,
+    });
+
+    const messages = await kafka.read(topicName('incident-actions', namespace), { count: 1, timeoutMs: 10_000 });
+    const envelope = IncidentActionEnvelope.parse(JSON.parse(messages[0]!.value!));
+    expect(envelope.data).toMatchObject({
+      incidentId: pd.incidentId,
+      action: 'acknowledge',
+      outcome: 'succeeded',
+      actor: { id: 'ada' },
+    });
+  });
+
+  it('escalates an Opsgenie alert and answers only after Opsgenie confirmed the request', async () => {
+    const res = await act(og.incidentId, { action: 'escalate', escalationName: 'Checkout escalation' });
+    expect(res.status).toBe(200);
+    expect(opsgenie.requests.some((r) => r.method === 'GET' && r.path.startsWith('/v2/alerts/requests/'))).toBe(true);
+  });
+
+  it('reports a provider refusal plainly, records it as failed and changes nothing', async () => {
+    pagerduty.failNext({
+      status: 400,
+      body: { error: { message: 'Invalid Input Provided', code: 2001, errors: ['Incident Already Resolved'] } },
+    });
+    const res = await act(pd.incidentId, { action: 'resolve' });
+    expect(res.status).toBe(502);
+    expect(res.body.error?.message).toMatch(/PagerDuty answered 400/);
+    expect(pagerduty.incident('PACT1')?.status).toBe('acknowledged');
+    const [latest] = await auditFor(pd.incidentId);
+    expect(latest).toMatchObject({ action: 'resolve', outcome: 'failed', providerStatus: 400 });
+  });
+
+  it('answers 503 when the provider does not answer, and never reports the action as done', async () => {
+    pagerduty.failNext({ delayMs: 2000, times: 4 });
+    const res = await act(pd.incidentId, { action: 'note', note: 'still looking' });
+    expect(res.status).toBe(503);
+    const [latest] = await auditFor(pd.incidentId);
+    expect(latest).toMatchObject({ action: 'note', outcome: 'failed' });
+  });
+
+  it('refuses actions on Alertmanager incidents with 409 and an explanation', async () => {
+    const res = await act(am.incidentId, { action: 'acknowledge' });
+    expect(res.status).toBe(409);
+    expect(res.body.error?.message).toMatch(/alertmanager/);
+  });
+
+  it('rejects a malformed action with 400 naming the field, without calling the provider', async () => {
+    const before = pagerduty.requests.length;
+    const res = await act(pd.incidentId, { action: 'escalate', level: 'high' });
+    expect(res.status).toBe(400);
+    expect(res.body.error?.message).toMatch(/level/);
+    expect(pagerduty.requests.length).toBe(before);
+  });
+});
