@@ -8,15 +8,20 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  DEV_USERS,
   ensureDatabase,
+  type FakeOpsgenie,
+  type FakePagerDuty,
   type LocalIssuer,
   REPO_ROOT,
   type Stack,
+  startFakeOpsgenie,
+  startFakePagerDuty,
   startLocalIssuer,
   startStack,
 } from '@micro-oncall/test-kit';
 import { elapsed, say } from './lib/console.js';
-import { sendDemoIncidents } from './lib/demo.js';
+import { DEMO_OPSGENIE_ALERTS, DEMO_PAGERDUTY_INCIDENTS, sendDemoIncidents } from './lib/demo.js';
 import { type Platform, startPlatform } from './lib/platform.js';
 
 const started = Date.now();
@@ -35,6 +40,7 @@ function devSecret(name: string, make: () => string): { path: string; value: str
 let stack: Stack | undefined;
 let issuer: LocalIssuer | undefined;
 let platform: Platform | undefined;
+const fakes: { stop(): Promise<void> }[] = [];
 let stopping = false;
 
 async function stopAll(code: number) {
@@ -42,6 +48,7 @@ async function stopAll(code: number) {
   stopping = true;
   say.step('stopping everything npm start started');
   await platform?.stop();
+  await Promise.allSettled(fakes.map((f) => f.stop()));
   await issuer?.stop();
   await stack?.stop();
   say.ok('stopped');
@@ -66,6 +73,19 @@ try {
   const pagerduty = devSecret('pagerduty-webhook-secret', () => randomBytes(24).toString('hex'));
   const opsgenie = devSecret('opsgenie-webhook-token', () => randomBytes(24).toString('hex'));
   const alertmanager = devSecret('alertmanager-basic-auth', () => `alertmanager:${randomBytes(24).toString('hex')}`);
+
+  say.step('starting fake PagerDuty and Opsgenie APIs so that actions work offline (DEMO ONLY)');
+  const pdToken = devSecret('pagerduty-api-token', () => randomBytes(20).toString('hex'));
+  const ogKey = devSecret('opsgenie-api-key', () => randomBytes(20).toString('hex'));
+  fakes.push(
+    await startFakePagerDuty({
+      token: pdToken.value,
+      users: DEV_USERS.map((u, i) => ({ id: `PDEV${String(i + 1).padStart(3, '0')}`, email: u.email })),
+      incidents: DEMO_PAGERDUTY_INCIDENTS,
+    }),
+  );
+  fakes.push(await startFakeOpsgenie({ apiKey: ogKey.value, alerts: DEMO_OPSGENIE_ALERTS }));
+  const [fakePagerDuty, fakeOpsgenie] = fakes as [FakePagerDuty, FakeOpsgenie];
 
   say.step('starting services (migrations run at start-up)');
   platform = await startPlatform({
@@ -103,6 +123,9 @@ try {
   );
   say.info(`webhook-ingest  ${platform.ingest.url}   (POST /v1/webhooks/pagerduty | opsgenie | alertmanager)`);
   say.info(`dev identity    ${issuer.issuer}   (DEVELOPMENT ONLY)`);
+  say.info(
+    `fake providers  PagerDuty ${fakePagerDuty.url}, Opsgenie ${fakeOpsgenie.url}   (DEMO ONLY: actions land here)`,
+  );
   say.info(`PostgreSQL      ${databaseUrl.replace(/\/\/[^@]*@/, '//')}`);
   say.info(`Kafka           ${stack.kafkaBrokers}   (topic oncall.incident-events.v1)`);
   say.info('');

@@ -7,6 +7,10 @@ export interface DemoCredentials {
   alertmanagerBasic: string;
 }
 
+/** Provider ids of the demo incidents, so the fake provider APIs know them. */
+export const DEMO_PAGERDUTY_INCIDENTS = ['PDEMO01', 'PDEMO02', 'PDEMO03'];
+export const DEMO_OPSGENIE_ALERTS = ['demo-og-1'];
+
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
 
 /**

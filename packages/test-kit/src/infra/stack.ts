@@ -26,6 +26,8 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+let stacksStarted = 0;
+
 const DEV_PORTS = { postgres: 54329, kafka: 19092, kafkaController: 19093 };
 
 /**
@@ -37,7 +39,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // Test runs get their own throw-away folder, so concurrent runs never share data; folders
   // of runs whose process is gone are removed.
   const base =
-    opts.mode === 'test' ? join(REPO_ROOT, '.dev', 'test', `run-${process.pid}`) : join(REPO_ROOT, '.dev', 'start');
+    opts.mode === 'test' ? join(REPO_ROOT, '.dev', 'test', `run-${process.pid}-${stacksStarted++}`) : join(REPO_ROOT, '.dev', 'start');
   if (opts.mode === 'test') removeStaleTestRuns(dirname(base));
   const ports =
     opts.mode === 'test'
@@ -103,7 +105,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 function removeStaleTestRuns(dir: string): void {
   if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir)) {
-    const pid = /^run-(\d+)$/.exec(entry)?.[1];
+    const pid = /^run-(\d+)(?:-\d+)?$/.exec(entry)?.[1];
     if (!pid) continue;
     try {
       process.kill(Number(pid), 0);

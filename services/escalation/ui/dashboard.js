@@ -1,0 +1,582 @@
+// @ts-check
+import { ApiError, api } from './api.js';
+import { externalLink, h, navLink } from './dom.js';
+import {
+  contactItem,
+  drillBadge,
+  providerName,
+  refreshTimes,
+  relativeTime,
+  SEVERITIES,
+  STATUSES,
+  severityChip,
+  statusBadge,
+  unownedBadge,
+} from './format.js';
+
+/** @typedef {import('./types.js').Incident} Incident */
+/** @typedef {import('./types.js').Context} Context */
+/** @typedef {'severity' | 'updated' | 'newest' | 'oldest'} Sort */
+/**
+ * @typedef {object} Filter
+ * @property {Set<string>} status empty: every status
+ * @property {Set<string>} severity empty: every severity
+ * @property {string} service
+ * @property {string} owner an owner, team or on-call handle; `unowned`
+ * @property {string} q
+ * @property {Sort} sort
+ * @property {boolean} hideDrills
+ */
+
+const DEFAULT_STATUS = ['triggered', 'acknowledged'];
+/** @type {Record<Sort, string>} */
+const SORTS = {
+  severity: 'Severity, then last update',
+  updated: 'Last update (newest first)',
+  newest: 'Age (newest first)',
+  oldest: 'Age (oldest first)',
+};
+/** @type {Record<string, number>} */
+const SEVERITY_RANK = { p0: 0, p1: 1, p2: 2, p3: 3, p4: 4 };
+/** @type {Record<string, number>} */
+const STATUS_RANK = { triggered: 0, acknowledged: 1, resolved: 2 };
+const RESOLVED_LIMIT = 500;
+
+/**
+ * The filter in the address bar: `?status=triggered&severity=p0,p1&service=…&owner=…&q=…&sort=…&drills=hide`.
+ * @param {string} search
+ * @returns {Filter}
+ */
+export function parseFilter(search) {
+  const p = new URLSearchParams(search);
+  /** @param {string} name @param {readonly string[]} allowed @param {string[]} fallback */
+  const set = (name, allowed, fallback) => {
+    const raw = p.get(name);
+    if (raw === null) return new Set(fallback);
+    return new Set(raw.split(',').filter((v) => allowed.includes(v)));
+  };
+  const sort = p.get('sort') ?? 'severity';
+  return {
+    status: set('status', STATUSES, DEFAULT_STATUS),
+    severity: set('severity', SEVERITIES, []),
+    service: p.get('service') ?? '',
+    owner: p.get('owner') ?? '',
+    q: p.get('q') ?? '',
+    sort: sort in SORTS ? /** @type {Sort} */ (sort) : 'severity',
+    hideDrills: p.get('drills') === 'hide',
+  };
+}
+
+/** @param {Filter} f */
+function filterSearch(f) {
+  const p = new URLSearchParams();
+  const status = STATUSES.filter((s) => f.status.has(s));
+  if (status.join(',') !== DEFAULT_STATUS.join(',')) p.set('status', status.join(','));
+  if (f.severity.size > 0) p.set('severity', SEVERITIES.filter((s) => f.severity.has(s)).join(','));
+  if (f.service) p.set('service', f.service);
+  if (f.owner) p.set('owner', f.owner);
+  if (f.q) p.set('q', f.q);
+  if (f.sort !== 'severity') p.set('sort', f.sort);
+  if (f.hideDrills) p.set('drills', 'hide');
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+/** @param {Incident} i */
+function ownerKeys(i) {
+  const o = i.ownership;
+  return [...o.owners, o.team, o.oncall].filter((v) => typeof v === 'string' && v !== '');
+}
+
+/** @param {Sort} sort @returns {(a: Incident, b: Incident) => number} */
+function comparator(sort) {
+  /** @param {Incident} a @param {Incident} b */
+  const newestUpdate = (a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.id.localeCompare(b.id);
+  switch (sort) {
+    case 'updated':
+      return newestUpdate;
+    case 'newest':
+      return (a, b) => b.createdAt.localeCompare(a.createdAt) || newestUpdate(a, b);
+    case 'oldest':
+      return (a, b) => a.createdAt.localeCompare(b.createdAt) || newestUpdate(a, b);
+    default:
+      return (a, b) =>
+        (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9) ||
+        (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9) ||
+        newestUpdate(a, b);
+  }
+}
+
+/** @param {Incident['ownership']} o */
+function ownerCell(o) {
+  const contacts = (/** @type {import('./types.js').Contact[]} */ list) =>
+    list.length === 0
+      ? null
+      : h(
+          'div',
+          { class: 'contacts' },
+          list.slice(0, 3).flatMap((c, i) => (i === 0 ? [contactItem(c)] : [' · ', contactItem(c)])),
+        );
+  if (!o.owned) {
+    return [
+      h(
+        'div',
+        { class: 'fallback-line' },
+        unownedBadge(),
+        ' → ',
+        h('strong', { text: o.fallback.name }),
+        o.fallback.oncall ? h('span', { class: 'handle', text: ` ${o.fallback.oncall}` }) : null,
+      ),
+      contacts(o.fallback.contacts),
+    ];
+  }
+  return [
+    h(
+      'div',
+      { class: 'oncall-line' },
+      o.oncall ? h('strong', { class: 'handle', text: o.oncall }) : null,
+      o.team ? h('span', { class: 'team', text: `${o.oncall ? ' · ' : ''}team ${o.team}` }) : null,
+    ),
+    h('div', { class: 'owners', text: o.owners.join(', ') }),
+    contacts(o.contacts),
+  ];
+}
+
+/**
+ * Fills `tr` with the incident's cells. Called for new rows and, in place, for every change.
+ * @param {HTMLTableRowElement} tr
+ * @param {Incident} i
+ */
+function renderRow(tr, i) {
+  const hadFocus = tr.contains(document.activeElement);
+  tr.className = `incident status-${i.status}${i.ownership.owned ? '' : ' unowned'}${i.drill ? ' is-drill' : ''}`;
+  tr.dataset.id = i.id;
+  tr.dataset.severity = i.severity;
+  tr.dataset.status = i.status;
+  const title = navLink(`/incidents/${encodeURIComponent(i.id)}`, { class: 'title-link', text: i.title });
+  tr.replaceChildren(
+    h('td', { class: 'c-sev' }, severityChip(i.severity)),
+    h(
+      'td',
+      { class: 'c-title' },
+      title,
+      i.drill || !i.ownership.owned
+        ? h('div', { class: 'badges' }, i.drill ? drillBadge() : null, i.ownership.owned ? null : unownedBadge())
+        : null,
+    ),
+    h(
+      'td',
+      { class: 'c-service' },
+      h('span', { class: 'service-name', text: i.ownership.name ?? i.service }),
+      i.ownership.name && i.ownership.name !== i.service ? h('div', { class: 'muted slug', text: i.service }) : null,
+    ),
+    h('td', { class: 'c-owner' }, ownerCell(i.ownership)),
+    h('td', { class: 'c-status' }, statusBadge(i.status)),
+    h('td', { class: 'c-age' }, relativeTime(i.createdAt, 'age')),
+    h('td', { class: 'c-updated' }, relativeTime(i.updatedAt, 'ago')),
+    h('td', { class: 'c-provider' }, externalLink(i.providerUrl, providerName(i.provider))),
+  );
+  if (hadFocus) title.focus({ preventScroll: true });
+}
+
+/**
+ * The list of incidents: every active incident is loaded once (`limit=5000`), then kept current
+ * by the live feed; filtering and sorting happen here, over that set, without asking the server.
+ *
+ * @param {Context} ctx
+ */
+export function createDashboard(ctx) {
+  /** @type {Map<string, Incident>} */
+  const incidents = new Map();
+  /** @type {Map<string, HTMLTableRowElement>} */
+  const rows = new Map();
+  /** Rows to flash because the live feed changed them. */
+  const flashed = new Set();
+  let filter = parseFilter(location.search);
+  let loaded = false;
+  let resolvedLoaded = false;
+  let truncated = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let pending;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let searchTimer;
+  let knownServices = '';
+  let knownOwners = '';
+
+  // ---- controls
+  const search = h('input', {
+    type: 'search',
+    id: 'search',
+    class: 'search',
+    placeholder: 'Search title, service or id  — press /',
+    'aria-label': 'Search incidents by title, service or id',
+    autocomplete: 'off',
+    spellcheck: 'false',
+  });
+  const checkboxes = (
+    /** @type {string} */ name,
+    /** @type {readonly string[]} */ values,
+    /** @type {(v: string) => Node | string} */ label,
+  ) =>
+    values.map((value) =>
+      h(
+        'label',
+        { class: `toggle toggle-${value}` },
+        h('input', { type: 'checkbox', name, value }),
+        typeof label(value) === 'string' ? h('span', { text: /** @type {string} */ (label(value)) }) : label(value),
+      ),
+    );
+  const severityBoxes = h(
+    'fieldset',
+    { class: 'group' },
+    h('legend', { text: 'Severity' }),
+    checkboxes('severity', SEVERITIES, (v) => v.toUpperCase()),
+  );
+  const statusBoxes = h(
+    'fieldset',
+    { class: 'group' },
+    h('legend', { text: 'Status' }),
+    checkboxes('status', STATUSES, (v) => v),
+  );
+  const serviceSelect = h('select', { id: 'filter-service', name: 'service' });
+  const ownerSelect = h('select', { id: 'filter-owner', name: 'owner' });
+  const sortSelect = h(
+    'select',
+    { id: 'sort', name: 'sort' },
+    Object.entries(SORTS).map(([value, label]) => h('option', { value, text: label })),
+  );
+  const drillBox = h('input', { type: 'checkbox', name: 'hideDrills', id: 'hide-drills' });
+  const clear = h('button', { type: 'button', class: 'secondary', text: 'Clear filters' });
+
+  const toolbar = h(
+    'form',
+    { class: 'toolbar', role: 'search', 'aria-label': 'Filter incidents' },
+    h('div', { class: 'search-row' }, search, clear),
+    h(
+      'div',
+      { class: 'filter-row' },
+      severityBoxes,
+      statusBoxes,
+      h('label', { class: 'field' }, h('span', { text: 'Service' }), serviceSelect),
+      h('label', { class: 'field' }, h('span', { text: 'Owner' }), ownerSelect),
+      h('label', { class: 'field' }, h('span', { text: 'Sort' }), sortSelect),
+      h('label', { class: 'field inline' }, drillBox, h('span', { text: 'Hide drills' })),
+    ),
+  );
+
+  const counts = h('div', { class: 'counts', 'aria-label': 'Open incidents by severity' });
+  const summary = h('p', { class: 'summary', role: 'status', 'aria-live': 'polite', text: 'Loading incidents…' });
+  const tbody = h('tbody');
+  const table = h(
+    'table',
+    { class: 'incidents', 'aria-describedby': 'list-summary' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ['Sev', 'Incident', 'Service', 'Owner · on-call · contact', 'Status', 'Age', 'Updated', 'Provider'].map(
+          (label, i) => h('th', { scope: 'col', class: `c-${['sev', 'title', 'service', 'owner', 'status', 'age', 'updated', 'provider'][i]}`, text: label }),
+        ),
+      ),
+    ),
+    tbody,
+  );
+  summary.id = 'list-summary';
+  const empty = h('p', { class: 'empty', hidden: true });
+  const element = h(
+    'section',
+    { class: 'view dashboard', 'aria-label': 'Active incidents' },
+    toolbar,
+    h('div', { class: 'list-head' }, counts, summary),
+    h('div', { class: 'table-wrap' }, table),
+    empty,
+  );
+
+  const syncControls = () => {
+    search.value = filter.q;
+    for (const box of severityBoxes.querySelectorAll('input')) box.checked = filter.severity.has(box.value);
+    for (const box of statusBoxes.querySelectorAll('input')) box.checked = filter.status.has(box.value);
+    sortSelect.value = filter.sort;
+    drillBox.checked = filter.hideDrills;
+    rebuildOptions(true);
+  };
+
+  /** Service and owner choices are whatever the loaded incidents have (plus the current choice). */
+  const rebuildOptions = (/** @type {boolean} */ force) => {
+    const services = new Set([...incidents.values()].map((i) => i.service));
+    const owners = new Set([...incidents.values()].flatMap(ownerKeys));
+    if (filter.service) services.add(filter.service);
+    if (filter.owner && filter.owner !== 'unowned') owners.add(filter.owner);
+    const serviceKey = [...services].sort().join('\n');
+    const ownerKey = [...owners].sort().join('\n');
+    if (force || serviceKey !== knownServices) {
+      knownServices = serviceKey;
+      serviceSelect.replaceChildren(
+        h('option', { value: '', text: 'All services' }),
+        [...services].sort().map((s) => h('option', { value: s, text: s })),
+      );
+      serviceSelect.value = filter.service;
+    }
+    if (force || ownerKey !== knownOwners) {
+      knownOwners = ownerKey;
+      ownerSelect.replaceChildren(
+        h('option', { value: '', text: 'Anyone' }),
+        h('option', { value: 'unowned', text: 'Unowned (fallback)' }),
+        [...owners].sort().map((s) => h('option', { value: s, text: s })),
+      );
+      ownerSelect.value = filter.owner;
+    }
+  };
+
+  const readControls = () => {
+    filter = {
+      status: new Set([...statusBoxes.querySelectorAll('input')].filter((b) => b.checked).map((b) => b.value)),
+      severity: new Set([...severityBoxes.querySelectorAll('input')].filter((b) => b.checked).map((b) => b.value)),
+      service: serviceSelect.value,
+      owner: ownerSelect.value,
+      q: search.value.trim(),
+      sort: /** @type {Sort} */ (sortSelect.value),
+      hideDrills: drillBox.checked,
+    };
+    history.replaceState(history.state, '', `${location.pathname}${filterSearch(filter)}`);
+    if (wantsResolved()) void loadResolved();
+    layout();
+  };
+
+  toolbar.addEventListener('change', (event) => {
+    if (event.target !== search) readControls();
+  });
+  toolbar.addEventListener('submit', (event) => event.preventDefault());
+  search.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(readControls, 150);
+  });
+  search.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') {
+      event.stopPropagation();
+      if (search.value) {
+        search.value = '';
+        readControls();
+      } else search.blur();
+    } else if (event.key === 'ArrowDown' || event.key === 'Enter') {
+      event.preventDefault();
+      move(1);
+    }
+  });
+  clear.addEventListener('click', () => {
+    filter = parseFilter('');
+    syncControls();
+    readControls();
+  });
+
+  // ---- model
+  const wantsResolved = () => filter.status.size === 0 || filter.status.has('resolved');
+
+  /** @param {Incident} i */
+  const matches = (i) => {
+    if (filter.status.size > 0 && !filter.status.has(i.status)) return false;
+    if (filter.severity.size > 0 && !filter.severity.has(i.severity)) return false;
+    if (filter.service && i.service !== filter.service) return false;
+    if (filter.hideDrills && i.drill) return false;
+    if (filter.owner === 'unowned' ? i.ownership.owned : filter.owner && !ownerKeys(i).includes(filter.owner))
+      return false;
+    if (filter.q) {
+      const q = filter.q.toLowerCase();
+      if (
+        !i.title.toLowerCase().includes(q) &&
+        !i.service.toLowerCase().includes(q) &&
+        !i.id.includes(q) &&
+        !i.providerId.toLowerCase().includes(q)
+      )
+        return false;
+    }
+    return true;
+  };
+
+  /** @param {Incident} i */
+  const rowFor = (i) => {
+    let tr = rows.get(i.id);
+    if (!tr) {
+      tr = h('tr');
+      renderRow(tr, i);
+      rows.set(i.id, tr);
+    }
+    return tr;
+  };
+
+  /**
+   * Keeps the newer of what we have and what arrived (list answers and live events can cross).
+   * @param {Incident} incident
+   * @param {boolean} live
+   */
+  const merge = (incident, live) => {
+    const current = incidents.get(incident.id);
+    if (current && current.changeSeq >= incident.changeSeq) return;
+    incidents.set(incident.id, incident);
+    const tr = rows.get(incident.id);
+    if (tr) renderRow(tr, incident);
+    if (live && loaded) flashed.add(incident.id);
+    schedule();
+  };
+
+  const schedule = () => {
+    if (pending === undefined) pending = setTimeout(layout, 40);
+  };
+
+  /** Puts the matching rows in order, moving only the rows that are out of place. */
+  const layout = () => {
+    clearTimeout(pending);
+    pending = undefined;
+    if (!loaded) return;
+    rebuildOptions(false);
+    const all = [...incidents.values()];
+    const visible = all.filter(matches).sort(comparator(filter.sort));
+    if (tbody.firstChild === null) {
+      const fragment = document.createDocumentFragment();
+      for (const i of visible) fragment.appendChild(rowFor(i));
+      tbody.appendChild(fragment);
+    } else {
+      let cursor = tbody.firstChild;
+      for (const i of visible) {
+        const tr = rowFor(i);
+        if (tr === cursor) cursor = cursor.nextSibling;
+        else tbody.insertBefore(tr, cursor);
+      }
+      while (cursor) {
+        const next = cursor.nextSibling;
+        tbody.removeChild(cursor);
+        cursor = next;
+      }
+    }
+    for (const id of flashed) {
+      const tr = rows.get(id);
+      if (!tr) continue;
+      tr.classList.remove('flash');
+      void tr.offsetWidth; // restart the animation
+      tr.classList.add('flash');
+    }
+    flashed.clear();
+    renderCounts(all, visible.length);
+  };
+
+  /** @param {Incident[]} all @param {number} shown */
+  const renderCounts = (all, shown) => {
+    const open = all.filter((i) => i.status !== 'resolved');
+    /** @type {Record<string, number>} */
+    const bySeverity = {};
+    for (const i of open) bySeverity[i.severity] = (bySeverity[i.severity] ?? 0) + 1;
+    const triggered = open.filter((i) => i.status === 'triggered').length;
+    const unowned = open.filter((i) => !i.ownership.owned).length;
+    counts.replaceChildren(
+      ...SEVERITIES.map((s) =>
+        h('span', { class: `count sev-${s}${bySeverity[s] ? '' : ' zero'}` }, h('b', { text: bySeverity[s] ?? 0 }), ` ${s.toUpperCase()}`),
+      ),
+      h('span', { class: `count count-triggered${triggered ? '' : ' zero'}` }, h('b', { text: triggered }), ' triggered'),
+      h('span', { class: `count count-unowned${unowned ? '' : ' zero'}` }, h('b', { text: unowned }), ' unowned'),
+    );
+    const scope = wantsResolved() ? 'incidents' : 'open incidents';
+    summary.textContent =
+      `Showing ${shown.toLocaleString()} of ${open.length.toLocaleString()} open` +
+      (wantsResolved() ? ` and ${(all.length - open.length).toLocaleString()} recently resolved` : '') +
+      ' incidents' +
+      (truncated ? ' (only the 5,000 most recent open incidents are loaded)' : '');
+    empty.hidden = shown > 0;
+    empty.textContent =
+      all.length === 0 ? 'No open incidents right now.' : `No ${scope} match these filters. Clear filters to see all.`;
+    document.title = `${triggered > 0 ? `(${triggered}) ` : ''}Incidents · micro-oncall`;
+  };
+
+  const load = async () => {
+    try {
+      /** @type {{ items: Incident[], nextCursor: string | null }} */
+      const page = await api('/v1/incidents?active=true&limit=5000');
+      for (const i of page.items) merge(i, false);
+      truncated = page.nextCursor !== null;
+      if (wantsResolved()) await loadResolved();
+      loaded = true;
+      layout();
+      syncControls();
+    } catch (error) {
+      summary.textContent = '';
+      empty.hidden = false;
+      empty.replaceChildren(
+        `Could not load incidents: ${error instanceof ApiError ? error.message : String(error)} `,
+        h('button', { type: 'button', text: 'Try again', on: { click: () => void load() } }),
+      );
+    }
+  };
+
+  const loadResolved = async () => {
+    if (resolvedLoaded) return;
+    resolvedLoaded = true;
+    try {
+      /** @type {{ items: Incident[] }} */
+      const page = await api(`/v1/incidents?status=resolved&limit=${RESOLVED_LIMIT}`);
+      for (const i of page.items) merge(i, false);
+    } catch {
+      resolvedLoaded = false;
+    }
+  };
+
+  // ---- keyboard: j/k move between rows, Enter follows the focused link
+  /** @param {number} delta */
+  const move = (delta) => {
+    const list = /** @type {HTMLTableRowElement[]} */ ([...tbody.rows]);
+    if (list.length === 0) return;
+    const current = list.findIndex((tr) => tr.contains(document.activeElement));
+    const next =
+      current === -1 ? (delta > 0 ? 0 : list.length - 1) : Math.min(list.length - 1, Math.max(0, current + delta));
+    const link = list[next]?.querySelector('a.title-link');
+    if (link instanceof HTMLElement) {
+      link.focus();
+      list[next]?.scrollIntoView({ block: 'nearest' });
+    }
+  };
+  tbody.addEventListener('focusin', (event) => {
+    for (const tr of tbody.querySelectorAll('tr.current')) tr.classList.remove('current');
+    if (event.target instanceof Element) event.target.closest('tr')?.classList.add('current');
+  });
+
+  setInterval(() => {
+    if (!element.hidden) refreshTimes(tbody);
+  }, 15_000);
+
+  syncControls();
+  void load();
+  ctx.onIncident((incident) => merge(incident, true));
+
+  return {
+    element,
+    /** Shown again (e.g. back from an incident): take the filter from the address bar. */
+    show() {
+      const next = filterSearch(parseFilter(location.search));
+      if (next !== filterSearch(filter)) {
+        filter = parseFilter(location.search);
+        syncControls();
+        if (wantsResolved()) void loadResolved();
+        layout();
+      }
+      refreshTimes(tbody);
+      element.hidden = false;
+    },
+    /** The list's address with its filter, to come back to. */
+    url() {
+      return `/${filterSearch(filter)}`;
+    },
+    focusSearch() {
+      search.focus();
+      search.select();
+    },
+    move,
+    /** Focus the row of `id` (coming back from its detail page). */
+    focusIncident(/** @type {string} */ id) {
+      const link = rows.get(id)?.querySelector('a.title-link');
+      if (link instanceof HTMLElement && link.isConnected) {
+        link.focus({ preventScroll: true });
+        link.closest('tr')?.scrollIntoView({ block: 'nearest' });
+      }
+    },
+  };
+}

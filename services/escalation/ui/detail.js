@@ -1,0 +1,450 @@
+// @ts-check
+import { ApiError, api } from './api.js';
+import { externalLink, h, navLink } from './dom.js';
+import {
+  absoluteTime,
+  contactItem,
+  drillBadge,
+  providerName,
+  refreshTimes,
+  relativeTime,
+  severityChip,
+  statusBadge,
+  unownedBadge,
+} from './format.js';
+
+/** @typedef {import('./types.js').Context} Context */
+/** @typedef {import('./types.js').IncidentDetail} IncidentDetail */
+/** @typedef {import('./types.js').Ownership} Ownership */
+/** @typedef {import('./types.js').Contact} Contact */
+
+/** Providers this service can act on (alertmanager/generic incidents are handled at their source). */
+const ACTIONABLE = new Set(['pagerduty', 'opsgenie']);
+
+/** @type {Record<string, string>} */
+const KIND_LABELS = {
+  triggered: 'Triggered',
+  acknowledged: 'Acknowledged',
+  unacknowledged: 'Unacknowledged',
+  resolved: 'Resolved',
+  reopened: 'Reopened',
+  escalated: 'Escalated',
+  reassigned: 'Reassigned',
+  delegated: 'Delegated',
+  priority_changed: 'Priority changed',
+  note_added: 'Note',
+  updated: 'Updated',
+};
+
+/** @param {Contact[]} contacts */
+function contactList(contacts) {
+  return contacts.length === 0
+    ? h('p', { class: 'muted', text: 'No contact methods in the catalogue.' })
+    : h(
+        'ul',
+        { class: 'contact-list' },
+        contacts.map((c) => h('li', {}, contactItem(c))),
+      );
+}
+
+/**
+ * Owners → on-call → fallback, in the order to try them.
+ * @param {Ownership} o
+ */
+function escalationPath(o) {
+  /** @type {HTMLElement[]} */
+  const steps = [];
+  if (o.owned) {
+    steps.push(
+      h(
+        'li',
+        {},
+        h('h3', { text: 'Owners' }),
+        h('p', { text: o.owners.join(', ') }),
+        o.team ? h('p', { class: 'muted', text: `Team ${o.team}` }) : null,
+      ),
+      h(
+        'li',
+        {},
+        h('h3', { text: 'On-call' }),
+        o.oncall
+          ? h('p', {}, h('strong', { class: 'handle', text: o.oncall }))
+          : h('p', { class: 'muted', text: 'No on-call handle' }),
+        contactList(o.contacts),
+      ),
+    );
+  } else {
+    steps.push(
+      h(
+        'li',
+        { class: 'unowned-step' },
+        h('h3', {}, unownedBadge()),
+        h('p', {}, `No service named “`, h('code', { text: o.service }), '” in the catalogue: go straight to the fallback.'),
+      ),
+    );
+  }
+  steps.push(
+    h(
+      'li',
+      { class: o.owned ? '' : 'emphasis' },
+      h('h3', { text: 'Fallback' }),
+      h(
+        'p',
+        {},
+        h('strong', { text: o.fallback.name }),
+        o.fallback.oncall ? h('span', { class: 'handle', text: ` ${o.fallback.oncall}` }) : null,
+      ),
+      contactList(o.fallback.contacts),
+    ),
+  );
+  return h('ol', { class: 'path' }, steps);
+}
+
+/** @param {IncidentDetail['events'][number]} e */
+function timelineItem(e) {
+  const who = e.actor
+    ? `${e.actor.name ?? e.actor.id ?? 'someone'}${e.actor.type === 'user' ? '' : ` (${e.actor.type})`}`
+    : null;
+  return h(
+    'li',
+    { class: `event kind-${/^[a-z_]+$/.test(e.kind) ? e.kind : 'other'}` },
+    h('time', { datetime: e.occurredAt, title: absoluteTime(e.occurredAt), text: new Date(e.occurredAt).toLocaleString() }),
+    h(
+      'div',
+      { class: 'event-body' },
+      h(
+        'p',
+        { class: 'event-head' },
+        h('strong', { text: KIND_LABELS[e.kind] ?? e.kind }),
+        who ? ` by ${who}` : null,
+        h('span', { class: 'muted', text: ` · ${e.providerEventType}` }),
+        e.drill ? [' ', drillBadge()] : null,
+      ),
+      e.note ? h('p', { class: 'note', text: e.note }) : null,
+    ),
+  );
+}
+
+/**
+ * The page of one incident (`/incidents/:id`): state, escalation path, timeline, links and, for
+ * responders, the actions. It re-reads the incident whenever the live feed reports a change.
+ *
+ * @param {string} id
+ * @param {Context} ctx
+ * @param {{ backUrl: string }} opts
+ */
+export function createIncidentView(id, ctx, opts) {
+  /** @type {IncidentDetail | null} */
+  let detail = null;
+  /** What the last successful action should lead to, to say when the provider confirmed it. */
+  /** @type {{ status: string, verb: string } | null} */
+  let expecting = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let reloadTimer;
+  let busy = false;
+
+  const back = navLink(opts.backUrl, { class: 'back', text: '← All incidents' }, h('kbd', { text: 'Esc' }));
+  const head = h('header', { class: 'incident-head' });
+  const state = h('div', { class: 'state' });
+  const timeline = h('ol', { class: 'timeline' });
+  const side = h('aside', { class: 'side' });
+  const message = h('p', { class: 'action-message', role: 'status', 'aria-live': 'polite', hidden: true });
+  const actions = h('section', { class: 'card actions', 'aria-labelledby': 'actions-title', hidden: true });
+  const body = h(
+    'div',
+    { class: 'detail-grid', hidden: true },
+    h(
+      'div',
+      { class: 'main-col' },
+      state,
+      actions,
+      h('section', { class: 'card' }, h('h2', { id: 'timeline-title', text: 'Timeline' }), timeline),
+    ),
+    side,
+  );
+  const status = h('p', { class: 'loading', text: 'Loading incident…' });
+  const element = h('section', { class: 'view detail', 'aria-labelledby': 'incident-title' }, back, head, status, body);
+
+  /**
+   * @param {'info' | 'ok' | 'error'} kind
+   * @param {string} text
+   */
+  const say = (kind, text) => {
+    message.hidden = false;
+    message.className = `action-message ${kind}`;
+    message.textContent = text;
+  };
+
+  const render = () => {
+    if (!detail) return;
+    const { incident: i, ownership: o } = detail;
+    head.replaceChildren(
+      h(
+        'div',
+        { class: 'head-line' },
+        severityChip(i.severity),
+        statusBadge(i.status),
+        i.drill ? drillBadge() : null,
+        o.owned ? null : unownedBadge(),
+      ),
+      h('h1', { id: 'incident-title', text: i.title }),
+    );
+    state.replaceChildren(
+      h(
+        'dl',
+        { class: 'facts' },
+        h('div', {}, h('dt', { text: 'Service' }), h('dd', { text: o.name && o.name !== i.service ? `${o.name} (${i.service})` : i.service })),
+        h('div', {}, h('dt', { text: 'Age' }), h('dd', {}, relativeTime(i.createdAt, 'age'))),
+        h('div', {}, h('dt', { text: 'Last update' }), h('dd', {}, relativeTime(i.updatedAt, 'ago'))),
+        h('div', {}, h('dt', { text: 'Urgency' }), h('dd', { text: i.urgency })),
+        h(
+          'div',
+          {},
+          h('dt', { text: 'Provider' }),
+          h('dd', {}, externalLink(i.providerUrl, `${providerName(i.provider)} ${i.providerId}`), i.providerUrl ? ' ↗' : null),
+        ),
+        h('div', {}, h('dt', { text: 'Acknowledged' }), h('dd', {}, relativeTime(i.acknowledgedAt, 'ago'))),
+        h('div', {}, h('dt', { text: 'Resolved' }), h('dd', {}, relativeTime(i.resolvedAt, 'ago'))),
+      ),
+    );
+    timeline.replaceChildren(
+      ...(detail.events.length === 0
+        ? [h('li', { class: 'muted', text: 'No events recorded yet.' })]
+        : detail.events.map(timelineItem)),
+    );
+    const labels = Object.entries(i.labels ?? {});
+    side.replaceChildren(
+      h(
+        'section',
+        { class: `card escalation${o.owned ? '' : ' unowned'}` },
+        h('h2', { text: 'Escalation path' }),
+        escalationPath(o),
+      ),
+      h(
+        'section',
+        { class: 'card' },
+        h('h2', { text: 'Links' }),
+        h(
+          'ul',
+          { class: 'links' },
+          h('li', {}, externalLink(i.providerUrl, `Open in ${providerName(i.provider)}`)),
+          i.links.map((l) => h('li', {}, externalLink(l.href, l.text || l.href))),
+        ),
+      ),
+      labels.length === 0
+        ? null
+        : h(
+            'section',
+            { class: 'card' },
+            h('h2', { text: 'Labels' }),
+            h(
+              'dl',
+              { class: 'labels' },
+              labels.map(([k, v]) => h('div', {}, h('dt', { text: k }), h('dd', { text: v }))),
+            ),
+          ),
+      h(
+        'section',
+        { class: 'card ids' },
+        h('h2', { text: 'Identifiers' }),
+        h(
+          'dl',
+          {},
+          h('div', {}, h('dt', { text: 'Incident' }), h('dd', {}, h('code', { text: i.id }))),
+          h('div', {}, h('dt', { text: 'Dedup key' }), h('dd', {}, h('code', { text: i.dedupKey }))),
+        ),
+      ),
+    );
+    document.title = `${i.severity.toUpperCase()} ${i.title} · micro-oncall`;
+    updateButtons();
+    if (expecting && i.status === expecting.status) {
+      say('ok', `${providerName(i.provider)} confirmed: the incident is ${i.status}.`);
+      expecting = null;
+    }
+  };
+
+  // ---- actions (responders)
+  /** @type {HTMLButtonElement[]} */
+  const buttons = [];
+  /**
+   * @param {string} label
+   * @param {string} className
+   */
+  const button = (label, className) => {
+    const b = h('button', { type: 'submit', class: className, text: label });
+    buttons.push(b);
+    return b;
+  };
+
+  /**
+   * Sends one action and reports the outcome in plain words.
+   * @param {string} verb e.g. 'Acknowledge'
+   * @param {Record<string, unknown>} body
+   * @param {string | null} expectStatus
+   * @param {HTMLFormElement} [form] reset on success
+   */
+  const send = async (verb, body, expectStatus, form) => {
+    if (!detail || busy) return;
+    const provider = providerName(detail.incident.provider);
+    busy = true;
+    updateButtons();
+    say('info', `Sending ${verb.toLowerCase()} to ${provider}…`);
+    try {
+      /** @type {{ detail: string }} */
+      const res = await api(`/v1/incidents/${encodeURIComponent(id)}/actions`, { method: 'POST', body });
+      expecting = expectStatus ? { status: expectStatus, verb } : null;
+      say(
+        'ok',
+        `${verb} sent to ${provider}: ${res.detail}.${expectStatus ? ` This page updates when ${provider} reports the change.` : ''}`,
+      );
+      form?.reset();
+    } catch (error) {
+      const text = error instanceof ApiError ? error.message : String(error);
+      const ref = error instanceof ApiError && error.requestId ? ` (request ${error.requestId})` : '';
+      say('error', `${verb} failed: ${text}${ref}`);
+    } finally {
+      busy = false;
+      updateButtons();
+    }
+  };
+
+  const updateButtons = () => {
+    const s = detail?.incident.status;
+    for (const b of buttons) {
+      const role = b.dataset.action;
+      b.disabled =
+        busy || (role === 'acknowledge' && s !== 'triggered') || (role === 'resolve' && s === 'resolved');
+    }
+  };
+
+  const buildActions = () => {
+    if (!detail) return;
+    const provider = detail.incident.provider;
+    actions.hidden = false;
+    if (!ctx.can('responder')) {
+      actions.replaceChildren(
+        h('h2', { id: 'actions-title', text: 'Actions' }),
+        h('p', {
+          class: 'muted',
+          text: 'You can look but not act: acknowledging, escalating and resolving need the responder role.',
+        }),
+      );
+      return;
+    }
+    if (!ACTIONABLE.has(provider)) {
+      actions.replaceChildren(
+        h('h2', { id: 'actions-title', text: 'Actions' }),
+        h('p', {
+          class: 'muted',
+          text: `${providerName(provider)} incidents are handled at their source; use the links to act on it there.`,
+        }),
+      );
+      return;
+    }
+    const quick = (/** @type {string} */ verb, /** @type {string} */ action, /** @type {string} */ status) => {
+      const b = button(verb, action === 'resolve' ? 'resolve' : 'primary');
+      b.dataset.action = action;
+      b.type = 'button';
+      b.addEventListener('click', () => void send(verb, { action }, status));
+      return b;
+    };
+    const escalate = h(
+      'form',
+      { class: 'action-form', 'aria-label': 'Escalate' },
+      h('h3', { text: 'Escalate' }),
+      provider === 'pagerduty'
+        ? [
+            h('label', {}, h('span', { text: 'Level' }), h('input', { type: 'number', name: 'level', min: 1, max: 20, inputmode: 'numeric' })),
+            h('label', {}, h('span', { text: 'or escalation policy id' }), h('input', { name: 'policy', placeholder: 'P1ABCDE', autocomplete: 'off' })),
+          ]
+        : [
+            h('label', {}, h('span', { text: 'Escalation id' }), h('input', { name: 'policy', autocomplete: 'off' })),
+            h('label', {}, h('span', { text: 'or escalation name' }), h('input', { name: 'name', autocomplete: 'off' })),
+          ],
+      button('Escalate', 'secondary'),
+    );
+    escalate.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const data = new FormData(escalate);
+      const level = String(data.get('level') ?? '').trim();
+      const policy = String(data.get('policy') ?? '').trim();
+      const name = String(data.get('name') ?? '').trim();
+      /** @type {Record<string, unknown>} */
+      const body = { action: 'escalate' };
+      if (level) body.level = Number(level);
+      if (policy) body.escalationPolicyId = policy;
+      if (name) body.escalationName = name;
+      void send('Escalate', body, null, escalate);
+    });
+    const reassign = h(
+      'form',
+      { class: 'action-form', 'aria-label': 'Reassign' },
+      h('h3', { text: 'Reassign' }),
+      h('label', {}, h('span', { text: `${providerName(provider)} user id` }), h('input', { name: 'userId', required: true, autocomplete: 'off' })),
+      button('Reassign', 'secondary'),
+    );
+    reassign.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const userId = String(new FormData(reassign).get('userId') ?? '').trim();
+      void send('Reassign', { action: 'reassign', userId }, null, reassign);
+    });
+    const note = h(
+      'form',
+      { class: 'action-form note-form', 'aria-label': 'Add note' },
+      h('h3', { text: 'Add note' }),
+      h('label', {}, h('span', { class: 'visually-hidden', text: 'Note' }), h('textarea', { name: 'note', rows: 3, required: true, maxlength: 10000 })),
+      button('Add note', 'secondary'),
+    );
+    note.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const text = String(new FormData(note).get('note') ?? '').trim();
+      if (text) void send('Add note', { action: 'note', note: text }, null, note);
+    });
+    actions.replaceChildren(
+      h('h2', { id: 'actions-title', text: 'Actions' }),
+      h(
+        'div',
+        { class: 'quick-actions' },
+        quick('Acknowledge', 'acknowledge', 'acknowledged'),
+        quick('Resolve', 'resolve', 'resolved'),
+      ),
+      message,
+      h('div', { class: 'action-forms' }, escalate, provider === 'pagerduty' ? reassign : null, note),
+    );
+    updateButtons();
+  };
+
+  const load = async () => {
+    try {
+      detail = await api(`/v1/incidents/${encodeURIComponent(id)}`);
+      status.hidden = true;
+      body.hidden = false;
+      if (actions.childElementCount === 0) buildActions();
+      render();
+    } catch (error) {
+      if (detail) return; // keep showing what we have; the next change retries
+      status.className = 'loading error';
+      status.textContent =
+        error instanceof ApiError && error.status === 404
+          ? 'This incident does not exist (or not yet: it appears when its first event arrives).'
+          : `Could not load the incident: ${error instanceof ApiError ? error.message : String(error)}`;
+    }
+  };
+
+  const unsubscribe = ctx.onIncident((incident) => {
+    if (incident.id !== id) return;
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => void load(), 150);
+  });
+  const ticker = setInterval(() => refreshTimes(state), 15_000);
+  void load();
+
+  return {
+    element,
+    destroy() {
+      unsubscribe();
+      clearInterval(ticker);
+      clearTimeout(reloadTimer);
+    },
+  };
+}
