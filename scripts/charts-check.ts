@@ -1,7 +1,7 @@
 // Runs the chart and policy checks on their own:
 //   node_modules/.bin/tsx scripts/charts-check.ts
-// The first run builds helm, conftest and opa into .cache/tools/bin (a few minutes); later runs
-// take seconds. `npm test` runs the same checks through runChartChecks().
+// The first run builds helm, conftest and opa into .cache/tools/bin (~12 minutes on 2
+// cores); later runs take seconds. `npm test` runs the same checks through runChartChecks().
 import { runChartChecks } from './lib/charts-check.js';
 
 const started = Date.now();

@@ -87,9 +87,24 @@ export async function runMigrations(opts: {
   }
 }
 
+/**
+ * The SQLSTATE (or Node error code) of a database error, looking through wrappers such as
+ * drizzle's DrizzleQueryError, which keep the driver's error as `cause`.
+ */
+export function dbErrorCode(error: unknown): string {
+  for (
+    let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
+    if (typeof e.code === 'string') return e.code;
+  }
+  return '';
+}
+
 /** True for errors that a retry may cure (connection lost, server restarting, serialization). */
 export function isTransientDbError(error: unknown): boolean {
-  const code = (error as { code?: string }).code ?? '';
+  const code = dbErrorCode(error);
   return (
     /^(08|57P|53|40001|40P01)/.test(code) ||
     ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code) ||

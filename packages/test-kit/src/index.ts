@@ -1,3 +1,4 @@
+export { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium, launchChromium } from './browser.js';
 export { createTestDatabase, uniqueNamespace } from './db.js';
 export * from './fakes/index.js';
 export { KAFKA_VERSION } from './infra/kafka.js';

@@ -117,6 +117,25 @@ describe('escalation service', () => {
     expect(dead?.headers['x-dlq-reason']).toMatch(/not a valid incident event/);
   });
 
+  it('dead-letters an event the database cannot store instead of retrying it forever', async () => {
+    const nul = pagerDutyEvent('PESCNUL');
+    const poisoned = { ...nul, snapshot: { ...nul.snapshot!, title: 'disk\u0000full' } };
+    const after = pagerDutyEvent('PESCNUL2');
+    await publish(
+      [poisoned, after].map((e) => ({
+        key: e.incidentId,
+        value: JSON.stringify(incidentEventEnvelope(e, { source: '/test' })),
+      })),
+    );
+    await until('the event after the unstorable one', async () => {
+      const res = await api(`/v1/incidents/${after.incidentId}`);
+      return res.status === 200 ? res : undefined;
+    });
+    expect((await api(`/v1/incidents/${nul.incidentId}`)).status).toBe(404);
+    const dead = await kafka.read(dlqTopicName(topic), { count: 2, timeoutMs: 10_000 });
+    expect(dead.map((m) => m.headers['x-dlq-reason'])).toContainEqual(expect.stringMatching(/database refused/));
+  });
+
   it('filters by status, severity and service and pages with a cursor', async () => {
     const batch = [
       pagerDutyEvent('PESC3', { priority: 'P1', serviceName: 'search', occurredAt: '2025-11-21T10:00:00.000Z' }),

@@ -33,8 +33,17 @@ function auditRow(r) {
   return h(
     'tr',
     { class: `outcome-${OUTCOMES.includes(r.outcome) ? r.outcome : 'other'}`, data: { id: r.id } },
-    h('td', { class: 'nowrap' }, h('time', { datetime: r.at, title: absoluteTime(r.at), text: new Date(r.at).toLocaleString() })),
-    h('td', {}, h('span', { text: who }), r.actor.email && r.actor.email !== who ? h('div', { class: 'muted', text: r.actor.email }) : null),
+    h(
+      'td',
+      { class: 'nowrap' },
+      h('time', { datetime: r.at, title: absoluteTime(r.at), text: new Date(r.at).toLocaleString() }),
+    ),
+    h(
+      'td',
+      {},
+      h('span', { text: who }),
+      r.actor.email && r.actor.email !== who ? h('div', { class: 'muted', text: r.actor.email }) : null,
+    ),
     h('td', {}, h('code', { text: r.action })),
     h(
       'td',
@@ -62,7 +71,11 @@ function auditRow(r) {
  * @param {Context} ctx
  */
 export function createAuditView(ctx) {
-  const element = h('section', { class: 'view audit', 'aria-labelledby': 'audit-title' }, h('h1', { id: 'audit-title', text: 'Audit log' }));
+  const element = h(
+    'section',
+    { class: 'view audit', 'aria-labelledby': 'audit-title' },
+    h('h1', { id: 'audit-title', text: 'Audit log' }),
+  );
   if (!ctx.can('admin')) {
     element.append(h('p', { class: 'loading error', text: 'The audit log needs the admin role.' }));
     return { element, destroy() {} };
@@ -76,7 +89,12 @@ export function createAuditView(ctx) {
   };
   /** @param {string[]} values @param {string} all */
   const select = (values, all) =>
-    h('select', {}, h('option', { value: '', text: all }), values.map((v) => h('option', { value: v, text: v })));
+    h(
+      'select',
+      {},
+      h('option', { value: '', text: all }),
+      values.map((v) => h('option', { value: v, text: v })),
+    );
   const form = h(
     'form',
     { class: 'toolbar audit-filters', 'aria-label': 'Filter the audit log' },
@@ -89,7 +107,12 @@ export function createAuditView(ctx) {
       field('outcome', 'Outcome', select(OUTCOMES, 'Any outcome')),
       field('from', 'From', h('input', { type: 'datetime-local' })),
       field('to', 'To', h('input', { type: 'datetime-local' })),
-      h('div', { class: 'field buttons' }, h('button', { type: 'submit', class: 'primary', text: 'Apply' }), h('button', { type: 'reset', class: 'secondary', text: 'Clear' })),
+      h(
+        'div',
+        { class: 'field buttons' },
+        h('button', { type: 'submit', class: 'primary', text: 'Apply' }),
+        h('button', { type: 'reset', class: 'secondary', text: 'Clear' }),
+      ),
     ),
   );
   for (const name of FILTERS) {
@@ -112,12 +135,19 @@ export function createAuditView(ctx) {
       h(
         'tr',
         {},
-        ['Time', 'Actor', 'Action', 'Incident', 'Outcome', 'Provider', 'Detail', 'Request id'].map((t) => h('th', { scope: 'col', text: t })),
+        ['Time', 'Actor', 'Action', 'Incident', 'Outcome', 'Provider', 'Detail', 'Request id'].map((t) =>
+          h('th', { scope: 'col', text: t }),
+        ),
       ),
     ),
     tbody,
   );
-  element.append(form, h('div', { class: 'list-head' }, summary, h('div', { class: 'exports' }, exportJsonl, exportCsv)), h('div', { class: 'table-wrap' }, table), more);
+  element.append(
+    form,
+    h('div', { class: 'list-head' }, summary, h('div', { class: 'exports' }, exportJsonl, exportCsv)),
+    h('div', { class: 'table-wrap' }, table),
+    more,
+  );
 
   /** @type {Record<string, string>} */
   let filters = {};

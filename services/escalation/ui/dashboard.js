@@ -277,7 +277,12 @@ export function createDashboard(ctx) {
         'tr',
         {},
         ['Sev', 'Incident', 'Service', 'Owner · on-call · contact', 'Status', 'Age', 'Updated', 'Provider'].map(
-          (label, i) => h('th', { scope: 'col', class: `c-${['sev', 'title', 'service', 'owner', 'status', 'age', 'updated', 'provider'][i]}`, text: label }),
+          (label, i) =>
+            h('th', {
+              scope: 'col',
+              class: `c-${['sev', 'title', 'service', 'owner', 'status', 'age', 'updated', 'provider'][i]}`,
+              text: label,
+            }),
         ),
       ),
     ),
@@ -315,7 +320,7 @@ export function createDashboard(ctx) {
       knownServices = serviceKey;
       serviceSelect.replaceChildren(
         h('option', { value: '', text: 'All services' }),
-        [...services].sort().map((s) => h('option', { value: s, text: s })),
+        ...[...services].sort().map((s) => h('option', { value: s, text: s })),
       );
       serviceSelect.value = filter.service;
     }
@@ -324,7 +329,7 @@ export function createDashboard(ctx) {
       ownerSelect.replaceChildren(
         h('option', { value: '', text: 'Anyone' }),
         h('option', { value: 'unowned', text: 'Unowned (fallback)' }),
-        [...owners].sort().map((s) => h('option', { value: s, text: s })),
+        ...[...owners].sort().map((s) => h('option', { value: s, text: s })),
       );
       ownerSelect.value = filter.owner;
     }
@@ -438,6 +443,7 @@ export function createDashboard(ctx) {
       for (const i of visible) fragment.appendChild(rowFor(i));
       tbody.appendChild(fragment);
     } else {
+      /** @type {ChildNode | null} */
       let cursor = tbody.firstChild;
       for (const i of visible) {
         const tr = rowFor(i);
@@ -471,9 +477,19 @@ export function createDashboard(ctx) {
     const unowned = open.filter((i) => !i.ownership.owned).length;
     counts.replaceChildren(
       ...SEVERITIES.map((s) =>
-        h('span', { class: `count sev-${s}${bySeverity[s] ? '' : ' zero'}` }, h('b', { text: bySeverity[s] ?? 0 }), ` ${s.toUpperCase()}`),
+        h(
+          'span',
+          { class: `count sev-${s}${bySeverity[s] ? '' : ' zero'}` },
+          h('b', { text: bySeverity[s] ?? 0 }),
+          ` ${s.toUpperCase()}`,
+        ),
       ),
-      h('span', { class: `count count-triggered${triggered ? '' : ' zero'}` }, h('b', { text: triggered }), ' triggered'),
+      h(
+        'span',
+        { class: `count count-triggered${triggered ? '' : ' zero'}` },
+        h('b', { text: triggered }),
+        ' triggered',
+      ),
       h('span', { class: `count count-unowned${unowned ? '' : ' zero'}` }, h('b', { text: unowned }), ' unowned'),
     );
     const scope = wantsResolved() ? 'incidents' : 'open incidents';

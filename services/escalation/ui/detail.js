@@ -1,6 +1,6 @@
 // @ts-check
 import { ApiError, api } from './api.js';
-import { externalLink, h, navLink } from './dom.js';
+import { append, externalLink, h, navLink } from './dom.js';
 import {
   absoluteTime,
   contactItem,
@@ -79,7 +79,13 @@ function escalationPath(o) {
         'li',
         { class: 'unowned-step' },
         h('h3', {}, unownedBadge()),
-        h('p', {}, `No service named “`, h('code', { text: o.service }), '” in the catalogue: go straight to the fallback.'),
+        h(
+          'p',
+          {},
+          `No service named “`,
+          h('code', { text: o.service }),
+          '” in the catalogue: go straight to the fallback.',
+        ),
       ),
     );
   }
@@ -108,7 +114,11 @@ function timelineItem(e) {
   return h(
     'li',
     { class: `event kind-${/^[a-z_]+$/.test(e.kind) ? e.kind : 'other'}` },
-    h('time', { datetime: e.occurredAt, title: absoluteTime(e.occurredAt), text: new Date(e.occurredAt).toLocaleString() }),
+    h('time', {
+      datetime: e.occurredAt,
+      title: absoluteTime(e.occurredAt),
+      text: new Date(e.occurredAt).toLocaleString(),
+    }),
     h(
       'div',
       { class: 'event-body' },
@@ -193,7 +203,12 @@ export function createIncidentView(id, ctx, opts) {
       h(
         'dl',
         { class: 'facts' },
-        h('div', {}, h('dt', { text: 'Service' }), h('dd', { text: o.name && o.name !== i.service ? `${o.name} (${i.service})` : i.service })),
+        h(
+          'div',
+          {},
+          h('dt', { text: 'Service' }),
+          h('dd', { text: o.name && o.name !== i.service ? `${o.name} (${i.service})` : i.service }),
+        ),
         h('div', {}, h('dt', { text: 'Age' }), h('dd', {}, relativeTime(i.createdAt, 'age'))),
         h('div', {}, h('dt', { text: 'Last update' }), h('dd', {}, relativeTime(i.updatedAt, 'ago'))),
         h('div', {}, h('dt', { text: 'Urgency' }), h('dd', { text: i.urgency })),
@@ -201,7 +216,12 @@ export function createIncidentView(id, ctx, opts) {
           'div',
           {},
           h('dt', { text: 'Provider' }),
-          h('dd', {}, externalLink(i.providerUrl, `${providerName(i.provider)} ${i.providerId}`), i.providerUrl ? ' ↗' : null),
+          h(
+            'dd',
+            {},
+            externalLink(i.providerUrl, `${providerName(i.provider)} ${i.providerId}`),
+            i.providerUrl ? ' ↗' : null,
+          ),
         ),
         h('div', {}, h('dt', { text: 'Acknowledged' }), h('dd', {}, relativeTime(i.acknowledgedAt, 'ago'))),
         h('div', {}, h('dt', { text: 'Resolved' }), h('dd', {}, relativeTime(i.resolvedAt, 'ago'))),
@@ -213,7 +233,8 @@ export function createIncidentView(id, ctx, opts) {
         : detail.events.map(timelineItem)),
     );
     const labels = Object.entries(i.labels ?? {});
-    side.replaceChildren(
+    side.replaceChildren();
+    append(side, [
       h(
         'section',
         { class: `card escalation${o.owned ? '' : ' unowned'}` },
@@ -254,7 +275,7 @@ export function createIncidentView(id, ctx, opts) {
           h('div', {}, h('dt', { text: 'Dedup key' }), h('dd', {}, h('code', { text: i.dedupKey }))),
         ),
       ),
-    );
+    ]);
     document.title = `${i.severity.toUpperCase()} ${i.title} · micro-oncall`;
     updateButtons();
     if (expecting && i.status === expecting.status) {
@@ -312,8 +333,7 @@ export function createIncidentView(id, ctx, opts) {
     const s = detail?.incident.status;
     for (const b of buttons) {
       const role = b.dataset.action;
-      b.disabled =
-        busy || (role === 'acknowledge' && s !== 'triggered') || (role === 'resolve' && s === 'resolved');
+      b.disabled = busy || (role === 'acknowledge' && s !== 'triggered') || (role === 'resolve' && s === 'resolved');
     }
   };
 
@@ -354,12 +374,27 @@ export function createIncidentView(id, ctx, opts) {
       h('h3', { text: 'Escalate' }),
       provider === 'pagerduty'
         ? [
-            h('label', {}, h('span', { text: 'Level' }), h('input', { type: 'number', name: 'level', min: 1, max: 20, inputmode: 'numeric' })),
-            h('label', {}, h('span', { text: 'or escalation policy id' }), h('input', { name: 'policy', placeholder: 'P1ABCDE', autocomplete: 'off' })),
+            h(
+              'label',
+              {},
+              h('span', { text: 'Level' }),
+              h('input', { type: 'number', name: 'level', min: 1, max: 20, inputmode: 'numeric' }),
+            ),
+            h(
+              'label',
+              {},
+              h('span', { text: 'or escalation policy id' }),
+              h('input', { name: 'policy', placeholder: 'P1ABCDE', autocomplete: 'off' }),
+            ),
           ]
         : [
             h('label', {}, h('span', { text: 'Escalation id' }), h('input', { name: 'policy', autocomplete: 'off' })),
-            h('label', {}, h('span', { text: 'or escalation name' }), h('input', { name: 'name', autocomplete: 'off' })),
+            h(
+              'label',
+              {},
+              h('span', { text: 'or escalation name' }),
+              h('input', { name: 'name', autocomplete: 'off' }),
+            ),
           ],
       button('Escalate', 'secondary'),
     );
@@ -380,7 +415,12 @@ export function createIncidentView(id, ctx, opts) {
       'form',
       { class: 'action-form', 'aria-label': 'Reassign' },
       h('h3', { text: 'Reassign' }),
-      h('label', {}, h('span', { text: `${providerName(provider)} user id` }), h('input', { name: 'userId', required: true, autocomplete: 'off' })),
+      h(
+        'label',
+        {},
+        h('span', { text: `${providerName(provider)} user id` }),
+        h('input', { name: 'userId', required: true, autocomplete: 'off' }),
+      ),
       button('Reassign', 'secondary'),
     );
     reassign.addEventListener('submit', (event) => {
@@ -392,7 +432,12 @@ export function createIncidentView(id, ctx, opts) {
       'form',
       { class: 'action-form note-form', 'aria-label': 'Add note' },
       h('h3', { text: 'Add note' }),
-      h('label', {}, h('span', { class: 'visually-hidden', text: 'Note' }), h('textarea', { name: 'note', rows: 3, required: true, maxlength: 10000 })),
+      h(
+        'label',
+        {},
+        h('span', { class: 'visually-hidden', text: 'Note' }),
+        h('textarea', { name: 'note', rows: 3, required: true, maxlength: 10000 }),
+      ),
       button('Add note', 'secondary'),
     );
     note.addEventListener('submit', (event) => {

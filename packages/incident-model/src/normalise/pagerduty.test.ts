@@ -220,3 +220,15 @@ describe(normalisePagerDuty.name, () => {
 });
 
 type Payload = ReturnType<typeof pagerDutyIncidentEvent>;
+
+describe(`${normalisePagerDuty.name} with NUL characters`, () => {
+  it('replaces U+0000 in provider text, which PostgreSQL could never store', () => {
+    const result = normalisePagerDuty(pagerDutyIncidentEvent({ title: 'disk\u0000full' }), {
+      receivedAt: '2025-11-20T09:14:06.000Z',
+    });
+    expect(result.outcome).toBe('events');
+    if (result.outcome !== 'events') return;
+    expect(result.events[0]?.snapshot?.title).toBe('disk\uFFFDfull');
+    expect(JSON.stringify(result.events)).not.toContain('\\u0000');
+  });
+});

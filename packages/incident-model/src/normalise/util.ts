@@ -114,7 +114,7 @@ export function isDrillTitle(title: string | null | undefined): boolean {
 export function emit(events: IncidentEvent[]): NormaliseResult {
   const checked: IncidentEvent[] = [];
   for (const [index, event] of events.entries()) {
-    const result = IncidentEvent.safeParse(event);
+    const result = IncidentEvent.safeParse(withoutNul(event));
     if (!result.success) {
       return invalid(
         toIssues(result.error).map((issue) => ({
@@ -126,6 +126,19 @@ export function emit(events: IncidentEvent[]): NormaliseResult {
     checked.push(result.data);
   }
   return { outcome: 'events', events: checked };
+}
+
+/**
+ * Replaces U+0000 in every string (keys too) with U+FFFD. JSON allows `\u0000`, but
+ * PostgreSQL text and jsonb do not: an event carrying one could never be stored downstream.
+ */
+export function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)])) as T;
+  }
+  return value;
 }
 
 /** Runs a normaliser body so that nothing escapes as an exception. */

@@ -119,7 +119,9 @@ export async function startKafka(opts: {
   const classpath = `${libs}/*`;
   const metaFile = join(dataDir, 'meta.properties');
   if (!existsSync(metaFile)) {
-    const clusterId = randomBytes(16).toString('base64url');
+    // Kafka's own Uuid never starts with '-' (the storage tool would read it as an option).
+    let clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
     const r = spawnSync(
       'java',
       [

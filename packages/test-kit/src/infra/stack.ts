@@ -39,7 +39,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // Test runs get their own throw-away folder, so concurrent runs never share data; folders
   // of runs whose process is gone are removed.
   const base =
-    opts.mode === 'test' ? join(REPO_ROOT, '.dev', 'test', `run-${process.pid}-${stacksStarted++}`) : join(REPO_ROOT, '.dev', 'start');
+    opts.mode === 'test'
+      ? join(REPO_ROOT, '.dev', 'test', `run-${process.pid}-${stacksStarted++}`)
+      : join(REPO_ROOT, '.dev', 'start');
   if (opts.mode === 'test') removeStaleTestRuns(dirname(base));
   const ports =
     opts.mode === 'test'

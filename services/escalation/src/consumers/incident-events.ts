@@ -1,5 +1,5 @@
 import { type IncidentEvent, IncidentEventEnvelope } from '@micro-oncall/incident-model';
-import type { BatchHandler, IncomingMessage, Rejected } from '@micro-oncall/service-kit';
+import { type BatchHandler, dbErrorCode, type IncomingMessage, type Rejected } from '@micro-oncall/service-kit';
 import { inArray, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import * as schema from '../db/schema.js';
@@ -29,6 +29,14 @@ function decode(message: IncomingMessage): { envelope: IncidentEventEnvelope } |
  * affected incidents are locked, folded forward in message order, and written back. Offsets
  * are committed by the runner only after this transaction commits.
  */
+interface Decoded {
+  message: IncomingMessage;
+  envelope: IncidentEventEnvelope;
+  event: IncidentEvent;
+}
+
+const isDataException = (error: unknown) => dbErrorCode(error).startsWith('22');
+
 /** Name of the PostgreSQL NOTIFY channel raised when incidents change. */
 export const LIVE_CHANNEL = 'escalation_incident_changes';
 
@@ -42,17 +50,8 @@ export function createIncidentEventsHandler(deps: {
   /** Called after the chunk's transaction committed, with each changed incident. */
   onApplied?: (changes: IncidentChange[]) => void;
 }): BatchHandler {
-  return async (messages) => {
-    const rejected: Rejected[] = [];
-    const valid: { envelope: IncidentEventEnvelope; event: IncidentEvent }[] = [];
-    for (const message of messages) {
-      const result = decode(message);
-      if ('reason' in result) rejected.push({ message, reason: result.reason });
-      else valid.push({ envelope: result.envelope, event: result.envelope.data });
-    }
-    if (valid.length === 0) return { rejected };
-
-    const changed = await deps.db.transaction(async (tx) => {
+  const apply = (valid: Decoded[]) =>
+    deps.db.transaction(async (tx) => {
       const inserted = await tx
         .insert(schema.incidentEvents)
         .values(
@@ -124,6 +123,37 @@ export function createIncidentEventsHandler(deps: {
       }
       return [...dirty].map((id) => ({ before: rows.find((r) => r.id === id) ?? null, after: state.get(id)! }));
     });
+
+  return async (messages) => {
+    const rejected: Rejected[] = [];
+    const valid: Decoded[] = [];
+    for (const message of messages) {
+      const result = decode(message);
+      if ('reason' in result) rejected.push({ message, reason: result.reason });
+      else valid.push({ message, envelope: result.envelope, event: result.envelope.data });
+    }
+    if (valid.length === 0) return { rejected };
+
+    let changed: IncidentChange[];
+    try {
+      changed = await apply(valid);
+    } catch (error) {
+      // A value PostgreSQL refuses (SQLSTATE class 22, e.g. an invalid character) would fail
+      // the chunk forever: apply the messages one by one and dead-letter only the culprit.
+      if (!isDataException(error) || valid.length === 0) throw error;
+      changed = [];
+      for (const one of valid) {
+        try {
+          changed.push(...(await apply([one])));
+        } catch (single) {
+          if (!isDataException(single)) throw single;
+          rejected.push({
+            message: one.message,
+            reason: `the database refused the event: ${(single as Error).message}`,
+          });
+        }
+      }
+    }
     if (changed.length > 0) deps.onApplied?.(changed);
     return { rejected };
   };

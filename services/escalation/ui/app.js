@@ -1,0 +1,223 @@
+// @ts-check
+import { ApiError, api, loginUrl, setCsrfToken } from './api.js';
+import { createAuditView } from './audit.js';
+import { createDashboard } from './dashboard.js';
+import { createIncidentView } from './detail.js';
+import { $, h } from './dom.js';
+import { connectLive } from './live.js';
+
+/** @typedef {import('./types.js').Me} Me */
+/** @typedef {import('./types.js').Incident} Incident */
+/** @typedef {import('./types.js').Context} Context */
+/** @typedef {{ element: HTMLElement, destroy(): void }} View */
+
+/** @type {Record<import('./live.js').LiveState, string>} */
+const LIVE_TEXT = {
+  connecting: 'Connecting to live updates…',
+  'catching-up': 'Catching up…',
+  live: 'Live',
+  paused: 'Live updates paused, reconnecting…',
+};
+
+/**
+ * @param {Me} me
+ * @param {'viewer' | 'responder' | 'admin'} role
+ */
+function hasRole(me, role) {
+  return me.roles.some(
+    (r) => r === role || r === 'admin' || (role === 'viewer' && (r === 'responder' || r === 'approver')),
+  );
+}
+
+/** @param {EventTarget | null} target */
+function isTyping(target) {
+  return (
+    target instanceof HTMLElement &&
+    (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))
+  );
+}
+
+async function boot() {
+  const main = $('#main');
+  /** @type {Me} */
+  let me;
+  try {
+    me = await api('/auth/me');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      location.assign(loginUrl());
+      return;
+    }
+    main.replaceChildren(
+      h('p', {
+        class: 'loading error',
+        text: `The escalation service cannot tell who you are: ${error instanceof Error ? error.message : String(error)}`,
+      }),
+    );
+    return;
+  }
+  setCsrfToken(me.csrfToken);
+
+  /** @type {Set<(incident: Incident) => void>} */
+  const listeners = new Set();
+  /** @type {Context} */
+  const ctx = {
+    me,
+    can: (role) => hasRole(me, role),
+    navigate,
+    onIncident(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+
+  // ---- header: who is signed in, live state, navigation
+  const liveState = $('#live-state');
+  const live = connectLive({
+    onIncident: (incident) => {
+      for (const listener of listeners) listener(incident);
+    },
+    onState: (state) => {
+      liveState.dataset.state = state;
+      liveState.textContent = LIVE_TEXT[state];
+    },
+  });
+  const auditLink = $('#nav-audit');
+  auditLink.hidden = !ctx.can('admin');
+  const roles = me.roles.length > 0 ? me.roles.join(', ') : 'no role';
+  $('#who').replaceChildren(
+    h('span', { class: 'who-name', text: me.name ?? me.email ?? me.subject }),
+    h('span', { class: 'role', text: roles }),
+  );
+  const signOut = /** @type {HTMLButtonElement} */ ($('#sign-out'));
+  signOut.hidden = false;
+  signOut.addEventListener('click', async () => {
+    signOut.disabled = true;
+    try {
+      await api('/auth/logout', { method: 'POST' });
+    } catch (error) {
+      signOut.disabled = false;
+      liveState.textContent = `Sign-out failed: ${error instanceof Error ? error.message : String(error)}`;
+      return;
+    }
+    live.stop();
+    current?.destroy();
+    $('#who').replaceChildren();
+    signOut.hidden = true;
+    liveState.textContent = '';
+    main.replaceChildren(
+      h(
+        'section',
+        { class: 'view signed-out' },
+        h('h1', { text: 'You are signed out' }),
+        h('p', {}, h('a', { class: 'button primary', href: '/auth/login?returnTo=%2F', text: 'Sign in again' })),
+      ),
+    );
+  });
+
+  // ---- views
+  /** @type {ReturnType<typeof createDashboard> | null} */
+  let dashboard = null;
+  /** @type {View | null} */
+  let current = null;
+  /** @type {string | null} */
+  let lastIncident = null;
+  let listScroll = 0;
+  let inApp = false;
+
+  const getDashboard = () => {
+    if (!dashboard) {
+      dashboard = createDashboard(ctx);
+      dashboard.element.hidden = true;
+      main.prepend(dashboard.element);
+    }
+    return dashboard;
+  };
+
+  const route = () => {
+    if (dashboard && !dashboard.element.hidden) listScroll = window.scrollY;
+    current?.destroy();
+    current?.element.remove();
+    current = null;
+    const path = location.pathname;
+    const incident = /^\/incidents\/([^/]+)$/.exec(path);
+    for (const link of document.querySelectorAll('nav a')) link.removeAttribute('aria-current');
+    if (incident?.[1]) {
+      if (dashboard) dashboard.element.hidden = true;
+      lastIncident = decodeURIComponent(incident[1]);
+      current = createIncidentView(lastIncident, ctx, { backUrl: dashboard ? dashboard.url() : '/' });
+    } else if (path === '/audit') {
+      if (dashboard) dashboard.element.hidden = true;
+      current = createAuditView(ctx);
+      auditLink.setAttribute('aria-current', 'page');
+    } else {
+      const list = getDashboard();
+      list.show();
+      $('#nav-incidents').setAttribute('aria-current', 'page');
+      window.scrollTo(0, listScroll);
+      if (lastIncident) list.focusIncident(lastIncident);
+      return;
+    }
+    main.append(current.element);
+    window.scrollTo(0, 0);
+    current.element.tabIndex = -1;
+    current.element.focus({ preventScroll: true });
+  };
+
+  /** @param {string} url */
+  function navigate(url) {
+    history.pushState({ inApp: true }, '', url);
+    inApp = true;
+    route();
+  }
+
+  const goBack = () => {
+    if (inApp && history.state?.inApp) history.back();
+    else navigate(dashboard ? dashboard.url() : '/');
+  };
+
+  document.addEventListener('click', (event) => {
+    if (
+      event.defaultPrevented ||
+      event.button !== 0 ||
+      event.metaKey ||
+      event.ctrlKey ||
+      event.shiftKey ||
+      event.altKey
+    )
+      return;
+    const link = event.target instanceof Element ? event.target.closest('a[data-nav]') : null;
+    if (!(link instanceof HTMLAnchorElement)) return;
+    const url = new URL(link.href);
+    if (url.origin !== location.origin) return;
+    event.preventDefault();
+    navigate(url.pathname + url.search);
+  });
+  window.addEventListener('popstate', route);
+
+  document.addEventListener('keydown', (event) => {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    const typing = isTyping(event.target);
+    const onList = current === null && dashboard !== null && !dashboard.element.hidden;
+    if (event.key === 'Escape') {
+      if (typing && event.target instanceof HTMLElement) event.target.blur();
+      else if (!onList) goBack();
+      return;
+    }
+    if (typing || !onList || !dashboard) return;
+    if (event.key === '/') {
+      event.preventDefault();
+      dashboard.focusSearch();
+    } else if (event.key === 'j') {
+      event.preventDefault();
+      dashboard.move(1);
+    } else if (event.key === 'k') {
+      event.preventDefault();
+      dashboard.move(-1);
+    }
+  });
+
+  route();
+}
+
+void boot();
