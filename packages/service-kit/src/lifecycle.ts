@@ -64,7 +64,12 @@ function httpComponent(
       if (!server) return;
       const s = server;
       closing = true;
-      for (const res of pending) if (!res.headersSent) res.setHeader('Connection', 'close');
+      for (const res of pending) {
+        if (!res.headersSent) res.setHeader('Connection', 'close');
+        // Event streams never finish by themselves: end them so that close() does not wait for
+        // them; EventSource clients reconnect (to another replica) with Last-Event-ID.
+        else if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) res.end();
+      }
       await new Promise<void>((resolve, reject) => {
         s.close((error) => (error ? reject(error) : resolve()));
         s.closeIdleConnections();

@@ -182,4 +182,28 @@ describe('escalation service', () => {
       checks: { postgres: { healthy: true }, 'incident-events-consumer': { healthy: true }, kafka: { healthy: true } },
     });
   });
+
+  it('streams changes live and still shuts down cleanly with a stream open', async () => {
+    const res = await fetch(`${service.url}/v1/stream`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const readUntil = async (pattern: RegExp) => {
+      while (!pattern.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${pattern}`);
+        text += decoder.decode(value);
+      }
+    };
+    await readUntil(/event: ready/);
+    const live = pagerDutyEvent('PESCLIVE');
+    await publish([{ key: live.incidentId, value: JSON.stringify(incidentEventEnvelope(live, { source: '/test' })) }]);
+    await readUntil(new RegExp(live.incidentId));
+    expect(text).toMatch(/id: \d+\nevent: incident\ndata: /);
+    // The last test: stopping must end the open stream instead of waiting for it.
+    await expect(service.stop()).resolves.toBeUndefined();
+    const rest = await reader.read().catch(() => ({ done: true }));
+    expect(rest.done).toBe(true);
+  });
 });

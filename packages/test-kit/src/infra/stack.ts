@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startKafka } from './kafka.js';
-import { startPostgres } from './postgres.js';
+import { type LocalKafka, startKafka } from './kafka.js';
+import { type LocalPostgres, startPostgres } from './postgres.js';
 import { freePort, type Log, portInUse } from './process.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -14,6 +14,17 @@ export interface Stack {
   /** What this call started itself (and will stop); empty when both came from the environment. */
   started: { name: string; pid: number }[];
   stop(): Promise<void>;
+  /**
+   * Fault injection for tests: stop a server this stack started (by its own PID, gracefully)
+   * and start it again on the same port with the same data folder, so that clients reconnect
+   * to the same address and find the data they left. Each throws when the server came from
+   * the environment (DATABASE_URL / KAFKA_BROKERS): a server we did not start is never touched.
+   * Stopping a stopped server and starting a running one do nothing.
+   */
+  stopKafka(): Promise<void>;
+  startKafka(): Promise<void>;
+  stopPostgres(): Promise<void>;
+  startPostgres(): Promise<void>;
 }
 
 export interface StackOptions {
@@ -58,31 +69,31 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     }
   }
 
-  const postgres = env.DATABASE_URL
-    ? Promise.resolve(null)
-    : startPostgres({
-        dataDir: join(base, 'postgres', 'data'),
-        port: ports.postgres,
-        log: opts.log,
-        fast: opts.mode === 'test',
-      });
+  const pgOptions = {
+    dataDir: join(base, 'postgres', 'data'),
+    port: ports.postgres,
+    log: opts.log,
+    fast: opts.mode === 'test',
+  };
+  const kafkaOptions = {
+    repoRoot: REPO_ROOT,
+    cacheDir: join(REPO_ROOT, '.cache'),
+    workDir: join(base, 'kafka'),
+    port: ports.kafka,
+    controllerPort: ports.kafkaController,
+    log: opts.log,
+  };
+  const postgres = env.DATABASE_URL ? Promise.resolve(null) : startPostgres(pgOptions);
   if (!env.DATABASE_URL) opts.log(`starting PostgreSQL on 127.0.0.1:${ports.postgres}`);
-  const kafka = env.KAFKA_BROKERS
-    ? Promise.resolve(null)
-    : startKafka({
-        repoRoot: REPO_ROOT,
-        cacheDir: join(REPO_ROOT, '.cache'),
-        workDir: join(base, 'kafka'),
-        port: ports.kafka,
-        controllerPort: ports.kafkaController,
-        log: opts.log,
-      });
+  const kafka = env.KAFKA_BROKERS ? Promise.resolve(null) : startKafka(kafkaOptions);
   const [pgResult, kafkaResult] = await Promise.allSettled([postgres, kafka]);
+  // What runs now: replaced by each restart, null while stopped (or never started here).
+  let pgServer: LocalPostgres | null = pgResult.status === 'fulfilled' ? pgResult.value : null;
+  let kafkaServer: LocalKafka | null = kafkaResult.status === 'fulfilled' ? kafkaResult.value : null;
   const stopAll = async () => {
-    await Promise.all([
-      kafkaResult.status === 'fulfilled' ? kafkaResult.value?.stop() : undefined,
-      pgResult.status === 'fulfilled' ? pgResult.value?.stop() : undefined,
-    ]);
+    await Promise.all([kafkaServer?.stop(), pgServer?.stop()]);
+    kafkaServer = null;
+    pgServer = null;
     if (opts.mode === 'test') rmSync(base, { recursive: true, force: true });
   };
   if (pgResult.status === 'rejected' || kafkaResult.status === 'rejected') {
@@ -92,15 +103,47 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       .map((r) => (r.reason instanceof Error ? r.reason.message : String(r.reason)));
     throw new Error(reasons.join('\n'));
   }
-  const pgServer = pgResult.value;
-  const kafkaServer = kafkaResult.value;
+  const started = [pgServer?.process, kafkaServer?.process]
+    .filter((p) => p !== undefined)
+    .map((p) => ({ name: p.name, pid: p.pid }));
+  const track = (server: LocalKafka | LocalPostgres) => {
+    const entry = started.find((p) => p.name === server.process.name);
+    if (entry) entry.pid = server.process.pid;
+  };
+  const ownServer = (name: 'kafka' | 'postgres', external: string | undefined) => {
+    if (external) {
+      throw new Error(`${name} was not started by this stack (${name === 'kafka' ? 'KAFKA_BROKERS' : 'DATABASE_URL'} is set): it is not stopped or started here`);
+    }
+  };
   return {
     databaseUrl: env.DATABASE_URL ?? pgServer!.url,
     kafkaBrokers: env.KAFKA_BROKERS ?? kafkaServer!.brokers,
-    started: [pgServer?.process, kafkaServer?.process]
-      .filter((p) => p !== undefined)
-      .map((p) => ({ name: p.name, pid: p.pid })),
+    started,
     stop: stopAll,
+    async stopKafka() {
+      ownServer('kafka', env.KAFKA_BROKERS);
+      const server = kafkaServer;
+      kafkaServer = null;
+      await server?.stop();
+    },
+    async startKafka() {
+      ownServer('kafka', env.KAFKA_BROKERS);
+      if (kafkaServer) return;
+      kafkaServer = await startKafka(kafkaOptions);
+      track(kafkaServer);
+    },
+    async stopPostgres() {
+      ownServer('postgres', env.DATABASE_URL);
+      const server = pgServer;
+      pgServer = null;
+      await server?.stop();
+    },
+    async startPostgres() {
+      ownServer('postgres', env.DATABASE_URL);
+      if (pgServer) return;
+      pgServer = await startPostgres(pgOptions);
+      track(pgServer);
+    },
   };
 }
 

@@ -1,0 +1,401 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { incidentEventEnvelope, incidentIdFor, normalisePagerDuty, topicName } from '@micro-oncall/incident-model';
+import { type PagerDutyPriorityName, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
+import {
+  createTestDatabase,
+  ensureChromium,
+  type FakePagerDuty,
+  type LocalIssuer,
+  launchChromium,
+  PAGERDUTY_MEDIA_TYPE,
+  REPO_ROOT,
+  startFakePagerDuty,
+  startLocalIssuer,
+  testKafka,
+  uniqueNamespace,
+} from '@micro-oncall/test-kit';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
+
+/**
+ * The responders' dashboard in a real browser (Debian's Chromium through playwright-core)
+ * against the whole platform in this process: webhook-ingest, Kafka, escalation, PostgreSQL, the
+ * development OIDC issuer and a fake PagerDuty REST API. Screenshots go to .dev/screenshots/.
+ */
+
+const CATALOGUE = new URL('../../config/services.example.yml', import.meta.url).pathname;
+const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
+const HOSTILE_TITLE = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>';
+const LOAD = 2000;
+const VIEWPORT = { width: 1440, height: 900 };
+
+type ListedIncident = { id: string; severity: string; status: string };
+
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+
+describe('escalation dashboard in a browser', () => {
+  let platform: Platform;
+  let issuer: LocalIssuer;
+  let pagerDuty: FakePagerDuty;
+  let browser: Browser;
+  let webhookSecret: string;
+  let namespace: string;
+  let kafkaBrokers: string;
+  let viewerToken: string;
+  const contexts: BrowserContext[] = [];
+  let ada: Page;
+  let base: string;
+
+  const liveId = incidentIdFor('pagerduty', 'PUILIVE1');
+  const liveTitle = 'Payment authorisation latency above 2s (p99)';
+
+  async function sendPagerDuty(payload: unknown) {
+    const body = JSON.stringify(payload);
+    const res = await fetch(`${platform.ingest.url}/v1/webhooks/pagerduty`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-pagerduty-signature': `v1=${createHmac('sha256', webhookSecret).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    expect(res.status).toBe(202);
+  }
+
+  async function activeIncidents(params = ''): Promise<ListedIncident[]> {
+    const res = await fetch(`${platform.escalation.url}/v1/incidents?active=true&limit=5000${params}`, {
+      headers: { authorization: `Bearer ${viewerToken}` },
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { items: ListedIncident[] }).items;
+  }
+
+  async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await check();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Opens `path`, lets the dashboard send us to sign in, and picks `who` on the development sign-in page. */
+  async function signIn(who: string, path = '/'): Promise<Page> {
+    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (error) => console.error(`[browser:${who}] ${error.message}`));
+    await page.goto(`${base}${path}`);
+    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
+    await page.getByRole('button', { name: new RegExp(`^${who}`) }).click();
+    await page.waitForURL(`${base}${path}`);
+    await page.locator('#who').getByText(who).waitFor();
+    return page;
+  }
+
+  const rowCount = (page: Page) => page.locator('table.incidents tbody tr').count();
+  const waitForRows = (page: Page, count: number) =>
+    page.waitForFunction((n) => {
+      const body = (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } })
+        .document;
+      return body.querySelectorAll('table.incidents tbody tr').length === n;
+    }, count);
+
+  beforeAll(async () => {
+    await ensureChromium((line) => console.log(`[browser] ${line}`));
+    const stack = inject('stack');
+    kafkaBrokers = stack.kafkaBrokers;
+    namespace = uniqueNamespace('ui');
+    const dir = mkdtempSync(join(tmpdir(), 'mo-ui-'));
+    const secretFile = (name: string, content: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, content, { mode: 0o600 });
+      return path;
+    };
+    webhookSecret = randomBytes(24).toString('hex');
+    const apiToken = randomBytes(20).toString('hex');
+    const [databaseUrl, startedIssuer, fake, startedBrowser] = await Promise.all([
+      createTestDatabase(stack.databaseUrl, 'ui'),
+      startLocalIssuer(),
+      startFakePagerDuty({
+        token: apiToken,
+        users: [
+          { id: 'PADA001', email: 'ada@example.com' },
+          { id: 'PGRACE1', email: 'grace@example.com' },
+        ],
+        incidents: ['PUILIVE1', 'PUIBASE1', 'PUIBASE2', 'PUIBASE3', 'PUIBASE4', 'PUIXSS1'],
+      }),
+      launchChromium(),
+    ]);
+    issuer = startedIssuer;
+    pagerDuty = fake;
+    browser = startedBrowser;
+    platform = await startPlatform({
+      databaseUrl,
+      kafkaBrokers,
+      namespace,
+      oidc: { issuer: issuer.issuer, audience: issuer.audience },
+      secretFiles: {
+        pagerduty: secretFile('pagerduty', webhookSecret),
+        opsgenie: secretFile('opsgenie', randomBytes(24).toString('hex')),
+        alertmanagerBasic: secretFile('alertmanager', `alertmanager:${randomBytes(24).toString('hex')}`),
+      },
+      catalogueFile: CATALOGUE,
+      providers: {
+        pagerduty: { url: pagerDuty.url, tokenFile: secretFile('pagerduty-api', apiToken), fromEmail: 'oncall@example.com' },
+      },
+      logLevel: 'error',
+      nodeEnv: 'test',
+    });
+    base = platform.escalation.url;
+    viewerToken = await issuer.token({ sub: 'ui-test', roles: ['viewer'] });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+
+    // A few open incidents so the list reads like a real morning.
+    const seed: [string, string, string, PagerDutyPriorityName, number][] = [
+      ['PUIBASE1', 'Checkout error rate above 5% for 10 minutes', 'checkout', 'P2', 42],
+      ['PUIBASE2', 'Search index replication lag above 15 minutes', 'search', 'P3', 95],
+      ['PUIBASE3', 'Ledger reconciliation job failed twice', 'ledger', 'P2', 18],
+      ['PUIBASE4', '[DRILL] Payments database failover rehearsal', 'payments-api', 'P4', 7],
+    ];
+    await Promise.all(
+      seed.map(([incidentId, title, serviceName, priority, age]) =>
+        sendPagerDuty(
+          pagerDutyIncidentEvent({
+            incidentId,
+            title,
+            serviceName,
+            priority,
+            occurredAt: minutesAgo(age),
+            createdAt: minutesAgo(age),
+          }),
+        ),
+      ),
+    );
+    await until('the seed incidents', async () => ((await activeIncidents()).length >= seed.length ? true : undefined));
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+    await platform?.stop();
+    await pagerDuty?.stop();
+    await issuer?.stop();
+  });
+
+  it('signs Ada in through the development issuer and lists the open incidents', async () => {
+    ada = await signIn('Ada Responder');
+    await waitForRows(ada, 4);
+    expect(await ada.locator('#who').textContent()).toContain('responder');
+    await ada.locator('#live-state[data-state="live"]').waitFor();
+    // The unowned incident stands out and names its fallback.
+    const ledger = ada.locator(`tr[data-id="${incidentIdFor('pagerduty', 'PUIBASE3')}"]`);
+    expect(await ledger.getAttribute('class')).toContain('unowned');
+    expect(await ledger.locator('.c-owner').textContent()).toContain('SRE on-call');
+    // The drill is labelled.
+    expect(
+      await ada.locator(`tr[data-id="${incidentIdFor('pagerduty', 'PUIBASE4')}"] .badge.drill`).textContent(),
+    ).toBe('DRILL');
+  });
+
+  it('shows a new incident as soon as its webhook arrives, without reloading', async () => {
+    await ada.evaluate(() => {
+      (globalThis as unknown as { __sameDocument: boolean }).__sameDocument = true;
+    });
+    await sendPagerDuty(
+      pagerDutyIncidentEvent({
+        incidentId: 'PUILIVE1',
+        title: liveTitle,
+        priority: 'P1',
+        occurredAt: minutesAgo(3),
+        createdAt: minutesAgo(3),
+      }),
+    );
+    const row = ada.locator(`tr[data-id="${liveId}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.locator('a.title-link').textContent()).toBe(liveTitle);
+    expect(await row.locator('.c-owner').textContent()).toContain('@payments-oncall');
+    // Severity sort: the new P0 is the first row.
+    expect(await ada.locator('table.incidents tbody tr').first().getAttribute('data-id')).toBe(liveId);
+    expect(await ada.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    await ada.screenshot({ path: join(SCREENSHOTS, 'dashboard.png') });
+  });
+
+  it('acknowledges through PagerDuty with the documented request and shows the change when PagerDuty reports it', async () => {
+    // Keyboard only: / to search, Enter to the first row, Enter to open.
+    await ada.keyboard.press('/');
+    await ada.keyboard.type('authorisation');
+    await waitForRows(ada, 1);
+    expect(ada.url()).toContain('q=authorisation');
+    await ada.keyboard.press('Enter');
+    await ada.keyboard.press('Enter');
+    await ada.waitForURL(`${base}/incidents/${liveId}`);
+    expect(await ada.getByRole('heading', { level: 1 }).textContent()).toBe(liveTitle);
+    expect(await ada.locator('.path').textContent()).toContain('@payments-oncall');
+
+    const before = pagerDuty.requests.length;
+    await ada.getByRole('button', { name: 'Acknowledge' }).click();
+    await ada.locator('.action-message.ok').getByText('Acknowledge sent to PagerDuty').waitFor();
+
+    const sent = pagerDuty.requests.slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({
+      method: 'PUT',
+      path: '/incidents/PUILIVE1',
+      status: 200, // the fake answers 401 unless Authorization is `Token token=<the configured token>`
+      headers: {
+        authorization: '[redacted]',
+        accept: PAGERDUTY_MEDIA_TYPE,
+        from: 'ada@example.com',
+        'content-type': expect.stringMatching(/^application\/json/),
+      },
+    });
+    expect(sent[0]!.body).toEqual({ incident: { type: 'incident_reference', status: 'acknowledged' } });
+    // Nothing changes here until PagerDuty says so.
+    expect(await ada.locator('.incident-head .status').textContent()).toBe('triggered');
+
+    await sendPagerDuty(
+      pagerDutyIncidentEvent({ incidentId: 'PUILIVE1', eventType: 'incident.acknowledged', occurredAt: minutesAgo(0) }),
+    );
+    await ada.locator('.incident-head .status-acknowledged').waitFor({ timeout: 10_000 });
+    await ada.locator('.action-message.ok').getByText('PagerDuty confirmed').waitFor();
+    expect(await ada.locator('.timeline').textContent()).toContain('Acknowledged by Ada Lovelace');
+    expect(await ada.getByRole('button', { name: 'Acknowledge' }).isDisabled()).toBe(true);
+    await ada.screenshot({ path: join(SCREENSHOTS, 'detail.png'), fullPage: true });
+
+    // Escape goes back to the filtered list, where the row changed too.
+    await ada.keyboard.press('Escape');
+    await ada.waitForURL(/\/\?q=authorisation$/);
+    await ada.locator(`tr[data-id="${liveId}"] .status-acknowledged`).waitFor();
+  });
+
+  it("shows Ada's acknowledge to an admin in the audit log, with exports", async () => {
+    const alex = await signIn('Alex Admin', '/audit');
+    const row = alex.locator('table.audit-table tbody tr', { hasText: liveId }).filter({ hasText: 'acknowledge' });
+    await row.first().waitFor();
+    const text = await row.first().textContent();
+    expect(text).toContain('Ada Responder');
+    expect(text).toContain('succeeded');
+    expect(text).toContain('PagerDuty acknowledged incident PUILIVE1');
+
+    await alex.getByLabel('Actor (subject, email or name)').fill('ada@example.com');
+    await alex.getByRole('button', { name: 'Apply' }).click();
+    await alex.waitForURL(/actor=ada%40example\.com/);
+    const csv = await alex.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
+    expect(csv).toBe('/v1/audit/export?actor=ada%40example.com&format=csv');
+    const exported = await alex.request.get(`${base}${csv}`);
+    expect(exported.status()).toBe(200);
+    expect(await exported.text()).toContain('PagerDuty acknowledged incident PUILIVE1');
+    await alex.locator('table.audit-table tbody tr', { hasText: 'sign_in' }).first().waitFor();
+    await alex.screenshot({ path: join(SCREENSHOTS, 'audit.png') });
+  });
+
+  it('gives a viewer no action buttons, and the server refuses a forged action even with the CSRF token', async () => {
+    const vic = await signIn('Vic Viewer', `/incidents/${liveId}`);
+    await vic.getByRole('heading', { level: 1, name: liveTitle }).waitFor();
+    expect(await vic.getByRole('button', { name: 'Acknowledge' }).count()).toBe(0);
+    expect(await vic.getByRole('button', { name: 'Resolve' }).count()).toBe(0);
+    await vic.getByText('You can look but not act').waitFor();
+    expect(await vic.locator('#nav-audit').isHidden()).toBe(true);
+
+    const before = pagerDuty.requests.length;
+    const forged = await vic.evaluate(async (path) => {
+      const me = (await (await fetch('/auth/me')).json()) as { csrfToken: string };
+      const res = await fetch(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrfToken },
+        body: JSON.stringify({ action: 'resolve' }),
+      });
+      return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
+    }, `/v1/incidents/${liveId}/actions`);
+    expect(forged.status).toBe(403);
+    expect(forged.body.error).toMatchObject({ code: 'forbidden', message: 'this action needs the responder role' });
+    expect(pagerDuty.requests.length).toBe(before);
+    await vic.screenshot({ path: join(SCREENSHOTS, 'viewer.png'), fullPage: true });
+  });
+
+  it('shows a hostile incident title as text and never runs it', async () => {
+    await ada.goto(`${base}/`);
+    await sendPagerDuty(
+      pagerDutyIncidentEvent({
+        incidentId: 'PUIXSS1',
+        title: HOSTILE_TITLE,
+        priority: 'P3',
+        serviceName: '<b>payments</b>',
+        occurredAt: minutesAgo(1),
+        createdAt: minutesAgo(1),
+      }),
+    );
+    const id = incidentIdFor('pagerduty', 'PUIXSS1');
+    const link = ada.locator(`tr[data-id="${id}"] a.title-link`);
+    await link.waitFor({ timeout: 10_000 });
+    expect(await link.textContent()).toBe(HOSTILE_TITLE);
+    expect(await ada.locator('table.incidents img, table.incidents script').count()).toBe(0);
+    await link.click();
+    await ada.getByRole('heading', { level: 1 }).getByText(HOSTILE_TITLE).waitFor();
+    expect(await ada.locator('main img, main script').count()).toBe(0);
+    expect(await ada.evaluate(() => (globalThis as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
+  });
+
+  it(`renders ${LOAD.toLocaleString('en')} open incidents and narrows them by severity and search`, async () => {
+    const services = ['payments-api', 'checkout', 'search', 'inventory'];
+    const priorities: PagerDutyPriorityName[] = ['P1', 'P2', 'P3', 'P4', 'P5'];
+    const topic = topicName('incident-events', namespace);
+    const messages = Array.from({ length: LOAD }, (_, n) => {
+      const result = normalisePagerDuty(
+        pagerDutyIncidentEvent({
+          incidentId: `PLOAD${n}`,
+          title: `Load incident #${String(n).padStart(4, '0')} on ${services[n % services.length]}`,
+          serviceName: services[n % services.length],
+          priority: priorities[n % priorities.length]!,
+          occurredAt: minutesAgo(n % 600),
+          createdAt: minutesAgo(n % 600),
+        }),
+        { receivedAt: new Date().toISOString() },
+      );
+      if (result.outcome !== 'events') throw new Error('fixture did not normalise');
+      const event = result.events[0]!;
+      return {
+        key: event.incidentId,
+        value: JSON.stringify(incidentEventEnvelope(event, { source: '/webhook-ingest/pagerduty' })),
+      };
+    });
+    const kafka = testKafka(kafkaBrokers);
+    for (let i = 0; i < messages.length; i += 500) await kafka.publish(topic, messages.slice(i, i + 500));
+    const all = await until(
+      'the load incidents',
+      async () => {
+        const items = await activeIncidents();
+        return items.length >= LOAD + 6 ? items : undefined;
+      },
+      40_000,
+    );
+
+    await ada.goto(`${base}/`);
+    await waitForRows(ada, all.length);
+    expect(await ada.locator('#list-summary').textContent()).toContain(`Showing ${all.length.toLocaleString('en')} of`);
+
+    const p0 = all.filter((i) => i.severity === 'p0').length;
+    await ada.locator('label.toggle-p0').click();
+    await waitForRows(ada, p0);
+    expect(ada.url()).toContain('severity=p0');
+    expect(await ada.locator('table.incidents tbody tr:not([data-severity="p0"])').count()).toBe(0);
+
+    await ada.locator('#search').fill('#1999');
+    await waitForRows(ada, 0);
+    await ada.locator('label.toggle-p0').click();
+    await waitForRows(ada, 1);
+    expect(await ada.locator('table.incidents tbody tr a.title-link').textContent()).toBe(
+      'Load incident #1999 on inventory',
+    );
+    expect(await rowCount(ada)).toBe(1);
+    await ada.getByRole('button', { name: 'Clear filters' }).click();
+    await waitForRows(ada, all.length);
+    await ada.screenshot({ path: join(SCREENSHOTS, 'dashboard-2000.png') });
+  });
+});
