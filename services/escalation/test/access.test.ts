@@ -1,18 +1,10 @@
-import { incidentEventEnvelope, incidentIdFor, normalisePagerDuty, topicName } from '@micro-oncall/incident-model';
+import { incidentIdFor, normalisePagerDuty } from '@micro-oncall/incident-model';
 import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
-import { loadConfig, type RunningService } from '@micro-oncall/service-kit';
-import {
-  createTestDatabase,
-  type LocalIssuer,
-  startLocalIssuer,
-  testKafka,
-  uniqueNamespace,
-} from '@micro-oncall/test-kit';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { configSchema } from '../src/env.js';
-import { startEscalation } from '../src/main.js';
+import type { RunningService } from '@micro-oncall/service-kit';
+import type { LocalIssuer } from '@micro-oncall/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onlyEvent, startTestEscalation, type TestEscalation } from './support.js';
 
-const CATALOGUE = new URL('../config/services.example.yml', import.meta.url).pathname;
 const INCIDENT = incidentIdFor('pagerduty', 'PACCESS1');
 
 type Caller = 'anonymous' | 'no-role' | 'viewer' | 'responder' | 'approver' | 'admin';
@@ -69,56 +61,33 @@ async function signIn(serviceUrl: string, user: string, returnTo = '/') {
 }
 
 describe('escalation access control', () => {
+  let esc: TestEscalation;
   let service: RunningService;
   let issuer: LocalIssuer;
   const tokens = new Map<Caller, string>();
 
   beforeAll(async () => {
-    const { databaseUrl, kafkaBrokers } = inject('stack');
-    const namespace = uniqueNamespace('access');
-    issuer = await startLocalIssuer();
+    esc = await startTestEscalation('access', () => ({
+      OIDC_CLIENT_ID: 'escalation-test',
+      SESSION_SECRET: 'a-test-session-secret-of-32-characters-at-least',
+    }));
+    ({ service, issuer } = esc);
     for (const caller of CALLERS) {
       if (caller === 'anonymous') continue;
       tokens.set(caller, await issuer.token({ sub: `user-${caller}`, roles: caller === 'no-role' ? [] : [caller] }));
     }
-    service = await startEscalation(
-      loadConfig(configSchema, {
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATABASE_URL: await createTestDatabase(databaseUrl, 'access'),
-        KAFKA_BROKERS: kafkaBrokers,
-        KAFKA_TOPIC_NAMESPACE: namespace,
-        KAFKA_CONSUMER_GROUP: `${namespace}-escalation`,
-        SERVICE_CATALOGUE_FILE: CATALOGUE,
-        OIDC_ISSUER: issuer.issuer,
-        OIDC_AUDIENCE: issuer.audience,
-        OIDC_CLIENT_ID: 'escalation-test',
-        SESSION_SECRET: 'a-test-session-secret-of-32-characters-at-least',
-      }),
-    );
-    const result = normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: 'PACCESS1' }), {
-      receivedAt: new Date().toISOString(),
-    });
-    if (result.outcome !== 'events') throw new Error('fixture did not normalise');
-    const event = result.events[0]!;
-    await testKafka(kafkaBrokers).publish(topicName('incident-events', namespace), [
-      { key: event.incidentId, value: JSON.stringify(incidentEventEnvelope(event, { source: '/test' })) },
+    await esc.publish([
+      onlyEvent(
+        normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: 'PACCESS1' }), {
+          receivedAt: new Date().toISOString(),
+        }),
+      ),
     ]);
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const res = await fetch(`${service.url}/v1/incidents/${INCIDENT}`, {
-        headers: { authorization: `Bearer ${tokens.get('viewer')}` },
-      });
-      if (res.status === 200) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await esc.applied(INCIDENT, tokens.get('viewer')!);
   });
 
   afterAll(async () => {
-    await service?.stop();
-    await issuer?.stop();
+    await esc?.stop();
   });
 
   describe('route × role matrix', () => {

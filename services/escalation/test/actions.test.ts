@@ -1,52 +1,33 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   IncidentActionEnvelope,
-  type IncidentEvent,
-  incidentEventEnvelope,
   normaliseAlertmanager,
   normaliseOpsgenie,
   normalisePagerDuty,
   topicName,
 } from '@micro-oncall/incident-model';
 import { alertmanagerWebhook, opsgenieWebhook, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
-import { loadConfig, type RunningService } from '@micro-oncall/service-kit';
-import {
-  createTestDatabase,
-  type FakeOpsgenie,
-  type FakePagerDuty,
-  type LocalIssuer,
-  startFakeOpsgenie,
-  startFakePagerDuty,
-  startLocalIssuer,
-  testKafka,
-  uniqueNamespace,
-} from '@micro-oncall/test-kit';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { configSchema } from '../src/env.js';
-import { startEscalation } from '../src/main.js';
+import type { RunningService } from '@micro-oncall/service-kit';
+import { type FakeOpsgenie, type FakePagerDuty, startFakeOpsgenie, startFakePagerDuty } from '@micro-oncall/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onlyEvent, startTestEscalation, type TestEscalation } from './support.js';
 
-const CATALOGUE = new URL('../config/services.example.yml', import.meta.url).pathname;
 const receivedAt = new Date().toISOString();
 
-function only(result: ReturnType<typeof normalisePagerDuty>): IncidentEvent {
-  if (result.outcome !== 'events') throw new Error(`fixture did not normalise: ${JSON.stringify(result)}`);
-  return result.events[0]!;
-}
-
 describe('escalation actions through the providers', () => {
+  let esc: TestEscalation;
   let service: RunningService;
-  let issuer: LocalIssuer;
   let pagerduty: FakePagerDuty;
   let opsgenie: FakeOpsgenie;
-  let kafka: ReturnType<typeof testKafka>;
+  let kafka: TestEscalation['kafka'];
   let namespace: string;
   let responder: string;
   let admin: string;
-  const pd = only(normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: 'PACT1' }), { receivedAt }));
-  const og = only(normaliseOpsgenie(opsgenieWebhook({ alertId: 'og-act-1' }), { receivedAt }));
-  const am = only(normaliseAlertmanager(alertmanagerWebhook(), { receivedAt }));
+  const pd = onlyEvent(normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: 'PACT1' }), { receivedAt }));
+  const og = onlyEvent(normaliseOpsgenie(opsgenieWebhook({ alertId: 'og-act-1' }), { receivedAt }));
+  const am = onlyEvent(normaliseAlertmanager(alertmanagerWebhook(), { receivedAt }));
 
   const act = async (incidentId: string, body: unknown, token = responder) => {
     const res = await fetch(`${service.url}/v1/incidents/${incidentId}/actions`, {
@@ -77,11 +58,6 @@ describe('escalation actions through the providers', () => {
   };
 
   beforeAll(async () => {
-    const { databaseUrl, kafkaBrokers } = inject('stack');
-    namespace = uniqueNamespace('actions');
-    issuer = await startLocalIssuer();
-    responder = await issuer.token({ sub: 'ada', email: 'ada@example.com', name: 'Ada', roles: ['responder'] });
-    admin = await issuer.token({ sub: 'alex', roles: ['admin'] });
     pagerduty = await startFakePagerDuty({
       token: 'pd-test-token-123',
       users: [{ id: 'PADA001', email: 'ada@example.com' }],
@@ -89,54 +65,28 @@ describe('escalation actions through the providers', () => {
     });
     opsgenie = await startFakeOpsgenie({ apiKey: 'og-test-key-12345', alerts: ['og-act-1'] });
     const secret = (name: string, value: string) => {
-      const path = join(tmpdir(), `${namespace}-${name}`);
+      const path = join(mkdtempSync(join(tmpdir(), 'mo-actions-')), name);
       writeFileSync(path, value, { mode: 0o600 });
       return path;
     };
-    service = await startEscalation(
-      loadConfig(configSchema, {
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATABASE_URL: await createTestDatabase(databaseUrl, 'actions'),
-        KAFKA_BROKERS: kafkaBrokers,
-        KAFKA_TOPIC_NAMESPACE: namespace,
-        KAFKA_CONSUMER_GROUP: `${namespace}-escalation`,
-        SERVICE_CATALOGUE_FILE: CATALOGUE,
-        OIDC_ISSUER: issuer.issuer,
-        OIDC_AUDIENCE: issuer.audience,
-        PAGERDUTY_API_URL: pagerduty.url,
-        PAGERDUTY_API_TOKEN_FILE: secret('pd', 'pd-test-token-123'),
-        PAGERDUTY_FROM_EMAIL: 'ada@example.com',
-        OPSGENIE_API_URL: opsgenie.url,
-        OPSGENIE_API_KEY_FILE: secret('og', 'og-test-key-12345'),
-        PROVIDER_TIMEOUT_MS: '500',
-      }),
-    );
-    kafka = testKafka(kafkaBrokers);
-    await kafka.publish(
-      topicName('incident-events', namespace),
-      [pd, og, am].map((e) => ({
-        key: e.incidentId,
-        value: JSON.stringify(incidentEventEnvelope(e, { source: '/test' })),
-      })),
-    );
-    const deadline = Date.now() + 20_000;
-    for (const e of [pd, og, am]) {
-      while (Date.now() < deadline) {
-        const res = await fetch(`${service.url}/v1/incidents/${e.incidentId}`, {
-          headers: { authorization: `Bearer ${responder}` },
-        });
-        if (res.status === 200) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    esc = await startTestEscalation('actions', () => ({
+      PAGERDUTY_API_URL: pagerduty.url,
+      PAGERDUTY_API_TOKEN_FILE: secret('pd', 'pd-test-token-123'),
+      PAGERDUTY_FROM_EMAIL: 'ada@example.com',
+      OPSGENIE_API_URL: opsgenie.url,
+      OPSGENIE_API_KEY_FILE: secret('og', 'og-test-key-12345'),
+      PROVIDER_TIMEOUT_MS: '500',
+    }));
+    ({ service, kafka, namespace } = esc);
+    responder = await esc.issuer.token({ sub: 'ada', email: 'ada@example.com', name: 'Ada', roles: ['responder'] });
+    admin = await esc.issuer.token({ sub: 'alex', roles: ['admin'] });
+    await esc.publish([pd, og, am]);
+    for (const e of [pd, og, am]) await esc.applied(e.incidentId, responder);
   });
 
   afterAll(async () => {
-    await service?.stop();
-    await Promise.all([issuer?.stop(), pagerduty?.stop(), opsgenie?.stop()]);
+    await esc?.stop();
+    await Promise.all([pagerduty?.stop(), opsgenie?.stop()]);
   });
 
   it('acknowledges at PagerDuty with the documented request, audits it and publishes the result', async () => {

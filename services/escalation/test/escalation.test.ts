@@ -1,83 +1,37 @@
-import {
-  dlqTopicName,
-  incidentEventEnvelope,
-  incidentIdFor,
-  normalisePagerDuty,
-  topicName,
-} from '@micro-oncall/incident-model';
+import { dlqTopicName, incidentEventEnvelope, incidentIdFor, normalisePagerDuty } from '@micro-oncall/incident-model';
 import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
-import { loadConfig, type RunningService } from '@micro-oncall/service-kit';
-import {
-  createTestDatabase,
-  type LocalIssuer,
-  startLocalIssuer,
-  testKafka,
-  uniqueNamespace,
-} from '@micro-oncall/test-kit';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { configSchema } from '../src/env.js';
-import { startEscalation } from '../src/main.js';
-
-const CATALOGUE = new URL('../config/services.example.yml', import.meta.url).pathname;
+import type { RunningService } from '@micro-oncall/service-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onlyEvent, startTestEscalation, type TestEscalation, until } from './support.js';
 
 function pagerDutyEvent(incident: string, overrides: Parameters<typeof pagerDutyIncidentEvent>[0] = {}) {
-  const result = normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: incident, ...overrides }), {
-    receivedAt: new Date().toISOString(),
-  });
-  if (result.outcome !== 'events') throw new Error(`fixture did not normalise: ${JSON.stringify(result)}`);
-  return result.events[0]!;
+  return onlyEvent(
+    normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: incident, ...overrides }), {
+      receivedAt: new Date().toISOString(),
+    }),
+  );
 }
 
 describe('escalation service', () => {
+  let esc: TestEscalation;
   let service: RunningService;
-  let issuer: LocalIssuer;
   let token: string;
-  let kafka: ReturnType<typeof testKafka>;
+  let kafka: TestEscalation['kafka'];
   let topic: string;
   const api = async (path: string) => {
-    const res = await fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { items?: { id: string }[] } };
+    const res = await esc.get(path, token);
+    return res as { status: number; body: Record<string, unknown> & { items?: { id: string }[] } };
   };
-
   const publish = (values: { key: string; value: string }[]) => kafka.publish(topic, values);
 
-  async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const value = await fn();
-      if (value !== undefined) return value;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  }
-
   beforeAll(async () => {
-    const { databaseUrl, kafkaBrokers } = inject('stack');
-    const namespace = uniqueNamespace('esc');
-    topic = topicName('incident-events', namespace);
-    issuer = await startLocalIssuer();
-    token = await issuer.token({ sub: 'tester', roles: ['viewer'] });
-    kafka = testKafka(kafkaBrokers);
-    service = await startEscalation(
-      loadConfig(configSchema, {
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATABASE_URL: await createTestDatabase(databaseUrl, 'esc'),
-        KAFKA_BROKERS: kafkaBrokers,
-        KAFKA_TOPIC_NAMESPACE: namespace,
-        KAFKA_CONSUMER_GROUP: `${namespace}-escalation`,
-        SERVICE_CATALOGUE_FILE: CATALOGUE,
-        OIDC_ISSUER: issuer.issuer,
-        OIDC_AUDIENCE: issuer.audience,
-      }),
-    );
+    esc = await startTestEscalation('esc');
+    ({ service, kafka, eventsTopic: topic } = esc);
+    token = await esc.issuer.token({ sub: 'tester', roles: ['viewer'] });
   });
 
   afterAll(async () => {
-    await service?.stop();
-    await issuer?.stop();
+    await esc?.stop();
   });
 
   it('applies each distinct event once, whatever the delivery order and repetition', async () => {

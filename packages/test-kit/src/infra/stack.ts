@@ -112,7 +112,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
   const ownServer = (name: 'kafka' | 'postgres', external: string | undefined) => {
     if (external) {
-      throw new Error(`${name} was not started by this stack (${name === 'kafka' ? 'KAFKA_BROKERS' : 'DATABASE_URL'} is set): it is not stopped or started here`);
+      throw new Error(
+        `${name} was not started by this stack (${name === 'kafka' ? 'KAFKA_BROKERS' : 'DATABASE_URL'} is set): it is not stopped or started here`,
+      );
     }
   };
   return {
