@@ -144,7 +144,9 @@ export function withoutNul<T>(value: T): T {
 /** Runs a normaliser body so that nothing escapes as an exception. */
 export function neverThrow(run: () => NormaliseResult): NormaliseResult {
   try {
-    return run();
+    const result = run();
+    // An ignored event echoes the provider's event type: it must be storable too.
+    return result.outcome === 'ignored' ? withoutNul(result) : result;
   } catch (error) {
     return invalidAt('', `payload could not be processed: ${truncate(describeError(error), 500)}`);
   }

@@ -6,6 +6,7 @@ import {
   normaliseOpsgenie,
   normalisePagerDuty,
   type Provider,
+  withoutNul,
 } from '@micro-oncall/incident-model';
 import {
   AuthenticationError,
@@ -139,7 +140,8 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
               : 'missing or wrong Authorization credential',
           );
         }
-        const result = endpoint.normalise(parseJson(raw), { receivedAt: new Date().toISOString() });
+        const body = parseJson(raw);
+        const result = endpoint.normalise(body, { receivedAt: new Date().toISOString() });
         if (result.outcome === 'invalid') {
           throw new InputError(
             `invalid ${provider} webhook: ${result.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
@@ -149,7 +151,7 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
           );
         }
         if (result.outcome === 'ignored') {
-          await recordIgnored(deps.pool, provider, result, raw, req.header('x-webhook-id') ?? req.id);
+          await recordIgnored(deps.pool, provider, result, body, req.header('x-webhook-id') ?? req.id);
           deps.metrics.ignored.inc({ provider, event_type: result.eventType.slice(0, 64) });
           deps.logger.info(
             { provider, eventType: result.eventType, reason: result.reason, requestId: req.id },
@@ -189,28 +191,19 @@ function dbUnavailable(error: unknown): never {
   throw error;
 }
 
-/**
- * JSON text PostgreSQL's jsonb accepts: it refuses the escape \u0000 (error 22P05), which is
- * valid JSON. Each such escape (one not itself escaped by a preceding backslash) becomes
- * U+FFFD, so an authentic webhook that happens to carry one is still kept instead of
- * answered 500.
- */
-function jsonbSafe(json: string): string {
-  return json.replace(/(?<!\\)((?:\\\\)*)\\u0000/gi, '$1\\ufffd');
-}
-
 async function recordIgnored(
   pool: pg.Pool,
   provider: Provider,
   result: { eventType: string; reason: string },
-  raw: Buffer,
+  body: unknown,
   id: string,
 ) {
   await pool
     .query(
       `insert into ingest.ignored_events (id, provider, event_type, reason, payload)
        values ($1, $2, $3, $4, $5::jsonb) on conflict (id) do nothing`,
-      [`${provider}:${id}`, provider, result.eventType.slice(0, 256), result.reason, jsonbSafe(raw.toString('utf8'))],
+      // PostgreSQL's jsonb refuses \u0000, which JSON allows: stored as U+FFFD.
+      [`${provider}:${id}`, provider, result.eventType.slice(0, 256), result.reason, JSON.stringify(withoutNul(body))],
     )
     .catch(dbUnavailable);
 }
