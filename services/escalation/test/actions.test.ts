@@ -10,9 +10,16 @@ import {
 } from '@micro-oncall/incident-model';
 import { alertmanagerWebhook, opsgenieWebhook, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import type { RunningService } from '@micro-oncall/service-kit';
-import { type FakeOpsgenie, type FakePagerDuty, startFakeOpsgenie, startFakePagerDuty } from '@micro-oncall/test-kit';
+import {
+  type FakeOpsgenie,
+  type FakePagerDuty,
+  type FakeSlack,
+  startFakeOpsgenie,
+  startFakePagerDuty,
+  startFakeSlack,
+} from '@micro-oncall/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onlyEvent, startTestEscalation, type TestEscalation } from './support.js';
+import { onlyEvent, startTestEscalation, type TestEscalation, until } from './support.js';
 
 const receivedAt = new Date().toISOString();
 
@@ -21,6 +28,7 @@ describe('escalation actions through the providers', () => {
   let service: RunningService;
   let pagerduty: FakePagerDuty;
   let opsgenie: FakeOpsgenie;
+  let slack: FakeSlack;
   let kafka: TestEscalation['kafka'];
   let namespace: string;
   let responder: string;
@@ -64,6 +72,7 @@ describe('escalation actions through the providers', () => {
       incidents: ['PACT1'],
     });
     opsgenie = await startFakeOpsgenie({ apiKey: 'og-test-key-12345', alerts: ['og-act-1'] });
+    slack = await startFakeSlack();
     const secret = (name: string, value: string) => {
       const path = join(mkdtempSync(join(tmpdir(), 'mo-actions-')), name);
       writeFileSync(path, value, { mode: 0o600 });
@@ -76,6 +85,8 @@ describe('escalation actions through the providers', () => {
       OPSGENIE_API_URL: opsgenie.url,
       OPSGENIE_API_KEY_FILE: secret('og', 'og-test-key-12345'),
       PROVIDER_TIMEOUT_MS: '500',
+      SLACK_WEBHOOK_URL_FILE: secret('slack', slack.url),
+      PUBLIC_URL: 'https://oncall.example.com',
     }));
     ({ service, kafka, namespace } = esc);
     responder = await esc.issuer.token({ sub: 'ada', email: 'ada@example.com', name: 'Ada', roles: ['responder'] });
@@ -86,7 +97,7 @@ describe('escalation actions through the providers', () => {
 
   afterAll(async () => {
     await esc?.stop();
-    await Promise.all([pagerduty?.stop(), opsgenie?.stop()]);
+    await Promise.all([pagerduty?.stop(), opsgenie?.stop(), slack?.stop()]);
   });
 
   it('acknowledges at PagerDuty with the documented request, audits it and publishes the result', async () => {
@@ -156,5 +167,41 @@ describe('escalation actions through the providers', () => {
     expect(res.status).toBe(400);
     expect(res.body.error?.message).toMatch(/level/);
     expect(pagerduty.requests.length).toBe(before);
+  });
+
+  it('posts a Slack notice for a new high-severity incident and for an escalation made here', async () => {
+    const texts = () => slack.messages.map((m) => JSON.stringify(m));
+    // The PagerDuty fixture's incident is P2 → p1: a new high-severity incident.
+    expect(texts().some((t) => t.includes(pd.snapshot!.title.slice(0, 30)))).toBe(true);
+    expect(texts().some((t) => t.includes(`https://oncall.example.com/incidents/${pd.incidentId}`))).toBe(true);
+    const before = slack.messages.length;
+    expect((await act(og.incidentId, { action: 'escalate', escalationName: 'Checkout escalation' })).status).toBe(200);
+    await until('the escalation notice', async () => (slack.messages.length > before ? true : undefined));
+    expect(JSON.stringify(slack.messages.at(-1))).toMatch(/Escalated/);
+  });
+
+  it('exports the audit log as CSV and JSON Lines, and audits the export', async () => {
+    const get = (format: string) =>
+      fetch(`${service.url}/v1/audit/export?format=${format}&incidentId=${pd.incidentId}`, {
+        headers: { authorization: `Bearer ${admin}` },
+      });
+    const csv = await get('csv');
+    expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
+    const lines = (await csv.text()).trim().split('\r\n');
+    expect(lines[0]).toBe(
+      'id,at,actor_subject,actor_name,actor_email,action,incident_id,outcome,provider,provider_status,provider_request_id,detail,request_id',
+    );
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    const jsonl = (await (await get('jsonl')).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: string; outcome: string });
+    expect(jsonl.map((r) => `${r.action}:${r.outcome}`)).toEqual(
+      expect.arrayContaining(['acknowledge:succeeded', 'resolve:failed']),
+    );
+    const exports = await fetch(`${service.url}/v1/audit?action=audit_export`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(((await exports.json()) as { items: unknown[] }).items).toHaveLength(2);
   });
 });
