@@ -62,7 +62,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const started = Date.now();
 await step('lint and format (biome)', async () => single(await run(bin('biome'), ['check', '.'])));
-await step('typecheck (tsc)', async () => single(await run(bin('tsc'), ['-p', 'tsconfig.json'])));
+await step('typecheck (tsc: services and packages, then the dashboard against the DOM)', async () => {
+  const code = await run(bin('tsc'), ['-p', 'tsconfig.json']);
+  return single(code === 0 ? await run(bin('tsc'), ['-p', join('services', 'escalation', 'ui')]) : code);
+});
 
 await step('API and event contracts are up to date (docs/api, docs/events)', async () =>
   single(await run(bin('tsx'), [join('scripts', 'contracts.ts'), '--check'])),

@@ -130,7 +130,9 @@ export async function startLocalIssuer(
       .join('');
     res.writeHead(200, {
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+      // Chromium applies form-action to the redirect that follows the POST as well, so the
+      // (loopback-checked) client origin is allowed next to this page's own.
+      'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${new URL(redirectUri!).origin}`,
     });
     res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Development sign-in</title>
 <style>body{font:16px system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}.warn{background:#fff3cd;border:1px solid #c9a227;padding:.75rem 1rem;border-radius:6px}button{display:block;width:100%;margin:.5rem 0;padding:.7rem;font-size:1rem;text-align:left;cursor:pointer}</style></head>

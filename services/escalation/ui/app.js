@@ -71,6 +71,11 @@ async function boot() {
     },
   };
 
+  /** @type {ReturnType<typeof createDashboard> | null} */
+  let dashboard = null;
+  /** @type {View | null} */
+  let current = null;
+
   // ---- header: who is signed in, live state, navigation
   const liveState = $('#live-state');
   const live = connectLive({
@@ -81,6 +86,7 @@ async function boot() {
       liveState.dataset.state = state;
       liveState.textContent = LIVE_TEXT[state];
     },
+    sinceHint: () => dashboard?.maxSeq() ?? 0,
   });
   const auditLink = $('#nav-audit');
   auditLink.hidden = !ctx.can('admin');
@@ -116,10 +122,6 @@ async function boot() {
   });
 
   // ---- views
-  /** @type {ReturnType<typeof createDashboard> | null} */
-  let dashboard = null;
-  /** @type {View | null} */
-  let current = null;
   /** @type {string | null} */
   let lastIncident = null;
   let listScroll = 0;

@@ -32,7 +32,7 @@ function auditRow(r) {
   const who = r.actor.name ?? r.actor.email ?? r.actor.subject;
   return h(
     'tr',
-    { class: `outcome-${OUTCOMES.includes(r.outcome) ? r.outcome : 'other'}`, data: { id: r.id } },
+    { class: `audit-${OUTCOMES.includes(r.outcome) ? r.outcome : 'other'}`, data: { id: r.id } },
     h(
       'td',
       { class: 'nowrap' },

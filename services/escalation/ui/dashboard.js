@@ -115,7 +115,11 @@ function ownerCell(o) {
       : h(
           'div',
           { class: 'contacts' },
-          list.slice(0, 3).flatMap((c, i) => (i === 0 ? [contactItem(c)] : [' · ', contactItem(c)])),
+          list.slice(0, 2).flatMap((c, i) => {
+            const item = contactItem(c);
+            if (i > 0) item.prepend('· ');
+            return [i > 0 ? ' ' : null, item];
+          }),
         );
   if (!o.owned) {
     return [
@@ -135,9 +139,8 @@ function ownerCell(o) {
       'div',
       { class: 'oncall-line' },
       o.oncall ? h('strong', { class: 'handle', text: o.oncall }) : null,
-      o.team ? h('span', { class: 'team', text: `${o.oncall ? ' · ' : ''}team ${o.team}` }) : null,
+      h('span', { class: 'owners', text: `${o.oncall ? ' · ' : ''}${o.owners.join(', ')}` }),
     ),
-    h('div', { class: 'owners', text: o.owners.join(', ') }),
     contacts(o.contacts),
   ];
 }
@@ -149,16 +152,16 @@ function ownerCell(o) {
  */
 function renderRow(tr, i) {
   const hadFocus = tr.contains(document.activeElement);
-  tr.className = `incident status-${i.status}${i.ownership.owned ? '' : ' unowned'}${i.drill ? ' is-drill' : ''}`;
+  tr.className = `incident row-${i.status}${i.ownership.owned ? '' : ' unowned'}${i.drill ? ' is-drill' : ''}`;
   tr.dataset.id = i.id;
   tr.dataset.severity = i.severity;
   tr.dataset.status = i.status;
   const title = navLink(`/incidents/${encodeURIComponent(i.id)}`, { class: 'title-link', text: i.title });
   tr.replaceChildren(
-    h('td', { class: 'c-sev' }, severityChip(i.severity)),
+    h('td', { class: 'c-sev', role: 'cell' }, severityChip(i.severity)),
     h(
       'td',
-      { class: 'c-title' },
+      { class: 'c-title', role: 'cell' },
       title,
       i.drill || !i.ownership.owned
         ? h('div', { class: 'badges' }, i.drill ? drillBadge() : null, i.ownership.owned ? null : unownedBadge())
@@ -166,15 +169,22 @@ function renderRow(tr, i) {
     ),
     h(
       'td',
-      { class: 'c-service' },
+      { class: 'c-service', role: 'cell' },
       h('span', { class: 'service-name', text: i.ownership.name ?? i.service }),
-      i.ownership.name && i.ownership.name !== i.service ? h('div', { class: 'muted slug', text: i.service }) : null,
+      i.ownership.name !== i.service || i.ownership.team
+        ? h('div', {
+            class: 'muted slug',
+            text: [i.ownership.name !== i.service ? i.service : '', i.ownership.team ? `team ${i.ownership.team}` : '']
+              .filter(Boolean)
+              .join(' · '),
+          })
+        : null,
     ),
-    h('td', { class: 'c-owner' }, ownerCell(i.ownership)),
-    h('td', { class: 'c-status' }, statusBadge(i.status)),
-    h('td', { class: 'c-age' }, relativeTime(i.createdAt, 'age')),
-    h('td', { class: 'c-updated' }, relativeTime(i.updatedAt, 'ago')),
-    h('td', { class: 'c-provider' }, externalLink(i.providerUrl, providerName(i.provider))),
+    h('td', { class: 'c-owner', role: 'cell' }, ownerCell(i.ownership)),
+    h('td', { class: 'c-status', role: 'cell' }, statusBadge(i.status)),
+    h('td', { class: 'c-age', role: 'cell' }, relativeTime(i.createdAt, 'age')),
+    h('td', { class: 'c-updated', role: 'cell' }, relativeTime(i.updatedAt, 'ago')),
+    h('td', { class: 'c-provider', role: 'cell' }, externalLink(i.providerUrl, providerName(i.provider))),
   );
   if (hadFocus) title.focus({ preventScroll: true });
 }
@@ -251,7 +261,14 @@ export function createDashboard(ctx) {
   const toolbar = h(
     'form',
     { class: 'toolbar', role: 'search', 'aria-label': 'Filter incidents' },
-    h('div', { class: 'search-row' }, search, clear),
+    h(
+      'div',
+      { class: 'search-row' },
+      search,
+      h('label', { class: 'field inline-select' }, h('span', { text: 'Sort' }), sortSelect),
+      h('label', { class: 'field inline' }, drillBox, h('span', { text: 'Hide drills' })),
+      clear,
+    ),
     h(
       'div',
       { class: 'filter-row' },
@@ -259,27 +276,26 @@ export function createDashboard(ctx) {
       statusBoxes,
       h('label', { class: 'field' }, h('span', { text: 'Service' }), serviceSelect),
       h('label', { class: 'field' }, h('span', { text: 'Owner' }), ownerSelect),
-      h('label', { class: 'field' }, h('span', { text: 'Sort' }), sortSelect),
-      h('label', { class: 'field inline' }, drillBox, h('span', { text: 'Hide drills' })),
     ),
   );
 
   const counts = h('div', { class: 'counts', 'aria-label': 'Open incidents by severity' });
   const summary = h('p', { class: 'summary', role: 'status', 'aria-live': 'polite', text: 'Loading incidents…' });
-  const tbody = h('tbody');
+  const tbody = h('tbody', { role: 'rowgroup' });
   const table = h(
     'table',
-    { class: 'incidents', 'aria-describedby': 'list-summary' },
+    { class: 'incidents', role: 'table', 'aria-describedby': 'list-summary' },
     h(
       'thead',
-      {},
+      { role: 'rowgroup' },
       h(
         'tr',
-        {},
+        { role: 'row' },
         ['Sev', 'Incident', 'Service', 'Owner · on-call · contact', 'Status', 'Age', 'Updated', 'Provider'].map(
           (label, i) =>
             h('th', {
               scope: 'col',
+              role: 'columnheader',
               class: `c-${['sev', 'title', 'service', 'owner', 'status', 'age', 'updated', 'provider'][i]}`,
               text: label,
             }),
@@ -404,7 +420,7 @@ export function createDashboard(ctx) {
   const rowFor = (i) => {
     let tr = rows.get(i.id);
     if (!tr) {
-      tr = h('tr');
+      tr = h('tr', { role: 'row' });
       renderRow(tr, i);
       rows.set(i.id, tr);
     }
@@ -438,11 +454,13 @@ export function createDashboard(ctx) {
     rebuildOptions(false);
     const all = [...incidents.values()];
     const visible = all.filter(matches).sort(comparator(filter.sort));
-    if (tbody.firstChild === null) {
+    if (Math.abs(tbody.rows.length - visible.length) > 200) {
+      // Big change (first render, a filter): build the rows off-document and swap them in at once.
       const fragment = document.createDocumentFragment();
       for (const i of visible) fragment.appendChild(rowFor(i));
-      tbody.appendChild(fragment);
+      tbody.replaceChildren(fragment);
     } else {
+      // Small change (live updates): move only the rows that are out of place.
       /** @type {ChildNode | null} */
       let cursor = tbody.firstChild;
       for (const i of visible) {
@@ -456,14 +474,13 @@ export function createDashboard(ctx) {
         cursor = next;
       }
     }
-    for (const id of flashed) {
-      const tr = rows.get(id);
-      if (!tr) continue;
-      tr.classList.remove('flash');
-      void tr.offsetWidth; // restart the animation
-      tr.classList.add('flash');
-    }
+    const flashing = [...flashed].map((id) => rows.get(id)).filter((tr) => tr !== undefined);
     flashed.clear();
+    if (flashing.length > 0 && flashing.length <= 50) {
+      for (const tr of flashing) tr.classList.remove('flash');
+      void tbody.offsetWidth; // one reflow restarts every animation
+      for (const tr of flashing) tr.classList.add('flash');
+    }
     renderCounts(all, visible.length);
   };
 
@@ -572,10 +589,10 @@ export function createDashboard(ctx) {
         filter = parseFilter(location.search);
         syncControls();
         if (wantsResolved()) void loadResolved();
-        layout();
       }
-      refreshTimes(tbody);
       element.hidden = false;
+      layout();
+      refreshTimes(tbody);
     },
     /** The list's address with its filter, to come back to. */
     url() {
@@ -586,6 +603,12 @@ export function createDashboard(ctx) {
       search.select();
     },
     move,
+    /** The newest change sequence among the incidents loaded (0 before the list arrived). */
+    maxSeq() {
+      let max = 0;
+      if (loaded) for (const i of incidents.values()) if (i.changeSeq > max) max = i.changeSeq;
+      return max;
+    },
     /** Focus the row of `id` (coming back from its detail page). */
     focusIncident(/** @type {string} */ id) {
       const link = rows.get(id)?.querySelector('a.title-link');

@@ -216,12 +216,7 @@ export function createIncidentView(id, ctx, opts) {
           'div',
           {},
           h('dt', { text: 'Provider' }),
-          h(
-            'dd',
-            {},
-            externalLink(i.providerUrl, `${providerName(i.provider)} ${i.providerId}`),
-            i.providerUrl ? ' ↗' : null,
-          ),
+          h('dd', {}, externalLink(i.providerUrl, `${providerName(i.provider)} ${i.providerId}`)),
         ),
         h('div', {}, h('dt', { text: 'Acknowledged' }), h('dd', {}, relativeTime(i.acknowledgedAt, 'ago'))),
         h('div', {}, h('dt', { text: 'Resolved' }), h('dd', {}, relativeTime(i.resolvedAt, 'ago'))),
@@ -365,7 +360,24 @@ export function createIncidentView(id, ctx, opts) {
       const b = button(verb, action === 'resolve' ? 'resolve' : 'primary');
       b.dataset.action = action;
       b.type = 'button';
-      b.addEventListener('click', () => void send(verb, { action }, status));
+      /** @type {ReturnType<typeof setTimeout> | undefined} */
+      let disarm;
+      b.addEventListener('click', () => {
+        // Resolving ends the page for everyone: the first click only arms the button.
+        if (action === 'resolve' && b.dataset.armed !== 'true') {
+          b.dataset.armed = 'true';
+          b.textContent = 'Click again to resolve';
+          disarm = setTimeout(() => {
+            b.dataset.armed = 'false';
+            b.textContent = verb;
+          }, 5000);
+          return;
+        }
+        clearTimeout(disarm);
+        b.dataset.armed = 'false';
+        b.textContent = verb;
+        void send(verb, { action }, status);
+      });
       return b;
     };
     const escalate = h(

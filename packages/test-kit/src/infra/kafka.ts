@@ -178,6 +178,10 @@ export async function startKafka(opts: {
       }
     },
     { timeoutMs: 90_000, intervalMs: 500, exited: proc.exited },
-  );
+  ).catch(async (error: unknown) => {
+    // A server that never became ready is not left running behind the error.
+    await proc.stop();
+    throw error;
+  });
   return { brokers, port: opts.port, process: proc, stop: () => proc.stop(30_000) };
 }

@@ -120,7 +120,11 @@ export async function startPostgres(opts: {
       }
     },
     { timeoutMs: 60_000, exited: proc.exited },
-  );
+  ).catch(async (error: unknown) => {
+    // A server that never became ready is not left running behind the error.
+    await proc.stop();
+    throw error;
+  });
   return { url, port: opts.port, process: proc, stop: () => proc.stop() };
 }
 

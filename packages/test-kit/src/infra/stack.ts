@@ -90,10 +90,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // What runs now: replaced by each restart, null while stopped (or never started here).
   let pgServer: LocalPostgres | null = pgResult.status === 'fulfilled' ? pgResult.value : null;
   let kafkaServer: LocalKafka | null = kafkaResult.status === 'fulfilled' ? kafkaResult.value : null;
+  // A restart in progress: stop() waits for it, so that no server outlives the stack.
+  let pgStarting: Promise<LocalPostgres> | null = null;
+  let kafkaStarting: Promise<LocalKafka> | null = null;
   const stopAll = async () => {
-    await Promise.all([kafkaServer?.stop(), pgServer?.stop()]);
+    const [kafkaRestart, pgRestart] = await Promise.allSettled([kafkaStarting, pgStarting]);
+    const running = [
+      kafkaServer ?? (kafkaRestart.status === 'fulfilled' ? kafkaRestart.value : null),
+      pgServer ?? (pgRestart.status === 'fulfilled' ? pgRestart.value : null),
+    ];
     kafkaServer = null;
     pgServer = null;
+    await Promise.all(running.map((server) => server?.stop()));
     if (opts.mode === 'test') rmSync(base, { recursive: true, force: true });
   };
   if (pgResult.status === 'rejected' || kafkaResult.status === 'rejected') {
@@ -131,7 +139,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     async startKafka() {
       ownServer('kafka', env.KAFKA_BROKERS);
       if (kafkaServer) return;
-      kafkaServer = await startKafka(kafkaOptions);
+      kafkaStarting ??= startKafka(kafkaOptions);
+      try {
+        kafkaServer = await kafkaStarting;
+      } finally {
+        kafkaStarting = null;
+      }
       track(kafkaServer);
     },
     async stopPostgres() {
@@ -143,7 +156,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     async startPostgres() {
       ownServer('postgres', env.DATABASE_URL);
       if (pgServer) return;
-      pgServer = await startPostgres(pgOptions);
+      pgStarting ??= startPostgres(pgOptions);
+      try {
+        pgServer = await pgStarting;
+      } finally {
+        pgStarting = null;
+      }
       track(pgServer);
     },
   };

@@ -37,6 +37,9 @@ interface Decoded {
 
 const isDataException = (error: unknown) => dbErrorCode(error).startsWith('22');
 
+/** Advisory lock key that orders incident_change_seq with commits (see the upsert below). */
+const CHANGE_SEQ_LOCK = 7_243_110_951;
+
 /** Name of the PostgreSQL NOTIFY channel raised when incidents change. */
 export const LIVE_CHANNEL = 'escalation_incident_changes';
 
@@ -90,6 +93,11 @@ export function createIncidentEventsHandler(deps: {
         return { ...row, changeSeq: sql`nextval('escalation.incident_change_seq')` };
       });
       if (upserts.length > 0) {
+        // change_seq values must become visible in order: the live feed reads "changes after
+        // N", so a transaction must not commit N+1 while another still holds N. Taking the
+        // numbers under one transaction-scoped lock (held to commit, across replicas) keeps
+        // them in commit order; the lock is taken as late as possible to keep it short.
+        await tx.execute(sql`select pg_advisory_xact_lock(${CHANGE_SEQ_LOCK})`);
         const excluded = (column: string) => sql.raw(`excluded.${column}`);
         await tx
           .insert(schema.incidents)

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { incidentEventEnvelope, incidentIdFor, normalisePagerDuty, topicName } from '@micro-oncall/incident-model';
@@ -18,7 +18,7 @@ import {
   uniqueNamespace,
 } from '@micro-oncall/test-kit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
 
 /**
@@ -47,11 +47,15 @@ describe('escalation dashboard in a browser', () => {
   let kafkaBrokers: string;
   let viewerToken: string;
   const contexts: BrowserContext[] = [];
+  /** Script errors and CSP violations seen in any page: each test ends with none. */
+  const pageProblems: string[] = [];
+  let secretsDir: string;
   let ada: Page;
   let base: string;
 
   const liveId = incidentIdFor('pagerduty', 'PUILIVE1');
   const liveTitle = 'Payment authorisation latency above 2s (p99)';
+  const liveCreatedAt = minutesAgo(3);
 
   async function sendPagerDuty(payload: unknown) {
     const body = JSON.stringify(payload);
@@ -66,30 +70,45 @@ describe('escalation dashboard in a browser', () => {
     expect(res.status).toBe(202);
   }
 
-  async function activeIncidents(params = ''): Promise<ListedIncident[]> {
-    const res = await fetch(`${platform.escalation.url}/v1/incidents?active=true&limit=5000${params}`, {
+  async function activeIncidents(): Promise<ListedIncident[]> {
+    const res = await fetch(`${platform.escalation.url}/v1/incidents?active=true&limit=5000`, {
       headers: { authorization: `Bearer ${viewerToken}` },
     });
     expect(res.status).toBe(200);
     return ((await res.json()) as { items: ListedIncident[] }).items;
   }
 
-  async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  async function until<T>(
+    what: string,
+    check: () => Promise<T | undefined>,
+    timeoutMs = 20_000,
+    intervalMs = 100,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const value = await check();
       if (value !== undefined) return value;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, intervalMs));
     }
   }
 
-  /** Opens `path`, lets the dashboard send us to sign in, and picks `who` on the development sign-in page. */
+  function watch(page: Page, who: string): Page {
+    page.on('pageerror', (error) => pageProblems.push(`${who}: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.text().includes('Content Security Policy')) pageProblems.push(`${who}: ${message.text()}`);
+    });
+    return page;
+  }
+
+  /**
+   * Opens `path`, lets the dashboard send the browser to sign in, picks `who` on the development
+   * sign-in page and comes back to `path` signed in, all in one normal context (CSP enforced).
+   */
   async function signIn(who: string, path = '/'): Promise<Page> {
     const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
     contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => console.error(`[browser:${who}] ${error.message}`));
+    const page = watch(await context.newPage(), who);
     await page.goto(`${base}${path}`);
     await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
     await page.getByRole('button', { name: new RegExp(`^${who}`) }).click();
@@ -111,9 +130,9 @@ describe('escalation dashboard in a browser', () => {
     const stack = inject('stack');
     kafkaBrokers = stack.kafkaBrokers;
     namespace = uniqueNamespace('ui');
-    const dir = mkdtempSync(join(tmpdir(), 'mo-ui-'));
+    secretsDir = mkdtempSync(join(tmpdir(), 'mo-ui-'));
     const secretFile = (name: string, content: string) => {
-      const path = join(dir, name);
+      const path = join(secretsDir, name);
       writeFileSync(path, content, { mode: 0o600 });
       return path;
     };
@@ -147,7 +166,11 @@ describe('escalation dashboard in a browser', () => {
       },
       catalogueFile: CATALOGUE,
       providers: {
-        pagerduty: { url: pagerDuty.url, tokenFile: secretFile('pagerduty-api', apiToken), fromEmail: 'oncall@example.com' },
+        pagerduty: {
+          url: pagerDuty.url,
+          tokenFile: secretFile('pagerduty-api', apiToken),
+          fromEmail: 'oncall@example.com',
+        },
       },
       logLevel: 'error',
       nodeEnv: 'test',
@@ -186,6 +209,11 @@ describe('escalation dashboard in a browser', () => {
     await platform?.stop();
     await pagerDuty?.stop();
     await issuer?.stop();
+    if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
+  });
+
+  afterEach(() => {
+    expect(pageProblems.splice(0)).toEqual([]);
   });
 
   it('signs Ada in through the development issuer and lists the open incidents', async () => {
@@ -201,6 +229,17 @@ describe('escalation dashboard in a browser', () => {
     expect(
       await ada.locator(`tr[data-id="${incidentIdFor('pagerduty', 'PUIBASE4')}"] .badge.drill`).textContent(),
     ).toBe('DRILL');
+    // j / k move between rows.
+    for (const key of ['j', 'j', 'j', 'k']) await ada.keyboard.press(key);
+    const focused = await ada.evaluate(() => {
+      const doc = (
+        globalThis as unknown as {
+          document: { activeElement: { closest(s: string): { dataset: { id: string } } | null } | null };
+        }
+      ).document;
+      return doc.activeElement?.closest('tr')?.dataset.id;
+    });
+    expect(focused).toBe(await ada.locator('table.incidents tbody tr').nth(1).getAttribute('data-id'));
   });
 
   it('shows a new incident as soon as its webhook arrives, without reloading', async () => {
@@ -212,8 +251,8 @@ describe('escalation dashboard in a browser', () => {
         incidentId: 'PUILIVE1',
         title: liveTitle,
         priority: 'P1',
-        occurredAt: minutesAgo(3),
-        createdAt: minutesAgo(3),
+        occurredAt: liveCreatedAt,
+        createdAt: liveCreatedAt,
       }),
     );
     const row = ada.locator(`tr[data-id="${liveId}"]`);
@@ -224,6 +263,33 @@ describe('escalation dashboard in a browser', () => {
     expect(await ada.locator('table.incidents tbody tr').first().getAttribute('data-id')).toBe(liveId);
     expect(await ada.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
     await ada.screenshot({ path: join(SCREENSHOTS, 'dashboard.png') });
+  });
+
+  it('says when live updates are paused, and catches up on what it missed when the stream is back', async () => {
+    const page = watch(await ada.context().newPage(), 'Ada (second tab)');
+    const stream = (url: URL) => url.pathname === '/v1/stream';
+    await page.route(stream, (route) => route.abort('connectionreset'));
+    await page.goto(`${base}/`);
+    await page.locator('#live-state[data-state="paused"]').getByText('Live updates paused, reconnecting…').waitFor();
+    await waitForRows(page, 5);
+
+    await sendPagerDuty(
+      pagerDutyIncidentEvent({
+        incidentId: 'PUIRECON1',
+        title: 'Inventory sync stalled while the stream was down',
+        serviceName: 'inventory',
+        occurredAt: minutesAgo(0),
+        createdAt: minutesAgo(0),
+      }),
+    );
+    const id = incidentIdFor('pagerduty', 'PUIRECON1');
+    await until('the incident in the API', async () =>
+      (await activeIncidents()).some((i) => i.id === id) ? true : undefined,
+    );
+    await page.unroute(stream);
+    await page.locator(`tr[data-id="${id}"]`).waitFor({ timeout: 15_000 });
+    await page.locator('#live-state[data-state="live"]').waitFor();
+    await page.close();
   });
 
   it('acknowledges through PagerDuty with the documented request and shows the change when PagerDuty reports it', async () => {
@@ -260,7 +326,14 @@ describe('escalation dashboard in a browser', () => {
     expect(await ada.locator('.incident-head .status').textContent()).toBe('triggered');
 
     await sendPagerDuty(
-      pagerDutyIncidentEvent({ incidentId: 'PUILIVE1', eventType: 'incident.acknowledged', occurredAt: minutesAgo(0) }),
+      pagerDutyIncidentEvent({
+        incidentId: 'PUILIVE1',
+        eventType: 'incident.acknowledged',
+        title: liveTitle,
+        priority: 'P1',
+        createdAt: liveCreatedAt,
+        occurredAt: minutesAgo(0),
+      }),
     );
     await ada.locator('.incident-head .status-acknowledged').waitFor({ timeout: 10_000 });
     await ada.locator('.action-message.ok').getByText('PagerDuty confirmed').waitFor();
@@ -297,7 +370,7 @@ describe('escalation dashboard in a browser', () => {
 
   it('gives a viewer no action buttons, and the server refuses a forged action even with the CSRF token', async () => {
     const vic = await signIn('Vic Viewer', `/incidents/${liveId}`);
-    await vic.getByRole('heading', { level: 1, name: liveTitle }).waitFor();
+    await vic.getByRole('heading', { level: 1, name: liveTitle, exact: true }).waitFor();
     expect(await vic.getByRole('button', { name: 'Acknowledge' }).count()).toBe(0);
     expect(await vic.getByRole('button', { name: 'Resolve' }).count()).toBe(0);
     await vic.getByText('You can look but not act').waitFor();
@@ -317,6 +390,10 @@ describe('escalation dashboard in a browser', () => {
     expect(forged.body.error).toMatchObject({ code: 'forbidden', message: 'this action needs the responder role' });
     expect(pagerDuty.requests.length).toBe(before);
     await vic.screenshot({ path: join(SCREENSHOTS, 'viewer.png'), fullPage: true });
+
+    await vic.getByRole('button', { name: 'Sign out' }).click();
+    await vic.getByRole('heading', { name: 'You are signed out' }).waitFor();
+    expect((await vic.request.get(`${base}/auth/me`)).status()).toBe(401);
   });
 
   it('shows a hostile incident title as text and never runs it', async () => {
@@ -367,13 +444,15 @@ describe('escalation dashboard in a browser', () => {
     });
     const kafka = testKafka(kafkaBrokers);
     for (let i = 0; i < messages.length; i += 500) await kafka.publish(topic, messages.slice(i, i + 500));
+    const loadIds = new Set(messages.map((m) => m.key));
     const all = await until(
       'the load incidents',
       async () => {
         const items = await activeIncidents();
-        return items.length >= LOAD + 6 ? items : undefined;
+        return items.filter((i) => loadIds.has(i.id)).length === LOAD ? items : undefined;
       },
       40_000,
+      500,
     );
 
     await ada.goto(`${base}/`);
