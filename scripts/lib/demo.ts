@@ -40,36 +40,35 @@ export async function sendDemoIncidents(ingestUrl: string, creds: DemoCredential
       headers: () => ({ authorization: `Basic ${Buffer.from(creds.alertmanagerBasic).toString('base64')}` }),
     });
 
-  pd(
-    pagerDutyIncidentEvent({
-      incidentId: 'PDEMO01',
-      title: 'Card authorisations failing for 12% of EU traffic',
-      priority: 'P1',
-      occurredAt: minutesAgo(14),
-      createdAt: minutesAgo(14),
-    }),
-  );
-  pd(pagerDutyIncidentEvent({ incidentId: 'PDEMO01', eventType: 'incident.acknowledged', occurredAt: minutesAgo(11) }));
-  pd(
-    pagerDutyIncidentEvent({
-      incidentId: 'PDEMO02',
-      title: 'Refund queue backlog above 10k messages',
-      priority: 'P3',
-      urgency: 'low',
-      occurredAt: minutesAgo(45),
-      createdAt: minutesAgo(45),
-    }),
-  );
-  pd(
-    pagerDutyIncidentEvent({
-      incidentId: 'PDEMO03',
-      title: 'Settlement batch finished late',
-      priority: 'P4',
-      occurredAt: minutesAgo(180),
-      createdAt: minutesAgo(180),
-    }),
-  );
-  pd(pagerDutyIncidentEvent({ incidentId: 'PDEMO03', eventType: 'incident.resolved', occurredAt: minutesAgo(150) }));
+  // Every event of one PagerDuty incident carries the whole incident, so each repeats it.
+  type PdEventType = 'incident.triggered' | 'incident.acknowledged' | 'incident.resolved';
+  const pdIncident =
+    (
+      incidentId: string,
+      title: string,
+      priority: 'P1' | 'P3' | 'P4',
+      createdMinutesAgo: number,
+      urgency: 'high' | 'low' = 'high',
+    ) =>
+    (eventType: PdEventType, minutes: number) =>
+      pd(
+        pagerDutyIncidentEvent({
+          incidentId,
+          title,
+          priority,
+          urgency,
+          eventType,
+          occurredAt: minutesAgo(minutes),
+          createdAt: minutesAgo(createdMinutesAgo),
+        }),
+      );
+  const cards = pdIncident('PDEMO01', 'Card authorisations failing for 12% of EU traffic', 'P1', 14);
+  cards('incident.triggered', 14);
+  cards('incident.acknowledged', 11);
+  pdIncident('PDEMO02', 'Refund queue backlog above 10k messages', 'P3', 45, 'low')('incident.triggered', 45);
+  const settlement = pdIncident('PDEMO03', 'Settlement batch finished late', 'P4', 180);
+  settlement('incident.triggered', 180);
+  settlement('incident.resolved', 150);
   og(
     opsgenieWebhook({
       alertId: 'demo-og-1',
