@@ -3,6 +3,7 @@
  * shared pair of the test run, which these suites would otherwise stop under other suites),
  * runs the services against them and reads the outcome straight from the databases.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { createDatabase, createLogger } from '@micro-oncall/service-kit';
 import {
   createTestDatabase,
   type LocalIssuer,
+  REPO_ROOT,
   type Stack,
   startLocalIssuer,
   startStack,
@@ -95,7 +97,7 @@ export async function startFaultPlatform(stack: Stack): Promise<FaultPlatform> {
     oidc: { issuer: issuer.issuer, audience: issuer.audience },
     secretFiles: secrets.files,
     catalogueFile: CATALOGUE_FILE,
-    logLevel: 'silent',
+    logLevel: process.env.FAULTS_LOG_LEVEL ?? 'silent',
     nodeEnv: 'test',
   });
   const db = openDatabase(databaseUrl);
@@ -167,7 +169,10 @@ export function envelopeOf(payload: PagerDutyWebhook) {
   const result = normalisePagerDuty(payload, { receivedAt: new Date().toISOString() });
   if (result.outcome !== 'events' || result.events.length !== 1) throw new Error('fixture did not normalise');
   const event = result.events[0]!;
-  return { event, message: { key: event.incidentId, value: JSON.stringify(incidentEventEnvelope(event, { source: '/fault-suite' })) } };
+  return {
+    event,
+    message: { key: event.incidentId, value: JSON.stringify(incidentEventEnvelope(event, { source: '/fault-suite' })) },
+  };
 }
 
 /** escalation's history: every row's event id (duplicates kept, so that a count can tell). */
@@ -183,6 +188,11 @@ export async function readiness(baseUrl: string): Promise<{ status: number; body
   } catch {
     return { status: 0, body: null };
   }
+}
+
+/** The seed of a randomised scenario: FAULTS_SEED replays the one a failure printed. */
+export function faultSeed(): number {
+  return Number(process.env.FAULTS_SEED ?? Date.now() % 1_000_000);
 }
 
 /** Deterministic shuffling and choices, so that a failure can be replayed from its seed. */
@@ -209,7 +219,11 @@ export function shuffle<T>(items: T[], random: () => number): T[] {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `task` over `items` with at most `concurrency` at a time; resolves with the results in item order. */
-export async function mapConcurrent<T, R>(items: T[], concurrency: number, task: (item: T, index: number) => Promise<R>) {
+export async function mapConcurrent<T, R>(
+  items: T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<R>,
+) {
   const results: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(
@@ -240,8 +254,70 @@ export async function redeliverUntilAccepted(
       if (last.status === 202) return;
       await sleep(500);
     }
-    throw new Error(`webhook ${payload.event.id} still not accepted after ${attempts} attempts: ${JSON.stringify(last)}`);
+    throw new Error(
+      `webhook ${payload.event.id} still not accepted after ${attempts} attempts: ${JSON.stringify(last)}`,
+    );
   });
+}
+
+/** A service running as its own Node process, as in a container: `node --import tsx services/<name>/src/main.ts`. */
+export interface ChildService {
+  name: string;
+  pid: number;
+  url: string;
+  /** Resolves when the process ended, with its exit code (null when a signal killed it). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The last 64 KB of its stdout and stderr, for failure messages. */
+  output(): string;
+  /** SIGKILL by its own PID if it is still running (clean-up after a failed test). */
+  kill(): void;
+}
+
+export async function spawnService(
+  name: 'webhook-ingest' | 'escalation',
+  port: number,
+  env: Record<string, string>,
+): Promise<ChildService> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'services', name, 'src', 'main.ts')], {
+    cwd: REPO_ROOT,
+    // Only what the service needs: never the DATABASE_URL / KAFKA_BROKERS of the surrounding test run.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`${name} could not be started`);
+  const pid = child.pid;
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-65_536);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let running = true;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running = false;
+      resolve({ code, signal });
+    });
+  });
+  const service: ChildService = {
+    name,
+    pid,
+    url: `http://127.0.0.1:${port}`,
+    exited,
+    output: () => output,
+    kill: () => {
+      if (running) process.kill(pid, 'SIGKILL');
+    },
+  };
+  const deadline = Date.now() + 90_000;
+  while ((await readiness(service.url)).status !== 200) {
+    if (!running || Date.now() > deadline) {
+      service.kill();
+      throw new Error(`${name} did not become ready${running ? ' in time' : ' (it exited)'}:\n${output.slice(-4000)}`);
+    }
+    await sleep(250);
+  }
+  return service;
 }
 
 export { pagerDutyIncidentEvent };

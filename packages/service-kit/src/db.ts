@@ -28,6 +28,13 @@ export function createDatabase<TSchema extends Record<string, unknown>>(opts: {
   });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', (error) => opts.logger.warn({ err: error }, 'postgres: idle connection error'));
+  // Nor may a checked-out one (a transaction holds its client through pool.connect(), and the
+  // pool listens only to idle clients): without a listener, pg's 'error' event on a connection
+  // that the server terminated is an uncaught exception. The failed query rejects on its own,
+  // and the pool discards the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => opts.logger.warn({ err: error }, 'postgres: connection lost while in use'));
+  });
   return {
     id: 'postgres',
     pool,

@@ -20,7 +20,7 @@ import type { Logger } from './logger.js';
 
 export interface OutgoingMessage {
   key: string;
-  value: string;
+  value: string | Buffer | null;
   headers?: Record<string, string>;
 }
 
@@ -228,18 +228,33 @@ export function kafkaClusterCheck(kafka: Kafka): Component {
   };
 }
 
-/** Creates topics (and their .dlq) that do not exist yet. For development and tests. */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Creates topics (and their .dlq) that do not exist yet, and returns once each has a leader.
+ * For development and tests. Services starting together create the same topics at once, and a
+ * broker may not list a topic it has just created (UNKNOWN_TOPIC_OR_PARTITION, which kafkajs's
+ * own `waitForLeaders` gives up on): retriable errors are retried rather than failing start-up.
+ */
 export async function ensureTopics(kafka: Kafka, topics: string[], opts: { partitions?: number } = {}): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t));
-    if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: opts.partitions ?? 6, replicationFactor: -1 })),
-      });
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = topics.filter((t) => !existing.has(t));
+        if (missing.length > 0) {
+          await admin.createTopics({
+            topics: missing.map((topic) => ({ topic, numPartitions: opts.partitions ?? 6, replicationFactor: -1 })),
+          });
+        }
+        const { topics: found } = await admin.fetchTopicMetadata({ topics });
+        if (found.length === topics.length && found.every((t) => t.partitions.every((p) => p.leader >= 0))) return;
+      } catch (error) {
+        if (attempt >= 10 || !(error as { retriable?: boolean }).retriable) throw error;
+      }
+      await sleep(Math.min(2000, 100 * 2 ** attempt));
     }
   } finally {
     await admin.disconnect();
@@ -291,8 +306,6 @@ function toIncoming(topic: string, partition: number, m: KafkaMessage): Incoming
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Runs a consumer group with eachBatch: offsets are resolved only after the handler's effect
  * is committed (and poison messages are in the DLQ), heartbeats are sent during long batches,
@@ -301,7 +314,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function runConsumer(kafka: Kafka, opts: ConsumerOptions): Component & { start(): Promise<void> } {
   const consumer: Consumer = kafka.consumer({
     groupId: opts.groupId,
-    sessionTimeout: 30_000,
+    // A member that vanished (broker restart, crash) is replaced after 10 s, not 30.
+    sessionTimeout: 10_000,
     heartbeatInterval: 3000,
     allowAutoTopicCreation: false,
     maxWaitTimeInMs: 100,
@@ -354,7 +368,8 @@ export function runConsumer(kafka: Kafka, opts: ConsumerOptions): Component & { 
                     opts.deadLetter(batch.topic),
                     rejected.map((r) => ({
                       key: r.message.key ?? '',
-                      value: r.message.value?.toString('utf8') ?? '',
+                      // The original bytes, unchanged (also when they are not UTF-8, or null).
+                      value: r.message.value,
                       headers: {
                         ...r.message.headers,
                         'x-dlq-reason': r.reason.slice(0, 1000),
@@ -373,7 +388,7 @@ export function runConsumer(kafka: Kafka, opts: ConsumerOptions): Component & { 
                 break;
               } catch (error) {
                 attempt += 1;
-                const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8));
+                const delay = Math.min(5_000, 200 * 2 ** Math.min(attempt, 8));
                 opts.logger.warn(
                   { err: error, attempt, retryInMs: delay, partition: batch.partition, offset: chunk[0]?.offset },
                   `${opts.id}: applying events failed; retrying`,
