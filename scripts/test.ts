@@ -129,7 +129,7 @@ const failed = results.reduce((n, r) => n + r.failed, 0);
 process.stdout.write('\nSummary\n');
 for (const r of results) {
   process.stdout.write(
-    `  ${r.failed > 0 ? '\u2716' : '\u2714'} ${r.name.padEnd(58)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed  ${r.seconds.toFixed(1)} s\n`,
+    `  ${r.failed > 0 ? '\u2716' : '\u2714'} ${r.name.padEnd(76)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed  ${r.seconds.toFixed(1)} s\n`,
   );
 }
 process.stdout.write(`\nTotal time ${elapsed(started)}\n`);
