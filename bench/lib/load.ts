@@ -1,0 +1,261 @@
+import { Agent, request } from 'node:http';
+import autocannon, { type Result as AutocannonResult } from 'autocannon';
+import type { SignedWebhook } from './payloads.js';
+import { type Latency, Samples, summarise } from './stats.js';
+
+export interface LoadResult {
+  mode: 'fixed-rate' | 'saturation';
+  /** Requests per second offered (fixed rate) or null (saturation: as fast as answers come). */
+  offeredRate: number | null;
+  /** Concurrent connections (saturation) or the most that were in flight at once (fixed rate). */
+  connections: number;
+  durationS: number;
+  sent: number;
+  /** Answers by HTTP status code. */
+  status: Record<string, number>;
+  /** Connection errors and timeouts (no answer). */
+  errors: number;
+  /** Fixed rate only: requests never sent because `maxInFlight` were already outstanding. */
+  dropped: number;
+  /** 2xx answers per second over the run. */
+  answeredPerS: number;
+  /** Latency of 2xx answers, in ms. Fixed rate: from the intended send time (no coordinated omission). */
+  latency: Latency;
+}
+
+/** Stops the load that is running now (for Ctrl-C). */
+export const runningLoad = new Set<() => void>();
+
+type Progress = (line: string) => void;
+
+/**
+ * Open-loop load at a fixed rate: request i is due at start + i/rate whatever happened to the
+ * earlier ones, and its latency counts from that due time, so a slow server cannot slow the
+ * generator down and hide its own queueing (coordinated omission). Bounded: `rate × durationS`
+ * requests, each with a timeout, and at most `maxInFlight` outstanding (the rest count as
+ * errors). autocannon's rate limit is not used here: it sends each connection's per-second
+ * quota back to back at the start of every second, which is a burst, not a rate.
+ */
+export async function runFixedRate(opts: {
+  url: string;
+  path: string;
+  rate: number;
+  durationS: number;
+  next: () => SignedWebhook;
+  /** Called with each webhook and the time (performance.now()) its request was issued. */
+  onSent?: (webhook: SignedWebhook, sentAt: number) => void;
+  /** Called with each webhook's HTTP status, or null when it got no answer. */
+  onAnswer?: (webhook: SignedWebhook, status: number | null) => void;
+  maxInFlight?: number;
+  timeoutMs?: number;
+  progress?: Progress;
+  label?: string;
+}): Promise<LoadResult> {
+  const target = new URL(opts.path, opts.url);
+  // Idle sockets are closed after 4 s, before the servers' 5 s keep-alive timeout, so a request
+  // never races a server closing its socket.
+  const agent = new Agent({ keepAlive: true, maxSockets: 512, timeout: 4000 });
+  const total = Math.round(opts.rate * opts.durationS);
+  const maxInFlight = opts.maxInFlight ?? 2000;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const latencies = new Samples();
+  const status: Record<string, number> = {};
+  let errors = 0;
+  let dropped = 0;
+  let inFlight = 0;
+  let peakInFlight = 0;
+  let sent = 0;
+  let ok = 0;
+  let stopped = false;
+  let lastAnswer = 0;
+  const start = performance.now();
+
+  const fire = (due: number) => {
+    if (inFlight >= maxInFlight) {
+      dropped += 1;
+      return;
+    }
+    const webhook = opts.next();
+    inFlight += 1;
+    peakInFlight = Math.max(peakInFlight, inFlight);
+    sent += 1;
+    const done = (code: number | null) => {
+      inFlight -= 1;
+      const now = performance.now();
+      lastAnswer = now;
+      opts.onAnswer?.(webhook, code);
+      if (code === null) {
+        errors += 1;
+        return;
+      }
+      status[code] = (status[code] ?? 0) + 1;
+      if (code >= 200 && code < 300) {
+        ok += 1;
+        latencies.push(now - due);
+      }
+    };
+    const req = request(
+      {
+        agent,
+        method: 'POST',
+        hostname: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': webhook.body.length,
+          'x-pagerduty-signature': webhook.signature,
+        },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        res.resume();
+        res.once('end', () => done(res.statusCode ?? 0));
+        res.once('error', () => done(null));
+      },
+    );
+    let finished = false;
+    const fail = () => {
+      if (finished) return;
+      finished = true;
+      done(null);
+    };
+    req.once('response', () => {
+      finished = true;
+    });
+    req.once('timeout', () => req.destroy(new Error('timeout')));
+    req.once('error', fail);
+    opts.onSent?.(webhook, performance.now());
+    req.end(webhook.body);
+  };
+
+  const stop = () => {
+    stopped = true;
+  };
+  runningLoad.add(stop);
+  let nextReport = start + 5000;
+  let reportedOk = 0;
+  await new Promise<void>((resolve) => {
+    let i = 0;
+    const tick = () => {
+      const now = performance.now();
+      const due = stopped ? i : Math.min(total, Math.floor(((now - start) * opts.rate) / 1000) + 1);
+      while (i < due) {
+        fire(start + (i * 1000) / opts.rate);
+        i += 1;
+      }
+      if (now >= nextReport) {
+        opts.progress?.(
+          `${opts.label ?? 'load'}: ${Math.round((now - start) / 1000)} s, ${ok.toLocaleString('en-GB')} answered 2xx (${Math.round(((ok - reportedOk) * 1000) / (now - nextReport + 5000)).toLocaleString('en-GB')}/s), ${inFlight} in flight`,
+        );
+        reportedOk = ok;
+        nextReport += 5000;
+      }
+      if (i >= total || stopped) return resolve();
+      setTimeout(tick, 1);
+    };
+    tick();
+  });
+  // Wait for the stragglers (bounded by the request timeout).
+  const drainDeadline = performance.now() + timeoutMs + 1000;
+  while (inFlight > 0 && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
+  runningLoad.delete(stop);
+  agent.destroy();
+  const wall = Math.max(opts.durationS, (lastAnswer - start) / 1000);
+  return {
+    mode: 'fixed-rate',
+    offeredRate: opts.rate,
+    connections: peakInFlight,
+    durationS: Math.round(wall * 100) / 100,
+    sent,
+    status,
+    errors: errors + inFlight,
+    dropped,
+    answeredPerS: Math.round(ok / wall),
+    latency: summarise(latencies.values()),
+  };
+}
+
+/**
+ * Closed-loop saturation with autocannon: `connections` keep-alive connections, each sending
+ * its next webhook as soon as the previous one was answered, for `durationS`. Latencies are
+ * taken from autocannon's per-response timing (fractional ms), not its whole-ms histogram.
+ */
+export async function runSaturation(opts: {
+  url: string;
+  path: string;
+  connections: number;
+  durationS: number;
+  next: () => SignedWebhook;
+  timeoutS?: number;
+  progress?: Progress;
+  label?: string;
+}): Promise<LoadResult> {
+  const latencies = new Samples();
+  let sent = 0;
+  let ok = 0;
+  let reportedOk = 0;
+  let seconds = 0;
+  const result = await new Promise<AutocannonResult>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: opts.url,
+        connections: opts.connections,
+        pipelining: 1,
+        duration: opts.durationS,
+        timeout: opts.timeoutS ?? 10,
+        requests: [
+          {
+            method: 'POST',
+            path: opts.path,
+            setupRequest: (req) => {
+              const webhook = opts.next();
+              sent += 1;
+              return {
+                ...req,
+                headers: { 'content-type': 'application/json', 'x-pagerduty-signature': webhook.signature },
+                body: webhook.body,
+              };
+            },
+          },
+        ],
+      },
+      (error, res) => {
+        runningLoad.delete(stop);
+        if (error) reject(error);
+        else resolve(res);
+      },
+    );
+    const stop = () => instance.stop();
+    runningLoad.add(stop);
+    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+      if (statusCode >= 200 && statusCode < 300) {
+        ok += 1;
+        latencies.push(responseTime);
+      }
+    });
+    instance.on('tick', () => {
+      seconds += 1;
+      if (seconds % 5 === 0) {
+        opts.progress?.(
+          `${opts.label ?? 'load'}: ${seconds} s, ${ok.toLocaleString('en-GB')} answered 2xx (${Math.round((ok - reportedOk) / 5).toLocaleString('en-GB')}/s), ${opts.connections} connections`,
+        );
+        reportedOk = ok;
+      }
+    });
+  });
+  const status: Record<string, number> = {};
+  for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) status[code] = Number(count);
+  return {
+    mode: 'saturation',
+    offeredRate: null,
+    connections: opts.connections,
+    durationS: result.duration,
+    sent,
+    status,
+    errors: result.errors,
+    dropped: 0,
+    answeredPerS: Math.round(ok / result.duration),
+    latency: summarise(latencies.values()),
+  };
+}
