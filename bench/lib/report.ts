@@ -317,7 +317,7 @@ export function coresTable(r: BenchResults, cores: number): string {
   );
 }
 
-export function profileTables(p: ProfileSummary): string {
+export function profileTables(p: ProfileSummary, window = 'the load window'): string {
   const fn = table(
     ['self time', 'share of busy', 'function'],
     p.topFunctions.map((f) => [`${fmtInt(f.ms)} ms`, `${f.share.toFixed(1)}%`, `\`${f.name}\``]),
@@ -334,7 +334,7 @@ export function profileTables(p: ProfileSummary): string {
     ['time', 'share of busy', 'component (innermost library or workspace code on the stack)'],
     p.byComponent.map((f) => [`${fmtInt(f.ms)} ms`, `${f.share.toFixed(1)}%`, f.name]),
   );
-  const scope = p.windowed ? 'inside the saturation window' : 'over the whole process life (start-up included)';
+  const scope = p.windowed ? `inside ${window}` : 'over the whole process life (start-up included)';
   return [
     `Main thread busy ${fmtInt(p.busyMs)} ms of ${fmtInt(p.wallMs)} ms sampled ${scope}; shares are of the busy time.`,
     '',
