@@ -5,7 +5,7 @@
  * one run against a fresh PostgreSQL and Kafka. Writes bench/results/<date>-<commit>.json and
  * .md; the targets live in this file, never in tests (docs/performance.md explains them).
  *
- *   npm run bench            full run (about 6–8 minutes)
+ *   npm run bench            full run (about 5–6 minutes on a quiet machine, longer while it waits)
  *   npm run bench -- --quick short durations, to check the harness itself (figures not comparable)
  *   npm run bench -- --wait-quiet=600   wait up to 600 s in all (default 300) for a quiet machine
  *
@@ -846,9 +846,10 @@ try {
       }
       say.info('escalation did not catch up within 30 s; measuring anyway');
     };
-    // Warm both services' code paths (JIT, pools, caches) below the measured rates.
-    await e2ePool.ensure(250 * PLAN.warmS * 2);
-    await runFixedRate({ url: ingest.url, path, rate: 250, durationS: PLAN.warmS * 2, next });
+    // Warm both services' code paths (JIT, pools, caches): ramp up to the first measured rate.
+    await e2ePool.ensure(250 * PLAN.warmS + E2E_RATES[0]! * PLAN.warmS);
+    await runFixedRate({ url: ingest.url, path, rate: 250, durationS: PLAN.warmS, next });
+    await runFixedRate({ url: ingest.url, path, rate: E2E_RATES[0]!, durationS: PLAN.warmS, next });
     await drain();
     for (const rate of E2E_RATES) {
       const measureE2e = async (polling: boolean): Promise<E2eRun> => {
@@ -1078,14 +1079,19 @@ const markdown = [
   '',
   coresTable(results, CORES),
   ...(results.profile
-    ? ['', '## webhook-ingest CPU profile at saturation', '', profileTables(results.profile.summary)]
+    ? [
+        '',
+        '## webhook-ingest CPU profile at saturation',
+        '',
+        profileTables(results.profile.summary, 'the saturation window'),
+      ]
     : []),
   ...(results.consumerProfile
     ? [
         '',
         `## escalation CPU profile while consuming (${fmtInt(results.consumerProfile.eventsPerS)} events/s under the profiler)`,
         '',
-        profileTables(results.consumerProfile.summary),
+        profileTables(results.consumerProfile.summary, 'the window from the first applied event to the last'),
       ]
     : []),
   ...(failures.length > 0 ? ['', '## Failures', '', ...failures.map((f) => `- ${f}`)] : []),
