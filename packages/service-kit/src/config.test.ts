@@ -1,9 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { baseConfigSchema, ConfigError, envBoolean, envInt, envList, loadConfig } from './config.js';
+
+/** Secret-shaped values made at run time: test fixtures, never literals in the repository. */
+const TOKEN = `${randomBytes(8).toString('hex')}-token`;
+const OTHER_TOKEN = `${randomBytes(8).toString('hex')}-other`;
 
 const dir = mkdtempSync(join(tmpdir(), 'service-kit-config-'));
 let files = 0;
@@ -38,20 +43,19 @@ const validBase = { DATABASE_URL: 'postgres://app@db:5432/app', KAFKA_BROKERS: '
 
 describe(loadConfig.name, () => {
   it('reads X from the file named by X_FILE, trimmed', () => {
-    const path = secretFile('  0123456789abcdef-token\n\n');
+    const path = secretFile(`  ${TOKEN}\n\n`);
     expect(loadConfig(secretSchema, { API_TOKEN_FILE: path })).toEqual({
-      API_TOKEN: '0123456789abcdef-token',
+      API_TOKEN: TOKEN,
       MODE: 'normal',
     });
   });
 
   it('refuses X and X_FILE set together, naming both', () => {
-    const path = secretFile('0123456789abcdef-token');
-    const error = configError(() =>
-      loadConfig(secretSchema, { API_TOKEN: '0123456789abcdef-other', API_TOKEN_FILE: path }),
-    );
+    const path = secretFile(TOKEN);
+    const error = configError(() => loadConfig(secretSchema, { API_TOKEN: OTHER_TOKEN, API_TOKEN_FILE: path }));
     expect(error.problems).toEqual([expect.stringMatching(/API_TOKEN and API_TOKEN_FILE are both set/)]);
-    expect(error.message).not.toContain('0123456789abcdef');
+    expect(error.message).not.toContain(TOKEN.slice(0, 16));
+    expect(error.message).not.toContain(OTHER_TOKEN.slice(0, 16));
   });
 
   it('reports an unreadable file by variable name without its content', () => {
@@ -72,16 +76,14 @@ describe(loadConfig.name, () => {
   it('ignores *_FILE variables that belong to no key of the schema', () => {
     // e.g. SSL_CERT_FILE set by the base image: not ours to read, and must not stop start-up.
     const config = loadConfig(secretSchema, {
-      API_TOKEN: '0123456789abcdef-token',
+      API_TOKEN: TOKEN,
       SSL_CERT_FILE: join(dir, 'does-not-exist'),
     });
-    expect(config).toEqual({ API_TOKEN: '0123456789abcdef-token', MODE: 'normal' });
+    expect(config).toEqual({ API_TOKEN: TOKEN, MODE: 'normal' });
   });
 
   it('treats an empty X_FILE as unset', () => {
-    expect(loadConfig(secretSchema, { API_TOKEN: '0123456789abcdef-token', API_TOKEN_FILE: '' }).API_TOKEN).toBe(
-      '0123456789abcdef-token',
-    );
+    expect(loadConfig(secretSchema, { API_TOKEN: TOKEN, API_TOKEN_FILE: '' }).API_TOKEN).toBe(TOKEN);
   });
 
   it('lists every invalid variable by path and never echoes the values', () => {
