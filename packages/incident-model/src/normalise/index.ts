@@ -8,7 +8,7 @@ export { alertmanagerFingerprint } from './fingerprint.js';
 export { normaliseOpsgenie, OPSGENIE_ACTION_KINDS, OPSGENIE_DRILL_TAGS, OpsgenieWebhookPayload } from './opsgenie.js';
 export { normalisePagerDuty, PAGERDUTY_INCIDENT_EVENT_KINDS, PagerDutyWebhookPayload } from './pagerduty.js';
 export type { NormaliseContext, NormaliseResult, Normaliser, ValidationIssue } from './types.js';
-export { truncate, withoutNul } from './util.js';
+export { storable, truncate } from './util.js';
 
 /** The normaliser for each provider that sends webhooks in its own format. */
 export const NORMALISERS = {

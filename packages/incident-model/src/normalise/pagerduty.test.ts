@@ -232,3 +232,22 @@ describe(`${normalisePagerDuty.name} with NUL characters`, () => {
     expect(JSON.stringify(result.events)).not.toContain('\\u0000');
   });
 });
+
+describe(`${normalisePagerDuty.name} with lone surrogates`, () => {
+  it('replaces lone UTF-16 surrogates, which PostgreSQL refuses in text and jsonb', () => {
+    const result = normalisePagerDuty(pagerDutyIncidentEvent({ title: 'half \uD800 pair' }), {
+      receivedAt: '2025-11-20T09:14:06.000Z',
+    });
+    expect(result.outcome).toBe('events');
+    if (result.outcome !== 'events') return;
+    expect(result.events[0]?.snapshot?.title).toBe('half \uFFFD pair');
+  });
+
+  it('makes the echoed type of an ignored event storable', () => {
+    const payload = pagerDutyIncidentEvent({ eventType: 'service.\uD800\u0000' });
+    const result = normalisePagerDuty(payload, { receivedAt: '2025-11-20T09:14:06.000Z' });
+    expect(result.outcome).toBe('ignored');
+    if (result.outcome !== 'ignored') return;
+    expect(result.eventType).toBe('service.\uFFFD\uFFFD');
+  });
+});

@@ -114,7 +114,7 @@ export function isDrillTitle(title: string | null | undefined): boolean {
 export function emit(events: IncidentEvent[]): NormaliseResult {
   const checked: IncidentEvent[] = [];
   for (const [index, event] of events.entries()) {
-    const result = IncidentEvent.safeParse(withoutNul(event));
+    const result = IncidentEvent.safeParse(storable(event));
     if (!result.success) {
       return invalid(
         toIssues(result.error).map((issue) => ({
@@ -129,14 +129,18 @@ export function emit(events: IncidentEvent[]): NormaliseResult {
 }
 
 /**
- * Replaces U+0000 in every string (keys too) with U+FFFD. JSON allows `\u0000`, but
- * PostgreSQL text and jsonb do not: an event carrying one could never be stored downstream.
+ * Makes every string (keys too) storable by PostgreSQL: U+0000 and lone UTF-16 surrogates become
+ * U+FFFD. JSON allows `\u0000` and `\ud800`, but PostgreSQL text and jsonb refuse them, so an
+ * event carrying one could never be stored downstream.
  */
-export function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
-  if (Array.isArray(value)) return value.map(withoutNul) as T;
+export function storable<T>(value: T): T {
+  if (typeof value === 'string') {
+    const text = value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
+    return (text.isWellFormed() ? text : text.toWellFormed()) as T;
+  }
+  if (Array.isArray(value)) return value.map(storable) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)])) as T;
   }
   return value;
 }
@@ -146,7 +150,7 @@ export function neverThrow(run: () => NormaliseResult): NormaliseResult {
   try {
     const result = run();
     // An ignored event echoes the provider's event type: it must be storable too.
-    return result.outcome === 'ignored' ? withoutNul(result) : result;
+    return result.outcome === 'ignored' ? storable(result) : result;
   } catch (error) {
     return invalidAt('', `payload could not be processed: ${truncate(describeError(error), 500)}`);
   }

@@ -6,7 +6,7 @@ import {
   normaliseOpsgenie,
   normalisePagerDuty,
   type Provider,
-  withoutNul,
+  storable,
 } from '@micro-oncall/incident-model';
 import {
   AuthenticationError,
@@ -203,7 +203,7 @@ async function recordIgnored(
       `insert into ingest.ignored_events (id, provider, event_type, reason, payload)
        values ($1, $2, $3, $4, $5::jsonb) on conflict (id) do nothing`,
       // PostgreSQL's jsonb refuses \u0000, which JSON allows: stored as U+FFFD.
-      [`${provider}:${id}`, provider, result.eventType.slice(0, 256), result.reason, JSON.stringify(withoutNul(body))],
+      [`${provider}:${id}`, provider, result.eventType.slice(0, 256), result.reason, JSON.stringify(storable(body))],
     )
     .catch(dbUnavailable);
 }
