@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -339,7 +340,7 @@ describe(createHttpClient.name, () => {
   });
 
   it('keeps header values, query, body and base URL out of error messages and log lines', async () => {
-    const secret = 'sekrit-token-value-42';
+    const secret = `sekrit-${randomBytes(8).toString('hex')}`;
     const server = await startServer(() => ({ status: 500, body: { error: { message: 'try later' } } }));
     const { http, raw } = client(`${server.url}/hooks/${secret}-path`, {
       retries: 1,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   createLogger,
   DependencyUnavailableError,
@@ -10,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createOpsgenieActions } from './opsgenie.js';
 import type { ActionContext, ActionRequest } from './types.js';
 
-const API_KEY = 'eb243592-faa2-4ba2-a551q-1afdf565c889';
+const API_KEY = randomUUID();
 const logger = createLogger({ service: 'opsgenie-test', level: 'silent' });
 const ctx: ActionContext = { actor: { subject: 'user-1', email: 'alice@example.com', name: 'Alice' }, requestId: 'r1' };
 const alert = { providerId: 'a1b2-c3', title: 'Checkout is down' };

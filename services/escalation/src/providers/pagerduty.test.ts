@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import {
   createLogger,
@@ -11,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPagerDutyActions } from './pagerduty.js';
 import type { ActionContext, ActionRequest } from './types.js';
 
-const TOKEN = 'pd-token-y_NbAkKc66ryYTWUXYEu';
+const TOKEN = `pd-token-${randomBytes(12).toString('base64url')}`;
 const users = [
   { id: 'PALICE1', email: 'alice@example.com' },
   { id: 'PBOTUSR', email: 'oncall-bot@example.com' },
