@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { incidentIdFor, normalisePagerDuty } from '@micro-oncall/incident-model';
 import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import type { RunningService } from '@micro-oncall/service-kit';
@@ -69,7 +70,7 @@ describe('escalation access control', () => {
   beforeAll(async () => {
     esc = await startTestEscalation('access', () => ({
       OIDC_CLIENT_ID: 'escalation-test',
-      SESSION_SECRET: 'a-test-session-secret-of-32-characters-at-least',
+      SESSION_SECRET: randomBytes(32).toString('hex'),
     }));
     ({ service, issuer } = esc);
     for (const caller of CALLERS) {

@@ -1,10 +1,10 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { safeEqual, verifyAuthorizationHeader, verifyPagerDutySignature } from './credentials.js';
 
-const SECRET = 'pd-subscription-secret-1';
-const NEXT_SECRET = 'pd-subscription-secret-2';
+const SECRET = `pd-subscription-${randomBytes(12).toString('hex')}`;
+const NEXT_SECRET = `pd-subscription-${randomBytes(12).toString('hex')}`;
 const body = Buffer.from('{"event":{"id":"01","event_type":"incident.triggered"}}');
 
 const hmac = (payload: Buffer | string, secret: string) => createHmac('sha256', secret).update(payload).digest('hex');
