@@ -71,7 +71,7 @@ describe(verifyPagerDutySignature.name, () => {
 });
 
 describe(verifyAuthorizationHeader.name, () => {
-  const token = 'opsgenie-token-0123456789';
+  const token = `opsgenie-${randomBytes(12).toString('hex')}`;
   const basic = 'alertmanager:correct-horse-battery';
   const basicHeader = (credential: string) => `Basic ${Buffer.from(credential).toString('base64')}`;
 
