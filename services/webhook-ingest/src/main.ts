@@ -9,6 +9,7 @@ import {
   ensureTopics,
   exitOnStartFailure,
   kafkaClusterCheck,
+  type Logger,
   loadConfig,
   type RunningService,
   runMigrations,
@@ -22,14 +23,13 @@ import { createIngestMetrics } from './metrics.js';
 export const SERVICE = 'webhook-ingest';
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../drizzle', import.meta.url));
 
-/** Wires config, pool, Kafka and HTTP; returns the running service with its single stop(). */
-export async function startWebhookIngest(config: Config): Promise<RunningService> {
-  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
-  await runMigrations({ url: config.DATABASE_URL, schema: 'ingest', migrationsFolder: MIGRATIONS_FOLDER, logger });
+/**
+ * Builds the service's parts from its config without connecting anything: the pool, the
+ * producer, the Kafka readiness check and the HTTP app around them.
+ */
+export function wireWebhookIngest(config: Config, logger: Logger) {
   const topic = topicName('incident-events', config.KAFKA_TOPIC_NAMESPACE);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? SERVICE, logger });
-  if (config.KAFKA_CREATE_TOPICS) await ensureTopics(kafka, [topic, dlqTopicName(topic)]);
-
   const registry = createMetricsRegistry(SERVICE);
   const database = createDatabase({
     url: config.DATABASE_URL,
@@ -39,8 +39,7 @@ export async function startWebhookIngest(config: Config): Promise<RunningService
     applicationName: SERVICE,
   });
   const producer = createProducer(kafka, { logger, sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS });
-  const cluster = kafkaClusterCheck(kafka);
-  const components = [database, producer, cluster];
+  const components = [database, producer, kafkaClusterCheck(kafka)];
   const app = createApp({
     config,
     logger,
@@ -51,6 +50,15 @@ export async function startWebhookIngest(config: Config): Promise<RunningService
     topic,
     components: () => components,
   });
+  return { topic, kafka, database, producer, components, app };
+}
+
+/** Migrates, creates topics when asked, starts the parts; returns the service with its single stop(). */
+export async function startWebhookIngest(config: Config): Promise<RunningService> {
+  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
+  await runMigrations({ url: config.DATABASE_URL, schema: 'ingest', migrationsFolder: MIGRATIONS_FOLDER, logger });
+  const { topic, kafka, database, components, app } = wireWebhookIngest(config, logger);
+  if (config.KAFKA_CREATE_TOPICS) await ensureTopics(kafka, [topic, dlqTopicName(topic)]);
   const dedupCleanup = setInterval(() => {
     database.pool
       .query(`delete from ingest.received_events where received_at < now() - make_interval(hours => $1)`, [
@@ -62,9 +70,7 @@ export async function startWebhookIngest(config: Config): Promise<RunningService
   return startService({
     logger,
     components: [
-      database,
-      producer,
-      cluster,
+      ...components,
       {
         id: 'dedup-cleanup',
         stop: async () => clearInterval(dedupCleanup),

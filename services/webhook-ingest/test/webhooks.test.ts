@@ -9,23 +9,13 @@ import {
   pagerDutyIncidentEvent,
   pagerDutyServiceEvent,
 } from '@micro-oncall/incident-model/fixtures';
-import {
-  createDatabase,
-  createKafka,
-  createLogger,
-  createMetricsRegistry,
-  createProducer,
-  loadConfig,
-  type RunningService,
-} from '@micro-oncall/service-kit';
+import { createKafka, createLogger, loadConfig, type RunningService } from '@micro-oncall/service-kit';
 import { createTestDatabase, freePort, uniqueNamespace } from '@micro-oncall/test-kit';
 import pg from 'pg';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createApp } from '../src/app.js';
 import { configSchema } from '../src/env.js';
-import { startWebhookIngest } from '../src/main.js';
-import { createIngestMetrics } from '../src/metrics.js';
+import { startWebhookIngest, wireWebhookIngest } from '../src/main.js';
 
 // kafkajs is service-kit's dependency, reached through createKafka rather than imported here.
 type Kafka = ReturnType<typeof createKafka>;
@@ -506,21 +496,10 @@ describe('when Kafka is unreachable', () => {
     });
     // main.ts connects the producer before it listens, so a replica cannot *start* without Kafka;
     // this wires the same app around a producer whose broker is gone (as after a broker loss).
-    const logger = createLogger({ service: 'webhook-ingest', level: 'silent' });
-    const registry = createMetricsRegistry('webhook-ingest');
-    const database = createDatabase({ url: config.DATABASE_URL, schema: {}, logger, applicationName: 'ingest-test' });
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'ingest-unreachable', logger });
-    const producer = createProducer(kafka, { logger, sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS });
-    const app = createApp({
+    const { app, database, producer } = wireWebhookIngest(
       config,
-      logger,
-      registry,
-      metrics: createIngestMetrics(registry),
-      pool: database.pool,
-      producer,
-      topic,
-      components: () => [database, producer],
-    });
+      createLogger({ service: 'webhook-ingest', level: 'silent' }),
+    );
     try {
       const payload = pagerDutyIncidentEvent({ incidentId: 'PINGESTNOKAFKA' });
       const raw = JSON.stringify(payload);
