@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { verifyPagerDutySignature } from '../services/webhook-ingest/src/credentials.js';
+import { verifyPagerDutySignature } from '../services/webhook-ingest/src/index.js';
 
 const secrets = readFileSync(process.env.PAGERDUTY_WEBHOOK_SECRETS_FILE ?? '', 'utf8')
   .split(/[,\n]/)

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const command = process.argv[2];
-const commands = ['start', 'test', 'bench'];
+const commands = ['start', 'test', 'bench', 'new-service'];
 if (!commands.includes(command)) {
   fail(`usage: node scripts/bootstrap.mjs <${commands.join('|')}> [args]`);
 }

@@ -11,7 +11,7 @@ import { contractFiles } from './lib/contracts.js';
 
 const check = process.argv.includes('--check');
 const stale: string[] = [];
-for (const [path, content] of contractFiles()) {
+for (const [path, content] of await contractFiles()) {
   const file = join(REPO_ROOT, path);
   const current = existsSync(file) ? readFileSync(file, 'utf8') : null;
   if (current === content) continue;

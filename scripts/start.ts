@@ -87,21 +87,40 @@ try {
   fakes.push(await startFakeOpsgenie({ apiKey: ogKey.value, alerts: DEMO_OPSGENIE_ALERTS }));
   const [fakePagerDuty, fakeOpsgenie] = fakes as [FakePagerDuty, FakeOpsgenie];
 
+  // Stable across restarts, like the data: a restart does not sign everyone out.
+  const sessionSecret = devSecret('session-secret', () => randomBytes(32).toString('hex'));
+
   say.step('starting services (migrations run at start-up)');
   platform = await startPlatform({
     databaseUrl,
     kafkaBrokers: stack.kafkaBrokers,
     namespace: 'oncall',
     oidc: { issuer: issuer.issuer, audience: issuer.audience },
-    secretFiles: { pagerduty: pagerduty.path, opsgenie: opsgenie.path, alertmanagerBasic: alertmanager.path },
-    catalogueFile:
-      process.env.SERVICE_CATALOGUE_FILE ?? join(REPO_ROOT, 'services', 'escalation', 'config', 'services.example.yml'),
-    ports: { ingest: Number(process.env.INGEST_PORT ?? 8081), escalation: Number(process.env.ESCALATION_PORT ?? 8080) },
+    secretFiles: {
+      'pagerduty-webhook-secrets': pagerduty.path,
+      'opsgenie-webhook-token': opsgenie.path,
+      'alertmanager-webhook-basic-auth': alertmanager.path,
+      'pagerduty-api-token': pdToken.path,
+      'opsgenie-api-key': ogKey.path,
+      'session-secret': sessionSecret.path,
+    },
+    urls: { 'pagerduty-api': fakePagerDuty.url, 'opsgenie-api': fakeOpsgenie.url },
+    files: {
+      'service-catalogue':
+        process.env.SERVICE_CATALOGUE_FILE ??
+        join(REPO_ROOT, 'services', 'escalation', 'config', 'services.example.yml'),
+    },
+    ports: {
+      'webhook-ingest': Number(process.env.INGEST_PORT ?? 8081),
+      escalation: Number(process.env.ESCALATION_PORT ?? 8080),
+    },
     logLevel: process.env.LOG_LEVEL ?? 'warn',
   });
+  const ingest = platform.service('webhook-ingest');
+  const escalation = platform.service('escalation');
 
   say.step('sending demo incidents through webhook-ingest');
-  const sent = await sendDemoIncidents(platform.ingest.url, {
+  const sent = await sendDemoIncidents(ingest.url, {
     pagerdutySecret: pagerduty.value,
     opsgenieToken: opsgenie.value,
     alertmanagerBasic: alertmanager.value,
@@ -118,10 +137,8 @@ try {
 
   say.ok(`micro-oncall is running (${elapsed(started)}); ${sent} demo webhooks accepted`);
   say.info('');
-  say.info(
-    `escalation      ${platform.escalation.url}   (API: /v1/incidents, health: /health/ready, metrics: /metrics)`,
-  );
-  say.info(`webhook-ingest  ${platform.ingest.url}   (POST /v1/webhooks/pagerduty | opsgenie | alertmanager)`);
+  say.info(`escalation      ${escalation.url}   (API: /v1/incidents, health: /health/ready, metrics: /metrics)`);
+  say.info(`webhook-ingest  ${ingest.url}   (POST /v1/webhooks/pagerduty | opsgenie | alertmanager)`);
   say.info(`dev identity    ${issuer.issuer}   (DEVELOPMENT ONLY)`);
   say.info(
     `fake providers  PagerDuty ${fakePagerDuty.url}, Opsgenie ${fakeOpsgenie.url}   (DEMO ONLY: actions land here)`,
@@ -130,9 +147,7 @@ try {
   say.info(`Kafka           ${stack.kafkaBrokers}   (topic oncall.incident-events.v1)`);
   say.info('');
   say.info('Try it:');
-  say.info(
-    `  curl -s -H "Authorization: Bearer $(cat ${tokenFile})" ${platform.escalation.url}/v1/incidents | head -c 600`,
-  );
+  say.info(`  curl -s -H "Authorization: Bearer $(cat ${tokenFile})" ${escalation.url}/v1/incidents | head -c 600`);
   say.info(`Webhook credentials for your own tests are in ${secretsDir}/`);
   say.info('Press Ctrl-C to stop everything.');
 } catch (error) {

@@ -62,6 +62,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const started = Date.now();
 await step('lint and format (biome)', async () => single(await run(bin('biome'), ['check', '.'])));
+await step('module boundaries (services, packages, scripts, bench)', async () =>
+  single(await run(bin('tsx'), [join('scripts', 'check-boundaries.ts')])),
+);
 await step('typecheck (tsc: services and packages, then the dashboard against the DOM)', async () => {
   const code = await run(bin('tsc'), ['-p', 'tsconfig.json']);
   return single(code === 0 ? await run(bin('tsc'), ['-p', join('services', 'escalation', 'ui')]) : code);
@@ -69,6 +72,9 @@ await step('typecheck (tsc: services and packages, then the dashboard against th
 
 await step('API and event contracts are up to date (docs/api, docs/events)', async () =>
   single(await run(bin('tsx'), [join('scripts', 'contracts.ts'), '--check'])),
+);
+await step('chart values schemas are up to date (charts/*/values.schema.json)', async () =>
+  single(await run(bin('tsx'), [join('scripts', 'chart-schemas.ts'), '--check'])),
 );
 
 await step('start PostgreSQL and Kafka', async () => {

@@ -40,11 +40,14 @@ export async function startTestPlatform(): Promise<TestPlatform> {
     namespace,
     oidc: { issuer: issuer.issuer, audience: issuer.audience },
     secretFiles: {
-      pagerduty: file('pagerduty', `${randomBytes(24).toString('hex')}\n${secrets.pagerduty}\n`),
-      opsgenie: file('opsgenie', secrets.opsgenie),
-      alertmanagerBasic: file('alertmanager', `${secrets.alertmanagerUser}:${secrets.alertmanagerPassword}`),
+      'pagerduty-webhook-secrets': file('pagerduty', `${randomBytes(24).toString('hex')}\n${secrets.pagerduty}\n`),
+      'opsgenie-webhook-token': file('opsgenie', secrets.opsgenie),
+      'alertmanager-webhook-basic-auth': file(
+        'alertmanager',
+        `${secrets.alertmanagerUser}:${secrets.alertmanagerPassword}`,
+      ),
     },
-    catalogueFile: CATALOGUE_FILE,
+    files: { 'service-catalogue': CATALOGUE_FILE },
     logLevel: 'error',
     nodeEnv: 'test',
   });

@@ -9,8 +9,8 @@ type Detail = { incident: Incident; ownership: Ownership; events: { eventId: str
 
 describe('webhook → Kafka → escalation pipeline', () => {
   let p: TestPlatform;
-  const ingest = (path: string) => `${p.ingest.url}${path}`;
-  const incident = (id: string) => getJson<Detail>(`${p.escalation.url}/v1/incidents/${id}`, p.viewerToken);
+  const ingest = (path: string) => `${p.service('webhook-ingest').url}${path}`;
+  const incident = (id: string) => getJson<Detail>(`${p.service('escalation').url}/v1/incidents/${id}`, p.viewerToken);
   const waitForEvents = (id: string, count: number) =>
     eventually(`${count} events on ${id}`, async () => {
       const res = await incident(id);
@@ -94,7 +94,7 @@ describe('webhook → Kafka → escalation pipeline', () => {
     expect(ledger!.ownership).toMatchObject({ owned: false, owners: [], fallback: { name: 'SRE on-call' } });
 
     const list = await getJson<{ items: Incident[] }>(
-      `${p.escalation.url}/v1/incidents?status=triggered&limit=50`,
+      `${p.service('escalation').url}/v1/incidents?status=triggered&limit=50`,
       p.viewerToken,
     );
     expect(list.status).toBe(200);
@@ -138,9 +138,9 @@ describe('webhook → Kafka → escalation pipeline', () => {
   });
 
   it('refuses the incident API without a valid bearer token', async () => {
-    const res = await fetch(`${p.escalation.url}/v1/incidents`);
+    const res = await fetch(`${p.service('escalation').url}/v1/incidents`);
     expect(res.status).toBe(401);
     const noRole = await p.issuer.token({ sub: 'nobody', roles: [] });
-    expect((await getJson(`${p.escalation.url}/v1/incidents`, noRole)).status).toBe(403);
+    expect((await getJson(`${p.service('escalation').url}/v1/incidents`, noRole)).status).toBe(403);
   });
 });

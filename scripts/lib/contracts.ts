@@ -5,16 +5,20 @@ import {
   normalisePagerDuty,
 } from '@micro-oncall/incident-model';
 import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
-import { openApiDocument as escalationApi } from '../../services/escalation/src/openapi.js';
-import { openApiDocument as ingestApi } from '../../services/webhook-ingest/src/openapi.js';
+import { listServices } from './services.js';
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
-/** Every generated contract file: repository path → content. Deterministic (fixed example times). */
-export function contractFiles(): Map<string, string> {
+/**
+ * Every generated contract file: repository path → content. Deterministic (fixed example times).
+ * One OpenAPI document per service that declares one in its descriptor; one JSON Schema and one
+ * example per topic contract.
+ */
+export async function contractFiles(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
-  files.set('docs/api/webhook-ingest.openapi.json', json(ingestApi()));
-  files.set('docs/api/escalation.openapi.json', json(escalationApi()));
+  for (const { name, service } of await listServices()) {
+    if (service.openApi) files.set(`docs/api/${name}.openapi.json`, json(service.openApi()));
+  }
 
   const schemas = eventJsonSchemas();
   const result = normalisePagerDuty(pagerDutyIncidentEvent({ priority: 'P1' }), {
@@ -22,7 +26,7 @@ export function contractFiles(): Map<string, string> {
   });
   if (result.outcome !== 'events') throw new Error('example fixture did not normalise');
   const event = result.events[0]!;
-  const examples = {
+  const examples: Record<string, unknown> = {
     'incident-events': incidentEventEnvelope(event, {
       source: '/webhook-ingest/pagerduty',
       time: '2025-11-20T09:14:06.120Z',
@@ -49,7 +53,9 @@ export function contractFiles(): Map<string, string> {
       `docs/events/${kind}.v1.schema.json`,
       json({ title: `oncall.${kind}.v1 message (CloudEvents 1.0, structured JSON)`, ...schema }),
     );
-    files.set(`docs/events/${kind}.v1.example.json`, json(examples[kind as keyof typeof examples]));
+    if (!(kind in examples))
+      throw new Error(`no example message for topic ${kind}: add one in scripts/lib/contracts.ts`);
+    files.set(`docs/events/${kind}.v1.example.json`, json(examples[kind]));
   }
   return files;
 }

@@ -1,91 +1,85 @@
-import { loadConfig, type RunningService } from '@micro-oncall/service-kit';
-import { configSchema as escalationConfig } from '../../services/escalation/src/env.js';
-import { startEscalation } from '../../services/escalation/src/main.js';
-import { configSchema as ingestConfig } from '../../services/webhook-ingest/src/env.js';
-import { startWebhookIngest } from '../../services/webhook-ingest/src/main.js';
+import type { DevPlatform, RunningService } from '@micro-oncall/service-kit';
+import { listServices } from './services.js';
 
 export interface PlatformOptions {
   databaseUrl: string;
   kafkaBrokers: string;
   namespace: string;
-  oidc: { issuer: string; audience: string; jwksUrl?: string };
-  /** Paths of secret files (the services read `*_FILE` like they do in Kubernetes). */
-  secretFiles: { pagerduty: string; opsgenie: string; alertmanagerBasic: string };
-  catalogueFile: string;
-  /** Provider APIs for actions (fakes in development and tests); absent: actions answer 409. */
-  providers?: {
-    pagerduty?: { url: string; tokenFile: string; fromEmail: string };
-    opsgenie?: { url: string; apiKeyFile: string };
-    slackWebhookUrlFile?: string;
-  };
-  ports?: { ingest?: number; escalation?: number };
+  oidc: DevPlatform['oidc'];
+  /**
+   * Secret files by name (the services read `*_FILE` as they do in Kubernetes): each service's
+   * descriptor (`devEnv`) says which it needs, e.g. `pagerduty-webhook-secrets`, `session-secret`.
+   */
+  secretFiles: Record<string, string>;
+  /** Local endpoints by name (fake provider APIs for actions: `pagerduty-api`, `opsgenie-api`). */
+  urls?: Record<string, string>;
+  /** Other files by name (`service-catalogue`). */
+  files: Record<string, string>;
+  /** Fixed ports by service name; others listen on a free port. */
+  ports?: Record<string, number>;
   logLevel?: string;
   nodeEnv?: 'development' | 'test';
+  /** Start only these services (default: every service under services/). */
+  only?: string[];
 }
 
 export interface Platform {
-  ingest: RunningService;
-  escalation: RunningService;
+  /** The running services, in start order. */
+  services: ReadonlyMap<string, RunningService>;
+  /** One running service by name; throws when it is not part of this platform. */
+  service(name: string): RunningService;
   stop(): Promise<void>;
 }
 
 /**
- * Starts every service in this process with the same configuration path they use in a
- * container (environment variables and secret files through each service's own config
- * schema). Used by `npm start`, the end-to-end tests and the benchmarks.
+ * Starts every service (found by its descriptor) in this process with the same configuration
+ * path they use in a container: environment variables and secret files, parsed by each
+ * service's own config schema. Used by `npm start`, the end-to-end tests and the fault suites.
  */
 export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
-  const common = {
-    NODE_ENV: opts.nodeEnv ?? 'development',
+  const dev: DevPlatform = {
+    nodeEnv: opts.nodeEnv ?? 'development',
+    namespace: opts.namespace,
+    oidc: opts.oidc,
+    secretFiles: opts.secretFiles,
+    urls: opts.urls ?? {},
+    files: opts.files,
+  };
+  const shared = {
+    NODE_ENV: dev.nodeEnv,
     LOG_LEVEL: opts.logLevel ?? 'warn',
     HOST: '127.0.0.1',
     DATABASE_URL: opts.databaseUrl,
     KAFKA_BROKERS: opts.kafkaBrokers,
     KAFKA_TOPIC_NAMESPACE: opts.namespace,
   };
-  const ingest = await startWebhookIngest(
-    loadConfig(ingestConfig, {
-      ...common,
-      PORT: String(opts.ports?.ingest ?? 0),
-      PAGERDUTY_WEBHOOK_SECRETS_FILE: opts.secretFiles.pagerduty,
-      OPSGENIE_WEBHOOK_TOKEN_FILE: opts.secretFiles.opsgenie,
-      ALERTMANAGER_WEBHOOK_BASIC_AUTH_FILE: opts.secretFiles.alertmanagerBasic,
-    }),
-  );
-  let escalation: RunningService;
+  const running = new Map<string, RunningService>();
+  const stop = async () => {
+    await Promise.allSettled([...running.values()].reverse().map((s) => s.stop()));
+  };
   try {
-    escalation = await startEscalation(
-      loadConfig(escalationConfig, {
-        ...common,
-        PORT: String(opts.ports?.escalation ?? 0),
-        SERVICE_CATALOGUE_FILE: opts.catalogueFile,
-        OIDC_ISSUER: opts.oidc.issuer,
-        OIDC_AUDIENCE: opts.oidc.audience,
-        ...(opts.oidc.jwksUrl ? { OIDC_JWKS_URL: opts.oidc.jwksUrl } : {}),
-        KAFKA_CONSUMER_GROUP: `${opts.namespace}-escalation`,
-        ...(opts.providers?.pagerduty
-          ? {
-              PAGERDUTY_API_URL: opts.providers.pagerduty.url,
-              PAGERDUTY_API_TOKEN_FILE: opts.providers.pagerduty.tokenFile,
-              PAGERDUTY_FROM_EMAIL: opts.providers.pagerduty.fromEmail,
-            }
-          : {}),
-        ...(opts.providers?.opsgenie
-          ? { OPSGENIE_API_URL: opts.providers.opsgenie.url, OPSGENIE_API_KEY_FILE: opts.providers.opsgenie.apiKeyFile }
-          : {}),
-        ...(opts.providers?.slackWebhookUrlFile ? { SLACK_WEBHOOK_URL_FILE: opts.providers.slackWebhookUrlFile } : {}),
-      }),
-      { onFatal: (error) => console.error(`escalation stopped: ${error.message}`) },
-    );
+    for (const { name, service } of await listServices()) {
+      if (opts.only && !opts.only.includes(name)) continue;
+      const env = service.platformEnv(dev, { ...shared, PORT: String(opts.ports?.[name] ?? 0) });
+      running.set(
+        name,
+        await service.run(service.loadConfig(env), {
+          onFatal: (error) => console.error(`${name} stopped: ${error.message}`),
+        }),
+      );
+    }
   } catch (error) {
-    await ingest.stop();
+    await stop();
     throw error;
   }
   return {
-    ingest,
-    escalation,
-    async stop() {
-      await Promise.allSettled([ingest.stop(), escalation.stop()]);
+    services: running,
+    service(name) {
+      const found = running.get(name);
+      if (!found)
+        throw new Error(`${name} is not running in this platform (running: ${[...running.keys()].join(', ')})`);
+      return found;
     },
+    stop,
   };
 }

@@ -92,9 +92,13 @@ describe('escalation while PostgreSQL restarts under consumer load', () => {
     // While it is down: webhook-ingest refuses (it cannot deduplicate), readiness says why, and
     // the second third arrives on the topic.
     const webhook = pagerDutyIncidentEvent({ incidentId: 'PDDBWEBHOOK', title: 'Sent during the outage' });
-    const duringOutage: Delivery = await deliverPagerDuty(p.platform.ingest.url, webhook, p.secrets.pagerduty);
-    const ingestReady = await readiness(p.platform.ingest.url);
-    const escalationReady = await readiness(p.platform.escalation.url);
+    const duringOutage: Delivery = await deliverPagerDuty(
+      p.platform.service('webhook-ingest').url,
+      webhook,
+      p.secrets.pagerduty,
+    );
+    const ingestReady = await readiness(p.platform.service('webhook-ingest').url);
+    const escalationReady = await readiness(p.platform.service('escalation').url);
     await firstThird;
     await publish(deliveries.slice(third, 2 * third));
     await sleep(Math.max(0, OUTAGE_MS - (Date.now() - outageStarted)));
@@ -123,11 +127,11 @@ describe('escalation while PostgreSQL restarts under consumer load', () => {
     );
     expect(new Map(rows.map((r) => [r.id, r.status])), `seed ${seed}`).toEqual(expectedStatus);
     await eventually('escalation ready again', async () =>
-      (await readiness(p.platform.escalation.url)).status === 200 ? true : undefined,
+      (await readiness(p.platform.service('escalation').url)).status === 200 ? true : undefined,
     );
 
     // The provider's retry of the refused webhook goes through now.
-    const retried = await deliverPagerDuty(p.platform.ingest.url, webhook, p.secrets.pagerduty);
+    const retried = await deliverPagerDuty(p.platform.service('webhook-ingest').url, webhook, p.secrets.pagerduty);
     expect(retried.status).toBe(202);
     await eventually('the retried webhook applied', async () =>
       (await historyEventIds(p.db)).includes(eventIdOf(webhook)) ? true : undefined,

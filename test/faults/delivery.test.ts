@@ -74,7 +74,7 @@ describe('the same webhook delivered several times, in random order', () => {
       random,
     );
     const answers = await mapConcurrent(deliveries, 6, (payload) =>
-      deliverPagerDuty(p.platform.ingest.url, payload, p.secrets.pagerduty),
+      deliverPagerDuty(p.platform.service('webhook-ingest').url, payload, p.secrets.pagerduty),
     );
     expect(answers.map((a) => a.status)).toEqual(deliveries.map(() => 202));
 
@@ -86,7 +86,7 @@ describe('the same webhook delivered several times, in random order', () => {
     );
     const token = await p.issuer.token({ sub: 'viewer-1', roles: ['viewer'] });
     for (const incident of incidents) {
-      const res = await fetch(`${p.platform.escalation.url}/v1/incidents/${incident.id}`, {
+      const res = await fetch(`${p.platform.service('escalation').url}/v1/incidents/${incident.id}`, {
         headers: { authorization: `Bearer ${token}` },
       });
       expect(res.status).toBe(200);
@@ -148,6 +148,6 @@ describe('poison messages on the incident topic', () => {
     }
     // Nothing of the rejected incident reached the history; the consumer is still healthy.
     expect(await historyEventIds(p.db)).not.toContain(wrongVersion.event.eventId);
-    expect((await readiness(p.platform.escalation.url)).status).toBe(200);
+    expect((await readiness(p.platform.service('escalation').url)).status).toBe(200);
   });
 });

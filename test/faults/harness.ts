@@ -36,7 +36,8 @@ export async function startFaultStack(label: string): Promise<Stack> {
 export interface Secrets {
   dir: string;
   pagerduty: string;
-  files: { pagerduty: string; opsgenie: string; alertmanagerBasic: string };
+  /** Secret files by the names the services' descriptors ask for. */
+  files: Record<string, string>;
   remove(): void;
 }
 
@@ -53,9 +54,9 @@ export function writeSecrets(): Secrets {
     dir,
     pagerduty,
     files: {
-      pagerduty: file('pagerduty', `${pagerduty}\n`),
-      opsgenie: file('opsgenie', randomBytes(24).toString('hex')),
-      alertmanagerBasic: file('alertmanager', `alertmanager:${randomBytes(24).toString('hex')}`),
+      'pagerduty-webhook-secrets': file('pagerduty', `${pagerduty}\n`),
+      'opsgenie-webhook-token': file('opsgenie', randomBytes(24).toString('hex')),
+      'alertmanager-webhook-basic-auth': file('alertmanager', `alertmanager:${randomBytes(24).toString('hex')}`),
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -96,7 +97,7 @@ export async function startFaultPlatform(stack: Stack): Promise<FaultPlatform> {
     namespace,
     oidc: { issuer: issuer.issuer, audience: issuer.audience },
     secretFiles: secrets.files,
-    catalogueFile: CATALOGUE_FILE,
+    files: { 'service-catalogue': CATALOGUE_FILE },
     logLevel: process.env.FAULTS_LOG_LEVEL ?? 'silent',
     nodeEnv: 'test',
   });

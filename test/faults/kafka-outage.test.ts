@@ -52,7 +52,7 @@ describe('webhook intake while the Kafka broker is stopped and restarted', { ret
       pagerDutyIncidentEvent({ incidentId: `PDKAFKA${String(i).padStart(4, '0')}`, title: `Kafka outage ${i}` }),
     );
     const ids = payloads.map(eventIdOf);
-    const ingest = p.platform.ingest.url;
+    const ingest = p.platform.service('webhook-ingest').url;
 
     let phase: Phase = 'up';
     const sent: Sent[] = [];
@@ -133,7 +133,7 @@ describe('webhook intake while the Kafka broker is stopped and restarted', { ret
     // Both services came back by themselves.
     await eventually('webhook-ingest ready', async () => ((await readiness(ingest)).status === 200 ? true : undefined));
     await eventually('escalation ready', async () =>
-      (await readiness(p.platform.escalation.url)).status === 200 ? true : undefined,
+      (await readiness(p.platform.service('escalation').url)).status === 200 ? true : undefined,
     );
 
     // Providers retry what was refused; afterwards the store is complete, each event once.

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { topicName } from '@micro-oncall/incident-model';
-import { createKafka, createLogger, ensureTopics } from '@micro-oncall/service-kit';
+import { createKafka, createLogger, type DevPlatform, ensureTopics } from '@micro-oncall/service-kit';
 import {
   createTestDatabase,
   freePort,
@@ -10,6 +10,7 @@ import {
   uniqueNamespace,
 } from '@micro-oncall/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findService } from '../../scripts/lib/services.js';
 import { CATALOGUE_FILE } from '../helpers.js';
 import {
   type ChildService,
@@ -147,15 +148,18 @@ describe('webhook-ingest and escalation stopped with SIGTERM under load', () => 
       KAFKA_TOPIC_NAMESPACE: namespace,
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
     };
+    // Each service's own environment comes from its descriptor, as on every local platform.
+    const dev: DevPlatform = {
+      nodeEnv: 'test',
+      namespace,
+      oidc: { issuer: issuer.issuer, audience: issuer.audience },
+      secretFiles: secrets.files,
+      urls: {},
+      files: { 'service-catalogue': CATALOGUE_FILE },
+    };
     env = {
-      ingest: { ...common, PAGERDUTY_WEBHOOK_SECRETS_FILE: secrets.files.pagerduty },
-      escalation: {
-        ...common,
-        SERVICE_CATALOGUE_FILE: CATALOGUE_FILE,
-        OIDC_ISSUER: issuer.issuer,
-        OIDC_AUDIENCE: issuer.audience,
-        KAFKA_CONSUMER_GROUP: `${namespace}-escalation`,
-      },
+      ingest: (await findService('webhook-ingest')).service.platformEnv(dev, common),
+      escalation: (await findService('escalation')).service.platformEnv(dev, common),
     };
   });
   afterAll(async () => {

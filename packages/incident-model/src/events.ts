@@ -145,8 +145,82 @@ export function incidentActionEnvelope(
   };
 }
 
+/**
+ * What a topic carries and how its CloudEvents attributes derive from the payload. One entry per
+ * topic kind that has a schema: producers and consumers in every service go through it (the
+ * service-kit's typed `publish`/`consume`), so no service builds an envelope by hand.
+ */
+export interface TopicContract<D extends z.ZodType> {
+  /** The payload schema (`data`). */
+  data: D;
+  /** The envelope schema: validated by producers before sending and by consumers on receipt. */
+  envelope: ReturnType<typeof cloudEventSchema<D>>;
+  /** CloudEvents `id`: stable across redeliveries, the consumers' idempotency key. */
+  id(data: z.output<D>): string;
+  /** CloudEvents `type`. */
+  type(data: z.output<D>): string;
+  /** CloudEvents `subject`, also the Kafka key: one subject's events stay in order. */
+  subject(data: z.output<D>): string;
+  /** The `drill` extension when the payload says it itself; otherwise the producer says. */
+  drill?(data: z.output<D>): boolean;
+}
+
+function topicContract<D extends z.ZodType>(contract: Omit<TopicContract<D>, 'envelope'>): TopicContract<D> {
+  return { ...contract, envelope: cloudEventSchema(contract.data) };
+}
+
+export const TOPIC_CONTRACTS = {
+  'incident-events': topicContract({
+    data: IncidentEvent,
+    id: (e) => e.eventId,
+    type: (e) => `${INCIDENT_EVENT_TYPE_PREFIX}${e.kind}`,
+    subject: (e) => e.incidentId,
+    drill: (e) => e.drill,
+  }),
+  'incident-actions': topicContract({
+    data: IncidentAction,
+    id: (a) => a.actionId,
+    type: (a) => `${INCIDENT_ACTION_TYPE_PREFIX}${a.action}`,
+    subject: (a) => a.incidentId,
+  }),
+};
+
+/** Topic kinds that have a payload schema (and so can be published and consumed). */
+export type EventKind = keyof typeof TOPIC_CONTRACTS;
+export type EventData<K extends EventKind> = z.output<(typeof TOPIC_CONTRACTS)[K]['data']>;
+export type EventEnvelope<K extends EventKind> = z.output<(typeof TOPIC_CONTRACTS)[K]['envelope']>;
+
+export function isEventKind(kind: string): kind is EventKind {
+  return Object.hasOwn(TOPIC_CONTRACTS, kind);
+}
+
+/**
+ * The envelope for `data` on topic `kind`. `drill` is required where the payload does not carry
+ * it (an action inherits its incident's flag) and ignored where it does.
+ */
+export function envelopeFor<K extends EventKind>(
+  kind: K,
+  data: EventData<K>,
+  opts: EnvelopeOptions & { drill?: boolean },
+): EventEnvelope<K> {
+  const contract = TOPIC_CONTRACTS[kind] as unknown as TopicContract<z.ZodType<EventData<K>>>;
+  const drill = contract.drill ? contract.drill(data) : opts.drill;
+  if (drill === undefined) throw new Error(`${kind}: the producer must say whether the event is a drill`);
+  return {
+    specversion: '1.0',
+    id: contract.id(data),
+    source: opts.source,
+    type: contract.type(data),
+    time: opts.time ?? new Date().toISOString(),
+    subject: contract.subject(data),
+    datacontenttype: 'application/json',
+    data,
+    ...(opts.traceparent === undefined ? {} : { traceparent: opts.traceparent }),
+    drill,
+  } as EventEnvelope<K>;
+}
+
 /** Envelope schema per topic kind, for validation on both sides and for generated JSON Schema contracts. */
-export const EVENT_SCHEMAS = {
-  'incident-events': IncidentEventEnvelope,
-  'incident-actions': IncidentActionEnvelope,
-} as const satisfies Record<'incident-events' | 'incident-actions', z.ZodType>;
+export const EVENT_SCHEMAS = Object.fromEntries(
+  Object.entries(TOPIC_CONTRACTS).map(([kind, contract]) => [kind, contract.envelope]),
+) as { [K in EventKind]: (typeof TOPIC_CONTRACTS)[K]['envelope'] };

@@ -31,7 +31,10 @@ export const INCIDENT_LIMITS = {
 } as const;
 
 /** `inc_` + 24 lowercase hex characters, see {@link incidentIdFor}. */
-export const IncidentId = z.string().regex(/^inc_[0-9a-f]{24}$/);
+export const INCIDENT_ID_PATTERN = /^inc_[0-9a-f]{24}$/;
+
+/** An incident id ({@link INCIDENT_ID_PATTERN}). */
+export const IncidentId = z.string().regex(INCIDENT_ID_PATTERN);
 export type IncidentId = z.infer<typeof IncidentId>;
 
 /** A service slug: lowercase, starts with a letter or digit, then letters, digits, `.`, `_`, `-`. */

@@ -86,6 +86,8 @@ export const baseConfigSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9.-]*$/)
     .default('oncall'),
   KAFKA_CREATE_TOPICS: envBoolean(true),
+  /** How long a direct publish waits for the broker's acknowledgement before answering 503. */
+  KAFKA_SEND_TIMEOUT_MS: envInt(4000, { min: 100, max: 30_000 }),
   SHUTDOWN_TIMEOUT_MS: envInt(10_000, { min: 100 }),
 });
 export type BaseConfig = z.output<typeof baseConfigSchema>;

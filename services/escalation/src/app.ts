@@ -4,9 +4,9 @@ import {
   type Component,
   createHttpApp,
   createOidcRouter,
-  type EventProducer,
   type Logger,
   type OidcLoginOptions,
+  type Outbox,
   type Registry,
   requireRole,
   type SessionCodec,
@@ -15,8 +15,8 @@ import {
 import express, { type Express, type Request } from 'express';
 import type { AuditWriter } from './audit.js';
 import type { ServiceCatalogue } from './catalogue.js';
-import type { EscalationDb } from './consumers/incident-events.js';
 import type { incidents } from './db/schema.js';
+import type { EscalationDb } from './db/types.js';
 import { openApiDocument } from './openapi.js';
 import type { ProviderActions } from './providers/types.js';
 import { createActionsRouter } from './routes/actions.js';
@@ -35,8 +35,7 @@ export interface AppDeps {
   oidc: Omit<OidcLoginOptions, 'sessions' | 'logger' | 'onSignIn' | 'onSignOut'>;
   audit: AuditWriter;
   providers: { forProvider(provider: string): ProviderActions | null };
-  producer: EventProducer;
-  actionsTopic: string;
+  outbox: Outbox;
   live: { handler: express.RequestHandler };
   onEscalated?: (incident: typeof incidents.$inferSelect, detail: string) => void;
   components: () => readonly Component[];
@@ -59,7 +58,7 @@ const CSP = [
   "form-action 'self'",
 ].join('; ');
 
-/** The escalation HTTP app: API, sign-in, live feed and dashboard. It never listens: main.ts does. */
+/** The escalation HTTP app: API, sign-in, live feed and dashboard. It never listens: the service-kit does. */
 export function createApp(deps: AppDeps): Express {
   return createHttpApp(
     {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '@micro-oncall/service-kit';
-import type { EscalationDb } from './consumers/incident-events.js';
 import { auditLog } from './db/schema.js';
+import type { AuditOutcome, EscalationDb } from './db/types.js';
 
 export interface AuditEntry {
   actor: Pick<Principal, 'subject' | 'name' | 'email'>;
   action: string;
-  outcome: 'succeeded' | 'failed' | 'denied';
+  outcome: AuditOutcome;
   detail: string;
   requestId: string;
   incidentId?: string | null;
@@ -17,13 +17,16 @@ export interface AuditEntry {
   request?: unknown;
 }
 
-export type AuditWriter = (entry: AuditEntry) => Promise<string>;
+/** The database or a transaction of it: an audit row can be written with the change it records. */
+export type AuditExecutor = Pick<EscalationDb, 'insert'>;
 
-/** Appends one row to escalation.audit_log and returns its id. */
+export type AuditWriter = (entry: AuditEntry, tx?: AuditExecutor) => Promise<string>;
+
+/** Appends one row to escalation.audit_log (inside `tx` when given) and returns its id. */
 export function createAuditWriter(db: EscalationDb): AuditWriter {
-  return async (entry) => {
+  return async (entry, tx = db) => {
     const id = randomUUID();
-    await db.insert(auditLog).values({
+    await tx.insert(auditLog).values({
       id,
       actorSubject: entry.actor.subject,
       actorName: entry.actor.name,

@@ -3,8 +3,9 @@ import { asc, gt, max } from 'drizzle-orm';
 import type { Request, RequestHandler, Response } from 'express';
 import pg from 'pg';
 import type { ServiceCatalogue } from './catalogue.js';
-import { type EscalationDb, LIVE_CHANNEL } from './consumers/incident-events.js';
+import { LIVE_CHANNEL } from './consumers/incident-events.js';
 import { incidents } from './db/schema.js';
+import type { EscalationDb, IncidentRow } from './db/types.js';
 import { presentWithOwnership } from './present.js';
 
 interface Client {
@@ -41,7 +42,7 @@ export function createLiveFeed(deps: {
   const rowsAfter = (seq: number) =>
     deps.db.select().from(incidents).where(gt(incidents.changeSeq, seq)).orderBy(asc(incidents.changeSeq)).limit(PAGE);
 
-  const write = (client: Client, rows: (typeof incidents.$inferSelect)[]) => {
+  const write = (client: Client, rows: IncidentRow[]) => {
     for (const row of rows) {
       if (row.changeSeq <= client.lastSent) continue;
       client.res.write(

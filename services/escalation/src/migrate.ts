@@ -1,9 +1,4 @@
-import { fileURLToPath } from 'node:url';
-import { migrateFromEnv } from '@micro-oncall/service-kit';
+import { service } from './service.js';
 
 /** Explicit migration entry point, run by the Helm pre-install/pre-upgrade Job. */
-await migrateFromEnv({
-  service: 'escalation',
-  schema: 'escalation',
-  migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)),
-});
+await service.migrate();

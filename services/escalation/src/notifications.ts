@@ -1,9 +1,6 @@
 import type { Logger } from '@micro-oncall/service-kit';
-import type { IncidentChange } from './consumers/incident-events.js';
-import type { incidents } from './db/schema.js';
+import type { IncidentChange, IncidentRow } from './db/types.js';
 import { createSlackNotifier } from './providers/slack.js';
-
-type IncidentRow = typeof incidents.$inferSelect;
 
 /**
  * Optional Slack notices: a new p0/p1 incident (drills excluded) and every escalation made

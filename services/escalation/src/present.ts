@@ -1,12 +1,12 @@
 import type { ServiceCatalogue } from './catalogue.js';
-import type { incidents } from './db/schema.js';
+import type { IncidentRow } from './db/types.js';
 
 function iso(value: string | null): string | null {
   return value === null ? null : new Date(value).toISOString();
 }
 
 /** The public shape of an incident in API answers and the live feed. */
-export function presentIncident(row: typeof incidents.$inferSelect) {
+export function presentIncident(row: IncidentRow) {
   return {
     id: row.id,
     provider: row.provider,
@@ -31,6 +31,6 @@ export function presentIncident(row: typeof incidents.$inferSelect) {
 }
 
 /** An incident with who owns it, as listed and streamed. */
-export function presentWithOwnership(row: typeof incidents.$inferSelect, catalogue: ServiceCatalogue) {
+export function presentWithOwnership(row: IncidentRow, catalogue: ServiceCatalogue) {
   return { ...presentIncident(row), ownership: catalogue.lookup(row.service) };
 }

@@ -1,9 +1,13 @@
-import { type IncidentEvent, statusAfter } from '@micro-oncall/incident-model';
-import type { incidents } from './db/schema.js';
+import { type IncidentEvent, type IncidentEventKind, statusAfter } from '@micro-oncall/incident-model';
+import type { IncidentRow } from './db/types.js';
 
-export type IncidentRow = typeof incidents.$inferSelect;
-
-const STATUS_KINDS = new Set(['triggered', 'acknowledged', 'unacknowledged', 'resolved', 'reopened']);
+const STATUS_KINDS = new Set<IncidentEventKind>([
+  'triggered',
+  'acknowledged',
+  'unacknowledged',
+  'resolved',
+  'reopened',
+]);
 
 const later = (a: string, b: string) => Date.parse(a) >= Date.parse(b);
 

@@ -1,6 +1,6 @@
 import type { IncidentEvent, NormaliseResult } from '@micro-oncall/incident-model';
 import { incidentEventEnvelope, topicName } from '@micro-oncall/incident-model';
-import { loadConfig, type RunningService } from '@micro-oncall/service-kit';
+import type { RunningService } from '@micro-oncall/service-kit';
 import {
   createTestDatabase,
   type LocalIssuer,
@@ -9,8 +9,7 @@ import {
   uniqueNamespace,
 } from '@micro-oncall/test-kit';
 import { inject } from 'vitest';
-import { configSchema } from '../src/env.js';
-import { startEscalation } from '../src/main.js';
+import { service as escalation } from '../src/service.js';
 
 export const CATALOGUE = new URL('../config/services.example.yml', import.meta.url).pathname;
 
@@ -57,8 +56,8 @@ export async function startTestEscalation(
   const { databaseUrl, kafkaBrokers } = inject('stack');
   const namespace = uniqueNamespace(name);
   const issuer = await startLocalIssuer();
-  const service = await startEscalation(
-    loadConfig(configSchema, {
+  const service = await escalation.run(
+    escalation.loadConfig({
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
       HOST: '127.0.0.1',

@@ -1,6 +1,7 @@
 // @ts-check
 import { ApiError, api } from './api.js';
 import { externalLink, h, navLink } from './dom.js';
+import { applyFilter, filterChoices, filterSearch, parseFilter, SORTS, wantsResolved } from './filters.js';
 import {
   contactItem,
   drillBadge,
@@ -16,96 +17,9 @@ import {
 
 /** @typedef {import('./types.js').Incident} Incident */
 /** @typedef {import('./types.js').Context} Context */
-/** @typedef {'severity' | 'updated' | 'newest' | 'oldest'} Sort */
-/**
- * @typedef {object} Filter
- * @property {Set<string>} status empty: every status
- * @property {Set<string>} severity empty: every severity
- * @property {string} service
- * @property {string} owner an owner, team or on-call handle; `unowned`
- * @property {string} q
- * @property {Sort} sort
- * @property {boolean} hideDrills
- */
+/** @typedef {import('./filters.js').Sort} Sort */
 
-const DEFAULT_STATUS = ['triggered', 'acknowledged'];
-/** @type {Record<Sort, string>} */
-const SORTS = {
-  severity: 'Severity, then last update',
-  updated: 'Last update (newest first)',
-  newest: 'Age (newest first)',
-  oldest: 'Age (oldest first)',
-};
-/** @type {Record<string, number>} */
-const SEVERITY_RANK = { p0: 0, p1: 1, p2: 2, p3: 3, p4: 4 };
-/** @type {Record<string, number>} */
-const STATUS_RANK = { triggered: 0, acknowledged: 1, resolved: 2 };
 const RESOLVED_LIMIT = 500;
-
-/**
- * The filter in the address bar: `?status=triggered&severity=p0,p1&service=…&owner=…&q=…&sort=…&drills=hide`.
- * @param {string} search
- * @returns {Filter}
- */
-export function parseFilter(search) {
-  const p = new URLSearchParams(search);
-  /** @param {string} name @param {readonly string[]} allowed @param {string[]} fallback */
-  const set = (name, allowed, fallback) => {
-    const raw = p.get(name);
-    if (raw === null) return new Set(fallback);
-    return new Set(raw.split(',').filter((v) => allowed.includes(v)));
-  };
-  const sort = p.get('sort') ?? 'severity';
-  return {
-    status: set('status', STATUSES, DEFAULT_STATUS),
-    severity: set('severity', SEVERITIES, []),
-    service: p.get('service') ?? '',
-    owner: p.get('owner') ?? '',
-    q: p.get('q') ?? '',
-    sort: sort in SORTS ? /** @type {Sort} */ (sort) : 'severity',
-    hideDrills: p.get('drills') === 'hide',
-  };
-}
-
-/** @param {Filter} f */
-function filterSearch(f) {
-  const p = new URLSearchParams();
-  const status = STATUSES.filter((s) => f.status.has(s));
-  if (status.join(',') !== DEFAULT_STATUS.join(',')) p.set('status', status.join(','));
-  if (f.severity.size > 0) p.set('severity', SEVERITIES.filter((s) => f.severity.has(s)).join(','));
-  if (f.service) p.set('service', f.service);
-  if (f.owner) p.set('owner', f.owner);
-  if (f.q) p.set('q', f.q);
-  if (f.sort !== 'severity') p.set('sort', f.sort);
-  if (f.hideDrills) p.set('drills', 'hide');
-  const s = p.toString();
-  return s ? `?${s}` : '';
-}
-
-/** @param {Incident} i */
-function ownerKeys(i) {
-  const o = i.ownership;
-  return [...o.owners, o.team, o.oncall].filter((v) => typeof v === 'string' && v !== '');
-}
-
-/** @param {Sort} sort @returns {(a: Incident, b: Incident) => number} */
-function comparator(sort) {
-  /** @param {Incident} a @param {Incident} b */
-  const newestUpdate = (a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.id.localeCompare(b.id);
-  switch (sort) {
-    case 'updated':
-      return newestUpdate;
-    case 'newest':
-      return (a, b) => b.createdAt.localeCompare(a.createdAt) || newestUpdate(a, b);
-    case 'oldest':
-      return (a, b) => a.createdAt.localeCompare(b.createdAt) || newestUpdate(a, b);
-    default:
-      return (a, b) =>
-        (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9) ||
-        (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9) ||
-        newestUpdate(a, b);
-  }
-}
 
 /** @param {Incident['ownership']} o */
 function ownerCell(o) {
@@ -326,17 +240,14 @@ export function createDashboard(ctx) {
 
   /** Service and owner choices are whatever the loaded incidents have (plus the current choice). */
   const rebuildOptions = (/** @type {boolean} */ force) => {
-    const services = new Set([...incidents.values()].map((i) => i.service));
-    const owners = new Set([...incidents.values()].flatMap(ownerKeys));
-    if (filter.service) services.add(filter.service);
-    if (filter.owner && filter.owner !== 'unowned') owners.add(filter.owner);
-    const serviceKey = [...services].sort().join('\n');
-    const ownerKey = [...owners].sort().join('\n');
+    const { services, owners } = filterChoices(incidents.values(), filter);
+    const serviceKey = services.join('\n');
+    const ownerKey = owners.join('\n');
     if (force || serviceKey !== knownServices) {
       knownServices = serviceKey;
       serviceSelect.replaceChildren(
         h('option', { value: '', text: 'All services' }),
-        ...[...services].sort().map((s) => h('option', { value: s, text: s })),
+        ...services.map((s) => h('option', { value: s, text: s })),
       );
       serviceSelect.value = filter.service;
     }
@@ -345,7 +256,7 @@ export function createDashboard(ctx) {
       ownerSelect.replaceChildren(
         h('option', { value: '', text: 'Anyone' }),
         h('option', { value: 'unowned', text: 'Unowned (fallback)' }),
-        ...[...owners].sort().map((s) => h('option', { value: s, text: s })),
+        ...owners.map((s) => h('option', { value: s, text: s })),
       );
       ownerSelect.value = filter.owner;
     }
@@ -362,7 +273,7 @@ export function createDashboard(ctx) {
       hideDrills: drillBox.checked,
     };
     history.replaceState(history.state, '', `${location.pathname}${filterSearch(filter)}`);
-    if (wantsResolved()) void loadResolved();
+    if (wantsResolved(filter)) void loadResolved();
     layout();
   };
 
@@ -393,29 +304,6 @@ export function createDashboard(ctx) {
   });
 
   // ---- model
-  const wantsResolved = () => filter.status.size === 0 || filter.status.has('resolved');
-
-  /** @param {Incident} i */
-  const matches = (i) => {
-    if (filter.status.size > 0 && !filter.status.has(i.status)) return false;
-    if (filter.severity.size > 0 && !filter.severity.has(i.severity)) return false;
-    if (filter.service && i.service !== filter.service) return false;
-    if (filter.hideDrills && i.drill) return false;
-    if (filter.owner === 'unowned' ? i.ownership.owned : filter.owner && !ownerKeys(i).includes(filter.owner))
-      return false;
-    if (filter.q) {
-      const q = filter.q.toLowerCase();
-      if (
-        !i.title.toLowerCase().includes(q) &&
-        !i.service.toLowerCase().includes(q) &&
-        !i.id.includes(q) &&
-        !i.providerId.toLowerCase().includes(q)
-      )
-        return false;
-    }
-    return true;
-  };
-
   /** @param {Incident} i */
   const rowFor = (i) => {
     let tr = rows.get(i.id);
@@ -453,7 +341,7 @@ export function createDashboard(ctx) {
     if (!loaded) return;
     rebuildOptions(false);
     const all = [...incidents.values()];
-    const visible = all.filter(matches).sort(comparator(filter.sort));
+    const visible = applyFilter(all, filter);
     if (Math.abs(tbody.rows.length - visible.length) > 200) {
       // Big change (first render, a filter): build the rows off-document and swap them in at once.
       const fragment = document.createDocumentFragment();
@@ -509,10 +397,10 @@ export function createDashboard(ctx) {
       ),
       h('span', { class: `count count-unowned${unowned ? '' : ' zero'}` }, h('b', { text: unowned }), ' unowned'),
     );
-    const scope = wantsResolved() ? 'incidents' : 'open incidents';
+    const scope = wantsResolved(filter) ? 'incidents' : 'open incidents';
     summary.textContent =
       `Showing ${shown.toLocaleString()} of ${open.length.toLocaleString()} open` +
-      (wantsResolved() ? ` and ${(all.length - open.length).toLocaleString()} recently resolved` : '') +
+      (wantsResolved(filter) ? ` and ${(all.length - open.length).toLocaleString()} recently resolved` : '') +
       ' incidents' +
       (truncated ? ' (only the 5,000 most recent open incidents are loaded)' : '');
     empty.hidden = shown > 0;
@@ -527,7 +415,7 @@ export function createDashboard(ctx) {
       const page = await api('/v1/incidents?active=true&limit=5000');
       for (const i of page.items) merge(i, false);
       truncated = page.nextCursor !== null;
-      if (wantsResolved()) await loadResolved();
+      if (wantsResolved(filter)) await loadResolved();
       loaded = true;
       layout();
       syncControls();
@@ -588,7 +476,7 @@ export function createDashboard(ctx) {
       if (next !== filterSearch(filter)) {
         filter = parseFilter(location.search);
         syncControls();
-        if (wantsResolved()) void loadResolved();
+        if (wantsResolved(filter)) void loadResolved();
       }
       element.hidden = false;
       layout();

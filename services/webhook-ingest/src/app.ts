@@ -1,7 +1,7 @@
 import {
   type Component,
   createHttpApp,
-  type EventProducer,
+  type DirectPublisher,
   type Logger,
   type Registry,
 } from '@micro-oncall/service-kit';
@@ -19,12 +19,11 @@ export interface AppDeps {
   registry: Registry;
   metrics: IngestMetrics;
   pool: pg.Pool;
-  producer: EventProducer;
-  topic: string;
+  events: DirectPublisher;
   components: () => readonly Component[];
 }
 
-/** The webhook-ingest HTTP app. It never listens: main.ts does. */
+/** The webhook-ingest HTTP app. It never listens: the service-kit does. */
 export function createApp(deps: AppDeps): Express {
   return createHttpApp(
     {

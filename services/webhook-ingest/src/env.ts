@@ -24,7 +24,6 @@ export const configSchema = baseConfigSchema.extend({
   WEBHOOK_RATE_LIMIT_PER_MINUTE: envInt(60_000, { min: 1 }),
   /** How long accepted event ids are kept to drop replays (PagerDuty retries for 48 h). */
   DEDUP_RETENTION_HOURS: envInt(24 * 7, { min: 49 }),
-  KAFKA_SEND_TIMEOUT_MS: envInt(4000, { min: 100, max: 30_000 }),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { topicName } from '@micro-oncall/incident-model';
 import { alertmanagerWebhook, opsgenieWebhook, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
-import { loadConfig, type RunningService } from '@micro-oncall/service-kit';
+import type { RunningService } from '@micro-oncall/service-kit';
 import { createTestDatabase, testKafka, uniqueNamespace } from '@micro-oncall/test-kit';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { configSchema } from '../src/env.js';
-import { startWebhookIngest } from '../src/main.js';
+import { service } from '../src/service.js';
 
 /*
  * Bad-input suite: thousands of generated and mutated payloads per provider endpoint, sent
@@ -127,8 +126,8 @@ describe('webhook-ingest under hostile input', () => {
       writeFileSync(join(dir, name), value, { mode: 0o600 });
       return join(dir, name);
     };
-    ingest = await startWebhookIngest(
-      loadConfig(configSchema, {
+    ingest = await service.run(
+      service.loadConfig({
         NODE_ENV: 'test',
         LOG_LEVEL: 'silent',
         HOST: '127.0.0.1',

@@ -9,13 +9,12 @@ import {
   pagerDutyIncidentEvent,
   pagerDutyServiceEvent,
 } from '@micro-oncall/incident-model/fixtures';
-import { createKafka, createLogger, loadConfig, type RunningService } from '@micro-oncall/service-kit';
+import { createKafka, createLogger, type RunningService } from '@micro-oncall/service-kit';
 import { createTestDatabase, freePort, uniqueNamespace } from '@micro-oncall/test-kit';
 import pg from 'pg';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { configSchema } from '../src/env.js';
-import { startWebhookIngest, wireWebhookIngest } from '../src/main.js';
+import { service } from '../src/service.js';
 
 // kafkajs is service-kit's dependency, reached through createKafka rather than imported here.
 type Kafka = ReturnType<typeof createKafka>;
@@ -157,8 +156,8 @@ beforeAll(async () => {
   namespace = uniqueNamespace('ingest');
   topic = topicName('incident-events', namespace);
   secretDir = mkdtempSync(join(tmpdir(), 'ingest-secrets-'));
-  ingest = await startWebhookIngest(
-    loadConfig(configSchema, {
+  ingest = await service.run(
+    service.loadConfig({
       ...baseEnv(),
       // Rotation: the old and the new subscription secret, one per line.
       PAGERDUTY_WEBHOOK_SECRETS_FILE: secretFile('pagerduty', `${secrets.pagerdutyOld}\n${secrets.pagerduty}\n`),
@@ -438,8 +437,8 @@ describe('rejected webhooks: a clear JSON error, and nothing published or stored
 describe('a replica with only PagerDuty configured and a small rate limit', () => {
   let limited: RunningService;
   beforeAll(async () => {
-    limited = await startWebhookIngest(
-      loadConfig(configSchema, {
+    limited = await service.run(
+      service.loadConfig({
         ...baseEnv(),
         PAGERDUTY_WEBHOOK_SECRETS: secrets.pagerduty,
         WEBHOOK_RATE_LIMIT_PER_MINUTE: '3',
@@ -487,19 +486,20 @@ describe('a replica with only PagerDuty configured and a small rate limit', () =
 
 describe('when Kafka is unreachable', () => {
   it('answers 503 with Retry-After and records no event', async () => {
-    const config = loadConfig(configSchema, {
+    const config = service.loadConfig({
       ...baseEnv(),
       KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
       KAFKA_CREATE_TOPICS: 'false',
       KAFKA_SEND_TIMEOUT_MS: '300',
       PAGERDUTY_WEBHOOK_SECRETS: secrets.pagerduty,
     });
-    // main.ts connects the producer before it listens, so a replica cannot *start* without Kafka;
-    // this wires the same app around a producer whose broker is gone (as after a broker loss).
-    const { app, database, producer } = wireWebhookIngest(
-      config,
-      createLogger({ service: 'webhook-ingest', level: 'silent' }),
-    );
+    // A replica connects the producer before it listens, so it cannot *start* without Kafka;
+    // this builds the same app around a producer whose broker is gone (as after a broker loss).
+    const {
+      parts: { app },
+      context: { database, producer },
+    } = await service.build(config, { logger: createLogger({ service: 'webhook-ingest', level: 'silent' }) });
+    if (!app) throw new Error('webhook-ingest builds no HTTP app');
     try {
       const payload = pagerDutyIncidentEvent({ incidentId: 'PINGESTNOKAFKA' });
       const raw = JSON.stringify(payload);

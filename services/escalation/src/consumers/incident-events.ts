@@ -1,27 +1,9 @@
-import { type IncidentEvent, IncidentEventEnvelope } from '@micro-oncall/incident-model';
-import { type BatchHandler, dbErrorCode, type IncomingMessage, type Rejected } from '@micro-oncall/service-kit';
+import type { IncidentEvent, IncidentEventEnvelope } from '@micro-oncall/incident-model';
+import { dbErrorCode, type IncomingMessage, type Rejected, type TypedHandler } from '@micro-oncall/service-kit';
 import { inArray, sql } from 'drizzle-orm';
-import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import * as schema from '../db/schema.js';
-import { applyEvent, type IncidentRow } from '../projector.js';
-
-export type EscalationDb = NodePgDatabase<typeof schema>;
-
-function decode(message: IncomingMessage): { envelope: IncidentEventEnvelope } | { reason: string } {
-  if (!message.value) return { reason: 'empty message value' };
-  let json: unknown;
-  try {
-    json = JSON.parse(message.value.toString('utf8'));
-  } catch {
-    return { reason: 'value is not JSON' };
-  }
-  const parsed = IncidentEventEnvelope.safeParse(json);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
-    return { reason: `not a valid incident event: ${issues.join('; ')}` };
-  }
-  return { envelope: parsed.data };
-}
+import type { EscalationDb, IncidentChange, IncidentRow } from '../db/types.js';
+import { applyEvent } from '../projector.js';
 
 /**
  * Consumer of `<ns>.incident-events.v1`. One transaction per chunk: the history rows are
@@ -43,16 +25,11 @@ const CHANGE_SEQ_LOCK = 7_243_110_951;
 /** Name of the PostgreSQL NOTIFY channel raised when incidents change. */
 export const LIVE_CHANNEL = 'escalation_incident_changes';
 
-export interface IncidentChange {
-  before: IncidentRow | null;
-  after: IncidentRow;
-}
-
 export function createIncidentEventsHandler(deps: {
   db: EscalationDb;
   /** Called after the chunk's transaction committed, with each changed incident. */
   onApplied?: (changes: IncidentChange[]) => void;
-}): BatchHandler {
+}): TypedHandler<'incident-events'> {
   const apply = (valid: Decoded[]) =>
     deps.db.transaction(async (tx) => {
       const inserted = await tx
@@ -132,15 +109,11 @@ export function createIncidentEventsHandler(deps: {
       return [...dirty].map((id) => ({ before: rows.find((r) => r.id === id) ?? null, after: state.get(id)! }));
     });
 
+  // Messages arrive decoded and validated against the topic contract (service-kit consume);
+  // what does not validate is already on its way to the dead-letter topic.
   return async (messages) => {
     const rejected: Rejected[] = [];
-    const valid: Decoded[] = [];
-    for (const message of messages) {
-      const result = decode(message);
-      if ('reason' in result) rejected.push({ message, reason: result.reason });
-      else valid.push({ message, envelope: result.envelope, event: result.envelope.data });
-    }
-    if (valid.length === 0) return { rejected };
+    const valid: Decoded[] = messages.map(({ message, envelope, data }) => ({ message, envelope, event: data }));
 
     let changed: IncidentChange[];
     try {

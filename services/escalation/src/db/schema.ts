@@ -1,11 +1,28 @@
+import {
+  type Actor,
+  type IncidentEventKind,
+  IncidentStatus,
+  type Link,
+  Provider,
+  Severity,
+  Urgency,
+} from '@micro-oncall/incident-model';
 import { bigint, boolean, index, integer, jsonb, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 export const escalation = pgSchema('escalation');
 
-export const providerEnum = escalation.enum('provider', ['pagerduty', 'opsgenie', 'alertmanager', 'generic']);
-export const statusEnum = escalation.enum('incident_status', ['triggered', 'acknowledged', 'resolved']);
-export const severityEnum = escalation.enum('severity', ['p0', 'p1', 'p2', 'p3', 'p4']);
-export const urgencyEnum = escalation.enum('urgency', ['high', 'low']);
+/**
+ * A zod enum's values as the non-empty tuple drizzle's `enum()` takes. The order is the zod
+ * enum's, which is the order of the PostgreSQL type's labels in the migrations: reordering or
+ * renaming a value in incident-model needs a migration here.
+ */
+const labels = <T extends string>(zodEnum: { options: T[] }) => zodEnum.options as [T, ...T[]];
+
+export const providerEnum = escalation.enum('provider', labels(Provider));
+export const statusEnum = escalation.enum('incident_status', labels(IncidentStatus));
+export const severityEnum = escalation.enum('severity', labels(Severity));
+export const urgencyEnum = escalation.enum('urgency', labels(Urgency));
+/** Escalation's own: how an audited attempt ended (not an incident-model value). */
 export const auditOutcomeEnum = escalation.enum('audit_outcome', ['succeeded', 'failed', 'denied']);
 
 /** Orders every change of an incident row: the live feed resumes from the last number a client saw. */
@@ -30,7 +47,7 @@ export const incidents = escalation.table(
     urgency: urgencyEnum('urgency').notNull(),
     status: statusEnum('status').notNull(),
     labels: jsonb('labels').$type<Record<string, string>>().notNull(),
-    links: jsonb('links').$type<{ href: string; text: string }[]>().notNull(),
+    links: jsonb('links').$type<Link[]>().notNull(),
     providerUrl: text('provider_url'),
     drill: boolean('drill').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull(),
@@ -42,7 +59,7 @@ export const incidents = escalation.table(
     resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'string' }),
     /** Newest trigger, reopen or unacknowledge: the start of the current episode. */
     triggeredAt: timestamp('triggered_at', { withTimezone: true, mode: 'string' }),
-    lastEventKind: text('last_event_kind').notNull(),
+    lastEventKind: text('last_event_kind').$type<IncidentEventKind>().notNull(),
     /** Value of incident_change_seq at this row's last change (the live feed's event id). */
     changeSeq: bigint('change_seq', { mode: 'number' }).notNull(),
     /** When this row last changed here (maintained by the ORM / the projector). */
@@ -69,10 +86,10 @@ export const incidentEvents = escalation.table(
   {
     eventId: text('event_id').primaryKey(),
     incidentId: text('incident_id').notNull(),
-    kind: text('kind').notNull(),
+    kind: text('kind').$type<IncidentEventKind>().notNull(),
     providerEventType: text('provider_event_type').notNull(),
     occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'string' }).notNull(),
-    actor: jsonb('actor').$type<{ type: string; id: string | null; name: string | null } | null>(),
+    actor: jsonb('actor').$type<Actor | null>(),
     note: text('note'),
     drill: boolean('drill').notNull(),
     envelope: jsonb('envelope').notNull(),

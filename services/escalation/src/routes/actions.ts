@@ -1,47 +1,43 @@
 import { randomUUID } from 'node:crypto';
-import { type IncidentAction, incidentActionEnvelope } from '@micro-oncall/incident-model';
+import { INCIDENT_ID_PATTERN, type IncidentAction } from '@micro-oncall/incident-model';
 import {
   ConflictError,
-  currentTraceparent,
-  type EventProducer,
   InputError,
   type Logger,
   NotFoundError,
+  type Outbox,
   requireRole,
   toServiceError,
 } from '@micro-oncall/service-kit';
 import { eq } from 'drizzle-orm';
 import { Router } from 'express';
 import type { AuditWriter } from '../audit.js';
-import type { EscalationDb } from '../consumers/incident-events.js';
 import { incidents } from '../db/schema.js';
+import type { EscalationDb } from '../db/types.js';
 import { ActionRequest, type ProviderActions } from '../providers/types.js';
 
 export interface ActionRoutesDeps {
   db: EscalationDb;
   providers: { forProvider(provider: string): ProviderActions | null };
   audit: AuditWriter;
-  producer: EventProducer;
-  actionsTopic: string;
+  outbox: Outbox;
   logger: Logger;
   /** Told about escalations that succeeded (Slack notice). */
   onEscalated?: (incident: typeof incidents.$inferSelect, detail: string) => void;
 }
 
-const INCIDENT_ID = /^inc_[0-9a-f]{24}$/;
-
 /**
  * POST /v1/incidents/:id/actions (responder): acknowledge, escalate, reassign, resolve or add a
  * note through the incident's own provider. The answer is 200 only when the provider confirmed
  * the action; otherwise the provider's failure is passed on plainly (502/503). Either way the
- * attempt is in the audit log and on `incident-actions`. The incident's state itself changes
+ * attempt is in the audit log and on `incident-actions` (through the outbox). The incident's state itself changes
  * when the provider's webhook for it arrives, so what the dashboard shows is what the provider has.
  */
 export function createActionsRouter(deps: ActionRoutesDeps): Router {
   const router = Router();
   router.post('/v1/incidents/:id/actions', requireRole('responder'), async (req, res) => {
     const id = String(req.params.id);
-    if (!INCIDENT_ID.test(id)) throw new InputError('incident id: not an incident id');
+    if (!INCIDENT_ID_PATTERN.test(id)) throw new InputError('incident id: not an incident id');
     const parsed = ActionRequest.safeParse(req.body);
     if (!parsed.success) throw InputError.fromZod(parsed.error, 'action');
     const request = parsed.data;
@@ -58,24 +54,16 @@ export function createActionsRouter(deps: ActionRoutesDeps): Router {
     const requestedAt = new Date().toISOString();
     const kind = request.action === 'note' ? 'note' : request.action;
 
+    /**
+     * The audit row and the `incident-actions` event are written in one transaction: the event
+     * reaches Kafka through the outbox after the commit, even if the broker is down right now.
+     */
     const record = async (
       outcome: 'succeeded' | 'failed',
       detail: string,
       providerStatus: number | null,
       providerRequestId: string | null,
     ) => {
-      await deps.audit({
-        actor: principal,
-        action: kind,
-        outcome,
-        detail,
-        requestId: req.id,
-        incidentId: id,
-        provider: incident.provider,
-        providerStatus,
-        providerRequestId,
-        request,
-      });
       const action: IncidentAction = {
         actionId,
         incidentId: id,
@@ -88,26 +76,25 @@ export function createActionsRouter(deps: ActionRoutesDeps): Router {
         requestedAt,
         completedAt: new Date().toISOString(),
       };
-      const traceparent = currentTraceparent();
-      try {
-        await deps.producer.send(deps.actionsTopic, [
+      await deps.db.transaction(async (tx) => {
+        await deps.audit(
           {
-            key: id,
-            value: JSON.stringify(
-              incidentActionEnvelope(action, {
-                source: '/escalation',
-                drill: incident.drill,
-                ...(traceparent ? { traceparent } : {}),
-              }),
-            ),
-            headers: { 'content-type': 'application/cloudevents+json' },
+            actor: principal,
+            action: kind,
+            outcome,
+            detail,
+            requestId: req.id,
+            incidentId: id,
+            provider: incident.provider,
+            providerStatus,
+            providerRequestId,
+            request,
           },
-        ]);
-      } catch (error) {
-        // The provider acted and the audit row is written; the topic missing one result is
-        // logged loudly rather than reported to the responder as a failed action.
-        deps.logger.error({ err: error, actionId, incidentId: id }, 'could not publish the action result to Kafka');
-      }
+          tx,
+        );
+        // An action carries no drill flag of its own: it inherits its incident's.
+        await deps.outbox.enqueue(tx, 'incident-actions', action, { drill: incident.drill });
+      });
     };
 
     let outcome: Awaited<ReturnType<ProviderActions['perform']>>;

@@ -1,37 +1,25 @@
-import { InputError, requireRole } from '@micro-oncall/service-kit';
-import { and, desc, eq, gte, lt, lte, or, type SQL } from 'drizzle-orm';
+import { INCIDENT_ID_PATTERN } from '@micro-oncall/incident-model';
+import { InputError, keysetPaging, requireRole, TimestampCursorKey } from '@micro-oncall/service-kit';
+import { and, eq, gte, lte, or, type SQL } from 'drizzle-orm';
 import { type Response, Router } from 'express';
 import { z } from 'zod';
 import type { AuditWriter } from '../audit.js';
-import type { EscalationDb } from '../consumers/incident-events.js';
-import { auditLog } from '../db/schema.js';
+import { auditLog, auditOutcomeEnum } from '../db/schema.js';
+import type { AuditRow, EscalationDb } from '../db/types.js';
+
+/** Newest first (index audit_log_at_idx; the id breaks ties). */
+const paging = keysetPaging(auditLog, { sort: 'at', id: 'id' }, { sort: TimestampCursorKey, id: z.uuid() });
 
 export const AuditQuery = z
   .object({
     actor: z.string().min(1).max(256).optional(),
-    incidentId: z
-      .string()
-      .regex(/^inc_[0-9a-f]{24}$/, 'not an incident id')
-      .optional(),
+    incidentId: z.string().regex(INCIDENT_ID_PATTERN, 'not an incident id').optional(),
     action: z.string().min(1).max(64).optional(),
-    outcome: z.enum(['succeeded', 'failed', 'denied']).optional(),
+    outcome: z.enum(auditOutcomeEnum.enumValues).optional(),
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    cursor: z
-      .string()
-      .max(200)
-      .transform((value, ctx) => {
-        try {
-          return z
-            .object({ at: z.string(), id: z.uuid() })
-            .parse(JSON.parse(Buffer.from(value, 'base64url').toString('utf8')));
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'not a cursor returned by this API' });
-          return z.NEVER;
-        }
-      })
-      .optional(),
+    cursor: paging.param.optional(),
     format: z.enum(['jsonl', 'csv']).optional(),
   })
   .strict();
@@ -48,12 +36,11 @@ function conditions(q: AuditQuery): SQL | undefined {
   if (q.outcome) where.push(eq(auditLog.outcome, q.outcome));
   if (q.from) where.push(gte(auditLog.at, q.from));
   if (q.to) where.push(lte(auditLog.at, q.to));
-  if (q.cursor)
-    where.push(or(lt(auditLog.at, q.cursor.at), and(eq(auditLog.at, q.cursor.at), lt(auditLog.id, q.cursor.id)))!);
+  if (q.cursor) where.push(paging.after(q.cursor));
   return where.length > 0 ? and(...where) : undefined;
 }
 
-function present(row: typeof auditLog.$inferSelect) {
+function present(row: AuditRow) {
   return {
     id: row.id,
     at: new Date(row.at).toISOString(),
@@ -112,17 +99,10 @@ export function createAuditRouter(deps: { db: EscalationDb; audit: AuditWriter }
       .select()
       .from(auditLog)
       .where(conditions(q))
-      .orderBy(desc(auditLog.at), desc(auditLog.id))
+      .orderBy(...paging.orderBy)
       .limit(q.limit + 1);
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
-    res.json({
-      items: page.map(present),
-      nextCursor:
-        rows.length > q.limit && last
-          ? Buffer.from(JSON.stringify({ at: last.at, id: last.id })).toString('base64url')
-          : null,
-    });
+    const page = paging.page(rows, q.limit);
+    res.json({ items: page.items.map(present), nextCursor: page.nextCursor });
   });
 
   router.get('/v1/audit/export', requireRole('admin'), async (req, res: Response) => {
@@ -148,7 +128,7 @@ export function createAuditRouter(deps: { db: EscalationDb; audit: AuditWriter }
         .select()
         .from(auditLog)
         .where(conditions({ ...q, cursor }))
-        .orderBy(desc(auditLog.at), desc(auditLog.id))
+        .orderBy(...paging.orderBy)
         .limit(1000);
       for (const row of rows) {
         if (format === 'csv') {
@@ -162,7 +142,7 @@ export function createAuditRouter(deps: { db: EscalationDb; audit: AuditWriter }
       }
       const last = rows[rows.length - 1];
       if (rows.length < 1000 || !last) break;
-      cursor = { at: last.at, id: last.id };
+      cursor = paging.positionOf(last);
     }
     res.end();
   });

@@ -1,11 +1,18 @@
-import { IncidentStatus, Severity } from '@micro-oncall/incident-model';
-import { envBoolean, InputError, NotFoundError, requireRole } from '@micro-oncall/service-kit';
-import { and, asc, desc, eq, ilike, inArray, lt, ne, notInArray, or, type SQL, sql } from 'drizzle-orm';
+import { INCIDENT_ID_PATTERN, IncidentId, IncidentStatus, Severity } from '@micro-oncall/incident-model';
+import {
+  envBoolean,
+  InputError,
+  keysetPaging,
+  NotFoundError,
+  requireRole,
+  TimestampCursorKey,
+} from '@micro-oncall/service-kit';
+import { and, asc, eq, ilike, inArray, ne, notInArray, or, type SQL, sql } from 'drizzle-orm';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { ServiceCatalogue } from '../catalogue.js';
-import type { EscalationDb } from '../consumers/incident-events.js';
 import { incidentEvents, incidents } from '../db/schema.js';
+import type { EscalationDb } from '../db/types.js';
 import { presentIncident, presentWithOwnership } from '../present.js';
 
 const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
@@ -19,18 +26,8 @@ const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
     )
     .pipe(z.array(item).min(1));
 
-const Cursor = z
-  .string()
-  .max(200)
-  .transform((value, ctx) => {
-    try {
-      const decoded = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-      return z.object({ updatedAt: z.string(), id: z.string() }).parse(decoded);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'not a cursor returned by this API' });
-      return z.NEVER;
-    }
-  });
+/** Newest first by last event time (index incidents_updated_id_idx). */
+const paging = keysetPaging(incidents, { sort: 'updatedAt', id: 'id' }, { sort: TimestampCursorKey, id: IncidentId });
 
 export const ListIncidentsQuery = z
   .object({
@@ -45,7 +42,7 @@ export const ListIncidentsQuery = z
     /** An owner, team or oncall handle from the catalogue; `unowned` for services it does not know. */
     owner: z.string().min(1).max(256).optional(),
     limit: z.coerce.number().int().min(1).max(5000).default(50),
-    cursor: Cursor.optional(),
+    cursor: paging.param.optional(),
   })
   .strict();
 
@@ -91,36 +88,22 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
       // No service owned by that name: an empty result, not an unfiltered one.
       where.push(owned.length > 0 ? inArray(incidents.service, owned) : sql`false`);
     }
-    if (q.cursor) {
-      where.push(
-        or(
-          lt(incidents.updatedAt, q.cursor.updatedAt),
-          and(eq(incidents.updatedAt, q.cursor.updatedAt), lt(incidents.id, q.cursor.id)),
-        )!,
-      );
-    }
+    if (q.cursor) where.push(paging.after(q.cursor));
     const rows = await deps.db
       .select()
       .from(incidents)
       .where(where.length > 0 ? and(...where) : undefined)
-      .orderBy(desc(incidents.updatedAt), desc(incidents.id))
+      .orderBy(...paging.orderBy)
       .limit(q.limit + 1);
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
+    const page = paging.page(rows, q.limit);
     res.json({
-      items: page.map((row) => presentWithOwnership(row, deps.catalogue)),
-      nextCursor:
-        rows.length > q.limit && last
-          ? Buffer.from(JSON.stringify({ updatedAt: last.updatedAt, id: last.id })).toString('base64url')
-          : null,
+      items: page.items.map((row) => presentWithOwnership(row, deps.catalogue)),
+      nextCursor: page.nextCursor,
     });
   });
 
   router.get('/v1/incidents/:id', requireRole('viewer'), async (req, res) => {
-    const id = z
-      .string()
-      .regex(/^inc_[0-9a-f]{24}$/, 'not an incident id')
-      .safeParse(req.params.id);
+    const id = z.string().regex(INCIDENT_ID_PATTERN, 'not an incident id').safeParse(req.params.id);
     if (!id.success) throw InputError.fromZod(id.error, 'incident id');
     const [row] = await deps.db.select().from(incidents).where(eq(incidents.id, id.data));
     const history = await deps.db

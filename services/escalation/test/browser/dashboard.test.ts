@@ -59,7 +59,7 @@ describe('escalation dashboard in a browser', () => {
 
   async function sendPagerDuty(payload: unknown) {
     const body = JSON.stringify(payload);
-    const res = await fetch(`${platform.ingest.url}/v1/webhooks/pagerduty`, {
+    const res = await fetch(`${platform.service('webhook-ingest').url}/v1/webhooks/pagerduty`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -71,7 +71,7 @@ describe('escalation dashboard in a browser', () => {
   }
 
   async function activeIncidents(): Promise<ListedIncident[]> {
-    const res = await fetch(`${platform.escalation.url}/v1/incidents?active=true&limit=5000`, {
+    const res = await fetch(`${platform.service('escalation').url}/v1/incidents?active=true&limit=5000`, {
       headers: { authorization: `Bearer ${viewerToken}` },
     });
     expect(res.status).toBe(200);
@@ -160,22 +160,20 @@ describe('escalation dashboard in a browser', () => {
       namespace,
       oidc: { issuer: issuer.issuer, audience: issuer.audience },
       secretFiles: {
-        pagerduty: secretFile('pagerduty', webhookSecret),
-        opsgenie: secretFile('opsgenie', randomBytes(24).toString('hex')),
-        alertmanagerBasic: secretFile('alertmanager', `alertmanager:${randomBytes(24).toString('hex')}`),
+        'pagerduty-webhook-secrets': secretFile('pagerduty', webhookSecret),
+        'opsgenie-webhook-token': secretFile('opsgenie', randomBytes(24).toString('hex')),
+        'alertmanager-webhook-basic-auth': secretFile(
+          'alertmanager',
+          `alertmanager:${randomBytes(24).toString('hex')}`,
+        ),
+        'pagerduty-api-token': secretFile('pagerduty-api', apiToken),
       },
-      catalogueFile: CATALOGUE,
-      providers: {
-        pagerduty: {
-          url: pagerDuty.url,
-          tokenFile: secretFile('pagerduty-api', apiToken),
-          fromEmail: 'oncall@example.com',
-        },
-      },
+      urls: { 'pagerduty-api': pagerDuty.url },
+      files: { 'service-catalogue': CATALOGUE },
       logLevel: 'error',
       nodeEnv: 'test',
     });
-    base = platform.escalation.url;
+    base = platform.service('escalation').url;
     viewerToken = await issuer.token({ sub: 'ui-test', roles: ['viewer'] });
     mkdirSync(SCREENSHOTS, { recursive: true });
 

@@ -1,6 +1,5 @@
 import {
   type IncidentEvent,
-  incidentEventEnvelope,
   type NormaliseResult,
   normaliseAlertmanager,
   normaliseOpsgenie,
@@ -10,9 +9,8 @@ import {
 } from '@micro-oncall/incident-model';
 import {
   AuthenticationError,
-  currentTraceparent,
   DependencyUnavailableError,
-  type EventProducer,
+  type DirectPublisher,
   InputError,
   isTransientDbError,
   type Logger,
@@ -31,8 +29,8 @@ export interface WebhookRouterDeps {
   config: Config;
   logger: Logger;
   pool: pg.Pool;
-  producer: EventProducer;
-  topic: string;
+  /** Publishes straight to Kafka: a webhook is answered 202 only once the broker acknowledged its events. */
+  events: DirectPublisher;
   metrics: IngestMetrics;
 }
 
@@ -222,21 +220,11 @@ async function publishNew(deps: WebhookRouterDeps, provider: Provider, events: I
   for (const event of events) if (!known.has(event.eventId)) fresh.set(event.eventId, event);
   const published = [...fresh.values()];
   if (published.length > 0) {
-    const traceparent = currentTraceparent();
-    await deps.producer.send(
-      deps.topic,
-      published.map((event) => {
-        const envelope = incidentEventEnvelope(event, {
-          source: `/webhook-ingest/${provider}`,
-          ...(traceparent ? { traceparent } : {}),
-        });
-        return {
-          key: event.incidentId,
-          value: JSON.stringify(envelope),
-          headers: { 'content-type': 'application/cloudevents+json', ...(traceparent ? { traceparent } : {}) },
-        };
-      }),
-    );
+    // The normalisers validated every event they emitted: the envelope is not validated twice.
+    await deps.events.publishNow('incident-events', published, {
+      source: `/webhook-ingest/${provider}`,
+      prevalidated: true,
+    });
     await deps.pool
       .query(
         `insert into ingest.received_events (event_id, provider, incident_id)

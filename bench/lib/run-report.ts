@@ -1,0 +1,147 @@
+/**
+ * The report of one run: JSON with every figure, the settings and the method, and a Markdown
+ * summary next to it (also printed on screen). Composed from the BenchContext once the
+ * scenarios are done.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { KAFKA_VERSION, REPO_ROOT } from '@micro-oncall/test-kit';
+import type { BenchContext } from './context.js';
+import {
+  BACKGROUND_LIMIT,
+  coresTable,
+  evaluate,
+  figuresTable,
+  memoryTable,
+  profileTables,
+  targetsTable,
+  type Verdict,
+} from './report.js';
+import { fmtInt } from './stats.js';
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function packageVersion(name: string, from: string): string {
+  try {
+    const dir = join(REPO_ROOT, from, 'node_modules', name, 'package.json');
+    return (JSON.parse(readFileSync(dir, 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+export interface RunReport {
+  /** bench/results/<date>-<commit>[-quick], without the extension. */
+  base: string;
+  json: string;
+  markdown: string;
+  verdicts: Verdict[];
+}
+
+export function composeReport(ctx: BenchContext): RunReport {
+  const { plan, settings, results, failures, quick, postgresSettings } = ctx;
+  const CORES = ctx.cores;
+  const commit = git(['rev-parse', '--short', 'HEAD']) || 'nocommit';
+  const dirty = git(['status', '--porcelain']).length > 0;
+  const now = new Date();
+  const date = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+  const base = join(ctx.dirs.results, `${date}-${commit}${quick ? '-quick' : ''}`);
+  const verdicts = evaluate(results, ctx.targets);
+  const machine = {
+    cores: CORES,
+    cpuModel: os.cpus()[0]?.model ?? '?',
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    sharedBy: 'load generator (this process), webhook-ingest, escalation, PostgreSQL, Kafka',
+  };
+  const versions = {
+    kafka: KAFKA_VERSION,
+    postgres: postgresSettings.server_version ?? '?',
+    kafkajs: packageVersion('kafkajs', 'packages/service-kit'),
+    autocannon: packageVersion('autocannon', '.'),
+    tsx: packageVersion('tsx', '.'),
+  };
+  const method = [
+    `Everything on one machine with ${CORES} cores, shared by the load generator, the services, PostgreSQL and Kafka; all traffic on 127.0.0.1.`,
+    'Infrastructure: startStack({ mode: "test" }) from @micro-oncall/test-kit: a fresh PostgreSQL (fsync=off, synchronous_commit=off, full_page_writes=off) and a single-node Kafka ' +
+      `${KAFKA_VERSION} (KRaft, replication factor 1, broker default flush: no fsync per message); topics with 6 partitions as the services create them.`,
+    'Services run as separate processes exactly as the container starts them (node --import tsx src/main.ts), LOG_LEVEL=warn, secrets from *_FILE files; webhook-ingest with NODE_ENV=production and WEBHOOK_RATE_LIMIT_PER_MINUTE raised so the per-replica limit does not cap the figures; escalation with NODE_ENV=development because the local OIDC issuer is plain http. Other settings are the defaults (DATABASE_POOL_MAX 10, consumer chunk 500, 3 partitions consumed concurrently).',
+    'Webhooks: PagerDuty v3 incident events from the incident-model fixtures (~1.8 KB), each with its own event id (10 per incident for ingest, one new incident each for end to end), signed (HMAC-SHA256) before the load starts.',
+    `Fixed rate: an open-loop generator (node:http, keep-alive) issues request i at start + i/rate; latency counts from that due time (no coordinated omission); at most 2,000 requests outstanding, the rest are counted as dropped. webhook-ingest is measured at ${plan.lowRate}/s (below its capacity) and at ${plan.fixedRate}/s. Saturation: autocannon ${versions.autocannon}, ${plan.connections} connections, pipelining 1, ${plan.saturationS} s; latency from autocannon's per-response timing.`,
+    "Accepted events/s: the increase of webhook-ingest's own webhook_events_accepted_total (published and acknowledged by Kafka) over the run, divided by its duration.",
+    "HTTP ceiling: bare node:http in its own process reading the body, verifying the signature with webhook-ingest's verifyPagerDutySignature, decoding and parsing the JSON, answering 202; the same fixed-rate and saturation loads.",
+    `Bus ceiling: raw kafkajs in the benchmark process, configured like service-kit createProducer (idempotent, maxInFlightRequests 1, acks -1, no compression), sending batches of ${settings.busBatches.join(' and ')} messages back to back to a bench topic for ${plan.busS} s each; the messages are the envelopes webhook-ingest would publish.`,
+    `End to end: a fresh webhook-ingest and escalation on their own topic namespace; each webhook creates a new incident; times count from the moment the POST was issued. Per rate two passes of ${plan.e2eS} s: (1) the live stream alone (GET /v1/stream with a viewer token; the arrival of each incident id is timestamped), (2) the same plus ${settings.apiSamplesPerS} incidents per second polled with GET /v1/incidents/:id (every ${settings.pollIntervalMs} ms for the first ${settings.pollFineMs} ms, then backing off ×1.25 per poll up to 500 ms, so that a backlog does not multiply the polling load).`,
+    `Consumer: ${fmtInt(plan.consumerEvents)} events normalised with normalisePagerDuty and wrapped with incidentEventEnvelope (key = incident id), ${settings.eventsPerIncident} per incident, pre-published to a fresh topic; escalation then starts on an empty database; rate = rows in escalation.incident_events (polled every 250 ms) from the first applied row to the last.`,
+    'Peak RSS: VmRSS from /proc/<pid>/status every 250 ms per service process (the profiled run excluded). CPU split: utime+stime per process (and its children) from /proc over each measured window; "other" is machine busy time not accounted to this run (other processes).',
+    `Disturbance: before each measurement the run waits (bounded) until processes outside it use less than ${BACKGROUND_LIMIT} cores, and repeats a measurement that was disturbed (at most ${settings.maxAttempts} times), keeping the least disturbed attempt; figures measured with more background load are marked.`,
+  ];
+  const report = {
+    schema: 1,
+    date: now.toISOString(),
+    commit,
+    dirtyWorkingTree: dirty,
+    quick,
+    machine,
+    versions,
+    settings: { postgres: postgresSettings, plan, e2eRates: settings.e2eRates, targets: ctx.targets },
+    method,
+    results,
+    targets: verdicts,
+    failures,
+    durationS: Math.round((Date.now() - ctx.startedAt) / 1000),
+  };
+  const markdown = [
+    `# Benchmark ${date} ${commit}${dirty ? ' (uncommitted changes)' : ''}${quick ? ' — QUICK RUN, not comparable' : ''}`,
+    '',
+    `${CORES} cores (${machine.cpuModel}), ${fmtInt(machine.memoryBytes / 2 ** 30)} GiB, Node ${process.version}, Kafka ${KAFKA_VERSION}, PostgreSQL ${versions.postgres} (fsync=${postgresSettings.fsync ?? '?'}). **Every figure was measured with the ${CORES} cores shared** by the load generator, both services, PostgreSQL and Kafka.`,
+    '',
+    '## Figures',
+    '',
+    figuresTable(results, `${CORES} shared cores`, plan),
+    '',
+    '## Targets',
+    '',
+    targetsTable(verdicts),
+    '',
+    '## Memory (MB = 10^6 bytes)',
+    '',
+    `Idle after start: ${Object.entries(results.rssIdleBytes)
+      .map(([k, v]) => `${k} ${fmtInt(v / 1e6)} MB`)
+      .join(', ')}.`,
+    '',
+    memoryTable(results),
+    '',
+    '## Where the cores went (cores in use, averaged over each run)',
+    '',
+    coresTable(results, CORES),
+    ...(results.profile
+      ? [
+          '',
+          '## webhook-ingest CPU profile at saturation',
+          '',
+          profileTables(results.profile.summary, 'the saturation window'),
+        ]
+      : []),
+    ...(results.consumerProfile
+      ? [
+          '',
+          `## escalation CPU profile while consuming (${fmtInt(results.consumerProfile.eventsPerS)} events/s under the profiler)`,
+          '',
+          profileTables(results.consumerProfile.summary, 'the window from the first applied event to the last'),
+        ]
+      : []),
+    ...(failures.length > 0 ? ['', '## Failures', '', ...failures.map((f) => `- ${f}`)] : []),
+    '',
+  ].join('\n');
+  return { base, json: `${JSON.stringify(report, null, 2)}\n`, markdown, verdicts };
+}

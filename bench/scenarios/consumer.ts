@@ -1,0 +1,170 @@
+/**
+ * escalation's consumer alone: the incident events are pre-published to a fresh topic, then
+ * escalation starts on an empty database and the rows it applies are counted until all are
+ * there. Once more under --cpu-prof to show where its time goes (the figures are unprofiled).
+ */
+import { topicName } from '@micro-oncall/incident-model';
+import { createDatabase, createLogger, ensureTopics } from '@micro-oncall/service-kit';
+import { createTestDatabase, REPO_ROOT, uniqueNamespace } from '@micro-oncall/test-kit';
+import { say } from '../../scripts/lib/console.js';
+import { produceFlat } from '../lib/bus.js';
+import { type BenchContext, running, type Scenario } from '../lib/context.js';
+import { cpuWindow, fmtCores, heapMetrics, metricSum, rssDuring, steady, waitForQuiet } from '../lib/measure.js';
+import { mainThreadProfile, type ProfileSummary, summariseCpuProfile } from '../lib/profile.js';
+import type { ConsumerRun } from '../lib/report.js';
+import { startServiceChild } from '../lib/services.js';
+import { fmtInt } from '../lib/stats.js';
+
+/**
+ * One consumer measurement: the events are pre-published to a fresh topic, then escalation
+ * starts on an empty database and the rows in escalation.incident_events are counted every
+ * 250 ms until all are there.
+ */
+async function consumerRun(
+  ctx: BenchContext,
+  opts: { profile?: boolean } = {},
+): Promise<ConsumerRun & { profile?: ProfileSummary }> {
+  const { stack, kafka } = running(ctx);
+  const messages = ctx.consumerMessages;
+  const timeoutS = ctx.settings.consumerTimeoutS;
+  const profileDir = ctx.dirs.profile;
+  const namespace = uniqueNamespace('bench-consumer');
+  const topic = topicName('incident-events', namespace);
+  await ensureTopics(kafka, [topic, `${topic}.dlq`]);
+  const prePublish = await produceFlat({
+    kafka,
+    topic,
+    messages,
+    batch: 1000,
+    limit: messages.length,
+    progress: say.info,
+    label: 'pre-publishing',
+  });
+  say.info(`pre-published ${fmtInt(prePublish.events)} events in ${prePublish.seconds} s`);
+  const dbUrl = await createTestDatabase(stack.databaseUrl, 'bench_consumer');
+  const probe = createDatabase({
+    url: dbUrl,
+    schema: {},
+    max: 1,
+    logger: createLogger({ service: 'bench', level: 'error' }),
+    applicationName: 'bench-probe',
+  });
+  try {
+    const count = async () => {
+      try {
+        const r = await probe.pool.query<{ n: number }>('select count(*)::int as n from escalation.incident_events');
+        return r.rows[0]?.n ?? 0;
+      } catch {
+        return 0; // not migrated yet
+      }
+    };
+    const total = messages.length;
+    await waitForQuiet(ctx, 'the consumer run');
+    const t0 = performance.now();
+    // Not waited for: its start-up (migrations, group join) is part of what is measured.
+    const { child: escalation, url } = await startServiceChild(ctx, {
+      service: 'escalation',
+      name: opts.profile ? 'escalation-consumer-profiled' : 'escalation-consumer',
+      namespace,
+      env: { DATABASE_URL: dbUrl },
+      nodeArgs: opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      ...(opts.profile ? {} : { watch: 'escalation' }),
+      waitReady: false,
+    });
+    let result: ConsumerRun | undefined;
+    let profiled: ProfileSummary | undefined;
+    let window: { fromUs: number; toUs: number } | undefined;
+    const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+    try {
+      const cpu = cpuWindow(ctx, { escalation });
+      let first: { at: number; n: number } | undefined;
+      let last = 0;
+      let nextReport = t0 + 5000;
+      const deadline = t0 + timeoutS * 1000;
+      let doneAt: number | undefined;
+      while (performance.now() < deadline) {
+        if (!escalation.isAlive()) throw new Error(`escalation exited; see ${escalation.log}`);
+        const n = await count();
+        const now = performance.now();
+        if (n > 0 && !first) {
+          first = { at: now, n };
+          window = { fromUs: nowUs(), toUs: 0 };
+        }
+        last = n;
+        if (n >= total) {
+          doneAt = now;
+          if (window) window.toUs = nowUs();
+          break;
+        }
+        if (now >= nextReport) {
+          say.info(`consumer: ${Math.round((now - t0) / 1000)} s, ${fmtInt(n)} of ${fmtInt(total)} events applied`);
+          nextReport += 5000;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const cores = cpu();
+      const end = doneAt ?? performance.now();
+      if (!doneAt) say.fail(`only ${fmtInt(last)} of ${fmtInt(total)} events applied within ${timeoutS} s`);
+      const deadLettered = await metricSum(url, 'incident_events_dead_lettered_total').catch(() => Number.NaN);
+      const incidents = await probe.pool
+        .query<{ n: number }>('select count(*)::int as n from escalation.incidents')
+        .then((r) => r.rows[0]?.n ?? 0)
+        .catch(() => 0);
+      const steadySeconds = first ? (end - first.at) / 1000 : Number.NaN;
+      const heap = await heapMetrics(url);
+      if (!opts.profile) {
+        ctx.results.heapByRun.escalation ??= {};
+        ctx.results.heapByRun.escalation.consumer = heap;
+      }
+      result = {
+        events: total,
+        incidents,
+        prePublish,
+        startupS: first ? Math.round((first.at - t0) / 10) / 100 : Number.NaN,
+        appliedAtFirstSample: first?.n ?? 0,
+        steadySeconds: Math.round(steadySeconds * 100) / 100,
+        eventsPerS: first && steadySeconds > 0 ? Math.round((last - first.n) / steadySeconds) : 0,
+        totalSeconds: Math.round((end - t0) / 10) / 100,
+        overallEventsPerS: Math.round(last / ((end - t0) / 1000)),
+        applied: last,
+        deadLettered,
+        cores,
+      };
+    } finally {
+      const code = await escalation.stop();
+      if (!opts.profile) ctx.sampler.unwatch('escalation');
+      else if (code === 0 && window) {
+        const file = mainThreadProfile(profileDir, escalation.pid);
+        if (file) profiled = summariseCpuProfile(file, REPO_ROOT, window.toUs ? window : undefined);
+      }
+    }
+    return { ...result!, ...(profiled ? { profile: profiled } : {}) };
+  } finally {
+    await probe.stop();
+  }
+}
+
+export const consumer: Scenario = {
+  title: (ctx) => `escalation consumer alone: ${fmtInt(ctx.consumerMessages.length)} pre-published events ${ctx.tag}`,
+  async run(ctx) {
+    const { results, tag } = ctx;
+    const measured = await steady(ctx, 'the consumer run', () =>
+      rssDuring(ctx, 'escalation', 'consumer', null, () => consumerRun(ctx)),
+    );
+    results.consumer = measured;
+    say.info(
+      `applied ${fmtInt(measured.applied)} events onto ${fmtInt(measured.incidents)} incidents: ${fmtInt(measured.eventsPerS)} events/s once consuming ${tag} (start-up ${measured.startupS} s, ${fmtInt(measured.overallEventsPerS)}/s including it)`,
+    );
+    say.info(`cores used: ${fmtCores(ctx, measured.cores)}`);
+    // Once more under --cpu-prof, to show where escalation's time goes (figures above are unprofiled).
+    const profiled = await consumerRun(ctx, { profile: true });
+    if (profiled.profile) {
+      results.consumerProfile = { eventsPerS: profiled.eventsPerS, summary: profiled.profile };
+      say.info(
+        `under the profiler: ${fmtInt(profiled.eventsPerS)} events/s ${tag}; main thread busy ${fmtInt(profiled.profile.busyMs)} of ${fmtInt(profiled.profile.wallMs)} ms`,
+      );
+      for (const c of profiled.profile.byComponent.slice(0, 6))
+        say.info(`  ${c.share.toFixed(1).padStart(5)}%  ${c.name}`);
+    }
+  },
+};

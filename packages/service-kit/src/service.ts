@@ -1,0 +1,358 @@
+import { fileURLToPath } from 'node:url';
+import { dlqTopicName, type EventKind } from '@micro-oncall/incident-model';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { Express } from 'express';
+import type { Kafka } from 'kafkajs';
+import pg from 'pg';
+import { z } from 'zod';
+import type { Component } from './component.js';
+import { type BaseConfig, ConfigError, loadConfig } from './config.js';
+import { createDatabase, type Database, runMigrations } from './db.js';
+import {
+  consumeEvents,
+  createDirectPublisher,
+  createEventMessages,
+  type DirectPublisher,
+  type EventMessages,
+  type Topics,
+  type TypedHandler,
+  topicsFor,
+} from './events.js';
+import { createJobRunner, type JobDefinition, type JobRunner } from './jobs.js';
+import { createKafka, createProducer, type EventProducer, ensureTopics, kafkaClusterCheck } from './kafka.js';
+import { exitOnStartFailure, type RunningService, startService, stopOnSignals } from './lifecycle.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetricsRegistry, type Registry } from './metrics.js';
+import { createOutbox, createOutboxRelay, type Outbox, outboxDdl } from './outbox.js';
+
+/*
+ * The service descriptor: what a service is (name, config, the schema it owns, the topics it
+ * produces and consumes, its HTTP app, consumers and jobs) declared in one object. The kit owns
+ * everything every service does the same way: logger, config parse, pool, migrations under the
+ * advisory lock, the metrics registry, topics, producer, typed consumers, the outbox relay, the
+ * job runner, readiness from every component, the crash stop and the single bounded stop.
+ */
+
+/** A configuration schema every service's extends (`baseConfigSchema.extend({...})`). */
+export type ServiceConfigSchema = z.ZodType<BaseConfig & Record<string, unknown>>;
+
+/** What a service's `setup` gets: every shared part, built and not yet started. */
+export interface ServiceContext<C extends BaseConfig, T extends Record<string, unknown>> {
+  name: string;
+  config: C;
+  logger: Logger;
+  registry: Registry;
+  database: Database<T>;
+  db: NodePgDatabase<T>;
+  pool: pg.Pool;
+  kafka: Kafka;
+  producer: EventProducer;
+  topics: Topics;
+  /** Typed messages (envelope, validation, trace context) and direct, acknowledged publishing. */
+  events: EventMessages & DirectPublisher;
+  /** State change and event in one transaction (see outbox.ts). */
+  outbox: Outbox;
+  /** Durable delayed jobs of this service (usable once the service has started). */
+  jobs: Pick<JobRunner, 'schedule' | 'cancel' | 'runNow'>;
+  /** A consumer group on `kind`'s topic with shared decoding, dead-lettering and metrics; started by the kit. */
+  consume<K extends EventKind>(kind: K, opts: { groupId: string; handler: TypedHandler<K>; chunkSize?: number }): void;
+  /** Every component of the service, for readiness (`createHttpApp({ components })`). */
+  components(): readonly Component[];
+}
+
+/** What `setup` returns: the HTTP app (never listening) and the service's own parts. */
+export interface ServiceParts {
+  app?: Express;
+  /** Own long-lived parts (a live feed, a cache), started after the kit's and stopped before them. */
+  components?: Component[];
+  /** Durable jobs (`defineJob`): cron ticks run once across replicas, delayed runs survive restarts. */
+  // biome-ignore lint/suspicious/noExplicitAny: each job has its own data type
+  jobs?: JobDefinition<any>[];
+}
+
+/**
+ * How a local platform (`npm start`, the integration tests, the benchmarks) configures the
+ * service: named secret files, URLs and files it made, and the identity provider.
+ */
+export interface DevPlatform {
+  nodeEnv: 'development' | 'test' | 'production';
+  namespace: string;
+  oidc: { issuer: string; audience: string; jwksUrl?: string };
+  /** Secret files by name (`pagerduty-webhook-secrets`, `session-secret`, …). */
+  secretFiles: Record<string, string>;
+  /** Local fakes and other endpoints by name (`pagerduty-api`, …). */
+  urls: Record<string, string>;
+  /** Other files by name (`service-catalogue`, …). */
+  files: Record<string, string>;
+}
+
+export interface ServiceDefinition<S extends ServiceConfigSchema, T extends Record<string, unknown>> {
+  /** Lowercase, dashes: the folder, chart, image, metrics label and Kafka client id. */
+  name: string;
+  description: string;
+  config: S;
+  db: {
+    /** The PostgreSQL schema the service owns; its migrations create it. */
+    schema: string;
+    /** The drizzle tables (`import * as schema from './db/schema.js'`). */
+    tables: T;
+    /** Folder of drizzle-kit's generated SQL (`new URL('../drizzle', import.meta.url)`). */
+    migrations: URL | string;
+  };
+  produces: readonly EventKind[];
+  consumes: readonly EventKind[];
+  /**
+   * How events leave: `outbox` (default: written with the state change, relayed after commit)
+   * or `direct` (published before answering, for edge services that acknowledge only what
+   * Kafka acknowledged, like webhook-ingest).
+   */
+  publishing?: 'outbox' | 'direct';
+  /** OpenAPI document of the HTTP API (served at /openapi.json and written to docs/api/). */
+  openApi?: () => unknown;
+  setup(ctx: ServiceContext<z.output<S>, T>): ServiceParts | Promise<ServiceParts>;
+  /** The service's own environment on a local platform (the kit adds the shared keys). */
+  devEnv?(platform: DevPlatform): Record<string, string>;
+}
+
+export interface RunOptions {
+  /** Called after the service stopped itself because a part failed for good (default: exit 1). */
+  onFatal?: (error: Error) => void;
+  logger?: Logger;
+}
+
+export interface BuiltService<C extends BaseConfig, T extends Record<string, unknown>> {
+  context: ServiceContext<C, T>;
+  parts: ServiceParts;
+  /** In start order: pool, producer, outbox relay, consumers, job runner, the service's own. */
+  components: Component[];
+}
+
+export interface ServiceDescriptor<S extends ServiceConfigSchema, T extends Record<string, unknown>>
+  extends ServiceDefinition<S, T> {
+  readonly migrationsFolder: string;
+  /** Builds every part without connecting anything (tests drive the app with supertest). */
+  build(config: z.output<S>, opts?: RunOptions): Promise<BuiltService<z.output<S>, T>>;
+  /** Migrates, creates topics when configured to, starts every part; one idempotent stop(). */
+  run(config: z.output<S>, opts?: RunOptions): Promise<RunningService>;
+  /** Parses the environment (or `env`) with the service's schema. */
+  loadConfig(env?: NodeJS.ProcessEnv): z.output<S>;
+  /** The container entry point: run from the environment, stop on SIGTERM/SIGINT. */
+  main(): Promise<void>;
+  /** The migration Job's entry point: migrations only (reads DATABASE_URL). */
+  migrate(): Promise<void>;
+  /** The whole environment on a local platform: shared keys, then the service's own. */
+  platformEnv(platform: DevPlatform, shared: Record<string, string>): Record<string, string>;
+}
+
+const NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+const SCHEMA = /^[a-z_][a-z0-9_]*$/;
+
+/** Declares a service. See docs/adr/0007-service-descriptor.md. */
+export function defineService<S extends ServiceConfigSchema, T extends Record<string, unknown>>(
+  definition: ServiceDefinition<S, T>,
+): ServiceDescriptor<S, T> {
+  if (!NAME.test(definition.name)) throw new Error(`service name ${JSON.stringify(definition.name)}: use a-z, 0-9, -`);
+  if (!SCHEMA.test(definition.db.schema)) throw new Error(`${definition.name}: invalid schema name`);
+  const migrationsFolder =
+    definition.db.migrations instanceof URL ? fileURLToPath(definition.db.migrations) : definition.db.migrations;
+  const publishing = definition.publishing ?? 'outbox';
+
+  const migrateAll = async (url: string, logger: Logger) => {
+    await runMigrations({ url, schema: definition.db.schema, migrationsFolder, logger });
+    if (publishing === 'outbox' && definition.produces.length > 0) {
+      const client = new pg.Client({ connectionString: url, application_name: `${definition.db.schema}-migrate` });
+      await client.connect();
+      try {
+        await client.query(outboxDdl(definition.db.schema));
+      } finally {
+        await client.end();
+      }
+    }
+  };
+
+  /** Builds the parts; `failed` hears of a part that stopped for good (a crashed consumer). */
+  const assemble = async (
+    config: z.output<S>,
+    logger: Logger,
+    failed: (error: Error) => void,
+  ): Promise<BuiltService<z.output<S>, T>> => {
+    const registry = createMetricsRegistry(definition.name);
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: config.KAFKA_CLIENT_ID ?? definition.name,
+      logger,
+    });
+    const database = createDatabase({
+      url: config.DATABASE_URL,
+      schema: definition.db.tables,
+      max: config.DATABASE_POOL_MAX,
+      logger,
+      applicationName: definition.name,
+    });
+    const producer = createProducer(kafka, { logger, sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS });
+    const topics = topicsFor(config.KAFKA_TOPIC_NAMESPACE);
+    const messages = createEventMessages({ service: definition.name, topics });
+    const outbox = createOutbox({ schema: definition.db.schema, messages });
+
+    const components: Component[] = [database, producer];
+    if (publishing === 'outbox' && definition.produces.length > 0) {
+      components.push(
+        createOutboxRelay({
+          schema: definition.db.schema,
+          databaseUrl: config.DATABASE_URL,
+          pool: database.pool,
+          producer,
+          logger,
+          registry,
+        }),
+      );
+    }
+    components.push(kafkaClusterCheck(kafka));
+    const consumers: Component[] = [];
+    let runner: JobRunner | undefined;
+    const context: ServiceContext<z.output<S>, T> = {
+      name: definition.name,
+      config,
+      logger,
+      registry,
+      database,
+      db: database.db,
+      pool: database.pool,
+      kafka,
+      producer,
+      topics,
+      events: { ...messages, ...createDirectPublisher(messages, producer) },
+      outbox,
+      jobs: {
+        schedule: (name, data, o) => started().schedule(name, data, o),
+        cancel: (name, key) => started().cancel(name, key),
+        runNow: (name, data, o) => started().runNow(name, data, o),
+      },
+      consume(kind, o) {
+        if (!definition.consumes.includes(kind)) {
+          throw new Error(`${definition.name} consumes ${kind} but its descriptor does not declare it in consumes`);
+        }
+        consumers.push(
+          consumeEvents({
+            kind,
+            groupId: o.groupId,
+            handler: o.handler,
+            kafka,
+            topics,
+            producer,
+            logger,
+            registry,
+            ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}),
+            onCrash: failed,
+          }),
+        );
+      },
+      components: () => all,
+    };
+    function started(): JobRunner {
+      if (!runner) throw new Error(`${definition.name} has no jobs, or has not started yet`);
+      return runner;
+    }
+    const parts = await definition.setup(context);
+    components.push(...consumers);
+    if (parts.jobs && parts.jobs.length > 0) {
+      runner = createJobRunner({
+        databaseUrl: config.DATABASE_URL,
+        schema: `${definition.db.schema}_jobs`,
+        jobs: parts.jobs,
+        logger,
+        registry,
+      });
+      components.push(runner);
+    }
+    components.push(...(parts.components ?? []));
+    const all = components;
+    return { context, parts, components };
+  };
+
+  const build = (config: z.output<S>, opts: RunOptions = {}) => {
+    const logger = opts.logger ?? createLogger({ service: definition.name, level: config.LOG_LEVEL });
+    return assemble(config, logger, (error) => {
+      logger.error({ err: error }, `${definition.name}: a part stopped for good`);
+      opts.onFatal?.(error);
+    });
+  };
+
+  const run = async (config: z.output<S>, opts: RunOptions = {}): Promise<RunningService> => {
+    const logger = opts.logger ?? createLogger({ service: definition.name, level: config.LOG_LEVEL });
+    await migrateAll(config.DATABASE_URL, logger);
+    // A part that is gone for good (a consumer that crashed) must not leave a half-working
+    // service behind: stop everything, then tell the caller (the process exits by default).
+    let service: RunningService | undefined;
+    let failure: Error | undefined;
+    const fail = (error: Error) => {
+      if (!service) {
+        failure ??= error;
+        return;
+      }
+      logger.fatal({ err: error }, `${definition.name}: a part stopped for good; shutting down`);
+      service.stop().finally(() => (opts.onFatal ? opts.onFatal(error) : process.exit(1)));
+    };
+    const built = await assemble(config, logger, fail);
+    if (config.KAFKA_CREATE_TOPICS) {
+      const kinds = [...new Set([...definition.produces, ...definition.consumes])];
+      await ensureTopics(
+        built.context.kafka,
+        kinds.flatMap((kind) => {
+          const topic = built.context.topics.name(kind);
+          return [topic, dlqTopicName(topic)];
+        }),
+      );
+    }
+    service = await startService({
+      logger,
+      components: built.components,
+      ...(built.parts.app ? { app: built.parts.app } : {}),
+      host: config.HOST,
+      port: config.PORT,
+      shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    });
+    if (failure) fail(failure);
+    return service;
+  };
+
+  const descriptor: ServiceDescriptor<S, T> = {
+    ...definition,
+    migrationsFolder,
+    build,
+    run,
+    loadConfig: (env) => loadConfig(definition.config, env),
+    async main() {
+      const bootLogger = createLogger({ service: definition.name });
+      try {
+        const service = await run(loadConfig(definition.config));
+        stopOnSignals(service, bootLogger);
+      } catch (error) {
+        exitOnStartFailure(bootLogger, error);
+      }
+    },
+    async migrate() {
+      const logger = createLogger({ service: `${definition.name}-migrate` });
+      try {
+        const config = loadConfig(
+          z.object({ DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL') }),
+        );
+        await migrateAll(config.DATABASE_URL, logger);
+      } catch (error) {
+        logger.fatal({ err: error }, `migration failed: ${(error as Error).message}`);
+        process.exitCode = 1;
+      }
+    },
+    platformEnv(platform, shared) {
+      return { ...shared, ...(definition.devEnv?.(platform) ?? {}) };
+    },
+  };
+  return descriptor;
+}
+
+/** For `devEnv`: a named entry the local platform must provide, with a clear error when it does not. */
+export function required(entries: Record<string, string>, name: string, service: string): string {
+  const value = entries[name];
+  if (!value) throw new ConfigError([`${service}: the local platform provides no ${JSON.stringify(name)}`]);
+  return value;
+}

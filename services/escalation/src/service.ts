@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { createJwtVerifier, createSessionCodec, defineService, required } from '@micro-oncall/service-kit';
+import type { Request } from 'express';
+import { createApp } from './app.js';
+import { createAuditWriter } from './audit.js';
+import { ServiceCatalogue } from './catalogue.js';
+import { createIncidentEventsHandler } from './consumers/incident-events.js';
+import * as schema from './db/schema.js';
+import { configSchema } from './env.js';
+import { createLiveFeed } from './live.js';
+import { createNotifications } from './notifications.js';
+import { openApiDocument } from './openapi.js';
+import { createProviderRegistry } from './providers/index.js';
+
+/**
+ * escalation: incident state from `incident-events`, owners from the service catalogue, the
+ * responders' dashboard and API, actions through the providers' APIs (results on
+ * `incident-actions` through the outbox), sign-in and the audit log.
+ */
+export const service = defineService({
+  name: 'escalation',
+  description: 'Incident state, owners, the responders dashboard, provider actions, sign-in and audit log',
+  config: configSchema,
+  db: { schema: 'escalation', tables: schema, migrations: new URL('../drizzle', import.meta.url) },
+  produces: ['incident-actions'],
+  consumes: ['incident-events'],
+  openApi: openApiDocument,
+  setup(ctx) {
+    const { config, logger } = ctx;
+    const catalogue = ServiceCatalogue.fromFile(config.SERVICE_CATALOGUE_FILE);
+    const notifications = createNotifications({
+      slackWebhookUrl: config.SLACK_WEBHOOK_URL,
+      publicUrl: config.PUBLIC_URL,
+      logger,
+    });
+    ctx.consume('incident-events', {
+      groupId: config.KAFKA_CONSUMER_GROUP,
+      handler: createIncidentEventsHandler({ db: ctx.db, onApplied: notifications.onApplied }),
+    });
+    const live = createLiveFeed({ databaseUrl: config.DATABASE_URL, db: ctx.db, catalogue, logger });
+    const verifyToken = createJwtVerifier({
+      issuer: config.OIDC_ISSUER,
+      audience: config.OIDC_AUDIENCE,
+      ...(config.OIDC_JWKS_URL ? { jwksUrl: config.OIDC_JWKS_URL } : {}),
+      rolesClaim: config.OIDC_ROLES_CLAIM,
+      roleMap: config.OIDC_ROLE_MAP,
+    });
+    if (!config.SESSION_SECRET) logger.warn('SESSION_SECRET not set: sessions end when this process restarts');
+    const sessions = createSessionCodec({
+      secret: config.SESSION_SECRET ?? randomBytes(32).toString('hex'),
+      ttlSeconds: config.SESSION_TTL_HOURS * 3600,
+      secureCookies: config.NODE_ENV === 'production' || (config.PUBLIC_URL?.startsWith('https://') ?? false),
+    });
+    const publicUrl =
+      config.PUBLIC_URL ?? ((req: Request) => `${req.protocol}://${req.get('host') ?? `127.0.0.1:${config.PORT}`}`);
+    const http = { timeoutMs: config.PROVIDER_TIMEOUT_MS };
+    const providers = createProviderRegistry({
+      ...(config.PAGERDUTY_API_TOKEN
+        ? {
+            pagerduty: {
+              baseUrl: config.PAGERDUTY_API_URL,
+              token: config.PAGERDUTY_API_TOKEN,
+              fromEmail: config.PAGERDUTY_FROM_EMAIL ?? 'oncall@localhost',
+              logger,
+              http,
+            },
+          }
+        : {}),
+      ...(config.OPSGENIE_API_KEY
+        ? { opsgenie: { baseUrl: config.OPSGENIE_API_URL, apiKey: config.OPSGENIE_API_KEY, logger, http } }
+        : {}),
+    });
+    const app = createApp({
+      logger,
+      registry: ctx.registry,
+      db: ctx.db,
+      catalogue,
+      verifyToken,
+      sessions,
+      oidc: {
+        issuer: config.OIDC_ISSUER,
+        clientId: config.OIDC_CLIENT_ID,
+        clientSecret: config.OIDC_CLIENT_SECRET,
+        publicUrl,
+        rolesClaim: config.OIDC_ROLES_CLAIM,
+        roleMap: config.OIDC_ROLE_MAP,
+        allowInsecureIssuer: config.NODE_ENV !== 'production',
+      },
+      audit: createAuditWriter(ctx.db),
+      providers,
+      outbox: ctx.outbox,
+      live,
+      onEscalated: notifications.onEscalated,
+      components: ctx.components,
+    });
+    return { app, components: [live] };
+  },
+  devEnv: (platform) => ({
+    SERVICE_CATALOGUE_FILE: required(platform.files, 'service-catalogue', 'escalation'),
+    OIDC_ISSUER: platform.oidc.issuer,
+    OIDC_AUDIENCE: platform.oidc.audience,
+    ...(platform.oidc.jwksUrl ? { OIDC_JWKS_URL: platform.oidc.jwksUrl } : {}),
+    KAFKA_CONSUMER_GROUP: `${platform.namespace}-escalation`,
+    ...(platform.secretFiles['session-secret'] ? { SESSION_SECRET_FILE: platform.secretFiles['session-secret'] } : {}),
+    ...(platform.urls['pagerduty-api']
+      ? {
+          PAGERDUTY_API_URL: platform.urls['pagerduty-api'],
+          PAGERDUTY_API_TOKEN_FILE: required(platform.secretFiles, 'pagerduty-api-token', 'escalation'),
+          PAGERDUTY_FROM_EMAIL: 'oncall@example.com',
+        }
+      : {}),
+    ...(platform.urls['opsgenie-api']
+      ? {
+          OPSGENIE_API_URL: platform.urls['opsgenie-api'],
+          OPSGENIE_API_KEY_FILE: required(platform.secretFiles, 'opsgenie-api-key', 'escalation'),
+        }
+      : {}),
+    ...(platform.secretFiles['slack-webhook-url']
+      ? { SLACK_WEBHOOK_URL_FILE: platform.secretFiles['slack-webhook-url'] }
+      : {}),
+  }),
+});

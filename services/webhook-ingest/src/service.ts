@@ -1,0 +1,55 @@
+import { defineService, required } from '@micro-oncall/service-kit';
+import { createApp } from './app.js';
+import { configSchema } from './env.js';
+import { createIngestMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+
+/**
+ * webhook-ingest: authenticates, validates and normalises provider webhooks and publishes them
+ * as incident events. It publishes directly (not through the outbox): a webhook is answered 202
+ * only after Kafka acknowledged its events, so the provider retries whatever was not stored.
+ */
+export const service = defineService({
+  name: 'webhook-ingest',
+  description: 'PagerDuty, Opsgenie and Alertmanager webhooks, authenticated, normalised, published as incident events',
+  config: configSchema,
+  db: { schema: 'ingest', tables: {}, migrations: new URL('../drizzle', import.meta.url) },
+  produces: ['incident-events'],
+  consumes: [],
+  publishing: 'direct',
+  openApi: openApiDocument,
+  setup: (ctx) => ({
+    app: createApp({
+      config: ctx.config,
+      logger: ctx.logger,
+      registry: ctx.registry,
+      metrics: createIngestMetrics(ctx.registry),
+      pool: ctx.pool,
+      events: ctx.events,
+      components: ctx.components,
+    }),
+    jobs: [
+      {
+        // Replays are dropped by event id for DEDUP_RETENTION_HOURS; older ids are pruned hourly.
+        name: 'dedup-cleanup',
+        cron: '17 * * * *',
+        async run() {
+          const { rowCount } = await ctx.pool.query(
+            'delete from ingest.received_events where received_at < now() - make_interval(hours => $1)',
+            [ctx.config.DEDUP_RETENTION_HOURS],
+          );
+          ctx.logger.info({ deleted: rowCount }, 'pruned accepted event ids past the dedup retention');
+        },
+      },
+    ],
+  }),
+  devEnv: (platform) => ({
+    PAGERDUTY_WEBHOOK_SECRETS_FILE: required(platform.secretFiles, 'pagerduty-webhook-secrets', 'webhook-ingest'),
+    OPSGENIE_WEBHOOK_TOKEN_FILE: required(platform.secretFiles, 'opsgenie-webhook-token', 'webhook-ingest'),
+    ALERTMANAGER_WEBHOOK_BASIC_AUTH_FILE: required(
+      platform.secretFiles,
+      'alertmanager-webhook-basic-auth',
+      'webhook-ingest',
+    ),
+  }),
+});
