@@ -1,12 +1,12 @@
 /**
  * HTTP ceiling for `npm run bench`: the least a webhook endpoint must do, on bare node:http in
- * its own process. It reads the body, verifies the PagerDuty signature with webhook-ingest's
- * own function, decodes and parses the JSON as webhook-ingest does, and answers 202. No
+ * its own process. It reads the body, verifies the PagerDuty signature with the function webhook-ingest
+ * uses, decodes and parses the JSON as webhook-ingest does, and answers 202. No
  * Express, no schema, no database, no Kafka: what webhook-ingest reaches is compared with this.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { verifyPagerDutySignature } from '../services/webhook-ingest/src/index.js';
+import { verifyPagerDutySignature } from '@micro-oncall/incident-model/signatures';
 
 const secrets = readFileSync(process.env.PAGERDUTY_WEBHOOK_SECRETS_FILE ?? '', 'utf8')
   .split(/[,\n]/)

@@ -184,7 +184,9 @@ export function decodeEvent<K extends EventKind>(
   const parsed = TOPIC_CONTRACTS[kind].envelope.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
-    return { reason: `not a valid ${kind} event: ${issues.join('; ')}` };
+    // `incident-events` → "not a valid incident event": the reason dead-letter readers know.
+    const what = kind.replace(/s$/, '').replaceAll('-', ' ');
+    return { reason: `not a valid ${what}: ${issues.join('; ')}` };
   }
   return { envelope: parsed.data as EventEnvelope<K> };
 }

@@ -253,20 +253,13 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       for (const f of inFlight.values()) this.inc({ job: f.name });
     },
   });
-  // Both pending gauges are service-wide (read from the job table): every replica reports the same value.
-  const delayed = new Gauge({
-    name: 'jobs_delayed',
-    help: 'Runs of the job waiting for their time (delayed runs and retries in back-off); service-wide',
-    labelNames,
-    registers: [opts.registry],
-  });
-  new Gauge({
-    name: 'jobs_queued',
-    help: 'Runs of the job that are due and not yet started: the backlog; service-wide',
-    labelNames,
-    registers: [opts.registry],
-    async collect() {
-      if (!pool || poolClosed || !started) return;
+  // The pending gauges are service-wide (read from the job table): every replica reports the
+  // same values. prom-client collects all metrics of a scrape concurrently, so both gauges
+  // share one query per scrape.
+  let pending: Promise<Map<string, { due: number; later: number }> | null> | null = null;
+  const countPending = () => {
+    pending ??= (async () => {
+      if (!pool || poolClosed || !started) return null;
       try {
         const { rows } = await pool.query<{ name: string; due: number; later: number }>(
           `select name, count(*) filter (where start_after <= now())::int as due,
@@ -276,15 +269,35 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
             group by name`,
           [names],
         );
-        const counts = new Map(rows.map((r) => [r.name, r]));
-        for (const name of names) {
-          this.set({ job: name }, counts.get(name)?.due ?? 0);
-          delayed.set({ job: name }, counts.get(name)?.later ?? 0);
-        }
+        return new Map(rows.map((r) => [r.name, r]));
       } catch (error) {
         // The scrape still answers; the values stay at the last ones read.
         logger.debug({ err: error }, 'jobs: could not count pending runs');
+        return null;
       }
+    })().finally(() => {
+      pending = null;
+    });
+    return pending;
+  };
+  new Gauge({
+    name: 'jobs_queued',
+    help: 'Runs of the job that are due and not yet started: the backlog; service-wide',
+    labelNames,
+    registers: [opts.registry],
+    async collect() {
+      const counts = await countPending();
+      if (counts) for (const name of names) this.set({ job: name }, counts.get(name)?.due ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'jobs_delayed',
+    help: 'Runs of the job waiting for their time (delayed runs and retries in back-off); service-wide',
+    labelNames,
+    registers: [opts.registry],
+    async collect() {
+      const counts = await countPending();
+      if (counts) for (const name of names) this.set({ job: name }, counts.get(name)?.later ?? 0);
     },
   });
   for (const name of names) {
@@ -512,6 +525,51 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     }
   };
 
+  /** Queues and cron schedules follow the definitions: created, updated, removed. */
+  const setUp = async (b: PgBoss) => {
+    for (const [name, job] of jobs) {
+      const settings = { name, ...sendOptions(job) };
+      await b.createQueue(name, settings);
+      await b.updateQueue(name, settings);
+    }
+    for (const [name, job] of jobs) {
+      if (job.definition.cron === undefined) continue;
+      await b
+        .schedule(name, job.definition.cron, undefined, { tz: 'UTC', ...sendOptions(job) })
+        .catch((error: unknown) => {
+          throw new Error(
+            `job ${name}: cannot schedule cron ${JSON.stringify(job.definition.cron)}: ${(error as Error).message}`,
+          );
+        });
+    }
+    for (const existing of await b.getSchedules()) {
+      if (jobs.get(existing.name)?.definition.cron === undefined) {
+        await b.unschedule(existing.name);
+        logger.info({ job: existing.name }, 'jobs: cron schedule removed (no longer defined)');
+      }
+    }
+  };
+
+  /**
+   * Replicas starting together set up one at a time: pg-boss 10 creates a queue's partition
+   * without a lock, and two replicas creating the same queue at once deadlock. The lock's
+   * connection is closed afterwards, which releases the lock whatever happened.
+   */
+  const withSetupLock = async (p: pg.Pool, fn: () => Promise<void>) => {
+    const client = await p.connect();
+    const key = lockKey(schema, 'job-setup');
+    try {
+      await client.query('select pg_advisory_lock($1::bigint)', [key]);
+      try {
+        await fn();
+      } finally {
+        await client.query('select pg_advisory_unlock($1::bigint)', [key]).catch(() => undefined);
+      }
+    } finally {
+      client.release(true);
+    }
+  };
+
   return {
     id: 'jobs',
     async start() {
@@ -543,35 +601,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       });
       boss.on('error', (error) => logger.warn({ err: error }, `jobs: ${error.message}`));
       try {
-        await boss.start();
-        for (const [name, job] of jobs) {
-          const settings = {
-            name,
-            retryLimit: job.retry.limit,
-            retryDelay: job.retry.delaySeconds,
-            retryBackoff: job.retry.backoff,
-            expireInSeconds: job.timeoutSeconds + LEASE_GRACE_SECONDS,
-          };
-          await boss.createQueue(name, settings);
-          await boss.updateQueue(name, settings);
-        }
-        // The schedule table follows the definitions: crons added, changed or removed.
-        for (const [name, job] of jobs) {
-          if (job.definition.cron === undefined) continue;
-          await boss
-            .schedule(name, job.definition.cron, undefined, { tz: 'UTC', ...sendOptions(job) })
-            .catch((error: unknown) => {
-              throw new Error(
-                `job ${name}: cannot schedule cron ${JSON.stringify(job.definition.cron)}: ${(error as Error).message}`,
-              );
-            });
-        }
-        for (const existing of await boss.getSchedules()) {
-          if (jobs.get(existing.name)?.definition.cron === undefined) {
-            await boss.unschedule(existing.name);
-            logger.info({ job: existing.name }, 'jobs: cron schedule removed (no longer defined)');
-          }
-        }
+        const b = boss;
+        await withSetupLock(p, async () => {
+          await b.start();
+          await setUp(b);
+        });
       } catch (error) {
         await boss.stop({ graceful: false }).catch(() => undefined);
         poolClosed = true;

@@ -15,8 +15,7 @@ import {
 import express, { type Express, type Request } from 'express';
 import type { AuditWriter } from './audit.js';
 import type { ServiceCatalogue } from './catalogue.js';
-import type { incidents } from './db/schema.js';
-import type { EscalationDb } from './db/types.js';
+import type { EscalationDb, IncidentRow } from './db/types.js';
 import { openApiDocument } from './openapi.js';
 import type { ProviderActions } from './providers/types.js';
 import { createActionsRouter } from './routes/actions.js';
@@ -37,7 +36,7 @@ export interface AppDeps {
   providers: { forProvider(provider: string): ProviderActions | null };
   outbox: Outbox;
   live: { handler: express.RequestHandler };
-  onEscalated?: (incident: typeof incidents.$inferSelect, detail: string) => void;
+  onEscalated?: (incident: IncidentRow, detail: string) => void;
   components: () => readonly Component[];
 }
 

@@ -2,5 +2,4 @@
  * webhook-ingest's public entry: what the platform scripts, benchmarks and other tooling may
  * use. Everything else under src/ is internal (enforced by scripts/check-boundaries.ts).
  */
-export { verifyPagerDutySignature } from './credentials.js';
 export { service } from './service.js';

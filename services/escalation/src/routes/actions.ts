@@ -13,7 +13,7 @@ import { eq } from 'drizzle-orm';
 import { Router } from 'express';
 import type { AuditWriter } from '../audit.js';
 import { incidents } from '../db/schema.js';
-import type { EscalationDb } from '../db/types.js';
+import type { EscalationDb, IncidentRow } from '../db/types.js';
 import { ActionRequest, type ProviderActions } from '../providers/types.js';
 
 export interface ActionRoutesDeps {
@@ -23,7 +23,7 @@ export interface ActionRoutesDeps {
   outbox: Outbox;
   logger: Logger;
   /** Told about escalations that succeeded (Slack notice). */
-  onEscalated?: (incident: typeof incidents.$inferSelect, detail: string) => void;
+  onEscalated?: (incident: IncidentRow, detail: string) => void;
 }
 
 /**

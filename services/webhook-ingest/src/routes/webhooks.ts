@@ -7,6 +7,7 @@ import {
   type Provider,
   storable,
 } from '@micro-oncall/incident-model';
+import { verifyPagerDutySignature } from '@micro-oncall/incident-model/signatures';
 import {
   AuthenticationError,
   DependencyUnavailableError,
@@ -21,7 +22,7 @@ import {
 } from '@micro-oncall/service-kit';
 import express, { type ErrorRequestHandler, type Request, Router } from 'express';
 import type pg from 'pg';
-import { type SharedCredential, verifyAuthorizationHeader, verifyPagerDutySignature } from '../credentials.js';
+import { type SharedCredential, verifyAuthorizationHeader } from '../credentials.js';
 import type { Config } from '../env.js';
 import type { IngestMetrics } from '../metrics.js';
 
