@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, type Stack, startStack } from '@micro-oncall/test-kit';
 import { elapsed, say } from './lib/console.js';
+import { checkScaffold, PROBE_SERVICE } from './lib/scaffold-check.js';
 
 interface StepResult {
   name: string;
@@ -126,6 +127,23 @@ if (existsSync(chartChecks)) {
     for (const failure of outcome.failures) say.fail(failure);
     return { passed: outcome.passed, failed: outcome.failed };
   });
+}
+
+if (stack) {
+  const running = stack;
+  await step(
+    `a new service from the scaffold passes every check (npm run new-service -- ${PROBE_SERVICE}, scratch copy)`,
+    async () => {
+      const outcome = await checkScaffold({
+        repoRoot: REPO_ROOT,
+        databaseUrl: running.databaseUrl,
+        kafkaBrokers: running.kafkaBrokers,
+        log: say.info,
+      });
+      for (const failure of outcome.failures) say.fail(failure);
+      return { passed: outcome.passed, failed: outcome.failed };
+    },
+  );
 }
 
 await stack?.stop();

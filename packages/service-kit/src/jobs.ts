@@ -45,7 +45,10 @@ export interface JobDefinition<T = unknown> {
   run(data: T, ctx: JobContext): Promise<void>;
   /** How long one run may take before it counts as lost and is retried elsewhere (default 300 s). */
   timeoutSeconds?: number;
-  /** Retries after a failed or lost run (default: 2 retries, 30 s apart, doubling). */
+  /**
+   * Retries after a failed or lost run (default: 2 retries, 30 s apart, doubling). `backoff`
+   * doubles the delay at each retry, with jitter (default false when `retry` is given).
+   */
   retry?: { limit: number; delaySeconds: number; backoff?: boolean };
 }
 
@@ -82,9 +85,9 @@ export interface JobRunnerOptions {
   /** false: schedule/enqueue only, run nothing (for a replica that must not work, and for migrate-only). Default true. */
   work?: boolean;
   /**
-   * How often one replica (whichever gets there first) fails runs that outlived their timeout
-   * and archives finished ones (default 60 s). A lost run is retried after at most its timeout
-   * plus this interval.
+   * How often one replica (whichever gets there first) fails runs that outlived their lease
+   * and archives finished ones (default 60 s). A run whose replica died is retried within its
+   * timeout + 5 s + this interval (+ its retry delay).
    */
   maintenanceIntervalSeconds?: number;
   /** How often the cron clock looks for due ticks, 1–45 s (default 30 s; tests use 1). */
@@ -146,7 +149,7 @@ function validate(definitions: JobDefinition<unknown>[], schema: string): Map<st
     if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
       throw new Error(`job ${name}: timeoutSeconds must be a whole number from 1 to ${MAX_TIMEOUT_SECONDS}`);
     }
-    const retry = { ...DEFAULT_RETRY, ...definition.retry };
+    const retry = definition.retry ? { backoff: false, ...definition.retry } : DEFAULT_RETRY;
     if (
       !Number.isInteger(retry.limit) ||
       retry.limit < 0 ||
@@ -347,26 +350,39 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     }
     // JSON text, so that pg stores strings and arrays as JSON too (it would send arrays as Postgres arrays).
     const payload = JSON.stringify(parseData(job, data)) ?? null;
-    const client = await pool!.connect();
-    const db = { executeSql: (text: string, values: unknown[]) => client.query(text, values) };
-    try {
-      await client.query('begin');
+    const id = await inTransaction(async (client, db) => {
       if (key !== undefined) await cancelPending(client, db, name, key);
-      const id = await b.send(name, payload as unknown as object, {
+      const stored = await b.send(name, payload as unknown as object, {
         ...sendOptions(job),
         ...(at ? { startAfter: at } : {}),
         ...(key !== undefined ? { singletonKey: key } : {}),
         db,
       });
-      if (!id) throw new Error(`job ${name}: pg-boss did not store the run`);
+      if (!stored) throw new Error(`job ${name}: pg-boss did not store the run`);
+      return stored;
+    });
+    if (!at || at.getTime() <= Date.now()) sleepers.get(name)?.wake();
+    return id;
+  };
+
+  /** Runs `fn` in a transaction on one pooled connection, which pg-boss's calls use too (`db`). */
+  const inTransaction = async <R>(fn: (client: pg.PoolClient, db: PgBoss.Db) => Promise<R>): Promise<R> => {
+    const client = await pool!.connect();
+    const db = { executeSql: (text: string, values: unknown[]) => client.query(text, values) };
+    let broken: Error | undefined;
+    try {
+      await client.query('begin');
+      const result = await fn(client, db);
       await client.query('commit');
-      if (!at || at.getTime() <= Date.now()) sleepers.get(name)?.wake();
-      return id;
+      return result;
     } catch (error) {
-      await client.query('rollback').catch(() => undefined);
+      await client.query('rollback').catch((e: Error) => {
+        broken = e;
+      });
       throw error;
     } finally {
-      client.release();
+      // A connection that could not even roll back is discarded, not returned to the pool.
+      client.release(broken);
     }
   };
 
@@ -498,6 +514,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
 
   const stop = async () => {
     if (!boss) return;
+    const b = boss;
     stopping = true;
     for (const s of sleepers.values()) s.wake();
     // Runs in progress get stopTimeout to finish; the rest are aborted and handed back.
@@ -517,7 +534,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       logger.warn({ runs: abandoned.map((f) => ({ job: f.name, jobId: f.jobId })) }, 'jobs: runs handed back at stop');
     }
     try {
-      await boss.stop({ graceful: true, wait: true, timeout: 1000 });
+      await b.stop({ graceful: true, wait: true, timeout: 1000 });
     } finally {
       started = false;
       poolClosed = true;
@@ -573,6 +590,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   return {
     id: 'jobs',
     async start() {
+      if (boss) throw new Error('the job runner was started already; create a new one');
       pool = new pg.Pool({
         connectionString: opts.databaseUrl,
         max: opts.maxConnections ?? 4,
@@ -617,6 +635,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       logger.info({ schema, jobs: names, work }, 'jobs: runner started');
     },
     stop() {
+      if (!boss) return Promise.resolve();
       stopped ??= stop();
       return stopped;
     },
@@ -639,18 +658,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     async cancel(name, key) {
       requireBoss();
       resolve(name);
-      const client = await pool!.connect();
-      const db = { executeSql: (text: string, values: unknown[]) => client.query(text, values) };
-      try {
-        await client.query('begin');
-        await cancelPending(client, db, name, key);
-        await client.query('commit');
-      } catch (error) {
-        await client.query('rollback').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+      await inTransaction((client, db) => cancelPending(client, db, name, key));
     },
   };
 }

@@ -105,12 +105,20 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
   router.get('/v1/incidents/:id', requireRole('viewer'), async (req, res) => {
     const id = z.string().regex(INCIDENT_ID_PATTERN, 'not an incident id').safeParse(req.params.id);
     if (!id.success) throw InputError.fromZod(id.error, 'incident id');
-    const [row] = await deps.db.select().from(incidents).where(eq(incidents.id, id.data));
-    const history = await deps.db
-      .select()
-      .from(incidentEvents)
-      .where(eq(incidentEvents.incidentId, id.data))
-      .orderBy(asc(incidentEvents.occurredAt), asc(incidentEvents.recordedAt));
+    // The incident and its history from one snapshot: a commit between two reads could show an
+    // "acknowledged" incident with a "resolved" event in its timeline.
+    const [row, history] = await deps.db.transaction(
+      async (tx) =>
+        [
+          (await tx.select().from(incidents).where(eq(incidents.id, id.data)))[0],
+          await tx
+            .select()
+            .from(incidentEvents)
+            .where(eq(incidentEvents.incidentId, id.data))
+            .orderBy(asc(incidentEvents.occurredAt), asc(incidentEvents.recordedAt)),
+        ] as const,
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
     if (!row) throw new NotFoundError(`incident ${id.data} not found`);
     res.json({
       incident: presentIncident(row),
