@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 export interface ScaffoldOptions {
@@ -29,7 +38,7 @@ function walk(dir: string): string[] {
   });
 }
 
-/** Pinned versions the template refers to as `{{v:package}}`, taken from the existing workspace. */
+/** Pinned versions the template refers to as `@@v:package@@`, taken from the existing workspace. */
 function versions(root: string): Map<string, string> {
   const found = new Map<string, string>();
   const manifests = [
@@ -52,6 +61,32 @@ function versions(root: string): Map<string, string> {
 function run(root: string, cmd: string, args: string[], cwd = root) {
   const result = spawnSync(cmd, args, { cwd, stdio: 'inherit', env: process.env });
   if (result.status !== 0) throw new Error(`${relative(root, cmd)} ${args.join(' ')} failed (exit ${result.status})`);
+}
+
+/**
+ * The chart joins the library chart and the umbrella chart: the dependency links Helm reads, and
+ * the umbrella's dependency entry and `enabled` switch — off, so that the platform release does
+ * not install a new service before its team has configured it.
+ */
+function joinUmbrella(root: string, name: string): string[] {
+  mkdirSync(join(root, 'charts', name, 'charts'), { recursive: true });
+  symlinkSync(join('..', '..', 'common'), join(root, 'charts', name, 'charts', 'common'));
+  const umbrella = join(root, 'charts', 'micro-oncall');
+  symlinkSync(join('..', '..', name), join(umbrella, 'charts', name));
+  appendFileSync(
+    join(umbrella, 'Chart.yaml'),
+    `  - name: ${name}\n    version: 0.1.0\n    repository: file://../${name}\n    condition: ${name}.enabled\n`,
+  );
+  appendFileSync(
+    join(umbrella, 'values.yaml'),
+    `\n## @param ${name}.enabled Install ${name} (other keys: charts/${name}/values.yaml); off until configured\n${name}:\n  enabled: false\n`,
+  );
+  return [
+    join('charts', name, 'charts', 'common'),
+    join('charts', 'micro-oncall', 'charts', name),
+    join('charts', 'micro-oncall', 'Chart.yaml'),
+    join('charts', 'micro-oncall', 'values.yaml'),
+  ];
 }
 
 /** Writes services/<name>, charts/<name> and docs/runbooks/<name>.md from the template. Returns the files written. */
@@ -77,7 +112,7 @@ export async function scaffoldService(opts: ScaffoldOptions): Promise<string[]> 
   };
   const pinned = versions(root);
   const render = (text: string) =>
-    text.replace(/\{\{(v:)?([@\w/.-]+)\}\}/g, (whole, isVersion: string | undefined, key: string) => {
+    text.replace(/@@(v:)?([\w/.@-]+?)@@/g, (whole, isVersion: string | undefined, key: string) => {
       const value = isVersion ? pinned.get(key) : vars[key];
       if (value === undefined) throw new Error(`template placeholder ${whole} has no value`);
       return value;
@@ -98,6 +133,7 @@ export async function scaffoldService(opts: ScaffoldOptions): Promise<string[]> 
       written.push(relative(root, dest));
     }
   }
+  written.push(...joinUmbrella(root, name));
   log(`wrote ${written.length} files for ${name}`);
   if (opts.finish === false) return written;
 
@@ -106,10 +142,11 @@ export async function scaffoldService(opts: ScaffoldOptions): Promise<string[]> 
   log('linking it into the workspace (pnpm install)');
   run(root, existsSync(pnpm) ? pnpm : 'pnpm', ['install', '--prefer-offline', '--reporter=append-only']);
   log('generating its first migration (drizzle-kit generate)');
-  run(root, bin('drizzle-kit'), ['generate', '--name', 'init'], join(root, 'services', name));
+  const service = join(root, 'services', name);
+  run(root, join(service, 'node_modules', '.bin', 'drizzle-kit'), ['generate', '--name', 'init'], service);
   log('generating its chart values schema and API contract');
   run(root, bin('tsx'), [join('scripts', 'chart-schemas.ts')]);
   run(root, bin('tsx'), [join('scripts', 'contracts.ts')]);
-  run(root, bin('biome'), ['check', '--write', join('services', name), join('charts', name)]);
+  run(root, bin('biome'), ['check', '--write', join('services', name), join('docs', 'runbooks', `${name}.md`)]);
   return written;
 }

@@ -312,7 +312,7 @@ describe(createJobRunner.name, () => {
     expect(lines.join('')).not.toContain(secret);
   });
 
-  it('hands a run whose replica died to another replica once its timeout has passed', async () => {
+  it('hands a run whose replica died to another replica once its lease has expired', { timeout: 120_000 }, async () => {
     const url = await createTestDatabase(serverUrl, 'kit_jobs');
     const here = dirname(fileURLToPath(import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'job-replica.ts')], {
@@ -326,37 +326,27 @@ describe(createJobRunner.name, () => {
     });
     await waitFor('the other replica to start', () => output.includes('ready'), 60_000);
 
-    // This replica only enqueues while the other one is alive.
     const runs: Run[] = [];
-    const survivor = newRunner(
-      url,
-      [
-        stuckJob(
-          async (data, ctx) =>
-            void runs.push({ replica: 'survivor', data, jobId: ctx.jobId, attempt: ctx.attempt, at: Date.now() }),
-        ),
-      ],
-      { work: false },
-    );
-    await survivor.runner.start();
-    const id = await survivor.runner.runNow('stuck', { drillId: 'd1' });
+    const stuck = (replica: string) =>
+      stuckJob(async (data, ctx) => {
+        runs.push({ replica, data, jobId: ctx.jobId, attempt: ctx.attempt, at: Date.now() });
+      });
+    // This one only enqueues while the other replica is alive.
+    const enqueuer = newRunner(url, [stuck('enqueuer')], { work: false }).runner;
+    await enqueuer.start();
+    const id = await enqueuer.runNow('stuck', { drillId: 'd1' });
     await waitFor('the other replica to take the run', () => output.includes(`started ${id} 1`));
     const takenAt = Date.now();
     child.kill('SIGKILL');
     await once(child, 'exit');
     expect(await jobStates(url, 'stuck')).toEqual(['active']);
 
-    // A working replica: it finds the run lost once its lease (timeout + grace) has passed.
-    const working = newRunner(url, [
-      stuckJob(
-        async (data, ctx) =>
-          void runs.push({ replica: 'working', data, jobId: ctx.jobId, attempt: ctx.attempt, at: Date.now() }),
-      ),
-    ]);
-    await working.runner.start();
+    // A working replica finds the run lost once its lease (3 s timeout + 5 s) has expired.
+    const working = newRunner(url, [stuck('working')]).runner;
+    await working.start();
     await waitFor('the lost run to be retried', () => runs.length > 0);
     expect(runs).toMatchObject([{ replica: 'working', jobId: id, attempt: 2, data: { drillId: 'd1' } }]);
-    expect(runs[0]!.at - takenAt).toBeGreaterThanOrEqual(3000);
+    expect(runs[0]!.at - takenAt).toBeGreaterThanOrEqual(7000);
     await waitFor('the completion to be recorded', async () => (await jobStates(url, 'stuck')).includes('completed'));
   });
 
