@@ -1,5 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -70,7 +79,9 @@ export async function checkScaffold(opts: {
       const from = join(opts.repoRoot, file);
       if (!existsSync(from)) continue; // deleted in the working tree
       mkdirSync(dirname(join(scratch, file)), { recursive: true });
-      cpSync(from, join(scratch, file));
+      // Charts link their dependencies (charts/<svc>/charts/common → ../../common): links stay links.
+      if (lstatSync(from).isSymbolicLink()) symlinkSync(readlinkSync(from), join(scratch, file));
+      else copyFileSync(from, join(scratch, file));
     }
     // The pinned tools (pnpm, helm, conftest, opa) and Kafka jars are shared, not rebuilt.
     symlinkSync(join(opts.repoRoot, '.cache'), join(scratch, '.cache'));

@@ -140,7 +140,12 @@ export async function scaffoldService(opts: ScaffoldOptions): Promise<string[]> 
   const bin = (tool: string) => join(root, 'node_modules', '.bin', tool);
   const pnpm = join(root, '.cache', 'tools', 'node_modules', '.bin', 'pnpm');
   log('linking it into the workspace (pnpm install)');
-  run(root, existsSync(pnpm) ? pnpm : 'pnpm', ['install', '--prefer-offline', '--reporter=append-only']);
+  run(root, existsSync(pnpm) ? pnpm : 'pnpm', [
+    'install',
+    '--no-frozen-lockfile',
+    '--prefer-offline',
+    '--reporter=append-only',
+  ]);
   log('generating its first migration (drizzle-kit generate)');
   const service = join(root, 'services', name);
   run(root, join(service, 'node_modules', '.bin', 'drizzle-kit'), ['generate', '--name', 'init'], service);
