@@ -61,12 +61,18 @@ const child = spawn(tsx, [join('scripts', `${command}.ts`), ...process.argv.slic
   stdio: 'inherit',
   env,
 });
-// Ctrl-C reaches the child through the terminal's process group; this process only waits for
-// the child's clean shutdown so that the prompt returns after everything has stopped.
+// Stopping: SIGINT and SIGTERM to this process (Ctrl-C, `kill`, `timeout`, systemd, an IDE's stop
+// button, a container runtime) are passed on to the child, which stops everything it started and
+// exits; this process waits for that, so the prompt returns after everything has stopped. A
+// terminal's Ctrl-C reaches the child directly too: it stops once either way.
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    if (signal === 'SIGTERM') child.kill('SIGTERM');
-  });
+  process.on(signal, () => child.kill(signal));
 }
+// npm does not pass SIGTERM on to its script, and a parent that dies (npm killed, a closed
+// terminal) leaves this process behind with a new parent: the child is told to stop then too.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) child.kill('SIGTERM');
+}, 500).unref();
 child.on('error', (error) => fail(`could not run scripts/${command}.ts: ${error.message}`));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

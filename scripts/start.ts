@@ -25,7 +25,8 @@ import { DEMO_OPSGENIE_ALERTS, DEMO_PAGERDUTY_INCIDENTS, sendDemoIncidents } fro
 import { type Platform, startPlatform } from './lib/platform.js';
 
 const started = Date.now();
-const devDir = join(REPO_ROOT, '.dev', 'start');
+// MICRO_ONCALL_DEV_DIR keeps a second platform's data apart (the newcomer test uses it).
+const devDir = process.env.MICRO_ONCALL_DEV_DIR ?? join(REPO_ROOT, '.dev', 'start');
 const secretsDir = join(devDir, 'secrets');
 mkdirSync(devDir, { recursive: true });
 mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
@@ -56,6 +57,12 @@ async function stopAll(code: number) {
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
+// Started by scripts/bootstrap.mjs: if that process goes away without telling us (killed with
+// SIGKILL), nothing would ever stop the servers this script started.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stopAll(0);
+}, 500).unref();
 
 try {
   if (process.env.NODE_ENV === 'production') {
@@ -64,7 +71,7 @@ try {
     );
   }
   say.step('starting PostgreSQL and Kafka (first run resolves Kafka from Maven Central and takes longer)');
-  stack = await startStack({ mode: 'start', log: say.info });
+  stack = await startStack({ mode: 'start', log: say.info, dir: devDir });
   const databaseUrl = process.env.DATABASE_URL ?? (await ensureDatabase(stack.databaseUrl, 'micro_oncall'));
 
   say.step('starting the development identity provider (local only, refuses production mode)');
@@ -120,11 +127,13 @@ try {
   const escalation = platform.service('escalation');
 
   say.step('sending demo incidents through webhook-ingest');
-  const sent = await sendDemoIncidents(ingest.url, {
-    pagerdutySecret: pagerduty.value,
-    opsgenieToken: opsgenie.value,
-    alertmanagerBasic: alertmanager.value,
-  });
+  // The demo's clock starts at this checkout's first start and stays there (see demo.ts).
+  const epoch = Number(devSecret('demo-epoch', () => String(Date.now())).value);
+  const sent = await sendDemoIncidents(
+    ingest.url,
+    { pagerdutySecret: pagerduty.value, opsgenieToken: opsgenie.value, alertmanagerBasic: alertmanager.value },
+    epoch,
+  );
 
   const tokenFile = join(devDir, 'viewer.token');
   writeFileSync(
@@ -137,7 +146,12 @@ try {
 
   say.ok(`micro-oncall is running (${elapsed(started)}); ${sent} demo webhooks accepted`);
   say.info('');
-  say.info(`escalation      ${escalation.url}   (API: /v1/incidents, health: /health/ready, metrics: /metrics)`);
+  say.info(
+    `dashboard       ${escalation.url}/   (sign in with the development identity provider: Ada responds, Vic views, Alex administers)`,
+  );
+  say.info(
+    `escalation API  ${escalation.url}/v1/incidents   (OpenAPI: /openapi.json, health: /health/ready, metrics: /metrics)`,
+  );
   say.info(`webhook-ingest  ${ingest.url}   (POST /v1/webhooks/pagerduty | opsgenie | alertmanager)`);
   say.info(`dev identity    ${issuer.issuer}   (DEVELOPMENT ONLY)`);
   say.info(

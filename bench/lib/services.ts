@@ -2,11 +2,13 @@
  * Starting a service under test as its own process, exactly as its container starts it
  * (`node --import tsx services/<name>/src/main.ts`), with LOG_LEVEL=warn and secrets from
  * `*_FILE` files in this run's secrets folder. Every scenario starts services through
- * `startServiceChild`; what each service needs in its environment is in `serviceEnv` alone.
+ * `startServiceChild`; each service's environment comes from its descriptor (`serviceEnv`).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type { DevPlatform } from '@micro-oncall/service-kit';
 import { freePort, REPO_ROOT } from '@micro-oncall/test-kit';
+import { findService } from '../../scripts/lib/services.js';
 import { type BenchContext, noteIdleRss, running, secretFile } from './context.js';
 import { type NodeChild, spawnNode, waitHttpOk } from './procs.js';
 
@@ -21,45 +23,58 @@ export interface ServiceChild {
 const catalogueFile = join(REPO_ROOT, 'services', 'escalation', 'config', 'services.example.yml');
 
 // ---------------------------------------------------------------------------------------------
-// Per-service environment. To be replaced by the environment each service's descriptor
-// produces; until then this is the only place that knows what a service needs to start.
+// Per-service environment: what each service's descriptor says it needs on a local platform
+// (the same `devEnv` npm start and the tests use), plus the benchmark's own measurement settings.
+
+/** Measurement settings on top of a service's own environment. */
+const BENCH_SETTINGS: Record<string, Record<string, string>> = {
+  'webhook-ingest': {
+    NODE_ENV: 'production',
+    // The default per-replica limit (60,000/min) would cap every figure at 1,000/s.
+    WEBHOOK_RATE_LIMIT_PER_MINUTE: '1000000000',
+  },
+};
 
 /**
  * The environment `service` starts with in the benchmark, on the run's infrastructure and its
  * own topic namespace: the shared database (ctx.databaseUrl) unless overridden by the caller.
  * HOST and PORT are added by startServiceChild.
  */
-export function serviceEnv(service: ServiceName, ctx: BenchContext, namespace: string): Record<string, string> {
+export async function serviceEnv(
+  service: ServiceName,
+  ctx: BenchContext,
+  namespace: string,
+): Promise<Record<string, string>> {
   const { stack, issuer } = running(ctx);
-  const common = {
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: ctx.databaseUrl,
-    KAFKA_BROKERS: stack.kafkaBrokers,
-    KAFKA_TOPIC_NAMESPACE: namespace,
+  const { service: descriptor } = await findService(service);
+  const secret = (name: string, value: string) => secretFile(ctx, name, value);
+  const dev: DevPlatform = {
+    // development: the local issuer is http://127.0.0.1, which production mode refuses.
+    nodeEnv: 'development',
+    namespace,
+    oidc: { issuer: issuer.issuer, audience: issuer.audience },
+    secretFiles: {
+      'pagerduty-webhook-secrets': secret('pagerduty-webhook-secrets', ctx.secret),
+      'opsgenie-webhook-token': secret('opsgenie-webhook-token', randomBytes(24).toString('hex')),
+      'alertmanager-webhook-basic-auth': secret(
+        'alertmanager-webhook-basic-auth',
+        `alertmanager:${randomBytes(24).toString('hex')}`,
+      ),
+      'session-secret': secret('session-secret', randomBytes(32).toString('hex')),
+    },
+    urls: {},
+    files: { 'service-catalogue': catalogueFile },
   };
-  switch (service) {
-    case 'webhook-ingest':
-      return {
-        NODE_ENV: 'production',
-        ...common,
-        PAGERDUTY_WEBHOOK_SECRETS_FILE: secretFile(ctx, 'pagerduty-webhook-secrets', ctx.secret),
-        // The default per-replica limit (60,000/min) would cap every figure at 1,000/s.
-        WEBHOOK_RATE_LIMIT_PER_MINUTE: '1000000000',
-      };
-    case 'escalation':
-      return {
-        // development: the local issuer is http://127.0.0.1, which production mode refuses.
-        NODE_ENV: 'development',
-        ...common,
-        KAFKA_CONSUMER_GROUP: `${namespace}-escalation`,
-        SERVICE_CATALOGUE_FILE: catalogueFile,
-        OIDC_ISSUER: issuer.issuer,
-        OIDC_AUDIENCE: issuer.audience,
-        SESSION_SECRET_FILE: secretFile(ctx, 'escalation-session-secret', randomBytes(32).toString('hex')),
-      };
-    default:
-      return { NODE_ENV: 'production', ...common };
-  }
+  return {
+    ...descriptor.platformEnv(dev, {
+      NODE_ENV: dev.nodeEnv,
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: ctx.databaseUrl,
+      KAFKA_BROKERS: stack.kafkaBrokers,
+      KAFKA_TOPIC_NAMESPACE: namespace,
+    }),
+    ...BENCH_SETTINGS[service],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -94,7 +109,7 @@ export async function startServiceChild(
     logDir: ctx.dirs.logs,
     nodeArgs,
     env: {
-      ...serviceEnv(opts.service, ctx, opts.namespace),
+      ...(await serviceEnv(opts.service, ctx, opts.namespace)),
       HOST: '127.0.0.1',
       PORT: String(port),
       ...opts.env,

@@ -11,13 +11,14 @@ export interface DemoCredentials {
 export const DEMO_PAGERDUTY_INCIDENTS = ['PDEMO01', 'PDEMO02', 'PDEMO03'];
 export const DEMO_OPSGENIE_ALERTS = ['demo-og-1'];
 
-const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
-
 /**
  * Demo incidents for `npm start`, sent through webhook-ingest exactly as the providers would
- * (signed, authenticated), so the demo exercises the real path end to end.
+ * (signed, authenticated), so the demo exercises the real path end to end. Every time is relative
+ * to `epoch`, the first start of this checkout's platform, so a restart sends the very same
+ * deliveries (same event ids) and the platform drops them as replays: restarts add nothing.
  */
-export async function sendDemoIncidents(ingestUrl: string, creds: DemoCredentials): Promise<number> {
+export async function sendDemoIncidents(ingestUrl: string, creds: DemoCredentials, epoch: number): Promise<number> {
+  const minutesAgo = (m: number) => new Date(epoch - m * 60_000).toISOString();
   const requests: { path: string; body: unknown; headers: (raw: string) => Record<string, string> }[] = [];
   const pd = (body: unknown) =>
     requests.push({
@@ -45,28 +46,42 @@ export async function sendDemoIncidents(ingestUrl: string, creds: DemoCredential
   const pdIncident =
     (
       incidentId: string,
+      incidentNumber: number,
       title: string,
       priority: 'P1' | 'P3' | 'P4',
       createdMinutesAgo: number,
+      assignee: { id: string; name: string },
       urgency: 'high' | 'low' = 'high',
     ) =>
     (eventType: PdEventType, minutes: number) =>
       pd(
         pagerDutyIncidentEvent({
           incidentId,
+          incidentNumber,
           title,
           priority,
           urgency,
+          assignee,
           eventType,
           occurredAt: minutesAgo(minutes),
           createdAt: minutesAgo(createdMinutesAgo),
         }),
       );
-  const cards = pdIncident('PDEMO01', 'Card authorisations failing for 12% of EU traffic', 'P1', 14);
+  const ada = { id: 'PDEV001', name: 'Ada Responder' };
+  const grace = { id: 'PGRACE1', name: 'Grace Hopper' };
+  const cards = pdIncident('PDEMO01', 4301, 'Card authorisations failing for 12% of EU traffic', 'P1', 14, ada);
   cards('incident.triggered', 14);
   cards('incident.acknowledged', 11);
-  pdIncident('PDEMO02', 'Refund queue backlog above 10k messages', 'P3', 45, 'low')('incident.triggered', 45);
-  const settlement = pdIncident('PDEMO03', 'Settlement batch finished late', 'P4', 180);
+  pdIncident(
+    'PDEMO02',
+    4302,
+    'Refund queue backlog above 10k messages',
+    'P3',
+    45,
+    grace,
+    'low',
+  )('incident.triggered', 45);
+  const settlement = pdIncident('PDEMO03', 4303, 'Settlement batch finished late', 'P4', 180, grace);
   settlement('incident.triggered', 180);
   settlement('incident.resolved', 150);
   og(
@@ -75,8 +90,8 @@ export async function sendDemoIncidents(ingestUrl: string, creds: DemoCredential
       alias: 'checkout-5xx',
       message: 'Checkout 5xx rate above 5% for 10 minutes',
       priority: 'P2',
-      createdAtMs: Date.now() - 6 * 60_000,
-      updatedAtNs: (Date.now() - 6 * 60_000) * 1e6,
+      createdAtMs: epoch - 6 * 60_000,
+      updatedAtNs: (epoch - 6 * 60_000) * 1e6,
     }),
   );
   am(

@@ -77,7 +77,8 @@ export async function checkScaffold(opts: {
     if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
     for (const file of listed.stdout.split('\0').filter(Boolean)) {
       const from = join(opts.repoRoot, file);
-      if (!existsSync(from)) continue; // deleted in the working tree
+      // Deleted in the working tree, or the tools folder linked below (a link git does not ignore).
+      if (!existsSync(from) || file === '.cache' || file.startsWith('.cache/')) continue;
       mkdirSync(dirname(join(scratch, file)), { recursive: true });
       // Charts link their dependencies (charts/<svc>/charts/common → ../../common): links stay links.
       if (lstatSync(from).isSymbolicLink()) symlinkSync(readlinkSync(from), join(scratch, file));

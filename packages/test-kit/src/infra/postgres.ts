@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { type Log, type ManagedProcess, spawnManaged, waitFor } from './process.js';
 
@@ -56,6 +57,28 @@ function asServerUser(command: string, args: string[]): [string, string[]] {
   return ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', command, ...args]];
 }
 
+/** Whether the `postgres` user can enter `dir` (every folder above it must be searchable). */
+function serverUserCanEnter(dir: string): boolean {
+  let existing = resolve(dir);
+  while (!existsSync(existing)) existing = resolve(existing, '..');
+  const [cmd, args] = asServerUser('test', ['-x', existing]);
+  return spawnSync(cmd, args).status === 0;
+}
+
+/**
+ * Where the data folder goes. As root the server runs as `postgres`, which cannot enter a
+ * folder only root can (a clone in root's home, a CI workspace): then the data lives in a
+ * folder of its own under /var/tmp, named after the requested one so that the same checkout
+ * finds its data again, and the log says where.
+ */
+export function serverDataDir(requested: string, log: Log): string {
+  if (!isRoot || serverUserCanEnter(requested)) return requested;
+  const id = createHash('sha256').update(resolve(requested)).digest('hex').slice(0, 16);
+  const relocated = join('/var/tmp', `micro-oncall-postgres-${id}`, 'data');
+  log(`the postgres user cannot enter ${requested}; PostgreSQL keeps its data in ${relocated} instead`);
+  return relocated;
+}
+
 /**
  * Starts a PostgreSQL server on 127.0.0.1:`port` with its data in `dataDir` (initialised on
  * first use, trust authentication on loopback only: a development and test server, never a
@@ -68,16 +91,17 @@ export async function startPostgres(opts: {
   fast?: boolean;
 }): Promise<LocalPostgres> {
   const binDir = findPostgresBinDir() ?? installPostgres(opts.log);
-  mkdirSync(opts.dataDir, { recursive: true });
+  const dataDir = serverDataDir(opts.dataDir, opts.log);
+  mkdirSync(dataDir, { recursive: true });
   if (isRoot) {
     const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(opts.dataDir, id('-u'), id('-g'));
+    chownSync(dataDir, id('-u'), id('-g'));
   }
-  if (!existsSync(join(opts.dataDir, 'PG_VERSION'))) {
-    opts.log(`initialising a PostgreSQL data folder in ${opts.dataDir}`);
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    opts.log(`initialising a PostgreSQL data folder in ${dataDir}`);
     const [cmd, args] = asServerUser(join(binDir, 'initdb'), [
       '-D',
-      opts.dataDir,
+      dataDir,
       '-U',
       'postgres',
       '--auth=trust',
@@ -89,13 +113,13 @@ export async function startPostgres(opts: {
   }
   const settings = [
     '-D',
-    opts.dataDir,
+    dataDir,
     '-p',
     String(opts.port),
     '-c',
     'listen_addresses=127.0.0.1',
     '-c',
-    `unix_socket_directories=${opts.dataDir}`,
+    `unix_socket_directories=${dataDir}`,
     '-c',
     'max_connections=300',
     // Test databases are thrown away after the run; durability is not what is tested there.
@@ -103,12 +127,12 @@ export async function startPostgres(opts: {
   ];
   const [cmd, args] = asServerUser(join(binDir, 'postgres'), settings);
   const proc = spawnManaged('postgres', cmd, args, {
-    logFile: join(opts.dataDir, '..', 'postgres.log'),
+    logFile: join(dataDir, '..', 'postgres.log'),
     stopSignal: 'SIGINT',
   });
   const url = `postgres://postgres@127.0.0.1:${opts.port}/postgres`;
   await waitFor(
-    `PostgreSQL on 127.0.0.1:${opts.port} (log: ${join(opts.dataDir, '..', 'postgres.log')})`,
+    `PostgreSQL on 127.0.0.1:${opts.port} (log: ${join(dataDir, '..', 'postgres.log')})`,
     async () => {
       const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
       try {

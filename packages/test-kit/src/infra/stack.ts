@@ -2,7 +2,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type LocalKafka, startKafka } from './kafka.js';
-import { type LocalPostgres, startPostgres } from './postgres.js';
+import { type LocalPostgres, serverDataDir, startPostgres } from './postgres.js';
 import { freePort, type Log, portInUse } from './process.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -35,11 +35,28 @@ export interface StackOptions {
   mode: 'test' | 'start';
   log: Log;
   env?: NodeJS.ProcessEnv;
+  /** `start` mode: the persistent folder (default .dev/start). */
+  dir?: string;
 }
 
 let stacksStarted = 0;
 
-const DEV_PORTS = { postgres: 54329, kafka: 19092, kafkaController: 19093 };
+/** `npm start`'s fixed ports; POSTGRES_PORT, KAFKA_PORT and KAFKA_CONTROLLER_PORT move them. */
+export function devPorts(env: NodeJS.ProcessEnv = process.env) {
+  const port = (name: string, fallback: number) => {
+    const value = env[name];
+    if (value === undefined || value === '') return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
+      throw new Error(`${name} must be a port number (1-65535), not ${JSON.stringify(value)}`);
+    }
+    return Number(value);
+  };
+  return {
+    postgres: port('POSTGRES_PORT', 54329),
+    kafka: port('KAFKA_PORT', 19092),
+    kafkaController: port('KAFKA_CONTROLLER_PORT', 19093),
+  };
+}
 
 /**
  * Brings up PostgreSQL and Kafka unless DATABASE_URL / KAFKA_BROKERS point at running ones.
@@ -52,18 +69,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const base =
     opts.mode === 'test'
       ? join(REPO_ROOT, '.dev', 'test', `run-${process.pid}-${stacksStarted++}`)
-      : join(REPO_ROOT, '.dev', 'start');
+      : (opts.dir ?? join(REPO_ROOT, '.dev', 'start'));
   if (opts.mode === 'test') removeStaleTestRuns(dirname(base));
   const ports =
     opts.mode === 'test'
       ? { postgres: await freePort(), kafka: await freePort(), kafkaController: await freePort() }
-      : DEV_PORTS;
+      : devPorts(env);
   if (opts.mode === 'start') {
     for (const [name, port] of Object.entries(ports)) {
       const external = name === 'postgres' ? env.DATABASE_URL : env.KAFKA_BROKERS;
       if (!external && (await portInUse(port))) {
         throw new Error(
-          `port ${port} (${name}) is already in use: is another \`npm start\` running? Stop it, or point DATABASE_URL / KAFKA_BROKERS at running servers.`,
+          `port ${port} (${name}) is already in use: is another \`npm start\` running? Stop it, set POSTGRES_PORT / KAFKA_PORT / KAFKA_CONTROLLER_PORT to free ports, or point DATABASE_URL / KAFKA_BROKERS at running servers.`,
         );
       }
     }
@@ -102,7 +119,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     kafkaServer = null;
     pgServer = null;
     await Promise.all(running.map((server) => server?.stop()));
-    if (opts.mode === 'test') rmSync(base, { recursive: true, force: true });
+    if (opts.mode === 'test') {
+      rmSync(base, { recursive: true, force: true });
+      // Data the postgres user could not keep under `base` (see serverDataDir) goes too.
+      const pgData = serverDataDir(pgOptions.dataDir, () => undefined);
+      if (pgData !== pgOptions.dataDir) rmSync(dirname(pgData), { recursive: true, force: true });
+    }
   };
   if (pgResult.status === 'rejected' || kafkaResult.status === 'rejected') {
     await stopAll();
