@@ -8,6 +8,25 @@ import { type Platform, startPlatform } from '../scripts/lib/platform.js';
 
 export const CATALOGUE_FILE = new URL('../services/escalation/config/services.example.yml', import.meta.url).pathname;
 
+/** The first service of this file's test platforms that stopped itself (a part failed for good). */
+let platformFailure: Error | undefined;
+
+/**
+ * For `startPlatform({ onFatal })`: a service that stops itself fails the running test at once,
+ * instead of leaving it to time out on a platform that is half gone. Every `eventually` (and
+ * every wait of the fault suites) throws this error from then on, and so does stopping the
+ * platform, so that the file fails even when no test is waiting.
+ */
+export function failOnServiceStop(service: string, error: Error): void {
+  platformFailure ??= new Error(`${service} stopped itself: ${error.message}`, { cause: error });
+  console.error(platformFailure.message);
+}
+
+/** Throws when a service of a test platform stopped itself (see failOnServiceStop). */
+export function assertPlatformRunning(): void {
+  if (platformFailure) throw platformFailure;
+}
+
 export interface TestPlatform extends Platform {
   issuer: LocalIssuer;
   secrets: { pagerduty: string; opsgenie: string; alertmanagerUser: string; alertmanagerPassword: string };
@@ -50,6 +69,7 @@ export async function startTestPlatform(): Promise<TestPlatform> {
     files: { 'service-catalogue': CATALOGUE_FILE },
     logLevel: 'error',
     nodeEnv: 'test',
+    onFatal: failOnServiceStop,
   });
   const viewerToken = await issuer.token({ sub: 'viewer-1', roles: ['viewer'] });
   return {
@@ -61,6 +81,7 @@ export async function startTestPlatform(): Promise<TestPlatform> {
     async stopAll() {
       await platform.stop();
       await issuer.stop();
+      assertPlatformRunning();
     },
   };
 }
@@ -88,11 +109,15 @@ export async function getJson<T = Record<string, unknown>>(url: string, token: s
   return { status: res.status, body: (await res.json()) as T };
 }
 
-/** Polls until `check` returns a value (not undefined) or the deadline passes. */
+/**
+ * Polls until `check` returns a value (not undefined) or the deadline passes; throws at once
+ * when a service of the test platform stopped itself.
+ */
 export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
+    assertPlatformRunning();
     try {
       const value = await check();
       if (value !== undefined) return value;

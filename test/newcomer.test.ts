@@ -130,7 +130,24 @@ describe('a newcomer following the README', () => {
     expect(tree.length).toBeGreaterThan(3); // bootstrap, the start script, PostgreSQL, Kafka, …
     process.kill(pid, 'SIGTERM');
     await started.exited;
-    await until('every process npm start started to end', () => (tree.some(alive) ? undefined : true), 90_000);
+    // Each service's stop is bounded (SHUTDOWN_TIMEOUT_MS per part), then PostgreSQL and Kafka
+    // stop; on a loaded machine the JVM alone can take a while.
+    await until('every process npm start started to end', () => (tree.some(alive) ? undefined : true), 180_000).catch(
+      (error: Error) => {
+        const left = tree.filter(alive).map((p) => {
+          try {
+            return `${p} ${execFileSync('ps', ['-o', 'args=', '-p', String(p)], { encoding: 'utf8' })
+              .trim()
+              .slice(0, 160)}`;
+          } catch {
+            return String(p);
+          }
+        });
+        throw new Error(
+          `${error.message}; still running:\n${left.join('\n')}\n--- output:\n${started.output().slice(-3000)}`,
+        );
+      },
+    );
     for (const [name, port] of Object.entries(ports)) {
       const free = await new Promise<boolean>((resolve) => {
         const probe = createServer();

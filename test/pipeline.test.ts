@@ -5,7 +5,11 @@ import { eventually, getJson, pagerDutySignature, postJson, startTestPlatform, t
 
 type Incident = { id: string; title: string; service: string; status: string; severity: string; provider: string };
 type Ownership = { owned: boolean; owners: string[]; oncall: string | null; fallback: { name: string } };
-type Detail = { incident: Incident; ownership: Ownership; events: { eventId: string; kind: string }[] };
+type Detail = {
+  incident: Incident;
+  ownership: Ownership;
+  events: { eventId: string; kind: string; change: Record<string, unknown> | null }[];
+};
 
 describe('webhook → Kafka → escalation pipeline', () => {
   let p: TestPlatform;
@@ -44,7 +48,8 @@ describe('webhook → Kafka → escalation pipeline', () => {
       title: 'Card payments failing',
       service: 'payments-api',
       status: 'triggered',
-      severity: 'p0',
+      severity: 'critical',
+      providerSeverity: 'P1',
       provider: 'pagerduty',
     });
     expect(detail.ownership).toMatchObject({ owned: true, oncall: '@payments-oncall' });
@@ -74,12 +79,21 @@ describe('webhook → Kafka → escalation pipeline', () => {
   });
 
   it('splits an Alertmanager group into one incident per alert, authenticated by basic auth', async () => {
-    const payload = alertmanagerWebhook({
-      alerts: [
-        { labels: { alertname: 'DiskFull', service: 'search', instance: 'search-1' } },
-        { labels: { alertname: 'DiskFull', service: 'ledger', instance: 'ledger-1' } },
-      ],
-    });
+    const payload = {
+      ...alertmanagerWebhook({
+        alerts: [
+          { labels: { alertname: 'DiskFull', service: 'search', instance: 'search-1' } },
+          { labels: { alertname: 'DiskFull', service: 'ledger', instance: 'ledger-1' } },
+        ],
+      }),
+      // Alertmanager's max_alerts left four more alerts of the group out of this notification.
+      truncatedAlerts: 4,
+    };
+    const truncatedCounter = async () => {
+      const text = await (await fetch(ingest('/metrics'))).text();
+      return Number(/^webhook_alerts_truncated_total(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const truncatedBefore = await truncatedCounter();
     const basic = Buffer.from(`${p.secrets.alertmanagerUser}:${p.secrets.alertmanagerPassword}`).toString('base64');
     const res = await postJson(ingest('/v1/webhooks/alertmanager'), payload, { authorization: `Basic ${basic}` });
     expect(res.status).toBe(202);
@@ -92,6 +106,9 @@ describe('webhook → Kafka → escalation pipeline', () => {
     // A service the catalogue does not know is kept, marked unowned, with the fallback to call.
     expect(ledger!.incident.service).toBe('ledger');
     expect(ledger!.ownership).toMatchObject({ owned: false, owners: [], fallback: { name: 'SRE on-call' } });
+    // Nothing is dropped silently: each timeline says alerts were left out, and ingest counts them once.
+    expect(search!.events[0]?.change).toEqual({ truncatedAlerts: 4 });
+    expect(await truncatedCounter()).toBe(truncatedBefore + 4);
 
     const list = await getJson<{ items: Incident[] }>(
       `${p.service('escalation').url}/v1/incidents?status=triggered&limit=50`,

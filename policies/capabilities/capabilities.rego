@@ -1,7 +1,8 @@
-# MO-K8S-006: containers drop all Linux capabilities
+# MO-K8S-006: containers drop all Linux capabilities and add none back
 #
 # A Node.js HTTP service on an unprivileged port needs none of the default capabilities
-# (CHOWN, NET_RAW, SETUID, ...); dropping ALL removes them.
+# (CHOWN, NET_RAW, SETUID, ...); dropping ALL removes them. `capabilities.add` hands them back
+# after the drop (NET_ADMIN, SYS_ADMIN, ... included), so it must stay empty.
 package k8s.capabilities
 
 import data.lib.k8s
@@ -14,5 +15,16 @@ deny contains msg if {
 	msg := sprintf(
 		"MO-K8S-006 %s: container %q keeps the default Linux capabilities; set securityContext.capabilities.drop: [ALL]",
 		[k8s.name(obj), entry.container.name],
+	)
+}
+
+deny contains msg if {
+	some obj in k8s.workloads
+	some entry in k8s.containers(k8s.pod_spec(obj))
+	added := object.get(entry.container, ["securityContext", "capabilities", "add"], [])
+	count(added) > 0
+	msg := sprintf(
+		"MO-K8S-006 %s: container %q adds Linux capabilities %v; remove securityContext.capabilities.add (the services need none)",
+		[k8s.name(obj), entry.container.name, added],
 	)
 }

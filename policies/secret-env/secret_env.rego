@@ -2,14 +2,18 @@
 #
 # An env `value` ends up in the Deployment object, in `kubectl describe`, in Helm's release
 # secret and in GitOps repositories. Variables whose names look like credentials (SECRET, TOKEN,
-# PASSWORD, KEY, CREDENTIAL, PRIVATE, DATABASE_URL, DSN) must come from `valueFrom`
+# PASSWORD, KEY, CREDENTIAL, PRIVATE, BASIC_AUTH, DATABASE_URL, DSN, and WEBHOOK_URL: an
+# incoming-webhook URL such as Slack's is itself the credential) must come from `valueFrom`
 # (secretKeyRef) or, as the micro-oncall services do, from a mounted file named by *_FILE.
+#
+# The same pattern guards `extraEnv` in charts/common/values.schema.shared.json; keep the two
+# in step.
 package k8s.secret_env
 
 import data.lib.k8s
 import rego.v1
 
-secret_name_pattern := `(SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|(^|_)(API_?)?KEYS?(_|$)|APIKEY|DATABASE_URL|(^|_)DSN$)`
+secret_name_pattern := `(SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|BASIC_?AUTH|WEBHOOK_URL|(^|_)(API_?)?KEYS?(_|$)|APIKEY|DATABASE_URL|(^|_)DSN$)`
 
 secret_looking(name) if {
 	regex.match(secret_name_pattern, upper(name))

@@ -21,6 +21,19 @@ test_denies_other_secret_looking_names if {
 	count(secret_env.deny) == 5 with input as pod(env)
 }
 
+test_denies_basic_auth_credentials_and_webhook_urls if {
+	# user:password pairs and incoming-webhook URLs (Slack, Teams, ...) are credentials too.
+	env := [
+		{"name": "ALERTMANAGER_WEBHOOK_BASIC_AUTH", "value": "alertmanager:correct-horse-battery"},
+		{"name": "PROXY_BASICAUTH", "value": "u:p"},
+		{"name": "SLACK_WEBHOOK_URL", "value": "https://hooks.slack.com/services/T000/B000/XXXX"},
+		{"name": "TEAMS_WEBHOOK_URL", "value": "https://example.webhook.office.com/webhookb2/x"},
+	]
+	msgs := secret_env.deny with input as pod(env)
+	count(msgs) == 4
+	"MO-K8S-010 Pod/p: container \"app\" sets SLACK_WEBHOOK_URL as a plain value; mount the Secret as a file and set SLACK_WEBHOOK_URL_FILE, or use valueFrom.secretKeyRef" in msgs
+}
+
 test_allows_files_references_and_ordinary_names if {
 	env := [
 		{"name": "PAGERDUTY_API_TOKEN_FILE", "value": "/var/run/secrets/micro-oncall/pagerduty-api-token"},
@@ -28,6 +41,9 @@ test_allows_files_references_and_ordinary_names if {
 		{"name": "KAFKA_BROKERS", "value": "kafka:9092"},
 		{"name": "MONKEY_MODE", "value": "on"},
 		{"name": "OIDC_AUDIENCE", "value": "micro-oncall"},
+		{"name": "ALERTMANAGER_WEBHOOK_BASIC_AUTH_FILE", "value": "/var/run/secrets/micro-oncall/alertmanager-webhook-basic-auth"},
+		{"name": "SLACK_WEBHOOK_URL_FILE", "value": "/var/run/secrets/micro-oncall/slack-webhook-url"},
+		{"name": "OIDC_AUTHORIZATION_URL", "value": "https://login.example.com/auth"},
 	]
 	count(secret_env.deny) == 0 with input as pod(env)
 }

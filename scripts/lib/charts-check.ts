@@ -8,23 +8,26 @@
 //        check (the models' validators accept unknown fields; the API server would drop them),
 //        with a self-test proving that check can fail;
 //      - escalation's service catalogue, loaded with the service's own parser;
+//      - each service's Deployment environment, parsed with the service's own config schema;
 //      - `conftest test --combine` with policies/ (every rule must pass);
 //   4. values files that must be refused (ci/invalid/*-values.yaml) are refused, with the
 //      message their `# expect:` lines name;
 //   5. the policies' own unit tests (`conftest verify`), `opa check --strict` and `opa fmt`;
-//   6. the deliberately bad manifests in policies/examples/bad are rejected, by every rule.
+//   6. the deliberately bad manifests in policies/examples/bad are rejected, by every rule and
+//      with every message their `# expect:` lines name.
 //
 // Charts are found by listing charts/ (lib/charts/discover.ts), so a new chart is linted,
 // rendered, validated and policy-checked with no edit here. That each values.schema.json is
 // generated from its sources is a separate step of npm test (scripts/chart-schemas.ts --check).
 // Each item that can fail on its own counts as one check. Renders are kept under
 // .cache/charts-check/ for inspection.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { discoverCharts } from './charts/discover.js';
 import { type KubeObject, KubernetesValidator, parseManifests } from './charts/kubernetes.js';
 import { firstError, lastLine, rel, tail } from './charts/output.js';
 import { conftest, failureLines, policiesDir, policyIds } from './charts/policies.js';
+import { serviceConfigProblems } from './charts/service-config.js';
 import { dependencyProblems, documentationProblems } from './charts/structure.js';
 import { ensureTool, type RunResult, repoRoot, run } from './tools.js';
 
@@ -145,6 +148,13 @@ export async function runChartChecks(log: Log): Promise<ChartCheckSummary> {
           return problems;
         });
       }
+      await check(`services accept the rendered configuration ${label}`, async () => {
+        // The environment of each service's Deployment, parsed with the service's own config
+        // schema as in production: a chart must not render pods that exit on start-up.
+        const { listServices } = await import('./services.js');
+        const services = (await listServices()).map((s) => s.service);
+        return serviceConfigProblems(parseManifests(readFileSync(file, 'utf8')).objects, services);
+      });
       await check(`policies ${label}`, async () => {
         const result = await conftest(tools.conftest, [file]);
         return result.failures.length === 0 && result.code === 0 ? [] : failureLines(result);
@@ -215,7 +225,17 @@ export async function runChartChecks(log: Log): Promise<ChartCheckSummary> {
     const ruleIds = policyIds();
     const seen = new Set(result.failures.flatMap((f) => f.match(/MO-K8S-\d{3}/g) ?? []));
     const silent = ruleIds.filter((id) => !seen.has(id));
-    return silent.map((id) => `${id} did not fire on ${rel(bad)}`);
+    // `# expect: <text>` lines in the bad manifests: cases of a rule that must each fire.
+    const expected = readdirSync(bad)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .flatMap((f) =>
+        [...readFileSync(join(bad, f), 'utf8').matchAll(/^# expect: (.+)$/gm)].map((m) => m[1]?.trim() ?? ''),
+      );
+    const unmet = expected.filter((e) => !result.failures.some((f) => f.includes(e)));
+    return [
+      ...silent.map((id) => `${id} did not fire on ${rel(bad)}`),
+      ...unmet.map((e) => `no message on ${rel(bad)} contains ${JSON.stringify(e)} (its # expect: line)`),
+    ];
   });
 
   return summary;

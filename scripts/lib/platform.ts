@@ -21,6 +21,11 @@ export interface PlatformOptions {
   nodeEnv?: 'development' | 'test';
   /** Start only these services (default: every service under services/). */
   only?: string[];
+  /**
+   * Called when a service stopped itself because a part failed for good (default: print it).
+   * Tests pass one that fails the running test at once.
+   */
+  onFatal?: (service: string, error: Error) => void;
 }
 
 export interface Platform {
@@ -64,7 +69,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       running.set(
         name,
         await service.run(service.loadConfig(env), {
-          onFatal: (error) => console.error(`${name} stopped: ${error.message}`),
+          onFatal: (error) =>
+            opts.onFatal ? opts.onFatal(name, error) : console.error(`${name} stopped: ${error.message}`),
         }),
       );
     }

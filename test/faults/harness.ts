@@ -21,9 +21,9 @@ import {
   uniqueNamespace,
 } from '@micro-oncall/test-kit';
 import { type Platform, startPlatform } from '../../scripts/lib/platform.js';
-import { CATALOGUE_FILE, pagerDutySignature } from '../helpers.js';
+import { assertPlatformRunning, CATALOGUE_FILE, failOnServiceStop, pagerDutySignature } from '../helpers.js';
 
-export { eventually, pagerDutySignature } from '../helpers.js';
+export { assertPlatformRunning, eventually, pagerDutySignature } from '../helpers.js';
 
 export type PagerDutyWebhook = ReturnType<typeof pagerDutyIncidentEvent>;
 
@@ -100,6 +100,8 @@ export async function startFaultPlatform(stack: Stack): Promise<FaultPlatform> {
     files: { 'service-catalogue': CATALOGUE_FILE },
     logLevel: process.env.FAULTS_LOG_LEVEL ?? 'silent',
     nodeEnv: 'test',
+    // A service that stops itself (a consumer that gave up) fails the test at once.
+    onFatal: failOnServiceStop,
   });
   const db = openDatabase(databaseUrl);
   return {
@@ -114,6 +116,7 @@ export async function startFaultPlatform(stack: Stack): Promise<FaultPlatform> {
       await platform.stop();
       await Promise.allSettled([issuer.stop(), db.stop()]);
       secrets.remove();
+      assertPlatformRunning();
     },
   };
 }
@@ -251,6 +254,7 @@ export async function redeliverUntilAccepted(
   await mapConcurrent(payloads, 8, async (payload) => {
     let last: Delivery | undefined;
     for (let attempt = 0; attempt < attempts; attempt += 1) {
+      assertPlatformRunning();
       last = await deliverPagerDuty(baseUrl, payload, secret);
       if (last.status === 202) return;
       await sleep(500);

@@ -1,6 +1,7 @@
 import type { Stack } from '@micro-oncall/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  assertPlatformRunning,
   type Delivery,
   deliverPagerDuty,
   eventIdOf,
@@ -29,10 +30,7 @@ const WEBHOOKS = 300;
 const PACE_MS = 25;
 const MAX_IN_FLIGHT = 40;
 
-// Retried once: in 1 of ~6 full runs on the shared 2-core machine the consumer had not caught
-// up within 120 s after the broker restart (cause not yet found; see the closing note). A
-// consistent failure still fails the suite.
-describe('webhook intake while the Kafka broker is stopped and restarted', { retry: 1 }, () => {
+describe('webhook intake while the Kafka broker is stopped and restarted', () => {
   let stack: Stack;
   let p: FaultPlatform;
 
@@ -83,6 +81,7 @@ describe('webhook intake while the Kafka broker is stopped and restarted', { ret
     const waitUntil = async (what: string, ok: () => boolean) => {
       const deadline = Date.now() + 60_000;
       while (!ok() && !senderDone) {
+        assertPlatformRunning();
         if (Date.now() > deadline) throw new Error(`fault schedule stuck waiting for ${what}`);
         await sleep(20);
       }

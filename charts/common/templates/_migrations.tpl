@@ -2,10 +2,11 @@
 common.migrationJob: runs the service's database migrations (workload.migrationCommand, by
 default `node --import tsx src/migrate.ts`) with the same image as the server, as a Helm
 pre-install/pre-upgrade hook: an upgrade whose migrations fail is not rolled out. The Job gets
-the shared settings and the database URL only, not the service's provider credentials, and
-runs under the namespace's "default" ServiceAccount (with no API token) unless
-migrations.serviceAccountName says otherwise, because hooks run before the release's own
-ServiceAccount exists on a first install. Migrations are idempotent and guarded by an advisory
+the shared settings, the schema owner's database URL (database.migration) and the name of the
+runtime role it grants the service's privileges to (database.runtimeRole) only: not the
+runtime role's URL, nor the service's provider credentials. It runs under the namespace's
+"default" ServiceAccount (with no API token) unless migrations.serviceAccountName says
+otherwise, because hooks run before the release's own ServiceAccount exists on a first install. Migrations are idempotent and guarded by an advisory
 lock in the service, so a retried Job is safe.
 Usage: {{ include "common.migrationJob" (dict "context" . "workload" $workload) }}
 */}}

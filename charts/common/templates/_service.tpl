@@ -29,30 +29,37 @@ spec:
 
 {{/*
 common.ingress: an optional networking.k8s.io/v1 Ingress to the Service, rendered when
-.Values.ingress.enabled. Paths default to pathType Prefix.
-Usage: {{ include "common.ingress" . }}
+.Values.ingress.enabled. Each of .Values.ingress.hosts gets the workload's ingressPaths, the
+service's public paths, and nothing else: /metrics, /health/* and /openapi.json, which every
+service serves on the same port, stay inside the cluster (policy MO-K8S-013), so there is no
+`/` prefix and no defaultBackend.
+Usage: {{ include "common.ingress" (dict "context" . "workload" $workload) }}
 */}}
 {{- define "common.ingress" -}}
-{{- if .Values.ingress.enabled -}}
-{{- $fullname := include "common.fullname" . -}}
-{{- $port := .Values.service.port -}}
+{{- $ctx := .context -}}
+{{- if $ctx.Values.ingress.enabled -}}
+{{- $paths := dig "ingressPaths" list .workload -}}
+{{- if not $paths -}}
+{{- fail (printf "ingress.enabled is true but the %s chart declares no public paths: list them as ingressPaths in its workload define (templates/_helpers.tpl)" $ctx.Chart.Name) -}}
+{{- end -}}
+{{- $fullname := include "common.fullname" $ctx -}}
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: {{ $fullname }}
-  namespace: {{ .Release.Namespace }}
+  namespace: {{ $ctx.Release.Namespace }}
   labels:
-    {{- include "common.componentLabels" (dict "context" . "component" "server") | nindent 4 }}
-  {{- $annotations := merge (dict) (.Values.ingress.annotations | default dict) (.Values.commonAnnotations | default dict) }}
+    {{- include "common.componentLabels" (dict "context" $ctx "component" "server") | nindent 4 }}
+  {{- $annotations := merge (dict) ($ctx.Values.ingress.annotations | default dict) ($ctx.Values.commonAnnotations | default dict) }}
   {{- with $annotations }}
   annotations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 spec:
-  {{- with .Values.ingress.className }}
+  {{- with $ctx.Values.ingress.className }}
   ingressClassName: {{ . }}
   {{- end }}
-  {{- with .Values.ingress.tls }}
+  {{- with $ctx.Values.ingress.tls }}
   tls:
     {{- range . }}
     - secretName: {{ .secretName }}
@@ -61,11 +68,11 @@ spec:
     {{- end }}
   {{- end }}
   rules:
-    {{- range .Values.ingress.hosts }}
+    {{- range $ctx.Values.ingress.hosts }}
     - host: {{ .host | quote }}
       http:
         paths:
-          {{- range .paths }}
+          {{- range $paths }}
           - path: {{ .path }}
             pathType: {{ .pathType | default "Prefix" }}
             backend:

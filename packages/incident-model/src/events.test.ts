@@ -30,7 +30,9 @@ function anEvent(overrides: Partial<IncidentEvent> = {}): IncidentEvent {
     snapshot: {
       title: 'Payment authorisation latency above 2s',
       service: 'payments-api',
-      severity: 'p1',
+      severity: 'high',
+      providerSeverity: 'P2',
+      assignees: [{ id: 'PTUXL6G', name: 'Grace Hopper' }],
       urgency: 'high',
       labels: { incident_number: '4217' },
       links: [{ href: 'https://acme.pagerduty.com/incidents/Q2VU6LUZKJ7CQT', text: 'PagerDuty' }],
@@ -107,6 +109,35 @@ describe(incidentEventEnvelope.name, () => {
     expect(result.error?.issues[0]?.path).toEqual(['data', 'incidentId']);
   });
 
+  it('carries what an event changed, and refuses a change that breaks the model', () => {
+    const escalated = anEvent({
+      kind: 'escalated',
+      change: {
+        assignees: [{ id: 'PLEVEL2', name: 'Lin' }],
+        escalationPolicy: 'Payments — primary',
+        escalationLevel: 2,
+      },
+    });
+    const envelope = incidentEventEnvelope(escalated, { source: '/test' });
+    expect(IncidentEventEnvelope.parse(envelope).data.change).toEqual(escalated.change);
+    const broken = incidentEventEnvelope(anEvent({ change: { escalationLevel: 0 } }), { source: '/test' });
+    expect(IncidentEventEnvelope.safeParse(broken).error?.issues[0]?.path).toEqual([
+      'data',
+      'change',
+      'escalationLevel',
+    ]);
+  });
+
+  it('reads events written before ADR 0008: severity p0…p4, no providerSeverity, assignees or change', () => {
+    const { providerSeverity: _p, assignees: _a, ...oldSnapshot } = anEvent().snapshot!;
+    const old = incidentEventEnvelope(anEvent({ snapshot: { ...oldSnapshot, severity: 'p1' as never } }), {
+      source: '/test',
+    });
+    const parsed = IncidentEventEnvelope.parse(JSON.parse(JSON.stringify(old)));
+    expect(parsed.data.snapshot).toEqual({ ...oldSnapshot, severity: 'high' });
+    expect(parsed.data).not.toHaveProperty('change');
+  });
+
   it('accepts a note event without snapshot', () => {
     const envelope = incidentEventEnvelope(anEvent({ kind: 'note_added', snapshot: null, note: 'rolled back' }), {
       source: '/test',
@@ -142,7 +173,11 @@ describe(incidentActionEnvelope.name, () => {
 describe('EVENT_SCHEMAS', () => {
   const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
   const samples = {
-    'incident-events': () => incidentEventEnvelope(anEvent(), { source: '/test', traceparent: TRACEPARENT }),
+    'incident-events': () =>
+      incidentEventEnvelope(anEvent({ kind: 'priority_changed', change: { priority: { to: 'P2' } } }), {
+        source: '/test',
+        traceparent: TRACEPARENT,
+      }),
     'incident-actions': () => incidentActionEnvelope(anAction(), { source: '/test', drill: false }),
   } as const;
 
@@ -161,6 +196,13 @@ describe('EVENT_SCHEMAS', () => {
       expect(validate({ ...envelope, data: { ...envelope.data, incidentId: 'not-an-id' } })).toBe(false);
     },
   );
+
+  it('documents the severity words alone: producers write no p0…p4', () => {
+    const validate = ajv.compile(z.toJSONSchema(EVENT_SCHEMAS['incident-events'], { io: 'output' }));
+    const envelope = JSON.parse(JSON.stringify(samples['incident-events']()));
+    envelope.data.snapshot.severity = 'p1';
+    expect(validate(envelope)).toBe(false);
+  });
 
   it('also generates input-side JSON Schemas', () => {
     for (const schema of Object.values(EVENT_SCHEMAS)) {

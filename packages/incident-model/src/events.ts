@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { INCIDENT_LIMITS, IncidentId, IncidentSnapshot, Provider } from './incident.js';
+import { Assignee, INCIDENT_LIMITS, IncidentId, IncidentSnapshot, Provider } from './incident.js';
 import { IsoDateTime } from './time.js';
 
 export const IncidentEventKind = z.enum([
@@ -24,6 +24,38 @@ export const Actor = z.object({
 });
 export type Actor = z.infer<typeof Actor>;
 
+/**
+ * What an event says changed, as far as the provider says it: who the incident went to, along
+ * which escalation policy and level, the priority before and after, what the provider left out.
+ * Every field is optional and present only when the provider sent it; consumers that do not
+ * know a field ignore it.
+ */
+export const IncidentEventChange = z.object({
+  /** Who the incident is assigned to after the event (escalated, reassigned, delegated; Opsgenie ownership). */
+  assignees: z.array(Assignee).max(INCIDENT_LIMITS.assignees).optional(),
+  /** The escalation policy (PagerDuty) or escalation (Opsgenie `escalationName`) the event went through. */
+  escalationPolicy: z.string().min(1).max(INCIDENT_LIMITS.actorField).optional(),
+  /** The escalation level reached, when the provider says (1 is the first level). */
+  escalationLevel: z.number().int().min(1).max(1000).optional(),
+  /**
+   * The provider's priority name before and after (verbatim; null: no priority). `from` only when
+   * the provider sends it: PagerDuty's `incident.priority_updated` carries the new priority alone,
+   * and readers of the history take `from` from the event before.
+   */
+  priority: z
+    .object({
+      from: z.string().max(INCIDENT_LIMITS.providerSeverity).nullable().optional(),
+      to: z.string().max(INCIDENT_LIMITS.providerSeverity).nullable(),
+    })
+    .optional(),
+  /**
+   * Alerts of the same Alertmanager notification that the provider left out (`truncatedAlerts`,
+   * the receiver's `max_alerts`): they exist, but no event was sent for them.
+   */
+  truncatedAlerts: z.number().int().min(1).optional(),
+});
+export type IncidentEventChange = z.infer<typeof IncidentEventChange>;
+
 /** One thing that happened to one provider incident, normalised. Payload of `incident-events`. */
 export const IncidentEvent = z.object({
   /** Provider-derived and stable across redeliveries: the idempotency key of every consumer. */
@@ -41,6 +73,8 @@ export const IncidentEvent = z.object({
   drill: z.boolean(),
   /** Null only where the provider does not send the incident (PagerDuty `incident.annotated`). */
   snapshot: IncidentSnapshot.nullable(),
+  /** What the event says changed; absent when it says nothing beyond its kind (and before ADR 0008). */
+  change: IncidentEventChange.optional(),
 });
 export type IncidentEvent = z.infer<typeof IncidentEvent>;
 

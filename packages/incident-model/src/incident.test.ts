@@ -75,7 +75,7 @@ describe('Incident', () => {
       dedupKey: '24244ea637a7d5cd',
       title: 'Checkout error rate above 5%',
       service: 'checkout',
-      severity: 'p0',
+      severity: 'critical',
       urgency: 'high',
       labels: { alertname: 'CheckoutHighErrorRate' },
       links: [],

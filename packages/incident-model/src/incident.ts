@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { IncidentEventKind } from './events.js';
-import { Severity } from './severity.js';
+import { type Severity, SeverityWithLegacyNames } from './severity.js';
 import { IsoDateTime } from './time.js';
 
 export const Provider = z.enum(['pagerduty', 'opsgenie', 'alertmanager', 'generic']);
@@ -28,6 +28,8 @@ export const INCIDENT_LIMITS = {
   providerEventType: 128,
   actorField: 256,
   note: 10_000,
+  providerSeverity: 128,
+  assignees: 20,
 } as const;
 
 /** `inc_` + 24 lowercase hex characters, see {@link incidentIdFor}. */
@@ -50,11 +52,32 @@ export const Link = z.object({
 });
 export type Link = z.infer<typeof Link>;
 
+/** Someone an incident is assigned to, as the provider names them. */
+export const Assignee = z.object({
+  /** The provider's id for them (a PagerDuty user id), when it sends one. */
+  id: z.string().max(INCIDENT_LIMITS.actorField).nullable(),
+  /** Their name as the provider shows it (or their id when it sends no name). */
+  name: z.string().min(1).max(INCIDENT_LIMITS.actorField),
+});
+export type Assignee = z.infer<typeof Assignee>;
+
 /** The incident's descriptive fields as the provider reported them at one event. */
 export const IncidentSnapshot = z.object({
   title: z.string().min(1).max(INCIDENT_LIMITS.title),
   service: ServiceSlug,
-  severity: Severity,
+  /** Our severity (`critical` … `info`); `p0`…`p4` from before ADR 0008 are read as what they meant. */
+  severity: SeverityWithLegacyNames,
+  /**
+   * The provider's own name for the priority or severity, verbatim: the PagerDuty or Opsgenie
+   * priority (`P1`, or an account's custom name), the Alertmanager `severity` label. Null when the
+   * provider sent none. Shown beside `severity` so nobody has to translate. Absent before ADR 0008.
+   */
+  providerSeverity: z.string().max(INCIDENT_LIMITS.providerSeverity).nullable().optional(),
+  /**
+   * Who the incident is assigned to at this event: PagerDuty's assignees, the Opsgenie owner;
+   * empty when nobody is. Absent from providers that have no assignment (Alertmanager) and before ADR 0008.
+   */
+  assignees: z.array(Assignee).max(INCIDENT_LIMITS.assignees).optional(),
   urgency: Urgency,
   labels: z.record(z.string().max(INCIDENT_LIMITS.labelKey), z.string().max(INCIDENT_LIMITS.labelValue)),
   links: z.array(Link).max(INCIDENT_LIMITS.links),
@@ -82,9 +105,9 @@ export const Incident = z.object({
 });
 export type Incident = z.infer<typeof Incident>;
 
-/** Urgency implied by a severity when the provider gives none: p0 and p1 page people (high), the rest wait (low). */
+/** Urgency implied by a severity when the provider gives none: critical and high page people (high), the rest wait (low). */
 export function urgencyForSeverity(severity: Severity): Urgency {
-  return severity === 'p0' || severity === 'p1' ? 'high' : 'low';
+  return severity === 'critical' || severity === 'high' ? 'high' : 'low';
 }
 
 /**

@@ -9,10 +9,12 @@ import {
   createJwtVerifier,
   hasRole,
   type Principal,
+  principalFromClaims,
   type Role,
   requireRole,
   rolesFromClaims,
   type TokenVerifier,
+  verifiedEmail,
 } from './auth.js';
 import { AuthenticationError, DependencyUnavailableError } from './errors.js';
 import { createHttpApp } from './http.js';
@@ -68,6 +70,7 @@ describe(createJwtVerifier.name, () => {
       sub: 'user-1',
       name: 'Ada Lovelace',
       email: 'ada@example.com',
+      email_verified: true,
       roles: ['responder', 'not-a-role'],
     });
     await expect(verify(token)).resolves.toEqual({
@@ -76,6 +79,21 @@ describe(createJwtVerifier.name, () => {
       email: 'ada@example.com',
       roles: ['responder'],
     } satisfies Principal);
+  });
+
+  it.each([
+    ['without email_verified', {}],
+    ['with email_verified false', { email_verified: false }],
+    ['with email_verified "false"', { email_verified: 'false' }],
+  ])('leaves out an email the issuer did not verify (%s)', async (_what, claims) => {
+    // Otherwise anyone who can put the on-call lead's address on an account acts as them at PagerDuty.
+    const token = await issuer.token({ sub: 'user-3', email: 'lead@example.com', roles: ['responder'], ...claims });
+    expect(await verify(token)).toMatchObject({ subject: 'user-3', email: null, roles: ['responder'] });
+  });
+
+  it('keeps an email verified as the string "true" (as some issuers send it)', async () => {
+    const token = await issuer.token({ sub: 'user-4', email: 'grace@example.com', email_verified: 'true' });
+    expect((await verify(token)).email).toBe('grace@example.com');
   });
 
   it('finds the key set through the issuer discovery document when no JWKS URL is given', async () => {
@@ -233,6 +251,12 @@ describe(createJwtVerifier.name, () => {
       expect((await v(token)).roles.sort()).toEqual(['approver', 'responder']);
     });
 
+    it('grants no role for a group the map does not list, even one named like a role', async () => {
+      const token = await issuer.token({ sub: 'u', groups: ['admin', 'approver', 'sre-oncall'] });
+      const v = createJwtVerifier({ ...issuerOpts(), rolesClaim: 'groups', roleMap: { 'sre-oncall': 'responder' } });
+      expect((await v(token)).roles).toEqual(['responder']);
+    });
+
     it('gives no roles when the claim is missing or of another type', async () => {
       const v = createJwtVerifier({ ...issuerOpts(), rolesClaim: 'groups' });
       expect((await v(await issuer.token({ sub: 'u' }))).roles).toEqual([]);
@@ -251,12 +275,56 @@ describe(rolesFromClaims.name, () => {
     expect(rolesFromClaims({ roles: ['viewer', 'viewer', 'root', 7, 'admin'] }, {})).toEqual(['viewer', 'admin']);
   });
 
+  it('takes role names literally when no role map is configured (an empty map is none)', () => {
+    expect(rolesFromClaims({ groups: ['admin', 'ops'] }, { rolesClaim: 'groups' })).toEqual(['admin']);
+    expect(rolesFromClaims({ groups: ['admin', 'ops'] }, { rolesClaim: 'groups', roleMap: {} })).toEqual(['admin']);
+  });
+
+  it('with a role map, grants only mapped names: a self-made group called admin grants nothing', () => {
+    const roleMap = { 'sre-oncall': 'responder', 'sre-leads': 'admin' } as const;
+    expect(rolesFromClaims({ groups: ['admin', 'viewer', 'responder'] }, { rolesClaim: 'groups', roleMap })).toEqual(
+      [],
+    );
+    expect(rolesFromClaims({ groups: ['admin', 'sre-leads'] }, { rolesClaim: 'groups', roleMap })).toEqual(['admin']);
+    // A literal role name is kept by listing it.
+    expect(rolesFromClaims({ roles: ['admin'] }, { roleMap: { admin: 'admin' } })).toEqual(['admin']);
+  });
+
   it('never turns Object.prototype members into roles', () => {
     const roles = rolesFromClaims(
       { groups: ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'oncall'] },
       { rolesClaim: 'groups', roleMap: { oncall: 'responder' } },
     );
     expect(roles).toEqual(['responder']);
+  });
+});
+
+describe(principalFromClaims.name, () => {
+  // The web sign-in (web/oidc.ts) builds its session principal from the ID token with this.
+  it('applies the role map and keeps only a verified email', () => {
+    const claims = { sub: 'u-1', name: 'Mallory', email: 'lead@example.com', groups: ['admin', 'sre-oncall'] };
+    const opts = { rolesClaim: 'groups', roleMap: { 'sre-oncall': 'responder' as const } };
+    expect(principalFromClaims(claims, opts)).toEqual({
+      subject: 'u-1',
+      name: 'Mallory',
+      email: null,
+      roles: ['responder'],
+    } satisfies Principal);
+    expect(principalFromClaims({ ...claims, email_verified: true }, opts).email).toBe('lead@example.com');
+  });
+});
+
+describe(verifiedEmail.name, () => {
+  it.each([
+    [{ email: 'a@example.com', email_verified: true }, 'a@example.com'],
+    [{ email: 'a@example.com', email_verified: 'true' }, 'a@example.com'],
+    [{ email: 'a@example.com' }, null],
+    [{ email: 'a@example.com', email_verified: false }, null],
+    [{ email: 'a@example.com', email_verified: 1 }, null],
+    [{ email: '', email_verified: true }, null],
+    [{ email: ['a@example.com'], email_verified: true }, null],
+  ])('%j → %s', (claims, expected) => {
+    expect(verifiedEmail(claims)).toBe(expected);
   });
 });
 

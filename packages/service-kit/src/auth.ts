@@ -9,6 +9,7 @@ export type Role = z.infer<typeof Role>;
 export interface Principal {
   subject: string;
   name: string | null;
+  /** Only an email the issuer marked verified (see verifiedEmail); null otherwise. */
   email: string | null;
   roles: Role[];
 }
@@ -55,6 +56,12 @@ function claimAt(payload: JWTPayload, path: string): unknown {
     .reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), payload);
 }
 
+/**
+ * The roles named by the roles claim. Without a role map, names are taken literally (`admin` is
+ * admin). With a role map, only the names it lists grant roles: whoever can create or join a
+ * group called `admin` at the issuer must not become admin here. List `admin=admin` to keep a
+ * literal name.
+ */
 export function rolesFromClaims(payload: JWTPayload, opts: Pick<JwtVerifierOptions, 'rolesClaim' | 'roleMap'>): Role[] {
   const raw = claimAt(payload, opts.rolesClaim ?? 'roles');
   const names = Array.isArray(raw)
@@ -62,14 +69,39 @@ export function rolesFromClaims(payload: JWTPayload, opts: Pick<JwtVerifierOptio
     : typeof raw === 'string'
       ? raw.split(' ')
       : [];
+  const map = opts.roleMap && Object.keys(opts.roleMap).length > 0 ? opts.roleMap : undefined;
   const roles = new Set<Role>();
   for (const name of names) {
     // Own keys only: a group named `constructor` or `toString` must not pick up Object.prototype.
-    const candidate = opts.roleMap && Object.hasOwn(opts.roleMap, name) ? opts.roleMap[name] : name;
+    const candidate = map ? (Object.hasOwn(map, name) ? map[name] : undefined) : name;
     const mapped = Role.safeParse(candidate);
     if (mapped.success) roles.add(mapped.data);
   }
   return [...roles];
+}
+
+/**
+ * The `email` claim, only when the issuer vouches for it with `email_verified` (some issuers
+ * send the string "true"). Many issuers let anyone put any address on an account; the email
+ * names the actor at the providers (PagerDuty acts as the user whose login is `From`) and in
+ * the audit log, so an unverified one counts as none.
+ */
+export function verifiedEmail(claims: JWTPayload): string | null {
+  const verified = claims.email_verified === true || claims.email_verified === 'true';
+  return verified && typeof claims.email === 'string' && claims.email.length > 0 ? claims.email : null;
+}
+
+/** The principal a verified token or ID token describes (`sub` must be present). */
+export function principalFromClaims(
+  claims: JWTPayload & { sub: string },
+  opts: Pick<JwtVerifierOptions, 'rolesClaim' | 'roleMap'>,
+): Principal {
+  return {
+    subject: String(claims.sub),
+    name: typeof claims.name === 'string' ? claims.name : null,
+    email: verifiedEmail(claims),
+    roles: rolesFromClaims(claims, opts),
+  };
 }
 
 /** Verifies bearer JWTs against the issuer's JWKS: issuer, audience, expiry and algorithm. */
@@ -93,12 +125,8 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier {
         clockTolerance: opts.clockToleranceSeconds ?? 30,
         requiredClaims: ['sub', 'exp'],
       });
-      return {
-        subject: String(payload.sub),
-        name: typeof payload.name === 'string' ? payload.name : null,
-        email: typeof payload.email === 'string' ? payload.email : null,
-        roles: rolesFromClaims(payload, opts),
-      };
+      // requiredClaims guarantees `sub`.
+      return principalFromClaims(payload as JWTPayload & { sub: string }, opts);
     } catch (error) {
       // The key set could not be fetched (timeout, network, a non-200 answer or a body that is
       // not a key set): the identity provider is unavailable, the token is not known to be bad.

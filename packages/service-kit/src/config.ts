@@ -71,14 +71,45 @@ export const envList = () =>
         .filter(Boolean),
     );
 
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
+
+/** A PostgreSQL role name as stored (unquoted names are stored in lower case). */
+const roleName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, 'must be a PostgreSQL role name (letters, digits, _, $, -; at most 63)');
+
+/**
+ * Where migrations run, shared by every service's start-up and its migration entry point
+ * (`src/migrate.ts`, the chart's Job). Two roles in production: DATABASE_MIGRATION_URL is the
+ * schema owner's, which migrates and grants DATABASE_RUNTIME_ROLE (the role of DATABASE_URL, the
+ * service's own) only what the service needs. Without DATABASE_MIGRATION_URL, DATABASE_URL's
+ * role migrates and owns the tables itself (development).
+ */
+const migrationKeys = {
+  DATABASE_MIGRATION_URL: postgresUrl.optional(),
+  DATABASE_RUNTIME_ROLE: roleName.optional(),
+};
+
+/** The settings of a service's migration entry point (`service.migrate()`). */
+export const migrationConfigSchema = z
+  .object({ DATABASE_URL: postgresUrl.optional(), ...migrationKeys })
+  .refine((c) => c.DATABASE_MIGRATION_URL !== undefined || c.DATABASE_URL !== undefined, {
+    message: 'required: the URL of the role that owns the schema (or DATABASE_URL when one role does everything)',
+    path: ['DATABASE_MIGRATION_URL'],
+  });
+
 /** Settings every service shares; each service extends this with its own keys. */
 export const baseConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('0.0.0.0'),
   PORT: envInt(8080, { max: 65535 }),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  /** The role the service runs as. */
+  DATABASE_URL: postgresUrl,
   DATABASE_POOL_MAX: envInt(10, { min: 1, max: 200 }),
+  ...migrationKeys,
+  /** Migrate at start-up (under the advisory lock); false where a Job migrates first (the chart). */
+  MIGRATE_ON_START: envBoolean(true),
   KAFKA_BROKERS: envList().pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1)),
   KAFKA_CLIENT_ID: z.string().optional(),
   KAFKA_TOPIC_NAMESPACE: z

@@ -132,6 +132,7 @@ export interface ConsumerMetrics {
   deadLettered: Counter<'topic'>;
   invalid: Counter<'topic'>;
   lag: Gauge<'topic' | 'partition'>;
+  restarts: Counter<'group'>;
 }
 
 const consumerMetricsByRegistry = new WeakMap<Registry, ConsumerMetrics>();
@@ -162,6 +163,12 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
         name: 'kafka_consumer_lag',
         help: 'Messages behind the high watermark after the last batch',
         labelNames: ['topic', 'partition'] as const,
+        registers: [registry],
+      }),
+      restarts: new Counter({
+        name: 'kafka_consumer_restarts_total',
+        help: 'Crashed consumers rebuilt (broker restarts, coordinator lost), by consumer group',
+        labelNames: ['group'] as const,
         registers: [registry],
       }),
     };
@@ -272,6 +279,8 @@ export function consumeEvents<K extends EventKind>(opts: ConsumeOptions<K>): Com
     registers: [opts.registry],
   });
   const topic = opts.topics.name(opts.kind);
+  // Exported from the start (0), so that an alert on its increase has a series to look at.
+  metrics.restarts.inc({ group: opts.groupId }, 0);
   return runConsumer(opts.kafka, {
     id: `${opts.kind}-consumer`,
     groupId: opts.groupId,
@@ -292,6 +301,7 @@ export function consumeEvents<K extends EventKind>(opts: ConsumeOptions<K>): Com
         metrics.deadLettered.inc({ topic }, n);
       },
       lag: (t, partition, value) => metrics.lag.set({ topic: t, partition: String(partition) }, value),
+      restarted: () => metrics.restarts.inc({ group: opts.groupId }),
     },
   });
 }

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import express, { type Express, Router } from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
+import { requireRole } from './auth.js';
 import type { Component, HealthStatus } from './component.js';
 import {
   AuthenticationError,
@@ -15,7 +16,7 @@ import {
   type ServiceError,
   UnsupportedMediaTypeError,
 } from './errors.js';
-import { createHttpApp, rateLimit } from './http.js';
+import { createHttpApp, type RefusalHook, rateLimit } from './http.js';
 import { createLogger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 
@@ -46,10 +47,11 @@ function component(id: string, healthcheck: () => Promise<HealthStatus>): Compon
   return { id, stop: async () => undefined, healthcheck };
 }
 
-function testApp(opts: { components?: Component[]; mount?: (app: Express) => void } = {}) {
+function testApp(opts: { components?: Component[]; mount?: (app: Express) => void; onRefused?: RefusalHook } = {}) {
   const { logger, lines } = capturingLogger();
   const registry = createMetricsRegistry('http-test');
-  const app = createHttpApp({ logger, registry, components: () => opts.components ?? [] }, (a) => {
+  const base = { logger, registry, components: () => opts.components ?? [] };
+  const app = createHttpApp(opts.onRefused ? { ...base, onRefused: opts.onRefused } : base, (a) => {
     a.get('/items/:id', (req, res) => {
       res.json({ id: req.params.id });
     });
@@ -170,6 +172,79 @@ describe(createHttpApp.name, () => {
       });
       const res = await request(app).get('/fail');
       expect(res.body.error.details).toEqual({ issues: [{ path: 'title', message: 'required' }] });
+    });
+
+    it('tells onRefused about every 401 and 403, whoever refused, before the refusal is sent', async () => {
+      const seen: { requestId: string; path: string; status: number; message: string; auditedFirst: boolean }[] = [];
+      let answered = 0;
+      const { app } = testApp({
+        onRefused: async (req, error) => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          seen.push({
+            requestId: req.id,
+            path: req.path,
+            status: error.status,
+            message: error.message,
+            auditedFirst: answered === seen.length,
+          });
+        },
+        mount: (a) => {
+          a.use((req, res, next) => {
+            res.on('finish', () => {
+              answered += 1;
+            });
+            if (req.header('x-user')) req.principal = { subject: 'u1', name: null, email: null, roles: ['viewer'] };
+            next();
+          });
+          a.get('/admin', requireRole('admin'), (_req, res) => {
+            res.json({ ok: true });
+          });
+          a.get('/who', () => {
+            throw new AuthenticationError('sign in first');
+          });
+          a.get('/bad', () => {
+            throw new InputError('no');
+          });
+        },
+      });
+
+      expect((await request(app).get('/admin').set('x-user', '1').set('X-Request-Id', 'r-403')).status).toBe(403);
+      expect((await request(app).get('/admin').set('X-Request-Id', 'r-401')).status).toBe(401);
+      expect((await request(app).get('/who').set('X-Request-Id', 'r-who')).status).toBe(401);
+      expect((await request(app).get('/bad')).status).toBe(400);
+      expect((await request(app).get('/nowhere')).status).toBe(404);
+
+      expect(seen).toEqual([
+        {
+          requestId: 'r-403',
+          path: '/admin',
+          status: 403,
+          message: 'this action needs the admin role',
+          auditedFirst: true,
+        },
+        { requestId: 'r-401', path: '/admin', status: 401, message: 'authentication required', auditedFirst: true },
+        { requestId: 'r-who', path: '/who', status: 401, message: 'sign in first', auditedFirst: true },
+      ]);
+    });
+
+    it('still refuses, and logs, when onRefused fails', async () => {
+      const { app, lines } = testApp({
+        onRefused: () => {
+          throw new Error('audit table unavailable');
+        },
+        mount: (a) =>
+          a.get('/secret', () => {
+            throw new NotAllowedError('not yours');
+          }),
+      });
+
+      const res = await request(app).get('/secret').set('X-Request-Id', 'r-hook');
+
+      expect(res.status).toBe(403);
+      expect(res.body.error).toMatchObject({ code: 'forbidden', message: 'not yours' });
+      expect(lines).toContainEqual(
+        expect.objectContaining({ level: 'error', msg: 'recording a refused request failed', requestId: 'r-hook' }),
+      );
     });
 
     it('answers unknown errors with 500 "internal error", never their message, and logs them', async () => {

@@ -5,8 +5,10 @@ import type { Registry } from 'prom-client';
 import './express-augment.js';
 import { type Component, checkAll } from './component.js';
 import {
+  AuthenticationError,
   DependencyUnavailableError,
   InputError,
+  NotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
   RateLimitedError,
@@ -15,6 +17,7 @@ import {
 } from './errors.js';
 import type { Logger } from './logger.js';
 import { httpMetrics } from './metrics.js';
+import { serverSpan } from './tracing.js';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -25,7 +28,17 @@ export interface HttpAppOptions {
   trustProxy?: boolean | number | string;
   /** Served at GET /openapi.json (built once, on first request). */
   openApi?: () => unknown;
+  /** Told about every refused request (401, 403) before the refusal is sent, e.g. to audit it. */
+  onRefused?: RefusalHook;
 }
+
+/**
+ * Called by the error middleware for each request refused with AuthenticationError (401) or
+ * NotAllowedError (403), whichever middleware or handler refused it (authentication, a role
+ * check, a CSRF check). Awaited before the refusal is sent; if it fails, the failure is logged
+ * and the refusal stands.
+ */
+export type RefusalHook = (req: Request, error: AuthenticationError | NotAllowedError) => Promise<void> | void;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -40,6 +53,9 @@ export function createHttpApp(opts: HttpAppOptions, mount: (app: Express) => voi
   app.set('trust proxy', opts.trustProxy ?? false);
   const metrics = httpMetrics(opts.registry);
 
+  // Every request runs in a server span whose parent is the caller's `traceparent`, so what the
+  // handler publishes to Kafka or sends to a provider continues the caller's trace.
+  app.use(serverSpan);
   app.use((req, res, next) => {
     const incoming = req.header('x-request-id');
     req.id = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -83,11 +99,18 @@ export function createHttpApp(opts: HttpAppOptions, mount: (app: Express) => voi
   app.get('/health/live', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/health/ready', async (_req, res) => {
+  app.get('/health/ready', async (req, res) => {
     const result = await checkAll(opts.components());
-    res
-      .status(result.healthy ? 200 : 503)
-      .json({ status: result.healthy ? 'ready' : 'not_ready', checks: result.checks });
+    let { checks } = result;
+    // Through a proxy (an Ingress adds X-Forwarded-For) the caller may be anyone, and raw errors
+    // name hosts and database users: it learns what failed, the log gets why.
+    if (!result.healthy && (req.header('x-forwarded-for') || req.header('forwarded'))) {
+      opts.logger.warn({ checks }, 'not ready (reasons withheld from a proxied request)');
+      checks = Object.fromEntries(
+        Object.entries(checks).map(([id, s]) => [id, s.healthy ? s : { healthy: false, reason: 'unavailable' }]),
+      );
+    }
+    res.status(result.healthy ? 200 : 503).json({ status: result.healthy ? 'ready' : 'not_ready', checks });
   });
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', opts.registry.contentType);
@@ -105,7 +128,7 @@ export function createHttpApp(opts: HttpAppOptions, mount: (app: Express) => voi
   mount(app);
 
   app.use((req, _res, next) => next(new NotFoundError(`no route for ${req.method} ${req.path}`)));
-  app.use(errorHandler(opts.logger, metrics.errors));
+  app.use(errorHandler(opts.logger, metrics.errors, opts.onRefused));
   return app;
 }
 
@@ -140,13 +163,24 @@ export function toServiceError(error: unknown): ServiceError | null {
 export function errorHandler(
   logger: Logger,
   errorsCounter?: { inc(labels: Record<string, string>): void },
+  onRefused?: RefusalHook,
 ): ErrorRequestHandler {
-  return (err, req, res, _next) => {
+  return async (err, req, res, _next) => {
     const known = toServiceError(err);
     const status = known?.status ?? 500;
     const code = known?.code ?? 'internal_error';
     if (status >= 500) {
       logger.error({ err, requestId: req.id, method: req.method, path: req.path }, 'request failed');
+    }
+    if (onRefused && (known instanceof AuthenticationError || known instanceof NotAllowedError)) {
+      try {
+        await onRefused(req, known);
+      } catch (hookError) {
+        logger.error(
+          { err: hookError, requestId: req.id, method: req.method, path: req.path, status },
+          'recording a refused request failed',
+        );
+      }
     }
     if (err instanceof RateLimitedError || err instanceof DependencyUnavailableError) {
       res.setHeader('Retry-After', String(err.retryAfterSeconds));

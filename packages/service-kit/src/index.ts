@@ -19,3 +19,5 @@ export * from './tracing.js';
 export * from './web/middleware.js';
 export * from './web/oidc.js';
 export * from './web/session.js';
+export * from './web/session-store.js';
+export * from './web/session-table.js';

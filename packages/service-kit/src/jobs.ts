@@ -3,6 +3,7 @@ import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { z } from 'zod';
 import type { Component, HealthStatus } from './component.js';
+import { dbErrorCode } from './db.js';
 import { InputError } from './errors.js';
 import type { Logger } from './logger.js';
 import { Counter, Gauge, type Registry } from './metrics.js';
@@ -628,6 +629,14 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         await boss.stop({ graceful: false }).catch(() => undefined);
         poolClosed = true;
         await p.end().catch(() => undefined);
+        if (dbErrorCode(error) === '42501') {
+          // pg-boss creates, upgrades and partitions its schema as the role the service runs as.
+          throw new Error(
+            `jobs: the role the service runs as may not set up the job schema ${schema} (${(error as Error).message}): ` +
+              'it must be allowed to create that schema (GRANT CREATE ON DATABASE) and own it (see docs/deploy.md)',
+            { cause: error },
+          );
+        }
         throw error;
       }
       started = true;

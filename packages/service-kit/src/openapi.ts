@@ -16,6 +16,8 @@ export interface ApiOperation {
   security?: 'user' | 'webhook';
   query?: z.ZodObject;
   pathParams?: Record<string, string>;
+  /** Request headers the operation reads (beyond authentication), by name. */
+  headers?: Record<string, { description: string; required?: boolean; schema?: JsonSchema }>;
   body?: { schema: SchemaSource; contentType?: string; description?: string };
   responses: Record<number, { description: string; schema?: SchemaSource; contentType?: string }>;
 }
@@ -57,6 +59,15 @@ export function buildOpenApiDocument(opts: {
     const parameters: unknown[] = [];
     for (const [name, description] of Object.entries(op.pathParams ?? {})) {
       parameters.push({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+    }
+    for (const [name, header] of Object.entries(op.headers ?? {})) {
+      parameters.push({
+        name,
+        in: 'header',
+        required: header.required ?? false,
+        description: header.description,
+        schema: header.schema ?? { type: 'string' },
+      });
     }
     if (op.query) {
       const schema = toSchema(op.query, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };

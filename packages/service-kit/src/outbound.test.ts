@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError, type ServiceError } from './errors.js';
 import { createLogger } from './logger.js';
-import { createHttpClient, type HttpClientOptions, UpstreamError } from './outbound.js';
+import { createHttpClient, type HttpClientOptions, OutcomeUnknownError, UpstreamError } from './outbound.js';
 
 interface Reply {
   status: number;
@@ -337,6 +337,122 @@ describe(createHttpClient.name, () => {
     await expect(trial).resolves.toMatchObject({ status: 200 });
     expect(server.seen).toHaveLength(2);
     expect(http.state()).toBe('closed');
+  });
+
+  describe('requests that are not idempotent', () => {
+    it('sends a POST that timed out only once and says that its outcome is unknown', async () => {
+      const server = await startServer(() => ({ status: 201, body: { note: { id: 'N1' } }, delayMs: 200 }));
+      const { http, lines } = client(server.url, { timeoutMs: 50, retries: 3 });
+
+      const error = await rejection(
+        http.request({ method: 'POST', path: '/incidents/Q1/notes', body: { note: { content: 'x' } } }),
+      );
+      await sleep(300); // time for a repeat to arrive, if one were sent
+
+      expect(server.seen).toHaveLength(1);
+      expect(error).toBeInstanceOf(OutcomeUnknownError);
+      expect(error.status).toBe(503);
+      expect(error.message).toBe('PagerDuty did not answer within 50 ms');
+      expect((error as OutcomeUnknownError).provider).toBe('PagerDuty');
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          method: 'POST',
+          failure: 'timeout',
+          msg: 'PagerDuty request failed after it may have reached PagerDuty; a POST is not repeated',
+        }),
+      );
+    });
+
+    it('does not repeat a POST answered with 5xx, and reports the answer as a failure', async () => {
+      const server = await startServer(() => ({ status: 503, body: { error: { message: 'try later' } } }));
+      const { http } = client(server.url, { retries: 3 });
+
+      const error = await rejection(http.request({ method: 'POST', path: '/incidents/Q1/notes', body: {} }));
+
+      expect(server.seen).toHaveLength(1);
+      expect(error).toBeInstanceOf(UpstreamError);
+      expect(error.message).toBe('PagerDuty answered 503: try later');
+    });
+
+    it('repeats a POST the provider refused with 429, which it did not carry out', async () => {
+      const server = await startServer((n) =>
+        n === 1 ? { status: 429, headers: { 'retry-after': '0' } } : { status: 201, body: { ok: true } },
+      );
+      const { http } = client(server.url);
+
+      const res = await http.request({ method: 'POST', path: '/incidents/Q1/notes', body: {} });
+
+      expect(res.status).toBe(201);
+      expect(server.seen).toHaveLength(2);
+    });
+
+    it('repeats a POST whose connection was refused, and reports a plain unavailability', async () => {
+      const server = await startServer(() => ({ status: 200 }));
+      server.server.close();
+      const { http, lines } = client(server.url, { retries: 2 });
+
+      const error = await rejection(http.request({ method: 'POST', path: '/incidents/Q1/notes', body: {} }));
+
+      expect(error).toBeInstanceOf(DependencyUnavailableError);
+      expect(error).not.toBeInstanceOf(OutcomeUnknownError);
+      expect(error.message).toBe('PagerDuty could not be reached (ECONNREFUSED) (3 attempts)');
+      expect(lines.filter((l) => l.msg === 'PagerDuty request failed; retrying')).toHaveLength(2);
+    });
+
+    it('repeats a POST marked idempotent like any idempotent request', async () => {
+      const server = await startServer((n) => (n === 1 ? { status: 500 } : { status: 200, body: { ok: true } }));
+      const { http } = client(server.url);
+
+      const res = await http.request({ method: 'POST', path: '', body: { text: 'hi' }, idempotent: true });
+
+      expect(res.body).toEqual({ ok: true });
+      expect(server.seen).toHaveLength(2);
+    });
+  });
+
+  describe('idempotent requests that change state', () => {
+    it('repeats a PUT after timeouts and, when none was answered, says that its outcome is unknown', async () => {
+      const server = await startServer(() => ({ status: 200, body: {}, delayMs: 300 }));
+      const { http } = client(server.url, { timeoutMs: 50, retries: 2 });
+
+      const error = await rejection(http.request({ method: 'PUT', path: '/incidents/Q1', body: {} }));
+
+      expect(server.seen).toHaveLength(3);
+      expect(error).toBeInstanceOf(OutcomeUnknownError);
+      expect(error.message).toBe('PagerDuty did not answer within 50 ms (3 attempts)');
+    });
+
+    it('says the outcome is unknown when a PUT ends in 5xx after an attempt that got no answer', async () => {
+      const server = await startServer((n) => (n === 1 ? { status: 200, body: {}, delayMs: 300 } : { status: 500 }));
+      const { http } = client(server.url, { timeoutMs: 50, retries: 1 });
+
+      const error = await rejection(http.request({ method: 'PUT', path: '/incidents/Q1', body: {} }));
+
+      expect(error).toBeInstanceOf(OutcomeUnknownError);
+      expect(error.message).toBe('PagerDuty answered 500 after an earlier attempt got no answer');
+      expect((error as OutcomeUnknownError).upstreamStatus).toBe(500);
+    });
+
+    it('reports a PUT answered 5xx every time as a failure, not as unknown', async () => {
+      const server = await startServer(() => ({ status: 502 }));
+      const { http } = client(server.url, { retries: 1 });
+
+      const error = await rejection(http.request({ method: 'PUT', path: '/incidents/Q1', body: {} }));
+
+      expect(server.seen).toHaveLength(2);
+      expect(error).toBeInstanceOf(UpstreamError);
+    });
+
+    it('never calls a GET that timed out "outcome unknown": a read changes nothing', async () => {
+      const server = await startServer(() => ({ status: 200, body: {}, delayMs: 300 }));
+      const { http } = client(server.url, { timeoutMs: 50, retries: 0 });
+
+      const error = await rejection(http.request({ method: 'GET', path: '/incidents/Q1' }));
+
+      expect(error).toBeInstanceOf(DependencyUnavailableError);
+      expect(error).not.toBeInstanceOf(OutcomeUnknownError);
+    });
   });
 
   it('keeps header values, query, body and base URL out of error messages and log lines', async () => {

@@ -3,8 +3,19 @@ import type { Logger } from './logger.js';
 
 /**
  * A resilient JSON-over-HTTP client for the providers we call (PagerDuty, Opsgenie, Slack):
- * a timeout per attempt, retries with exponential backoff and full jitter for network errors,
- * timeouts, 429 and 5xx (honouring `Retry-After` and `ratelimit-reset`), and a circuit breaker.
+ * a timeout per attempt, retries with exponential backoff and full jitter (honouring
+ * `Retry-After` and `ratelimit-reset`), and a circuit breaker.
+ *
+ * What is retried depends on whether repeating the request is harmless:
+ * - every request is retried when it provably did not reach the provider: the connection was
+ *   refused, the name did not resolve, the host was unreachable, or the provider refused it with
+ *   429 (a rate limit is a refusal: the request was not carried out);
+ * - idempotent requests (GET, PUT, DELETE, or any request marked `idempotent`) are also retried
+ *   after timeouts, connections lost mid-request and 5xx answers;
+ * - a non-idempotent request (POST) that may have reached the provider is never repeated: one
+ *   click must not add two notes or escalate twice. When such a request, or a state-changing
+ *   request after all its retries, got no answer, the client throws OutcomeUnknownError: the
+ *   provider may have carried it out, and the caller must say so rather than report a failure.
  *
  * Secrets belong in `defaultHeaders` or in `baseUrl` (a Slack webhook URL): neither the base
  * URL, the query, the headers nor the body ever reach an error message or a log line.
@@ -39,6 +50,12 @@ export interface HttpRequest {
   /** Sent as JSON. */
   body?: unknown;
   headers?: Record<string, string>;
+  /**
+   * Whether sending the request twice does no more than sending it once. Default: true for GET,
+   * PUT and DELETE, false for POST. Mark a POST idempotent only when the provider makes it so
+   * (an idempotency key it honours, or a duplicate that does no harm).
+   */
+  idempotent?: boolean;
 }
 
 export interface HttpResponse<T> {
@@ -49,7 +66,10 @@ export interface HttpResponse<T> {
 }
 
 export interface HttpClient {
-  /** Resolves with a 2xx response; throws UpstreamError or DependencyUnavailableError otherwise. */
+  /**
+   * Resolves with a 2xx response; throws UpstreamError, DependencyUnavailableError or (for a
+   * state-changing request that may have been carried out) OutcomeUnknownError otherwise.
+   */
   request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>>;
   state(): CircuitState;
 }
@@ -66,7 +86,41 @@ export class UpstreamError extends ServiceError {
   }
 }
 
+/**
+ * The request may have reached the provider, but no answer came back (a timeout, or the
+ * connection was lost after the request was sent): whether it took effect is unknown. Thrown
+ * only for state-changing requests (never GET). A 503 like any unavailability, so callers that
+ * only ask "is the provider up?" need not know the difference; callers that act must say that
+ * the outcome is unknown, not that the action failed.
+ */
+export class OutcomeUnknownError extends DependencyUnavailableError {
+  readonly outcomeUnknown = true;
+  constructor(
+    message: string,
+    /** Provider name, as in HttpClientOptions.name. */
+    readonly provider: string,
+    /** The provider's HTTP status when the last attempt got an (error) answer. */
+    readonly upstreamStatus: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
 const MAX_PROVIDER_MESSAGE = 300;
+
+/**
+ * System error codes that prove the request never left this process: no connection was made,
+ * so the provider cannot have acted on it.
+ */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 type Failure =
   | { kind: 'timeout' }
@@ -182,15 +236,28 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     }
   }
 
+  /** Whether `failure` proves the request did not reach the provider (so any method may be retried). */
+  function provablyNotSent(failure: Failure): boolean {
+    if (failure.kind === 'network') return NOT_SENT_CODES.has(failure.code);
+    return failure.kind === 'status' && failure.status === 429;
+  }
+
   return {
     state,
     async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
+      const idempotent = req.idempotent ?? req.method !== 'POST';
+      // A GET changes nothing: when it gets no answer, nothing is "unknown" but the answer itself.
+      const changesState = req.method !== 'GET';
       const trial = admit();
       // The half-open trial is a single attempt: it probes, it does not hammer.
       const maxAttempts = trial ? 1 : retries + 1;
       try {
         let failure: Failure = { kind: 'timeout' };
+        // Some attempt may have reached the provider without an answer telling us what it did.
+        let maybeApplied = false;
+        let attempts = 0;
         for (let n = 1; n <= maxAttempts; n += 1) {
+          attempts = n;
           const result = await attempt(req);
           if (result.kind === 'response') {
             if (result.status >= 200 && result.status < 300) {
@@ -205,26 +272,38 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
             failure = { kind: 'status', status: result.status, headers: result.headers, body: result.body };
           } else {
             failure = result;
+            if (!provablyNotSent(failure)) maybeApplied = true;
           }
-          if (n < maxAttempts) {
-            const delayMs = delayBefore(n + 1, failure);
+          if (n === maxAttempts) break;
+          const logged = {
+            provider: name,
+            method: req.method,
+            path: req.path,
+            status: failure.kind === 'status' ? failure.status : null,
+            failure: failure.kind,
+            attempt: n,
+          };
+          if (!idempotent && !provablyNotSent(failure)) {
             logger.warn(
-              {
-                provider: name,
-                method: req.method,
-                path: req.path,
-                status: failure.kind === 'status' ? failure.status : null,
-                failure: failure.kind,
-                attempt: n,
-                delayMs,
-              },
-              `${name} request failed; retrying`,
+              logged,
+              `${name} request failed after it may have reached ${name}; a ${req.method} is not repeated`,
             );
-            await sleep(delayMs);
+            break;
           }
+          const delayMs = delayBefore(n + 1, failure);
+          logger.warn({ ...logged, delayMs }, `${name} request failed; retrying`);
+          await sleep(delayMs);
         }
         recordFailure(trial);
-        throw finalError(failure, maxAttempts);
+        const error = finalError(failure, attempts);
+        if (changesState && maybeApplied) {
+          // The last attempt, or an earlier one, may have been carried out: say so.
+          const answered = failure.kind === 'status' || provablyNotSent(failure);
+          const suffix = answered ? ' after an earlier attempt got no answer' : '';
+          const status = failure.kind === 'status' ? failure.status : null;
+          throw new OutcomeUnknownError(`${error.message}${suffix}`, name, status);
+        }
+        throw error;
       } finally {
         if (trial) trialInFlight = false;
       }

@@ -3,11 +3,18 @@ import { dlqTopicName, type EventKind } from '@micro-oncall/incident-model';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { Express } from 'express';
 import type { Kafka } from 'kafkajs';
-import pg from 'pg';
-import { z } from 'zod';
+import type pg from 'pg';
+import type { z } from 'zod';
 import type { Component } from './component.js';
-import { type BaseConfig, ConfigError, loadConfig } from './config.js';
-import { createDatabase, type Database, runMigrations } from './db.js';
+import { type BaseConfig, ConfigError, loadConfig, migrationConfigSchema } from './config.js';
+import {
+  createDatabase,
+  type Database,
+  migrationSettings,
+  runMigrations,
+  type TablePrivilege,
+  warnIfRunningAsOwner,
+} from './db.js';
 import {
   consumeEvents,
   createDirectPublisher,
@@ -98,6 +105,12 @@ export interface ServiceDefinition<S extends ServiceConfigSchema, T extends Reco
     tables: T;
     /** Folder of drizzle-kit's generated SQL (`new URL('../drizzle', import.meta.url)`). */
     migrations: URL | string;
+    /**
+     * Tables the runtime role may use only in the ways listed, e.g. `{ audit_log: ['select',
+     * 'insert'] }` for an append-only table; every other table: select, insert, update, delete.
+     * Applies when a separate role migrates (DATABASE_MIGRATION_URL, the chart's Job).
+     */
+    runtimePrivileges?: Readonly<Record<string, readonly TablePrivilege[]>>;
   };
   produces: readonly EventKind[];
   consumes: readonly EventKind[];
@@ -132,14 +145,17 @@ export interface ServiceDescriptor<S extends ServiceConfigSchema, T extends Reco
   readonly migrationsFolder: string;
   /** Builds every part without connecting anything (tests drive the app with supertest). */
   build(config: z.output<S>, opts?: RunOptions): Promise<BuiltService<z.output<S>, T>>;
-  /** Migrates, creates topics when configured to, starts every part; one idempotent stop(). */
+  /** Migrates (MIGRATE_ON_START) and creates topics when configured to, starts every part; one idempotent stop(). */
   run(config: z.output<S>, opts?: RunOptions): Promise<RunningService>;
   /** Parses the environment (or `env`) with the service's schema. */
   loadConfig(env?: NodeJS.ProcessEnv): z.output<S>;
   /** The container entry point: run from the environment, stop on SIGTERM/SIGINT. */
   main(): Promise<void>;
-  /** The migration Job's entry point: migrations only (reads DATABASE_URL). */
-  migrate(): Promise<void>;
+  /**
+   * The migration Job's entry point: migrations only, as DATABASE_MIGRATION_URL's role (or
+   * DATABASE_URL's), granting DATABASE_RUNTIME_ROLE its privileges. Exit code 1 on failure.
+   */
+  migrate(env?: NodeJS.ProcessEnv): Promise<void>;
   /** The whole environment on a local platform: shared keys, then the service's own. */
   platformEnv(platform: DevPlatform, shared: Record<string, string>): Record<string, string>;
 }
@@ -157,20 +173,23 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
     definition.db.migrations instanceof URL ? fileURLToPath(definition.db.migrations) : definition.db.migrations;
   const publishing = definition.publishing ?? 'outbox';
 
-  const migrateAll = async (url: string, logger: Logger) => {
-    await runMigrations({ url, schema: definition.db.schema, migrationsFolder, logger });
-    if (publishing === 'outbox' && definition.produces.length > 0) {
-      const client = new pg.Client({ connectionString: url, application_name: `${definition.db.schema}-migrate` });
-      await client.connect();
-      try {
-        await client.query(outboxDdl(definition.db.schema));
-      } finally {
-        await client.end();
-      }
-    }
-  };
+  const migrateAll = (settings: { url: string; runtimeRole?: string }, logger: Logger) =>
+    runMigrations({
+      url: settings.url,
+      schema: definition.db.schema,
+      migrationsFolder,
+      logger,
+      kitDdl: publishing === 'outbox' && definition.produces.length > 0 ? [outboxDdl(definition.db.schema)] : [],
+      ...(settings.runtimeRole
+        ? { runtime: { role: settings.runtimeRole, restrict: definition.db.runtimePrivileges ?? {} } }
+        : {}),
+    });
 
-  /** Builds the parts; `failed` hears of a part that stopped for good (a crashed consumer). */
+  /**
+   * Builds the parts; `failed` hears of a part that stopped for good: a consumer that hit a
+   * configuration error (missing topic, refused credentials). Consumers rebuild themselves
+   * after any other crash (see runConsumer), so this is never an outage that would pass.
+   */
   const assemble = async (
     config: z.output<S>,
     logger: Logger,
@@ -280,9 +299,13 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
 
   const run = async (config: z.output<S>, opts: RunOptions = {}): Promise<RunningService> => {
     const logger = opts.logger ?? createLogger({ service: definition.name, level: config.LOG_LEVEL });
-    await migrateAll(config.DATABASE_URL, logger);
-    // A part that is gone for good (a consumer that crashed) must not leave a half-working
-    // service behind: stop everything, then tell the caller (the process exits by default).
+    if (config.MIGRATE_ON_START) await migrateAll(migrationSettings(config), logger);
+    if (config.NODE_ENV === 'production') {
+      await warnIfRunningAsOwner({ url: config.DATABASE_URL, schema: definition.db.schema, logger });
+    }
+    // A part that is gone for good (a consumer whose topic is missing or whose credentials are
+    // refused) must not leave a half-working service behind: stop everything, then tell the
+    // caller (the process exits by default).
     let service: RunningService | undefined;
     let failure: Error | undefined;
     const fail = (error: Error) => {
@@ -331,13 +354,10 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
         exitOnStartFailure(bootLogger, error);
       }
     },
-    async migrate() {
+    async migrate(env = process.env) {
       const logger = createLogger({ service: `${definition.name}-migrate` });
       try {
-        const config = loadConfig(
-          z.object({ DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL') }),
-        );
-        await migrateAll(config.DATABASE_URL, logger);
+        await migrateAll(migrationSettings(loadConfig(migrationConfigSchema, env)), logger);
       } catch (error) {
         logger.fatal({ err: error }, `migration failed: ${(error as Error).message}`);
         process.exitCode = 1;

@@ -1,12 +1,17 @@
 import { type Context, context, propagation, ROOT_CONTEXT, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { RequestHandler } from 'express';
 
 /*
  * Spans go through @opentelemetry/api: without an SDK registered they cost nothing; a
- * deployment that registers one (OTEL_* settings) gets real traces. The W3C propagator is
- * installed so that `traceparent` crosses HTTP and Kafka in either case.
+ * deployment that registers one (OTEL_* settings) gets real traces. The W3C propagator and an
+ * AsyncLocalStorage context manager are installed so that `traceparent` crosses HTTP and Kafka
+ * in either case: without a context manager `context.with` is a no-op and every trace would
+ * stop at the first await.
  */
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
 export const tracer = () => trace.getTracer('micro-oncall');
 
@@ -46,3 +51,23 @@ export async function withSpan<T>(
 }
 
 export { SpanKind };
+
+/**
+ * Express middleware: the rest of the request runs in a SERVER span (named by method; the
+ * route is an attribute once known) whose parent is the incoming `traceparent`, if any.
+ */
+export const serverSpan: RequestHandler = (req, res, next) => {
+  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  const span = tracer().startSpan(
+    `HTTP ${req.method}`,
+    { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method } },
+    parent,
+  );
+  res.once('finish', () => {
+    span.setAttribute('http.response.status_code', res.statusCode);
+    if (req.route?.path) span.setAttribute('http.route', `${req.baseUrl}${String(req.route.path)}`);
+    if (res.statusCode >= 500) span.setStatus({ code: 2 });
+    span.end();
+  });
+  context.with(trace.setSpan(parent, span), next);
+};

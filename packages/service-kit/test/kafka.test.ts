@@ -130,6 +130,26 @@ describe(createProducer.name, () => {
     await expect(unreachable.healthcheck()).resolves.toEqual({ healthy: false, reason: 'producer not connected' });
   }, 5000);
 
+  it('refuses sends at once while the broker is known to be down, instead of queueing them', async () => {
+    const closedPort = await freePort();
+    const down = createProducer(createKafka({ brokers: [`127.0.0.1:${closedPort}`], clientId: 'down', logger }), {
+      logger,
+      sendTimeoutMs: 20_000,
+      failFastMs: 60_000,
+    });
+    cleanups.push(() => down.stop());
+    // The first send finds out: it waits until the client gives up connecting.
+    const first = await down.send('anything', [{ key: 'k', value: 'v' }]).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(DependencyUnavailableError);
+
+    const askedAt = Date.now();
+    const second = await down.send('anything', [{ key: 'k', value: 'v' }]).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(DependencyUnavailableError);
+    expect((second as Error).message).toMatch(/^Kafka is unavailable \(.*ECONNREFUSED.*\); retry later$/);
+    // Answered without waiting for the send timeout (20 s): a webhook sender gets its 503 now.
+    expect(Date.now() - askedAt).toBeLessThan(5000);
+  }, 30_000);
+
   it('refuses to send once stopping', async () => {
     const own = createProducer(kafka, { logger });
     await own.start?.();
@@ -252,6 +272,29 @@ describe(runConsumer.name, () => {
     await got.promise;
     await recovered.stop();
     expect(received).toEqual(['stuck']);
+  });
+
+  it('does not start on a topic that does not exist, and says what to do', async () => {
+    const missing = `${namespace}.never-created.v1`;
+    const consumer = runConsumer(kafka, {
+      id: 'misconfigured',
+      groupId: `${namespace}-misconfigured`,
+      topics: [missing],
+      producer,
+      logger,
+      deadLetter: dlq,
+      handler: async () => ({ rejected: [] }),
+    });
+    cleanups.push(() => consumer.stop());
+    await expect(consumer.start()).rejects.toThrow(
+      new RegExp(
+        `misconfigured: cannot subscribe to ${missing.replaceAll('.', '\\.')}: .*topic auto-creation is off: create the topic`,
+      ),
+    );
+    await expect(consumer.healthcheck()).resolves.toMatchObject({
+      healthy: false,
+      reason: expect.stringMatching(/^consumer stopped: misconfigured: cannot subscribe/),
+    });
   });
 
   it('sends a rejected poison message to <topic>.dlq with its reason and moves on', async () => {

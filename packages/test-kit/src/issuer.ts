@@ -146,6 +146,7 @@ export async function startLocalIssuer(
       ? Buffer.from(req.headers.authorization.slice(6), 'base64').toString('utf8').split(':')[0]
       : undefined;
     const clientId = form.get('client_id') ?? (basic ? decodeURIComponent(basic) : null);
+    if (form.get('grant_type') === 'refresh_token') return refresh(res, form.get('refresh_token'), clientId);
     const grant = codes.get(form.get('code') ?? '');
     if (form.get('grant_type') !== 'authorization_code' || !grant)
       return sendJson(res, 400, { error: 'invalid_grant' });
@@ -164,14 +165,45 @@ export async function startLocalIssuer(
         error_description: 'code expired, or redirect_uri, client_id or PKCE verifier does not match',
       });
     }
-    const { user } = grant;
-    const profile = { sub: user.sub, name: user.name, email: user.email, roles: user.roles };
+    await issueTokens(res, grant.user, grant.clientId, grant.nonce);
+  };
+
+  const issueTokens = async (res: ServerResponse, user: DevUser, clientId: string, nonce: string | null) => {
+    // The development users' addresses are configured, not self-asserted: the issuer vouches for them.
+    const profile = { sub: user.sub, name: user.name, email: user.email, email_verified: true, roles: user.roles };
     sendJson(res, 200, {
       token_type: 'Bearer',
       expires_in: 3600,
       access_token: await sign(profile, audience, '1h'),
-      id_token: await sign({ ...profile, ...(grant.nonce ? { nonce: grant.nonce } : {}) }, grant.clientId, '10m'),
+      id_token: await sign({ ...profile, ...(nonce ? { nonce } : {}) }, clientId, '10m'),
+      refresh_token: refreshTokenFor(user, clientId),
     });
+  };
+
+  /**
+   * Refresh tokens name the user and client and nothing else: a restarted issuer (`npm start`
+   * again) still honours the ones it gave out, and a refresh answers with the user's roles as
+   * they are now (`users` may change while it runs), or invalid_grant once the user is gone.
+   * Unsigned on purpose: this issuer signs anyone in as anyone already.
+   */
+  const refreshTokenFor = (user: DevUser, clientId: string) =>
+    `dev.${Buffer.from(JSON.stringify({ sub: user.sub, clientId })).toString('base64url')}.${randomBytes(16).toString('base64url')}`;
+  const refresh = async (res: ServerResponse, refreshToken: string | null, clientId: string | null) => {
+    let claims: { sub?: unknown; clientId?: unknown } = {};
+    try {
+      const parsed: unknown = JSON.parse(Buffer.from(refreshToken?.split('.')[1] ?? '', 'base64url').toString('utf8'));
+      if (parsed && typeof parsed === 'object') claims = parsed;
+    } catch {
+      // not one of ours: refused below
+    }
+    const user = users.find((u) => u.sub === claims.sub);
+    if (!user || !clientId || claims.clientId !== clientId) {
+      return sendJson(res, 400, {
+        error: 'invalid_grant',
+        error_description: 'unknown refresh token, or the user no longer exists',
+      });
+    }
+    await issueTokens(res, user, clientId, null);
   };
 
   const server: Server = createServer((req, res) => {
@@ -197,10 +229,10 @@ export async function startLocalIssuer(
           subject_types_supported: ['public'],
           id_token_signing_alg_values_supported: ['RS256'],
           code_challenge_methods_supported: ['S256'],
-          grant_types_supported: ['authorization_code'],
+          grant_types_supported: ['authorization_code', 'refresh_token'],
           token_endpoint_auth_methods_supported: ['none', 'client_secret_basic'],
           scopes_supported: ['openid', 'profile', 'email'],
-          claims_supported: ['sub', 'name', 'email', 'roles'],
+          claims_supported: ['sub', 'name', 'email', 'email_verified', 'roles'],
         }),
       );
     } else if (path === '/jwks') {

@@ -9,7 +9,7 @@ import {
   type Outbox,
   type Registry,
   requireRole,
-  type SessionCodec,
+  type SessionManager,
   type TokenVerifier,
 } from '@micro-oncall/service-kit';
 import express, { type Express, type Request } from 'express';
@@ -18,6 +18,7 @@ import type { ServiceCatalogue } from './catalogue.js';
 import type { EscalationDb, IncidentRow } from './db/types.js';
 import { openApiDocument } from './openapi.js';
 import type { ProviderActions } from './providers/types.js';
+import { createRefusalAudit } from './refusals.js';
 import { createActionsRouter } from './routes/actions.js';
 import { createAuditRouter } from './routes/audit.js';
 import { createIncidentsRouter } from './routes/incidents.js';
@@ -30,13 +31,15 @@ export interface AppDeps {
   db: EscalationDb;
   catalogue: ServiceCatalogue;
   verifyToken: TokenVerifier;
-  sessions: SessionCodec;
+  sessions: SessionManager;
   oidc: Omit<OidcLoginOptions, 'sessions' | 'logger' | 'onSignIn' | 'onSignOut'>;
   audit: AuditWriter;
   providers: { forProvider(provider: string): ProviderActions | null };
   outbox: Outbox;
   live: { handler: express.RequestHandler };
   onEscalated?: (incident: IncidentRow, detail: string) => void;
+  /** Overall bound of one provider action (ACTION_DEADLINE_MS). */
+  actionDeadlineMs?: number;
   components: () => readonly Component[];
 }
 
@@ -66,6 +69,8 @@ export function createApp(deps: AppDeps): Express {
       components: deps.components,
       trustProxy: 1,
       openApi: openApiDocument,
+      // Every 401/403 is audited as `denied` (unidentified callers rate-limited: see refusals.ts).
+      onRefused: createRefusalAudit({ audit: deps.audit, logger: deps.logger }).onRefused,
     },
     (app) => {
       app.use(

@@ -15,6 +15,8 @@ export interface AuditEntry {
   providerRequestId?: string | null;
   /** What was asked for, as validated (never credentials). */
   request?: unknown;
+  /** A provider action's id: its `pending` row and its outcome row(s) share it. */
+  actionId?: string | null;
 }
 
 /** The database or a transaction of it: an audit row can be written with the change it records. */
@@ -40,6 +42,7 @@ export function createAuditWriter(db: EscalationDb): AuditWriter {
       detail: entry.detail.slice(0, 2000),
       requestId: entry.requestId,
       request: entry.request ?? null,
+      actionId: entry.actionId ?? null,
     });
     return id;
   };

@@ -7,9 +7,18 @@ const example = readFileSync(new URL('../config/services.example.yml', import.me
 describe(ServiceCatalogue.name, () => {
   it('finds owners, the oncall handle and contacts of a known service', () => {
     const owner = ServiceCatalogue.fromYaml(example).lookup('payments-api');
-    expect(owner).toMatchObject({ owned: true, team: 'payments', oncall: '@payments-oncall', priority: 'p0' });
+    expect(owner).toMatchObject({ owned: true, team: 'payments', oncall: '@payments-oncall', priority: 'critical' });
     expect(owner.owners).toEqual(['alice@example.com', 'oncall:team-payments']);
     expect(owner.contacts).toContainEqual({ type: 'slack', value: '#payments-incidents' });
+  });
+
+  it('reads a priority written before ADR 0008 (p0…p4) as the severity it meant, and defaults to medium', () => {
+    const file = (priority: string) =>
+      `version: 1\ndefaults: { fallback: { name: SRE } }\nservices:\n  api: { team: core, owners: [x]${priority} }\n`;
+    expect(ServiceCatalogue.fromYaml(file(', priority: p0')).lookup('api').priority).toBe('critical');
+    expect(ServiceCatalogue.fromYaml(file(', priority: p3')).lookup('api').priority).toBe('low');
+    expect(ServiceCatalogue.fromYaml(file('')).lookup('api').priority).toBe('medium');
+    expect(() => ServiceCatalogue.fromYaml(file(', priority: P1'))).toThrow(/services\.api\.priority/);
   });
 
   it('resolves aliases to the same service', () => {

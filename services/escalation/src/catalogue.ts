@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ServiceSlug, Severity, slugifyService } from '@micro-oncall/incident-model';
+import { ServiceSlug, type Severity, SeverityWithLegacyNames, slugifyService } from '@micro-oncall/incident-model';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -21,7 +21,8 @@ const ServiceEntry = z.object({
   owners: z.array(z.string().min(1).max(256)).min(1, 'a service needs at least one owner'),
   oncall: z.string().min(1).max(128).optional(),
   contacts: z.array(Contact).max(10).default([]),
-  priority: Severity.default('p2'),
+  /** How much the service matters, on the incident severity scale (`critical` … `info`; `p0`…`p4` still read). */
+  priority: SeverityWithLegacyNames.default('medium'),
   aliases: z.array(z.string().min(1).max(128)).default([]),
   /** Who to reach when the owners do not answer; defaults to the catalogue-wide fallback. */
   fallback: EscalationTarget.optional(),

@@ -22,11 +22,34 @@ export const configSchema = baseConfigSchema
     // Web sign-in (authorization code + PKCE)
     OIDC_CLIENT_ID: z.string().min(1).default('micro-oncall'),
     OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    /** Add `offline_access` where the issuer gives refresh tokens (which keep roles current) only for it. */
+    OIDC_SCOPES: z
+      .string()
+      .regex(/^(?:[\x21\x23-\x5B\x5D-\x7E]+ )*[\x21\x23-\x5B\x5D-\x7E]+$/, 'space-separated scope names')
+      .refine((s) => s.split(' ').includes('openid'), 'must include openid')
+      .default('openid profile email'),
     /** Public base URL (redirect URI, Slack links). Required in production; derived from the request otherwise. */
     PUBLIC_URL: z.string().url().optional(),
-    /** Encrypts session cookies; 32+ characters. Required in production; random per process otherwise. */
+    /**
+     * Encrypts the sign-in cookie and the issuer's refresh tokens at rest; 32+ characters. Required
+     * in production; random per process otherwise (sessions then need a new sign-in after a restart).
+     */
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Absolute session lifetime, however active. */
     SESSION_TTL_HOURS: envInt(8, { min: 1, max: 24 * 7 }),
+    /** A session unused (no request) for this long ends; an open live stream does not count. */
+    SESSION_IDLE_MINUTES: envInt(60, { min: 1, max: 24 * 60 }),
+    /** Roles are re-read from the issuer (refresh token) this often; without a refresh token, sign in again. */
+    SESSION_ROLES_TTL_SECONDS: envInt(300, { min: 1, max: 24 * 3600 }),
+    // Live feed (GET /v1/stream), per replica
+    LIVE_MAX_CONNECTIONS: envInt(2000, { min: 1, max: 100_000 }),
+    LIVE_MAX_CONNECTIONS_PER_USER: envInt(10, { min: 1, max: 1000 }),
+    /** A client further behind than this many changes gets a `reset` (reload the list) instead of a replay. */
+    LIVE_CATCH_UP_MAX: envInt(1000, { min: 1, max: 100_000 }),
+    /** A client whose unsent data exceeds this is disconnected (it reconnects with Last-Event-ID). */
+    LIVE_MAX_BUFFER_KB: envInt(1024, { min: 16, max: 256 * 1024 }),
+    /** Keep-alive comments, and the re-check of each stream's session or token expiry. */
+    LIVE_HEARTBEAT_SECONDS: envInt(15, { min: 1, max: 300 }),
     // Provider actions (each optional: incidents of an unconfigured provider cannot be acted on here)
     PAGERDUTY_API_TOKEN: z.string().min(8).optional(),
     PAGERDUTY_API_URL: z.string().url().default('https://api.pagerduty.com'),
@@ -36,12 +59,24 @@ export const configSchema = baseConfigSchema
     /** EU accounts: https://api.eu.opsgenie.com */
     OPSGENIE_API_URL: z.string().url().default('https://api.opsgenie.com'),
     PROVIDER_TIMEOUT_MS: envInt(5000, { min: 100, max: 60_000 }),
-    /** Slack incoming webhook for new p0/p1 incidents and escalations (the URL is the credential). */
+    /**
+     * Overall bound of one action, provider retries included: past it the answer is 503 "outcome
+     * unknown" (the call goes on and its outcome is still recorded). At least PROVIDER_TIMEOUT_MS.
+     */
+    ACTION_DEADLINE_MS: envInt(15_000, { min: 1000, max: 120_000 }),
+    /** Slack incoming webhook for new critical and high incidents and escalations (the URL is the credential). */
     SLACK_WEBHOOK_URL: z.string().url().optional(),
     // Kafka
     KAFKA_CONSUMER_GROUP: z.string().default('escalation'),
   })
   .superRefine((c, ctx) => {
+    if (c.ACTION_DEADLINE_MS < c.PROVIDER_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ACTION_DEADLINE_MS'],
+        message: `must be at least PROVIDER_TIMEOUT_MS (${c.PROVIDER_TIMEOUT_MS})`,
+      });
+    }
     if (c.NODE_ENV !== 'production') return;
     for (const key of ['PUBLIC_URL', 'SESSION_SECRET'] as const) {
       if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required in production' });

@@ -1,9 +1,10 @@
+import { SEVERITY_LABELS } from '@micro-oncall/incident-model';
 import type { Logger } from '@micro-oncall/service-kit';
 import type { IncidentChange, IncidentRow } from './db/types.js';
 import { createSlackNotifier } from './providers/slack.js';
 
 /**
- * Optional Slack notices: a new p0/p1 incident (drills excluded) and every escalation made
+ * Optional Slack notices: a new critical or high incident (drills excluded) and every escalation made
  * from here. Failures are logged, never allowed to hold up the consumer or an action.
  */
 export function createNotifications(opts: {
@@ -21,11 +22,12 @@ export function createNotifications(opts: {
   return {
     onApplied(changes: IncidentChange[]) {
       for (const { before, after } of changes) {
-        const urgent = after.severity === 'p0' || after.severity === 'p1';
+        const urgent = after.severity === 'critical' || after.severity === 'high';
         if (!before && urgent && after.status === 'triggered' && !after.drill) {
+          const priority = after.providerSeverity ? ` priority ${after.providerSeverity}` : '';
           send({
-            title: `${after.severity.toUpperCase()} ${after.title}`,
-            text: `New ${after.severity} incident on ${after.service} (${after.provider})`,
+            title: `${SEVERITY_LABELS[after.severity]}: ${after.title}`,
+            text: `New ${after.severity} incident on ${after.service} (${after.provider}${priority})`,
             ...link(after),
           });
         }

@@ -1,6 +1,7 @@
 import { type ApiOperation, buildOpenApiDocument } from '@micro-oncall/service-kit';
+import { z } from 'zod';
 import { ActionRequest } from './providers/types.js';
-import { AuditQuery } from './routes/audit.js';
+import { AuditExportRequest, AuditQuery } from './routes/audit.js';
 import { ListIncidentsQuery } from './routes/incidents.js';
 
 const ID = { id: 'incident id (inc_ + 24 hex)' };
@@ -26,24 +27,57 @@ const OPERATIONS: ApiOperation[] = [
     method: 'post',
     path: '/v1/incidents/:id/actions',
     summary: "Acknowledge, escalate, reassign, resolve or annotate through the incident's provider",
-    description:
-      'Answers 200 only when the provider confirmed the action. Every attempt is audited and published to <ns>.incident-actions.v1.',
+    description: [
+      'Answers 200 only when the provider confirmed the action, and only after the attempt is in the audit log',
+      '(a `pending` entry is written before the provider is called; the outcome follows under the same action id).',
+      'Definite outcomes are also published to <ns>.incident-actions.v1.',
+      'A POST is never repeated to the provider after it may have reached it; each action is bounded by ACTION_DEADLINE_MS.',
+      'Send an Idempotency-Key per intent: a repeat gets the first answer (with `Idempotent-Replayed: true`) instead of a second call.',
+    ].join(' '),
     role: 'responder',
     pathParams: ID,
+    headers: {
+      'Idempotency-Key': {
+        description:
+          'One per intent (a random UUID): 8–128 characters of A–Z a–z 0–9 . _ : -, optionally in double quotes. Scoped to the user and the incident, kept 24 hours.',
+        schema: { type: 'string', pattern: '^"?[A-Za-z0-9._:-]{8,128}"?$' },
+      },
+    },
     body: { schema: ActionRequest },
     responses: {
       200: { description: '{ actionId, outcome: "succeeded", detail }' },
-      404: { description: 'unknown incident' },
-      409: { description: 'no actions are possible for this provider here' },
+      400: {
+        description:
+          'invalid action or Idempotency-Key, or a key already used for a different request (audited as failed)',
+      },
+      404: { description: 'unknown incident (audited as failed)' },
+      409: {
+        description:
+          'no actions are possible for this provider here (audited as failed), or a request with this Idempotency-Key is still in progress',
+      },
       502: { description: 'the provider refused the action (its reason is in the message)' },
+      503: {
+        description:
+          'code `outcome_unknown`: the provider did not answer in time, so the action may or may not have taken effect (check at the provider; details.actionId finds it in the audit log); code `dependency_unavailable`: the provider or the audit log is unavailable and nothing was sent',
+      },
     },
   },
   {
     method: 'get',
     path: '/v1/stream',
     summary: 'Server-Sent Events: every incident change (event id = change sequence; send Last-Event-ID to catch up)',
+    description:
+      'Events: `incident` (id = change sequence), `ready` (caught up), `reset` (more changes were missed than are ' +
+      'replayed: reload the list, then follow from its `lastEventId`), `end` (`reason`: `session_ended` or ' +
+      '`roles_changed` after a sign-out or role change, `credential_expired`). A client that does not keep up is ' +
+      'disconnected and reconnects with Last-Event-ID. Connections are capped per user and per server (429 with ' +
+      'Retry-After).',
     role: 'viewer',
-    responses: { 200: { description: 'text/event-stream', contentType: 'text/event-stream' } },
+    query: z.object({ since: z.string().regex(/^\d+$/).optional() }),
+    responses: {
+      200: { description: 'text/event-stream', contentType: 'text/event-stream' },
+      429: { description: 'too many live connections (per user or on this server); retry after Retry-After seconds' },
+    },
   },
   {
     method: 'get',
@@ -54,12 +88,15 @@ const OPERATIONS: ApiOperation[] = [
     responses: { 200: { description: '{ items, nextCursor }' } },
   },
   {
-    method: 'get',
+    method: 'post',
     path: '/v1/audit/export',
     summary: 'Export the audit log as JSON Lines or CSV (the export is audited)',
+    description:
+      'Every row matching the filters, newest first, streamed as a download. A POST: with the session cookie it ' +
+      'needs X-CSRF-Token.',
     role: 'admin',
-    query: AuditQuery,
-    responses: { 200: { description: 'application/x-ndjson or text/csv' } },
+    body: { schema: AuditExportRequest },
+    responses: { 200: { description: 'application/x-ndjson or text/csv (attachment)' } },
   },
   {
     method: 'get',

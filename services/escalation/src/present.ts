@@ -1,5 +1,7 @@
+import { IncidentEventChange } from '@micro-oncall/incident-model';
+import { z } from 'zod';
 import type { ServiceCatalogue } from './catalogue.js';
-import type { IncidentRow } from './db/types.js';
+import type { IncidentEventRow, IncidentRow } from './db/types.js';
 
 function iso(value: string | null): string | null {
   return value === null ? null : new Date(value).toISOString();
@@ -15,6 +17,8 @@ export function presentIncident(row: IncidentRow) {
     title: row.title,
     service: row.service,
     severity: row.severity,
+    providerSeverity: row.providerSeverity,
+    assignees: row.assignees,
     urgency: row.urgency,
     status: row.status,
     labels: row.labels,
@@ -33,4 +37,64 @@ export function presentIncident(row: IncidentRow) {
 /** An incident with who owns it, as listed and streamed. */
 export function presentWithOwnership(row: IncidentRow, catalogue: ServiceCatalogue) {
   return { ...presentIncident(row), ownership: catalogue.lookup(row.service) };
+}
+
+/**
+ * The parts of a stored envelope the timeline reads. Lenient: the history holds envelopes from
+ * every version of the contract, and one that does not fit loses its detail, not the page.
+ */
+const StoredEnvelope = z.object({
+  data: z.object({
+    snapshot: z
+      .object({
+        providerSeverity: z.string().nullish().catch(undefined),
+        labels: z.record(z.string(), z.string()).optional().catch(undefined),
+      })
+      .nullish()
+      .catch(null),
+    change: IncidentEventChange.optional().catch(undefined),
+  }),
+});
+
+/**
+ * The provider's priority at an event: what its snapshot says (null: no priority), undefined when
+ * it has no snapshot. Envelopes from before ADR 0008 have the name in their labels only.
+ */
+function priorityAt(snapshot: z.infer<typeof StoredEnvelope>['data']['snapshot'], provider: string) {
+  if (!snapshot) return undefined;
+  if (snapshot.providerSeverity !== undefined) return snapshot.providerSeverity;
+  const label = provider === 'pagerduty' ? 'priority' : provider === 'opsgenie' ? 'opsgenie_priority' : null;
+  return (label && snapshot.labels?.[label]) || null;
+}
+
+/**
+ * An incident's history as the timeline shows it, oldest first (`rows` in that order): each event
+ * with what it changed. A priority change says from what to what even where the provider sends
+ * only the new priority (PagerDuty): `from` is the priority at the event before.
+ */
+export function presentTimeline(rows: readonly IncidentEventRow[], provider: string) {
+  let priority: string | null | undefined;
+  return rows.map((row) => {
+    const stored = StoredEnvelope.safeParse(row.envelope);
+    const data = stored.success ? stored.data.data : { snapshot: null, change: undefined };
+    const now = priorityAt(data.snapshot, provider);
+    let change: IncidentEventChange | null = data.change ?? null;
+    if (row.kind === 'priority_changed' && now !== undefined) {
+      change = {
+        ...change,
+        priority: { from: change?.priority?.from ?? priority ?? null, to: change?.priority?.to ?? now },
+      };
+    }
+    if (now !== undefined) priority = now;
+    return {
+      eventId: row.eventId,
+      kind: row.kind,
+      providerEventType: row.providerEventType,
+      occurredAt: new Date(row.occurredAt).toISOString(),
+      actor: row.actor,
+      note: row.note,
+      drill: row.drill,
+      change,
+    };
+  });
 }

@@ -20,7 +20,9 @@ function event(kind: IncidentEvent['kind'], occurredAt: string, overrides: Parti
     snapshot: {
       title: `title at ${occurredAt}`,
       service: 'payments-api',
-      severity: 'p1',
+      severity: 'high',
+      providerSeverity: 'P2',
+      assignees: [{ id: 'PTUXL6G', name: 'Grace Hopper' }],
       urgency: 'high',
       labels: {},
       links: [],
@@ -113,6 +115,32 @@ describe(applyEvent.name, () => {
     const state = fold([event('triggered', '2025-11-20T09:00:00.000Z'), note]);
     expect(state?.title).toBe('title at 2025-11-20T09:00:00.000Z');
     expect(state?.lastEventKind).toBe('note_added');
+  });
+
+  it("keeps the provider's priority and the assignees of the newest snapshot, whatever the order", () => {
+    const base = event('triggered', '2025-11-20T09:00:00.000Z');
+    const raised = event('priority_changed', '2025-11-20T09:05:00.000Z', {
+      snapshot: { ...base.snapshot!, severity: 'critical', providerSeverity: 'P1' },
+    });
+    const escalated = event('escalated', '2025-11-20T09:10:00.000Z', {
+      snapshot: { ...raised.snapshot!, assignees: [{ id: 'PLEVEL2', name: 'Lin Level-Two' }] },
+    });
+    for (const order of [
+      [base, raised, escalated],
+      [escalated, base, raised],
+    ]) {
+      expect(fold(order)).toMatchObject({
+        severity: 'critical',
+        providerSeverity: 'P1',
+        assignees: [{ id: 'PLEVEL2', name: 'Lin Level-Two' }],
+      });
+    }
+  });
+
+  it('starts with no priority and nobody assigned when the snapshot does not say (events before ADR 0008)', () => {
+    const { providerSeverity: _p, assignees: _a, ...old } = event('triggered', '2025-11-20T09:00:00.000Z').snapshot!;
+    const state = fold([event('triggered', '2025-11-20T09:00:00.000Z', { snapshot: old })]);
+    expect(state).toMatchObject({ providerSeverity: null, assignees: [] });
   });
 
   it('marks the incident as a drill if any of its events is one', () => {

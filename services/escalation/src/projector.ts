@@ -16,7 +16,9 @@ const before = (a: string, b: string | null) => b !== null && Date.parse(a) < Da
 /**
  * Folds one event into an incident's state. Pure, so the rules are tested without a database,
  * and independent of delivery order (providers retry and reorder):
- * - descriptive fields (title, severity, …) follow the newest snapshot by occurrence time;
+ * - descriptive fields (title, severity, the provider's priority, assignees, …) follow the newest
+ *   snapshot by occurrence time (a snapshot from before ADR 0008, without priority or assignees,
+ *   clears them: it cannot say they are still true);
  * - status follows the newest status-changing event by occurrence time;
  * - `triggeredAt` is the newest trigger, reopen or unacknowledge (Alertmanager re-fires a
  *   resolved alert as a new trigger); `acknowledgedAt` is the earliest acknowledgement and
@@ -39,6 +41,8 @@ export function applyEvent(current: IncidentRow | null, event: IncidentEvent): I
         title: snapshot!.title,
         service: snapshot!.service,
         severity: snapshot!.severity,
+        providerSeverity: snapshot!.providerSeverity ?? null,
+        assignees: snapshot!.assignees ?? [],
         urgency: snapshot!.urgency,
         status: statusAfter(null, event.kind),
         labels: snapshot!.labels,
@@ -63,6 +67,8 @@ export function applyEvent(current: IncidentRow | null, event: IncidentEvent): I
         title: snapshot.title,
         service: snapshot.service,
         severity: snapshot.severity,
+        providerSeverity: snapshot.providerSeverity ?? null,
+        assignees: snapshot.assignees ?? [],
         urgency: snapshot.urgency,
         labels: snapshot.labels,
         links: snapshot.links,

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createJwtVerifier, createSessionCodec, defineService, required } from '@micro-oncall/service-kit';
+import {
+  createDbSessionStore,
+  createJwtVerifier,
+  createSessionManager,
+  defineService,
+  required,
+} from '@micro-oncall/service-kit';
 import type { Request } from 'express';
 import { createApp } from './app.js';
 import { createAuditWriter } from './audit.js';
@@ -21,7 +27,14 @@ export const service = defineService({
   name: 'escalation',
   description: 'Incident state, owners, the responders dashboard, provider actions, sign-in and audit log',
   config: configSchema,
-  db: { schema: 'escalation', tables: schema, migrations: new URL('../drizzle', import.meta.url) },
+  db: {
+    schema: 'escalation',
+    tables: schema,
+    migrations: new URL('../drizzle', import.meta.url),
+    // The audit log is append-only: the role the service runs as may add rows and read them,
+    // and, not owning the table, cannot disable its trigger (docs/deploy.md, database roles).
+    runtimePrivileges: { audit_log: ['select', 'insert'] },
+  },
   produces: ['incident-actions'],
   consumes: ['incident-events'],
   openApi: openApiDocument,
@@ -37,7 +50,6 @@ export const service = defineService({
       groupId: config.KAFKA_CONSUMER_GROUP,
       handler: createIncidentEventsHandler({ db: ctx.db, onApplied: notifications.onApplied }),
     });
-    const live = createLiveFeed({ databaseUrl: config.DATABASE_URL, db: ctx.db, catalogue, logger });
     const verifyToken = createJwtVerifier({
       issuer: config.OIDC_ISSUER,
       audience: config.OIDC_AUDIENCE,
@@ -45,11 +57,30 @@ export const service = defineService({
       rolesClaim: config.OIDC_ROLES_CLAIM,
       roleMap: config.OIDC_ROLE_MAP,
     });
-    if (!config.SESSION_SECRET) logger.warn('SESSION_SECRET not set: sessions end when this process restarts');
-    const sessions = createSessionCodec({
+    if (!config.SESSION_SECRET) logger.warn('SESSION_SECRET not set: sessions need a new sign-in after a restart');
+    const sessions = createSessionManager({
+      store: createDbSessionStore(ctx.db, schema.sessions),
       secret: config.SESSION_SECRET ?? randomBytes(32).toString('hex'),
       ttlSeconds: config.SESSION_TTL_HOURS * 3600,
+      idleSeconds: config.SESSION_IDLE_MINUTES * 60,
+      rolesTtlSeconds: config.SESSION_ROLES_TTL_SECONDS,
       secureCookies: config.NODE_ENV === 'production' || (config.PUBLIC_URL?.startsWith('https://') ?? false),
+      logger,
+    });
+    const live = createLiveFeed({
+      databaseUrl: config.DATABASE_URL,
+      db: ctx.db,
+      catalogue,
+      logger,
+      registry: ctx.registry,
+      sessions,
+      limits: {
+        maxConnections: config.LIVE_MAX_CONNECTIONS,
+        maxPerUser: config.LIVE_MAX_CONNECTIONS_PER_USER,
+        catchUpMax: config.LIVE_CATCH_UP_MAX,
+        maxBufferBytes: config.LIVE_MAX_BUFFER_KB * 1024,
+        heartbeatMs: config.LIVE_HEARTBEAT_SECONDS * 1000,
+      },
     });
     const publicUrl =
       config.PUBLIC_URL ?? ((req: Request) => `${req.protocol}://${req.get('host') ?? `127.0.0.1:${config.PORT}`}`);
@@ -81,6 +112,7 @@ export const service = defineService({
         issuer: config.OIDC_ISSUER,
         clientId: config.OIDC_CLIENT_ID,
         clientSecret: config.OIDC_CLIENT_SECRET,
+        scopes: config.OIDC_SCOPES,
         publicUrl,
         rolesClaim: config.OIDC_ROLES_CLAIM,
         roleMap: config.OIDC_ROLE_MAP,
@@ -91,6 +123,7 @@ export const service = defineService({
       outbox: ctx.outbox,
       live,
       onEscalated: notifications.onEscalated,
+      actionDeadlineMs: config.ACTION_DEADLINE_MS,
       components: ctx.components,
     });
     return { app, components: [live] };

@@ -23,7 +23,7 @@ const ROUTES: { method: 'GET' | 'POST'; path: string; role: 'viewer' | 'responde
     body: { action: 'note', note: 'checking' },
   },
   { method: 'GET', path: '/v1/audit', role: 'admin' },
-  { method: 'GET', path: '/v1/audit/export?format=csv', role: 'admin' },
+  { method: 'POST', path: '/v1/audit/export', role: 'admin', body: { format: 'csv' } },
 ];
 
 function allowed(caller: Caller, role: 'viewer' | 'responder' | 'admin'): boolean {
@@ -116,6 +116,49 @@ describe('escalation access control', () => {
         });
       }
     }
+  });
+
+  it('audits refusals as denied: every one of a known user, unidentified callers up to a limit', async () => {
+    const admin = { authorization: `Bearer ${tokens.get('admin')}` };
+    type Row = { action: string; outcome: string; detail: string; incidentId: string | null };
+    const denied = async (actor: string) => {
+      const res = await fetch(`${service.url}/v1/audit?outcome=denied&actor=${actor}&limit=1000`, { headers: admin });
+      return ((await res.json()) as { items: Row[] }).items;
+    };
+    const viewer = await fetch(`${service.url}/v1/audit`, {
+      headers: { authorization: `Bearer ${tokens.get('viewer')}` },
+    });
+    expect(viewer.status).toBe(403);
+
+    const viewerRows = await denied('user-viewer');
+    expect(viewerRows).toContainEqual(
+      expect.objectContaining({
+        action: 'audit_read',
+        detail: 'GET /v1/audit refused: this action needs the admin role',
+      }),
+    );
+    // From the matrix above: the viewer's note on the incident.
+    expect(viewerRows).toContainEqual(
+      expect.objectContaining({
+        action: 'note',
+        incidentId: INCIDENT,
+        detail: `POST /v1/incidents/${INCIDENT}/actions refused: this action needs the responder role`,
+      }),
+    );
+
+    const before = (await denied('anonymous')).length;
+    for (let i = 0; i < 50; i += 1) {
+      expect((await fetch(`${service.url}/v1/incidents`)).status).toBe(401);
+    }
+    const anonymous = await denied('anonymous');
+    expect(anonymous).toContainEqual(
+      expect.objectContaining({
+        action: 'incident_read',
+        detail: 'GET /v1/incidents refused: sign in first (no valid session or bearer token)',
+      }),
+    );
+    // At most 20 itemised per minute and replica: a flood cannot fill the audit log.
+    expect(anonymous.length - before).toBeLessThanOrEqual(20);
   });
 
   it('signs a responder in with the authorization code flow (PKCE) and returns to the page asked for', async () => {

@@ -103,8 +103,15 @@ describe('escalation service', () => {
       const res = await api('/v1/incidents?service=search');
       return res.body.items?.length === 3 ? res : undefined;
     });
-    const p2 = await api('/v1/incidents?service=search&severity=p2');
-    expect(p2.body.items?.map((i) => i.id).sort()).toEqual([batch[1]!.incidentId, batch[2]!.incidentId].sort());
+    // PagerDuty P3 is our medium; the provider's name stays beside it.
+    const medium = await api('/v1/incidents?service=search&severity=medium');
+    expect(medium.body.items?.map((i) => i.id).sort()).toEqual([batch[1]!.incidentId, batch[2]!.incidentId].sort());
+    expect(medium.body.items).toContainEqual(
+      expect.objectContaining({ severity: 'medium', providerSeverity: 'P3', urgency: 'high' }),
+    );
+    const legacy = await api('/v1/incidents?service=search&severity=p2');
+    expect(legacy.status).toBe(400);
+    expect(JSON.stringify(legacy.body)).toMatch(/critical/);
 
     const first = await api('/v1/incidents?service=search&limit=2');
     expect(first.body.items?.map((i) => i.id)).toEqual([batch[2]!.incidentId, batch[1]!.incidentId]);
@@ -114,6 +121,34 @@ describe('escalation service', () => {
 
     const resolved = await api('/v1/incidents?service=search&status=resolved');
     expect(resolved.body.items).toEqual([]);
+  });
+
+  it('shows who the incident is assigned to and what each event changed, priority from and to', async () => {
+    const at = (minute: number) => `2025-11-22T10:0${minute}:00.000Z`;
+    const lin = { id: 'PLEVEL2', name: 'Lin Level-Two' };
+    const history = [
+      pagerDutyEvent('PESCCHG', { priority: 'P3', occurredAt: at(0) }),
+      pagerDutyEvent('PESCCHG', { eventType: 'incident.priority_updated', priority: 'P1', occurredAt: at(1) }),
+      pagerDutyEvent('PESCCHG', { eventType: 'incident.escalated', priority: 'P1', assignee: lin, occurredAt: at(2) }),
+    ];
+    await publish(
+      history.map((e) => ({ key: e.incidentId, value: JSON.stringify(incidentEventEnvelope(e, { source: '/test' })) })),
+    );
+    const id = incidentIdFor('pagerduty', 'PESCCHG');
+    const detail = await until('the escalation in the history', async () => {
+      const res = await api(`/v1/incidents/${id}`);
+      return res.status === 200 && (res.body.events as unknown[]).length === 3 ? res.body : undefined;
+    });
+    expect(detail.incident).toMatchObject({ severity: 'critical', providerSeverity: 'P1', assignees: [lin] });
+    expect(
+      (detail.events as { kind: string; change: unknown }[]).map(({ kind, change }) => ({ kind, change })),
+    ).toEqual([
+      { kind: 'triggered', change: null },
+      { kind: 'priority_changed', change: { priority: { from: 'P3', to: 'P1' } } },
+      { kind: 'escalated', change: { assignees: [lin], escalationPolicy: 'Payments — primary' } },
+    ]);
+    const listed = await api('/v1/incidents?q=PESCCHG');
+    expect(listed.body.items).toEqual([expect.objectContaining({ id, assignees: [lin], providerSeverity: 'P1' })]);
   });
 
   it('answers 400 naming the parameter for a bad filter, and 404 for an unknown incident', async () => {

@@ -3,6 +3,7 @@ import { incidentEventEnvelope, topicName } from '@micro-oncall/incident-model';
 import type { RunningService } from '@micro-oncall/service-kit';
 import {
   createTestDatabase,
+  type DevUser,
   type LocalIssuer,
   startLocalIssuer,
   testKafka,
@@ -35,6 +36,8 @@ export interface TestEscalation {
   issuer: LocalIssuer;
   kafka: ReturnType<typeof testKafka>;
   namespace: string;
+  /** This escalation's own test database. */
+  databaseUrl: string;
   eventsTopic: string;
   /** Publishes incident events as webhook-ingest would (envelope, key = incident id). */
   publish(events: IncidentEvent[]): Promise<void>;
@@ -52,17 +55,21 @@ export interface TestEscalation {
 export async function startTestEscalation(
   name: string,
   env: (issuer: LocalIssuer) => Record<string, string> = () => ({}),
+  /** `users`: the development issuer's people (change their roles, or remove one, while it runs). */
+  opts: { users?: DevUser[] } = {},
 ): Promise<TestEscalation> {
-  const { databaseUrl, kafkaBrokers } = inject('stack');
+  const stack = inject('stack');
+  const { kafkaBrokers } = stack;
   const namespace = uniqueNamespace(name);
-  const issuer = await startLocalIssuer();
+  const issuer = await startLocalIssuer(opts.users ? { users: opts.users } : {});
+  const databaseUrl = await createTestDatabase(stack.databaseUrl, name.replaceAll('-', '_'));
   const service = await escalation.run(
     escalation.loadConfig({
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
       HOST: '127.0.0.1',
       PORT: '0',
-      DATABASE_URL: await createTestDatabase(databaseUrl, name.replaceAll('-', '_')),
+      DATABASE_URL: databaseUrl,
       KAFKA_BROKERS: kafkaBrokers,
       KAFKA_TOPIC_NAMESPACE: namespace,
       KAFKA_CONSUMER_GROUP: `${namespace}-escalation`,
@@ -83,6 +90,7 @@ export async function startTestEscalation(
     issuer,
     kafka,
     namespace,
+    databaseUrl,
     eventsTopic,
     get,
     publish: (events) =>

@@ -23,6 +23,11 @@ export function setCsrfToken(token) {
   csrfToken = token;
 }
 
+/** 32 random hex digits (crypto.randomUUID needs a secure context; getRandomValues does not). */
+function newIdempotencyKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** Where to send the browser to sign in and come back to this very page. */
 export function loginUrl() {
   return `/auth/login?returnTo=${encodeURIComponent(location.pathname + location.search)}`;
@@ -32,9 +37,13 @@ export function loginUrl() {
  * JSON request to this service with the session cookie; state-changing requests carry the
  * session's CSRF token. A 401 (session expired) sends the browser to sign in again.
  *
+ * Each POST is one intent (one click) and carries its own `Idempotency-Key`: should the request
+ * reach the server twice, the action is carried out once and both get its answer. A new click is
+ * a new intent and gets a new key.
+ *
  * @template T
  * @param {string} path
- * @param {{ method?: string, body?: unknown, signal?: AbortSignal }} [opts]
+ * @param {{ method?: string, body?: unknown, signal?: AbortSignal, idempotencyKey?: string }} [opts]
  * @returns {Promise<T>}
  */
 export async function api(path, opts = {}) {
@@ -42,6 +51,7 @@ export async function api(path, opts = {}) {
   /** @type {Record<string, string>} */
   const headers = { accept: 'application/json' };
   if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  if (method === 'POST') headers['idempotency-key'] = opts.idempotencyKey ?? newIdempotencyKey();
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   /** @type {Response} */
   let res;

@@ -87,6 +87,11 @@ async function boot() {
       liveState.textContent = LIVE_TEXT[state];
     },
     sinceHint: () => dashboard?.maxSeq() ?? 0,
+    // Too many changes were missed to replay them: load what is shown afresh.
+    onReset: () => {
+      dashboard?.reload();
+      if (current && location.pathname.startsWith('/incidents/')) route();
+    },
   });
   const auditLink = $('#nav-audit');
   auditLink.hidden = !ctx.can('admin');
@@ -99,14 +104,16 @@ async function boot() {
   signOut.hidden = false;
   signOut.addEventListener('click', async () => {
     signOut.disabled = true;
+    // Signing out ends the stream server-side: stop first, so that is not taken for a session lost elsewhere.
+    live.stop();
     try {
       await api('/auth/logout', { method: 'POST' });
     } catch (error) {
       signOut.disabled = false;
+      live.resume();
       liveState.textContent = `Sign-out failed: ${error instanceof Error ? error.message : String(error)}`;
       return;
     }
-    live.stop();
     current?.destroy();
     $('#who').replaceChildren();
     signOut.hidden = true;

@@ -1,5 +1,5 @@
 // @ts-check
-import { ApiError, api, query } from './api.js';
+import { ApiError, api, loginUrl, query } from './api.js';
 import { h, navLink } from './dom.js';
 import { absoluteTime, providerName } from './format.js';
 
@@ -7,8 +7,27 @@ import { absoluteTime, providerName } from './format.js';
 /** @typedef {import('./types.js').AuditRow} AuditRow */
 
 const FILTERS = /** @type {const} */ (['actor', 'incidentId', 'action', 'outcome', 'from', 'to']);
-const ACTIONS = ['acknowledge', 'escalate', 'reassign', 'resolve', 'note', 'sign_in', 'sign_out', 'audit_export'];
-const OUTCOMES = ['succeeded', 'failed', 'denied'];
+const ACTIONS = [
+  'acknowledge',
+  'escalate',
+  'reassign',
+  'resolve',
+  'note',
+  'invalid_action',
+  'sign_in',
+  'sign_out',
+  'audit_export',
+  // Only ever refused (outcome `denied`): reads by someone without the role.
+  'audit_read',
+  'incident_read',
+  'stream',
+  'request',
+];
+/** `pending`: written before a provider is called; the action's outcome follows with the same action id. */
+const OUTCOMES = ['succeeded', 'failed', 'unknown', 'denied', 'pending'];
+
+const NO_OUTCOME =
+  'No outcome is recorded for this action: it may still be in progress, or the service stopped while the provider was being called. Check the incident at the provider.';
 
 /**
  * `datetime-local` values have no zone; the API wants an ISO timestamp with one.
@@ -27,12 +46,34 @@ function toLocalInput(iso) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-/** @param {AuditRow} r */
-function auditRow(r) {
+/**
+ * How a row's outcome reads. A `pending` row is the start of an action: when its outcome is in
+ * the list (newer rows come first) it reads "started", else "pending" with an explanation.
+ * @param {AuditRow} r
+ * @param {{ settled: Set<string>, complete: boolean }} seen action ids with an outcome so far; complete: the list is not filtered to pending rows
+ * @returns {{ text: string, title?: string, className: string }}
+ */
+function outcomeLabel(r, seen) {
+  if (r.outcome !== 'pending') return { text: r.outcome, className: r.outcome };
+  if (r.actionId && seen.settled.has(r.actionId)) {
+    return { text: 'started', title: 'Its outcome is the newer entry with the same action id.', className: 'started' };
+  }
+  return seen.complete
+    ? { text: 'pending', title: NO_OUTCOME, className: 'pending' }
+    : { text: 'pending', title: 'Filtered to pending entries: outcomes are not shown.', className: 'started' };
+}
+
+/**
+ * @param {AuditRow} r
+ * @param {{ settled: Set<string>, complete: boolean }} seen
+ */
+function auditRow(r, seen) {
+  if (r.actionId && r.outcome !== 'pending') seen.settled.add(r.actionId);
+  const label = outcomeLabel(r, seen);
   const who = r.actor.name ?? r.actor.email ?? r.actor.subject;
   return h(
     'tr',
-    { class: `audit-${OUTCOMES.includes(r.outcome) ? r.outcome : 'other'}`, data: { id: r.id } },
+    { class: `audit-${OUTCOMES.includes(r.outcome) ? label.className : 'other'}`, data: { id: r.id } },
     h(
       'td',
       { class: 'nowrap' },
@@ -52,7 +93,11 @@ function auditRow(r) {
         ? navLink(`/incidents/${encodeURIComponent(r.incidentId)}`, {}, h('code', { text: r.incidentId }))
         : h('span', { class: 'muted', text: '—' }),
     ),
-    h('td', {}, h('span', { class: `outcome outcome-${r.outcome}`, text: r.outcome })),
+    h(
+      'td',
+      {},
+      h('span', { class: `outcome outcome-${label.className}`, text: label.text, title: label.title ?? null }),
+    ),
     h(
       'td',
       {},
@@ -60,7 +105,14 @@ function auditRow(r) {
       r.providerStatus !== null ? h('span', { class: 'muted', text: ` ${r.providerStatus}` }) : null,
     ),
     h('td', { class: 'detail-cell', text: r.detail }),
-    h('td', {}, h('code', { class: 'small', text: r.requestId })),
+    h(
+      'td',
+      {},
+      h('code', { class: 'small', text: r.requestId }),
+      r.actionId
+        ? h('div', { class: 'muted small', title: r.actionId, text: `action ${r.actionId.slice(0, 8)}` })
+        : null,
+    ),
   );
 }
 
@@ -121,8 +173,8 @@ export function createAuditView(ctx) {
     if (input) input.value = name === 'from' || name === 'to' ? toLocalInput(value) : value;
   }
 
-  const exportJsonl = h('a', { class: 'button secondary', download: '', text: 'Export JSONL' });
-  const exportCsv = h('a', { class: 'button secondary', download: '', text: 'Export CSV' });
+  const exportJsonl = h('button', { type: 'button', class: 'secondary', text: 'Export JSONL' });
+  const exportCsv = h('button', { type: 'button', class: 'secondary', text: 'Export CSV' });
   const summary = h('p', { class: 'summary', role: 'status', 'aria-live': 'polite' });
   const tbody = h('tbody');
   const more = h('button', { type: 'button', class: 'secondary', text: 'Load older entries', hidden: true });
@@ -156,6 +208,8 @@ export function createAuditView(ctx) {
   let shown = 0;
   /** @type {AbortController | null} */
   let inflight = null;
+  /** Action ids whose outcome is among the rows shown (see outcomeLabel). */
+  let seen = { settled: new Set(), complete: true };
 
   const readForm = () => {
     const data = new FormData(form);
@@ -184,8 +238,9 @@ export function createAuditView(ctx) {
       const page = await api(`/v1/audit${query({ ...filters, limit: 100, cursor: append ? cursor : null })}`, {
         signal: inflight.signal,
       });
+      if (!append) seen = { settled: new Set(), complete: filters.outcome !== 'pending' };
       const fragment = document.createDocumentFragment();
-      for (const r of page.items) fragment.appendChild(auditRow(r));
+      for (const r of page.items) fragment.appendChild(auditRow(r, seen));
       if (append) tbody.appendChild(fragment);
       else tbody.replaceChildren(fragment);
       shown += page.items.length;
@@ -203,11 +258,53 @@ export function createAuditView(ctx) {
     }
   };
 
+  /**
+   * Downloads the applied selection. The export is a POST with the CSRF token (it writes an
+   * audit row, so no link may trigger it from another site); the file is saved from the answer.
+   * @param {'jsonl' | 'csv'} format
+   * @param {HTMLButtonElement} button
+   */
+  const download = async (format, button) => {
+    button.disabled = true;
+    const before = summary.textContent;
+    summary.textContent = `Exporting ${format.toUpperCase()}…`;
+    try {
+      const res = await fetch('/v1/audit/export', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': ctx.me.csrfToken },
+        body: JSON.stringify({ ...filters, format }),
+      });
+      if (res.status === 401) {
+        location.assign(loginUrl());
+        return;
+      }
+      if (!res.ok) {
+        const body = await res.json().catch(() => null);
+        const message = body?.error?.message;
+        throw new Error(typeof message === 'string' ? message : `the server answered ${res.status}`);
+      }
+      const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? `audit.${format}`;
+      const url = URL.createObjectURL(await res.blob());
+      const link = h('a', { download: name, hidden: true });
+      link.href = url; // an object URL of the answer we just received (h() allows no blob: links)
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      summary.textContent = before;
+    } catch (error) {
+      summary.textContent = `Could not export the audit log: ${error instanceof Error ? error.message : String(error)}`;
+    } finally {
+      button.disabled = false;
+    }
+  };
+  exportJsonl.addEventListener('click', () => void download('jsonl', /** @type {HTMLButtonElement} */ (exportJsonl)));
+  exportCsv.addEventListener('click', () => void download('csv', /** @type {HTMLButtonElement} */ (exportCsv)));
+
   const apply = () => {
     filters = readForm();
     history.replaceState(history.state, '', `/audit${query(filters)}`);
-    exportJsonl.setAttribute('href', `/v1/audit/export${query({ ...filters, format: 'jsonl' })}`);
-    exportCsv.setAttribute('href', `/v1/audit/export${query({ ...filters, format: 'csv' })}`);
     void fetchPage(false);
   };
   form.addEventListener('submit', (event) => {

@@ -3,14 +3,17 @@ import { ApiError, api } from './api.js';
 import { externalLink, h, navLink } from './dom.js';
 import { applyFilter, filterChoices, filterSearch, parseFilter, SORTS, wantsResolved } from './filters.js';
 import {
+  assigneeNames,
   contactItem,
   drillBadge,
   providerName,
+  providerSeverityTag,
   refreshTimes,
   relativeTime,
   SEVERITIES,
   STATUSES,
   severityChip,
+  severityLabel,
   statusBadge,
   unownedBadge,
 } from './format.js';
@@ -71,12 +74,14 @@ function renderRow(tr, i) {
   tr.dataset.severity = i.severity;
   tr.dataset.status = i.status;
   const title = navLink(`/incidents/${encodeURIComponent(i.id)}`, { class: 'title-link', text: i.title });
+  const assigned = assigneeNames(i.assignees);
   tr.replaceChildren(
-    h('td', { class: 'c-sev', role: 'cell' }, severityChip(i.severity)),
+    h('td', { class: 'c-sev', role: 'cell' }, severityChip(i.severity), providerSeverityTag(i)),
     h(
       'td',
       { class: 'c-title', role: 'cell' },
       title,
+      assigned ? h('div', { class: 'assignee muted', text: `Assigned to ${assigned}` }) : null,
       i.drill || !i.ownership.owned
         ? h('div', { class: 'badges' }, i.drill ? drillBadge() : null, i.ownership.owned ? null : unownedBadge())
         : null,
@@ -154,7 +159,7 @@ export function createDashboard(ctx) {
     'fieldset',
     { class: 'group' },
     h('legend', { text: 'Severity' }),
-    checkboxes('severity', SEVERITIES, (v) => v.toUpperCase()),
+    checkboxes('severity', SEVERITIES, severityLabel),
   );
   const statusBoxes = h(
     'fieldset',
@@ -386,7 +391,7 @@ export function createDashboard(ctx) {
           'span',
           { class: `count sev-${s}${bySeverity[s] ? '' : ' zero'}` },
           h('b', { text: bySeverity[s] ?? 0 }),
-          ` ${s.toUpperCase()}`,
+          ` ${severityLabel(s).toLowerCase()}`,
         ),
       ),
       h(
@@ -491,6 +496,13 @@ export function createDashboard(ctx) {
       search.select();
     },
     move,
+    /** Loads the list afresh (the live feed missed too much to replay): drops what may be stale. */
+    reload() {
+      incidents.clear();
+      loaded = false;
+      resolvedLoaded = false;
+      void load();
+    },
     /** The newest change sequence among the incidents loaded (0 before the list arrived). */
     maxSeq() {
       let max = 0;

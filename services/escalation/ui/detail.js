@@ -3,13 +3,18 @@ import { ApiError, api } from './api.js';
 import { append, externalLink, h, navLink } from './dom.js';
 import {
   absoluteTime,
+  assigneeNames,
+  changeText,
   contactItem,
   drillBadge,
   providerName,
+  providerSeverityTag,
   refreshTimes,
   relativeTime,
   severityChip,
+  severityLabel,
   statusBadge,
+  truncationText,
   unownedBadge,
 } from './format.js';
 
@@ -111,6 +116,8 @@ function timelineItem(e) {
   const who = e.actor
     ? `${e.actor.name ?? e.actor.id ?? 'someone'}${e.actor.type === 'user' ? '' : ` (${e.actor.type})`}`
     : null;
+  const changed = changeText(e.change);
+  const truncated = truncationText(e.change);
   return h(
     'li',
     { class: `event kind-${/^[a-z_]+$/.test(e.kind) ? e.kind : 'other'}` },
@@ -130,6 +137,8 @@ function timelineItem(e) {
         h('span', { class: 'muted', text: ` · ${e.providerEventType}` }),
         e.drill ? [' ', drillBadge()] : null,
       ),
+      changed ? h('p', { class: 'event-change', text: changed }) : null,
+      truncated ? h('p', { class: 'event-warning', role: 'note', text: truncated }) : null,
       e.note ? h('p', { class: 'note', text: e.note }) : null,
     ),
   );
@@ -188,16 +197,29 @@ export function createIncidentView(id, ctx, opts) {
   const render = () => {
     if (!detail) return;
     const { incident: i, ownership: o } = detail;
+    const assigned = assigneeNames(i.assignees);
     head.replaceChildren(
       h(
         'div',
         { class: 'head-line' },
         severityChip(i.severity),
+        providerSeverityTag(i, { long: true }),
         statusBadge(i.status),
         i.drill ? drillBadge() : null,
         o.owned ? null : unownedBadge(),
       ),
       h('h1', { id: 'incident-title', text: i.title }),
+      ...(assigned
+        ? [
+            h(
+              'p',
+              { class: 'assignee' },
+              'Assigned to ',
+              h('strong', { text: assigned }),
+              ` in ${providerName(i.provider)}`,
+            ),
+          ]
+        : []),
     );
     state.replaceChildren(
       h(
@@ -271,7 +293,7 @@ export function createIncidentView(id, ctx, opts) {
         ),
       ),
     ]);
-    document.title = `${i.severity.toUpperCase()} ${i.title} · micro-oncall`;
+    document.title = `${severityLabel(i.severity)}: ${i.title} · micro-oncall`;
     updateButtons();
     if (expecting && i.status === expecting.status) {
       say('ok', `${providerName(i.provider)} confirmed: the incident is ${i.status}.`);
@@ -317,7 +339,9 @@ export function createIncidentView(id, ctx, opts) {
     } catch (error) {
       const text = error instanceof ApiError ? error.message : String(error);
       const ref = error instanceof ApiError && error.requestId ? ` (request ${error.requestId})` : '';
-      say('error', `${verb} failed: ${text}${ref}`);
+      // The provider may have done it: do not call that a failure.
+      const unknown = error instanceof ApiError && error.code === 'outcome_unknown';
+      say('error', `${verb} ${unknown ? 'outcome unknown' : 'failed'}: ${text}${ref}`);
     } finally {
       busy = false;
       updateButtons();

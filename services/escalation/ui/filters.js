@@ -34,28 +34,39 @@ export const SORTS = {
 };
 
 /** @type {Record<string, number>} */
-const SEVERITY_RANK = { p0: 0, p1: 1, p2: 2, p3: 3, p4: 4 };
+const SEVERITY_RANK = Object.fromEntries(SEVERITIES.map((s, i) => [s, i]));
+/**
+ * Severity names in addresses saved before ADR 0008, and what they meant: old links keep working.
+ * @type {Record<string, string>}
+ */
+const LEGACY_SEVERITIES = { p0: 'critical', p1: 'high', p2: 'medium', p3: 'low', p4: 'info' };
 /** @type {Record<string, number>} */
 const STATUS_RANK = { triggered: 0, acknowledged: 1, resolved: 2 };
 
 /**
- * The filter in the address bar: `?status=triggered&severity=p0,p1&service=…&owner=…&q=…&sort=…&drills=hide`.
- * Unknown statuses, severities and sorts are dropped; what is missing takes its default.
+ * The filter in the address bar: `?status=triggered&severity=critical,high&service=…&owner=…&q=…&sort=…&drills=hide`.
+ * Unknown statuses, severities and sorts are dropped; what is missing takes its default. The
+ * severity names of old links (`p0`…`p4`) are read as what they meant.
  * @param {string} search
  * @returns {Filter}
  */
 export function parseFilter(search) {
   const p = new URLSearchParams(search);
-  /** @param {string} name @param {readonly string[]} allowed @param {string[]} fallback */
-  const set = (name, allowed, fallback) => {
+  /** @param {string} name @param {readonly string[]} allowed @param {string[]} fallback @param {Record<string, string>} [aliases] */
+  const set = (name, allowed, fallback, aliases = {}) => {
     const raw = p.get(name);
     if (raw === null) return new Set(fallback);
-    return new Set(raw.split(',').filter((v) => allowed.includes(v)));
+    return new Set(
+      raw
+        .split(',')
+        .map((v) => (Object.hasOwn(aliases, v) ? (aliases[v] ?? v) : v))
+        .filter((v) => allowed.includes(v)),
+    );
   };
   const sort = p.get('sort') ?? 'severity';
   return {
     status: set('status', STATUSES, DEFAULT_STATUS),
-    severity: set('severity', SEVERITIES, []),
+    severity: set('severity', SEVERITIES, [], LEGACY_SEVERITIES),
     service: p.get('service') ?? '',
     owner: p.get('owner') ?? '',
     q: p.get('q') ?? '',

@@ -50,7 +50,9 @@ function incident(fields: Partial<Incident> & Pick<Incident, 'id'>): Incident {
     dedupKey: `dedup-${seq}`,
     title: `Incident ${seq}`,
     service: 'checkout',
-    severity: 'p2',
+    severity: 'medium',
+    providerSeverity: 'P3',
+    assignees: [],
     urgency: 'low',
     status: 'triggered',
     labels: {},
@@ -86,10 +88,12 @@ describe(parseFilter.name, () => {
 
   it('reads every part of the filter from the address bar', () => {
     expect(
-      parseFilter('?status=resolved&severity=p0,p1&service=checkout&owner=alice&q=disk%20full&sort=oldest&drills=hide'),
+      parseFilter(
+        '?status=resolved&severity=critical,high&service=checkout&owner=alice&q=disk%20full&sort=oldest&drills=hide',
+      ),
     ).toEqual({
       status: new Set(['resolved']),
-      severity: new Set(['p0', 'p1']),
+      severity: new Set(['critical', 'high']),
       service: 'checkout',
       owner: 'alice',
       q: 'disk full',
@@ -99,10 +103,15 @@ describe(parseFilter.name, () => {
   });
 
   it('drops statuses, severities and sorts it does not know', () => {
-    const f = parseFilter('?status=open,triggered&severity=p9,P1,p3&sort=random');
+    const f = parseFilter('?status=open,triggered&severity=p9,P1,Critical,low&sort=random');
     expect(f.status).toEqual(new Set(['triggered']));
-    expect(f.severity).toEqual(new Set(['p3']));
+    expect(f.severity).toEqual(new Set(['low']));
     expect(f.sort).toBe('severity');
+  });
+
+  it('reads the severity names of links saved before the words (p0…p4) as what they meant', () => {
+    expect(parseFilter('?severity=p0,p1').severity).toEqual(new Set(['critical', 'high']));
+    expect(filterSearch(parseFilter('?severity=p4,p2'))).toBe('?severity=medium%2Cinfo');
   });
 
   it('takes an empty status as every status, not the default', () => {
@@ -118,20 +127,20 @@ describe(filterSearch.name, () => {
   it.each([
     '?status=resolved',
     '?status=',
-    '?severity=p0%2Cp1',
+    '?severity=critical%2Chigh',
     '?service=checkout',
     '?owner=unowned',
     '?q=disk+full',
     '?sort=updated',
     '?drills=hide',
-    '?status=triggered%2Cacknowledged%2Cresolved&severity=p1&service=search&owner=%40payments-oncall&q=x&sort=newest&drills=hide',
+    '?status=triggered%2Cacknowledged%2Cresolved&severity=high&service=search&owner=%40payments-oncall&q=x&sort=newest&drills=hide',
   ])('writes back %s as it read it', (search) => {
     expect(filterSearch(parseFilter(search))).toBe(search);
   });
 
   it('writes statuses and severities in a fixed order, so equal filters give equal addresses', () => {
-    expect(filterSearch(parseFilter('?severity=p3,p0&status=resolved,triggered'))).toBe(
-      '?status=triggered%2Cresolved&severity=p0%2Cp3',
+    expect(filterSearch(parseFilter('?severity=low,critical&status=resolved,triggered'))).toBe(
+      '?status=triggered%2Cresolved&severity=critical%2Clow',
     );
   });
 
@@ -166,8 +175,8 @@ describe(matchesFilter.name, () => {
     expect(matches('')).toBe(true);
     expect(matches('', { ...open, status: 'resolved' })).toBe(false);
     expect(matches('?status=resolved', { ...open, status: 'resolved' })).toBe(true);
-    expect(matches('?severity=p0,p2')).toBe(true);
-    expect(matches('?severity=p0,p1')).toBe(false);
+    expect(matches('?severity=critical,medium')).toBe(true);
+    expect(matches('?severity=critical,high')).toBe(false);
     expect(matches('?service=orders')).toBe(true);
     expect(matches('?service=order')).toBe(false);
   });
@@ -198,43 +207,62 @@ describe(matchesFilter.name, () => {
   });
 
   it('needs every part of the filter to match', () => {
-    expect(matches('?severity=p2&service=orders&owner=bob&q=disk')).toBe(true);
-    expect(matches('?severity=p2&service=orders&owner=bob&q=cpu')).toBe(false);
+    expect(matches('?severity=medium&service=orders&owner=bob&q=disk')).toBe(true);
+    expect(matches('?severity=medium&service=orders&owner=bob&q=cpu')).toBe(false);
   });
 });
 
 describe(comparator.name, () => {
   const at = (minute: number) => `2025-11-21T10:${String(minute).padStart(2, '0')}:00.000Z`;
-  const p1Old = incident({ id: id(21), severity: 'p1', createdAt: at(1), updatedAt: at(5) });
-  const p1Acked = incident({ id: id(22), severity: 'p1', status: 'acknowledged', createdAt: at(2), updatedAt: at(9) });
-  const p1New = incident({ id: id(23), severity: 'p1', createdAt: at(3), updatedAt: at(7) });
-  const p0 = incident({ id: id(24), severity: 'p0', createdAt: at(4), updatedAt: at(1) });
-  const tie = incident({ id: id(20), severity: 'p1', createdAt: at(3), updatedAt: at(7) });
-  const all = [p1Old, p1Acked, p1New, p0, tie];
+  const highOld = incident({ id: id(21), severity: 'high', createdAt: at(1), updatedAt: at(5) });
+  const highAcked = incident({
+    id: id(22),
+    severity: 'high',
+    status: 'acknowledged',
+    createdAt: at(2),
+    updatedAt: at(9),
+  });
+  const highNew = incident({ id: id(23), severity: 'high', createdAt: at(3), updatedAt: at(7) });
+  const critical = incident({ id: id(24), severity: 'critical', createdAt: at(4), updatedAt: at(1) });
+  const tie = incident({ id: id(20), severity: 'high', createdAt: at(3), updatedAt: at(7) });
+  const all = [highOld, highAcked, highNew, critical, tie];
   const order = (sort: keyof typeof SORTS) => [...all].sort(comparator(sort)).map((i) => i.id);
 
   it('by severity: highest first, triggered before acknowledged, then the newest update, then the id', () => {
-    expect(order('severity')).toEqual([p0.id, tie.id, p1New.id, p1Old.id, p1Acked.id]);
+    expect(order('severity')).toEqual([critical.id, tie.id, highNew.id, highOld.id, highAcked.id]);
+  });
+
+  it('by severity: critical, high, medium, low, info', () => {
+    const scale = ['info', 'medium', 'critical', 'low', 'high'].map((severity, n) =>
+      incident({ id: id(60 + n), severity }),
+    );
+    expect([...scale].sort(comparator('severity')).map((i) => i.severity)).toEqual([
+      'critical',
+      'high',
+      'medium',
+      'low',
+      'info',
+    ]);
   });
 
   it('by last update, newest first', () => {
-    expect(order('updated')).toEqual([p1Acked.id, tie.id, p1New.id, p1Old.id, p0.id]);
+    expect(order('updated')).toEqual([highAcked.id, tie.id, highNew.id, highOld.id, critical.id]);
   });
 
   it('by age, newest or oldest first', () => {
-    expect(order('newest')).toEqual([p0.id, tie.id, p1New.id, p1Acked.id, p1Old.id]);
-    expect(order('oldest')).toEqual([p1Old.id, p1Acked.id, tie.id, p1New.id, p0.id]);
+    expect(order('newest')).toEqual([critical.id, tie.id, highNew.id, highAcked.id, highOld.id]);
+    expect(order('oldest')).toEqual([highOld.id, highAcked.id, tie.id, highNew.id, critical.id]);
   });
 });
 
 describe(applyFilter.name, () => {
   it('keeps the matching incidents in the chosen order', () => {
-    const a = incident({ id: id(31), severity: 'p3' });
-    const b = incident({ id: id(32), severity: 'p0' });
-    const resolved = incident({ id: id(33), severity: 'p0', status: 'resolved' });
+    const a = incident({ id: id(31), severity: 'low' });
+    const b = incident({ id: id(32), severity: 'critical' });
+    const resolved = incident({ id: id(33), severity: 'critical', status: 'resolved' });
     const list = new Map([a, b, resolved].map((i) => [i.id, i]));
     expect(applyFilter(list.values(), parseFilter('')).map((i) => i.id)).toEqual([b.id, a.id]);
-    expect(applyFilter(list.values(), parseFilter('?status=&severity=p0')).map((i) => i.id)).toEqual([
+    expect(applyFilter(list.values(), parseFilter('?status=&severity=critical')).map((i) => i.id)).toEqual([
       b.id,
       resolved.id,
     ]);

@@ -3,12 +3,19 @@ import { h, httpUrl } from './dom.js';
 
 /** @typedef {import('./types.js').Incident} Incident */
 /** @typedef {import('./types.js').Contact} Contact */
+/** @typedef {import('./types.js').Assignee} Assignee */
+/** @typedef {import('./types.js').EventChange} EventChange */
 
-export const SEVERITIES = /** @type {const} */ (['p0', 'p1', 'p2', 'p3', 'p4']);
+/**
+ * Our severity scale, highest first (incident-model's `SEVERITIES`). Words, never `P1`-style
+ * names: those are the providers' priorities, shown beside ours as they sent them
+ * (docs/adr/0008-severity-words-and-provider-priority.md).
+ */
+export const SEVERITIES = /** @type {const} */ (['critical', 'high', 'medium', 'low', 'info']);
 export const STATUSES = /** @type {const} */ (['triggered', 'acknowledged', 'resolved']);
 
 /** @type {Record<string, string>} */
-const SEVERITY_WORDS = { p0: 'critical', p1: 'high', p2: 'medium', p3: 'low', p4: 'info' };
+const SEVERITY_LABELS = { critical: 'Critical', high: 'High', medium: 'Medium', low: 'Low', info: 'Info' };
 
 /** @type {Record<string, string>} */
 const PROVIDERS = { pagerduty: 'PagerDuty', opsgenie: 'Opsgenie', alertmanager: 'Alertmanager', generic: 'Generic' };
@@ -18,14 +25,89 @@ export function providerName(provider) {
   return PROVIDERS[provider] ?? provider;
 }
 
+/**
+ * How responders read a severity: `Critical` … `Info` (an unknown value as it is).
+ * @param {string} severity
+ */
+export function severityLabel(severity) {
+  return SEVERITY_LABELS[severity] ?? severity;
+}
+
+/**
+ * What the provider itself called it, with whose name it is: "PagerDuty priority P1",
+ * "Alertmanager severity warning". Null when the provider sent none.
+ * @param {string} provider
+ * @param {string | null | undefined} value
+ */
+export function providerSeverityText(provider, value) {
+  if (!value) return null;
+  const what = provider === 'pagerduty' || provider === 'opsgenie' ? 'priority' : 'severity';
+  return `${providerName(provider)} ${what} ${value}`;
+}
+
 /** @param {string} severity */
 export function severityChip(severity) {
-  const known = SEVERITY_WORDS[severity] !== undefined;
+  const known = SEVERITY_LABELS[severity] !== undefined;
   return h('span', {
     class: `chip sev sev-${known ? severity : 'unknown'}`,
-    title: `${severity.toUpperCase()} (${SEVERITY_WORDS[severity] ?? 'unknown'})`,
-    text: severity.toUpperCase(),
+    title: `Severity ${severityLabel(severity).toLowerCase()} (micro-oncall's scale, critical to info)`,
+    text: severityLabel(severity),
   });
+}
+
+/**
+ * The provider's own priority or severity name beside our chip, verbatim; `long` spells out
+ * whose it is ("PagerDuty priority P1"), otherwise only the name shows and the tooltip says it.
+ * @param {Pick<Incident, 'provider' | 'providerSeverity'>} incident
+ * @param {{ long?: boolean }} [opts]
+ */
+export function providerSeverityTag(incident, opts = {}) {
+  const text = providerSeverityText(incident.provider, incident.providerSeverity);
+  if (!text || !incident.providerSeverity) return null;
+  return h('span', {
+    class: 'provider-sev',
+    title: `${text}, as ${providerName(incident.provider)} sent it`,
+    text: opts.long ? text : incident.providerSeverity,
+  });
+}
+
+/**
+ * "Grace Hopper", "Grace Hopper, Lin Level-Two"; null for nobody.
+ * @param {Assignee[] | null | undefined} assignees
+ */
+export function assigneeNames(assignees) {
+  return assignees && assignees.length > 0 ? assignees.map((a) => a.name).join(', ') : null;
+}
+
+/**
+ * What an event changed, in words, for the timeline: who it went to, along which escalation and
+ * level, the priority before and after. Null when the event says nothing more than its kind.
+ * (Left-out alerts are a warning of their own: {@link truncationText}.)
+ * @param {EventChange | null | undefined} change
+ */
+export function changeText(change) {
+  if (!change) return null;
+  /** @type {string[]} */
+  const parts = [];
+  const to = assigneeNames(change.assignees);
+  if (change.assignees) parts.push(to ? `to ${to}` : 'to nobody');
+  if (change.escalationLevel !== undefined) parts.push(`level ${change.escalationLevel}`);
+  if (change.escalationPolicy) parts.push(`via ${change.escalationPolicy}`);
+  if (change.priority) {
+    const { from, to: next } = change.priority;
+    parts.push(`priority ${from ?? 'none'} → ${next ?? 'none'}`);
+  }
+  return parts.length > 0 ? parts.join(' · ') : null;
+}
+
+/**
+ * The warning for alerts Alertmanager left out of a notification, or null.
+ * @param {EventChange | null | undefined} change
+ */
+export function truncationText(change) {
+  const n = change?.truncatedAlerts ?? 0;
+  if (n <= 0) return null;
+  return `Alertmanager left ${n} more alert${n === 1 ? '' : 's'} of this group out of the notification (max_alerts): see Alertmanager for all of them.`;
 }
 
 /** @param {string} status */

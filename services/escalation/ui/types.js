@@ -18,6 +18,16 @@
  * @property {string | null} priority
  * @property {EscalationTarget} fallback
  */
+/** @typedef {{ id: string | null, name: string }} Assignee */
+/**
+ * What an event changed, as far as the provider said (incident-model `IncidentEventChange`).
+ * @typedef {object} EventChange
+ * @property {Assignee[]} [assignees]
+ * @property {string} [escalationPolicy]
+ * @property {number} [escalationLevel]
+ * @property {{ from?: string | null, to: string | null }} [priority]
+ * @property {number} [truncatedAlerts]
+ */
 /**
  * @typedef {object} Incident
  * @property {string} id
@@ -26,7 +36,9 @@
  * @property {string} dedupKey
  * @property {string} title
  * @property {string} service
- * @property {string} severity
+ * @property {string} severity `critical` … `info`
+ * @property {string | null} providerSeverity the provider's own priority or severity name, verbatim
+ * @property {Assignee[]} assignees
  * @property {string} urgency
  * @property {'triggered' | 'acknowledged' | 'resolved'} status
  * @property {Record<string, string>} labels
@@ -50,6 +62,7 @@
  * @property {{ type: string, id: string | null, name: string | null } | null} actor
  * @property {string | null} note
  * @property {boolean} drill
+ * @property {EventChange | null} change
  */
 /** @typedef {{ incident: Omit<Incident, 'ownership'>, ownership: Ownership, events: IncidentEvent[] }} IncidentDetail */
 /**
@@ -65,6 +78,7 @@
  * @property {string | null} providerRequestId
  * @property {string} detail
  * @property {string} requestId
+ * @property {string | null} actionId a provider action's id: its `pending` row and its outcome share it
  */
 /** @typedef {{ subject: string, name: string | null, email: string | null, roles: string[], csrfToken: string }} Me */
 

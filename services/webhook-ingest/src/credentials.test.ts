@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { safeEqual, verifyAuthorizationHeader } from './credentials.js';
+import { matchAuthorizationHeader, safeEqual, verifyAuthorizationHeader } from './credentials.js';
 
 describe(verifyAuthorizationHeader.name, () => {
   const token = `opsgenie-${randomBytes(12).toString('hex')}`;
@@ -54,6 +54,16 @@ describe(verifyAuthorizationHeader.name, () => {
   it('rejects everything when no credential is configured', () => {
     expect(verifyAuthorizationHeader('Bearer ', {})).toBe(false);
     expect(verifyAuthorizationHeader(`Bearer ${token}`, {})).toBe(false);
+  });
+});
+
+describe(matchAuthorizationHeader.name, () => {
+  it('names the credential that matched, never its value', () => {
+    const credential = { token: 'opsgenie-token-0123456789', basic: 'opsgenie:correct-horse-battery' };
+    const basic = `Basic ${Buffer.from(credential.basic).toString('base64')}`;
+    expect(matchAuthorizationHeader(`Bearer ${credential.token}`, credential)).toBe('token');
+    expect(matchAuthorizationHeader(basic, credential)).toBe('basic');
+    expect(matchAuthorizationHeader('Bearer opsgenie-token-wrong-value', credential)).toBeUndefined();
   });
 });
 

@@ -20,10 +20,18 @@ export const configSchema = baseConfigSchema.extend({
   // Limits
   /** PagerDuty guarantees payloads up to 55 KB and drops those over 256 KB. */
   WEBHOOK_BODY_LIMIT_BYTES: envInt(256 * 1024, { min: 1024, max: 10 * 1024 * 1024 }),
-  /** Per provider and replica. */
+  /** Authenticated webhooks per credential (a PagerDuty secret, a token, a basic credential) and replica. */
   WEBHOOK_RATE_LIMIT_PER_MINUTE: envInt(60_000, { min: 1 }),
+  /**
+   * Refused unauthenticated webhooks (no or a wrong credential, wrong content type, too large) per
+   * client address and replica; beyond it that address gets 429 before its body is read. Genuine
+   * senders at other addresses are not affected.
+   */
+  WEBHOOK_AUTH_FAILURES_PER_MINUTE: envInt(60, { min: 1 }),
   /** How long accepted event ids are kept to drop replays (PagerDuty retries for 48 h). */
   DEDUP_RETENTION_HOURS: envInt(24 * 7, { min: 49 }),
+  /** How long ignored webhooks are kept for inspection in ingest.ignored_events. */
+  IGNORED_EVENTS_RETENTION_HOURS: envInt(24 * 7, { min: 1 }),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -41,6 +41,18 @@ export const service = defineService({
           ctx.logger.info({ deleted: rowCount }, 'pruned accepted event ids past the dedup retention');
         },
       },
+      {
+        // Ignored webhooks are kept for inspection for IGNORED_EVENTS_RETENTION_HOURS, then pruned hourly.
+        name: 'ignored-events-cleanup',
+        cron: '47 * * * *',
+        async run() {
+          const { rowCount } = await ctx.pool.query(
+            'delete from ingest.ignored_events where received_at < now() - make_interval(hours => $1)',
+            [ctx.config.IGNORED_EVENTS_RETENTION_HOURS],
+          );
+          ctx.logger.info({ deleted: rowCount }, 'pruned ignored webhooks past their retention');
+        },
+      },
     ],
   }),
   devEnv: (platform) => ({

@@ -137,6 +137,12 @@ const messageFor = (eventId: string) =>
     published.find((m) => (JSON.parse(m.value) as { id: string }).id === eventId),
   );
 
+/** A PagerDuty webhook that is answered "ignored", distinct from every other one sent. */
+function ignoredPagerDutyEvent(eventType = 'service.updated') {
+  const payload = pagerDutyServiceEvent();
+  return { event: { ...payload.event, id: randomUUID(), event_type: eventType } };
+}
+
 /** The value of the sample `name{labels…}` in a Prometheus text exposition (labels in any order). */
 async function metric(base: string, name: string, labels: Record<string, string>): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
@@ -273,38 +279,39 @@ describe('POST /v1/webhooks/:provider', () => {
       });
     });
 
-    it('answers PagerDuty service.updated 202 "ignored" and keeps it in ignored_events, publishing nothing', async () => {
-      const webhookId = randomUUID();
+    it('answers PagerDuty service.updated 202 "ignored" and keeps it once in ignored_events, whatever X-Webhook-Id it carries', async () => {
+      const payload = ignoredPagerDutyEvent();
       const before = await storedState();
-      const res = await postPagerDuty(pagerDutyServiceEvent('service.updated'), { 'x-webhook-id': webhookId });
-      expect(res.status).toBe(202);
-      expect(res.body).toMatchObject({ status: 'ignored', eventType: 'service.updated' });
+      // The signature covers the body, not the headers: a replay under any X-Webhook-Id is still one row.
+      for (const webhookId of [randomUUID(), randomUUID(), randomUUID()]) {
+        const res = await postPagerDuty(payload, { 'x-webhook-id': webhookId });
+        expect(res.status).toBe(202);
+        expect(res.body).toMatchObject({ status: 'ignored', eventType: 'service.updated' });
+      }
       expect(await storedState()).toEqual({ ...before, ignored: before.ignored + 1 });
 
       const { rows } = await pool.query(
-        'select provider, event_type, payload from ingest.ignored_events where id = $1',
-        [`pagerduty:${webhookId}`],
+        `select provider, event_type, payload from ingest.ignored_events where payload->'event'->>'id' = $1`,
+        [payload.event.id],
       );
-      expect(rows).toEqual([
-        { provider: 'pagerduty', event_type: 'service.updated', payload: pagerDutyServiceEvent('service.updated') },
-      ]);
+      expect(rows).toEqual([{ provider: 'pagerduty', event_type: 'service.updated', payload }]);
     });
 
     it('keeps an ignored webhook whose JSON holds a \\u0000 escape (PostgreSQL jsonb refuses those)', async () => {
-      const webhookId = randomUUID();
-      const payload = pagerDutyServiceEvent('service.updated');
+      const payload = ignoredPagerDutyEvent();
       const withNul = {
         event: {
           ...payload.event,
           data: { ...payload.event.data, description: 'a\u0000b', note: 'kept \\u0000 as text' },
         },
       };
-      const res = await postPagerDuty(withNul, { 'x-webhook-id': webhookId });
+      const res = await postPagerDuty(withNul);
       expect(res.status).toBe(202);
       expect(res.body.status).toBe('ignored');
-      const { rows } = await pool.query('select payload from ingest.ignored_events where id = $1', [
-        `pagerduty:${webhookId}`,
-      ]);
+      const { rows } = await pool.query(
+        `select payload from ingest.ignored_events where payload->'event'->>'id' = $1`,
+        [payload.event.id],
+      );
       expect(rows).toHaveLength(1);
       expect(rows[0].payload.event.data).toMatchObject({ description: 'a\ufffdb', note: 'kept \\u0000 as text' });
     });
@@ -484,6 +491,126 @@ describe('a replica with only PagerDuty configured and a small rate limit', () =
   });
 });
 
+describe('a replica under a flood of unauthenticated junk', () => {
+  // Behind the Ingress the client address is the one X-Forwarded-For reports (one trusted hop).
+  const attacker = { 'x-forwarded-for': '203.0.113.7' };
+  const provider = { 'x-forwarded-for': '198.51.100.20' };
+  const FAILURES = 5;
+  const RATE = 4;
+  let guarded: RunningService;
+  beforeAll(async () => {
+    guarded = await service.run(
+      service.loadConfig({
+        ...baseEnv(),
+        PAGERDUTY_WEBHOOK_SECRETS: `${secrets.pagerdutyOld},${secrets.pagerduty}`,
+        OPSGENIE_WEBHOOK_TOKEN: secrets.opsgenie,
+        ALERTMANAGER_WEBHOOK_BASIC_AUTH: secrets.alertmanager,
+        WEBHOOK_RATE_LIMIT_PER_MINUTE: String(RATE),
+        WEBHOOK_AUTH_FAILURES_PER_MINUTE: String(FAILURES),
+        KAFKA_CREATE_TOPICS: 'false',
+      }),
+    );
+  });
+  afterAll(async () => {
+    await guarded?.stop();
+  });
+
+  const rejected = async (reason: string) => {
+    let sum = 0;
+    for (const p of ['pagerduty', 'opsgenie', 'alertmanager']) {
+      sum += await metric(guarded.url, 'webhook_events_rejected_total', { provider: p, reason });
+    }
+    return sum;
+  };
+
+  it('keeps answering genuine PagerDuty, Opsgenie and Alertmanager deliveries 202 while another address floods them', async () => {
+    const answers: Answer[] = [];
+    for (let i = 0; i < 8; i += 1) {
+      const raw = JSON.stringify(pagerDutyIncidentEvent({ incidentId: `PINGESTJUNK${i}` }));
+      const forged = sign(raw, randomBytes(24).toString('hex'));
+      answers.push(await post('pagerduty', raw, { ...attacker, 'x-pagerduty-signature': forged }, guarded.url));
+      const wrongToken = `Bearer ${randomBytes(24).toString('hex')}`;
+      answers.push(await post('opsgenie', opsgenieWebhook(), { ...attacker, authorization: wrongToken }, guarded.url));
+      const wrongBasic = basic(`alertmanager:${randomBytes(24).toString('hex')}`);
+      answers.push(
+        await post('alertmanager', alertmanagerWebhook(), { ...attacker, authorization: wrongBasic }, guarded.url),
+      );
+    }
+    // The address's own budget of failures, then 429 for that address alone, before its body is read.
+    expect(answers.map((a) => a.status)).toEqual([
+      ...Array<number>(FAILURES).fill(401),
+      ...Array<number>(24 - FAILURES).fill(429),
+    ]);
+    const refused = answers.at(-1)!;
+    expect(refused.body.error).toMatchObject({
+      code: 'rate_limited',
+      message: 'too many unauthenticated webhooks from this address: check the credential, then retry later',
+    });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await rejected('address_rate_limited')).toBe(24 - FAILURES);
+
+    const genuine = [
+      await postPagerDuty(pagerDutyIncidentEvent({ incidentId: 'PINGESTGENUINE1' }), provider, guarded.url),
+      await post(
+        'opsgenie',
+        opsgenieWebhook({ alertId: 'og-ingest-genuine' }),
+        {
+          ...provider,
+          authorization: `Bearer ${secrets.opsgenie}`,
+        },
+        guarded.url,
+      ),
+      await post(
+        'alertmanager',
+        alertmanagerWebhook(),
+        { ...provider, authorization: basic(secrets.alertmanager) },
+        guarded.url,
+      ),
+    ];
+    expect(genuine.map((a) => [a.status, a.body.status])).toEqual([
+      [202, 'accepted'],
+      [202, 'accepted'],
+      [202, 'accepted'],
+    ]);
+  });
+
+  it('answers a genuine flood 429 beyond WEBHOOK_RATE_LIMIT_PER_MINUTE for its own credential only', async () => {
+    const signedWithOld = (incidentId: string) => {
+      const raw = JSON.stringify(pagerDutyIncidentEvent({ incidentId }));
+      return post(
+        'pagerduty',
+        raw,
+        { ...provider, 'x-pagerduty-signature': sign(raw, secrets.pagerdutyOld) },
+        guarded.url,
+      );
+    };
+    for (let i = 0; i < RATE; i += 1) expect((await signedWithOld(`PINGESTFLOOD${i}`)).status).toBe(202);
+    const before = await rejected('rate_limited');
+    await expectNothingStored(async () => {
+      const over = await signedWithOld(`PINGESTFLOOD${RATE}`);
+      expect(over.status).toBe(429);
+      expect(over.body.error?.code).toBe('rate_limited');
+      expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+    });
+    expect(await rejected('rate_limited')).toBe(before + 1);
+
+    // The other PagerDuty secret and the other providers' credentials have their own buckets,
+    // and a refused genuine delivery is no failure of its address.
+    const other = await postPagerDuty(pagerDutyIncidentEvent({ incidentId: 'PINGESTFLOODNEW' }), provider, guarded.url);
+    expect(other.status).toBe(202);
+    const opsgenie = await post(
+      'opsgenie',
+      opsgenieWebhook({ alertId: 'og-ingest-flood' }),
+      {
+        ...provider,
+        authorization: `Bearer ${secrets.opsgenie}`,
+      },
+      guarded.url,
+    );
+    expect(opsgenie.status).toBe(202);
+  });
+});
+
 describe('when Kafka is unreachable', () => {
   it('answers 503 with Retry-After and records no event', async () => {
     const config = service.loadConfig({
@@ -566,7 +693,22 @@ describe('observability', () => {
     expect(await (await fetch(`${ingest.url}/metrics`)).text()).not.toContain('wp-admin');
   });
 
-  it('is ready with PostgreSQL and Kafka reachable', async () => {
+  it('counts ignored webhooks under documented event types only: a made-up type counts as other', async () => {
+    const madeUp = `x.${randomUUID()}`;
+    const before = await metric(ingest.url, 'webhook_events_ignored_total', {
+      provider: 'pagerduty',
+      event_type: 'other',
+    });
+    const res = await postPagerDuty(ignoredPagerDutyEvent(madeUp));
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ status: 'ignored', eventType: madeUp });
+    expect(
+      await metric(ingest.url, 'webhook_events_ignored_total', { provider: 'pagerduty', event_type: 'other' }),
+    ).toBe(before + 1);
+    expect(await (await fetch(`${ingest.url}/metrics`)).text()).not.toContain(madeUp);
+  });
+
+  it('is ready with PostgreSQL, Kafka and the job runner reachable', async () => {
     const res = await fetch(`${ingest.url}/health/ready`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
@@ -575,7 +717,49 @@ describe('observability', () => {
         postgres: { healthy: true },
         'kafka-producer': { healthy: true },
         kafka: { healthy: true },
+        jobs: { healthy: true },
       },
     });
+  });
+});
+
+describe('ignored-events-cleanup', () => {
+  it('deletes ignored webhooks older than IGNORED_EVENTS_RETENTION_HOURS and keeps the newer ones', async () => {
+    const config = service.loadConfig({
+      ...baseEnv(),
+      PAGERDUTY_WEBHOOK_SECRETS: secrets.pagerduty,
+      IGNORED_EVENTS_RETENTION_HOURS: '24',
+    });
+    const logger = createLogger({ service: 'webhook-ingest', level: 'silent' });
+    const {
+      parts: { jobs },
+      context: { database },
+    } = await service.build(config, { logger });
+    const cleanup = jobs?.find((job) => job.name === 'ignored-events-cleanup');
+    if (!cleanup) throw new Error('webhook-ingest defines no ignored-events-cleanup job');
+    try {
+      const kept = ignoredPagerDutyEvent();
+      expect((await postPagerDuty(kept)).status).toBe(202);
+      const old = randomUUID();
+      await pool.query(
+        `insert into ingest.ignored_events (id, provider, event_type, reason, payload, received_at)
+         values ($1, 'pagerduty', 'service.updated', 'test', $2::jsonb, now() - interval '25 hours')`,
+        [`pagerduty:${old}`, JSON.stringify({ event: { id: old } })],
+      );
+      await cleanup.run(undefined, {
+        logger,
+        jobId: randomUUID(),
+        name: cleanup.name,
+        attempt: 1,
+        signal: new AbortController().signal,
+      });
+      const { rows } = await pool.query<{ id: string }>(
+        `select payload->'event'->>'id' as id from ingest.ignored_events where payload->'event'->>'id' = any($1::text[])`,
+        [[old, kept.event.id]],
+      );
+      expect(rows.map((r) => r.id)).toEqual([kept.event.id]);
+    } finally {
+      await database.stop();
+    }
   });
 });

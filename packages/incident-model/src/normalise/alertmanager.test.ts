@@ -71,7 +71,8 @@ describe(normaliseAlertmanager.name, () => {
     expect(onlyEvent(normaliseAlertmanager(payload, ctx)).snapshot).toEqual({
       title: 'Checkout error rate above 5%',
       service: 'checkout',
-      severity: 'p0',
+      severity: 'critical',
+      providerSeverity: 'critical',
       urgency: 'high',
       labels: payload.alerts[0]!.labels,
       links: [
@@ -108,15 +109,30 @@ describe(normaliseAlertmanager.name, () => {
   });
 
   it.each([
-    ['critical', 'p0', 'high'],
-    ['error', 'p1', 'high'],
-    ['warning', 'p2', 'low'],
-    ['info', 'p4', 'low'],
-    ['page-me', 'p2', 'low'],
-    [undefined, 'p2', 'low'],
+    ['critical', 'critical', 'high'],
+    ['error', 'high', 'high'],
+    ['warning', 'medium', 'low'],
+    ['info', 'info', 'low'],
+    ['P1', 'critical', 'high'],
+    ['page-me', 'medium', 'low'],
+    [undefined, 'medium', 'low'],
   ])('maps severity label %s to %s / %s', (severity, expected, urgency) => {
     const payload = alertmanagerWebhook({ alerts: [{ labels: { severity } }] });
-    expect(onlyEvent(normaliseAlertmanager(payload, ctx)).snapshot).toMatchObject({ severity: expected, urgency });
+    expect(onlyEvent(normaliseAlertmanager(payload, ctx)).snapshot).toMatchObject({
+      severity: expected,
+      providerSeverity: severity ?? null,
+      urgency,
+    });
+  });
+
+  it('says on every event when Alertmanager left alerts out of the notification (truncatedAlerts)', () => {
+    const payload = { ...alertmanagerWebhook({ alerts: [{}, { labels: { instance: 'db-2' } }] }), truncatedAlerts: 12 };
+    expect(eventsOf(normaliseAlertmanager(payload, ctx)).map((event) => event.change)).toEqual([
+      { truncatedAlerts: 12 },
+      { truncatedAlerts: 12 },
+    ]);
+    const complete = { ...alertmanagerWebhook(), truncatedAlerts: 0 };
+    expect(onlyEvent(normaliseAlertmanager(complete, ctx)).change).toBeUndefined();
   });
 
   it('marks alerts labelled drill="true" as drills', () => {

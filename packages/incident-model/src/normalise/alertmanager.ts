@@ -1,12 +1,19 @@
 import { z } from 'zod';
 import type { IncidentEvent } from '../events.js';
-import { type IncidentSnapshot, incidentIdFor, slugifyService, urgencyForSeverity } from '../incident.js';
-import { DEFAULT_SEVERITY, severityFromText } from '../severity.js';
+import {
+  INCIDENT_LIMITS,
+  type IncidentSnapshot,
+  incidentIdFor,
+  slugifyService,
+  urgencyForSeverity,
+} from '../incident.js';
+import { DEFAULT_SEVERITY, severityFromName } from '../severity.js';
 import { alertmanagerFingerprint } from './fingerprint.js';
 import type { NormaliseContext, NormaliseResult, ValidationIssue } from './types.js';
 import {
   boundedEventId,
   boundedLabels,
+  boundedText,
   boundedTitle,
   emit,
   firstText,
@@ -39,6 +46,8 @@ const Webhook = z.looseObject({
   receiver: z.string().nullish(),
   groupKey: z.string().nullish(),
   externalURL: z.string().nullish(),
+  /** Alerts of the group left out of this notification (the receiver's `max_alerts`). */
+  truncatedAlerts: z.number().int().min(0).nullish(),
   alerts: z.array(Alert).min(1),
 });
 type Webhook = z.infer<typeof Webhook>;
@@ -55,13 +64,14 @@ function toEvent(webhook: Webhook, alert: Alert, index: number): IncidentEvent |
   const fingerprint = alert.fingerprint ?? alertmanagerFingerprint(alert.labels);
   const labels = alert.labels;
   const annotations = alert.annotations ?? {};
-  const severity = severityFromText(labels.severity) ?? DEFAULT_SEVERITY;
+  const severity = severityFromName(labels.severity) ?? DEFAULT_SEVERITY;
   const occurredAt = status === 'resolved' ? (alert.endsAt as string) : alert.startsAt;
 
   const snapshot: IncidentSnapshot = {
     title: boundedTitle(annotations.summary, annotations.description, labels.alertname, `Alert ${fingerprint}`),
     service: slugifyService(firstText(labels.service, labels.app, labels.job) ?? ''),
     severity,
+    providerSeverity: boundedText(firstText(labels.severity), INCIDENT_LIMITS.providerSeverity),
     urgency: urgencyForSeverity(severity),
     labels: boundedLabels(Object.entries(labels)),
     links: links(
@@ -75,6 +85,8 @@ function toEvent(webhook: Webhook, alert: Alert, index: number): IncidentEvent |
 
   // Alertmanager re-sends a firing alert every group_interval with the same startsAt: same event id.
   const episode = status === 'resolved' ? `${alert.startsAt}:${alert.endsAt}` : alert.startsAt;
+  // Said on every event of the notification: each incident's timeline shows that others were left out.
+  const truncatedAlerts = webhook.truncatedAlerts ?? 0;
   return {
     eventId: boundedEventId('alertmanager', `${fingerprint}:${status}:${episode}`),
     kind: status === 'resolved' ? 'resolved' : 'triggered',
@@ -88,13 +100,14 @@ function toEvent(webhook: Webhook, alert: Alert, index: number): IncidentEvent |
     note: null,
     drill: labels.drill === 'true',
     snapshot,
+    ...(truncatedAlerts > 0 ? { change: { truncatedAlerts } } : {}),
   };
 }
 
 /**
  * Alertmanager webhook (version "4") → one incident event per alert: firing → triggered,
  * resolved → resolved. An empty `alerts` array, or any invalid alert, makes the payload invalid.
- * Never throws.
+ * `truncatedAlerts` > 0 is carried on every event as `change.truncatedAlerts`. Never throws.
  */
 export function normaliseAlertmanager(body: unknown, _ctx: NormaliseContext): NormaliseResult {
   return neverThrow(() => {

@@ -33,7 +33,9 @@ describe(normaliseOpsgenie.name, () => {
     expect(onlyEvent(normaliseOpsgenie(payload, ctx)).snapshot).toEqual({
       title: 'Checkout error rate above 5% for 10 minutes',
       service: 'payments-api',
-      severity: 'p0',
+      severity: 'critical',
+      providerSeverity: 'P1',
+      assignees: [],
       urgency: 'high',
       labels: {
         opsgenie_tiny_id: '1791',
@@ -99,12 +101,43 @@ describe(normaliseOpsgenie.name, () => {
   });
 
   it.each([
-    ['priority first', { priority: 'P5', tags: ['severity:critical'] }, 'p4', 'low'],
-    ['a severity: tag without priority', { priority: null, tags: ['severity:critical'] }, 'p0', 'high'],
-    ['the default without either', { priority: null, tags: ['env:prod'] }, 'p2', 'low'],
+    ['priority first', { priority: 'P5', tags: ['severity:critical'] }, 'info', 'low'],
+    ['a severity: tag without priority', { priority: null, tags: ['severity:critical'] }, 'critical', 'high'],
+    ['a priority name in a severity: tag', { priority: null, tags: ['severity:P2'] }, 'high', 'high'],
+    ['the default without either', { priority: null, tags: ['env:prod'] }, 'medium', 'low'],
   ] as const)('takes the severity from %s', (_, overrides, severity, urgency) => {
     const event = onlyEvent(normaliseOpsgenie(opsgenieWebhook({ ...overrides, tags: [...overrides.tags] }), ctx));
-    expect(event.snapshot).toMatchObject({ severity, urgency });
+    expect(event.snapshot).toMatchObject({ severity, urgency, providerSeverity: overrides.priority });
+  });
+
+  it.each([
+    ['P1', 'critical'],
+    ['P2', 'high'],
+    ['P3', 'medium'],
+    ['P4', 'low'],
+    ['P5', 'info'],
+  ] as const)('names priority %s %s and keeps the priority beside it', (priority, severity) => {
+    expect(onlyEvent(normaliseOpsgenie(opsgenieWebhook({ priority }), ctx)).snapshot).toMatchObject({
+      severity,
+      providerSeverity: priority,
+    });
+  });
+
+  it('takes the owner as the assignee, and says who an ownership change went to', () => {
+    const owned = onlyEvent(normaliseOpsgenie(opsgenieWebhook({ action: 'AssignOwnership' }), ctx));
+    const grace = [{ id: null, name: 'grace.hopper@acme.example' }];
+    expect(owned.snapshot?.assignees).toEqual(grace);
+    expect(owned.change).toEqual({ assignees: grace });
+    expect(onlyEvent(normaliseOpsgenie(opsgenieWebhook({ action: 'TakeOwnership' }), ctx)).change).toEqual({
+      assignees: grace,
+    });
+    expect(onlyEvent(normaliseOpsgenie(opsgenieWebhook({ action: 'Acknowledge' }), ctx)).change).toBeUndefined();
+  });
+
+  it('says which escalation an Escalate went through', () => {
+    expect(onlyEvent(normaliseOpsgenie(opsgenieWebhook({ action: 'Escalate' }), ctx)).change).toEqual({
+      escalationPolicy: 'checkout_escalation',
+    });
   });
 
   it.each([

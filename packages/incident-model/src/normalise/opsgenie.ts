@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import type { Actor, IncidentEvent, IncidentEventKind } from '../events.js';
+import type { Actor, IncidentEvent, IncidentEventChange, IncidentEventKind } from '../events.js';
 import {
+  type Assignee,
   INCIDENT_LIMITS,
   type IncidentSnapshot,
   incidentIdFor,
   slugifyService,
   urgencyForSeverity,
 } from '../incident.js';
-import { DEFAULT_SEVERITY, severityFromPriority, severityFromText } from '../severity.js';
+import { DEFAULT_SEVERITY, severityFromName } from '../severity.js';
 import { isoFromEpochMs, isoFromRfc3339 } from '../time.js';
 import type { NormaliseContext, NormaliseResult } from './types.js';
 import {
@@ -153,7 +154,9 @@ function normalise(body: Webhook, kind: IncidentEventKind, ctx: NormaliseContext
         ).slice(0, 32)}`;
 
   const severity =
-    severityFromPriority(alert.priority) ?? severityFromText(tagValue(tags, 'severity:')) ?? DEFAULT_SEVERITY;
+    severityFromName(alert.priority) ?? severityFromName(tagValue(tags, 'severity:')) ?? DEFAULT_SEVERITY;
+  const owner = firstText(alert.owner);
+  const assignees: Assignee[] = owner === null ? [] : [{ id: null, name: truncate(owner, INCIDENT_LIMITS.actorField) }];
   const lowerTags = tags.map((tag) => tag.trim().toLowerCase());
   const drillTags: readonly string[] = OPSGENIE_DRILL_TAGS;
 
@@ -161,6 +164,8 @@ function normalise(body: Webhook, kind: IncidentEventKind, ctx: NormaliseContext
     title: boundedTitle(alert.message, alert.alias, alert.alertId),
     service: slugifyService(firstText(tagValue(tags, 'service:'), alert.entity, alert.teams?.[0]) ?? ''),
     severity,
+    providerSeverity: boundedText(firstText(alert.priority), INCIDENT_LIMITS.providerSeverity),
+    assignees,
     urgency: urgencyForSeverity(severity),
     labels: boundedLabels([
       ['opsgenie_tiny_id', alert.tinyId],
@@ -193,7 +198,19 @@ function normalise(body: Webhook, kind: IncidentEventKind, ctx: NormaliseContext
     drill: lowerTags.some((tag) => drillTags.includes(tag)),
     snapshot,
   };
+  const change = changeFor(action, body, assignees);
+  if (change !== undefined) event.change = change;
   return emit([event]);
+}
+
+/** What an action says changed: the escalation it went through, the owner it went to. */
+function changeFor(action: string, body: Webhook, assignees: Assignee[]): IncidentEventChange | undefined {
+  if (action === 'Escalate') {
+    const escalation = boundedText(firstText(body.escalationName), INCIDENT_LIMITS.actorField);
+    return escalation === null ? undefined : { escalationPolicy: escalation };
+  }
+  if (action === 'TakeOwnership' || action === 'AssignOwnership') return { assignees };
+  return undefined;
 }
 
 /**

@@ -37,7 +37,9 @@ describe(normalisePagerDuty.name, () => {
     expect(snapshot).toEqual({
       title: 'Card auth failing',
       service: 'payments-api-eu',
-      severity: 'p0',
+      severity: 'critical',
+      providerSeverity: 'P1',
+      assignees: [{ id: 'PTUXL6G', name: 'Grace Hopper' }],
       urgency: 'high',
       labels: {
         pagerduty_service_id: data.service.id,
@@ -60,19 +62,72 @@ describe(normalisePagerDuty.name, () => {
   });
 
   it.each([
-    ['P3', 'high', 'p2', 'high'],
-    ['P5', 'low', 'p4', 'low'],
-    [null, 'high', 'p1', 'high'],
-    [null, 'low', 'p3', 'low'],
+    ['P0', 'high', 'critical', 'high'],
+    ['P1', 'high', 'critical', 'high'],
+    ['P2', 'high', 'high', 'high'],
+    ['P3', 'high', 'medium', 'high'],
+    ['P4', 'low', 'low', 'low'],
+    ['P5', 'low', 'info', 'low'],
+    [null, 'high', 'high', 'high'],
+    [null, 'low', 'low', 'low'],
   ] as const)('with priority %s and urgency %s gives severity %s', (priority, urgency, severity, expectedUrgency) => {
     const { snapshot } = onlyEvent(normalisePagerDuty(pagerDutyIncidentEvent({ priority, urgency }), ctx));
-    expect(snapshot).toMatchObject({ severity, urgency: expectedUrgency });
+    expect(snapshot).toMatchObject({ severity, urgency: expectedUrgency, providerSeverity: priority });
   });
 
-  it('falls back to urgency when the account uses custom priority names', () => {
+  it('never shows a P0 incident below a P1 one (P0 used to fall back to urgency)', () => {
+    const severity = (priority: 'P0' | 'P1') =>
+      onlyEvent(normalisePagerDuty(pagerDutyIncidentEvent({ priority, urgency: 'low' }), ctx)).snapshot?.severity;
+    expect(severity('P0')).toBe('critical');
+    expect(severity('P1')).toBe('critical');
+  });
+
+  it('reads custom priority names that are severity words, and keeps the name verbatim', () => {
+    const payload = copy(pagerDutyIncidentEvent({ urgency: 'low' }));
+    Object.assign(payload.event.data.priority!, { summary: 'High' });
+    expect(onlyEvent(normalisePagerDuty(payload, ctx)).snapshot).toMatchObject({
+      severity: 'high',
+      providerSeverity: 'High',
+    });
+  });
+
+  it('falls back to urgency when the account uses custom priority names it cannot read', () => {
     const payload = copy(pagerDutyIncidentEvent({ urgency: 'low' }));
     Object.assign(payload.event.data.priority!, { summary: 'SEV-2' });
-    expect(onlyEvent(normalisePagerDuty(payload, ctx)).snapshot?.severity).toBe('p3');
+    expect(onlyEvent(normalisePagerDuty(payload, ctx)).snapshot).toMatchObject({
+      severity: 'low',
+      providerSeverity: 'SEV-2',
+    });
+  });
+
+  it('says what an escalation, a reassignment, a delegation and a priority change changed', () => {
+    const change = (
+      eventType: string,
+      edit: (data: ReturnType<typeof pagerDutyIncidentEvent>['event']['data']) => void = () => {},
+    ) => {
+      const payload = copy(
+        pagerDutyIncidentEvent({ eventType, priority: 'P1', assignee: { id: 'PLEVEL2', name: 'Lin Level-Two' } }),
+      );
+      edit(payload.event.data);
+      return onlyEvent(normalisePagerDuty(payload, ctx)).change;
+    };
+    const lin = [{ id: 'PLEVEL2', name: 'Lin Level-Two' }];
+    expect(change('incident.escalated')).toEqual({ assignees: lin, escalationPolicy: 'Payments — primary' });
+    expect(change('incident.escalated', (data) => Object.assign(data, { escalation_level: 2 }))).toEqual({
+      assignees: lin,
+      escalationPolicy: 'Payments — primary',
+      escalationLevel: 2,
+    });
+    expect(change('incident.escalated', (data) => Object.assign(data, { escalation_level: 'two' }))).not.toHaveProperty(
+      'escalationLevel',
+    );
+    expect(change('incident.reassigned')).toEqual({ assignees: lin });
+    expect(change('incident.delegated')).toEqual({ escalationPolicy: 'Payments — primary', assignees: lin });
+    expect(change('incident.priority_updated')).toEqual({ priority: { to: 'P1' } });
+    expect(change('incident.priority_updated', (data) => Object.assign(data, { priority: null }))).toEqual({
+      priority: { to: null },
+    });
+    expect(change('incident.acknowledged')).toBeUndefined();
   });
 
   it('uses the incident id as dedup key when there is no incident_key', () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { Actor, IncidentEvent, IncidentEventKind } from '../events.js';
+import type { Actor, IncidentEvent, IncidentEventChange, IncidentEventKind } from '../events.js';
 import {
+  type Assignee,
   INCIDENT_LIMITS,
   type IncidentSnapshot,
   incidentIdFor,
@@ -8,7 +9,7 @@ import {
   type Urgency,
   urgencyForSeverity,
 } from '../incident.js';
-import { severityFromPriority } from '../severity.js';
+import { severityFromName } from '../severity.js';
 import type { NormaliseContext, NormaliseResult } from './types.js';
 import {
   boundedEventId,
@@ -76,6 +77,8 @@ const IncidentData = z.looseObject({
   escalation_policy: Reference.nullish(),
   teams: z.array(Reference).nullish(),
   priority: Reference.nullish(),
+  // Not documented for webhooks (the REST API's incident has it): taken when it is a level, else ignored.
+  escalation_level: z.unknown().optional(),
   conference_bridge: z
     .looseObject({ conference_url: z.string().nullish(), conference_number: z.string().nullish() })
     .nullish(),
@@ -123,13 +126,57 @@ function summaries(refs: readonly Reference[] | null | undefined): string | null
 }
 
 function severityAndUrgency(data: z.infer<typeof IncidentData>): Pick<IncidentSnapshot, 'severity' | 'urgency'> {
-  const fromPriority = severityFromPriority(data.priority?.summary);
+  const fromPriority = severityFromName(data.priority?.summary);
   const urgency: Urgency | null = data.urgency === 'high' || data.urgency === 'low' ? data.urgency : null;
   if (fromPriority !== null) {
     return { severity: fromPriority, urgency: urgency ?? urgencyForSeverity(fromPriority) };
   }
   // No usable priority: PagerDuty's urgency is the only signal. Unknown urgency counts as high (page people).
-  return urgency === 'low' ? { severity: 'p3', urgency: 'low' } : { severity: 'p1', urgency: 'high' };
+  return urgency === 'low' ? { severity: 'low', urgency: 'low' } : { severity: 'high', urgency: 'high' };
+}
+
+function assigneesFrom(refs: readonly Reference[]): Assignee[] {
+  const assignees: Assignee[] = [];
+  for (const ref of refs) {
+    const name = firstText(ref.summary, ref.id);
+    if (name === null) continue;
+    assignees.push({
+      id: boundedText(firstText(ref.id), INCIDENT_LIMITS.actorField),
+      name: truncate(name, INCIDENT_LIMITS.actorField),
+    });
+  }
+  return assignees.slice(0, INCIDENT_LIMITS.assignees);
+}
+
+/** What an incident event says changed, from the incident as PagerDuty sends it after the change. */
+function changeFor(
+  kind: IncidentEventKind,
+  data: z.infer<typeof IncidentData>,
+  snapshot: IncidentSnapshot,
+): IncidentEventChange | undefined {
+  const assignees = data.assignees ? { assignees: snapshot.assignees ?? [] } : {};
+  const policyName = boundedText(
+    firstText(data.escalation_policy?.summary, data.escalation_policy?.id),
+    INCIDENT_LIMITS.actorField,
+  );
+  const policy = policyName === null ? {} : { escalationPolicy: policyName };
+  const level = data.escalation_level;
+  const escalationLevel =
+    typeof level === 'number' && Number.isInteger(level) && level >= 1 && level <= 1000
+      ? { escalationLevel: level }
+      : {};
+  switch (kind) {
+    case 'escalated':
+      return { ...assignees, ...policy, ...escalationLevel };
+    case 'delegated':
+      return { ...policy, ...assignees };
+    case 'reassigned':
+      return assignees;
+    case 'priority_changed':
+      return { priority: { to: snapshot.providerSeverity ?? null } };
+    default:
+      return undefined;
+  }
 }
 
 function incidentEvent(body: z.infer<typeof IncidentWebhook>, kind: IncidentEventKind): NormaliseResult {
@@ -140,6 +187,8 @@ function incidentEvent(body: z.infer<typeof IncidentWebhook>, kind: IncidentEven
     title,
     service: slugifyService(firstText(data.service?.summary, data.service?.id) ?? ''),
     ...severityAndUrgency(data),
+    providerSeverity: boundedText(firstText(data.priority?.summary), INCIDENT_LIMITS.providerSeverity),
+    assignees: assigneesFrom(data.assignees ?? []),
     labels: boundedLabels([
       ['pagerduty_service_id', data.service?.id],
       ['pagerduty_service', data.service?.summary],
@@ -172,6 +221,8 @@ function incidentEvent(body: z.infer<typeof IncidentWebhook>, kind: IncidentEven
     drill: isDrillTitle(data.title),
     snapshot,
   };
+  const change = changeFor(kind, data, snapshot);
+  if (change !== undefined && Object.keys(change).length > 0) result.change = change;
   return emit([result]);
 }
 

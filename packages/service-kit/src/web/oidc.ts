@@ -1,9 +1,9 @@
 import { type Request, Router } from 'express';
 import * as oidc from 'openid-client';
-import { type Principal, type Role, rolesFromClaims } from '../auth.js';
+import { type Principal, principalFromClaims, type Role } from '../auth.js';
 import { AuthenticationError, DependencyUnavailableError, InputError, NotAllowedError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { csrfMatches, type SessionCodec } from './session.js';
+import { csrfMatches, RefreshRefusedError, type SessionManager } from './session.js';
 
 export interface OidcLoginOptions {
   issuer: string;
@@ -18,7 +18,12 @@ export interface OidcLoginOptions {
   roleMap: Record<string, Role>;
   /** Only for the local development issuer on http://127.0.0.1. */
   allowInsecureIssuer: boolean;
-  sessions: SessionCodec;
+  /**
+   * Scopes asked for at sign-in (default `openid profile email`). Some issuers (Okta, Auth0,
+   * Entra ID) issue the refresh token that keeps roles current only for `offline_access`.
+   */
+  scopes?: string | undefined;
+  sessions: SessionManager;
   /** Called after a successful sign-in / sign-out, e.g. to write an audit row. */
   onSignIn?: (principal: Principal, req: Request) => Promise<void>;
   onSignOut?: (principal: Principal, req: Request) => Promise<void>;
@@ -35,8 +40,10 @@ export function safeReturnTo(value: unknown): string {
 /**
  * Authorization code flow with PKCE (S256) against any standard issuer, via openid-client:
  * GET /auth/login → the issuer; GET /auth/callback checks state, exchanges the code with the
- * verifier, validates the ID token (iss, aud, exp, nonce) and issues our own session cookie;
- * POST /auth/logout clears it (CSRF-checked); GET /auth/me tells the UI who is signed in.
+ * verifier, validates the ID token (iss, aud, exp, nonce) and starts a server-side session;
+ * POST /auth/logout ends it (CSRF-checked); GET /auth/me tells the UI who is signed in. The
+ * issuer's refresh token lets the session re-read the user's roles (see session.ts): a role
+ * removed at the issuer, or a user removed there, takes effect within the roles TTL.
  */
 export function createOidcRouter(opts: OidcLoginOptions): Router {
   const router = Router();
@@ -61,6 +68,29 @@ export function createOidcRouter(opts: OidcLoginOptions): Router {
     return config;
   };
 
+  // Re-reads the user at the issuer for the session's periodic role check.
+  opts.sessions.setRoleRefresher(async (refreshToken, subject) => {
+    const cfg = await configuration();
+    let tokens: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
+    try {
+      tokens = await oidc.refreshTokenGrant(cfg, refreshToken);
+    } catch (error) {
+      // The issuer answered, and said no (invalid_grant: token revoked, user disabled or removed).
+      if (error instanceof oidc.ResponseBodyError && error.status < 500) {
+        throw new RefreshRefusedError(`${error.error}: ${error.error_description ?? 'refresh refused'}`);
+      }
+      throw error; // unreachable or unexpected: the session keeps its roles and asks again
+    }
+    const claims = tokens.claims();
+    // Without a fresh ID token the roles cannot be confirmed: sign in again.
+    if (!claims) throw new RefreshRefusedError('the issuer returned no ID token on refresh');
+    if (claims.sub !== subject) throw new RefreshRefusedError('the refreshed ID token is for another subject');
+    return {
+      principal: principalFromClaims(claims, { rolesClaim: opts.rolesClaim, roleMap: opts.roleMap }),
+      refreshToken: tokens.refresh_token,
+    };
+  });
+
   router.get('/auth/login', async (req, res) => {
     const cfg = await configuration();
     const verifier = oidc.randomPKCECodeVerifier();
@@ -69,7 +99,7 @@ export function createOidcRouter(opts: OidcLoginOptions): Router {
     await opts.sessions.issueLogin(res, { verifier, state, nonce, returnTo: safeReturnTo(req.query.returnTo) });
     const url = oidc.buildAuthorizationUrl(cfg, {
       redirect_uri: redirectUri(req),
-      scope: 'openid profile email',
+      scope: opts.scopes ?? 'openid profile email',
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,
@@ -104,22 +134,24 @@ export function createOidcRouter(opts: OidcLoginOptions): Router {
     }
     const claims = tokens.claims();
     if (!claims) throw new InputError('sign-in failed: the identity provider returned no ID token');
-    const principal = {
-      subject: claims.sub,
-      name: typeof claims.name === 'string' ? claims.name : null,
-      email: typeof claims.email === 'string' ? claims.email : null,
-      roles: rolesFromClaims(claims, { rolesClaim: opts.rolesClaim, roleMap: opts.roleMap }),
-    };
-    await opts.sessions.issue(res, principal);
+    // The same rules as for bearer tokens: mapped roles only, and only a verified email.
+    const principal = principalFromClaims(claims, { rolesClaim: opts.rolesClaim, roleMap: opts.roleMap });
+    // Signing in again replaces the browser's session: the old one must not live on in a copy.
+    const previous = await opts.sessions.read(req);
+    if (previous) await opts.sessions.revoke(previous.id);
+    await opts.sessions.issue(res, principal, { refreshToken: tokens.refresh_token });
     opts.sessions.clearLogin(res);
     await opts.onSignIn?.(principal, req);
     res.redirect(302, safeReturnTo(login.returnTo));
   });
 
   router.get('/auth/me', async (req, res) => {
-    const session = await opts.sessions.read(req);
-    if (!session) throw new AuthenticationError('not signed in');
     res.setHeader('Cache-Control', 'no-store');
+    const session = await opts.sessions.read(req);
+    if (!session) {
+      if (opts.sessions.presented(req)) opts.sessions.clear(res);
+      throw new AuthenticationError('not signed in');
+    }
     res.json({
       subject: session.subject,
       name: session.name,
@@ -135,6 +167,8 @@ export function createOidcRouter(opts: OidcLoginOptions): Router {
       if (!csrfMatches(session.csrf, req.header('x-csrf-token'))) {
         throw new NotAllowedError('missing or wrong X-CSRF-Token');
       }
+      // Ends it for every copy of the cookie and every replica (streams included), not just here.
+      await opts.sessions.revoke(session.id);
       await opts.onSignOut?.(session, req);
     }
     opts.sessions.clear(res);

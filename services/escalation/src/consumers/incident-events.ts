@@ -85,6 +85,8 @@ export function createIncidentEventsHandler(deps: {
               title: excluded('title'),
               service: excluded('service'),
               severity: excluded('severity'),
+              providerSeverity: excluded('provider_severity'),
+              assignees: excluded('assignees'),
               urgency: excluded('urgency'),
               status: excluded('status'),
               labels: excluded('labels'),

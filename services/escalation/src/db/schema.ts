@@ -1,5 +1,6 @@
 import {
   type Actor,
+  type Assignee,
   type IncidentEventKind,
   IncidentStatus,
   type Link,
@@ -7,7 +8,19 @@ import {
   Severity,
   Urgency,
 } from '@micro-oncall/incident-model';
-import { bigint, boolean, index, integer, jsonb, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sessionsTable } from '@micro-oncall/service-kit/session-table';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 export const escalation = pgSchema('escalation');
 
@@ -22,8 +35,20 @@ export const providerEnum = escalation.enum('provider', labels(Provider));
 export const statusEnum = escalation.enum('incident_status', labels(IncidentStatus));
 export const severityEnum = escalation.enum('severity', labels(Severity));
 export const urgencyEnum = escalation.enum('urgency', labels(Urgency));
-/** Escalation's own: how an audited attempt ended (not an incident-model value). */
-export const auditOutcomeEnum = escalation.enum('audit_outcome', ['succeeded', 'failed', 'denied']);
+/**
+ * Escalation's own: how an audited attempt ended (not an incident-model value). `pending` is
+ * written before a provider is called and followed by the action's outcome (same action_id);
+ * `unknown` means the provider may have carried the action out but no answer said so; `denied`
+ * is a request refused for want of authentication or permission. New labels go at the end
+ * (PostgreSQL appends them).
+ */
+export const auditOutcomeEnum = escalation.enum('audit_outcome', [
+  'succeeded',
+  'failed',
+  'denied',
+  'pending',
+  'unknown',
+]);
 
 /** Orders every change of an incident row: the live feed resumes from the last number a client saw. */
 export const incidentChangeSeq = escalation.sequence('incident_change_seq');
@@ -44,6 +69,10 @@ export const incidents = escalation.table(
     title: text('title').notNull(),
     service: text('service').notNull(),
     severity: severityEnum('severity').notNull(),
+    /** The provider's own priority or severity name, verbatim (`P1`, `warning`), shown beside ours. */
+    providerSeverity: text('provider_severity'),
+    /** Who the incident is assigned to at the provider (empty: nobody, or a provider without assignment). */
+    assignees: jsonb('assignees').$type<Assignee[]>().notNull().default([]),
     urgency: urgencyEnum('urgency').notNull(),
     status: statusEnum('status').notNull(),
     labels: jsonb('labels').$type<Record<string, string>>().notNull(),
@@ -119,10 +148,46 @@ export const auditLog = escalation.table(
     detail: text('detail').notNull(),
     requestId: text('request_id').notNull(),
     request: jsonb('request'),
+    /** One provider action: its `pending` row and the row(s) with its outcome share it. */
+    actionId: uuid('action_id'),
   },
   (t) => [
     index('audit_log_at_idx').on(t.at),
     index('audit_log_incident_idx').on(t.incidentId, t.at),
     index('audit_log_actor_idx').on(t.actorSubject, t.at),
+    index('audit_log_action_idx').on(t.actionId),
   ],
 );
+
+/**
+ * One row per `Idempotency-Key` a user sent for an incident's action: the first request
+ * reserves it (`completed_at` null while the provider is being called) and stores its answer,
+ * so a repeat gets that answer instead of a second call to the provider, on any replica and
+ * after restarts. Rows older than a day are pruned.
+ */
+export const actionRequests = escalation.table(
+  'action_requests',
+  {
+    actorSubject: text('actor_subject').notNull(),
+    incidentId: text('incident_id').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    actionId: uuid('action_id').notNull(),
+    /** sha256 of the validated request: the same key with another request is refused. */
+    requestHash: text('request_hash').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+    completedAt: timestamp('completed_at', { withTimezone: true, mode: 'string' }),
+    /** The first request's answer (HTTP status and JSON body), replayed to repeats. */
+    responseStatus: integer('response_status'),
+    responseBody: jsonb('response_body'),
+  },
+  (t) => [
+    primaryKey({ name: 'action_requests_pkey', columns: [t.actorSubject, t.incidentId, t.idempotencyKey] }),
+    index('action_requests_created_idx').on(t.createdAt),
+  ],
+);
+
+/**
+ * Browser sessions (service-kit session-store.ts): the cookie holds a random id, this table its
+ * hash, so sign-out and revocation take effect at once on every replica.
+ */
+export const sessions = sessionsTable(escalation);

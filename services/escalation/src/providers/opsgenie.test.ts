@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ConflictError,
   createLogger,
   DependencyUnavailableError,
   InputError,
@@ -175,6 +176,35 @@ describe(createOpsgenieActions.name, () => {
     expect(error.status).toBe(502);
     expect(error.message).toBe('Opsgenie could not close alert a1b2-c3: Alert is already closed');
     expect(fake.alert('a1b2-c3')?.status).toBe('open');
+  });
+
+  it.each([
+    ['a dot-dot segment', '..'],
+    ['a slash', 'a1b2/c3'],
+    ['a space', 'a1b2 c3'],
+    ['a query string', 'a1b2-c3?identifierType=alias'],
+  ])('refuses an alert id with %s before calling Opsgenie (409)', async (_what, providerId) => {
+    const { og, fake } = await setup();
+
+    const error = await rejection(og.perform({ providerId, title: 't' }, { action: 'acknowledge' }, ctx));
+
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.status).toBe(409);
+    expect(error.message).toBe(
+      `this incident's Opsgenie id ${JSON.stringify(providerId)} is not a valid Opsgenie id (letters, digits and dashes, like 70413a06-38d6-4c85-92b8-5ebc900d42e2); act on it in Opsgenie itself`,
+    );
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it("does not put a request id outside Opsgenie's alphabet into the polling URL", async () => {
+    const { og, fake } = await setup();
+    fake.failNext({ status: 202, body: { result: 'Request will be processed', took: 0.001, requestId: '..' } });
+
+    const error = await rejection(og.perform(alert, { action: 'acknowledge' }, ctx));
+
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.message).toBe('Opsgenie answered 202 without a usable request id');
+    expect(actionPaths(fake)).toEqual(['POST /v2/alerts/a1b2-c3/acknowledge']);
   });
 
   it('fails with 502 when the alert does not exist', async () => {

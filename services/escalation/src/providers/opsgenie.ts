@@ -6,6 +6,7 @@ import {
   UpstreamError,
 } from '@micro-oncall/service-kit';
 import { z } from 'zod';
+import { incidentPathId, OPSGENIE_IDS, type PathSegment } from './ids.js';
 import type { ActionContext, ActionOutcome, ActionRequest, ProviderActions, ProviderHttpOptions } from './types.js';
 
 export const OPSGENIE_API_URL = 'https://api.opsgenie.com';
@@ -23,7 +24,8 @@ export interface OpsgenieActionsOptions {
   http?: ProviderHttpOptions;
 }
 
-const Accepted = z.object({ requestId: z.string().min(1) });
+// The request id goes into the polling URL's path: only Opsgenie's id alphabet is accepted.
+const Accepted = z.object({ requestId: z.string().regex(OPSGENIE_IDS.pattern) });
 const RequestStatus = z.object({
   data: z.object({ isSuccess: z.boolean(), status: z.string().optional(), alertId: z.string().optional() }),
 });
@@ -44,20 +46,20 @@ export function createOpsgenieActions(opts: OpsgenieActionsOptions): ProviderAct
   });
 
   async function act(
-    alertId: string,
+    alertId: PathSegment,
     verb: 'acknowledge' | 'close' | 'escalate' | 'notes',
     body: Record<string, unknown>,
     what: { done: string; attempted: string },
   ): Promise<ActionOutcome> {
     const res = await http.request({
       method: 'POST',
-      path: `/v2/alerts/${encodeURIComponent(alertId)}/${verb}`,
+      path: `/v2/alerts/${alertId}/${verb}`,
       query: { identifierType: 'id' },
       body,
     });
     const accepted = Accepted.safeParse(res.body);
     if (!accepted.success) {
-      throw new UpstreamError(`${PROVIDER} answered ${res.status} without a request id`, {
+      throw new UpstreamError(`${PROVIDER} answered ${res.status} without a usable request id`, {
         provider: PROVIDER,
         status: res.status,
       });
@@ -101,11 +103,13 @@ export function createOpsgenieActions(opts: OpsgenieActionsOptions): ProviderAct
     provider: 'opsgenie',
     async perform(incident, request: ActionRequest, ctx) {
       const id = incident.providerId;
+      // Checked before any request: only Opsgenie's id alphabet goes into the URL path.
+      const pathId = incidentPathId(OPSGENIE_IDS, id);
       const base = { user: user(ctx), source: SOURCE };
       switch (request.action) {
         case 'acknowledge':
           return act(
-            id,
+            pathId,
             'acknowledge',
             { ...base, ...note(request.note) },
             {
@@ -115,7 +119,7 @@ export function createOpsgenieActions(opts: OpsgenieActionsOptions): ProviderAct
           );
         case 'resolve':
           return act(
-            id,
+            pathId,
             'close',
             { ...base, ...note(request.note) },
             {
@@ -139,7 +143,7 @@ export function createOpsgenieActions(opts: OpsgenieActionsOptions): ProviderAct
           const escalation = escalationId !== undefined ? { id: escalationId } : { name: escalationName };
           const target = escalationId ?? escalationName;
           return act(
-            id,
+            pathId,
             'escalate',
             { escalation, ...base, ...note(request.note) },
             {
@@ -154,7 +158,7 @@ export function createOpsgenieActions(opts: OpsgenieActionsOptions): ProviderAct
           );
         case 'note':
           return act(
-            id,
+            pathId,
             'notes',
             { ...base, note: request.note },
             {

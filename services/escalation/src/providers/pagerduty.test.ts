@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import {
+  ConflictError,
   createLogger,
   DependencyUnavailableError,
   InputError,
@@ -44,7 +45,7 @@ async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
 
 let fake: FakePagerDuty;
 beforeEach(async () => {
-  fake = await startFakePagerDuty({ token: TOKEN, users, incidents: ['Q2VU6LUZKJ7CQT', 'Q/1 x'] });
+  fake = await startFakePagerDuty({ token: TOKEN, users, incidents: ['Q2VU6LUZKJ7CQT'] });
 });
 afterEach(async () => {
   await fake.stop();
@@ -191,11 +192,34 @@ describe(createPagerDutyActions.name, () => {
     expect(fake.requests[0]!.headers.from).toBe('oncall-bot@example.com');
   });
 
-  it('URL-encodes the incident id in the path', async () => {
-    await actions().pd.perform({ providerId: 'Q/1 x', title: 't' }, { action: 'acknowledge' }, ctx());
+  it.each([
+    ['a dot-dot segment', '..'],
+    ['a slash and a space', 'Q/1 x'],
+    ['a query string', 'Q2VU6LUZKJ7CQT?x=1'],
+    ['lower-case letters', 'q2vu6luzkj7cqt'],
+    ['nothing', ''],
+  ])('refuses an incident id with %s before calling PagerDuty (409)', async (_what, providerId) => {
+    const error = await rejection(actions().pd.perform({ providerId, title: 't' }, { action: 'acknowledge' }, ctx()));
 
-    expect(fake.requests[0]!.path).toBe('/incidents/Q%2F1%20x');
-    expect(fake.incident('Q/1 x')?.status).toBe('acknowledged');
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.status).toBe(409);
+    expect(error.message).toBe(
+      `this incident's PagerDuty id ${JSON.stringify(providerId)} is not a valid PagerDuty id (upper-case letters and digits, like Q2VU6LUZKJ7CQT); act on it in PagerDuty itself`,
+    );
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it.each<[string, ActionRequest, string]>([
+    ['user', { action: 'reassign', userId: '../users/PALICE1' }, 'user "../users/PALICE1"'],
+    ['escalation policy', { action: 'escalate', escalationPolicyId: 'pepdba1' }, 'escalation policy "pepdba1"'],
+  ])("refuses the %s id outside PagerDuty's alphabet before calling PagerDuty (400)", async (_what, req, named) => {
+    const error = await rejection(perform(req));
+
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toBe(
+      `${named} is not a valid PagerDuty id: expected upper-case letters and digits, like Q2VU6LUZKJ7CQT`,
+    );
+    expect(fake.requests).toHaveLength(0);
   });
 
   it('fails with 502 quoting PagerDuty when the actor is not a PagerDuty user', async () => {

@@ -1,5 +1,6 @@
 import { createHttpClient, InputError, type Logger, ServiceError, UpstreamError } from '@micro-oncall/service-kit';
 import { z } from 'zod';
+import { incidentPathId, PAGERDUTY_IDS, type PathSegment, requestedId } from './ids.js';
 import type { ActionContext, ActionOutcome, ActionRequest, ProviderActions, ProviderHttpOptions } from './types.js';
 
 export const PAGERDUTY_API_URL = 'https://api.pagerduty.com';
@@ -11,7 +12,10 @@ export interface PagerDutyActionsOptions {
   baseUrl?: string;
   /** REST API key (account or user level). */
   token: string;
-  /** `From` when the acting person has no email; must be a PagerDuty user's login email. */
+  /**
+   * `From` when the acting person has no verified email (the principal's email is set only when
+   * the issuer marked it verified); must be a PagerDuty user's login email.
+   */
   fromEmail: string;
   logger: Logger;
   http?: ProviderHttpOptions;
@@ -44,10 +48,10 @@ export function createPagerDutyActions(opts: PagerDutyActionsOptions): ProviderA
     }),
   });
 
-  async function update(providerId: string, change: IncidentChange, ctx: ActionContext) {
+  async function update(providerId: string, pathId: PathSegment, change: IncidentChange, ctx: ActionContext) {
     const res = await http.request({
       method: 'PUT',
-      path: `/incidents/${encodeURIComponent(providerId)}`,
+      path: `/incidents/${pathId}`,
       headers: { From: from(ctx) },
       body: { incident: { type: 'incident_reference', ...change } },
     });
@@ -67,20 +71,20 @@ export function createPagerDutyActions(opts: PagerDutyActionsOptions): ProviderA
     return res;
   }
 
-  async function addNote(providerId: string, content: string, ctx: ActionContext) {
+  async function addNote(pathId: PathSegment, content: string, ctx: ActionContext) {
     return http.request({
       method: 'POST',
-      path: `/incidents/${encodeURIComponent(providerId)}/notes`,
+      path: `/incidents/${pathId}/notes`,
       headers: { From: from(ctx) },
       body: { note: { content } },
     });
   }
 
   /** The note that goes with an action already done: its failure must not hide that the action happened. */
-  async function addFollowUpNote(providerId: string, done: string, note: string | undefined, ctx: ActionContext) {
+  async function addFollowUpNote(pathId: PathSegment, done: string, note: string | undefined, ctx: ActionContext) {
     if (note === undefined) return;
     try {
-      await addNote(providerId, note, ctx);
+      await addNote(pathId, note, ctx);
     } catch (error) {
       const reason = error instanceof ServiceError ? error.message : 'unexpected error';
       const status = error instanceof UpstreamError ? error.upstreamStatus : null;
@@ -104,16 +108,19 @@ export function createPagerDutyActions(opts: PagerDutyActionsOptions): ProviderA
     provider: 'pagerduty',
     async perform(incident, request: ActionRequest, ctx) {
       const id = incident.providerId;
+      // Checked before any request: only PagerDuty's id alphabet goes into the URL path.
+      const pathId = incidentPathId(PAGERDUTY_IDS, id);
       switch (request.action) {
         case 'acknowledge': {
-          const res = await update(id, { status: 'acknowledged' }, ctx);
+          const res = await update(id, pathId, { status: 'acknowledged' }, ctx);
           const done = `${PROVIDER} acknowledged incident ${id}`;
-          await addFollowUpNote(id, done, request.note, ctx);
+          await addFollowUpNote(pathId, done, request.note, ctx);
           return outcome(request.note ? `${done} and added the note` : done, res);
         }
         case 'resolve': {
           const res = await update(
             id,
+            pathId,
             { status: 'resolved', ...(request.note ? { resolution: request.note } : {}) },
             ctx,
           );
@@ -127,8 +134,10 @@ export function createPagerDutyActions(opts: PagerDutyActionsOptions): ProviderA
           if (request.escalationName !== undefined) {
             throw new InputError('PagerDuty escalates by level or escalation policy id, not by escalation name');
           }
+          if (policy !== undefined) requestedId(PAGERDUTY_IDS, policy, 'escalation policy');
           const res = await update(
             id,
+            pathId,
             {
               ...(policy !== undefined
                 ? { escalation_policy: { id: policy, type: 'escalation_policy_reference' as const } }
@@ -141,19 +150,21 @@ export function createPagerDutyActions(opts: PagerDutyActionsOptions): ProviderA
             policy === undefined
               ? `${PROVIDER} escalated incident ${id} to level ${level}`
               : `${PROVIDER} delegated incident ${id} to escalation policy ${policy}${level === undefined ? '' : ` at level ${level}`}`;
-          await addFollowUpNote(id, done, request.note, ctx);
+          await addFollowUpNote(pathId, done, request.note, ctx);
           return outcome(request.note ? `${done} and added the note` : done, res);
         }
         case 'reassign': {
+          const userId = requestedId(PAGERDUTY_IDS, request.userId, 'user');
           const res = await update(
             id,
-            { assignments: [{ assignee: { id: request.userId, type: 'user_reference' } }] },
+            pathId,
+            { assignments: [{ assignee: { id: userId, type: 'user_reference' } }] },
             ctx,
           );
           return outcome(`${PROVIDER} reassigned incident ${id} to user ${request.userId}`, res);
         }
         case 'note': {
-          const res = await addNote(id, request.note, ctx);
+          const res = await addNote(pathId, request.note, ctx);
           return outcome(`${PROVIDER} added a note to incident ${id}`, res);
         }
       }

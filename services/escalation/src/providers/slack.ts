@@ -36,6 +36,8 @@ export function createSlackNotifier(opts: SlackNotifierOptions): SlackNotifier {
       await http.request({
         method: 'POST',
         path: '',
+        // A notice posted twice is better than a notice lost: repeat it after timeouts and 5xx.
+        idempotent: true,
         body: {
           text: `${title}: ${text}`,
           blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*<${link}|${title}>*\n${text}` } }],

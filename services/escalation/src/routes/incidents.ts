@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { ServiceCatalogue } from '../catalogue.js';
 import { incidentEvents, incidents } from '../db/schema.js';
 import type { EscalationDb } from '../db/types.js';
-import { presentIncident, presentWithOwnership } from '../present.js';
+import { presentIncident, presentTimeline, presentWithOwnership } from '../present.js';
 
 const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
   z
@@ -123,15 +123,7 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
     res.json({
       incident: presentIncident(row),
       ownership: deps.catalogue.lookup(row.service),
-      events: history.map((e) => ({
-        eventId: e.eventId,
-        kind: e.kind,
-        providerEventType: e.providerEventType,
-        occurredAt: new Date(e.occurredAt).toISOString(),
-        actor: e.actor,
-        note: e.note,
-        drill: e.drill,
-      })),
+      events: presentTimeline(history, row.provider),
     });
   });
 

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { incidentEventEnvelope, incidentIdFor, normalisePagerDuty, topicName } from '@micro-oncall/incident-model';
@@ -257,8 +257,11 @@ describe('escalation dashboard in a browser', () => {
     await row.waitFor({ timeout: 10_000 });
     expect(await row.locator('a.title-link').textContent()).toBe(liveTitle);
     expect(await row.locator('.c-owner').textContent()).toContain('@payments-oncall');
-    // Severity sort: the new P0 is the first row.
+    // Severity sort: the new critical incident is the first row, PagerDuty's own name beside ours.
     expect(await ada.locator('table.incidents tbody tr').first().getAttribute('data-id')).toBe(liveId);
+    expect(await row.locator('.c-sev .chip').textContent()).toBe('Critical');
+    expect(await row.locator('.c-sev .provider-sev').getAttribute('title')).toContain('PagerDuty priority P1');
+    expect(await row.locator('.c-title .assignee').textContent()).toBe('Assigned to Grace Hopper');
     expect(await ada.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
     await ada.screenshot({ path: join(SCREENSHOTS, 'dashboard.png') });
   });
@@ -337,6 +340,25 @@ describe('escalation dashboard in a browser', () => {
     await ada.locator('.action-message.ok').getByText('PagerDuty confirmed').waitFor();
     expect(await ada.locator('.timeline').textContent()).toContain('Acknowledged by Ada Lovelace');
     expect(await ada.getByRole('button', { name: 'Acknowledge' }).isDisabled()).toBe(true);
+    // Ours and the provider's names side by side, never one for the other; who has it, and what changed.
+    expect(await ada.locator('.incident-head .chip.sev').textContent()).toBe('Critical');
+    expect(await ada.locator('.incident-head .provider-sev').textContent()).toBe('PagerDuty priority P1');
+    expect(await ada.locator('.incident-head .assignee').textContent()).toBe('Assigned to Grace Hopper in PagerDuty');
+    await sendPagerDuty(
+      pagerDutyIncidentEvent({
+        incidentId: 'PUILIVE1',
+        eventType: 'incident.escalated',
+        title: liveTitle,
+        priority: 'P1',
+        assignee: { id: 'PLEVEL2', name: 'Lin Level-Two' },
+        createdAt: liveCreatedAt,
+        occurredAt: minutesAgo(0),
+      }),
+    );
+    await ada.locator('.incident-head .assignee', { hasText: 'Lin Level-Two' }).waitFor({ timeout: 10_000 });
+    expect(await ada.locator('.timeline .event.kind-escalated .event-change').textContent()).toBe(
+      'to Lin Level-Two · via Payments — primary',
+    );
     await ada.screenshot({ path: join(SCREENSHOTS, 'detail.png'), fullPage: true });
 
     // Escape goes back to the filtered list, where the row changed too.
@@ -357,11 +379,20 @@ describe('escalation dashboard in a browser', () => {
     await alex.getByLabel('Actor (subject, email or name)').fill('ada@example.com');
     await alex.getByRole('button', { name: 'Apply' }).click();
     await alex.waitForURL(/actor=ada%40example\.com/);
-    const csv = await alex.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
-    expect(csv).toBe('/v1/audit/export?actor=ada%40example.com&format=csv');
-    const exported = await alex.request.get(`${base}${csv}`);
-    expect(exported.status()).toBe(200);
-    expect(await exported.text()).toContain('PagerDuty acknowledged incident PUILIVE1');
+    // The export is a CSRF-checked POST of the applied filters, saved as a download.
+    const [download] = await Promise.all([
+      alex.waitForEvent('download'),
+      alex.getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^audit-\d{4}-\d{2}-\d{2}\.csv$/);
+    const exported = readFileSync(await download.path(), 'utf8')
+      .trim()
+      .split('\r\n');
+    expect(exported[0]).toMatch(/^id,at,actor_subject,/);
+    expect(exported.some((line) => line.includes('PagerDuty acknowledged incident PUILIVE1'))).toBe(true);
+    expect(exported.slice(1).every((line) => line.includes('ada@example.com'))).toBe(true);
+    // A link cannot start an export: GET is not one.
+    expect((await alex.request.get(`${base}/v1/audit/export?format=csv`)).status()).toBe(404);
     await alex.locator('table.audit-table tbody tr', { hasText: 'sign_in' }).first().waitFor();
     await alex.screenshot({ path: join(SCREENSHOTS, 'audit.png') });
   });
@@ -457,15 +488,15 @@ describe('escalation dashboard in a browser', () => {
     await waitForRows(ada, all.length);
     expect(await ada.locator('#list-summary').textContent()).toContain(`Showing ${all.length.toLocaleString('en')} of`);
 
-    const p0 = all.filter((i) => i.severity === 'p0').length;
-    await ada.locator('label.toggle-p0').click();
-    await waitForRows(ada, p0);
-    expect(ada.url()).toContain('severity=p0');
-    expect(await ada.locator('table.incidents tbody tr:not([data-severity="p0"])').count()).toBe(0);
+    const critical = all.filter((i) => i.severity === 'critical').length;
+    await ada.locator('label.toggle-critical').click();
+    await waitForRows(ada, critical);
+    expect(ada.url()).toContain('severity=critical');
+    expect(await ada.locator('table.incidents tbody tr:not([data-severity="critical"])').count()).toBe(0);
 
     await ada.locator('#search').fill('#1999');
     await waitForRows(ada, 0);
-    await ada.locator('label.toggle-p0').click();
+    await ada.locator('label.toggle-critical').click();
     await waitForRows(ada, 1);
     expect(await ada.locator('table.incidents tbody tr a.title-link').textContent()).toBe(
       'Load incident #1999 on inventory',

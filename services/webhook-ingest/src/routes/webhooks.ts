@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type IncidentEvent,
   type NormaliseResult,
@@ -16,15 +17,17 @@ import {
   isTransientDbError,
   type Logger,
   NotFoundError,
+  RateLimitedError,
   rateLimit,
   toServiceError,
   UnsupportedMediaTypeError,
 } from '@micro-oncall/service-kit';
 import express, { type ErrorRequestHandler, type Request, Router } from 'express';
 import type pg from 'pg';
-import { type SharedCredential, verifyAuthorizationHeader } from '../credentials.js';
+import { matchAuthorizationHeader, type SharedCredential } from '../credentials.js';
 import type { Config } from '../env.js';
-import type { IngestMetrics } from '../metrics.js';
+import { clientAddressBucket, FailureBudget } from '../limits.js';
+import { type IngestMetrics, ignoredEventTypeLabel, rejectionReasonLabel } from '../metrics.js';
 
 export interface WebhookRouterDeps {
   config: Config;
@@ -37,10 +40,17 @@ export interface WebhookRouterDeps {
 
 interface ProviderEndpoint {
   provider: Provider;
-  /** Undefined when no credential is configured: the endpoint is switched off. */
-  authenticate?: (req: Request, rawBody: Buffer) => boolean;
+  /**
+   * Which configured credential the request carries, named by position or kind (never by its
+   * value): it is the request's rate-limit bucket. Undefined when it carries none. The function
+   * itself is undefined when no credential is configured: the endpoint is switched off.
+   */
+  authenticate?: (req: Request, rawBody: Buffer) => string | undefined;
   normalise: (body: unknown, ctx: { receivedAt: string }) => NormaliseResult;
 }
+
+/** A client address refused for its unauthenticated failures: a 429 like any other, counted apart. */
+class AddressRateLimitedError extends RateLimitedError {}
 
 function sharedCredential(token: string | undefined, basic: string | undefined): SharedCredential | undefined {
   return token || basic ? { token, basic } : undefined;
@@ -49,30 +59,38 @@ function sharedCredential(token: string | undefined, basic: string | undefined):
 function endpoints(config: Config): Record<string, ProviderEndpoint> {
   const opsgenie = sharedCredential(config.OPSGENIE_WEBHOOK_TOKEN, config.OPSGENIE_WEBHOOK_BASIC_AUTH);
   const alertmanager = sharedCredential(config.ALERTMANAGER_WEBHOOK_TOKEN, config.ALERTMANAGER_WEBHOOK_BASIC_AUTH);
+  const pagerDutySecrets = config.PAGERDUTY_WEBHOOK_SECRETS;
   return {
     pagerduty: {
       provider: 'pagerduty',
       authenticate:
-        config.PAGERDUTY_WEBHOOK_SECRETS.length > 0
-          ? (req, raw) =>
-              verifyPagerDutySignature(raw, req.header('x-pagerduty-signature'), config.PAGERDUTY_WEBHOOK_SECRETS)
+        pagerDutySecrets.length > 0
+          ? (req, raw) => {
+              const header = req.header('x-pagerduty-signature');
+              // During a rotation each secret is its own sender: its own bucket, by position.
+              const index = pagerDutySecrets.findIndex((secret) => verifyPagerDutySignature(raw, header, [secret]));
+              return index < 0 ? undefined : `secret-${index + 1}`;
+            }
           : undefined,
       normalise: normalisePagerDuty,
     },
     opsgenie: {
       provider: 'opsgenie',
-      authenticate: opsgenie ? (req) => verifyAuthorizationHeader(req.header('authorization'), opsgenie) : undefined,
+      authenticate: opsgenie ? (req) => matchAuthorizationHeader(req.header('authorization'), opsgenie) : undefined,
       normalise: normaliseOpsgenie,
     },
     alertmanager: {
       provider: 'alertmanager',
       authenticate: alertmanager
-        ? (req) => verifyAuthorizationHeader(req.header('authorization'), alertmanager)
+        ? (req) => matchAuthorizationHeader(req.header('authorization'), alertmanager)
         : undefined,
       normalise: normaliseAlertmanager,
     },
   };
 }
+
+/** The bytes express.raw read (none for a request without a body). */
+const rawBody = (req: Request): Buffer => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -91,10 +109,12 @@ function parseJson(raw: Buffer): unknown {
 }
 
 /**
- * POST /v1/webhooks/{pagerduty,opsgenie,alertmanager}. The order of checks is the order of
- * cost: rate limit, content type, size (while reading), credentials over the raw bytes, JSON,
- * schema. 202 only once Kafka acknowledged every new event; 503 + Retry-After otherwise, so
- * the provider retries and nothing acknowledged is lost.
+ * POST /v1/webhooks/{pagerduty,opsgenie,alertmanager}. Checks in order of cost: the client
+ * address's budget of unauthenticated failures, content type, size (while reading), the
+ * credential over the raw bytes, then the rate limit of that credential, JSON, schema. Junk
+ * therefore only ever uses up its own address's budget: it cannot make a genuine sender's
+ * deliveries answer 429. 202 only once Kafka acknowledged every new event; 503 + Retry-After
+ * otherwise, so the provider retries and nothing acknowledged is lost.
  */
 export function createWebhookRouter(deps: WebhookRouterDeps): Router {
   const router = Router();
@@ -103,6 +123,9 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
     if (!endpoint.authenticate)
       deps.logger.warn({ provider: name }, 'no webhook credential configured: endpoint disabled');
   }
+  const failures = new FailureBudget({ limit: deps.config.WEBHOOK_AUTH_FAILURES_PER_MINUTE, windowMs: 60_000 });
+  /** Per request past the address check: its address bucket, and its credential once authenticated. */
+  const admitted = new WeakMap<Request, { client: string; credential?: string }>();
 
   router.post(
     '/v1/webhooks/:provider',
@@ -114,11 +137,20 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
         return next(new NotFoundError(`the ${provider} webhook is not configured on this server`));
       next();
     },
-    rateLimit({
-      windowMs: 60_000,
-      limit: deps.config.WEBHOOK_RATE_LIMIT_PER_MINUTE,
-      key: (req) => `webhook:${String(req.params.provider)}`,
-    }),
+    (req, _res, next) => {
+      // The address is the one the proxy in front reports (trust proxy: one hop).
+      const client = clientAddressBucket(req.ip);
+      if (failures.exhausted(client)) {
+        return next(
+          new AddressRateLimitedError(
+            'too many unauthenticated webhooks from this address: check the credential, then retry later',
+            failures.retryAfterSeconds(),
+          ),
+        );
+      }
+      admitted.set(req, { client });
+      next();
+    },
     (req, _res, next) => {
       if (!req.is('application/json')) {
         return next(new UnsupportedMediaTypeError('send the webhook as Content-Type: application/json'));
@@ -126,57 +158,77 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
       next();
     },
     express.raw({ type: () => true, limit: deps.config.WEBHOOK_BODY_LIMIT_BYTES }),
+    (req, res, next) => {
+      const endpoint = byName[String(req.params.provider)]!;
+      const stopTimer = deps.metrics.duration.startTimer({ provider: endpoint.provider });
+      res.once('finish', () => stopTimer());
+      const credential = endpoint.authenticate!(req, rawBody(req));
+      if (credential === undefined) {
+        return next(
+          new AuthenticationError(
+            endpoint.provider === 'pagerduty'
+              ? 'X-PagerDuty-Signature is missing or matches no configured secret'
+              : 'missing or wrong Authorization credential',
+          ),
+        );
+      }
+      admitted.get(req)!.credential = `${endpoint.provider}:${credential}`;
+      next();
+    },
+    rateLimit({
+      windowMs: 60_000,
+      limit: deps.config.WEBHOOK_RATE_LIMIT_PER_MINUTE,
+      key: (req) => `webhook:${admitted.get(req)?.credential}`,
+    }),
     async (req, res) => {
       const endpoint = byName[String(req.params.provider)]!;
       const provider = endpoint.provider;
-      const stopTimer = deps.metrics.duration.startTimer({ provider });
-      try {
-        const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        if (!endpoint.authenticate!(req, raw)) {
-          throw new AuthenticationError(
-            provider === 'pagerduty'
-              ? 'X-PagerDuty-Signature is missing or matches no configured secret'
-              : 'missing or wrong Authorization credential',
-          );
-        }
-        const body = parseJson(raw);
-        const result = endpoint.normalise(body, { receivedAt: new Date().toISOString() });
-        if (result.outcome === 'invalid') {
-          throw new InputError(
-            `invalid ${provider} webhook: ${result.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-            {
-              issues: result.issues,
-            },
-          );
-        }
-        if (result.outcome === 'ignored') {
-          await recordIgnored(deps.pool, provider, result, body, req.header('x-webhook-id') ?? req.id);
-          deps.metrics.ignored.inc({ provider, event_type: result.eventType.slice(0, 64) });
-          deps.logger.info(
-            { provider, eventType: result.eventType, reason: result.reason, requestId: req.id },
-            'webhook ignored',
-          );
-          res.status(202).json({ status: 'ignored', eventType: result.eventType, reason: result.reason });
-          return;
-        }
-        const { published, duplicates } = await publishNew(deps, provider, result.events);
-        deps.metrics.accepted.inc({ provider }, published.length);
-        if (duplicates > 0) deps.metrics.duplicates.inc({ provider }, duplicates);
-        res.status(202).json({
-          status: 'accepted',
-          events: published.map((e) => ({ id: e.eventId, incidentId: e.incidentId, kind: e.kind })),
-          duplicates,
-        });
-      } finally {
-        stopTimer();
+      const raw = rawBody(req);
+      const body = parseJson(raw);
+      const result = endpoint.normalise(body, { receivedAt: new Date().toISOString() });
+      if (result.outcome === 'invalid') {
+        throw new InputError(
+          `invalid ${provider} webhook: ${result.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+          {
+            issues: result.issues,
+          },
+        );
       }
+      if (result.outcome === 'ignored') {
+        await recordIgnored(deps.pool, provider, result, body, raw);
+        deps.metrics.ignored.inc({ provider, event_type: ignoredEventTypeLabel(provider, result.eventType) });
+        deps.logger.info(
+          { provider, eventType: result.eventType, reason: result.reason, requestId: req.id },
+          'webhook ignored',
+        );
+        res.status(202).json({ status: 'ignored', eventType: result.eventType, reason: result.reason });
+        return;
+      }
+      const { published, duplicates } = await publishNew(deps, provider, result.events);
+      deps.metrics.accepted.inc({ provider }, published.length);
+      if (duplicates > 0) deps.metrics.duplicates.inc({ provider }, duplicates);
+      // Every event of an Alertmanager notification carries its truncatedAlerts: counted once.
+      const truncated = result.events[0]?.change?.truncatedAlerts ?? 0;
+      if (truncated > 0 && published.length > 0) deps.metrics.truncatedAlerts.inc(truncated);
+      res.status(202).json({
+        status: 'accepted',
+        events: published.map((e) => ({ id: e.eventId, incidentId: e.incidentId, kind: e.kind })),
+        duplicates,
+      });
     },
   );
-  // Counts every rejection, including those raised before the handler (415, 413, 429).
+  // Counts every rejection, including those raised before the handler (415, 413, 429); a
+  // rejection before the request authenticated uses up its address's failure budget.
   router.use('/v1/webhooks/:provider', ((error, req, _res, next) => {
-    const provider = String(req.params.provider);
-    if (byName[provider]) {
-      deps.metrics.rejected.inc({ provider, reason: toServiceError(error)?.code ?? 'internal_error' });
+    const endpoint = byName[String(req.params.provider)];
+    const state = admitted.get(req);
+    if (state && state.credential === undefined) failures.fail(state.client);
+    if (endpoint) {
+      const reason =
+        error instanceof AddressRateLimitedError
+          ? 'address_rate_limited'
+          : rejectionReasonLabel(toServiceError(error)?.code ?? 'internal_error');
+      deps.metrics.rejected.inc({ provider: endpoint.provider, reason });
     }
     next(error);
   }) satisfies ErrorRequestHandler);
@@ -190,19 +242,25 @@ function dbUnavailable(error: unknown): never {
   throw error;
 }
 
+/**
+ * Keeps an ignored webhook for inspection (pruned after IGNORED_EVENTS_RETENTION_HOURS). Keyed
+ * by the hash of the authenticated bytes, not by a header the signature does not cover: a
+ * retry or a replay of the same delivery, whatever its X-Webhook-Id, is one row.
+ */
 async function recordIgnored(
   pool: pg.Pool,
   provider: Provider,
   result: { eventType: string; reason: string },
   body: unknown,
-  id: string,
+  raw: Buffer,
 ) {
+  const id = `${provider}:${createHash('sha256').update(raw).digest('hex')}`;
   await pool
     .query(
       `insert into ingest.ignored_events (id, provider, event_type, reason, payload)
        values ($1, $2, $3, $4, $5::jsonb) on conflict (id) do nothing`,
       // PostgreSQL's jsonb refuses \u0000, which JSON allows: stored as U+FFFD.
-      [`${provider}:${id}`, provider, result.eventType.slice(0, 256), result.reason, JSON.stringify(storable(body))],
+      [id, provider, result.eventType.slice(0, 256), result.reason, JSON.stringify(storable(body))],
     )
     .catch(dbUnavailable);
 }
