@@ -60,6 +60,14 @@ export function createDatabase<TSchema extends Record<string, unknown>>(opts: {
  */
 const MIGRATION_LOCK_KEY = createHash('sha256').update('micro-oncall:migrate').digest().readBigInt64BE(0);
 
+/**
+ * A stable 64-bit PostgreSQL advisory lock key (as text, for a `$1::bigint` parameter) named by
+ * its parts: `advisoryLockKey(schema, 'outbox-relay')`. One derivation for every lock the kit takes.
+ */
+export function advisoryLockKey(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest().readBigInt64BE(0).toString();
+}
+
 /** A table privilege a runtime role may be given. */
 export type TablePrivilege = 'select' | 'insert' | 'update' | 'delete';
 

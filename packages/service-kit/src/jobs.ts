@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { z } from 'zod';
 import type { Component, HealthStatus } from './component.js';
-import { dbErrorCode } from './db.js';
+import { advisoryLockKey, dbErrorCode } from './db.js';
 import { InputError } from './errors.js';
 import type { Logger } from './logger.js';
 import { Counter, Gauge, type Registry } from './metrics.js';
@@ -162,10 +161,6 @@ function validate(definitions: JobDefinition<unknown>[], schema: string): Map<st
     byName.set(name, { definition, timeoutSeconds, retry: { ...retry, backoff: retry.backoff ?? false } });
   }
   return byName;
-}
-
-function lockKey(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest().readBigInt64BE(0).toString();
 }
 
 /** A sleep that stop() and runNow() can cut short. */
@@ -388,7 +383,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   };
 
   const cancelPending = async (client: pg.PoolClient, db: PgBoss.Db, name: string, key: string) => {
-    await client.query('select pg_advisory_xact_lock($1::bigint)', [lockKey(schema, 'job-key', name, key)]);
+    await client.query('select pg_advisory_xact_lock($1::bigint)', [advisoryLockKey(schema, 'job-key', name, key)]);
     const { rows } = await client.query<{ id: string }>(
       `select id from ${schema}.job where name = $1 and singleton_key = $2 and state < 'active' for update`,
       [name, key],
@@ -575,7 +570,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
    */
   const withSetupLock = async (p: pg.Pool, fn: () => Promise<void>) => {
     const client = await p.connect();
-    const key = lockKey(schema, 'job-setup');
+    const key = advisoryLockKey(schema, 'job-setup');
     try {
       await client.query('select pg_advisory_lock($1::bigint)', [key]);
       try {

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { EventData, EventKind } from '@micro-oncall/incident-model';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import type { Component, HealthStatus } from './component.js';
+import { advisoryLockKey } from './db.js';
 import type { EventMessages, PublishOptions } from './events.js';
 import type { EventProducer, OutgoingMessage } from './kafka.js';
 import type { Logger } from './logger.js';
@@ -24,10 +24,6 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
 function assertSchema(schema: string): string {
   if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid outbox schema name ${JSON.stringify(schema)}`);
   return schema;
-}
-
-function lockKey(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest().readBigInt64BE(0).toString();
 }
 
 const channel = (schema: string) => `${schema}_outbox`;
@@ -72,7 +68,7 @@ export function createOutbox(opts: { schema: string; messages: EventMessages }):
     // Per-key order: same-key writers take their ids one after the other, in commit order.
     const keys = [...new Set(messages.map((m) => m.message.key))].sort();
     for (const key of keys) {
-      await tx.execute(sql`select pg_advisory_xact_lock(${lockKey(schema, 'outbox-key', key)}::bigint)`);
+      await tx.execute(sql`select pg_advisory_xact_lock(${advisoryLockKey(schema, 'outbox-key', key)}::bigint)`);
     }
     for (const { topic, message } of messages) {
       if (typeof message.value !== 'string') throw new Error('outbox messages carry string values');
@@ -121,7 +117,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): Component & { start
   const schema = assertSchema(opts.schema);
   const batchSize = opts.batchSize ?? 500;
   const idleMs = opts.idleMs ?? 1000;
-  const leaderKey = lockKey(schema, 'outbox-relay');
+  const leaderKey = advisoryLockKey(schema, 'outbox-relay');
   let client: pg.Client | null = null;
   let leader = false;
   let stopped = false;
