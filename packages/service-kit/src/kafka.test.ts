@@ -226,7 +226,11 @@ class FakeConsumer {
   disconnected = false;
   constructor(
     readonly config: Record<string, unknown>,
-    private readonly behaviour: { connect?: () => Promise<void>; joinOnRun: boolean },
+    private readonly behaviour: {
+      connect?: () => Promise<void>;
+      joinOnRun: boolean;
+      assignment: Record<string, number[]>;
+    },
   ) {}
   on(event: string, listener: Listener) {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
@@ -247,7 +251,7 @@ class FakeConsumer {
     this.disconnected = true;
   }
   join() {
-    this.emit('consumer.group_join', { groupId: 'g' });
+    this.emit('consumer.group_join', { groupId: 'g', memberAssignment: this.behaviour.assignment });
   }
   /** As kafkajs reports giving up: already disconnected, and not restarting by itself. */
   crash(error: Error) {
@@ -256,8 +260,19 @@ class FakeConsumer {
   }
 }
 
-function fakeConsumerKafka(opts: { topics?: string[]; joinOnRun?: (index: number) => boolean } = {}) {
+/** Partition offsets as the cluster reports them: the group's committed offset and the log end. */
+interface FakeOffsets {
+  committed: Record<number, string>;
+  high: Record<number, string>;
+}
+
+function fakeConsumerKafka(
+  opts: { topics?: string[]; joinOnRun?: (index: number) => boolean; offsets?: FakeOffsets } = {},
+) {
   const consumers: FakeConsumer[] = [];
+  // By default every member gets both partitions, and both are caught up.
+  const offsets = opts.offsets ?? { committed: { 0: '4', 1: '2' }, high: { 0: '4', 1: '2' } };
+  const partitions = Object.keys(offsets.high).map(Number);
   let connect: ((index: number) => Promise<void>) | undefined;
   const kafka = {
     consumer(config: Record<string, unknown>) {
@@ -265,6 +280,7 @@ function fakeConsumerKafka(opts: { topics?: string[]; joinOnRun?: (index: number
       const consumer = new FakeConsumer(config, {
         connect: () => connect?.(index) ?? Promise.resolve(),
         joinOnRun: opts.joinOnRun?.(index) ?? true,
+        assignment: { 'incidents.v1': partitions },
       });
       consumers.push(consumer);
       return consumer;
@@ -274,6 +290,14 @@ function fakeConsumerKafka(opts: { topics?: string[]; joinOnRun?: (index: number
         connect: async () => undefined,
         disconnect: async () => undefined,
         listTopics: async () => opts.topics ?? ['incidents.v1'],
+        fetchOffsets: async () => [
+          {
+            topic: 'incidents.v1',
+            partitions: partitions.map((partition) => ({ partition, offset: offsets.committed[partition] ?? '-1' })),
+          },
+        ],
+        fetchTopicOffsets: async () =>
+          partitions.map((partition) => ({ partition, high: offsets.high[partition], low: '0' })),
       };
     },
   } as unknown as Kafka;
@@ -471,6 +495,70 @@ describe(runConsumer.name, () => {
     expect(crashes).toEqual([]);
     await expect(consumer.healthcheck()).resolves.toEqual({ healthy: true });
     await consumer.stop();
+  });
+
+  it('rebuilds a joined consumer that makes no progress while messages wait in its partitions', async () => {
+    // Partition 1 has 3 messages after the committed offset, and nothing is fetched.
+    const fake = fakeConsumerKafka({ offsets: { committed: { 0: '4', 1: '2' }, high: { 0: '4', 1: '5' } } });
+    const { consumer, crashes, restarts } = consumerUnderTest(fake.kafka, { stallTimeoutMs: 60_000 });
+    await consumer.start();
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(fake.consumers[0]!.disconnected).toBe(false);
+
+    // Checked every 15 s: at 60 s it is taken for stuck.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(fake.consumers[0]!.disconnected).toBe(true);
+    await expect(consumer.healthcheck()).resolves.toMatchObject({
+      healthy: false,
+      reason: expect.stringMatching(/made no progress for \d+ s with 3 messages waiting/),
+    });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(fake.consumers).toHaveLength(2);
+    expect(restarts()).toBe(1);
+    expect(crashes).toEqual([]);
+    await consumer.stop();
+  });
+
+  it('leaves a caught-up consumer alone however long it idles', async () => {
+    const fake = fakeConsumerKafka();
+    const { consumer, restarts } = consumerUnderTest(fake.kafka, { stallTimeoutMs: 60_000 });
+    await consumer.start();
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(fake.consumers).toHaveLength(1);
+    expect(restarts()).toBe(0);
+    await expect(consumer.healthcheck()).resolves.toEqual({ healthy: true });
+    await consumer.stop();
+  });
+
+  it('takes a batch retrying through a database outage for progress, not for a stuck consumer', async () => {
+    const fake = fakeConsumerKafka({ offsets: { committed: { 0: '0' }, high: { 0: '1' } } });
+    const { consumer } = consumerUnderTest(fake.kafka, {
+      stallTimeoutMs: 60_000,
+      handler: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+      },
+    });
+    await consumer.start();
+    const batch = fake.consumers[0]!.eachBatch!({
+      batch: {
+        topic: 'incidents.v1',
+        partition: 0,
+        highWatermark: '1',
+        messages: [{ offset: '0', key: null, value: Buffer.from('e'), headers: {}, timestamp: '0' }],
+        lastOffset: () => '0',
+      },
+      resolveOffset: () => undefined,
+      heartbeat: async () => undefined,
+      commitOffsetsIfNecessary: async () => undefined,
+      isRunning: () => true,
+      isStale: () => false,
+    } as unknown as EachBatchPayload);
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    expect(fake.consumers).toHaveLength(1);
+    await expect(consumer.healthcheck()).resolves.toEqual({ healthy: true });
+    await consumer.stop();
+    await vi.advanceTimersByTimeAsync(5000);
+    await expect(batch).resolves.toBeUndefined();
   });
 
   it('does not rebuild after stop()', async () => {

@@ -393,6 +393,11 @@ export interface ConsumerOptions {
    * rebuilt (default 60 s: twice the rebalance timeout).
    */
   joinTimeoutMs?: number;
+  /**
+   * How long a joined consumer may go without fetching or applying anything while messages wait
+   * in its partitions before it is taken for stuck and rebuilt (default 60 s).
+   */
+  stallTimeoutMs?: number;
   /** Wait before rebuilding a crashed consumer: `initialMs`, doubling up to `maxMs` (default 500 ms to 10 s, ±20 %). */
   restartBackoff?: { initialMs: number; maxMs: number };
   metrics?: {
@@ -527,7 +532,8 @@ type ConsumerState =
  * broker is slow to load its groups, retries exhausted during an outage). Such a crash does not
  * stop the service: the consumer is rebuilt with a fresh kafkajs consumer after a capped
  * exponential backoff, readiness says why it is down meanwhile, and `metrics.restarted` counts
- * each rebuild; so is one that neither joins its group nor crashes within `joinTimeoutMs`. Only a
+ * each rebuild. So is one that neither joins its group nor crashes within `joinTimeoutMs`, and
+ * one that makes no progress for `stallTimeoutMs` while messages wait in its partitions. Only a
  * configuration error (see classifyKafkaError) ends it: `start()` rejects, or `onCrash` is called
  * once it had started.
  */
@@ -544,6 +550,16 @@ export function runConsumer(kafka: Kafka, opts: ConsumerOptions): Component & { 
   /** Gives up on a launched consumer that has neither joined nor crashed after joinTimeoutMs. */
   let joinWatch: NodeJS.Timeout | undefined;
   const joinTimeoutMs = opts.joinTimeoutMs ?? 60_000;
+  const stallTimeoutMs = opts.stallTimeoutMs ?? 60_000;
+  /** The partitions this member was given at its last join. */
+  let assignment: Record<string, number[]> = {};
+  /** The last sign of life of the consumer: a join, a batch, a chunk applied or retried. */
+  let lastProgress = Date.now();
+  const progressed = () => {
+    lastProgress = Date.now();
+  };
+  let stallWatch: NodeJS.Timeout | undefined;
+  let admin: Admin | null = null;
   /** start() waits for the first join; settled by the join, a configuration error, or stop(). */
   let firstJoin: { resolve(): void; reject(error: Error): void } | null = null;
 
@@ -572,6 +588,7 @@ export function runConsumer(kafka: Kafka, opts: ConsumerOptions): Component & { 
     isRunning,
     isStale,
   }: EachBatchPayload) => {
+    progressed();
     const messages = batch.messages.map((m) => toIncoming(batch.topic, batch.partition, m));
     for (let i = 0; i < messages.length; i += chunkSize) {
       if (!isRunning() || isStale() || stopping) return;
@@ -602,6 +619,7 @@ export function runConsumer(kafka: Kafka, opts: ConsumerOptions): Component & { 
             );
           }
           opts.metrics?.applied(chunk.length - rejected.length);
+          progressed();
           break;
         } catch (error) {
           attempt += 1;
@@ -612,6 +630,7 @@ export function runConsumer(kafka: Kafka, opts: ConsumerOptions): Component & { 
           );
           for (let waited = 0; waited < delay; waited += 1000) {
             if (!isRunning() || stopping) return;
+            progressed(); // failing, not stuck: the database is down, the consumer is alive
             // Still a member while waiting; a rebalance ends the batch (rethrown), the chunk
             // is not resolved and goes to whichever member gets the partition.
             await heartbeat().catch((e: unknown) => {
@@ -629,18 +648,64 @@ export function runConsumer(kafka: Kafka, opts: ConsumerOptions): Component & { 
     opts.metrics?.lag?.(batch.topic, batch.partition, Math.max(0, lag));
   };
 
+  /** An admin client for the checks below, connected on first use. */
+  const clusterAdmin = async (): Promise<Admin> => {
+    admin ??= kafka.admin();
+    await admin.connect();
+    return admin;
+  };
+
   /** Asks the cluster which subscribed topics do not exist; null when it cannot tell. */
   const missingTopics = async (): Promise<string[] | null> => {
-    const admin = kafka.admin();
     try {
-      await admin.connect();
-      const existing = new Set(await admin.listTopics());
+      const existing = new Set(await (await clusterAdmin()).listTopics());
       return opts.topics.filter((t) => !existing.has(t));
     } catch {
       return null;
-    } finally {
-      await admin.disconnect().catch(() => undefined);
     }
+  };
+
+  /** Messages after the group's committed offsets in this member's partitions; null when the cluster cannot tell. */
+  const waitingMessages = async (): Promise<number | null> => {
+    try {
+      const client = await clusterAdmin();
+      const topics = Object.keys(assignment);
+      const committed = await client.fetchOffsets({ groupId: opts.groupId, topics });
+      let waiting = 0;
+      for (const topic of topics) {
+        const ends = await client.fetchTopicOffsets(topic);
+        const done = committed.find((t) => t.topic === topic)?.partitions ?? [];
+        for (const partition of assignment[topic] ?? []) {
+          const end = ends.find((e) => e.partition === partition);
+          if (!end) continue;
+          const at = Number(done.find((d) => d.partition === partition)?.offset ?? -1);
+          waiting += Math.max(0, Number(end.high) - (at >= 0 ? at : Number(end.low)));
+        }
+      }
+      return waiting;
+    } catch {
+      return null;
+    }
+  };
+
+  /**
+   * A joined consumer that has neither fetched nor applied anything for `stallTimeoutMs` while
+   * messages wait in its partitions is stuck (kafkajs can idle silently after a broker restart):
+   * it is abandoned and rebuilt like a crashed one. An idle consumer that is caught up is fine.
+   */
+  const checkProgress = async () => {
+    const consumer = current;
+    const idle = () => Date.now() - lastProgress >= stallTimeoutMs;
+    if (!consumer || stopping || state.kind !== 'running' || !idle()) return;
+    const waiting = await waitingMessages();
+    if (!waiting || current !== consumer || stopping || state.kind !== 'running' || !idle()) return;
+    current = null;
+    consumer.disconnect().catch(() => undefined);
+    scheduleRebuild(
+      new Error(
+        `made no progress for ${Math.round((Date.now() - lastProgress) / 1000)} s with ${waiting} messages waiting`,
+      ),
+    );
   };
 
   /** A configuration error is final only when the cluster confirms it twice, a few seconds apart. */
@@ -725,9 +790,11 @@ export function runConsumer(kafka: Kafka, opts: ConsumerOptions): Component & { 
       consumer.disconnect().catch(() => undefined);
       scheduleRebuild(new Error(`did not join its consumer group within ${joinTimeoutMs / 1000} s`));
     }, joinTimeoutMs);
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
       if (current !== consumer || stopping) return;
       clearTimeout(joinWatch);
+      assignment = (event.payload.memberAssignment as Record<string, number[]> | undefined) ?? {};
+      progressed();
       if (state.kind === 'down') opts.logger.info({ restarts }, `${opts.id}: consumer re-joined its group`);
       state = { kind: 'running' };
       failures = 0;
@@ -788,17 +855,21 @@ export function runConsumer(kafka: Kafka, opts: ConsumerOptions): Component & { 
         throw failure;
       }
       await joined;
+      stallWatch = setInterval(() => void checkProgress(), Math.min(15_000, Math.max(1000, stallTimeoutMs / 4)));
+      stallWatch.unref();
     },
     async stop() {
       stopping = true;
       state = { kind: 'stopped' };
       clearTimeout(restartTimer);
       clearTimeout(joinWatch);
+      clearInterval(stallWatch);
       firstJoin?.reject(new Error(`${opts.id}: stopped before joining its consumer group`));
       firstJoin = null;
       const consumer = current;
       current = null;
       await consumer?.disconnect();
+      await admin?.disconnect().catch(() => undefined);
     },
     async healthcheck(): Promise<HealthStatus> {
       switch (state.kind) {
