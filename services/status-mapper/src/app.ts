@@ -6,17 +6,21 @@ import {
   type Registry,
   type TokenVerifier,
 } from '@micro-oncall/service-kit';
-import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
-import express, { type Express } from 'express';
-import type * as schema from './db/schema.js';
+import type { Express } from 'express';
+import type { Mapping } from './config/mapping.js';
 import { openApiDocument } from './openapi.js';
-import { createActivityRouter } from './routes/activity.js';
+import { createStatusRouter } from './routes/status.js';
+import { createWebhookRouter } from './routes/webhooks.js';
+import type { Db, Store } from './store.js';
 
 export interface AppDeps {
   logger: Logger;
   registry: Registry;
-  db: NodePgDatabase<typeof schema>;
+  db: Db;
+  store: Store;
+  mapping: () => Mapping;
   verifyToken: TokenVerifier;
+  webhookToken: string | undefined;
   components: () => readonly Component[];
 }
 
@@ -31,8 +35,10 @@ export function createApp(deps: AppDeps): Express {
       openApi: openApiDocument,
     },
     (app) => {
-      app.use('/v1', express.json({ limit: '64kb' }), authenticate(deps.verifyToken));
-      app.use(createActivityRouter(deps));
+      // Webhooks carry their own credential (a token), not a person's JWT: mounted first.
+      app.use(createWebhookRouter({ token: deps.webhookToken, store: deps.store, logger: deps.logger }));
+      app.use(['/v1', '/status'], authenticate(deps.verifyToken));
+      app.use(createStatusRouter({ db: deps.db, mapping: deps.mapping }));
     },
   );
 }
