@@ -19,6 +19,7 @@ export interface AppDeps {
   db: Db;
   store: Store;
   mapping: () => Mapping;
+  pollNow: () => Promise<string>;
   verifyToken: TokenVerifier;
   webhookToken: string | undefined;
   components: () => readonly Component[];
@@ -38,7 +39,7 @@ export function createApp(deps: AppDeps): Express {
       // Webhooks carry their own credential (a token), not a person's JWT: mounted first.
       app.use(createWebhookRouter({ token: deps.webhookToken, store: deps.store, logger: deps.logger }));
       app.use(['/v1', '/status'], authenticate(deps.verifyToken));
-      app.use(createStatusRouter({ db: deps.db, mapping: deps.mapping }));
+      app.use(createStatusRouter({ db: deps.db, mapping: deps.mapping, pollNow: deps.pollNow }));
     },
   );
 }

@@ -62,6 +62,13 @@ const OPERATIONS: ApiOperation[] = [
     responses: { 200: { description: '{ items: source[] }' } },
   },
   {
+    method: 'post',
+    path: '/v1/sources/poll',
+    summary: 'Poll every configured page now (once), whatever its next time',
+    role: 'responder',
+    responses: { 202: { description: '{ jobId } — the poll runs as the durable poll-pages job' } },
+  },
+  {
     method: 'get',
     path: '/v1/components',
     summary: 'Every provider component with its condition and the internal services it maps to',

@@ -56,6 +56,7 @@ export const service = defineService({
       db: ctx.db,
       store,
       mapping: () => mapping,
+      pollNow: () => ctx.jobs.runNow('poll-pages', { force: true }),
       verifyToken,
       webhookToken: config.STATUSPAGE_WEBHOOK_TOKEN,
       components: ctx.components,

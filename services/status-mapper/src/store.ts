@@ -315,7 +315,8 @@ export function createStore(deps: { db: Db; outbox: Outbox; staleAfter: number; 
         const page = await lockPage(tx, pageId);
         if (!page) return 0;
         const failures = page.consecutiveFailures + 1;
-        const failingSince = page.failingSince ?? at;
+        // PostgreSQL's text form → ISO 8601, as the event contract wants.
+        const failingSince = page.failingSince ? new Date(page.failingSince).toISOString() : at;
         const turnsStale = failures >= deps.staleAfter && !page.staleSince;
         await tx
           .update(schema.pages)

@@ -15,9 +15,10 @@ export const ComponentsQuery = z.strictObject({
 
 /**
  * GET /status/internal (viewer): provider conditions per internal service, with a weak ETag
- * (If-None-Match → 304). GET /v1/sources and /v1/components (viewer): the pages and what they said.
+ * (If-None-Match → 304). GET /v1/sources and /v1/components (viewer): the pages and what they said;
+ * POST /v1/sources/poll (responder): poll every page now.
  */
-export function createStatusRouter(deps: { db: Db; mapping: () => Mapping }): Router {
+export function createStatusRouter(deps: { db: Db; mapping: () => Mapping; pollNow: () => Promise<string> }): Router {
   const router = Router();
 
   router.get('/status/internal', requireRole('viewer'), async (req, res) => {
@@ -56,6 +57,11 @@ export function createStatusRouter(deps: { db: Db; mapping: () => Mapping }): Ro
         staleSince: iso(p.staleSince),
       })),
     });
+  });
+
+  // Operators' "poll now" (and the tests' trigger): every page, whatever its next time, once.
+  router.post('/v1/sources/poll', requireRole('responder'), async (_req, res) => {
+    res.status(202).json({ jobId: await deps.pollNow() });
   });
 
   router.get('/v1/components', requireRole('viewer'), async (req, res) => {
