@@ -61,7 +61,8 @@ export function internalStatus(
       const sorted = [...mapped].sort((a, b) => rank(b.status) - rank(a.status) || a.key.localeCompare(b.key));
       const status = sorted.length === 0 ? 'unknown' : worstStatus(sorted.map((c) => c.status));
       const atWorst = sorted.filter((c) => c.status === status).map((c) => c.since);
-      const since = atWorst.length === 0 ? null : atWorst.reduce((a, b) => (b < a ? b : a));
+      // ISO 8601 UTC strings sort in time order.
+      const since = atWorst.length === 0 ? null : (atWorst.sort()[0] ?? null);
       const related = incidents
         .map(({ componentIds, ...i }) => ({
           ...i,

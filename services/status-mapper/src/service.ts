@@ -75,7 +75,19 @@ export const service = defineService({
         job.logger.debug({ polled: outcomes.length, failed }, 'status pages polled');
       },
     });
-    return { app, components: [createSourcesSync({ db: ctx.db, sources, logger })], jobs: [pollPages] };
+    return {
+      app,
+      components: [
+        createSourcesSync({
+          db: ctx.db,
+          sources,
+          logger,
+          // Due pages (new ones are due at once) are polled at start-up, not at the next minute.
+          onSynced: () => ctx.jobs.runNow('poll-pages', {}),
+        }),
+      ],
+      jobs: [pollPages],
+    };
   },
   devEnv: (platform) => ({
     OIDC_ISSUER: platform.oidc.issuer,

@@ -9,7 +9,13 @@ import type { Db } from './store.js';
  * ones keep their state (a new URL forgets its validators), removed ones go with their
  * components and incidents (history stays).
  */
-export function createSourcesSync(deps: { db: Db; sources: readonly PageSource[]; logger: Logger }): Component {
+export function createSourcesSync(deps: {
+  db: Db;
+  sources: readonly PageSource[];
+  logger: Logger;
+  /** Called once the table follows the file (to poll due pages now rather than at the next tick). */
+  onSynced?: () => Promise<unknown>;
+}): Component {
   return {
     id: 'sources',
     async start() {
@@ -42,6 +48,7 @@ export function createSourcesSync(deps: { db: Db; sources: readonly PageSource[]
         await tx.delete(schema.pages).where(ids.length > 0 ? notInArray(schema.pages.id, ids) : sql`true`);
       });
       deps.logger.info({ pages: deps.sources.length }, 'status pages configured');
+      if (deps.sources.length > 0) await deps.onSynced?.();
     },
     async stop() {},
     async healthcheck() {
