@@ -1,6 +1,31 @@
 {{/*
+status-mapper.configDir: where the sources and mapping ConfigMap is mounted.
+Usage: {{ include "status-mapper.configDir" . }}
+*/}}
+{{- define "status-mapper.configDir" -}}
+/etc/micro-oncall/status-mapper
+{{- end -}}
+
+{{/*
+status-mapper.sources: the sources file rendered from .Values.sources.
+Usage: {{ include "status-mapper.sources" . }}
+*/}}
+{{- define "status-mapper.sources" -}}
+{{ toYaml .Values.sources }}
+{{- end -}}
+
+{{/*
+status-mapper.mapping: the mapping file rendered from .Values.mapping.
+Usage: {{ include "status-mapper.mapping" . }}
+*/}}
+{{- define "status-mapper.mapping" -}}
+{{ toYaml .Values.mapping }}
+{{- end -}}
+
+{{/*
 status-mapper.workload: what this service adds to the shared workload (see charts/common _env.tpl):
-its commands and its OIDC settings.
+its commands, OIDC and polling settings, the sources and mapping ConfigMap (part of
+checksum/config, so editing them rolls the pods) and the optional Statuspage webhook token.
 Usage: {{- $workload := include "common.workload" (dict "context" . "define" "status-mapper.workload") | fromYaml }}
 */}}
 {{- define "status-mapper.workload" -}}
@@ -14,6 +39,18 @@ Usage: {{- $workload := include "common.workload" (dict "context" . "define" "st
 command: [node, --import, tsx, src/main.ts]
 migrationCommand: [node, --import, tsx, src/migrate.ts]
 env:
+  - name: STATUS_SOURCES_FILE
+    value: {{ printf "%s/sources.yml" (include "status-mapper.configDir" .) | quote }}
+  - name: STATUS_MAPPING_FILE
+    value: {{ printf "%s/mapping.yml" (include "status-mapper.configDir" .) | quote }}
+  - name: POLL_TIMEOUT_MS
+    value: {{ .Values.polling.timeoutMs | quote }}
+  - name: POLL_CONCURRENCY
+    value: {{ .Values.polling.concurrency | quote }}
+  - name: POLL_STALE_AFTER_FAILURES
+    value: {{ .Values.polling.staleAfterFailures | quote }}
+  - name: POLL_MAX_BACKOFF_SECONDS
+    value: {{ .Values.polling.maxBackoffSeconds | quote }}
   - name: OIDC_ISSUER
     value: {{ $oidc.issuer | quote }}
   - name: OIDC_AUDIENCE
@@ -24,5 +61,17 @@ env:
   - name: OIDC_JWKS_URL
     value: {{ . | quote }}
   {{- end }}
-secretFiles: []
+secretFiles:
+  - env: STATUSPAGE_WEBHOOK_TOKEN_FILE
+    file: statuspage-webhook-token
+    secret: {{ .Values.webhooks.statuspage.token | toJson }}
+volumes:
+  - name: config
+    configMap:
+      name: {{ include "common.componentName" (dict "context" . "suffix" "config") }}
+volumeMounts:
+  - name: config
+    mountPath: {{ include "status-mapper.configDir" . }}
+    readOnly: true
+config: {{ printf "%s\n---\n%s" (include "status-mapper.sources" .) (include "status-mapper.mapping" .) | quote }}
 {{- end -}}
