@@ -163,7 +163,15 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
       const client = new pg.Client({ connectionString: url, application_name: `${definition.db.schema}-migrate` });
       await client.connect();
       try {
+        // Replicas starting together: `create table if not exists` is not safe concurrently
+        // (one of them fails with "relation already exists"), so one at a time.
+        await client.query('begin');
+        await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${definition.db.schema}.outbox-ddl`]);
         await client.query(outboxDdl(definition.db.schema));
+        await client.query('commit');
+      } catch (error) {
+        await client.query('rollback').catch(() => undefined);
+        throw error;
       } finally {
         await client.end();
       }
