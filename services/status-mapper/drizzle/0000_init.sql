@@ -43,6 +43,7 @@ CREATE TABLE "status_mapper"."pages" (
 	"page_name" text,
 	"indicator" text,
 	"next_due_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"claimed_until" timestamp with time zone,
 	"etag" text,
 	"last_modified" text,
 	"last_polled_at" timestamp with time zone,

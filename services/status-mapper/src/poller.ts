@@ -14,10 +14,11 @@ import type { Db, PageRow, Store } from './store.js';
 
 /*
  * Polling Statuspage `summary.json`. The `poll-pages` job (once a minute across replicas) calls
- * `pollDue()`: it claims the pages whose `next_due_at` has passed with FOR UPDATE SKIP LOCKED and
- * moves their `next_due_at` past the longest a poll can take in the same statement, so no other
- * replica (or overlapping run) polls them; each poll then writes its outcome and the page's real
- * next time (interval + jitter, doubled per failure). One page failing never stops the others.
+ * `pollDue()`: it claims the unclaimed pages whose `next_due_at` has passed with FOR UPDATE SKIP
+ * LOCKED and sets `claimed_until` past the longest a poll can take in the same statement, so no
+ * other replica (or overlapping run, forced or not) polls them; each poll then writes its outcome,
+ * clears the claim and sets the page's real next time (interval + jitter, doubled per failure). A
+ * claim whose replica died lapses and the page is polled again. One page failing never stops the others.
  */
 
 export interface PollerOptions {
@@ -83,14 +84,15 @@ export function createPoller(opts: PollerOptions): Poller {
     const result = await opts.db.execute(sql`
       with due as (
         select id from status_mapper.pages
-        where ${force ? sql`true` : sql`next_due_at <= now()`}
+        where (claimed_until is null or claimed_until < now())
+          and ${force ? sql`true` : sql`next_due_at <= now()`}
           ${exclude.length > 0 ? sql`and id not in ${exclude}` : sql``}
         order by next_due_at
         limit ${batchSize}
         for update skip locked
       )
       update status_mapper.pages p
-      set next_due_at = now() + make_interval(secs => ${leaseSeconds})
+      set claimed_until = now() + make_interval(secs => ${leaseSeconds})
       from due where p.id = due.id
       returning p.id`);
     const ids = (result.rows as { id: string }[]).map((r) => r.id);

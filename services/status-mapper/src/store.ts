@@ -188,6 +188,7 @@ export function createStore(deps: { db: Db; outbox: Outbox; staleAfter: number; 
   }
 
   const healthy = (extra: Partial<typeof schema.pages.$inferInsert>, at: string) => ({
+    claimedUntil: null,
     lastPolledAt: at,
     lastSuccessAt: at,
     consecutiveFailures: 0,
@@ -321,6 +322,7 @@ export function createStore(deps: { db: Db; outbox: Outbox; staleAfter: number; 
         await tx
           .update(schema.pages)
           .set({
+            claimedUntil: null,
             lastPolledAt: at,
             consecutiveFailures: failures,
             failingSince,

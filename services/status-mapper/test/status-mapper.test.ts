@@ -375,3 +375,54 @@ describe('status-mapper', () => {
     });
   });
 });
+
+describe('status-mapper with two replicas', () => {
+  it('polls each due page once although both replicas start and run the poll job at once', async () => {
+    const { databaseUrl, kafkaBrokers } = inject('stack');
+    const issuer = await startLocalIssuer();
+    const fakes = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        startFakeStatuspage({ name: `Provider ${i}`, components: [{ name: 'API' }] }),
+      ),
+    );
+    // Slow answers, so that the replicas' runs overlap.
+    for (const fake of fakes) fake.failNext({ delayMs: 300 });
+    const dir = mkdtempSync(join(tmpdir(), 'status-mapper-replicas-'));
+    writeFileSync(
+      join(dir, 'sources.yml'),
+      `pages:\n${fakes.map((f, i) => `  - id: p${i}\n    provider: P${i}\n    url: ${f.summaryUrl}\n    intervalSeconds: 3600\n`).join('')}`,
+    );
+    const namespace = uniqueNamespace('status-mapper-replicas');
+    const config = service.loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_URL: await createTestDatabase(databaseUrl, 'status_mapper_replicas'),
+      KAFKA_BROKERS: kafkaBrokers,
+      KAFKA_TOPIC_NAMESPACE: namespace,
+      OIDC_ISSUER: issuer.issuer,
+      OIDC_AUDIENCE: issuer.audience,
+      STATUS_SOURCES_FILE: join(dir, 'sources.yml'),
+    });
+    // Each replica asks for a run of the due pages as it starts (new pages are due at once).
+    const replicas = await Promise.all([service.run(config), service.run(config)]);
+    try {
+      const token = await issuer.token({ sub: 'viewer-1', roles: ['viewer'] });
+      const deadline = Date.now() + 30_000;
+      let polled: Source[] = [];
+      while (Date.now() < deadline) {
+        const res = await fetch(`${replicas[1]!.url}/v1/sources`, { headers: { authorization: `Bearer ${token}` } });
+        polled = ((await res.json()) as { items: Source[] }).items;
+        if (polled.length === 6 && polled.every((s) => s.lastSuccessAt !== null)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(polled.map((s) => s.lastSuccessAt !== null)).toEqual(Array(6).fill(true));
+      await new Promise((r) => setTimeout(r, 3_000)); // a second run, had there been one, would have polled by now
+      expect(fakes.map((f) => f.requests.length)).toEqual(Array(6).fill(1));
+    } finally {
+      await Promise.allSettled(replicas.map((r) => r.stop()));
+      await Promise.allSettled([issuer.stop(), ...fakes.map((f) => f.stop())]);
+    }
+  });
+});

@@ -35,8 +35,8 @@ const updatedAt = () =>
 
 /**
  * One row per configured status page (the sources file is the truth; start-up syncs it here).
- * The poll job claims due rows with FOR UPDATE SKIP LOCKED and moves `next_due_at` on, so
- * several replicas never poll one page at once.
+ * The poll job claims due, unclaimed rows with FOR UPDATE SKIP LOCKED and sets `claimed_until`,
+ * so several replicas (or a forced poll beside a tick) never poll one page at once.
  */
 export const pages = statusMapperSchema.table(
   'pages',
@@ -51,6 +51,8 @@ export const pages = statusMapperSchema.table(
     pageName: text('page_name'),
     indicator: text('indicator'),
     nextDueAt: ts('next_due_at').notNull().defaultNow(),
+    /** Set while a replica polls the page (the claim); cleared when the outcome is written, or lapses. */
+    claimedUntil: ts('claimed_until'),
     etag: text('etag'),
     lastModified: text('last_modified'),
     lastPolledAt: ts('last_polled_at'),

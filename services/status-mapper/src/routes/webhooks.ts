@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { AuthenticationError, InputError, type Logger, NotFoundError } from '@micro-oncall/service-kit';
+import { AuthenticationError, InputError, type Logger, NotFoundError, rateLimit } from '@micro-oncall/service-kit';
 import express, { Router } from 'express';
 import { readWebhook } from '../statuspage.js';
 import type { Store } from '../store.js';
@@ -27,7 +27,9 @@ export function createWebhookRouter(deps: { token: string | undefined; store: St
   };
   // The token is checked before the body is read; any content type is read as JSON.
   const body = express.json({ limit: '256kb', type: () => true });
-  router.post('/v1/webhooks/statuspage', checkToken, body, async (req, res) => {
+  // Statuspage sends one request per change; a flood is a misconfiguration or an attack.
+  const limit = rateLimit({ windowMs: 60_000, limit: 600, key: () => 'statuspage' });
+  router.post('/v1/webhooks/statuspage', limit, checkToken, body, async (req, res) => {
     const webhook = readWebhook(req.body);
     if (!webhook) {
       throw new InputError('not a Statuspage component update or incident update payload');
