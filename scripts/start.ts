@@ -22,6 +22,7 @@ import {
 } from '@micro-oncall/test-kit';
 import { elapsed, say } from './lib/console.js';
 import { DEMO_OPSGENIE_ALERTS, DEMO_PAGERDUTY_INCIDENTS, sendDemoIncidents } from './lib/demo.js';
+import { startDemoStatuspage } from './lib/demo-status.js';
 import { type Platform, startPlatform } from './lib/platform.js';
 
 const started = Date.now();
@@ -93,6 +94,9 @@ try {
   );
   fakes.push(await startFakeOpsgenie({ apiKey: ogKey.value, alerts: DEMO_OPSGENIE_ALERTS }));
   const [fakePagerDuty, fakeOpsgenie] = fakes as [FakePagerDuty, FakeOpsgenie];
+  // DEMO ONLY: a fake Cloudflare status page for status-mapper (scripts/lib/demo-status.ts).
+  const demoStatus = await startDemoStatuspage(devDir);
+  fakes.push(demoStatus.fake);
 
   // Stable across restarts, like the data: a restart does not sign everyone out.
   const sessionSecret = devSecret('session-secret', () => randomBytes(32).toString('hex'));
@@ -116,6 +120,7 @@ try {
       'service-catalogue':
         process.env.SERVICE_CATALOGUE_FILE ??
         join(REPO_ROOT, 'services', 'escalation', 'config', 'services.example.yml'),
+      ...demoStatus.files,
     },
     ports: {
       'webhook-ingest': Number(process.env.INGEST_PORT ?? 8081),
@@ -156,6 +161,9 @@ try {
   say.info(`dev identity    ${issuer.issuer}   (DEVELOPMENT ONLY)`);
   say.info(
     `fake providers  PagerDuty ${fakePagerDuty.url}, Opsgenie ${fakeOpsgenie.url}   (DEMO ONLY: actions land here)`,
+  );
+  say.info(
+    `status-mapper   ${platform.service('status-mapper').url}/status/internal   (viewer token; DEMO ONLY provider: fake Cloudflare ${demoStatus.fake.url})`,
   );
   say.info(`PostgreSQL      ${databaseUrl.replace(/\/\/[^@]*@/, '//')}`);
   say.info(`Kafka           ${stack.kafkaBrokers}   (topic oncall.incident-events.v1)`);

@@ -1,4 +1,5 @@
 import {
+  envelopeFor,
   eventJsonSchemas,
   incidentActionEnvelope,
   incidentEventEnvelope,
@@ -46,6 +47,33 @@ export async function contractFiles(): Promise<Map<string, string>> {
         completedAt: '2025-11-20T09:16:00.420Z',
       },
       { source: '/escalation', drill: false, time: '2025-11-20T09:16:00.430Z' },
+    ),
+    'provider-status': envelopeFor(
+      'provider-status',
+      {
+        changeId: '3f1c2b7a-6d5e-4f80-9a1b-2c3d4e5f6a7b',
+        provider: 'Cloudflare',
+        page: { id: 'cloudflare', providerPageId: 'yh6f0r4529hb', name: 'Cloudflare' },
+        component: {
+          key: 'cloudflare/cdnedge0001a',
+          id: 'cdnedge0001a',
+          name: 'CDN Edge',
+          group: { id: 'cfsites0001a', name: 'Cloudflare Sites and Services' },
+        },
+        status: { from: 'operational', to: 'major_outage', providerStatus: 'major_outage', stale: null },
+        incidents: [
+          {
+            id: 'p7x2k9m4q1zc',
+            name: 'Elevated errors on the CDN edge',
+            status: 'investigating',
+            impact: 'major',
+            shortlink: 'https://stspg.io/example',
+          },
+        ],
+        observedAt: '2025-11-20T08:01:02.000Z',
+        source: 'poll',
+      },
+      { source: '/status-mapper', drill: false, time: '2025-11-20T08:01:02.150Z' },
     ),
   };
   for (const [kind, schema] of Object.entries(schemas)) {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   EVENT_SCHEMAS,
+  envelopeFor,
   type IncidentAction,
   IncidentActionEnvelope,
   type IncidentEvent,
@@ -11,6 +12,7 @@ import {
   incidentEventEnvelope,
 } from './events.js';
 import { incidentIdFor } from './incident.js';
+import { ProviderStatusChange } from './provider-status.js';
 
 const incidentId = incidentIdFor('pagerduty', 'Q2VU6LUZKJ7CQT');
 
@@ -179,7 +181,14 @@ describe('EVENT_SCHEMAS', () => {
         traceparent: TRACEPARENT,
       }),
     'incident-actions': () => incidentActionEnvelope(anAction(), { source: '/test', drill: false }),
+    'provider-status': () => envelopeFor('provider-status', aProviderStatusChange(), { source: '/test', drill: false }),
   } as const;
+  /** A payload field each topic's schema must refuse when broken. */
+  const broken: Record<keyof typeof EVENT_SCHEMAS, Record<string, unknown>> = {
+    'incident-events': { incidentId: 'not-an-id' },
+    'incident-actions': { incidentId: 'not-an-id' },
+    'provider-status': { changeId: 'not-a-uuid' },
+  };
 
   it.each(Object.keys(EVENT_SCHEMAS) as Array<keyof typeof EVENT_SCHEMAS>)(
     'generates a JSON Schema for %s that accepts a real envelope and rejects a broken one',
@@ -193,7 +202,7 @@ describe('EVENT_SCHEMAS', () => {
       const envelope = samples[topic]();
       expect(validate(JSON.parse(JSON.stringify(envelope)))).toBe(true);
       expect(validate({ ...envelope, specversion: '0.3' })).toBe(false);
-      expect(validate({ ...envelope, data: { ...envelope.data, incidentId: 'not-an-id' } })).toBe(false);
+      expect(validate({ ...envelope, data: { ...envelope.data, ...broken[topic] } })).toBe(false);
     },
   );
 
@@ -208,5 +217,40 @@ describe('EVENT_SCHEMAS', () => {
     for (const schema of Object.values(EVENT_SCHEMAS)) {
       expect(() => z.toJSONSchema(schema, { io: 'input' })).not.toThrow();
     }
+  });
+});
+
+function aProviderStatusChange(): ProviderStatusChange {
+  return {
+    changeId: '3f1c2b7a-6d5e-4f80-9a1b-2c3d4e5f6a7b',
+    provider: 'Cloudflare',
+    page: { id: 'cloudflare', providerPageId: 'yh6f0r4529hb', name: 'Cloudflare' },
+    component: { key: 'cloudflare/cdn1', id: 'cdn1', name: 'CDN Edge', group: null },
+    status: { from: 'operational', to: 'major_outage', providerStatus: 'major_outage', stale: null },
+    incidents: [],
+    observedAt: '2025-11-20T08:01:02.000Z',
+    source: 'poll',
+  };
+}
+
+describe('provider-status contract', () => {
+  it('keys and types the event by component and new condition', () => {
+    const envelope = envelopeFor('provider-status', aProviderStatusChange(), {
+      source: '/status-mapper',
+      drill: false,
+    });
+    expect(envelope).toMatchObject({
+      id: '3f1c2b7a-6d5e-4f80-9a1b-2c3d4e5f6a7b',
+      subject: 'cloudflare/cdn1',
+      type: 'io.microoncall.provider-status.major_outage',
+      drill: false,
+    });
+    expect(EVENT_SCHEMAS['provider-status'].parse(envelope)).toEqual(envelope);
+  });
+
+  it('refuses a status outside the known ones (unknown has its own value)', () => {
+    const change = aProviderStatusChange();
+    const bad = { ...change, status: { ...change.status, to: 'sort_of_down' } };
+    expect(ProviderStatusChange.safeParse(bad).success).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Assignee, INCIDENT_LIMITS, IncidentId, IncidentSnapshot, Provider } from './incident.js';
+import { PROVIDER_STATUS_TYPE_PREFIX, ProviderStatusChange } from './provider-status.js';
 import { IsoDateTime } from './time.js';
 
 export const IncidentEventKind = z.enum([
@@ -216,6 +217,12 @@ export const TOPIC_CONTRACTS = {
     id: (a) => a.actionId,
     type: (a) => `${INCIDENT_ACTION_TYPE_PREFIX}${a.action}`,
     subject: (a) => a.incidentId,
+  }),
+  'provider-status': topicContract({
+    data: ProviderStatusChange,
+    id: (c) => c.changeId,
+    type: (c) => `${PROVIDER_STATUS_TYPE_PREFIX}${c.status.to}`,
+    subject: (c) => c.component.key,
   }),
 };
 

@@ -12,3 +12,10 @@ export {
 } from './pagerduty.js';
 export type { Fault, RecordedRequest } from './server.js';
 export { type FakeSlack, startFakeSlack } from './slack.js';
+export {
+  type FakeStatuspage,
+  type FakeStatuspageComponent,
+  STATUSPAGE_COMPONENT_STATUSES,
+  type StatuspageComponentStatus,
+  startFakeStatuspage,
+} from './statuspage.js';

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { IsoDateTime } from './time.js';
+
+/*
+ * Payload of `provider-status`: one external provider component changed condition (status-mapper).
+ * Statuspage's documented component statuses plus `unknown`: a value the provider sent that we do
+ * not know, or no answer from the provider for several intervals (then `stale` says since when).
+ */
+
+export const ComponentStatus = z.enum([
+  'operational',
+  'under_maintenance',
+  'degraded_performance',
+  'partial_outage',
+  'major_outage',
+  'unknown',
+]);
+export type ComponentStatus = z.infer<typeof ComponentStatus>;
+
+export const ProviderStatusSource = z.enum(['poll', 'webhook', 'aws']);
+export type ProviderStatusSource = z.infer<typeof ProviderStatusSource>;
+
+const Text = (max: number) => z.string().min(1).max(max);
+
+export const ProviderIncidentRef = z.object({
+  id: Text(128),
+  name: z.string().max(512),
+  /** investigating|identified|monitoring|resolved|postmortem (others kept as sent). */
+  status: Text(64),
+  /** none|minor|major|critical (others kept as sent). */
+  impact: Text(64),
+  shortlink: z.string().max(2048).nullable(),
+});
+export type ProviderIncidentRef = z.infer<typeof ProviderIncidentRef>;
+
+export const ProviderStatusChange = z.object({
+  /** Unique per change: the consumers' idempotency key. */
+  changeId: z.uuid(),
+  /** Display name of the provider (`Cloudflare`). */
+  provider: Text(128),
+  page: z.object({
+    /** Our source id from the sources file (`cloudflare`). */
+    id: Text(64),
+    /** The provider's page id (Statuspage `page.id`), once known. */
+    providerPageId: z.string().max(128).nullable(),
+    name: z.string().max(256).nullable(),
+  }),
+  component: z.object({
+    /** `<page id>/<component id>`: the event subject and Kafka key. */
+    key: Text(256),
+    id: Text(128),
+    name: z.string().max(512),
+    group: z.object({ id: Text(128), name: z.string().max(512) }).nullable(),
+  }),
+  status: z.object({
+    /** Null when the component is seen for the first time. */
+    from: ComponentStatus.nullable(),
+    to: ComponentStatus,
+    /** The provider's own word for `to` (kept when it maps to `unknown`); null when stale. */
+    providerStatus: z.string().max(64).nullable(),
+    /** Set when `to` is unknown because the source has been failing: since when, why, and the last good status. */
+    stale: z
+      .object({ since: IsoDateTime, reason: z.string().max(500), lastKnown: ComponentStatus.nullable() })
+      .nullable(),
+  }),
+  /** Unresolved provider incidents that name this component. */
+  incidents: z.array(ProviderIncidentRef).max(50),
+  observedAt: IsoDateTime,
+  source: ProviderStatusSource,
+});
+export type ProviderStatusChange = z.infer<typeof ProviderStatusChange>;
+
+export const PROVIDER_STATUS_TYPE_PREFIX = 'io.microoncall.provider-status.';

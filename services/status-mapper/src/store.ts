@@ -1,0 +1,432 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  ComponentStatus,
+  ProviderIncidentRef,
+  ProviderStatusChange,
+  ProviderStatusSource,
+} from '@micro-oncall/incident-model';
+import type { Outbox } from '@micro-oncall/service-kit';
+import { and, eq, isNull, notInArray, sql } from 'drizzle-orm';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { diffComponents, staleChanges } from './changes.js';
+import * as schema from './db/schema.js';
+import type { ObservedComponent, ObservedIncident, PageObservation } from './statuspage.js';
+
+/*
+ * Every state change of status-mapper, each in one transaction with the `provider-status`
+ * events it causes (outbox): a poll's result, a poll's failure (and the page turning stale), a
+ * webhook. Each transaction locks its page row first, so a poll and a webhook for one page apply
+ * one after the other.
+ */
+
+export type Db = NodePgDatabase<typeof schema>;
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type PageRow = typeof schema.pages.$inferSelect;
+type ComponentRow = typeof schema.components.$inferSelect;
+
+const RESOLVED = new Set(['resolved', 'postmortem', 'completed']);
+
+export const componentKey = (pageId: string, componentId: string) => `${pageId}/${componentId}`;
+
+export interface Store {
+  /** A good answer from the provider (summary.json): components, incidents, page health. */
+  applyObservation(
+    pageId: string,
+    obs: PageObservation,
+    extra: { etag: string | null; lastModified: string | null; nextDueAt: Date },
+  ): Promise<number>;
+  /** A 304: nothing changed at the provider; the page is healthy again. */
+  recordNotModified(pageId: string, nextDueAt: Date): Promise<number>;
+  /** A failed poll; after `staleAfter` failures in a row the page's components turn `unknown`. */
+  recordFailure(pageId: string, reason: string, nextDueAt: Date): Promise<number>;
+  /** A webhook component update for the page(s) with this provider page id; returns events written. */
+  applyWebhookComponent(
+    providerPageId: string,
+    component: { id: string; name: string; groupId: string | null },
+    status: ComponentStatus,
+    providerStatus: string,
+    at: string,
+  ): Promise<number | null>;
+  applyWebhookIncident(providerPageId: string, incident: ObservedIncident): Promise<number | null>;
+}
+
+export function createStore(deps: { db: Db; outbox: Outbox; staleAfter: number; now?: () => Date }): Store {
+  const { db, outbox } = deps;
+  const now = () => (deps.now ? deps.now() : new Date()).toISOString();
+
+  async function lockPage(tx: Tx, pageId: string): Promise<PageRow | undefined> {
+    const [page] = await tx.select().from(schema.pages).where(eq(schema.pages.id, pageId)).for('update');
+    return page;
+  }
+
+  async function openIncidents(tx: Tx, pageId: string): Promise<(typeof schema.providerIncidents.$inferSelect)[]> {
+    return tx
+      .select()
+      .from(schema.providerIncidents)
+      .where(and(eq(schema.providerIncidents.pageId, pageId), isNull(schema.providerIncidents.resolvedAt)));
+  }
+
+  function incidentRefs(
+    incidents: readonly {
+      incidentId: string;
+      name: string;
+      status: string;
+      impact: string;
+      shortlink: string | null;
+      componentIds: string[];
+    }[],
+    componentId: string,
+  ): ProviderIncidentRef[] {
+    return incidents
+      .filter((i) => i.componentIds.includes(componentId))
+      .slice(0, 50)
+      .map((i) => ({ id: i.incidentId, name: i.name, status: i.status, impact: i.impact, shortlink: i.shortlink }));
+  }
+
+  /** Writes one change: history row and event, in the caller's transaction. */
+  async function writeChange(
+    tx: Tx,
+    page: PageRow,
+    component: { id: string; name: string; groupId: string | null; groupName: string | null },
+    change: {
+      from: ComponentStatus | null;
+      to: ComponentStatus;
+      providerStatus: string | null;
+      stale: { since: string; reason: string; lastKnown: ComponentStatus | null } | null;
+      incidents: ProviderIncidentRef[];
+      source: ProviderStatusSource;
+      observedAt: string;
+    },
+  ): Promise<void> {
+    const key = componentKey(page.id, component.id);
+    const changeId = randomUUID();
+    await tx.insert(schema.componentChanges).values({
+      changeId,
+      componentKey: key,
+      pageId: page.id,
+      fromStatus: change.from,
+      toStatus: change.to,
+      providerStatus: change.providerStatus,
+      staleSince: change.stale?.since ?? null,
+      reason: change.stale?.reason ?? null,
+      source: change.source,
+      observedAt: change.observedAt,
+    });
+    const event: ProviderStatusChange = {
+      changeId,
+      provider: page.provider,
+      page: { id: page.id, providerPageId: page.providerPageId, name: page.pageName },
+      component: {
+        key,
+        id: component.id,
+        name: component.name,
+        group:
+          component.groupId && component.groupName !== null
+            ? { id: component.groupId, name: component.groupName }
+            : null,
+      },
+      status: { from: change.from, to: change.to, providerStatus: change.providerStatus, stale: change.stale },
+      incidents: change.incidents,
+      observedAt: change.observedAt,
+      source: change.source,
+    };
+    await outbox.enqueue(tx, 'provider-status', event, { drill: false });
+  }
+
+  async function upsertIncident(tx: Tx, pageId: string, incident: ObservedIncident, at: string): Promise<void> {
+    const values = {
+      pageId,
+      incidentId: incident.id,
+      name: incident.name,
+      status: incident.status,
+      impact: incident.impact,
+      shortlink: incident.shortlink,
+      latestUpdate: incident.latestUpdate,
+      componentIds: incident.componentIds,
+      providerUpdatedAt:
+        incident.updatedAt && !Number.isNaN(Date.parse(incident.updatedAt))
+          ? new Date(incident.updatedAt).toISOString()
+          : null,
+      resolvedAt: RESOLVED.has(incident.status) ? at : null,
+    };
+    await tx
+      .insert(schema.providerIncidents)
+      .values(values)
+      .onConflictDoUpdate({
+        target: [schema.providerIncidents.pageId, schema.providerIncidents.incidentId],
+        set: values,
+      });
+  }
+
+  async function upsertComponent(
+    tx: Tx,
+    pageId: string,
+    before: ComponentRow | undefined,
+    c: ObservedComponent,
+    source: ProviderStatusSource,
+    at: string,
+  ): Promise<void> {
+    const changed = !before || before.status !== c.status;
+    const values = {
+      pageId,
+      componentId: c.id,
+      key: componentKey(pageId, c.id),
+      name: c.name,
+      groupId: c.group?.id ?? null,
+      groupName: c.group?.name ?? null,
+      status: c.status,
+      statusSince: changed ? at : (before?.statusSince ?? at),
+      reportedStatus: c.status,
+      providerStatus: c.providerStatus,
+      reportedAt: at,
+      source,
+    };
+    await tx
+      .insert(schema.components)
+      .values(values)
+      .onConflictDoUpdate({ target: [schema.components.pageId, schema.components.componentId], set: values });
+  }
+
+  const healthy = (extra: Partial<typeof schema.pages.$inferInsert>, at: string) => ({
+    claimedUntil: null,
+    lastPolledAt: at,
+    lastSuccessAt: at,
+    consecutiveFailures: 0,
+    failingSince: null,
+    lastError: null,
+    staleSince: null,
+    ...extra,
+  });
+
+  return {
+    async applyObservation(pageId, obs, extra) {
+      const at = now();
+      return db.transaction(async (tx) => {
+        const page = await lockPage(tx, pageId);
+        if (!page) return 0;
+        const [updated] = await tx
+          .update(schema.pages)
+          .set(
+            healthy(
+              {
+                providerPageId: obs.providerPageId,
+                pageName: obs.pageName,
+                indicator: obs.indicator,
+                etag: extra.etag,
+                lastModified: extra.lastModified,
+                nextDueAt: extra.nextDueAt.toISOString(),
+              },
+              at,
+            ),
+          )
+          .where(eq(schema.pages.id, pageId))
+          .returning();
+        const held = await tx.select().from(schema.components).where(eq(schema.components.pageId, pageId));
+        const heldById = new Map(held.map((h) => [h.componentId, h]));
+        // summary.json lists the unresolved incidents: the others have been resolved since.
+        const seen = obs.incidents.map((i) => i.id);
+        await tx
+          .update(schema.providerIncidents)
+          .set({ resolvedAt: at })
+          .where(
+            and(
+              eq(schema.providerIncidents.pageId, pageId),
+              isNull(schema.providerIncidents.resolvedAt),
+              ...(seen.length > 0 ? [notInArray(schema.providerIncidents.incidentId, seen)] : []),
+            ),
+          );
+        for (const incident of obs.incidents) await upsertIncident(tx, pageId, incident, at);
+        const changes = diffComponents(held, obs.components);
+        for (const c of obs.components) await upsertComponent(tx, pageId, heldById.get(c.id), c, 'poll', at);
+        const gone = held.filter((h) => !obs.components.some((c) => c.id === h.componentId)).map((h) => h.componentId);
+        if (gone.length > 0) {
+          await tx
+            .delete(schema.components)
+            .where(and(eq(schema.components.pageId, pageId), sql`${schema.components.componentId} in ${gone}`));
+        }
+        const open = obs.incidents.filter((i) => !RESOLVED.has(i.status)).map((i) => ({ ...i, incidentId: i.id }));
+        for (const change of changes) {
+          await writeChange(
+            tx,
+            updated ?? page,
+            {
+              id: change.component.id,
+              name: change.component.name,
+              groupId: change.component.group?.id ?? null,
+              groupName: change.component.group?.name ?? null,
+            },
+            {
+              from: change.from,
+              to: change.to,
+              providerStatus: change.component.providerStatus,
+              stale: null,
+              incidents: incidentRefs(open, change.component.id),
+              source: 'poll',
+              observedAt: at,
+            },
+          );
+        }
+        return changes.length;
+      });
+    },
+
+    async recordNotModified(pageId, nextDueAt) {
+      const at = now();
+      return db.transaction(async (tx) => {
+        const page = await lockPage(tx, pageId);
+        if (!page) return 0;
+        await tx
+          .update(schema.pages)
+          .set(healthy({ nextDueAt: nextDueAt.toISOString() }, at))
+          .where(eq(schema.pages.id, pageId));
+        if (!page.staleSince) return 0;
+        // Back from stale without a body: the provider says nothing changed since the last good answer.
+        const held = await tx.select().from(schema.components).where(eq(schema.components.pageId, pageId));
+        const incidents = await openIncidents(tx, pageId);
+        let written = 0;
+        for (const h of held) {
+          if (h.status === h.reportedStatus) continue;
+          await tx
+            .update(schema.components)
+            .set({ status: h.reportedStatus, statusSince: at, reportedAt: at, source: 'poll' })
+            .where(and(eq(schema.components.pageId, pageId), eq(schema.components.componentId, h.componentId)));
+          await writeChange(
+            tx,
+            page,
+            { id: h.componentId, name: h.name, groupId: h.groupId, groupName: h.groupName },
+            {
+              from: h.status,
+              to: h.reportedStatus,
+              providerStatus: h.providerStatus,
+              stale: null,
+              incidents: incidentRefs(incidents, h.componentId),
+              source: 'poll',
+              observedAt: at,
+            },
+          );
+          written += 1;
+        }
+        return written;
+      });
+    },
+
+    async recordFailure(pageId, reason, nextDueAt) {
+      const at = now();
+      return db.transaction(async (tx) => {
+        const page = await lockPage(tx, pageId);
+        if (!page) return 0;
+        const failures = page.consecutiveFailures + 1;
+        // PostgreSQL's text form → ISO 8601, as the event contract wants.
+        const failingSince = page.failingSince ? new Date(page.failingSince).toISOString() : at;
+        const turnsStale = failures >= deps.staleAfter && !page.staleSince;
+        await tx
+          .update(schema.pages)
+          .set({
+            claimedUntil: null,
+            lastPolledAt: at,
+            consecutiveFailures: failures,
+            failingSince,
+            lastError: reason.slice(0, 500),
+            nextDueAt: nextDueAt.toISOString(),
+            ...(turnsStale ? { staleSince: failingSince } : {}),
+          })
+          .where(eq(schema.pages.id, pageId));
+        if (!turnsStale) return 0;
+        const held = await tx.select().from(schema.components).where(eq(schema.components.pageId, pageId));
+        const incidents = await openIncidents(tx, pageId);
+        const stale = staleChanges(held);
+        for (const h of stale) {
+          await tx
+            .update(schema.components)
+            .set({ status: 'unknown', statusSince: failingSince })
+            .where(and(eq(schema.components.pageId, pageId), eq(schema.components.componentId, h.componentId)));
+          await writeChange(
+            tx,
+            page,
+            { id: h.componentId, name: h.name, groupId: h.groupId, groupName: h.groupName },
+            {
+              from: h.status,
+              to: 'unknown',
+              providerStatus: null,
+              stale: { since: failingSince, reason: reason.slice(0, 500), lastKnown: h.reportedStatus },
+              incidents: incidentRefs(incidents, h.componentId),
+              source: 'poll',
+              observedAt: at,
+            },
+          );
+        }
+        return stale.length;
+      });
+    },
+
+    async applyWebhookComponent(providerPageId, component, status, providerStatus, at) {
+      const targets = await db
+        .select({ id: schema.pages.id })
+        .from(schema.pages)
+        .where(eq(schema.pages.providerPageId, providerPageId));
+      if (targets.length === 0) return null;
+      let written = 0;
+      for (const { id } of targets) {
+        written += await db.transaction(async (tx) => {
+          const page = await lockPage(tx, id);
+          if (!page) return 0;
+          const [before] = await tx
+            .select()
+            .from(schema.components)
+            .where(and(eq(schema.components.pageId, id), eq(schema.components.componentId, component.id)));
+          let groupName: string | null = null;
+          if (component.groupId) {
+            const [sibling] = await tx
+              .select({ groupName: schema.components.groupName })
+              .from(schema.components)
+              .where(and(eq(schema.components.pageId, id), eq(schema.components.groupId, component.groupId)))
+              .limit(1);
+            groupName = sibling?.groupName ?? null;
+          }
+          const observed: ObservedComponent = {
+            id: component.id,
+            name: component.name,
+            group: component.groupId && groupName !== null ? { id: component.groupId, name: groupName } : null,
+            status,
+            providerStatus,
+          };
+          await upsertComponent(tx, id, before, observed, 'webhook', at);
+          const [change] = diffComponents(before ? [before] : [], [observed]);
+          if (!change) return 0;
+          await writeChange(
+            tx,
+            page,
+            { id: component.id, name: component.name, groupId: observed.group?.id ?? null, groupName },
+            {
+              from: change.from,
+              to: change.to,
+              providerStatus,
+              stale: null,
+              incidents: incidentRefs(await openIncidents(tx, id), component.id),
+              source: 'webhook',
+              observedAt: at,
+            },
+          );
+          return 1;
+        });
+      }
+      return written;
+    },
+
+    async applyWebhookIncident(providerPageId, incident) {
+      const targets = await db
+        .select({ id: schema.pages.id })
+        .from(schema.pages)
+        .where(eq(schema.pages.providerPageId, providerPageId));
+      if (targets.length === 0) return null;
+      const at = now();
+      for (const { id } of targets) {
+        await db.transaction(async (tx) => {
+          await lockPage(tx, id);
+          await upsertIncident(tx, id, incident, at);
+        });
+      }
+      return 0;
+    },
+  };
+}
