@@ -744,7 +744,7 @@ export function runConsumer(kafka: Kafka, opts: ConsumerOptions): Component & { 
     state = { kind: 'down', since, reason: error.message, retryAt: Date.now() + delay };
     opts.logger.warn(
       { err: error, restartInMs: delay, crashesSinceJoin: failures },
-      `${opts.id}: consumer crashed; rebuilding it`,
+      `${opts.id}: consumer down; rebuilding it`,
     );
     clearTimeout(restartTimer);
     restartTimer = setTimeout(() => {
