@@ -85,12 +85,15 @@ describe('a newcomer following the README', () => {
 
   afterAll(async () => {
     await browser?.close();
-    // A failed test must not leave a platform behind: stop what is still running, by PID.
+    // A failed test must not leave a platform behind: stop what is still running, by PID —
+    // gracefully first (npm start stops PostgreSQL and Kafka itself), then whatever remains.
     for (const started of running) {
-      if (started.npm.pid && alive(started.npm.pid)) {
-        for (const pid of descendants(started.npm.pid)) process.kill(pid, 'SIGKILL');
-        process.kill(started.npm.pid, 'SIGKILL');
-      }
+      if (!started.npm.pid || !alive(started.npm.pid)) continue;
+      const tree = descendants(started.npm.pid);
+      process.kill(started.npm.pid, 'SIGTERM');
+      await until('a failed platform to stop', () => (tree.some(alive) ? undefined : true), 90_000).catch(() => {
+        for (const pid of tree.filter(alive)) process.kill(pid, 'SIGKILL');
+      });
     }
     rmSync(devDir, { recursive: true, force: true });
   });

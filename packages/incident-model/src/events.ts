@@ -1,22 +1,7 @@
 import { z } from 'zod';
-import { Assignee, INCIDENT_LIMITS, IncidentId, IncidentSnapshot, Provider } from './incident.js';
+import { Assignee, INCIDENT_LIMITS, IncidentEventKind, IncidentId, IncidentSnapshot, Provider } from './incident.js';
 import { PROVIDER_STATUS_TYPE_PREFIX, ProviderStatusChange } from './provider-status.js';
 import { IsoDateTime } from './time.js';
-
-export const IncidentEventKind = z.enum([
-  'triggered',
-  'acknowledged',
-  'unacknowledged',
-  'resolved',
-  'reopened',
-  'escalated',
-  'reassigned',
-  'delegated',
-  'priority_changed',
-  'note_added',
-  'updated',
-]);
-export type IncidentEventKind = z.infer<typeof IncidentEventKind>;
 
 export const Actor = z.object({
   type: z.enum(['user', 'system', 'integration']),

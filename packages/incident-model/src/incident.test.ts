@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IncidentEventKind } from './events.js';
-import { Incident, IncidentId, incidentIdFor, ServiceSlug, slugifyService, statusAfter } from './incident.js';
+import {
+  Incident,
+  IncidentEventKind,
+  IncidentId,
+  incidentIdFor,
+  ServiceSlug,
+  slugifyService,
+  statusAfter,
+} from './incident.js';
 
 describe(incidentIdFor.name, () => {
   it('is inc_ plus the first 24 hex characters of sha256(provider \\n providerId)', () => {

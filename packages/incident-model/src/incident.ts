@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { IncidentEventKind } from './events.js';
 import { type Severity, SeverityWithLegacyNames } from './severity.js';
 import { IsoDateTime } from './time.js';
 
@@ -134,6 +133,22 @@ export function slugifyService(name: string): string {
     .replace(/-+$/, '');
   return slug.length > 0 ? slug : 'unknown';
 }
+
+/** What happened to an incident, in the canonical model (the `kind` of an incident event). */
+export const IncidentEventKind = z.enum([
+  'triggered',
+  'acknowledged',
+  'unacknowledged',
+  'resolved',
+  'reopened',
+  'escalated',
+  'reassigned',
+  'delegated',
+  'priority_changed',
+  'note_added',
+  'updated',
+]);
+export type IncidentEventKind = z.infer<typeof IncidentEventKind>;
 
 /**
  * The status an incident has after an event of `kind`. Kinds that do not change the status

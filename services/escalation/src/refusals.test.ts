@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { AuthenticationError, createLogger, NotAllowedError, type Principal } from '@micro-oncall/service-kit';
 import type { Request } from 'express';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from './audit.js';
 import { createRefusalAudit } from './refusals.js';
 
-const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.secret-token-body.signature';
+// A bearer token's shape, made up per run (the test checks it never reaches the audit row).
+const TOKEN = `eyJhbGciOiJSUzI1NiJ9.${randomBytes(24).toString('base64url')}.${randomBytes(16).toString('base64url')}`;
 const viewer: Principal = { subject: 'vic', name: 'Vic', email: 'vic@example.com', roles: ['viewer'] };
 
 function setup(limit = 3) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Actor, IncidentEvent, IncidentEventChange, IncidentEventKind } from '../events.js';
+import type { Actor, IncidentEvent, IncidentEventChange } from '../events.js';
+import type { IncidentEventKind } from '../incident.js';
 import {
   type Assignee,
   INCIDENT_LIMITS,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../auth.js';
@@ -11,7 +12,8 @@ import {
 import { createMemorySessionStore } from './session-store.js';
 
 const ADA: Principal = { subject: 'ada', name: 'Ada', email: 'ada@example.com', roles: ['admin'] };
-const SECRET = 'a-session-secret-of-at-least-32-characters';
+// Generated per run: no secret-shaped literal in the repository.
+const SECRET = randomBytes(32).toString('hex');
 
 interface SetCookie {
   name: string;
@@ -231,7 +233,7 @@ describe(createSessionManager.name, () => {
     const { session } = await first.signIn();
     const stored = (await first.store.find(session.id))!;
     expect(stored.refreshToken).not.toContain('rt-1');
-    const other = setup({ secret: 'another-secret-of-at-least-32-characters!!' });
+    const other = setup({ secret: randomBytes(32).toString('hex') });
     other.sessions.setRoleRefresher(async () => ({ principal: ADA }));
     await other.store.create({ ...stored, rolesCheckedAt: new Date(0) });
     expect(await other.sessions.current(session.id)).toBeNull();
