@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, uniqueNamespace } from '@micro-oncall/test-kit';
-import pg from 'pg';
+import { createTestDatabase, refusalOf, sqlAs, uniqueNamespace, urlAs } from '@micro-oncall/test-kit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   baseConfigSchema,
@@ -65,33 +64,6 @@ const notes = {
   sql: ['CREATE TABLE "kit_roles"."notes" ("id" serial PRIMARY KEY, "body" text NOT NULL);'],
 };
 
-async function sql(url: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text, values);
-  } finally {
-    await client.end();
-  }
-}
-
-/** The error a statement fails with, or undefined when it succeeds. */
-async function refusal(url: string, text: string): Promise<string | undefined> {
-  try {
-    await sql(url, text);
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-function urlAs(url: string, role: string): string {
-  const u = new URL(url);
-  u.username = role;
-  u.password = '';
-  return u.toString();
-}
-
 /**
  * A fresh database with an owner and a runtime role, made as docs/deploy.md tells a DBA to:
  * the owner may create schemas and record its migrations in `drizzle`; the runtime role gets
@@ -106,12 +78,12 @@ async function twoRoles(prefix: string, opts: { runtimeCreatesSchemas?: boolean 
   const database = new URL(url).pathname.slice(1);
   databases.push(database);
   roles.push(owner, runtime);
-  await sql(serverUrl, `create role ${owner} login`);
-  await sql(serverUrl, `create role ${runtime} login`);
-  await sql(url, 'create schema if not exists drizzle');
-  await sql(url, `grant create on database ${database} to ${owner}`);
-  await sql(url, `grant usage, create on schema drizzle to ${owner}`);
-  if (opts.runtimeCreatesSchemas) await sql(url, `grant create on database ${database} to ${runtime}`);
+  await sqlAs(serverUrl, `create role ${owner} login`);
+  await sqlAs(serverUrl, `create role ${runtime} login`);
+  await sqlAs(url, 'create schema if not exists drizzle');
+  await sqlAs(url, `grant create on database ${database} to ${owner}`);
+  await sqlAs(url, `grant usage, create on schema drizzle to ${owner}`);
+  if (opts.runtimeCreatesSchemas) await sqlAs(url, `grant create on database ${database} to ${runtime}`);
   return { url, database, owner, runtime, ownerUrl: urlAs(url, owner), runtimeUrl: urlAs(url, runtime) };
 }
 
@@ -121,8 +93,8 @@ beforeAll(() => {
 
 afterAll(async () => {
   for (const dir of folders) rmSync(dir, { recursive: true, force: true });
-  for (const database of databases) await sql(serverUrl, `drop database if exists ${database} with (force)`);
-  for (const role of roles) await sql(serverUrl, `drop role if exists ${role}`);
+  for (const database of databases) await sqlAs(serverUrl, `drop database if exists ${database} with (force)`);
+  for (const role of roles) await sqlAs(serverUrl, `drop role if exists ${role}`);
 });
 
 describe(`${runMigrations.name} with a runtime role`, () => {
@@ -139,30 +111,30 @@ describe(`${runMigrations.name} with a runtime role`, () => {
     const as = db.runtimeUrl;
 
     // Ordinary tables (and their sequences), the kit's outbox included: read and write.
-    await sql(as, `insert into kit_roles.things (name) values ('a')`);
-    await sql(as, `update kit_roles.things set name = 'b'`);
-    expect((await sql(as, 'select name from kit_roles.things')).rows).toEqual([{ name: 'b' }]);
-    await sql(as, 'delete from kit_roles.things');
-    await sql(as, `insert into kit_roles.outbox (topic, key, value) values ('t', 'k', 'v')`);
-    await sql(as, 'delete from kit_roles.outbox');
+    await sqlAs(as, `insert into kit_roles.things (name) values ('a')`);
+    await sqlAs(as, `update kit_roles.things set name = 'b'`);
+    expect((await sqlAs(as, 'select name from kit_roles.things')).rows).toEqual([{ name: 'b' }]);
+    await sqlAs(as, 'delete from kit_roles.things');
+    await sqlAs(as, `insert into kit_roles.outbox (topic, key, value) values ('t', 'k', 'v')`);
+    await sqlAs(as, 'delete from kit_roles.outbox');
 
     // The restricted table: add and read, nothing else.
-    await sql(as, `insert into kit_roles.ledger (entry) values ('kept')`);
-    expect((await sql(as, 'select entry from kit_roles.ledger')).rows).toEqual([{ entry: 'kept' }]);
-    expect(await refusal(as, `update kit_roles.ledger set entry = 'changed'`)).toBe(
+    await sqlAs(as, `insert into kit_roles.ledger (entry) values ('kept')`);
+    expect((await sqlAs(as, 'select entry from kit_roles.ledger')).rows).toEqual([{ entry: 'kept' }]);
+    expect(await refusalOf(as, `update kit_roles.ledger set entry = 'changed'`)).toBe(
       'permission denied for table ledger',
     );
-    expect(await refusal(as, 'delete from kit_roles.ledger')).toBe('permission denied for table ledger');
-    expect(await refusal(as, 'truncate kit_roles.ledger')).toBe('permission denied for table ledger');
+    expect(await refusalOf(as, 'delete from kit_roles.ledger')).toBe('permission denied for table ledger');
+    expect(await refusalOf(as, 'truncate kit_roles.ledger')).toBe('permission denied for table ledger');
 
     // No table's definition: not owner, no CREATE in the schema, no TRUNCATE anywhere.
-    expect(await refusal(as, 'alter table kit_roles.ledger add column forged text')).toBe(
+    expect(await refusalOf(as, 'alter table kit_roles.ledger add column forged text')).toBe(
       'must be owner of table ledger',
     );
-    expect(await refusal(as, 'drop table kit_roles.things')).toBe('must be owner of table things');
-    expect(await refusal(as, 'create table kit_roles.mine (id int)')).toBe('permission denied for schema kit_roles');
-    expect(await refusal(as, 'truncate kit_roles.things')).toBe('permission denied for table things');
-    expect((await sql(db.url, 'select entry from kit_roles.ledger')).rows).toEqual([{ entry: 'kept' }]);
+    expect(await refusalOf(as, 'drop table kit_roles.things')).toBe('must be owner of table things');
+    expect(await refusalOf(as, 'create table kit_roles.mine (id int)')).toBe('permission denied for schema kit_roles');
+    expect(await refusalOf(as, 'truncate kit_roles.things')).toBe('permission denied for table things');
+    expect((await sqlAs(db.url, 'select entry from kit_roles.ledger')).rows).toEqual([{ entry: 'kept' }]);
   });
 
   it('grants tables that later migrations add, keeps the restrictions, and is idempotent', async () => {
@@ -179,10 +151,10 @@ describe(`${runMigrations.name} with a runtime role`, () => {
     await runMigrations({ url: db.ownerUrl, schema: 'kit_roles', migrationsFolder: both, logger, runtime });
     await runMigrations({ url: db.ownerUrl, schema: 'kit_roles', migrationsFolder: both, logger, runtime });
 
-    await sql(db.runtimeUrl, `insert into kit_roles.notes (body) values ('new table')`);
-    await sql(db.runtimeUrl, `update kit_roles.notes set body = 'edited'`);
-    expect(await refusal(db.runtimeUrl, 'delete from kit_roles.ledger')).toBe('permission denied for table ledger');
-    const { rows } = await sql(
+    await sqlAs(db.runtimeUrl, `insert into kit_roles.notes (body) values ('new table')`);
+    await sqlAs(db.runtimeUrl, `update kit_roles.notes set body = 'edited'`);
+    expect(await refusalOf(db.runtimeUrl, 'delete from kit_roles.ledger')).toBe('permission denied for table ledger');
+    const { rows } = await sqlAs(
       db.url,
       `select table_name, string_agg(privilege_type, ',' order by privilege_type) as privileges
          from information_schema.role_table_grants
@@ -214,21 +186,21 @@ describe(`${runMigrations.name} with a runtime role`, () => {
     await expect(migrate(db.runtime, { nope: ['select'] })).rejects.toThrow(/relation "kit_roles.nope" does not exist/);
 
     // A table the runtime role owns (left from running with one role) must be handed over first.
-    await sql(db.url, `alter table kit_roles.things owner to ${db.runtime}`);
+    await sqlAs(db.url, `alter table kit_roles.things owner to ${db.runtime}`);
     await expect(migrate(db.runtime)).rejects.toThrow(
       `it owns, or is a member of the owner of, kit_roles.things (owner ${db.runtime}), kit_roles.things_id_seq (owner ${db.runtime}); hand them to the migrating role first`,
     );
-    await sql(db.url, `alter table kit_roles.things owner to ${db.owner}`);
+    await sqlAs(db.url, `alter table kit_roles.things owner to ${db.owner}`);
     // So must a function: its owner could replace it (a trigger's, say) with one that does nothing.
-    await sql(db.url, `create function kit_roles.noop() returns void language sql as 'select'`);
-    await sql(db.url, `alter function kit_roles.noop() owner to ${db.runtime}`);
+    await sqlAs(db.url, `create function kit_roles.noop() returns void language sql as 'select'`);
+    await sqlAs(db.url, `alter function kit_roles.noop() owner to ${db.runtime}`);
     await expect(migrate(db.runtime)).rejects.toThrow(`kit_roles.noop() (owner ${db.runtime})`);
-    await sql(db.url, 'drop function kit_roles.noop()');
+    await sqlAs(db.url, 'drop function kit_roles.noop()');
 
     // A member of the owner role could SET ROLE to it.
-    await sql(serverUrl, `grant ${db.owner} to ${db.runtime}`);
+    await sqlAs(serverUrl, `grant ${db.owner} to ${db.runtime}`);
     await expect(migrate(db.runtime)).rejects.toThrow(`it is a member of "${db.owner}", the role that owns the tables`);
-    await sql(serverUrl, `revoke ${db.owner} from ${db.runtime}`);
+    await sqlAs(serverUrl, `revoke ${db.owner} from ${db.runtime}`);
     await migrate(db.runtime);
   });
 });
@@ -312,7 +284,7 @@ describe('a service run as its runtime role', () => {
     while (!runs.includes('runtime') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(runs).toContain('runtime');
     // The runtime role owns only pg-boss's schema, which it made; the service's schema is the owner's.
-    const { rows } = await sql(
+    const { rows } = await sqlAs(
       db.url,
       `select nspname, pg_get_userbyid(nspowner) as owner from pg_namespace
         where nspname in ('kit_roles_probe', 'kit_roles_probe_jobs') order by 1`,
@@ -321,7 +293,7 @@ describe('a service run as its runtime role', () => {
       { nspname: 'kit_roles_probe', owner: db.owner },
       { nspname: 'kit_roles_probe_jobs', owner: db.runtime },
     ]);
-    expect(await refusal(db.runtimeUrl, 'alter table kit_roles_probe.outbox add column forged text')).toBe(
+    expect(await refusalOf(db.runtimeUrl, 'alter table kit_roles_probe.outbox add column forged text')).toBe(
       'must be owner of table outbox',
     );
   });

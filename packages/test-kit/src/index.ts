@@ -1,5 +1,5 @@
 export { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium, launchChromium } from './browser.js';
-export { createTestDatabase, uniqueNamespace } from './db.js';
+export { createTestDatabase, refusalOf, sqlAs, uniqueNamespace, urlAs } from './db.js';
 export * from './fakes/index.js';
 export { KAFKA_VERSION } from './infra/kafka.js';
 export { ensureDatabase } from './infra/postgres.js';

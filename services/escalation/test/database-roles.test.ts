@@ -7,7 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { normalisePagerDuty } from '@micro-oncall/incident-model';
 import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
-import { createTestDatabase, type FakePagerDuty, startFakePagerDuty } from '@micro-oncall/test-kit';
+import {
+  createTestDatabase,
+  type FakePagerDuty,
+  refusalOf,
+  sqlAs,
+  startFakePagerDuty,
+  urlAs,
+} from '@micro-oncall/test-kit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { onlyEvent, startTestEscalation, type TestEscalation, until } from './support.js';
@@ -22,33 +29,6 @@ import { onlyEvent, startTestEscalation, type TestEscalation, until } from './su
  */
 
 const SERVICE_DIR = fileURLToPath(new URL('..', import.meta.url));
-
-async function sql(url: string, text: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-/** The error a statement fails with, or undefined when it succeeds. */
-async function refusal(url: string, text: string): Promise<string | undefined> {
-  try {
-    await sql(url, text);
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-function urlAs(url: string, role: string): string {
-  const u = new URL(url);
-  u.username = role;
-  u.password = '';
-  return u.toString();
-}
 
 describe('escalation run as a runtime role, migrated by the schema owner', () => {
   const suffix = randomBytes(4).toString('hex');
@@ -75,11 +55,11 @@ describe('escalation run as a runtime role, migrated by the schema owner', () =>
     ownerUrl = urlAs(databaseUrl, owner);
     runtimeUrl = urlAs(databaseUrl, runtime);
     // What docs/deploy.md has a DBA run for escalation (passwords aside: the test server trusts loopback).
-    await sql(databaseUrl, 'create schema if not exists drizzle');
-    await sql(serverUrl, `create role ${owner} login`);
-    await sql(serverUrl, `create role ${runtime} login`);
-    await sql(databaseUrl, `grant create on database ${database} to ${owner}`);
-    await sql(databaseUrl, `grant usage, create on schema drizzle to ${owner}`);
+    await sqlAs(databaseUrl, 'create schema if not exists drizzle');
+    await sqlAs(serverUrl, `create role ${owner} login`);
+    await sqlAs(serverUrl, `create role ${runtime} login`);
+    await sqlAs(databaseUrl, `grant create on database ${database} to ${owner}`);
+    await sqlAs(databaseUrl, `grant usage, create on schema drizzle to ${owner}`);
 
     // The migration Job: its command and environment as the chart renders them.
     secrets = mkdtempSync(join(tmpdir(), 'esc-roles-'));
@@ -118,9 +98,9 @@ describe('escalation run as a runtime role, migrated by the schema owner', () =>
     await esc?.stop();
     await pagerduty?.stop();
     if (secrets) rmSync(secrets, { recursive: true, force: true });
-    if (database) await sql(serverUrl, `drop database if exists ${database} with (force)`);
-    await sql(serverUrl, `drop role if exists ${runtime}`);
-    await sql(serverUrl, `drop role if exists ${owner}`);
+    if (database) await sqlAs(serverUrl, `drop database if exists ${database} with (force)`);
+    await sqlAs(serverUrl, `drop role if exists ${runtime}`);
+    await sqlAs(serverUrl, `drop role if exists ${owner}`);
   });
 
   it('applies events, acts, audits and publishes as the runtime role', async () => {
@@ -140,34 +120,36 @@ describe('escalation run as a runtime role, migrated by the schema owner', () =>
     expect(items[0]).toMatchObject({ action: 'acknowledge', outcome: 'succeeded' });
     // The outbox relay, also the runtime role, sent the action's event and deleted its row.
     await until('the outbox to be relayed', async () => {
-      const outbox = await sql(databaseUrl, 'select count(*)::int as n from escalation.outbox');
+      const outbox = await sqlAs(databaseUrl, 'select count(*)::int as n from escalation.outbox');
       return outbox.rows[0].n === 0 ? true : undefined;
     });
   });
 
   it('cannot change, remove or truncate audit rows, nor disable or drop the trigger that guards them', async () => {
-    const rows = await sql(databaseUrl, 'select count(*)::int as n from escalation.audit_log');
+    const rows = await sqlAs(databaseUrl, 'select count(*)::int as n from escalation.audit_log');
     expect(rows.rows[0].n).toBeGreaterThan(0);
 
-    expect(await refusal(runtimeUrl, `update escalation.audit_log set outcome = 'failed'`)).toBe(
+    expect(await refusalOf(runtimeUrl, `update escalation.audit_log set outcome = 'failed'`)).toBe(
       'permission denied for table audit_log',
     );
-    expect(await refusal(runtimeUrl, 'delete from escalation.audit_log')).toBe('permission denied for table audit_log');
-    expect(await refusal(runtimeUrl, 'truncate escalation.audit_log')).toBe('permission denied for table audit_log');
-    expect(await refusal(runtimeUrl, 'alter table escalation.audit_log disable trigger audit_log_append_only')).toBe(
+    expect(await refusalOf(runtimeUrl, 'delete from escalation.audit_log')).toBe(
+      'permission denied for table audit_log',
+    );
+    expect(await refusalOf(runtimeUrl, 'truncate escalation.audit_log')).toBe('permission denied for table audit_log');
+    expect(await refusalOf(runtimeUrl, 'alter table escalation.audit_log disable trigger audit_log_append_only')).toBe(
       'must be owner of table audit_log',
     );
-    expect(await refusal(runtimeUrl, 'drop trigger audit_log_append_only on escalation.audit_log')).toBe(
+    expect(await refusalOf(runtimeUrl, 'drop trigger audit_log_append_only on escalation.audit_log')).toBe(
       'must be owner of relation audit_log',
     );
-    expect(await refusal(runtimeUrl, 'drop table escalation.audit_log')).toBe('must be owner of table audit_log');
+    expect(await refusalOf(runtimeUrl, 'drop table escalation.audit_log')).toBe('must be owner of table audit_log');
     expect(
-      await refusal(
+      await refusalOf(
         runtimeUrl,
         `create or replace function escalation.audit_log_is_append_only() returns trigger language plpgsql as $$ begin return new; end $$`,
       ),
     ).toBe('permission denied for schema escalation');
-    expect((await sql(databaseUrl, 'select count(*)::int as n from escalation.audit_log')).rows[0].n).toBe(
+    expect((await sqlAs(databaseUrl, 'select count(*)::int as n from escalation.audit_log')).rows[0].n).toBe(
       rows.rows[0].n,
     );
   });

@@ -4,7 +4,7 @@ import { matchAuthorizationHeader, safeEqual, verifyAuthorizationHeader } from '
 
 describe(verifyAuthorizationHeader.name, () => {
   const token = `opsgenie-${randomBytes(12).toString('hex')}`;
-  const basic = 'alertmanager:correct-horse-battery';
+  const basic = `alertmanager:${randomBytes(12).toString('hex')}`;
   const basicHeader = (credential: string) => `Basic ${Buffer.from(credential).toString('base64')}`;
 
   it('accepts the configured bearer token, with any case of the scheme', () => {
@@ -30,7 +30,7 @@ describe(verifyAuthorizationHeader.name, () => {
 
   it('rejects a wrong basic password or user', () => {
     expect(verifyAuthorizationHeader(basicHeader('alertmanager:wrong-horse-battery'), { basic })).toBe(false);
-    expect(verifyAuthorizationHeader(basicHeader('prometheus:correct-horse-battery'), { basic })).toBe(false);
+    expect(verifyAuthorizationHeader(basicHeader(`prometheus:${basic.split(':')[1]}`), { basic })).toBe(false);
     expect(verifyAuthorizationHeader('Basic not base64 at all', { basic })).toBe(false);
   });
 
@@ -59,7 +59,11 @@ describe(verifyAuthorizationHeader.name, () => {
 
 describe(matchAuthorizationHeader.name, () => {
   it('names the credential that matched, never its value', () => {
-    const credential = { token: 'opsgenie-token-0123456789', basic: 'opsgenie:correct-horse-battery' };
+    // Generated per run: no secret-shaped literal in the repository.
+    const credential = {
+      token: `opsgenie-${randomBytes(12).toString('hex')}`,
+      basic: `opsgenie:${randomBytes(12).toString('hex')}`,
+    };
     const basic = `Basic ${Buffer.from(credential.basic).toString('base64')}`;
     expect(matchAuthorizationHeader(`Bearer ${credential.token}`, credential)).toBe('token');
     expect(matchAuthorizationHeader(basic, credential)).toBe('basic');
