@@ -427,6 +427,8 @@ describe('escalation dashboard in a browser', () => {
 
   it('shows a hostile incident title as text and never runs it', async () => {
     await ada.goto(`${base}/`);
+    // The responder is watching the live list when the incident arrives.
+    await ada.locator('#live-state[data-state="live"]').waitFor();
     await sendPagerDuty(
       pagerDutyIncidentEvent({
         incidentId: 'PUIXSS1',
