@@ -83,5 +83,4 @@ config: {{ printf "%s\n---\n%s" (include "status-mapper.sources" .) (include "st
 # /metrics, /health or /openapi.json: they stay inside the cluster (MO-K8S-013).
 ingressPaths:
   - { path: /status, pathType: Prefix }
-  - { path: /v1, pathType: Prefix }
 {{- end -}}

@@ -38,7 +38,7 @@ export function createApp(deps: AppDeps): Express {
     (app) => {
       // Webhooks carry their own credential (a token), not a person's JWT: mounted first.
       app.use(createWebhookRouter({ token: deps.webhookToken, store: deps.store, logger: deps.logger }));
-      app.use(['/v1', '/status'], authenticate(deps.verifyToken));
+      app.use('/status', authenticate(deps.verifyToken));
       app.use(createStatusRouter({ db: deps.db, mapping: deps.mapping, pollNow: deps.pollNow }));
     },
   );

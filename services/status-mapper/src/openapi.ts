@@ -56,21 +56,21 @@ const OPERATIONS: ApiOperation[] = [
   },
   {
     method: 'get',
-    path: '/v1/sources',
+    path: '/status/v1/sources',
     summary: 'The configured status pages: last poll, failing since and why, stale since',
     role: 'viewer',
     responses: { 200: { description: '{ items: source[] }' } },
   },
   {
     method: 'post',
-    path: '/v1/sources/poll',
+    path: '/status/v1/sources/poll',
     summary: 'Poll every configured page now (once), whatever its next time',
     role: 'responder',
     responses: { 202: { description: '{ jobId } — the poll runs as the durable poll-pages job' } },
   },
   {
     method: 'get',
-    path: '/v1/components',
+    path: '/status/v1/components',
     summary: 'Every provider component with its condition and the internal services it maps to',
     description: '`unmapped=true` lists the components no mapping rule matches.',
     role: 'viewer',
@@ -79,7 +79,7 @@ const OPERATIONS: ApiOperation[] = [
   },
   {
     method: 'post',
-    path: '/v1/webhooks/statuspage',
+    path: '/status/v1/webhooks/statuspage',
     summary: 'Statuspage webhook subscription (component update or incident update)',
     description:
       'Authenticated by the secret token in the subscription URL (`?token=`) or `X-Webhook-Token`. ' +

@@ -49,12 +49,12 @@ describe('status-mapper', () => {
     fetch(`${running.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
 
   const sources = async (): Promise<Source[]> =>
-    ((await (await api('/v1/sources')).json()) as { items: Source[] }).items;
+    ((await (await api('/status/v1/sources')).json()) as { items: Source[] }).items;
 
-  /** Triggers the poll-pages job (as POST /v1/sources/poll does) and waits until every page has been polled. */
+  /** Triggers the poll-pages job (as POST /status/v1/sources/poll does) and waits until every page has been polled. */
   async function pollNow(): Promise<Source[]> {
     const before = new Map((await sources()).map((s) => [s.id, s.lastPolledAt]));
-    expect((await api('/v1/sources/poll', { method: 'POST' }, responder)).status).toBe(202);
+    expect((await api('/status/v1/sources/poll', { method: 'POST' }, responder)).status).toBe(202);
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       const now = await sources();
@@ -173,7 +173,7 @@ describe('status-mapper', () => {
       ['cloudflare', null],
       ['github', null],
     ]);
-    const unmapped = (await (await api('/v1/components?unmapped=true')).json()) as { items: { name: string }[] };
+    const unmapped = (await (await api('/status/v1/components?unmapped=true')).json()) as { items: { name: string }[] };
     // API is mapped by no rule; GitHub's "Visit …" placeholder and the groups are not components.
     expect(unmapped.items.map((c) => c.name)).toEqual(['API']);
     const services = await internal();
@@ -326,7 +326,7 @@ describe('status-mapper', () => {
 
   describe('Statuspage webhooks', () => {
     const post = (body: unknown, token: string | null = WEBHOOK_TOKEN, raw?: string) =>
-      fetch(`${running.url}/v1/webhooks/statuspage${token === null ? '' : `?token=${encodeURIComponent(token)}`}`, {
+      fetch(`${running.url}/status/v1/webhooks/statuspage${token === null ? '' : `?token=${encodeURIComponent(token)}`}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: raw ?? JSON.stringify(body),
@@ -341,7 +341,7 @@ describe('status-mapper', () => {
       expect((await post({ component_update: { id: 'x' }, page: { id: cloudflare.pageId } })).status).toBe(400);
       expect((await post({ ...payload, page: { id: 'notourpage01' } })).status).toBe(400);
       const dns = (
-        (await (await api('/v1/components')).json()) as { items: { name: string; status: string }[] }
+        (await (await api('/status/v1/components')).json()) as { items: { name: string; status: string }[] }
       ).items.find((c) => c.name === 'DNS');
       expect(dns!.status).toBe('operational');
       expect(await events(7)).toHaveLength(7);
@@ -414,7 +414,7 @@ describe('status-mapper with two replicas', () => {
       const deadline = Date.now() + 30_000;
       let polled: Source[] = [];
       while (Date.now() < deadline) {
-        const res = await fetch(`${replicas[1]!.url}/v1/sources`, { headers: { authorization: `Bearer ${token}` } });
+        const res = await fetch(`${replicas[1]!.url}/status/v1/sources`, { headers: { authorization: `Bearer ${token}` } });
         polled = ((await res.json()) as { items: Source[] }).items;
         if (polled.length === 6 && polled.every((s) => s.lastSuccessAt !== null)) break;
         await new Promise((r) => setTimeout(r, 100));

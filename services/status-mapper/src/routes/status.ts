@@ -15,8 +15,8 @@ export const ComponentsQuery = z.strictObject({
 
 /**
  * GET /status/internal (viewer): provider conditions per internal service, with a weak ETag
- * (If-None-Match → 304). GET /v1/sources and /v1/components (viewer): the pages and what they said;
- * POST /v1/sources/poll (responder): poll every page now.
+ * (If-None-Match → 304). GET /status/v1/sources and /status/v1/components (viewer): the pages and what they said;
+ * POST /status/v1/sources/poll (responder): poll every page now.
  */
 export function createStatusRouter(deps: { db: Db; mapping: () => Mapping; pollNow: () => Promise<string> }): Router {
   const router = Router();
@@ -36,7 +36,7 @@ export function createStatusRouter(deps: { db: Db; mapping: () => Mapping; pollN
     res.type('application/json').send(body);
   });
 
-  router.get('/v1/sources', requireRole('viewer'), async (_req, res) => {
+  router.get('/status/v1/sources', requireRole('viewer'), async (_req, res) => {
     const pages = await deps.db.select().from(schema.pages).orderBy(asc(schema.pages.id));
     res.json({
       items: pages.map((p) => ({
@@ -60,11 +60,11 @@ export function createStatusRouter(deps: { db: Db; mapping: () => Mapping; pollN
   });
 
   // Operators' "poll now" (and the tests' trigger): every page, whatever its next time, once.
-  router.post('/v1/sources/poll', requireRole('responder'), async (_req, res) => {
+  router.post('/status/v1/sources/poll', requireRole('responder'), async (_req, res) => {
     res.status(202).json({ jobId: await deps.pollNow() });
   });
 
-  router.get('/v1/components', requireRole('viewer'), async (req, res) => {
+  router.get('/status/v1/components', requireRole('viewer'), async (req, res) => {
     const query = ComponentsQuery.safeParse(req.query);
     if (!query.success) throw InputError.fromZod(query.error, 'query');
     const { components } = await readState(deps.db);

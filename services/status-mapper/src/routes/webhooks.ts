@@ -12,7 +12,7 @@ function sameToken(given: string, expected: string): boolean {
 }
 
 /**
- * POST /v1/webhooks/statuspage: Statuspage webhook subscriptions (component update, incident
+ * POST /status/v1/webhooks/statuspage: Statuspage webhook subscriptions (component update, incident
  * update). Statuspage signs nothing and sends no custom header, so the subscription URL carries
  * a secret token (`?token=`; `X-Webhook-Token` also accepted). Bad token → 401, malformed → 400,
  * a page we do not watch → 400; nothing is stored in any of those cases.
@@ -29,7 +29,7 @@ export function createWebhookRouter(deps: { token: string | undefined; store: St
   const body = express.json({ limit: '256kb', type: () => true });
   // Statuspage sends one request per change; a flood is a misconfiguration or an attack.
   const limit = rateLimit({ windowMs: 60_000, limit: 600, key: () => 'statuspage' });
-  router.post('/v1/webhooks/statuspage', limit, checkToken, body, async (req, res) => {
+  router.post('/status/v1/webhooks/statuspage', limit, checkToken, body, async (req, res) => {
     const webhook = readWebhook(req.body);
     if (!webhook) {
       throw new InputError('not a Statuspage component update or incident update payload');
