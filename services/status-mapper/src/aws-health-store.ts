@@ -13,8 +13,8 @@ import {
   parseAwsComponentId,
 } from './aws-health.js';
 import * as schema from './db/schema.js';
+import type { Db, PageRow } from './db/types.js';
 import { worstStatus } from './status.js';
-import type { Db, PageRow } from './store.js';
 
 /*
  * AWS Health events into status-mapper's state, in one transaction per batch with the

@@ -8,12 +8,12 @@ import {
 } from '@micro-oncall/incident-model';
 import { advisoryLockKey, type Outbox } from '@micro-oncall/service-kit';
 import { and, desc, eq, isNull, notInArray, sql } from 'drizzle-orm';
-import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { HealthEvent } from './aws-health.js';
 import { applyHealthEvents, type HealthSnapshot } from './aws-health-store.js';
 import { diffComponents, staleChanges } from './changes.js';
 import type { MappableComponent } from './config/mapping.js';
 import * as schema from './db/schema.js';
+import type { Db, PageRow } from './db/types.js';
 import type { ObservedComponent, ObservedIncident, PageObservation } from './statuspage.js';
 
 /*
@@ -23,16 +23,15 @@ import type { ObservedComponent, ObservedIncident, PageObservation } from './sta
  * one after the other.
  */
 
-export type Db = NodePgDatabase<typeof schema>;
-
 /** NOTIFYed by every transaction that writes a condition change (the live stream LISTENs). */
 export const COMPONENT_CHANGES_CHANNEL = 'status_mapper_component_changes';
 const COMPONENT_CHANGES_LOCK = advisoryLockKey('status_mapper', 'component-changes');
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-export type PageRow = typeof schema.pages.$inferSelect;
 type ComponentRow = typeof schema.components.$inferSelect;
 
 const RESOLVED = new Set(['resolved', 'postmortem', 'completed']);
+
+export type { Db, PageRow };
 
 export const componentKey = (pageId: string, componentId: string) => `${pageId}/${componentId}`;
 
