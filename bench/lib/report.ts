@@ -2,7 +2,7 @@ import type { BusResult } from './bus.js';
 import type { LoadResult } from './load.js';
 import type { ProfileSummary } from './profile.js';
 import { fmtInt, fmtMs, type Latency } from './stats.js';
-import type { StatusMapperResults } from './status-mapper-report.js';
+import type { StatusMapperResults } from './status-mapper-results.js';
 
 export type Cores = Record<string, number>;
 

@@ -18,7 +18,7 @@ import { cpuSnapshot, type NodeChild, waitHttpOk } from '../lib/procs.js';
 import { mainThreadProfile, summariseCpuProfile } from '../lib/profile.js';
 import { type ServiceChild, startServiceChild } from '../lib/services.js';
 import { fmtInt, summarise } from '../lib/stats.js';
-import type { StatusMapperResults } from '../lib/status-mapper-report.js';
+import type { StatusMapperResults } from '../lib/status-mapper-results.js';
 import { FAILING, type FarmPage, type StatuspageFarm, startStatuspageFarm } from '../lib/statuspage-farm.js';
 
 /** Components changed at the fakes when the measured window starts (each must give one event). */
