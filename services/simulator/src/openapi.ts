@@ -1,0 +1,20 @@
+import { type ApiOperation, buildOpenApiDocument } from '@micro-oncall/service-kit';
+
+const OPERATIONS: ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/v1/activity',
+    summary: 'Incidents seen per service, busiest first',
+    role: 'viewer',
+    responses: { 200: { description: '{ items: { service, incidents, lastEventAt }[] }' } },
+  },
+];
+
+export const openApiDocument = () =>
+  buildOpenApiDocument({
+    title: 'simulator',
+    version: '0.1.0',
+    description:
+      'Safe incident drills: synthetic alerts to PagerDuty Events v2, Alertmanager and our ingest, with approvals, kill switch and auto-expiry',
+    operations: OPERATIONS,
+  });

@@ -1,0 +1,45 @@
+import { createJwtVerifier, defineService } from '@micro-oncall/service-kit';
+import { createApp } from './app.js';
+import { createIncidentEventsHandler } from './consumers/incident-events.js';
+import * as schema from './db/schema.js';
+import { configSchema } from './env.js';
+import { openApiDocument } from './openapi.js';
+
+/** simulator: Safe incident drills: synthetic alerts to PagerDuty Events v2, Alertmanager and our ingest, with approvals, kill switch and auto-expiry. */
+export const service = defineService({
+  name: 'simulator',
+  description:
+    'Safe incident drills: synthetic alerts to PagerDuty Events v2, Alertmanager and our ingest, with approvals, kill switch and auto-expiry',
+  config: configSchema,
+  db: { schema: 'simulator', tables: schema, migrations: new URL('../drizzle', import.meta.url) },
+  produces: [],
+  consumes: ['incident-events'],
+  openApi: openApiDocument,
+  setup(ctx) {
+    ctx.consume('incident-events', {
+      groupId: ctx.config.KAFKA_CONSUMER_GROUP,
+      handler: createIncidentEventsHandler(ctx.db),
+    });
+    const verifyToken = createJwtVerifier({
+      issuer: ctx.config.OIDC_ISSUER,
+      audience: ctx.config.OIDC_AUDIENCE,
+      ...(ctx.config.OIDC_JWKS_URL ? { jwksUrl: ctx.config.OIDC_JWKS_URL } : {}),
+      rolesClaim: ctx.config.OIDC_ROLES_CLAIM,
+    });
+    return {
+      app: createApp({
+        logger: ctx.logger,
+        registry: ctx.registry,
+        db: ctx.db,
+        verifyToken,
+        components: ctx.components,
+      }),
+    };
+  },
+  devEnv: (platform) => ({
+    OIDC_ISSUER: platform.oidc.issuer,
+    OIDC_AUDIENCE: platform.oidc.audience,
+    ...(platform.oidc.jwksUrl ? { OIDC_JWKS_URL: platform.oidc.jwksUrl } : {}),
+    KAFKA_CONSUMER_GROUP: `${platform.namespace}-simulator`,
+  }),
+});
