@@ -5,7 +5,7 @@ import {
   incidentEventEnvelope,
   normalisePagerDuty,
 } from '@micro-oncall/incident-model';
-import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
+import { drillRunEvent, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import { listServices } from './services.js';
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
@@ -75,6 +75,7 @@ export async function contractFiles(): Promise<Map<string, string>> {
       },
       { source: '/status-mapper', drill: false, time: '2025-11-20T08:01:02.150Z' },
     ),
+    drills: envelopeFor('drills', drillRunEvent(), { source: '/simulator', time: '2025-11-20T10:00:05.120Z' }),
   };
   for (const [kind, schema] of Object.entries(schemas)) {
     files.set(

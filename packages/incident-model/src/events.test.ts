@@ -11,6 +11,7 @@ import {
   incidentActionEnvelope,
   incidentEventEnvelope,
 } from './events.js';
+import { drillRunEvent } from './fixtures/drills.js';
 import { incidentIdFor } from './incident.js';
 import { ProviderStatusChange } from './provider-status.js';
 
@@ -182,12 +183,14 @@ describe('EVENT_SCHEMAS', () => {
       }),
     'incident-actions': () => incidentActionEnvelope(anAction(), { source: '/test', drill: false }),
     'provider-status': () => envelopeFor('provider-status', aProviderStatusChange(), { source: '/test', drill: false }),
+    drills: () => envelopeFor('drills', drillRunEvent(), { source: '/test' }),
   } as const;
   /** A payload field each topic's schema must refuse when broken. */
   const broken: Record<keyof typeof EVENT_SCHEMAS, Record<string, unknown>> = {
     'incident-events': { incidentId: 'not-an-id' },
     'incident-actions': { incidentId: 'not-an-id' },
     'provider-status': { changeId: 'not-a-uuid' },
+    drills: { kind: 'paused' },
   };
 
   it.each(Object.keys(EVENT_SCHEMAS) as Array<keyof typeof EVENT_SCHEMAS>)(
