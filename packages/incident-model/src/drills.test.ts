@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DrillRunEvent } from './drills.js';
+import { DrillRunEvent, drillDedupKey, drillRunIdOf } from './drills.js';
 import { EVENT_SCHEMAS, envelopeFor } from './events.js';
 import { drillRunEvent } from './fixtures/drills.js';
 import { topicName } from './topics.js';
@@ -39,4 +39,19 @@ describe('drills contract', () => {
     const bad = drillRunEvent();
     expect(DrillRunEvent.safeParse({ ...bad, run: { ...bad.run, environment: 'prod' } }).success).toBe(false);
   });
+});
+
+describe(drillDedupKey.name, () => {
+  it('carries the run id through a provider dedup key and reads it back', () => {
+    const runId = '0f8e7d6c-5b4a-4392-8172-6a5b4c3d2e1f';
+    expect(drillDedupKey(runId, 'payments-latency')).toBe(`drill:${runId}:payments-latency`);
+    expect(drillRunIdOf(drillDedupKey(runId, 'payments-latency'))).toBe(runId);
+  });
+
+  it.each([null, '', 'inc-1234', 'drill:not-a-run:x', 'drill:0F8E7D6C-5B4A-4392-8172-6A5B4C3D2E1F:x'])(
+    'reads no run id from %j',
+    (key) => {
+      expect(drillRunIdOf(key)).toBeNull();
+    },
+  );
 });

@@ -16,6 +16,22 @@ import { IsoDateTime } from './time.js';
  */
 export const DRILL_RUN_ID_LABEL = 'drill_run_id';
 
+/**
+ * The dedup key of a synthetic alert (PagerDuty `dedup_key`, which becomes the incident's
+ * `incident_key`): `drill:<run id>:<alert key>`, so the run id survives a trip through a provider
+ * that keeps nothing else of the event.
+ */
+export function drillDedupKey(runId: string, alertKey: string): string {
+  return `drill:${runId}:${alertKey}`;
+}
+
+const DEDUP_KEY = /^drill:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):[a-z0-9][a-z0-9-]*$/;
+
+/** The run id of a drill dedup key (see drillDedupKey), or null when the key is not one. */
+export function drillRunIdOf(dedupKey: string | null | undefined): string | null {
+  return (dedupKey && DEDUP_KEY.exec(dedupKey)?.[1]) || null;
+}
+
 export const DrillEnvironment = z.enum(['staging', 'production']);
 export type DrillEnvironment = z.infer<typeof DrillEnvironment>;
 
