@@ -103,6 +103,16 @@ class RetryLater extends Error {}
 const OPEN_ALERT_STATES = ['sending', 'firing'] as const;
 const actorOf = (p: Pick<Principal, 'subject' | 'name'>): Actor => ({ subject: p.subject, name: p.name });
 const minutes = (seconds: number) => `${Math.round(seconds / 60)} min`;
+/** `90` → `1m30s`: a step's offset as scenarios write it. */
+const offsetText = (seconds: number) =>
+  [
+    [Math.floor(seconds / 3600), 'h'],
+    [Math.floor((seconds % 3600) / 60), 'm'],
+    [seconds % 60, 's'],
+  ]
+    .filter(([n]) => (n as number) > 0)
+    .map(([n, unit]) => `${n}${unit}`)
+    .join('') || '0s';
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 /** The target refused (a 4xx other than 429): the alert is certainly not open there. */
 const refused = (error: unknown) =>
@@ -764,7 +774,7 @@ export function createEngine(opts: EngineOptions) {
         await publish(tx, current, 'step_failed', { step: stepRef(failedStep!, { target, error }) });
         if (current.state === 'running') {
           return finish(tx, current, 'failed', {
-            reason: `step ${step.index + 1} (${step.spec.action} at ${minutes(step.offsetSeconds)}) failed at ${target}: ${error}`,
+            reason: `step ${step.index + 1} (${step.spec.action} at ${offsetText(step.offsetSeconds)}) failed at ${target}: ${error}`,
             failure: { step: step.index, target, error: error.slice(0, 1000) },
             step: failedStep!,
           });
