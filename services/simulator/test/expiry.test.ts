@@ -68,7 +68,10 @@ describe('simulator restart mid-run', () => {
     const who = await people(issuer);
     sim = await startSimulator(env);
     expect((await sim.call('/drills/v1/scenarios', { token: who.responder, body: LINGERING })).status).toBe(201);
-    const proposed = await sim.call<Run>('/drills/v1/runs', { token: who.responder, body: { scenario: 'lingering-alert' } });
+    const proposed = await sim.call<Run>('/drills/v1/runs', {
+      token: who.responder,
+      body: { scenario: 'lingering-alert' },
+    });
     expect(proposed.body.state).toBe('running');
     const runId = proposed.body.id;
     const expiresAt = Date.parse(proposed.body.expiresAt);
@@ -104,7 +107,11 @@ describe('simulator restart mid-run', () => {
     expect(resolvedAt).toBeGreaterThanOrEqual(expiresAt);
     expect(resolvedAt - expiresAt).toBeLessThan(10_000);
     const ended = (await current.call<Run>(`/drills/v1/runs/${runId}`, { token: who.viewer })).body;
-    expect(ended).toMatchObject({ state: 'expired', endReason: 'reached its maximum duration of 1 min', secondsLeft: null });
+    expect(ended).toMatchObject({
+      state: 'expired',
+      endReason: 'reached its maximum duration of 1 min',
+      secondsLeft: null,
+    });
     expect(ended.alerts.map((a) => a.state)).toEqual(['resolved', 'resolved']);
   }, 150_000);
 });
