@@ -27,7 +27,11 @@ interface AuditRow {
 }
 
 /** A team's scenario with a short timeline: `high` needs approval, `medium` does not. */
-function scenario(id: string, severity: 'high' | 'medium', overrides: Record<string, unknown> = {}) {
+function scenario(
+  id: string,
+  severity: 'high' | 'medium',
+  overrides: Record<string, unknown> = {},
+): { timeline: Record<string, unknown>[]; [field: string]: unknown } {
   return {
     id,
     name: `Checkout ${severity} drill`,
