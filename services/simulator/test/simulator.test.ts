@@ -95,6 +95,19 @@ describe('simulator', () => {
   const audit = async (query = '') =>
     (await sim.call<{ items: AuditRow[] }>(`/drills/v1/audit${query}`, { token: who.approver })).body.items;
   const pdAlerts = (runId: string) => pagerduty.alerts().filter((a) => a.dedupKey.startsWith(`drill:${runId}:`));
+  /**
+   * Until PagerDuty hears nothing from the other runs (all resolved, no request for a while), so
+   * that a fault injected next hits the request the test means.
+   */
+  const quietExcept = (runId: string) =>
+    until('the other runs to leave PagerDuty alone', async () => {
+      const before = pagerduty.requests.length;
+      await new Promise((r) => setTimeout(r, 700));
+      const othersOpen = pagerduty
+        .alerts()
+        .some((a) => !a.dedupKey.startsWith(`drill:${runId}:`) && a.status !== 'resolved');
+      return pagerduty.requests.length === before && !othersOpen ? true : undefined;
+    });
 
   beforeAll(async () => {
     const stack = await testStack('simulator');
@@ -387,6 +400,32 @@ timeline:
     });
   });
 
+  describe('completion', () => {
+    it('completes a run when its timeline is over and everything it fired is resolved', async () => {
+      const short = scenario('short-drill', 'medium', {
+        timeline: [
+          ...scenario('x', 'medium').timeline.slice(0, 2),
+          { at: '3s', action: 'change_severity', alert: 'gateway-latency', severity: 'medium' },
+          { at: '4s', action: 'resolve', alerts: ['checkout-errors', 'gateway-latency'] },
+        ],
+      });
+      expect((await sim.call('/drills/v1/scenarios', { token: who.responder, body: short })).status).toBe(201);
+      const started = (await propose({ scenario: 'short-drill' })).body;
+      const done = await waitForRun(started.id, 'the run to complete', (r) => r.state === 'completed', 20_000);
+      expect(done.endReason).toBe('the timeline ended and everything it fired is resolved');
+      expect(done.steps.map((s) => s.state)).toEqual(['fired', 'fired', 'fired', 'fired']);
+      expect(done.alerts.map((a) => [a.key, a.severity, a.state])).toEqual([
+        ['checkout-errors', 'medium', 'resolved'],
+        ['gateway-latency', 'medium', 'resolved'],
+      ]);
+      expect(pagerduty.alert(`drill:${started.id}:gateway-latency`)).toMatchObject({
+        status: 'resolved',
+        severity: 'warning',
+        triggers: 2,
+      });
+    });
+  });
+
   describe('production', () => {
     it('needs an explicit opt-in and a reason (400 naming them)', async () => {
       const res = await propose({ scenario: 'checkout-medium', environment: 'production' });
@@ -494,6 +533,7 @@ timeline:
         ],
       });
       expect((await sim.call('/drills/v1/scenarios', { token: who.responder, body: twoSteps })).status).toBe(201);
+      await quietExcept('none');
       const started = (await propose({ scenario: 'two-steps' })).body;
       await until('the first alert at PagerDuty', async () => (pdAlerts(started.id).length === 1 ? true : undefined));
       // The second step's trigger is refused: PagerDuty's 400 is not retried.
@@ -521,6 +561,7 @@ timeline:
     });
 
     it('retries a rate-limited event (429) and goes on', async () => {
+      await quietExcept('none');
       pagerduty.failNext({ status: 429, headers: { 'retry-after': '0' } });
       const started = (await propose({ scenario: 'checkout-medium' })).body;
       await until('both alerts at PagerDuty despite the 429', async () =>
