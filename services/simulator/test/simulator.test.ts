@@ -2,6 +2,7 @@ import { type EventEnvelope, topicName } from '@micro-oncall/incident-model';
 import {
   type FakePagerDutyEvents,
   type LocalIssuer,
+  refusalOf,
   startFakePagerDutyEvents,
   testKafka,
 } from '@micro-oncall/test-kit';
@@ -79,6 +80,7 @@ describe('simulator', () => {
   let who: People;
   let drillsTopic: string;
   let kafkaBrokers: string;
+  let databaseUrl: string;
 
   const propose = (body: Record<string, unknown>, token = who.responder) =>
     sim.call<Run & ErrorBody>('/drills/v1/runs', { token, body });
@@ -113,6 +115,7 @@ describe('simulator', () => {
     const stack = await testStack('simulator');
     issuer = stack.issuer;
     kafkaBrokers = stack.kafkaBrokers;
+    databaseUrl = stack.databaseUrl;
     drillsTopic = topicName('drills', stack.namespace);
     who = await people(issuer);
     const key = routingKey();
@@ -580,6 +583,14 @@ timeline:
       expect(
         rows.some((r) => r.actor.subject === 'anonymous' && r.detail.startsWith('GET /drills/v1/runs refused (401)')),
       ).toBe(true);
+    });
+
+    it('keeps an audit log that nobody can rewrite, not even the role that owns it', async () => {
+      expect(await refusalOf(databaseUrl, "update simulator.audit_log set detail = 'nothing happened'")).toContain(
+        'append-only',
+      );
+      expect(await refusalOf(databaseUrl, 'delete from simulator.audit_log')).toContain('append-only');
+      expect(await refusalOf(databaseUrl, 'truncate simulator.audit_log')).toContain('append-only');
     });
 
     it('keeps the audit log for approvers only', async () => {
