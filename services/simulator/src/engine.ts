@@ -148,7 +148,7 @@ export function createEngine(opts: EngineOptions) {
     tx: Tx,
     run: RunRow,
     state: Extract<DrillRunState, 'rejected' | 'completed' | 'aborted' | 'expired' | 'failed'>,
-    o: { actor?: Actor | null; reason: string; failure?: RunRow['failure']; step?: StepRow; kind?: DrillEventKind },
+    o: { actor?: Actor | null; reason: string; failure?: RunRow['failure']; step?: StepRow },
   ): Promise<RunRow> => {
     const [ended] = await tx
       .update(schema.runs)
@@ -166,7 +166,7 @@ export function createEngine(opts: EngineOptions) {
       .update(schema.runSteps)
       .set({ state: 'skipped' })
       .where(and(eq(schema.runSteps.runId, run.id), eq(schema.runSteps.state, 'pending')));
-    await publish(tx, ended!, o.kind ?? (state as DrillEventKind), {
+    await publish(tx, ended!, state, {
       actor: o.actor ?? null,
       reason: o.reason,
       ...(o.step && o.failure ? { step: stepRef(o.step, { target: o.failure.target, error: o.failure.error }) } : {}),
