@@ -33,6 +33,8 @@ export const service = defineService({
   produces: ['drills'],
   consumes: [],
   openApi: openApiDocument,
+  // Every route of the API lives under /drills (the chart's ingressPaths say the same).
+  publicPaths: [{ path: '/drills', match: 'prefix' }],
   setup(ctx) {
     const { config, logger } = ctx;
     // Validated here, at start-up: a bad built-in stops the service with its file, field and line.
