@@ -173,7 +173,7 @@ describe('ingest target, Alertmanager format', () => {
   });
 });
 
-describe('Alertmanager target (API v2, against its documented contract)', () => {
+describe('Alertmanager target: what it posts to API v2 (the real Alertmanager: test/alertmanager.test.ts)', () => {
   it('posts firing alerts with endsAt four resend intervals ahead, and resolves with endsAt now', async () => {
     const rx = await receiver(200);
     servers.push(rx.server);
