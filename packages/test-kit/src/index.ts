@@ -2,6 +2,7 @@ export { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium, launchChromium } from './
 export { createTestDatabase, refusalOf, sqlAs, uniqueNamespace, urlAs } from './db.js';
 export * from './fakes/index.js';
 export { KAFKA_VERSION } from './infra/kafka.js';
+export { APP_REGISTRY_POLICY_DIR, type LocalOpa, type StartOpaOptions, startOpa } from './infra/opa.js';
 export { ensureDatabase } from './infra/postgres.js';
 export { freePort, type Log, waitFor } from './infra/process.js';
 export { REPO_ROOT, type Stack, startStack } from './infra/stack.js';

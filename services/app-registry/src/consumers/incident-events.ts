@@ -1,35 +1,31 @@
-import type { TypedHandler } from '@micro-oncall/service-kit';
-import { sql } from 'drizzle-orm';
-import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { Logger, TypedHandler } from '@micro-oncall/service-kit';
 import * as schema from '../db/schema.js';
+import type { Registry } from '../store.js';
 
 /**
- * Consumer of `<ns>.incident-events.v1`: counts new incidents per service. Idempotent: the
- * event id is recorded in the same transaction as its effect, so a redelivery changes nothing.
+ * Consumer of `<ns>.incident-events.v1`: an incident about a service is activity of the app of
+ * that name (the name telemetry and alerts use), so its last activity moves forward and an idle
+ * app becomes active again. Idempotent: the event id is recorded in the same transaction as its
+ * effect, so a redelivery changes nothing. Incidents of services the registry does not know are
+ * skipped (discovery, issue 13, will use them).
  */
-export function createIncidentEventsHandler(db: NodePgDatabase<typeof schema>): TypedHandler<'incident-events'> {
+export function createIncidentEventsHandler(registry: Registry, logger: Logger): TypedHandler<'incident-events'> {
   return async (events) => {
-    await db.transaction(async (tx) => {
+    let matched = 0;
+    await registry.db.transaction(async (tx) => {
       for (const { data } of events) {
         const fresh = await tx
           .insert(schema.appliedEvents)
           .values({ eventId: data.eventId })
           .onConflictDoNothing()
           .returning({ eventId: schema.appliedEvents.eventId });
-        if (fresh.length === 0 || data.kind !== 'triggered') continue;
-        const service = data.snapshot?.service ?? 'unknown';
-        await tx
-          .insert(schema.serviceActivity)
-          .values({ service, incidents: 1, lastEventAt: data.occurredAt })
-          .onConflictDoUpdate({
-            target: schema.serviceActivity.service,
-            set: {
-              incidents: sql`${schema.serviceActivity.incidents} + 1`,
-              lastEventAt: sql`greatest(${schema.serviceActivity.lastEventAt}, excluded.last_event_at)`,
-            },
-          });
+        const service = data.snapshot?.service;
+        if (fresh.length === 0 || !service || data.drill) continue;
+        if (await registry.recordActivity({ name: service }, new Date(data.occurredAt), `incident ${data.kind}`, tx))
+          matched += 1;
       }
     });
+    if (matched > 0) logger.debug({ matched }, 'incident activity recorded');
     return { rejected: [] };
   };
 }

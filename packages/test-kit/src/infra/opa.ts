@@ -1,0 +1,99 @@
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, type Log, spawnManaged, waitFor } from './process.js';
+import { REPO_ROOT } from './stack.js';
+
+/** app-registry's policies (Rego), as OPA serves them to the service. */
+export const APP_REGISTRY_POLICY_DIR = join(REPO_ROOT, 'policies', 'app-registry');
+
+export interface LocalOpa {
+  /** Base URL of OPA's REST API, e.g. http://127.0.0.1:41234 (decisions: POST /v1/data/...). */
+  url: string;
+  port: number;
+  pid: number;
+  /** The folder OPA loads (and, with `watch`, reloads when a file in it changes). */
+  policyDir: string;
+  logFile: string;
+  /** Stops the process this call started (by its PID) and removes its folder. */
+  stop(): Promise<void>;
+}
+
+export interface StartOpaOptions {
+  /** The opa binary (scripts/lib/tools.ts `ensureTool('opa')` builds the pinned one). */
+  binary: string;
+  /** Policies to serve: copied into a folder of this OPA's own (tests `*_test.rego` left out). Default: app-registry's. */
+  policyDir?: string;
+  /** Reload the policies when a file in `policyDir` changes (`opa run --watch`). Default false. */
+  watch?: boolean;
+  /** Default: a free loopback port. */
+  port?: number;
+  log?: Log;
+}
+
+function tail(file: string, lines = 20): string {
+  if (!existsSync(file)) return '';
+  return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Starts OPA as a server on 127.0.0.1 with a copy of the policies (so a test can change them
+ * without touching the repository), and waits until it answers `/health`. OPA is what the
+ * app-registry chart runs as a sidecar (docs/adr/0013-app-registry-policy-evaluation.md).
+ */
+export async function startOpa(opts: StartOpaOptions): Promise<LocalOpa> {
+  if (!existsSync(opts.binary)) throw new Error(`no opa binary at ${opts.binary}`);
+  const log = opts.log ?? ((line: string) => console.log(`[opa] ${line}`));
+  const dir = mkdtempSync(join(tmpdir(), 'micro-oncall-opa-'));
+  const policyDir = join(dir, 'policies');
+  mkdirSync(policyDir);
+  cpSync(opts.policyDir ?? APP_REGISTRY_POLICY_DIR, policyDir, {
+    recursive: true,
+    filter: (source) => !source.endsWith('_test.rego'),
+  });
+  const logFile = join(dir, 'opa.log');
+  const port = opts.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const proc = spawnManaged(
+    'opa',
+    opts.binary,
+    [
+      'run',
+      '--server',
+      `--addr=127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--log-level=error',
+      ...(opts.watch ? ['--watch'] : []),
+      policyDir,
+    ],
+    { logFile },
+  );
+  const cleanUp = async () => {
+    await proc.stop(10_000);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(`OPA on ${url}`, async () => (await fetch(`${url}/health`)).ok, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      exited: proc.exited,
+    });
+  } catch (error) {
+    const output = tail(logFile);
+    await cleanUp();
+    throw new Error(`${(error as Error).message}${output ? `\nits log:\n${output}` : ''}`);
+  }
+  log(`OPA on ${url} (pid ${proc.pid}) serving ${opts.policyDir ?? APP_REGISTRY_POLICY_DIR}`);
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    pid: proc.pid,
+    policyDir,
+    logFile,
+    stop() {
+      stopped ??= cleanUp();
+      return stopped;
+    },
+  };
+}
