@@ -129,6 +129,7 @@ CREATE TABLE "app_registry"."decisions" (
 --> statement-breakpoint
 CREATE TABLE "app_registry"."evidence" (
 	"id" uuid PRIMARY KEY NOT NULL,
+	"seq" bigserial NOT NULL,
 	"app_id" text NOT NULL,
 	"kind" "app_registry"."evidence_kind" NOT NULL,
 	"format" text NOT NULL,
@@ -180,5 +181,5 @@ CREATE INDEX "audit_log_app_idx" ON "app_registry"."audit_log" USING btree ("app
 CREATE INDEX "audit_log_actor_idx" ON "app_registry"."audit_log" USING btree ("actor_subject","at");--> statement-breakpoint
 CREATE INDEX "control_exceptions_app_idx" ON "app_registry"."control_exceptions" USING btree ("app_id","status");--> statement-breakpoint
 CREATE INDEX "decisions_app_idx" ON "app_registry"."decisions" USING btree ("app_id","at");--> statement-breakpoint
-CREATE INDEX "evidence_app_kind_idx" ON "app_registry"."evidence" USING btree ("app_id","kind","received_at");--> statement-breakpoint
+CREATE INDEX "evidence_app_kind_idx" ON "app_registry"."evidence" USING btree ("app_id","kind","seq");--> statement-breakpoint
 CREATE INDEX "notifications_unsent_idx" ON "app_registry"."notifications" USING btree ("created_at") WHERE sent_at is null;

@@ -213,7 +213,7 @@ export function createRegistry(deps: RegistryDeps) {
       .selectDistinctOn([schema.evidence.kind])
       .from(schema.evidence)
       .where(eq(schema.evidence.appId, row.id))
-      .orderBy(schema.evidence.kind, desc(schema.evidence.receivedAt));
+      .orderBy(schema.evidence.kind, desc(schema.evidence.seq));
     for (const e of latest) (input.evidence as Record<string, unknown>)[e.kind] = e.summary;
     const exceptions = await tx
       .select({ control: schema.controlExceptions.control, expiresAt: schema.controlExceptions.expiresAt })
@@ -446,31 +446,29 @@ export function createRegistry(deps: RegistryDeps) {
     if (app.state === 'purged') throw new ConflictError(`app ${id} was purged`);
     const evidenceId = randomUUID();
     const actor: Actor = { type: 'system', subject: `app-token:${tokenId}`, name: `${app.name} pipeline` };
-    const row = await reevaluate(id, actor, {
-      ...meta,
-      prepare: async (tx) => {
-        await tx.insert(schema.evidence).values({
-          id: evidenceId,
-          appId: id,
-          kind: summary.kind,
-          format: summary.format,
-          receivedAt: nowIso(),
-          summary: summary.summary,
-          sha256: summary.sha256,
-          tokenId,
-        });
-        await tx.update(schema.appTokens).set({ lastUsedAt: nowIso() }).where(eq(schema.appTokens.id, tokenId));
-        await history(
-          tx,
-          id,
-          actor,
-          'evidence',
-          { [summary.kind]: { from: null, to: { format: summary.format, ...summary.summary } } },
-          meta,
-        );
-        return undefined;
-      },
+    // The evidence is a fact once received: recorded first, then the app is decided again with it.
+    await db.transaction(async (tx) => {
+      await tx.insert(schema.evidence).values({
+        id: evidenceId,
+        appId: id,
+        kind: summary.kind,
+        format: summary.format,
+        receivedAt: nowIso(),
+        summary: summary.summary,
+        sha256: summary.sha256,
+        tokenId,
+      });
+      await tx.update(schema.appTokens).set({ lastUsedAt: nowIso() }).where(eq(schema.appTokens.id, tokenId));
+      await history(
+        tx,
+        id,
+        actor,
+        'evidence',
+        { [summary.kind]: { from: null, to: { format: summary.format, ...summary.summary } } },
+        meta,
+      );
     });
+    const row = await reevaluate(id, actor, meta);
     return { evidenceId, app: viewOf(row) };
   }
 
@@ -698,17 +696,9 @@ export function createRegistry(deps: RegistryDeps) {
         requestId: meta.requestId ?? null,
       });
     };
-    if (approve) {
-      await reevaluate(id, approver, {
-        ...meta,
-        prepare: async (tx) => {
-          await mark(tx);
-          return undefined;
-        },
-      });
-    } else {
-      await db.transaction(mark);
-    }
+    await db.transaction(mark);
+    // An approved exception changes what the policy sees: decide again.
+    if (approve) await reevaluate(id, approver, meta);
     return exceptionById(id, exceptionId);
   }
 

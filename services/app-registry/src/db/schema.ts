@@ -233,6 +233,8 @@ export const evidence = appRegistrySchema.table(
   'evidence',
   {
     id: uuid('id').primaryKey(),
+    /** Arrival order (times can tie): the latest of a kind is the one with the highest. */
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
     appId: text('app_id').notNull(),
     kind: evidenceKind('kind').notNull(),
     /** CycloneDX, SPDX, SARIF, oidc-client */
@@ -243,7 +245,7 @@ export const evidence = appRegistrySchema.table(
     tokenId: uuid('token_id'),
   },
   (t) => [
-    index('evidence_app_kind_idx').on(t.appId, t.kind, t.receivedAt),
+    index('evidence_app_kind_idx').on(t.appId, t.kind, t.seq),
     foreignKey({ name: 'evidence_app_fk', columns: [t.appId], foreignColumns: [apps.id] }).onDelete('cascade'),
   ],
 );
