@@ -240,7 +240,13 @@ export function createRegistry(deps: RegistryDeps) {
     row: AppRow,
     result: PolicyResult,
     actor: Actor,
-    meta: Meta & { extra?: Partial<typeof schema.apps.$inferInsert>; decidedBy?: string; comment?: string | null } = {},
+    meta: Meta & {
+      extra?: Partial<typeof schema.apps.$inferInsert>;
+      decidedBy?: string;
+      comment?: string | null;
+      /** The caller changed the row in this transaction and already counted a new version. */
+      sameChange?: boolean;
+    } = {},
   ): Promise<AppRow> {
     const now = nowIso();
     const summary = summarise(result, now);
@@ -258,7 +264,7 @@ export function createRegistry(deps: RegistryDeps) {
         state,
         ...(state !== row.state ? { stateChangedAt: now } : {}),
         updatedAt: now,
-        version: row.version + 1,
+        version: meta.sameChange ? row.version : row.version + 1,
       })
       .where(and(eq(schema.apps.id, row.id), eq(schema.apps.version, row.version)))
       .returning();
@@ -427,7 +433,9 @@ export function createRegistry(deps: RegistryDeps) {
           requestId: meta.requestId ?? null,
         });
         const owners = ['owner', 'team', 'name'].some((f) => f in changes);
-        const decided = result ? await applyDecision(tx, updated, result, actor, meta) : updated;
+        const decided = result
+          ? await applyDecision(tx, updated, result, actor, { ...meta, sameChange: true })
+          : updated;
         if (owners && decided.state === updated.state && decided.tier === updated.tier) {
           await publish(tx, decided, 'updated', decided.state, `changed ${Object.keys(changes).join(', ')}`, actor);
         }
@@ -1010,7 +1018,7 @@ export function createRegistry(deps: RegistryDeps) {
             ...meta,
             detail: `row ${app.row} of ${meta.file ?? 'an import'}`,
           });
-          await applyDecision(tx, updated!, result, actor, meta);
+          await applyDecision(tx, updated!, result, actor, { ...meta, sameChange: true });
           summary.updated += 1;
         } else {
           const row = await insertImported(tx, app, result, source, actor, meta);

@@ -250,6 +250,7 @@ describe('app-registry onboarding', () => {
     // A classification change is decided again: public exposure with personal data makes it medium, which needs SSO.
     const riskier = await edit('"v2"', { exposure: 'public_url', dataClasses: ['pii'], runtime: 'container' });
     expect(riskier.body).toMatchObject({ tier: 'medium', riskScore: 12, state: 'active' });
+    expect(riskier.headers.get('etag')).toBe('"v3"');
     expect(riskier.body.openViolations).toBeGreaterThan(0);
     const history = await h.json<{
       items: { action: string; changes: Record<string, { from: unknown; to: unknown }> }[];
@@ -301,6 +302,16 @@ describe('app-registry onboarding', () => {
     expect((await h.api('/apps/v1/apps?tier=extreme')).status).toBe(400);
     const wrongSort = await h.json(`/apps/v1/apps?team=search-team&sort=createdAt&cursor=${byTeam.body.nextCursor}`);
     expect(wrongSort.status).toBe(400);
+  });
+
+  it('keeps the history, the audit and the decisions append-only, even for the database owner', async () => {
+    for (const table of ['app_history', 'audit_log', 'decisions']) {
+      await expect(h.sql(`update app_registry.${table} set at = now()`)).rejects.toThrow(
+        `app_registry.${table} is append-only (UPDATE refused)`,
+      );
+      await expect(h.sql(`delete from app_registry.${table}`)).rejects.toThrow(/append-only \(DELETE refused\)/);
+      await expect(h.sql(`truncate app_registry.${table}`)).rejects.toThrow(/append-only \(TRUNCATE refused\)/);
+    }
   });
 
   it('lists the approved templates from the policy', async () => {
