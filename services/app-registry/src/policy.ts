@@ -148,7 +148,7 @@ export function createOpaPolicyEngine(opts: {
       return { ok: true, result: res.body.result };
     } catch (error) {
       failures.inc({ reason: 'unavailable' });
-      opts.logger.warn({ err: error }, 'policy engine request failed; holding for review');
+      opts.logger.warn({ reason: (error as Error).message }, 'policy engine request failed; holding for review');
       return { ok: false, reason: `the policy engine is unavailable (${(error as Error).message})` };
     }
   }

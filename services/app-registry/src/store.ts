@@ -329,6 +329,16 @@ export function createRegistry(deps: RegistryDeps) {
   // ------------------------------------------------------------ onboarding
 
   async function register(fields: AppFields, actor: Actor, meta: Meta = {}) {
+    // Before asking the policy; the unique index still decides a race.
+    const [taken] = await db
+      .select({ id: schema.apps.id })
+      .from(schema.apps)
+      .where(and(eq(schema.apps.name, fields.name), ne(schema.apps.state, 'purged')));
+    if (taken)
+      throw new ConflictError(`an app named ${fields.name} is already registered (${taken.id})`, {
+        name: fields.name,
+        id: taken.id,
+      });
     const result = await policy.decide(await inputFor(fields, null));
     const now = nowIso();
     const summary = summarise(result, now);
@@ -834,7 +844,9 @@ export function createRegistry(deps: RegistryDeps) {
     guard: ReturnType<typeof sql>,
     meta?: Meta,
   ) {
-    const next = await transition(tx, app, 'purged', reason, actor, { guard, set: PURGED, ...(meta ? { meta } : {}) });
+    // The tombstone stays findable by its name.
+    const set = { ...PURGED, searchText: app.name };
+    const next = await transition(tx, app, 'purged', reason, actor, { guard, set, ...(meta ? { meta } : {}) });
     if (next) {
       await tx.delete(schema.evidence).where(eq(schema.evidence.appId, app.id));
       await tx.delete(schema.appTokens).where(eq(schema.appTokens.appId, app.id));

@@ -12,7 +12,7 @@ export interface LocalOpa {
   url: string;
   port: number;
   pid: number;
-  /** The folder OPA loads (and, with `watch`, reloads when a file in it changes). */
+  /** The folder OPA loads (and, with `watch`, reloads when a file in it changes): a copy unless `inPlace`. */
   policyDir: string;
   logFile: string;
   /** Stops the process this call started (by its PID) and removes its folder. */
@@ -26,6 +26,11 @@ export interface StartOpaOptions {
   policyDir?: string;
   /** Reload the policies when a file in `policyDir` changes (`opa run --watch`). Default false. */
   watch?: boolean;
+  /**
+   * Serve `policyDir` itself rather than a copy (npm start: an edit in the repository reaches
+   * OPA with `watch`). Default false: tests change their own copy.
+   */
+  inPlace?: boolean;
   /** Default: a free loopback port. */
   port?: number;
   log?: Log;
@@ -45,12 +50,12 @@ export async function startOpa(opts: StartOpaOptions): Promise<LocalOpa> {
   if (!existsSync(opts.binary)) throw new Error(`no opa binary at ${opts.binary}`);
   const log = opts.log ?? ((line: string) => console.log(`[opa] ${line}`));
   const dir = mkdtempSync(join(tmpdir(), 'micro-oncall-opa-'));
-  const policyDir = join(dir, 'policies');
-  mkdirSync(policyDir);
-  cpSync(opts.policyDir ?? APP_REGISTRY_POLICY_DIR, policyDir, {
-    recursive: true,
-    filter: (source) => !source.endsWith('_test.rego'),
-  });
+  const source = opts.policyDir ?? APP_REGISTRY_POLICY_DIR;
+  const policyDir = opts.inPlace ? source : join(dir, 'policies');
+  if (!opts.inPlace) {
+    mkdirSync(policyDir);
+    cpSync(source, policyDir, { recursive: true, filter: (file) => !file.endsWith('_test.rego') });
+  }
   const logFile = join(dir, 'opa.log');
   const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
@@ -64,6 +69,8 @@ export async function startOpa(opts: StartOpaOptions): Promise<LocalOpa> {
       '--disable-telemetry',
       '--log-level=error',
       ...(opts.watch ? ['--watch'] : []),
+      // The policies' unit tests are for `opa test`, not for serving.
+      '--ignore=*_test.rego',
       policyDir,
     ],
     { logFile },
@@ -83,7 +90,7 @@ export async function startOpa(opts: StartOpaOptions): Promise<LocalOpa> {
     await cleanUp();
     throw new Error(`${(error as Error).message}${output ? `\nits log:\n${output}` : ''}`);
   }
-  log(`OPA on ${url} (pid ${proc.pid}) serving ${opts.policyDir ?? APP_REGISTRY_POLICY_DIR}`);
+  log(`OPA on ${url} (pid ${proc.pid}) serving ${opts.inPlace ? source : `a copy of ${source}`}`);
   let stopped: Promise<void> | undefined;
   return {
     url,
