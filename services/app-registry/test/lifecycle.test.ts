@@ -167,7 +167,7 @@ describe('app-registry lifecycle', () => {
     );
   });
 
-  it('never purges an app restored in the meantime, even when the purge was due in the same transaction', async () => {
+  it('never purges an app restored in the meantime, even once its old purge date has passed', async () => {
     const { id } = await register('restored-in-time');
     h.clock.advanceDays(31);
     await h.sweep();
