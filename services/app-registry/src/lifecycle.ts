@@ -68,6 +68,7 @@ export interface SweepResult {
   disabled: number;
   archived: number;
   purged: number;
+  /** Held apps decided, and apps decided again because an exception of theirs expired. */
   reevaluated: number;
 }
 
@@ -192,9 +193,40 @@ export function createLifecycle(deps: {
         if (!made.full) break;
       }
     }
-    result.reevaluated = await reevaluateHeld(signal);
+    result.reevaluated = (await reevaluateExpiredExceptions(now, signal)) + (await reevaluateHeld(signal));
     if (Object.values(result).some((n) => n > 0)) deps.logger.info({ ...result }, 'lifecycle sweep');
     return result;
+  }
+
+  /**
+   * Apps with an exception that expired after their last decision: the control it excused counts
+   * again (a violation, or a refusal while onboarding).
+   */
+  async function reevaluateExpiredExceptions(now: Date, signal?: AbortSignal): Promise<number> {
+    const e = schema.controlExceptions;
+    const due = await registry.db
+      .selectDistinct({ id: e.appId })
+      .from(e)
+      .innerJoin(a, eq(a.id, e.appId))
+      .where(
+        and(
+          eq(e.status, 'approved'),
+          lte(e.expiresAt, now.toISOString()),
+          sql`${e.expiresAt} > (${a.decision}->>'decidedAt')::timestamptz`,
+          sql`${a.state} <> 'purged'`,
+        ),
+      )
+      .limit(500);
+    let n = 0;
+    for (const app of due) {
+      if (signal?.aborted) break;
+      const row = await registry.reevaluate(app.id, SWEEPER).catch((error: unknown) => {
+        deps.logger.warn({ err: error, appId: app.id }, 're-evaluating after an expired exception failed');
+        return null;
+      });
+      if (row) n += 1;
+    }
+    return n;
   }
 
   /** Apps whose last decision was held (OPA was down): asked again, a batch per sweep. */

@@ -229,6 +229,13 @@ describe('app-registry onboarding', () => {
     const after = (await h.json<AppView>(`/apps/v1/apps/${app.id}`)).body;
     expect(after.state).toBe('pending_approval');
     expect(after.decision?.controls.find((c) => c.id === 'sbom')?.status).toBe('excepted');
+
+    // Thirty-one days later the exception has expired: the next sweep decides the app again.
+    h.clock.advanceDays(31);
+    await h.sweep();
+    const expired = (await h.json<AppView>(`/apps/v1/apps/${app.id}`)).body;
+    expect(expired.state).toBe('refused');
+    expect(expired.decision?.reasons.map((r) => r.control)).toEqual(['sbom', 'human_approval']);
   });
 
   it('refuses an edit made on a stale version (409) and one without If-Match (428); records what changed', async () => {
@@ -327,7 +334,7 @@ describe('app-registry onboarding', () => {
     expect(backstage).toMatch(/kind: Component\n[\s\S]*name: lunch-poll[\s\S]*owner: group:default\/finance-tools/);
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).toMatch(
-      /app_registry_app_info\{app_id="app_[0-9a-f]{24}",owner="rita@example.com",team="finance-tools",tier="low",state="active",service="app-registry"\} 1/,
+      /app_registry_app_info\{app_id="app_[0-9a-f]{24}",owner="rita@example.com",team="finance-tools",tier="low",state="(?:active|idle)",service="app-registry"\} 1/,
     );
   });
 });
