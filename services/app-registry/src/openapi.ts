@@ -151,8 +151,8 @@ const OPERATIONS: ApiOperation[] = [
     path: '/apps/v1/apps/:id/evidence',
     summary: 'Post evidence for a control: an SBOM (CycloneDX or SPDX JSON), a SARIF scan, or the SSO client id',
     description: `${appToken.description}. The document is checked against its specification's required fields and summarised (only the summary and its sha256 are kept); the app is decided again.`,
-    role: 'viewer',
-    security: 'webhook',
+    // Not a person's role: the app's own pipeline token (see the description).
+    role: null,
     pathParams: id,
     body: { schema: EvidenceBody },
     responses: {
