@@ -1,13 +1,16 @@
 /**
  * `npm run bench`: throughput, latency and memory of webhook-ingest and escalation on this
  * machine, next to the ceilings they are judged against (a bare node:http endpoint doing the
- * same signature check and JSON parse, and raw kafkajs producing the same messages), all in
- * one run against a fresh PostgreSQL and Kafka. Writes bench/results/<date>-<commit>.json and
+ * same signature check and JSON parse, and raw kafkajs producing the same messages), and
+ * status-mapper polling 500 fake status pages (one replica, then two), all in one run against a
+ * fresh PostgreSQL and Kafka. Writes bench/results/<date>-<commit>.json and
  * .md; the targets live in this file, never in tests (docs/performance.md explains them).
  *
- *   npm run bench            full run (about 5–6 minutes on a quiet machine, longer while it waits)
+ *   npm run bench            full run (about 10 minutes on a quiet machine, longer while it waits)
  *   npm run bench -- --quick short durations, to check the harness itself (figures not comparable)
  *   npm run bench -- --wait-quiet=600   wait up to 600 s in all (default 300) for a quiet machine
+ *   npm run bench -- --only=status-mapper-polling   the set-up and the named scenario(s) only (comma-separated)
+ *   npm run bench -- --status-minutes=5  measure one status-mapper replica for 5 whole minutes (default 2)
  *
  * Every load goes to 127.0.0.1, is bounded in requests and time, and ends by itself. Ctrl-C or
  * an error stops exactly the processes this run started, by their PIDs.
@@ -35,6 +38,7 @@ import { httpCeiling } from '../bench/scenarios/http-ceiling.js';
 import { ingest } from '../bench/scenarios/ingest.js';
 import { ingestProfile } from '../bench/scenarios/ingest-profile.js';
 import { setup } from '../bench/scenarios/setup.js';
+import { statusMapperPolling } from '../bench/scenarios/status-mapper-polling.js';
 import { elapsed, say } from './lib/console.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -44,6 +48,8 @@ const quick = process.argv.includes('--quick');
 const waitArg = process.argv.find((a) => a.startsWith('--wait-quiet='));
 /** How long, in all, to wait for other processes on the machine to calm down before measuring. */
 const quietBudgetS = waitArg ? Number(waitArg.split('=')[1]) : 300;
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const statusMinutesArg = process.argv.find((a) => a.startsWith('--status-minutes='));
 
 const PLAN: Plan = quick
   ? {
@@ -58,6 +64,8 @@ const PLAN: Plan = quick
       busS: 3,
       e2eS: 4,
       consumerEvents: 20_000,
+      statusMinutes: 1,
+      statusReplicasS: 65,
     }
   : {
       warmS: 4,
@@ -71,7 +79,10 @@ const PLAN: Plan = quick
       busS: 10,
       e2eS: 10,
       consumerEvents: 100_000,
+      statusMinutes: 2,
+      statusReplicasS: 75,
     };
+if (statusMinutesArg) PLAN.statusMinutes = Math.max(1, Math.round(Number(statusMinutesArg.split('=')[1]) || 1));
 
 const SETTINGS: Settings = {
   e2eRates: [500, 2000],
@@ -82,6 +93,9 @@ const SETTINGS: Settings = {
   busBatches: [1000, 64],
   consumerTimeoutS: quick ? 90 : 240,
   maxAttempts: 3,
+  statusPages: 500,
+  statusIntervalS: 60,
+  statusJitterS: 10,
 };
 
 const TARGETS: Targets = {
@@ -90,10 +104,27 @@ const TARGETS: Targets = {
   e2eP99MsAt500: 150,
   consumerEventsPerS: 10_000,
   rssBytes: 200e6,
+  statusMapperCores: 0.1,
+  statusMapperCadence: 0.9,
 };
 
 /** In order: each later scenario may read what an earlier one measured (e.g. the HTTP ceiling). */
-const SCENARIOS: Scenario[] = [httpCeiling, busCeiling, ingest, ingestProfile, e2e, consumer];
+const ALL: Record<string, Scenario> = {
+  'http-ceiling': httpCeiling,
+  'bus-ceiling': busCeiling,
+  ingest,
+  'ingest-profile': ingestProfile,
+  e2e,
+  consumer,
+  'status-mapper-polling': statusMapperPolling,
+};
+const only = onlyArg?.split('=')[1]?.split(',').filter(Boolean);
+for (const name of only ?? []) {
+  if (!ALL[name]) throw new Error(`--only: no scenario ${name}; there are ${Object.keys(ALL).join(', ')}`);
+}
+const SCENARIOS: Scenario[] = Object.entries(ALL)
+  .filter(([name]) => !only || only.includes(name))
+  .map(([, scenario]) => scenario);
 
 // ---------------------------------------------------------------------------------------------
 // The run.
@@ -135,7 +166,7 @@ try {
   ctx.failures.push((error as Error).message);
   say.fail((error as Error).message);
 } finally {
-  for (const label of ['webhook-ingest', 'escalation', 'http-ceiling']) {
+  for (const label of ['webhook-ingest', 'escalation', 'http-ceiling', 'status-mapper']) {
     const peak = ctx.sampler.peak(label);
     if (Number.isFinite(peak)) ctx.results.rssPeakBytes[label] = peak;
   }
@@ -149,7 +180,9 @@ try {
 // Report: JSON with every figure and the method, a Markdown table next to it, the same on screen.
 
 if (!ctx.shuttingDown) {
-  const { base, json, markdown, verdicts } = composeReport(ctx);
+  const { json, markdown, verdicts, ...report } = composeReport(ctx);
+  // A partial run never overwrites the report of a full one.
+  const base = only ? `${report.base}-only-${only.join('+')}` : report.base;
   writeFileSync(`${base}.json`, json);
   writeFileSync(`${base}.md`, markdown);
   process.stdout.write(`\n${markdown}\n`);

@@ -130,20 +130,22 @@ try {
         join(REPO_ROOT, 'services', 'escalation', 'config', 'services.example.yml'),
       ...demoStatus.files,
     },
+    // The product: every service behind one host by path, as behind the Ingress (ADR 0012).
+    port: Number(process.env.PORT ?? 8080),
+    // Services listen on free ports unless pinned (their own /openapi.json, /health, /metrics are there).
     ports: {
-      'webhook-ingest': Number(process.env.INGEST_PORT ?? 8081),
-      escalation: Number(process.env.ESCALATION_PORT ?? 8080),
+      ...(process.env.INGEST_PORT ? { 'webhook-ingest': Number(process.env.INGEST_PORT) } : {}),
+      ...(process.env.ESCALATION_PORT ? { escalation: Number(process.env.ESCALATION_PORT) } : {}),
     },
     logLevel: process.env.LOG_LEVEL ?? 'warn',
   });
-  const ingest = platform.service('webhook-ingest');
-  const escalation = platform.service('escalation');
+  const product = platform.url;
 
-  say.step('sending demo incidents through webhook-ingest');
+  say.step("sending demo incidents through webhook-ingest, on the product's host");
   // The demo's clock starts at this checkout's first start and stays there (see demo.ts).
   const epoch = Number(devSecret('demo-epoch', () => String(Date.now())).value);
   const sent = await sendDemoIncidents(
-    ingest.url,
+    product,
     { pagerdutySecret: pagerduty.value, opsgenieToken: opsgenie.value, alertmanagerBasic: alertmanager.value },
     epoch,
   );
@@ -183,18 +185,20 @@ try {
   say.ok(`micro-oncall is running (${elapsed(started)}); ${sent} demo webhooks accepted`);
   say.info('');
   say.info(
-    `dashboard       ${escalation.url}/   (sign in with the development identity provider: Ada responds, Vic views, Alex administers)`,
+    `dashboard       ${product}/   (sign in with the development identity provider: Ada responds, Vic views, Alex administers)`,
   );
   say.info(
-    `escalation API  ${escalation.url}/v1/incidents   (OpenAPI: /openapi.json, health: /health/ready, metrics: /metrics)`,
+    `status page     ${product}/status/   (provider status mapped onto our services; the same sign-in; DEMO ONLY fake Cloudflare ${demoStatus.fake.url})`,
   );
-  say.info(`webhook-ingest  ${ingest.url}   (POST /v1/webhooks/pagerduty | opsgenie | alertmanager)`);
+  say.info(`escalation API  ${product}/v1/incidents   (bearer token or the dashboard's session)`);
+  say.info(`webhooks        ${product}/v1/webhooks/pagerduty | opsgenie | alertmanager   (webhook-ingest)`);
+  say.info(`status API      ${product}/status/internal   (bearer token, e.g. the viewer token below)`);
   say.info(`dev identity    ${issuer.issuer}   (DEVELOPMENT ONLY)`);
   say.info(
     `fake providers  PagerDuty ${fakePagerDuty.url}, Opsgenie ${fakeOpsgenie.url}   (DEMO ONLY: actions land here)`,
   );
   say.info(
-    `status-mapper   ${platform.service('status-mapper').url}/status/internal   (viewer token; DEMO ONLY provider: fake Cloudflare ${demoStatus.fake.url})`,
+    `each service    ${[...platform.services].map(([name, s]) => `${name} ${s.url}`).join(', ')}   (/openapi.json, /health/ready, /metrics: not on the product's host, as in a cluster)`,
   );
   say.info(
     `app-registry    ${registry.url}/apps/v1/apps   (viewer token; demo apps in every state, ${demoApps} added now; policies: policies/app-registry, reloaded on change)`,
@@ -203,7 +207,7 @@ try {
   say.info(`Kafka           ${stack.kafkaBrokers}   (topic oncall.incident-events.v1)`);
   say.info('');
   say.info('Try it:');
-  say.info(`  curl -s -H "Authorization: Bearer $(cat ${tokenFile})" ${escalation.url}/v1/incidents | head -c 600`);
+  say.info(`  curl -s -H "Authorization: Bearer $(cat ${tokenFile})" ${product}/v1/incidents | head -c 600`);
   say.info(`Webhook credentials for your own tests are in ${secretsDir}/`);
   say.info('Press Ctrl-C to stop everything.');
 } catch (error) {

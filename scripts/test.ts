@@ -4,11 +4,12 @@
  * one fails, so one run shows everything that is wrong.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, type Stack, startStack } from '@micro-oncall/test-kit';
 import { elapsed, say } from './lib/console.js';
 import { checkScaffold, PROBE_SERVICE } from './lib/scaffold-check.js';
+import { ensureTool, toolPins } from './lib/tools.js';
 
 interface StepResult {
   name: string;
@@ -66,9 +67,16 @@ await step('lint and format (biome)', async () => single(await run(bin('biome'),
 await step('module boundaries (services, packages, scripts, bench)', async () =>
   single(await run(bin('tsx'), [join('scripts', 'check-boundaries.ts')])),
 );
-await step('typecheck (tsc: services and packages, then the dashboard against the DOM)', async () => {
-  const code = await run(bin('tsc'), ['-p', 'tsconfig.json']);
-  return single(code === 0 ? await run(bin('tsc'), ['-p', join('services', 'escalation', 'ui')]) : code);
+await step('typecheck (tsc: services and packages, then every ui/ folder against the DOM)', async () => {
+  let code = await run(bin('tsc'), ['-p', 'tsconfig.json']);
+  // The pages' plain JS (services/*/ui, packages/web-ui/ui), each folder with its own tsconfig.json.
+  for (const area of ['packages', 'services']) {
+    for (const name of readdirSync(join(REPO_ROOT, area)).sort()) {
+      const ui = join(area, name, 'ui');
+      if (code === 0 && existsSync(join(REPO_ROOT, ui, 'tsconfig.json'))) code = await run(bin('tsc'), ['-p', ui]);
+    }
+  }
+  return single(code);
 });
 
 await step('API and event contracts are up to date (docs/api, docs/events)', async () =>
@@ -76,6 +84,16 @@ await step('API and event contracts are up to date (docs/api, docs/events)', asy
 );
 await step('chart values schemas are up to date (charts/*/values.schema.json)', async () =>
   single(await run(bin('tsx'), [join('scripts', 'chart-schemas.ts'), '--check'])),
+);
+
+// Built here, before vitest, so that a cold run shows the build's progress once; the tests that
+// start Alertmanager then find it cached (run alone, they build it on first use).
+await step(
+  `Alertmanager ${toolPins.alertmanager.version} for the integration tests (built from source once, ~2 min)`,
+  async () => {
+    say.info(`Alertmanager: ${await ensureTool('alertmanager', say.info)}`);
+    return { passed: 1, failed: 0 };
+  },
 );
 
 await step('start PostgreSQL and Kafka', async () => {

@@ -70,6 +70,7 @@ describe('a newcomer following the README', () => {
 
   beforeAll(async () => {
     for (const name of [
+      'PORT',
       'ESCALATION_PORT',
       'INGEST_PORT',
       'DEV_ISSUER_PORT',
@@ -161,7 +162,8 @@ describe('a newcomer following the README', () => {
     }
   }
 
-  const base = () => `http://127.0.0.1:${ports.ESCALATION_PORT}`;
+  // The product's one host (the gateway, as the Ingress in a cluster): the address README gives.
+  const base = () => `http://127.0.0.1:${ports.PORT}`;
 
   async function signIn(who: string, path = '/'): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB' });
@@ -174,6 +176,7 @@ describe('a newcomer following the README', () => {
     return page;
   }
 
+  /** Through the product's host, as the README's curl example does. */
   async function timelineOf(title: string): Promise<number> {
     const token = readFileSync(join(devDir, 'viewer.token'), 'utf8').trim();
     const headers = { authorization: `Bearer ${token}` };
@@ -195,6 +198,17 @@ describe('a newcomer following the README', () => {
     expect(first.output()).toContain(`dashboard       ${base()}/`);
 
     const ada = await signIn('Ada Responder');
+    // One product: the status page is a click away, signed in already, with the demo provider.
+    await ada.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Status' }).click();
+    await ada.getByRole('heading', { level: 1, name: 'Provider status' }).waitFor();
+    await ada
+      .locator('table.matrix tr[data-service="checkout"] .component', { hasText: 'CDN/Cache' })
+      .getByText('partial outage')
+      .waitFor({ timeout: 30_000 });
+    await ada.getByText('DEMO: elevated 5xx errors on the CDN edge').waitFor();
+    await ada.screenshot({ path: join(SCREENSHOTS, 'newcomer-status.png'), fullPage: true });
+    await ada.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Incidents' }).click();
+    await ada.locator('#who').getByText('Ada Responder').waitFor();
     const title = 'Refund queue backlog above 10k messages';
     await ada.getByRole('link', { name: title }).click();
     await ada.getByRole('heading', { level: 1, name: title }).waitFor();

@@ -29,6 +29,9 @@ export interface Plan {
   busS: number;
   e2eS: number;
   consumerEvents: number;
+  /** status-mapper: whole minutes one replica is measured polling, then seconds two replicas run. */
+  statusMinutes: number;
+  statusReplicasS: number;
 }
 
 /** How the measurements are taken, the same in quick and full runs except where noted. */
@@ -46,6 +49,10 @@ export interface Settings {
   consumerTimeoutS: number;
   /** Measurements per figure: a disturbed one (background load) is repeated, the least disturbed kept. */
   maxAttempts: number;
+  /** status-mapper: fake Statuspage pages, and the interval and jitter of each in its sources file. */
+  statusPages: number;
+  statusIntervalS: number;
+  statusJitterS: number;
 }
 
 export type Kafka = ReturnType<typeof createKafka>;

@@ -2,6 +2,7 @@ import type { BusResult } from './bus.js';
 import type { LoadResult } from './load.js';
 import type { ProfileSummary } from './profile.js';
 import { fmtInt, fmtMs, type Latency } from './stats.js';
+import type { StatusMapperResults } from './status-mapper-report.js';
 
 export type Cores = Record<string, number>;
 
@@ -50,6 +51,7 @@ export interface BenchResults {
   e2e: E2eRun[];
   consumer?: ConsumerRun;
   consumerProfile?: { eventsPerS: number; summary: ProfileSummary };
+  statusMapper?: StatusMapperResults;
   rssPeakBytes: Record<string, number>;
   /** RSS right after each service answered /health/ready, before any load. */
   rssIdleBytes: Record<string, number>;
@@ -65,6 +67,10 @@ export interface Targets {
   e2eP99MsAt500: number;
   consumerEventsPerS: number;
   rssBytes: number;
+  /** status-mapper, one replica polling its pages at the configured cadence. */
+  statusMapperCores: number;
+  /** Polls per minute achieved ÷ what the configured interval and jitter ask for. */
+  statusMapperCadence: number;
 }
 
 export interface Verdict {
@@ -78,7 +84,13 @@ export interface Verdict {
 const MB = 1e6;
 const pct = (v: number) => `${Math.round(v * 100)}%`;
 
-function atLeast(target: string, value: number | undefined, required: number, unit: string, show = fmtInt): Verdict {
+export function atLeast(
+  target: string,
+  value: number | undefined,
+  required: number,
+  unit: string,
+  show = fmtInt,
+): Verdict {
   if (value === undefined || !Number.isFinite(value)) {
     return { target, required: `≥ ${show(required)} ${unit}`, measured: 'not measured', met: null, gap: '–' };
   }
@@ -94,7 +106,7 @@ function atLeast(target: string, value: number | undefined, required: number, un
   };
 }
 
-function atMost(target: string, value: number | undefined, limit: number, unit: string, show = fmtInt): Verdict {
+export function atMost(target: string, value: number | undefined, limit: number, unit: string, show = fmtInt): Verdict {
   if (value === undefined || !Number.isFinite(value)) {
     return { target, required: `≤ ${show(limit)} ${unit}`, measured: 'not measured', met: null, gap: '–' };
   }

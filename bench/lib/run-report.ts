@@ -20,6 +20,7 @@ import {
   type Verdict,
 } from './report.js';
 import { fmtInt } from './stats.js';
+import { statusMapperMethod, statusMapperSection, statusMapperVerdicts } from './status-mapper-report.js';
 
 function git(args: string[]): string {
   try {
@@ -54,7 +55,7 @@ export function composeReport(ctx: BenchContext): RunReport {
   const now = new Date();
   const date = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
   const base = join(ctx.dirs.results, `${date}-${commit}${quick ? '-quick' : ''}`);
-  const verdicts = evaluate(results, ctx.targets);
+  const verdicts = [...evaluate(results, ctx.targets), ...statusMapperVerdicts(results.statusMapper, ctx.targets)];
   const machine = {
     cores: CORES,
     cpuModel: os.cpus()[0]?.model ?? '?',
@@ -83,6 +84,7 @@ export function composeReport(ctx: BenchContext): RunReport {
     `End to end: a fresh webhook-ingest and escalation on their own topic namespace; each webhook creates a new incident; times count from the moment the POST was issued. Per rate two passes of ${plan.e2eS} s: (1) the live stream alone (GET /v1/stream with a viewer token; the arrival of each incident id is timestamped), (2) the same plus ${settings.apiSamplesPerS} incidents per second polled with GET /v1/incidents/:id (every ${settings.pollIntervalMs} ms for the first ${settings.pollFineMs} ms, then backing off ×1.25 per poll up to 500 ms, so that a backlog does not multiply the polling load).`,
     `Consumer: ${fmtInt(plan.consumerEvents)} events normalised with normalisePagerDuty and wrapped with incidentEventEnvelope (key = incident id), ${settings.eventsPerIncident} per incident, pre-published to a fresh topic; escalation then starts on an empty database; rate = rows in escalation.incident_events (polled every 250 ms) from the first applied row to the last.`,
     'Peak RSS: VmRSS from /proc/<pid>/status every 250 ms per service process (the profiled run excluded). CPU split: utime+stime per process (and its children) from /proc over each measured window; "other" is machine busy time not accounted to this run (other processes).',
+    ...statusMapperMethod(results.statusMapper),
     `Disturbance: before each measurement the run waits (bounded) until processes outside it use less than ${BACKGROUND_LIMIT} cores, and repeats a measurement that was disturbed (at most ${settings.maxAttempts} times), keeping the least disturbed attempt; figures measured with more background load are marked.`,
   ];
   const report = {
@@ -124,6 +126,7 @@ export function composeReport(ctx: BenchContext): RunReport {
     '## Where the cores went (cores in use, averaged over each run)',
     '',
     coresTable(results, CORES),
+    ...statusMapperSection(results.statusMapper, `${CORES} shared cores`),
     ...(results.profile
       ? [
           '',

@@ -44,6 +44,7 @@ export async function serviceEnv(
   service: ServiceName,
   ctx: BenchContext,
   namespace: string,
+  files: Record<string, string> = {},
 ): Promise<Record<string, string>> {
   const { stack, issuer } = running(ctx);
   const { service: descriptor } = await findService(service);
@@ -63,7 +64,7 @@ export async function serviceEnv(
       'session-secret': secret('session-secret', randomBytes(32).toString('hex')),
     },
     urls: {},
-    files: { 'service-catalogue': catalogueFile },
+    files: { 'service-catalogue': catalogueFile, ...files },
   };
   return {
     ...descriptor.platformEnv(dev, {
@@ -93,6 +94,8 @@ export async function startServiceChild(
     namespace: string;
     /** Set on top of serviceEnv (e.g. another DATABASE_URL). */
     env?: Record<string, string>;
+    /** Files the platform provides, by the name the descriptor's devEnv asks for (e.g. `status-sources`). */
+    files?: Record<string, string>;
     nodeArgs?: string[];
     /** Samples this process's RSS under this label from the moment it is spawned. */
     watch?: string;
@@ -109,7 +112,7 @@ export async function startServiceChild(
     logDir: ctx.dirs.logs,
     nodeArgs,
     env: {
-      ...(await serviceEnv(opts.service, ctx, opts.namespace)),
+      ...(await serviceEnv(opts.service, ctx, opts.namespace, opts.files)),
       HOST: '127.0.0.1',
       PORT: String(port),
       ...opts.env,

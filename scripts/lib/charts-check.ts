@@ -9,11 +9,15 @@
 //        with a self-test proving that check can fail;
 //      - escalation's service catalogue, loaded with the service's own parser;
 //      - each service's Deployment environment, parsed with the service's own config schema;
+//      - the Ingress paths against the services' descriptors (`publicPaths`), and no path routed
+//        to two services on one host;
 //      - `conftest test --combine` with policies/ (every rule must pass);
-//   4. values files that must be refused (ci/invalid/*-values.yaml) are refused, with the
+//   4. each service chart's Ingress (forced on) routes exactly its descriptor's `publicPaths`, and
+//      no two descriptors claim the same path (what the development gateway routes by);
+//   5. values files that must be refused (ci/invalid/*-values.yaml) are refused, with the
 //      message their `# expect:` lines name;
-//   5. the policies' own unit tests (`conftest verify`), `opa check --strict` and `opa fmt`;
-//   6. the deliberately bad manifests in policies/examples/bad are rejected, by every rule and
+//   6. the policies' own unit tests (`conftest verify`), `opa check --strict` and `opa fmt`;
+//   7. the deliberately bad manifests in policies/examples/bad are rejected, by every rule and
 //      with every message their `# expect:` lines name.
 //
 // Charts are found by listing charts/ (lib/charts/discover.ts), so a new chart is linted,
@@ -27,6 +31,7 @@ import { discoverCharts } from './charts/discover.js';
 import { type KubeObject, KubernetesValidator, parseManifests } from './charts/kubernetes.js';
 import { firstError, lastLine, rel, tail } from './charts/output.js';
 import { conftest, failureLines, policiesDir, policyIds } from './charts/policies.js';
+import { publicPathProblems } from './charts/public-paths.js';
 import { serviceConfigProblems } from './charts/service-config.js';
 import { dependencyProblems, documentationProblems } from './charts/structure.js';
 import { ensureTool, type RunResult, repoRoot, run } from './tools.js';
@@ -155,6 +160,16 @@ export async function runChartChecks(log: Log): Promise<ChartCheckSummary> {
         const services = (await listServices()).map((s) => s.service);
         return serviceConfigProblems(parseManifests(readFileSync(file, 'utf8')).objects, services);
       });
+      const objects = parseManifests(readFileSync(file, 'utf8')).objects;
+      if (objects.some((o) => o.kind === 'Ingress')) {
+        await check(`Ingress paths are the services' public paths ${label}`, async () => {
+          const { listServices } = await import('./services.js');
+          return publicPathProblems(
+            objects,
+            (await listServices()).map((s) => s.service),
+          );
+        });
+      }
       await check(`policies ${label}`, async () => {
         const result = await conftest(tools.conftest, [file]);
         return result.failures.length === 0 && result.code === 0 ? [] : failureLines(result);
@@ -178,6 +193,35 @@ export async function runChartChecks(log: Log): Promise<ChartCheckSummary> {
       ? []
       : ['a Deployment with containers[0].readinesProbe passed validation'];
   });
+
+  log("public paths: each service chart's Ingress against its descriptor");
+  {
+    const { listServices } = await import('./services.js');
+    const { routeConflicts } = await import('./gateway.js');
+    const services = await listServices();
+    await check('no two services claim the same public path (descriptors)', async () =>
+      routeConflicts(
+        services.flatMap(({ name, service }) => service.publicPaths.map((p) => ({ ...p, service: name, target: '' }))),
+      ),
+    );
+    for (const chart of charts.filter((c) => !c.library && services.some((s) => s.name === c.name))) {
+      await check(`${chart.name}: ingressPaths are its descriptor's publicPaths`, async () => {
+        // Ingress forced on over the default scenario: every chart is compared, whatever its scenarios enable.
+        const base = chart.scenarios.find((s) => s.name === 'default');
+        const args = ['template', releaseName, chart.dir, '-n', releaseNamespace];
+        if (base) args.push('-f', base.file);
+        args.push('--set', 'ingress.enabled=true');
+        const result = await helm(args);
+        if (result.code !== 0) return [tail(result.output)];
+        const { objects } = parseManifests(result.stdout);
+        if (!objects.some((o) => o.kind === 'Ingress')) return ['no Ingress rendered with ingress.enabled=true'];
+        return publicPathProblems(
+          objects,
+          services.map((s) => s.service),
+        );
+      });
+    }
+  }
 
   log('values the schemas and templates must refuse');
   for (const chart of charts) {

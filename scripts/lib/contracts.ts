@@ -70,6 +70,7 @@ export async function contractFiles(): Promise<Map<string, string>> {
             shortlink: 'https://stspg.io/example',
           },
         ],
+        services: ['api-gateway', 'frontend'],
         observedAt: '2025-11-20T08:01:02.000Z',
         source: 'poll',
       },

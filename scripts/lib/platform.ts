@@ -1,4 +1,6 @@
 import type { DevPlatform, RunningService } from '@micro-oncall/service-kit';
+import { freePort } from '@micro-oncall/test-kit';
+import { type Gateway, type GatewayRoute, routeConflicts, startGateway } from './gateway.js';
 import { listServices } from './services.js';
 
 export interface PlatformOptions {
@@ -11,12 +13,21 @@ export interface PlatformOptions {
    * descriptor (`devEnv`) says which it needs, e.g. `pagerduty-webhook-secrets`, `session-secret`.
    */
   secretFiles: Record<string, string>;
-  /** Local endpoints by name (fake provider APIs for actions: `pagerduty-api`, `opsgenie-api`). */
+  /**
+   * Local endpoints by name (fake provider APIs for actions: `pagerduty-api`, `opsgenie-api`).
+   * Every service is added under its own name (`escalation`): ports are chosen before any
+   * service starts, so a service can be told where one that starts after it will be.
+   */
   urls?: Record<string, string>;
   /** Other files by name (`service-catalogue`). */
   files: Record<string, string>;
   /** Fixed ports by service name; others listen on a free port. */
   ports?: Record<string, number>;
+  /**
+   * The product's port: a gateway puts every service behind this one host by path, as the
+   * Ingress does in a cluster (scripts/lib/gateway.ts). Default: a free port.
+   */
+  port?: number;
   logLevel?: string;
   nodeEnv?: 'development' | 'test';
   /** Start only these services (default: every service under services/). */
@@ -29,6 +40,8 @@ export interface PlatformOptions {
 }
 
 export interface Platform {
+  /** The product's host (http://127.0.0.1:<port>): every service's public paths, one sign-in. */
+  url: string;
   /** The running services, in start order. */
   services: ReadonlyMap<string, RunningService>;
   /** One running service by name; throws when it is not part of this platform. */
@@ -39,17 +52,31 @@ export interface Platform {
 /**
  * Starts every service (found by its descriptor) in this process with the same configuration
  * path they use in a container: environment variables and secret files, parsed by each
- * service's own config schema. Used by `npm start`, the end-to-end tests and the fault suites.
+ * service's own config schema, and the gateway that puts them behind one host by the paths
+ * their descriptors declare (`publicPaths`). Used by `npm start`, the end-to-end tests and the
+ * fault suites.
  */
 export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
+  const services = (await listServices()).filter(({ name }) => !opts.only || opts.only.includes(name));
+  const ports = new Map<string, number>();
+  for (const { name } of services) ports.set(name, opts.ports?.[name] ?? (await freePort()));
   const dev: DevPlatform = {
     nodeEnv: opts.nodeEnv ?? 'development',
     namespace: opts.namespace,
     oidc: opts.oidc,
     secretFiles: opts.secretFiles,
-    urls: opts.urls ?? {},
+    urls: {
+      // Every service is reachable by name before it starts (status-mapper asks escalation).
+      ...Object.fromEntries([...ports].map(([name, port]) => [name, `http://127.0.0.1:${port}`])),
+      ...opts.urls,
+    },
     files: opts.files,
   };
+  const routes: GatewayRoute[] = services.flatMap(({ name, service }) =>
+    service.publicPaths.map((p) => ({ ...p, service: name, target: `http://127.0.0.1:${ports.get(name)}` })),
+  );
+  const conflicts = routeConflicts(routes);
+  if (conflicts.length > 0) throw new Error(`services claim the same public paths: ${conflicts.join('; ')}`);
   const shared = {
     NODE_ENV: dev.nodeEnv,
     LOG_LEVEL: opts.logLevel ?? 'warn',
@@ -59,13 +86,17 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     KAFKA_TOPIC_NAMESPACE: opts.namespace,
   };
   const running = new Map<string, RunningService>();
+  let gateway: Gateway | undefined;
   const stop = async () => {
+    // The gateway first: its open streams end, and nothing new reaches a stopping service.
+    await gateway?.stop();
     await Promise.allSettled([...running.values()].reverse().map((s) => s.stop()));
   };
   try {
-    for (const { name, service } of await listServices()) {
-      if (opts.only && !opts.only.includes(name)) continue;
-      const env = service.platformEnv(dev, { ...shared, PORT: String(opts.ports?.[name] ?? 0) });
+    // Listening before the services start (answering 503 meanwhile), so a taken port fails fast.
+    gateway = await startGateway({ port: opts.port ?? 0 });
+    for (const { name, service } of services) {
+      const env = service.platformEnv(dev, { ...shared, PORT: String(ports.get(name)) });
       running.set(
         name,
         await service.run(service.loadConfig(env), {
@@ -74,11 +105,13 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         }),
       );
     }
+    gateway.setRoutes(routes);
   } catch (error) {
     await stop();
     throw error;
   }
   return {
+    url: gateway.url,
     services: running,
     service(name) {
       const found = running.get(name);

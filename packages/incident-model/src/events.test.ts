@@ -231,6 +231,7 @@ function aProviderStatusChange(): ProviderStatusChange {
     component: { key: 'cloudflare/cdn1', id: 'cdn1', name: 'CDN Edge', group: null },
     status: { from: 'operational', to: 'major_outage', providerStatus: 'major_outage', stale: null },
     incidents: [],
+    services: ['api-gateway', 'frontend'],
     observedAt: '2025-11-20T08:01:02.000Z',
     source: 'poll',
   };
@@ -249,6 +250,22 @@ describe('provider-status contract', () => {
       drill: false,
     });
     expect(EVENT_SCHEMAS['provider-status'].parse(envelope)).toEqual(envelope);
+  });
+
+  it('reads an event from before `services` existed as mapping to no service (not dead-lettered)', () => {
+    const { services: _services, ...older } = aProviderStatusChange();
+    const envelope = {
+      ...envelopeFor('provider-status', aProviderStatusChange(), { source: '/t', drill: false }),
+      data: older,
+    };
+    const parsed = EVENT_SCHEMAS['provider-status'].safeParse(envelope);
+    expect(parsed.success).toBe(true);
+    expect(parsed.data?.data.services).toEqual([]);
+  });
+
+  it('refuses service names that are not service slugs', () => {
+    const change = { ...aProviderStatusChange(), services: ['Not A Slug'] };
+    expect(ProviderStatusChange.safeParse(change).success).toBe(false);
   });
 
   it('refuses a status outside the known ones (unknown has its own value)', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ServiceSlug } from './incident.js';
 import { IsoDateTime } from './time.js';
 
 /*
@@ -18,6 +19,11 @@ export const ComponentStatus = z.enum([
 export type ComponentStatus = z.infer<typeof ComponentStatus>;
 
 export const ProviderStatusSource = z.enum(['poll', 'webhook', 'aws']);
+
+export const PROVIDER_STATUS_LIMITS = {
+  /** Internal services one component maps to, as the event carries them. */
+  services: 500,
+} as const;
 export type ProviderStatusSource = z.infer<typeof ProviderStatusSource>;
 
 const Text = (max: number) => z.string().min(1).max(max);
@@ -65,6 +71,17 @@ export const ProviderStatusChange = z.object({
   }),
   /** Unresolved provider incidents that name this component. */
   incidents: z.array(ProviderIncidentRef).max(50),
+  /**
+   * The internal services the component maps to when the change was written (status-mapper's
+   * mapping file at that moment): sorted, no duplicates, empty when unmapped. Consumers act on
+   * this list, not on a mapping of their own.
+   *
+   * Optional on the wire, read as empty: events already on the topic before the field existed
+   * (in Kafka or in status-mapper's outbox at a deploy) must still validate, or every consumer
+   * would dead-letter them. An event without the field maps to no service; the component's next
+   * change carries its services. Producers always send it.
+   */
+  services: z.array(ServiceSlug).max(PROVIDER_STATUS_LIMITS.services).default([]),
   observedAt: IsoDateTime,
   source: ProviderStatusSource,
 });

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import { z } from 'zod';
 import { AuthenticationError, DependencyUnavailableError, NotAllowedError } from './errors.js';
 
@@ -146,7 +146,7 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier {
   };
 }
 
-/** Sets req.principal from `Authorization: Bearer <jwt>`; 401 when absent or invalid. */
+/** Sets req.principal (and req.credential) from `Authorization: Bearer <jwt>`; 401 when absent or invalid. */
 export function authenticate(verify: TokenVerifier): RequestHandler {
   return async (req, _res, next) => {
     const header = req.header('authorization');
@@ -156,6 +156,9 @@ export function authenticate(verify: TokenVerifier): RequestHandler {
       return;
     }
     req.principal = await verify(match[1]);
+    // Verified above (exp is required): what ends with the token (a live stream) follows it.
+    const exp = decodeJwt(match[1]).exp;
+    req.credential = { kind: 'bearer', expiresAt: typeof exp === 'number' ? new Date(exp * 1000) : null };
     next();
   };
 }

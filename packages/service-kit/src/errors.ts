@@ -61,6 +61,17 @@ export class RateLimitedError extends ServiceError {
     super(message);
   }
 }
+/** This server is at a capacity limit of its own (e.g. open streams): retry later, maybe on another replica. */
+export class OverloadedError extends ServiceError {
+  override readonly status = 503;
+  override readonly code = 'overloaded';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
 /** A dependency (Kafka, PostgreSQL, a provider API) is unavailable: retry later. */
 export class DependencyUnavailableError extends ServiceError {
   override readonly status = 503;

@@ -11,6 +11,7 @@ import {
   InputError,
   NotAllowedError,
   NotFoundError,
+  OverloadedError,
   PayloadTooLargeError,
   RateLimitedError,
   type ServiceError,
@@ -78,6 +79,7 @@ const typedErrors: [string, () => ServiceError, number, string][] = [
     503,
     'dependency_unavailable',
   ],
+  ['OverloadedError', () => new OverloadedError('at the stream limit', 10), 503, 'overloaded'],
 ];
 
 describe(createHttpApp.name, () => {
@@ -146,6 +148,7 @@ describe(createHttpApp.name, () => {
     it.each([
       ['RateLimitedError', new RateLimitedError('slow down', 17), '17'],
       ['DependencyUnavailableError', new DependencyUnavailableError('kafka is down', 9), '9'],
+      ['OverloadedError', new OverloadedError('at the stream limit', 10), '10'],
     ])('sends Retry-After with %s', async (_name, error, retryAfter) => {
       const { app } = testApp({
         mount: (a) =>

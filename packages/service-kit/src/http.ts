@@ -10,6 +10,7 @@ import {
   InputError,
   NotAllowedError,
   NotFoundError,
+  OverloadedError,
   PayloadTooLargeError,
   RateLimitedError,
   ServiceError,
@@ -182,7 +183,11 @@ export function errorHandler(
         );
       }
     }
-    if (err instanceof RateLimitedError || err instanceof DependencyUnavailableError) {
+    if (
+      err instanceof RateLimitedError ||
+      err instanceof DependencyUnavailableError ||
+      err instanceof OverloadedError
+    ) {
       res.setHeader('Retry-After', String(err.retryAfterSeconds));
     }
     errorsCounter?.inc({ code, status_code: String(status) });

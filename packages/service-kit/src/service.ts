@@ -93,6 +93,17 @@ export interface DevPlatform {
   files: Record<string, string>;
 }
 
+/**
+ * A path the product's host routes to the service (the chart's Ingress and, in development, the
+ * gateway of the local platform). `prefix` matches the path and everything below it, element by
+ * element (`/v1` matches `/v1` and `/v1/x`, not `/v1x`); `exact` only the path itself. Of several
+ * services' paths, the longest that matches wins (`/v1/webhooks` over `/v1`), as with Ingress.
+ */
+export interface PublicPath {
+  path: string;
+  match: 'prefix' | 'exact';
+}
+
 export interface ServiceDefinition<S extends ServiceConfigSchema, T extends Record<string, unknown>> {
   /** Lowercase, dashes: the folder, chart, image, metrics label and Kafka client id. */
   name: string;
@@ -122,6 +133,12 @@ export interface ServiceDefinition<S extends ServiceConfigSchema, T extends Reco
   publishing?: 'outbox' | 'direct';
   /** OpenAPI document of the HTTP API (served at /openapi.json and written to docs/api/). */
   openApi?: () => unknown;
+  /**
+   * What the product's one host routes to this service: its API, pages and webhooks, never
+   * /metrics, /health or /openapi.json. The chart's `ingressPaths` must list the same (the
+   * chart checks compare them), and the local platform's gateway routes by them.
+   */
+  publicPaths: readonly PublicPath[];
   setup(ctx: ServiceContext<z.output<S>, T>): ServiceParts | Promise<ServiceParts>;
   /** The service's own environment on a local platform (the kit adds the shared keys). */
   devEnv?(platform: DevPlatform): Record<string, string>;
@@ -162,6 +179,33 @@ export interface ServiceDescriptor<S extends ServiceConfigSchema, T extends Reco
 
 const NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 const SCHEMA = /^[a-z_][a-z0-9_]*$/;
+/** `/` or segments of URL-safe characters, no trailing slash, no `.`/`..` segments. */
+const PUBLIC_PATH = /^\/$|^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~-]+)+$/;
+/** Never routed from outside: they stay inside the cluster (policy MO-K8S-013). */
+const INTERNAL_PATHS = ['/metrics', '/health', '/openapi.json'];
+
+/** Problems with a descriptor's public paths (empty when they are fine). */
+export function publicPathProblems(service: string, paths: readonly PublicPath[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const { path, match } of paths) {
+    if (!PUBLIC_PATH.test(path)) {
+      problems.push(`${service}: public path ${JSON.stringify(path)} must start with / and have no trailing slash`);
+    }
+    if (match !== 'prefix' && match !== 'exact') {
+      problems.push(`${service}: public path ${path} must match 'prefix' or 'exact'`);
+    }
+    if (match === 'prefix' && path === '/') {
+      problems.push(`${service}: a prefix of / would route everything (/metrics, /health included) to it`);
+    }
+    const internal = INTERNAL_PATHS.find((p) => p === path || (match === 'prefix' && p.startsWith(`${path}/`)));
+    if (internal)
+      problems.push(`${service}: public path ${path} would expose ${internal}, which stays inside the cluster`);
+    if (seen.has(path)) problems.push(`${service}: public path ${path} is listed twice`);
+    seen.add(path);
+  }
+  return problems;
+}
 
 /** Declares a service. See docs/adr/0007-service-descriptor.md. */
 export function defineService<S extends ServiceConfigSchema, T extends Record<string, unknown>>(
@@ -169,6 +213,8 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
 ): ServiceDescriptor<S, T> {
   if (!NAME.test(definition.name)) throw new Error(`service name ${JSON.stringify(definition.name)}: use a-z, 0-9, -`);
   if (!SCHEMA.test(definition.db.schema)) throw new Error(`${definition.name}: invalid schema name`);
+  const pathProblems = publicPathProblems(definition.name, definition.publicPaths);
+  if (pathProblems.length > 0) throw new Error(pathProblems.join('; '));
   const migrationsFolder =
     definition.db.migrations instanceof URL ? fileURLToPath(definition.db.migrations) : definition.db.migrations;
   const publishing = definition.publishing ?? 'outbox';

@@ -239,6 +239,7 @@ describe('a service run as its runtime role', () => {
     },
     produces: ['incident-actions'],
     consumes: [],
+    publicPaths: [],
     setup(ctx) {
       return {
         app: createHttpApp({ logger: ctx.logger, registry: ctx.registry, components: ctx.components }, (app) => {

@@ -46,6 +46,7 @@ const probe = defineService({
   db: { schema: 'kit_probe', tables: {}, migrations: new URL('./fixtures/kit-probe-migrations', import.meta.url) },
   produces: ['incident-actions'],
   consumes: ['incident-events'],
+  publicPaths: [],
   setup(ctx) {
     ctx.consume('incident-events', {
       groupId: `${ctx.config.KAFKA_TOPIC_NAMESPACE}-kit-probe`,

@@ -28,6 +28,7 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
   const clock = options.clock ?? (() => new Date());
   return defineService({
     name: 'app-registry',
+    publicPaths: [{ path: '/apps', match: 'prefix' }],
     description: "The inventory of the organisation's micro apps: risk, policy, owners and lifecycle",
     config: configSchema,
     db: {

@@ -14,8 +14,6 @@ import {
   uniqueNamespace,
 } from '@micro-oncall/test-kit';
 import { inject } from 'vitest';
-// The pinned opa the chart checks build (test-kit's own tool builder replaces this import once it has one).
-import { ensureTool } from '../../../scripts/lib/tools.js';
 import type { AppView, DecisionSummary } from '../src/model.js';
 import { defineAppRegistry } from '../src/service.js';
 
@@ -58,8 +56,6 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export const opaBinary = () => ensureTool('opa', (line) => console.log(`[opa] ${line}`));
-
 export async function startHarness(
   opts: { opa?: 'start' | 'none'; opaWatch?: boolean; env?: Record<string, string> } = {},
 ): Promise<Harness> {
@@ -68,10 +64,7 @@ export async function startHarness(
   const clock = testClock();
   const issuer = await startLocalIssuer();
   const slack = await startFakeSlack();
-  const opa =
-    opts.opa === 'none'
-      ? null
-      : await startOpa({ binary: await opaBinary(), watch: opts.opaWatch ?? false, log: () => {} });
+  const opa = opts.opa === 'none' ? null : await startOpa({ watch: opts.opaWatch ?? false, log: () => {} });
   const databaseUrl = await createTestDatabase(serverUrl, 'app_registry');
   const service = defineAppRegistry({ clock: clock.now });
   const running = await service.run(

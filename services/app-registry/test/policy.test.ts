@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { startOpa } from '@micro-oncall/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppView } from '../src/model.js';
-import { anApp, type Harness, opaBinary, type Registered, startHarness } from './helpers.js';
+import { anApp, type Harness, type Registered, startHarness } from './helpers.js';
 
 /** Polls OPA until `path` (under /v1/data) reads `expected`: it has loaded the changed policy. */
 async function untilOpaReads(url: string, path: string, expected: unknown) {
@@ -101,7 +101,7 @@ describe('app-registry policy at run time', () => {
     expect(still.body.app.state).toBe('held');
 
     // OPA comes back (the shipped policy); the next sweep decides held apps again.
-    const opa = await startOpa({ binary: await opaBinary(), port, log: () => {} });
+    const opa = await startOpa({ port, log: () => {} });
     try {
       // The client's circuit breaker may be open for a few seconds after the failures.
       const deadline = Date.now() + 20_000;

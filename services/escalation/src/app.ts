@@ -12,6 +12,7 @@ import {
   type SessionManager,
   type TokenVerifier,
 } from '@micro-oncall/service-kit';
+import { sendPage, serveUiFolder, serveWebUi } from '@micro-oncall/web-ui';
 import express, { type Express, type Request } from 'express';
 import type { AuditWriter } from './audit.js';
 import type { ServiceCatalogue } from './catalogue.js';
@@ -22,6 +23,7 @@ import { createRefusalAudit } from './refusals.js';
 import { createActionsRouter } from './routes/actions.js';
 import { createAuditRouter } from './routes/audit.js';
 import { createIncidentsRouter } from './routes/incidents.js';
+import { createServicesRouter } from './routes/services.js';
 
 export const UI_DIR = fileURLToPath(new URL('../ui', import.meta.url));
 
@@ -42,23 +44,6 @@ export interface AppDeps {
   actionDeadlineMs?: number;
   components: () => readonly Component[];
 }
-
-/**
- * Everything the dashboard loads comes from this service (no CDN); scripts only from here, and
- * no inline script or style, so text from a webhook can never run.
- */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'self'",
-].join('; ');
 
 /** The escalation HTTP app: API, sign-in, live feed and dashboard. It never listens: the service-kit does. */
 export function createApp(deps: AppDeps): Express {
@@ -107,14 +92,14 @@ export function createApp(deps: AppDeps): Express {
       app.use(createIncidentsRouter(deps));
       app.use(createActionsRouter(deps));
       app.use(createAuditRouter(deps));
+      app.use(createServicesRouter(deps));
 
-      app.use('/ui', express.static(UI_DIR, { index: false, maxAge: '5m' }));
-      const page = (_req: Request, res: express.Response) => {
-        res.setHeader('Content-Security-Policy', CSP);
-        res.setHeader('Cache-Control', 'no-store');
-        res.sendFile('index.html', { root: UI_DIR });
-      };
-      app.get(['/', '/incidents/:id', '/audit'], page);
+      // The product's shared look (packages/web-ui) at /ui/common/, the dashboard's own files at
+      // /ui/, and its pages with the product's one Content-Security-Policy (no inline script or
+      // style, nothing from elsewhere: text from a webhook can never run).
+      app.use(serveWebUi(''));
+      app.use(serveUiFolder('', UI_DIR));
+      app.get(['/', '/incidents/:id', '/audit'], sendPage(UI_DIR));
     },
   );
 }

@@ -6,22 +6,42 @@ import { ListIncidentsQuery } from './routes/incidents.js';
 
 const ID = { id: 'incident id (inc_ + 24 hex)' };
 
+const PROVIDER_CONDITIONS = [
+  "`providerConditions`: while the incident is not resolved, the external providers' component conditions",
+  "affecting its service (from status-mapper's `provider-status` events, the service as its mapping names it),",
+  'worst first: `{ componentKey, provider, page, component, group, status (major_outage|partial_outage|',
+  'degraded_performance|under_maintenance|unknown), providerStatus, since, stale: { since, reason, lastKnown } | null,',
+  'incidents: [{ id, name, status, impact, shortlink }] }`. Empty when none (and once resolved). Names and texts are',
+  "the providers': render them as text.",
+].join(' ');
+
 const OPERATIONS: ApiOperation[] = [
   {
     method: 'get',
     path: '/v1/incidents',
     summary: 'List incidents with their owners, newest first',
+    description: PROVIDER_CONDITIONS,
     role: 'viewer',
     query: ListIncidentsQuery,
-    responses: { 200: { description: '{ items: incident + ownership, nextCursor }' } },
+    responses: { 200: { description: '{ items: incident (with providerConditions) + ownership, nextCursor }' } },
   },
   {
     method: 'get',
     path: '/v1/incidents/:id',
-    summary: 'One incident: state, ownership and every distinct event',
+    summary: 'One incident: state, ownership, every distinct event and the provider conditions noted while it was live',
+    description: [
+      PROVIDER_CONDITIONS,
+      '`providerTimeline`: oldest first, one entry per provider condition affecting its service that began, changed or',
+      'ended (recovered, or no longer mapped) while the incident was live, and those already in force when it opened',
+      '(dated from when they began): `{ changeId, at, kind: began|changed|ended, componentKey, provider, component,',
+      'group, from, to, since, stale }`. Kept as they were seen.',
+    ].join(' '),
     role: 'viewer',
     pathParams: ID,
-    responses: { 200: { description: '{ incident, ownership, events }' }, 404: { description: 'unknown incident' } },
+    responses: {
+      200: { description: '{ incident (with providerConditions), ownership, events, providerTimeline }' },
+      404: { description: 'unknown incident' },
+    },
   },
   {
     method: 'post',
@@ -67,7 +87,8 @@ const OPERATIONS: ApiOperation[] = [
     path: '/v1/stream',
     summary: 'Server-Sent Events: every incident change (event id = change sequence; send Last-Event-ID to catch up)',
     description:
-      'Events: `incident` (id = change sequence), `ready` (caught up), `reset` (more changes were missed than are ' +
+      'Events: `incident` (id = change sequence; also sent when the provider conditions affecting a live incident ' +
+      'change, with its new `providerConditions`), `ready` (caught up), `reset` (more changes were missed than are ' +
       'replayed: reload the list, then follow from its `lastEventId`), `end` (`reason`: `session_ended` or ' +
       '`roles_changed` after a sign-out or role change, `credential_expired`). A client that does not keep up is ' +
       'disconnected and reconnects with Last-Event-ID. Connections are capped per user and per server (429 with ' +
@@ -100,6 +121,18 @@ const OPERATIONS: ApiOperation[] = [
   },
   {
     method: 'get',
+    path: '/v1/services',
+    summary: 'The service catalogue: every service with its owners and escalation policy, as escalation knows them',
+    description:
+      'One item per service slug: `name`, `team`, `owners`, `oncall` and `contacts` (reached first), `priority`, ' +
+      '`aliases` (other names incidents may carry for it) and `fallback` (who is reached when the owners do not ' +
+      "answer: the service's own or the catalogue-wide default). Read by other services to check their configuration " +
+      "(status-mapper's mapping).",
+    role: 'viewer',
+    responses: { 200: { description: '{ items: service[] } sorted by slug' } },
+  },
+  {
+    method: 'get',
     path: '/auth/login',
     summary: 'Start sign-in (authorization code + PKCE) at the OIDC issuer',
     role: null,
@@ -120,6 +153,21 @@ const OPERATIONS: ApiOperation[] = [
     responses: {
       200: { description: '{ subject, name, email, roles, csrfToken }' },
       401: { description: 'not signed in' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/auth/token',
+    summary: "The signed-in user's access token, for the product's pages of other services (needs X-CSRF-Token)",
+    description:
+      'For a valid session and its CSRF token: a bearer access token for the same user from the issuer ' +
+      '(obtained with the session refresh token, reused until a minute before it expires), which the other ' +
+      "services' APIs accept. 401 without a session, 403 with a missing or wrong X-CSRF-Token (audited).",
+    role: null,
+    responses: {
+      200: { description: '{ tokenType: "Bearer", accessToken, expiresAt }' },
+      401: { description: 'not signed in (sign in again)' },
+      403: { description: 'missing or wrong X-CSRF-Token' },
     },
   },
   {

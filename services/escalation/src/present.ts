@@ -2,13 +2,17 @@ import { IncidentEventChange } from '@micro-oncall/incident-model';
 import { z } from 'zod';
 import type { ServiceCatalogue } from './catalogue.js';
 import type { IncidentEventRow, IncidentRow } from './db/types.js';
+import type { ProviderConditionView } from './provider-context.js';
 
 function iso(value: string | null): string | null {
   return value === null ? null : new Date(value).toISOString();
 }
 
-/** The public shape of an incident in API answers and the live feed. */
-export function presentIncident(row: IncidentRow) {
+/**
+ * The public shape of an incident in API answers and the live feed. `providerConditions`: the
+ * provider conditions affecting its service while it is live (provider-context.ts), worst first.
+ */
+export function presentIncident(row: IncidentRow, providerConditions: readonly ProviderConditionView[]) {
   return {
     id: row.id,
     provider: row.provider,
@@ -31,12 +35,17 @@ export function presentIncident(row: IncidentRow) {
     resolvedAt: iso(row.resolvedAt),
     lastEventKind: row.lastEventKind,
     changeSeq: row.changeSeq,
+    providerConditions,
   };
 }
 
 /** An incident with who owns it, as listed and streamed. */
-export function presentWithOwnership(row: IncidentRow, catalogue: ServiceCatalogue) {
-  return { ...presentIncident(row), ownership: catalogue.lookup(row.service) };
+export function presentWithOwnership(
+  row: IncidentRow,
+  catalogue: ServiceCatalogue,
+  providerConditions: readonly ProviderConditionView[],
+) {
+  return { ...presentIncident(row, providerConditions), ownership: catalogue.lookup(row.service) };
 }
 
 /**

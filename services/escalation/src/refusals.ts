@@ -130,5 +130,6 @@ function attemptedAction(req: Request, path: string): string {
   if (path === '/v1/stream') return 'stream';
   if (path.startsWith('/v1/incidents')) return 'incident_read';
   if (path === '/auth/logout') return 'sign_out';
+  if (path === '/auth/token') return 'access_token';
   return 'request';
 }

@@ -11,11 +11,13 @@ import { createApp } from './app.js';
 import { createAuditWriter } from './audit.js';
 import { ServiceCatalogue } from './catalogue.js';
 import { createIncidentEventsHandler } from './consumers/incident-events.js';
+import { createProviderStatusHandler } from './consumers/provider-status.js';
 import * as schema from './db/schema.js';
 import { configSchema } from './env.js';
 import { createLiveFeed } from './live.js';
 import { createNotifications } from './notifications.js';
 import { openApiDocument } from './openapi.js';
+import { conditionsByService, noteConditionsInForce } from './provider-context.js';
 import { createProviderRegistry } from './providers/index.js';
 
 /**
@@ -36,8 +38,17 @@ export const service = defineService({
     runtimePrivileges: { audit_log: ['select', 'insert'] },
   },
   produces: ['incident-actions'],
-  consumes: ['incident-events'],
+  consumes: ['incident-events', 'provider-status'],
   openApi: openApiDocument,
+  // The dashboard's pages and files, sign-in (the product's one session) and the API.
+  publicPaths: [
+    { path: '/', match: 'exact' },
+    { path: '/incidents', match: 'prefix' },
+    { path: '/audit', match: 'exact' },
+    { path: '/ui', match: 'prefix' },
+    { path: '/auth', match: 'prefix' },
+    { path: '/v1', match: 'prefix' },
+  ],
   setup(ctx) {
     const { config, logger } = ctx;
     const catalogue = ServiceCatalogue.fromFile(config.SERVICE_CATALOGUE_FILE);
@@ -45,10 +56,21 @@ export const service = defineService({
       slackWebhookUrl: config.SLACK_WEBHOOK_URL,
       publicUrl: config.PUBLIC_URL,
       logger,
+      providerConditions: async (service) => (await conditionsByService(ctx.db, [service])).get(service) ?? [],
     });
     ctx.consume('incident-events', {
       groupId: config.KAFKA_CONSUMER_GROUP,
-      handler: createIncidentEventsHandler({ db: ctx.db, onApplied: notifications.onApplied }),
+      handler: createIncidentEventsHandler({
+        db: ctx.db,
+        onApplied: notifications.onApplied,
+        inTransaction: noteConditionsInForce,
+      }),
+    });
+    // A group of its own: in a shared group, kafkajs's assigner could hand this topic's
+    // partitions to the incident-events consumer, which does not read them.
+    ctx.consume('provider-status', {
+      groupId: `${config.KAFKA_CONSUMER_GROUP}-provider-status`,
+      handler: createProviderStatusHandler({ db: ctx.db }),
     });
     const verifyToken = createJwtVerifier({
       issuer: config.OIDC_ISSUER,

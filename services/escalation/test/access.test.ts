@@ -15,6 +15,7 @@ const CALLERS: Caller[] = ['anonymous', 'no-role', 'viewer', 'responder', 'appro
 const ROUTES: { method: 'GET' | 'POST'; path: string; role: 'viewer' | 'responder' | 'admin'; body?: unknown }[] = [
   { method: 'GET', path: '/v1/incidents', role: 'viewer' },
   { method: 'GET', path: `/v1/incidents/${INCIDENT}`, role: 'viewer' },
+  { method: 'GET', path: '/v1/services', role: 'viewer' },
   { method: 'GET', path: '/v1/stream', role: 'viewer' },
   {
     method: 'POST',

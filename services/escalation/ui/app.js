@@ -1,6 +1,7 @@
 // @ts-check
 import { ApiError, api, loginUrl, setCsrfToken } from './api.js';
 import { createAuditView } from './audit.js';
+import { renderTopBar } from './common/shell.js';
 import { createDashboard } from './dashboard.js';
 import { createIncidentView } from './detail.js';
 import { $, h } from './dom.js';
@@ -39,6 +40,12 @@ function isTyping(target) {
 
 async function boot() {
   const main = $('#main');
+  // The product's top bar: Incidents and the Audit log are this page's; other sections are other services' pages.
+  const bar = renderTopBar($('#topbar'), {
+    section: 'incidents',
+    inApp: true,
+    links: [{ id: 'audit', label: 'Audit log', href: '/audit' }],
+  });
   /** @type {Me} */
   let me;
   try {
@@ -77,7 +84,7 @@ async function boot() {
   let current = null;
 
   // ---- header: who is signed in, live state, navigation
-  const liveState = $('#live-state');
+  const liveState = bar.liveState;
   const live = connectLive({
     onIncident: (incident) => {
       for (const listener of listeners) listener(incident);
@@ -93,39 +100,15 @@ async function boot() {
       if (current && location.pathname.startsWith('/incidents/')) route();
     },
   });
-  const auditLink = $('#nav-audit');
-  auditLink.hidden = !ctx.can('admin');
-  const roles = me.roles.length > 0 ? me.roles.join(', ') : 'no role';
-  $('#who').replaceChildren(
-    h('span', { class: 'who-name', text: me.name ?? me.email ?? me.subject }),
-    h('span', { class: 'role', text: roles }),
-  );
-  const signOut = /** @type {HTMLButtonElement} */ ($('#sign-out'));
-  signOut.hidden = false;
-  signOut.addEventListener('click', async () => {
-    signOut.disabled = true;
+  bar.show('audit', ctx.can('admin'));
+  bar.signedIn(me, {
     // Signing out ends the stream server-side: stop first, so that is not taken for a session lost elsewhere.
-    live.stop();
-    try {
-      await api('/auth/logout', { method: 'POST' });
-    } catch (error) {
-      signOut.disabled = false;
+    before: () => live.stop(),
+    failed: (message) => {
       live.resume();
-      liveState.textContent = `Sign-out failed: ${error instanceof Error ? error.message : String(error)}`;
-      return;
-    }
-    current?.destroy();
-    $('#who').replaceChildren();
-    signOut.hidden = true;
-    liveState.textContent = '';
-    main.replaceChildren(
-      h(
-        'section',
-        { class: 'view signed-out' },
-        h('h1', { text: 'You are signed out' }),
-        h('p', {}, h('a', { class: 'button primary', href: '/auth/login?returnTo=%2F', text: 'Sign in again' })),
-      ),
-    );
+      liveState.textContent = `Sign-out failed: ${message}`;
+    },
+    after: () => current?.destroy(),
   });
 
   // ---- views
@@ -150,7 +133,7 @@ async function boot() {
     current = null;
     const path = location.pathname;
     const incident = /^\/incidents\/([^/]+)$/.exec(path);
-    for (const link of document.querySelectorAll('nav a')) link.removeAttribute('aria-current');
+    bar.setCurrent(null);
     if (incident?.[1]) {
       if (dashboard) dashboard.element.hidden = true;
       lastIncident = decodeURIComponent(incident[1]);
@@ -158,11 +141,11 @@ async function boot() {
     } else if (path === '/audit') {
       if (dashboard) dashboard.element.hidden = true;
       current = createAuditView(ctx);
-      auditLink.setAttribute('aria-current', 'page');
+      bar.setCurrent('audit');
     } else {
       const list = getDashboard();
       list.show();
-      $('#nav-incidents').setAttribute('aria-current', 'page');
+      bar.setCurrent('incidents');
       window.scrollTo(0, listScroll);
       if (lastIncident) list.focusIncident(lastIncident);
       return;

@@ -6,6 +6,7 @@ import {
   assigneeNames,
   contactItem,
   drillBadge,
+  providerConditionLines,
   providerName,
   providerSeverityTag,
   refreshTimes,
@@ -82,6 +83,8 @@ function renderRow(tr, i) {
       { class: 'c-title', role: 'cell' },
       title,
       assigned ? h('div', { class: 'assignee muted', text: `Assigned to ${assigned}` }) : null,
+      // Provider conditions affecting the service (live incidents only; the live feed keeps them current).
+      providerConditionLines(i.providerConditions, { max: 2 }),
       i.drill || !i.ownership.owned
         ? h('div', { class: 'badges' }, i.drill ? drillBadge() : null, i.ownership.owned ? null : unownedBadge())
         : null,

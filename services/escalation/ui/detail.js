@@ -7,7 +7,9 @@ import {
   changeText,
   contactItem,
   drillBadge,
+  providerConditionLine,
   providerName,
+  providerNoteText,
   providerSeverityTag,
   refreshTimes,
   relativeTime,
@@ -22,6 +24,8 @@ import {
 /** @typedef {import('./types.js').IncidentDetail} IncidentDetail */
 /** @typedef {import('./types.js').Ownership} Ownership */
 /** @typedef {import('./types.js').Contact} Contact */
+/** @typedef {import('./types.js').ProviderCondition} ProviderCondition */
+/** @typedef {import('./types.js').ProviderTimelineEntry} ProviderTimelineEntry */
 
 /** Providers this service can act on (alertmanager/generic incidents are handled at their source). */
 const ACTIONABLE = new Set(['pagerduty', 'opsgenie']);
@@ -144,6 +148,73 @@ function timelineItem(e) {
   );
 }
 
+/** @type {Record<ProviderTimelineEntry['kind'], string>} */
+const PROVIDER_NOTE_LABELS = {
+  began: 'Provider condition',
+  changed: 'Provider condition changed',
+  ended: 'Provider recovered',
+};
+
+/** @param {ProviderTimelineEntry} e */
+function providerTimelineItem(e) {
+  const label =
+    e.kind === 'ended' && e.to !== 'operational' ? 'Provider condition no longer mapped' : PROVIDER_NOTE_LABELS[e.kind];
+  return h(
+    'li',
+    { class: `event provider-note pn-${e.kind}` },
+    h('time', { datetime: e.at, title: absoluteTime(e.at), text: new Date(e.at).toLocaleString() }),
+    h(
+      'div',
+      { class: 'event-body' },
+      h(
+        'p',
+        { class: 'event-head' },
+        h('strong', { text: label }),
+        h('span', { class: 'muted', text: ` · ${e.provider} status page` }),
+      ),
+      h('p', { class: 'event-change', text: providerNoteText(e) }),
+    ),
+  );
+}
+
+/**
+ * The provider conditions affecting the incident's service now, with the provider's incidents
+ * behind them (names and links from the provider: inert text, http(s) links only).
+ * @param {ProviderCondition[]} conditions
+ */
+function providerStatusCard(conditions) {
+  return h(
+    'section',
+    { class: 'card provider-status', 'aria-labelledby': 'provider-status-title' },
+    h('h2', { id: 'provider-status-title', text: 'Provider status (likely related)' }),
+    h(
+      'ul',
+      { class: 'provider-status-list' },
+      conditions.map((c) =>
+        h(
+          'li',
+          {},
+          providerConditionLine(c),
+          c.incidents.length === 0
+            ? null
+            : h(
+                'ul',
+                { class: 'provider-incidents' },
+                c.incidents.map((i) =>
+                  h(
+                    'li',
+                    {},
+                    i.shortlink ? externalLink(i.shortlink, i.name || i.id) : h('span', { text: i.name || i.id }),
+                    h('span', { class: 'muted', text: ` · ${i.status}, impact ${i.impact}` }),
+                  ),
+                ),
+              ),
+        ),
+      ),
+    ),
+  );
+}
+
 /**
  * The page of one incident (`/incidents/:id`): state, escalation path, timeline, links and, for
  * responders, the actions. It re-reads the incident whenever the live feed reports a change.
@@ -243,11 +314,18 @@ export function createIncidentView(id, ctx, opts) {
         h('div', {}, h('dt', { text: 'Acknowledged' }), h('dd', {}, relativeTime(i.acknowledgedAt, 'ago'))),
         h('div', {}, h('dt', { text: 'Resolved' }), h('dd', {}, relativeTime(i.resolvedAt, 'ago'))),
       ),
+      ...(i.providerConditions?.length ? [providerStatusCard(i.providerConditions)] : []),
     );
+    // The incident's events and the provider conditions noted while it was live, in time order
+    // (a stable sort: events keep their order at equal times).
+    const entries = [
+      ...detail.events.map((e) => ({ at: Date.parse(e.occurredAt), item: () => timelineItem(e) })),
+      ...(detail.providerTimeline ?? []).map((e) => ({ at: Date.parse(e.at), item: () => providerTimelineItem(e) })),
+    ].sort((a, b) => a.at - b.at);
     timeline.replaceChildren(
-      ...(detail.events.length === 0
+      ...(entries.length === 0
         ? [h('li', { class: 'muted', text: 'No events recorded yet.' })]
-        : detail.events.map(timelineItem)),
+        : entries.map((e) => e.item())),
     );
     const labels = Object.entries(i.labels ?? {});
     side.replaceChildren();

@@ -65,6 +65,7 @@ function incident(fields: Partial<Incident> & Pick<Incident, 'id'>): Incident {
     resolvedAt: null,
     lastEventKind: 'triggered',
     changeSeq: seq,
+    providerConditions: [],
     ownership: owned('payments', ['alice', 'bob'], '@payments-oncall'),
     ...fields,
   };

@@ -5,6 +5,8 @@ import { h, httpUrl } from './dom.js';
 /** @typedef {import('./types.js').Contact} Contact */
 /** @typedef {import('./types.js').Assignee} Assignee */
 /** @typedef {import('./types.js').EventChange} EventChange */
+/** @typedef {import('./types.js').ProviderCondition} ProviderCondition */
+/** @typedef {import('./types.js').ProviderTimelineEntry} ProviderTimelineEntry */
 
 /**
  * Our severity scale, highest first (incident-model's `SEVERITIES`). Words, never `P1`-style
@@ -224,4 +226,122 @@ export function contactItem(contact) {
 export function ownerSummary(incident) {
   const o = incident.ownership;
   return o.owned ? [o.team, ...o.owners].filter(Boolean).join(' ') : `unowned ${o.fallback.name}`;
+}
+
+// ---- provider conditions (status-mapper, through escalation's provider-status consumer)
+
+/**
+ * A provider component status in words: `major_outage` → `major outage`.
+ * @param {string} status
+ */
+export function conditionWords(status) {
+  return status.replace(/_/g, ' ');
+}
+
+/**
+ * A time of day in the viewer's time zone, "08:01"; with the date when it is not today.
+ * @param {string} iso
+ * @param {number} [now]
+ */
+export function clockTime(iso, now = Date.now()) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return d.toDateString() === new Date(now).toDateString()
+    ? time
+    : `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${time}`;
+}
+
+/**
+ * The condition of a provider component: "major outage since 08:01"; a provider whose page does
+ * not answer, "unknown — stale since 08:30".
+ * @param {{ status: string, since: string, stale: ProviderCondition['stale'] }} c
+ * @param {(iso: string) => string} time
+ */
+function conditionPhrase(c, time) {
+  return c.stale
+    ? `unknown — stale since ${time(c.stale.since)}`
+    : `${conditionWords(c.status)} since ${time(c.since)}`;
+}
+
+/**
+ * "Cloudflare — CDN Edge: major outage since 08:01 (likely related)".
+ * @param {ProviderCondition} c
+ * @param {(iso: string) => string} [time]
+ */
+export function providerConditionText(c, time = (iso) => clockTime(iso)) {
+  return `${c.provider} — ${c.component}: ${conditionPhrase(c, time)} (likely related)`;
+}
+
+/**
+ * A provider entry of the timeline in words: the condition began ("major outage since 08:01
+ * (likely related)"), changed ("now partial outage, was major outage"), or ended ("recovered at
+ * 09:10, was major outage since 08:01"; or no longer mapped to the incident's service).
+ * @param {ProviderTimelineEntry} e
+ * @param {(iso: string) => string} [time]
+ */
+export function providerNoteText(e, time = (iso) => clockTime(iso)) {
+  const who = `${e.provider} — ${e.component}`;
+  const was = e.from ? conditionWords(e.from) : null;
+  if (e.kind === 'began')
+    return `${who}: ${conditionPhrase({ status: e.to, since: e.since, stale: e.stale }, time)} (likely related)`;
+  if (e.kind === 'changed') {
+    const now = e.stale ? `unknown — stale since ${time(e.stale.since)}` : conditionWords(e.to);
+    return `${who}: now ${now}${was ? `, was ${was}` : ''}`;
+  }
+  const before =
+    e.from === 'unknown' && e.stale ? `unknown — stale since ${time(e.stale.since)}` : `${was} since ${time(e.since)}`;
+  if (e.to === 'operational') return `${who}: recovered at ${time(e.at)}, was ${before}`;
+  return `${who}: no longer mapped to this service (${conditionWords(e.to)})`;
+}
+
+/**
+ * The provider's incidents behind a condition, for a tooltip: "Cloudflare incident: Elevated
+ * errors on the CDN edge (investigating)". Empty when there is none.
+ * @param {ProviderCondition} c
+ */
+export function providerIncidentsText(c) {
+  return c.incidents.map((i) => `${c.provider} incident: ${i.name} (${i.status})`).join('\n');
+}
+
+/** @type {readonly string[]} */
+const CONDITION_CLASSES = ['major_outage', 'partial_outage', 'degraded_performance', 'under_maintenance', 'unknown'];
+
+/**
+ * One provider condition as a line under the incident's title: marked with its condition, the
+ * provider's incidents in the tooltip. Provider text goes in through textContent only.
+ * @param {ProviderCondition} c
+ */
+export function providerConditionLine(c) {
+  const kind = c.stale ? 'stale' : CONDITION_CLASSES.includes(c.status) ? c.status.replace(/_/g, '-') : 'unknown';
+  const incidents = providerIncidentsText(c);
+  return h(
+    'div',
+    {
+      class: `provider-condition pc-${kind}`,
+      title: `Provider status from ${c.provider}'s status page${incidents ? `\n${incidents}` : ''}`,
+    },
+    h('span', { class: 'pc-mark', 'aria-hidden': 'true', text: c.stale ? '?' : '!' }),
+    h('span', { class: 'pc-text', text: providerConditionText(c) }),
+  );
+}
+
+/**
+ * The provider conditions of an incident, worst first; past `max`, "and N more provider conditions".
+ * Null when there is none.
+ * @param {ProviderCondition[] | undefined} conditions
+ * @param {{ max?: number }} [opts]
+ */
+export function providerConditionLines(conditions, opts = {}) {
+  if (!conditions || conditions.length === 0) return null;
+  const max = opts.max ?? conditions.length;
+  const more = conditions.length - max;
+  return h(
+    'div',
+    { class: 'provider-conditions', role: 'note', 'aria-label': 'Provider status likely related' },
+    conditions.slice(0, max).map(providerConditionLine),
+    more > 0
+      ? h('div', { class: 'muted pc-more', text: `and ${more} more provider condition${more === 1 ? '' : 's'}` })
+      : null,
+  );
 }

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   assigneeNames,
   changeText,
+  providerConditionText,
+  providerIncidentsText,
+  providerNoteText,
   providerSeverityText,
   SEVERITIES,
   severityLabel,
@@ -72,5 +75,130 @@ describe(truncationText.name, () => {
     expect(truncationText({ truncatedAlerts: 1 })).toMatch(/left 1 more alert of/);
     expect(truncationText({})).toBeNull();
     expect(truncationText(null)).toBeNull();
+  });
+});
+
+/** A fixed clock for the provider texts: HH:MM in UTC, whatever the machine's time zone. */
+const utc = (iso: string) => new Date(iso).toISOString().slice(11, 16);
+
+const cdnEdge = {
+  componentKey: 'cloudflare/cdn1',
+  provider: 'Cloudflare',
+  page: 'cloudflare',
+  component: 'CDN Edge',
+  group: 'Cloudflare Sites and Services',
+  status: 'major_outage',
+  providerStatus: 'major_outage',
+  since: '2025-11-20T08:01:02.000Z',
+  stale: null,
+  incidents: [
+    { id: 'p7x2', name: 'Elevated errors on the CDN edge', status: 'investigating', impact: 'major', shortlink: null },
+  ],
+};
+
+describe(providerConditionText.name, () => {
+  it('says provider, component, the condition in words and since when', () => {
+    expect(providerConditionText(cdnEdge, utc)).toBe(
+      'Cloudflare — CDN Edge: major outage since 08:01 (likely related)',
+    );
+  });
+
+  it('says a provider whose page does not answer is unknown, stale since when', () => {
+    const stale = {
+      ...cdnEdge,
+      status: 'unknown',
+      providerStatus: null,
+      stale: { since: '2025-11-20T08:30:00.000Z', reason: 'answered 500', lastKnown: 'operational' },
+    };
+    expect(providerConditionText(stale, utc)).toBe(
+      'Cloudflare — CDN Edge: unknown — stale since 08:30 (likely related)',
+    );
+  });
+
+  it("names the provider's incidents for the tooltip", () => {
+    expect(providerIncidentsText(cdnEdge)).toBe('Cloudflare incident: Elevated errors on the CDN edge (investigating)');
+  });
+});
+
+describe(providerNoteText.name, () => {
+  const note = {
+    changeId: '3f1c2b7a-6d5e-4f80-9a1b-2c3d4e5f6a7b',
+    componentKey: 'cloudflare/cdn1',
+    provider: 'Cloudflare',
+    component: 'CDN Edge',
+    group: null,
+    stale: null,
+  };
+
+  it('says when a condition began, changed and recovered', () => {
+    expect(
+      providerNoteText(
+        {
+          ...note,
+          kind: 'began',
+          at: '2025-11-20T08:01:02Z',
+          from: null,
+          to: 'major_outage',
+          since: '2025-11-20T08:01:02Z',
+        },
+        utc,
+      ),
+    ).toBe('Cloudflare — CDN Edge: major outage since 08:01 (likely related)');
+    expect(
+      providerNoteText(
+        {
+          ...note,
+          kind: 'changed',
+          at: '2025-11-20T08:30:00Z',
+          from: 'major_outage',
+          to: 'partial_outage',
+          since: '2025-11-20T08:30:00Z',
+        },
+        utc,
+      ),
+    ).toBe('Cloudflare — CDN Edge: now partial outage, was major outage');
+    expect(
+      providerNoteText(
+        {
+          ...note,
+          kind: 'ended',
+          at: '2025-11-20T09:10:00Z',
+          from: 'partial_outage',
+          to: 'operational',
+          since: '2025-11-20T08:30:00Z',
+        },
+        utc,
+      ),
+    ).toBe('Cloudflare — CDN Edge: recovered at 09:10, was partial outage since 08:30');
+  });
+
+  it('says when the mapping stopped naming the service, and when a source turned stale', () => {
+    expect(
+      providerNoteText(
+        {
+          ...note,
+          kind: 'ended',
+          at: '2025-11-20T09:10:00Z',
+          from: 'major_outage',
+          to: 'major_outage',
+          since: '2025-11-20T08:01:00Z',
+        },
+        utc,
+      ),
+    ).toBe('Cloudflare — CDN Edge: no longer mapped to this service (major outage)');
+    expect(
+      providerNoteText(
+        {
+          ...note,
+          kind: 'changed',
+          at: '2025-11-20T08:50:00Z',
+          from: 'major_outage',
+          to: 'unknown',
+          since: '2025-11-20T08:45:00Z',
+          stale: { since: '2025-11-20T08:45:00Z', reason: 'timeout', lastKnown: 'major_outage' },
+        },
+        utc,
+      ),
+    ).toBe('Cloudflare — CDN Edge: now unknown — stale since 08:45, was major outage');
   });
 });

@@ -28,6 +28,37 @@
  * @property {{ from?: string | null, to: string | null }} [priority]
  * @property {number} [truncatedAlerts]
  */
+/** @typedef {{ since: string, reason: string, lastKnown: string | null }} ProviderStale */
+/**
+ * A provider condition affecting an incident's service (src/provider-context.ts). Every text in
+ * it comes from a provider's status page: render it inert (textContent).
+ * @typedef {object} ProviderCondition
+ * @property {string} componentKey
+ * @property {string} provider display name, e.g. `Cloudflare`
+ * @property {string} page
+ * @property {string} component
+ * @property {string | null} group
+ * @property {string} status `major_outage`, `partial_outage`, `degraded_performance`, `under_maintenance`, `unknown`
+ * @property {string | null} providerStatus the provider's own word
+ * @property {string} since
+ * @property {ProviderStale | null} stale set while the provider's page does not answer
+ * @property {{ id: string, name: string, status: string, impact: string, shortlink: string | null }[]} incidents
+ */
+/**
+ * A provider entry of an incident's timeline (src/provider-context.ts).
+ * @typedef {object} ProviderTimelineEntry
+ * @property {string} changeId
+ * @property {string} at
+ * @property {'began' | 'changed' | 'ended'} kind
+ * @property {string} componentKey
+ * @property {string} provider
+ * @property {string} component
+ * @property {string | null} group
+ * @property {string | null} from the condition before
+ * @property {string} to the component's status after
+ * @property {string} since since when the condition described held
+ * @property {ProviderStale | null} stale
+ */
 /**
  * @typedef {object} Incident
  * @property {string} id
@@ -51,6 +82,7 @@
  * @property {string | null} resolvedAt
  * @property {string | null} lastEventKind
  * @property {number} changeSeq
+ * @property {ProviderCondition[]} providerConditions affecting its service while it is live, worst first
  * @property {Ownership} ownership
  */
 /**
@@ -64,7 +96,9 @@
  * @property {boolean} drill
  * @property {EventChange | null} change
  */
-/** @typedef {{ incident: Omit<Incident, 'ownership'>, ownership: Ownership, events: IncidentEvent[] }} IncidentDetail */
+/**
+ * @typedef {{ incident: Omit<Incident, 'ownership'>, ownership: Ownership, events: IncidentEvent[], providerTimeline: ProviderTimelineEntry[] }} IncidentDetail
+ */
 /**
  * @typedef {object} AuditRow
  * @property {string} id

@@ -72,7 +72,7 @@ describe(Mapping.name, () => {
     expect(() => Mapping.fromFile(path, ['cloudflare'])).toThrowError(
       expect.objectContaining({
         problems: expect.arrayContaining([
-          'line 7: mappings.two-matchers: give exactly one of component, group, namePattern',
+          'line 7: mappings.two-matchers: give exactly one of component, group, namePattern, aws',
           expect.stringMatching(/^line 14: mappings\.bad-services\.services: /),
           expect.stringMatching(/^line 17: mappings\.unknown-page\.namePattern: not a valid regular expression/),
         ]),

@@ -2,12 +2,15 @@ import {
   Counter,
   createHttpClient,
   DependencyUnavailableError,
+  Histogram,
   type HttpClient,
   type Logger,
   type Registry,
   UpstreamError,
 } from '@micro-oncall/service-kit';
 import { sql } from 'drizzle-orm';
+import { HealthApiError } from './aws-health-client.js';
+import type { AwsHealthPolling } from './aws-health-poller.js';
 import { nextPollDelaySeconds } from './changes.js';
 import { readSummary, SummaryShapeError } from './statuspage.js';
 import type { Db, PageRow, Store } from './store.js';
@@ -33,6 +36,8 @@ export interface PollerOptions {
   maxBackoffSeconds: number;
   /** Pages claimed per round. */
   batchSize?: number;
+  /** Polls the aws-health sources (DescribeEvents); their claims, backoff and staleness are the pages'. */
+  awsHealth?: AwsHealthPolling;
 }
 
 export interface PollOutcome {
@@ -60,6 +65,13 @@ export function createPoller(opts: PollerOptions): Poller {
     help: 'Provider component condition changes written (each one provider-status event)',
     registers: [opts.registry],
   });
+  const pollSeconds = new Histogram({
+    name: 'statuspage_poll_duration_seconds',
+    help: 'One poll of a status page, from the request to its outcome written, by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [opts.registry],
+  });
   const leaseSeconds = Math.ceil((opts.timeoutMs * 2) / 1000) + 60;
   const batchSize = opts.batchSize ?? 200;
 
@@ -68,7 +80,7 @@ export function createPoller(opts: PollerOptions): Poller {
     if (cached && cached.url === page.url) return cached.client;
     const client = createHttpClient({
       name: `${page.provider} status page (${page.id})`,
-      baseUrl: page.url,
+      baseUrl: page.url ?? '',
       timeoutMs: opts.timeoutMs,
       // One attempt per poll: the next poll is the retry, backed off per page (nextPollDelaySeconds).
       retries: 0,
@@ -76,7 +88,7 @@ export function createPoller(opts: PollerOptions): Poller {
       breaker: { failureThreshold: Number.MAX_SAFE_INTEGER, resetMs: 1 },
       logger: opts.logger,
     });
-    clients.set(page.id, { url: page.url, client });
+    clients.set(page.id, { url: page.url ?? '', client });
     return client;
   }
 
@@ -85,6 +97,7 @@ export function createPoller(opts: PollerOptions): Poller {
       with due as (
         select id from status_mapper.pages
         where (claimed_until is null or claimed_until < now())
+          and interval_seconds is not null
           and ${force ? sql`true` : sql`next_due_at <= now()`}
           ${exclude.length > 0 ? sql`and id not in ${exclude}` : sql``}
         order by next_due_at
@@ -105,7 +118,7 @@ export function createPoller(opts: PollerOptions): Poller {
       Date.now() +
         1000 *
           nextPollDelaySeconds({
-            intervalSeconds: page.intervalSeconds,
+            intervalSeconds: page.intervalSeconds ?? 60,
             jitterSeconds: page.jitterSeconds,
             consecutiveFailures: failures,
             rateLimited,
@@ -114,6 +127,7 @@ export function createPoller(opts: PollerOptions): Poller {
     );
 
   async function pollOne(page: PageRow): Promise<PollOutcome> {
+    if (page.kind === 'aws-health') return pollAwsHealth(page);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (page.etag) headers['if-none-match'] = page.etag;
     if (page.lastModified) headers['if-modified-since'] = page.lastModified;
@@ -144,13 +158,31 @@ export function createPoller(opts: PollerOptions): Poller {
       });
       return { page: page.id, outcome: events > 0 ? 'changed' : 'unchanged', events };
     } catch (error) {
-      const reason = describe(error);
-      const rateLimited = error instanceof UpstreamError && error.upstreamStatus === 429;
-      const failures = page.consecutiveFailures + 1;
-      opts.logger.warn({ page: page.id, failures, reason }, 'status page poll failed');
-      const events = await opts.store.recordFailure(page.id, reason, nextDue(page, failures, rateLimited));
-      return { page: page.id, outcome: 'failed', events, error: reason };
+      return failed(page, error);
     }
+  }
+
+  /** An aws-health source: DescribeEvents through the SDK (aws-health-poller.ts), failing like a page. */
+  async function pollAwsHealth(page: PageRow): Promise<PollOutcome> {
+    try {
+      if (!opts.awsHealth) throw new Error('AWS Health polling is not set up in this replica');
+      const events = await opts.awsHealth.poll(page, nextDue(page, 0));
+      return { page: page.id, outcome: events > 0 ? 'changed' : 'unchanged', events };
+    } catch (error) {
+      return failed(page, error);
+    }
+  }
+
+  /** A failed poll: the reason is recorded, the next one backed off (once more when rate limited). */
+  async function failed(page: PageRow, error: unknown): Promise<PollOutcome> {
+    const reason = describe(error);
+    const rateLimited =
+      (error instanceof UpstreamError && error.upstreamStatus === 429) ||
+      (error instanceof HealthApiError && error.rateLimited);
+    const failures = page.consecutiveFailures + 1;
+    opts.logger.warn({ page: page.id, failures, reason }, 'status page poll failed');
+    const events = await opts.store.recordFailure(page.id, reason, nextDue(page, failures, rateLimited));
+    return { page: page.id, outcome: 'failed', events, error: reason };
   }
 
   return {
@@ -163,12 +195,14 @@ export function createPoller(opts: PollerOptions): Poller {
         const queue = [...pages];
         const workers = Array.from({ length: Math.min(opts.concurrency, queue.length) }, async () => {
           for (let page = queue.shift(); page; page = queue.shift()) {
+            const started = performance.now();
             const outcome = await pollOne(page).catch((error: unknown): PollOutcome => {
               // The outcome could not be written (database trouble): the claim lapses and the page is polled again.
               opts.logger.error({ err: error, page: page?.id }, 'could not record a poll outcome');
               return { page: page?.id ?? '?', outcome: 'failed', events: 0, error: describe(error) };
             });
             polls.inc({ outcome: outcome.outcome });
+            pollSeconds.observe({ outcome: outcome.outcome }, (performance.now() - started) / 1000);
             changes.inc(outcome.events);
             outcomes.push(outcome);
           }

@@ -1,14 +1,17 @@
 import { createJwtVerifier, defineJob, defineService } from '@micro-oncall/service-kit';
 import { z } from 'zod';
 import { createApp } from './app.js';
-import { Mapping } from './config/mapping.js';
-import { loadSources, type PageSource } from './config/sources.js';
+import { createAwsHealthPolling } from './aws-health-poller.js';
+import { createCatalogueClient } from './catalogue.js';
+import { isAwsHealth, loadSources, type Source } from './config/sources.js';
 import * as schema from './db/schema.js';
 import { configSchema } from './env.js';
+import { createMappingWatcher } from './mapping-reload.js';
 import { openApiDocument } from './openapi.js';
 import { createPoller } from './poller.js';
 import { createSourcesSync } from './sources-sync.js';
 import { createStore } from './store.js';
+import { createStatusStream } from './stream.js';
 
 /**
  * status-mapper: polls provider status pages (Statuspage v2 summary.json) and takes their
@@ -23,18 +26,37 @@ export const service = defineService({
   produces: ['provider-status'],
   consumes: [],
   openApi: openApiDocument,
+  // The status page, its files, the API and the Statuspage webhook: everything lives under /status.
+  publicPaths: [{ path: '/status', match: 'prefix' }],
   setup(ctx) {
     const { config, logger } = ctx;
     // Both files are validated here, at start-up: a bad file stops the service with its line numbers.
-    const sources: PageSource[] = config.STATUS_SOURCES_FILE ? loadSources(config.STATUS_SOURCES_FILE) : [];
+    const sources: Source[] = config.STATUS_SOURCES_FILE ? loadSources(config.STATUS_SOURCES_FILE) : [];
+    const awsHealthSources = sources.filter(isAwsHealth);
+    if (!config.AWS_HEALTH_WEBHOOK_BASIC_USERNAME !== !config.AWS_HEALTH_WEBHOOK_BASIC_PASSWORD) {
+      throw new Error('set both AWS_HEALTH_WEBHOOK_BASIC_USERNAME and AWS_HEALTH_WEBHOOK_BASIC_PASSWORD, or neither');
+    }
     if (!config.STATUS_SOURCES_FILE) logger.warn('STATUS_SOURCES_FILE not set: no status pages are watched');
-    const mapping = config.STATUS_MAPPING_FILE
-      ? Mapping.fromFile(
-          config.STATUS_MAPPING_FILE,
-          sources.map((s) => s.id),
-        )
-      : Mapping.empty();
-    const store = createStore({ db: ctx.db, outbox: ctx.outbox, staleAfter: config.POLL_STALE_AFTER_FAILURES });
+    // The mapping is then reloaded without a restart when its file changes (src/mapping-reload.ts).
+    const mapping = createMappingWatcher({
+      file: config.STATUS_MAPPING_FILE ?? null,
+      knownPages: sources.map((s) => s.id),
+      intervalMs: config.MAPPING_RELOAD_INTERVAL_MS,
+      logger,
+      registry: ctx.registry,
+      // Components whose services changed get an event, so live incidents move with the mapping.
+      onChange: async (previous) => {
+        const events = await store.announceRemapped((component) => previous.servicesFor(component));
+        if (events > 0) logger.info({ events }, 'mapping reload re-mapped components: provider-status events written');
+      },
+    });
+    const store = createStore({
+      db: ctx.db,
+      outbox: ctx.outbox,
+      staleAfter: config.POLL_STALE_AFTER_FAILURES,
+      // Asked as each event is written: the mapping in force at that moment.
+      servicesFor: (component) => mapping.current().servicesFor(component),
+    });
     const poller = createPoller({
       db: ctx.db,
       store,
@@ -43,6 +65,12 @@ export const service = defineService({
       timeoutMs: config.POLL_TIMEOUT_MS,
       concurrency: config.POLL_CONCURRENCY,
       maxBackoffSeconds: config.POLL_MAX_BACKOFF_SECONDS,
+      awsHealth: createAwsHealthPolling({
+        db: ctx.db,
+        store,
+        sources: awsHealthSources,
+        timeoutMs: config.POLL_TIMEOUT_MS,
+      }),
     });
     const verifyToken = createJwtVerifier({
       issuer: config.OIDC_ISSUER,
@@ -50,15 +78,53 @@ export const service = defineService({
       ...(config.OIDC_JWKS_URL ? { jwksUrl: config.OIDC_JWKS_URL } : {}),
       rolesClaim: config.OIDC_ROLES_CLAIM,
     });
+    // GET /status/v1/stream: changes committed by any replica, through LISTEN/NOTIFY (src/stream.ts).
+    const stream = createStatusStream({
+      databaseUrl: config.DATABASE_URL,
+      db: ctx.db,
+      mapping: () => mapping.current(),
+      logger,
+      registry: ctx.registry,
+      limits: {
+        maxConnections: config.STATUS_STREAM_MAX_CONNECTIONS,
+        catchUpMax: config.STATUS_STREAM_CATCH_UP_MAX,
+        heartbeatMs: config.STATUS_STREAM_HEARTBEAT_SECONDS * 1000,
+      },
+    });
     const app = createApp({
       logger,
       registry: ctx.registry,
       db: ctx.db,
       store,
-      mapping: () => mapping,
+      mapping: () => mapping.current(),
+      mappingState: () => mapping.state(),
+      catalogue: createCatalogueClient({
+        baseUrl: config.ESCALATION_URL,
+        timeoutMs: config.ESCALATION_TIMEOUT_MS,
+        cacheSeconds: config.CATALOGUE_CACHE_SECONDS,
+        logger,
+      }),
       pollNow: () => ctx.jobs.runNow('poll-pages', { force: true }),
       verifyToken,
       webhookToken: config.STATUSPAGE_WEBHOOK_TOKEN,
+      awsHealth: {
+        sources: awsHealthSources,
+        auth: {
+          ...(config.AWS_HEALTH_WEBHOOK_API_KEY
+            ? { apiKey: { header: config.AWS_HEALTH_WEBHOOK_AUTH_HEADER, value: config.AWS_HEALTH_WEBHOOK_API_KEY } }
+            : {}),
+          ...(config.AWS_HEALTH_WEBHOOK_BASIC_USERNAME && config.AWS_HEALTH_WEBHOOK_BASIC_PASSWORD
+            ? {
+                basic: {
+                  username: config.AWS_HEALTH_WEBHOOK_BASIC_USERNAME,
+                  password: config.AWS_HEALTH_WEBHOOK_BASIC_PASSWORD,
+                },
+              }
+            : {}),
+        },
+      },
+      feedToken: config.STATUS_FEED_TOKEN,
+      stream,
       components: ctx.components,
     });
     const pollPages = defineJob({
@@ -78,6 +144,8 @@ export const service = defineService({
     return {
       app,
       components: [
+        mapping,
+        stream,
         createSourcesSync({
           db: ctx.db,
           sources,
@@ -96,6 +164,8 @@ export const service = defineService({
     // DEMO ONLY when npm start provides them (scripts/lib/demo-status.ts); other platforms watch nothing.
     ...(platform.files['status-sources'] ? { STATUS_SOURCES_FILE: platform.files['status-sources'] } : {}),
     ...(platform.files['status-mapping'] ? { STATUS_MAPPING_FILE: platform.files['status-mapping'] } : {}),
+    // Escalation starts after status-mapper; the platform picks every service's port before starting any.
+    ...(platform.urls.escalation ? { ESCALATION_URL: platform.urls.escalation } : {}),
     ...(platform.secretFiles['statuspage-webhook-token']
       ? { STATUSPAGE_WEBHOOK_TOKEN_FILE: platform.secretFiles['statuspage-webhook-token'] }
       : {}),

@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  ComponentStatus,
-  ProviderIncidentRef,
-  ProviderStatusChange,
-  ProviderStatusSource,
+import {
+  type ComponentStatus,
+  PROVIDER_STATUS_LIMITS,
+  type ProviderIncidentRef,
+  type ProviderStatusChange,
+  type ProviderStatusSource,
 } from '@micro-oncall/incident-model';
-import type { Outbox } from '@micro-oncall/service-kit';
-import { and, eq, isNull, notInArray, sql } from 'drizzle-orm';
+import { advisoryLockKey, type Outbox } from '@micro-oncall/service-kit';
+import { and, desc, eq, isNull, notInArray, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { HealthEvent } from './aws-health.js';
+import { applyHealthEvents, type HealthSnapshot } from './aws-health-store.js';
 import { diffComponents, staleChanges } from './changes.js';
+import type { MappableComponent } from './config/mapping.js';
 import * as schema from './db/schema.js';
 import type { ObservedComponent, ObservedIncident, PageObservation } from './statuspage.js';
 
@@ -20,6 +24,10 @@ import type { ObservedComponent, ObservedIncident, PageObservation } from './sta
  */
 
 export type Db = NodePgDatabase<typeof schema>;
+
+/** NOTIFYed by every transaction that writes a condition change (the live stream LISTENs). */
+export const COMPONENT_CHANGES_CHANNEL = 'status_mapper_component_changes';
+const COMPONENT_CHANGES_LOCK = advisoryLockKey('status_mapper', 'component-changes');
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type PageRow = typeof schema.pages.$inferSelect;
 type ComponentRow = typeof schema.components.$inferSelect;
@@ -48,9 +56,35 @@ export interface Store {
     at: string,
   ): Promise<number | null>;
   applyWebhookIncident(providerPageId: string, incident: ObservedIncident): Promise<number | null>;
+  /**
+   * AWS Health events for an aws-health source (aws-health-store.ts): an EventBridge delivery
+   * (`snapshot` null), or a good DescribeEvents poll (the page is healthy again). Returns events written.
+   */
+  applyHealthEvents(pageId: string, events: readonly HealthEvent[], snapshot: HealthSnapshot | null): Promise<number>;
+  /**
+   * After a mapping reload: one event per component whose services (`servicesFor`, the new
+   * mapping) differ from `previous` (the old mapping's), carrying its current condition
+   * unchanged (from = to; observedAt = that of the change that brought it there, so consumers
+   * that order changes by it take this one as current) and its new services, so that consumers
+   * move their annotations. No history row: the provider's condition did not change. Returns
+   * the events written.
+   */
+  announceRemapped(previous: (component: MappableComponent) => string[]): Promise<number>;
 }
 
-export function createStore(deps: { db: Db; outbox: Outbox; staleAfter: number; now?: () => Date }): Store {
+export interface StoreDeps {
+  db: Db;
+  outbox: Outbox;
+  staleAfter: number;
+  /**
+   * The internal services a component maps to, asked for each event as it is written (so the
+   * mapping in force at that moment, also after a reload); carried in the event for consumers.
+   */
+  servicesFor: (component: MappableComponent) => string[];
+  now?: () => Date;
+}
+
+export function createStore(deps: StoreDeps): Store {
   const { db, outbox } = deps;
   const now = () => (deps.now ? deps.now() : new Date()).toISOString();
 
@@ -100,6 +134,12 @@ export function createStore(deps: { db: Db; outbox: Outbox; staleAfter: number; 
   ): Promise<void> {
     const key = componentKey(page.id, component.id);
     const changeId = randomUUID();
+    const group =
+      component.groupId && component.groupName !== null ? { id: component.groupId, name: component.groupName } : null;
+    // History ids in commit order, so that "every change after id N" is a cursor (history.ts,
+    // the live stream): writers of changes take turns until they commit. Then wake the streams.
+    await tx.execute(sql`select pg_advisory_xact_lock(${COMPONENT_CHANGES_LOCK}::bigint)`);
+    await tx.execute(sql`select pg_notify(${COMPONENT_CHANGES_CHANNEL}, '')`);
     await tx.insert(schema.componentChanges).values({
       changeId,
       componentKey: key,
@@ -116,17 +156,13 @@ export function createStore(deps: { db: Db; outbox: Outbox; staleAfter: number; 
       changeId,
       provider: page.provider,
       page: { id: page.id, providerPageId: page.providerPageId, name: page.pageName },
-      component: {
-        key,
-        id: component.id,
-        name: component.name,
-        group:
-          component.groupId && component.groupName !== null
-            ? { id: component.groupId, name: component.groupName }
-            : null,
-      },
+      component: { key, id: component.id, name: component.name, group },
       status: { from: change.from, to: change.to, providerStatus: change.providerStatus, stale: change.stale },
       incidents: change.incidents,
+      // Sorted by the mapping; a component mapped to more services than the contract carries keeps the first ones.
+      services: deps
+        .servicesFor({ pageId: page.id, id: component.id, name: component.name, group })
+        .slice(0, PROVIDER_STATUS_LIMITS.services),
       observedAt: change.observedAt,
       source: change.source,
     };
@@ -151,7 +187,8 @@ export function createStore(deps: { db: Db; outbox: Outbox; staleAfter: number; 
     };
     await tx
       .insert(schema.providerIncidents)
-      .values(values)
+      // First seen when we observed it, like the changes it comes with (history.ts matches them by time).
+      .values({ ...values, firstSeenAt: at })
       .onConflictDoUpdate({
         target: [schema.providerIncidents.pageId, schema.providerIncidents.incidentId],
         set: values,
@@ -350,7 +387,7 @@ export function createStore(deps: { db: Db; outbox: Outbox; staleAfter: number; 
               providerStatus: null,
               stale: { since: failingSince, reason: reason.slice(0, 500), lastKnown: h.reportedStatus },
               incidents: incidentRefs(incidents, h.componentId),
-              source: 'poll',
+              source: page.kind === 'aws-health' ? 'aws' : 'poll',
               observedAt: at,
             },
           );
@@ -413,6 +450,10 @@ export function createStore(deps: { db: Db; outbox: Outbox; staleAfter: number; 
       return written;
     },
 
+    applyHealthEvents(pageId, events, snapshot) {
+      return applyHealthEvents({ db, now, lockPage, writeChange, healthy }, pageId, events, snapshot);
+    },
+
     async applyWebhookIncident(providerPageId, incident) {
       const targets = await db
         .select({ id: schema.pages.id })
@@ -427,6 +468,59 @@ export function createStore(deps: { db: Db; outbox: Outbox; staleAfter: number; 
         });
       }
       return 0;
+    },
+
+    async announceRemapped(previous) {
+      const pages = await db.select({ id: schema.pages.id }).from(schema.pages);
+      let written = 0;
+      for (const { id } of pages) {
+        written += await db.transaction(async (tx) => {
+          // In line with the page's polls and webhooks: the event carries the condition as it stands.
+          const page = await lockPage(tx, id);
+          if (!page) return 0;
+          const held = await tx.select().from(schema.components).where(eq(schema.components.pageId, id));
+          let events = 0;
+          let open: Awaited<ReturnType<typeof openIncidents>> | undefined;
+          for (const c of held) {
+            const group = c.groupId && c.groupName !== null ? { id: c.groupId, name: c.groupName } : null;
+            const mappable = { pageId: id, id: c.componentId, name: c.name, group };
+            const services = deps.servicesFor(mappable).slice(0, PROVIDER_STATUS_LIMITS.services);
+            const before = previous(mappable).slice(0, PROVIDER_STATUS_LIMITS.services);
+            if (services.join('\n') === before.join('\n')) continue;
+            const stale =
+              c.status === 'unknown' && page.staleSince
+                ? {
+                    since: new Date(page.staleSince).toISOString(),
+                    reason: (page.lastError ?? 'the status page is failing').slice(0, 500),
+                    lastKnown: c.reportedStatus,
+                  }
+                : null;
+            open ??= await openIncidents(tx, id);
+            // The time of the change that brought it there: consumers take it as no older than what they hold.
+            const [last] = await tx
+              .select({ observedAt: schema.componentChanges.observedAt })
+              .from(schema.componentChanges)
+              .where(eq(schema.componentChanges.componentKey, c.key))
+              .orderBy(desc(schema.componentChanges.id))
+              .limit(1);
+            const event: ProviderStatusChange = {
+              changeId: randomUUID(),
+              provider: page.provider,
+              page: { id, providerPageId: page.providerPageId, name: page.pageName },
+              component: { key: c.key, id: c.componentId, name: c.name, group },
+              status: { from: c.status, to: c.status, providerStatus: stale ? null : c.providerStatus, stale },
+              incidents: incidentRefs(open, c.componentId),
+              services,
+              observedAt: new Date(last?.observedAt ?? c.statusSince).toISOString(),
+              source: c.source,
+            };
+            await outbox.enqueue(tx, 'provider-status', event, { drill: false });
+            events += 1;
+          }
+          return events;
+        });
+      }
+      return written;
     },
   };
 }

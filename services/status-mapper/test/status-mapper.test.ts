@@ -210,6 +210,8 @@ describe('status-mapper', () => {
         incidents: [
           { id: incident.id, name: 'Elevated errors on the CDN edge', status: 'investigating', impact: 'major' },
         ],
+        // The internal services the mapping names for it, so that consumers need no mapping of their own.
+        services: ['api-gateway', 'frontend'],
         source: 'poll',
       },
     });
@@ -290,6 +292,7 @@ describe('status-mapper', () => {
       ['Git Operations', 'operational', 'unknown'],
     ]);
     expect(stale[0]!.data.status.stale).toMatchObject({ since: gh.staleSince, lastKnown: 'operational' });
+    expect(stale.map((e) => e.data.services)).toEqual([['ci'], ['ci']]);
 
     const ci = (await internal()).find((s) => s.service === 'ci')!;
     expect(ci.status).toBe('unknown');
@@ -316,6 +319,8 @@ describe('status-mapper', () => {
     await pollNow();
     const seen = await events(7);
     expect(seen).toHaveLength(7);
+    // API is mapped by no rule: its event says so.
+    expect(seen.find((e) => e.data.component.name === 'API')!.data.services).toEqual([]);
     expect(seen.find((e) => e.data.component.name === 'API')!.data.status).toMatchObject({
       from: 'operational',
       to: 'unknown',
@@ -326,11 +331,14 @@ describe('status-mapper', () => {
 
   describe('Statuspage webhooks', () => {
     const post = (body: unknown, token: string | null = WEBHOOK_TOKEN, raw?: string) =>
-      fetch(`${running.url}/status/v1/webhooks/statuspage${token === null ? '' : `?token=${encodeURIComponent(token)}`}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: raw ?? JSON.stringify(body),
-      });
+      fetch(
+        `${running.url}/status/v1/webhooks/statuspage${token === null ? '' : `?token=${encodeURIComponent(token)}`}`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: raw ?? JSON.stringify(body),
+        },
+      );
 
     it('refuses a bad or missing token (401) and a malformed payload (400), storing nothing', async () => {
       cloudflare.setComponentStatus('DNS', 'partial_outage');
@@ -414,7 +422,9 @@ describe('status-mapper with two replicas', () => {
       const deadline = Date.now() + 30_000;
       let polled: Source[] = [];
       while (Date.now() < deadline) {
-        const res = await fetch(`${replicas[1]!.url}/status/v1/sources`, { headers: { authorization: `Bearer ${token}` } });
+        const res = await fetch(`${replicas[1]!.url}/status/v1/sources`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
         polled = ((await res.json()) as { items: Source[] }).items;
         if (polled.length === 6 && polled.every((s) => s.lastSuccessAt !== null)) break;
         await new Promise((r) => setTimeout(r, 100));

@@ -1,14 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-
-/**
- * Constant-time equality for secrets of any length: both sides are hashed first, so neither
- * the content nor the length of the expected value leaks through timing.
- */
-export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
+import { basicCredentials, secretsEqual } from '@micro-oncall/service-kit';
 
 export interface SharedCredential {
   token?: string | undefined;
@@ -29,11 +19,12 @@ export function matchAuthorizationHeader(
   const space = header.indexOf(' ');
   if (space < 0) return undefined;
   const scheme = header.slice(0, space).toLowerCase();
-  const value = header.slice(space + 1).trim();
-  if (scheme === 'bearer' && credential.token) return safeEqual(value, credential.token) ? 'token' : undefined;
+  if (scheme === 'bearer' && credential.token) {
+    return secretsEqual(header.slice(space + 1).trim(), credential.token) ? 'token' : undefined;
+  }
   if (scheme === 'basic' && credential.basic) {
-    const decoded = Buffer.from(value, 'base64').toString('utf8');
-    return safeEqual(decoded, credential.basic) ? 'basic' : undefined;
+    const decoded = basicCredentials(header);
+    return decoded !== null && secretsEqual(decoded, credential.basic) ? 'basic' : undefined;
   }
   return undefined;
 }

@@ -18,6 +18,8 @@ export const service = defineService({
   consumes: [],
   publishing: 'direct',
   openApi: openApiDocument,
+  // The provider endpoints (longer than escalation's /v1, so they win behind one host).
+  publicPaths: [{ path: '/v1/webhooks', match: 'prefix' }],
   setup: (ctx) => ({
     app: createApp({
       config: ctx.config,

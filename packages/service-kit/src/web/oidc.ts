@@ -1,9 +1,10 @@
 import { type Request, Router } from 'express';
+import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { type Principal, principalFromClaims, type Role } from '../auth.js';
 import { AuthenticationError, DependencyUnavailableError, InputError, NotAllowedError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { csrfMatches, RefreshRefusedError, type SessionManager } from './session.js';
+import { csrfMatches, type IssuedToken, RefreshRefusedError, type SessionManager } from './session.js';
 
 export interface OidcLoginOptions {
   issuer: string;
@@ -38,12 +39,36 @@ export function safeReturnTo(value: unknown): string {
 }
 
 /**
+ * The access token of a token endpoint answer, with when it expires (`expires_in`, else the
+ * JWT's own `exp`); undefined when there is none or its lifetime cannot be told.
+ */
+function issuedAccessToken(
+  tokens: { access_token?: string; expiresIn(): number | undefined },
+  now = Date.now(),
+): IssuedToken | undefined {
+  const value = tokens.access_token;
+  if (!value) return undefined;
+  const seconds = tokens.expiresIn();
+  if (seconds !== undefined) return { value, expiresAt: new Date(now + seconds * 1000) };
+  try {
+    const { exp } = decodeJwt(value);
+    return typeof exp === 'number' ? { value, expiresAt: new Date(exp * 1000) } : undefined;
+  } catch {
+    return undefined; // an opaque token without expires_in: we cannot tell when to renew it
+  }
+}
+
+/**
  * Authorization code flow with PKCE (S256) against any standard issuer, via openid-client:
  * GET /auth/login → the issuer; GET /auth/callback checks state, exchanges the code with the
  * verifier, validates the ID token (iss, aud, exp, nonce) and starts a server-side session;
  * POST /auth/logout ends it (CSRF-checked); GET /auth/me tells the UI who is signed in. The
  * issuer's refresh token lets the session re-read the user's roles (see session.ts): a role
  * removed at the issuer, or a user removed there, takes effect within the roles TTL.
+ *
+ * GET /auth/token (CSRF-checked) hands the signed-in user's own access token from the issuer to
+ * the product's pages of other services, which call their APIs with it as a bearer token: one
+ * sign-in for every service behind the product's host (docs/adr/0012-one-product-behind-one-host.md).
  */
 export function createOidcRouter(opts: OidcLoginOptions): Router {
   const router = Router();
@@ -88,6 +113,7 @@ export function createOidcRouter(opts: OidcLoginOptions): Router {
     return {
       principal: principalFromClaims(claims, { rolesClaim: opts.rolesClaim, roleMap: opts.roleMap }),
       refreshToken: tokens.refresh_token,
+      accessToken: issuedAccessToken(tokens),
     };
   });
 
@@ -139,7 +165,10 @@ export function createOidcRouter(opts: OidcLoginOptions): Router {
     // Signing in again replaces the browser's session: the old one must not live on in a copy.
     const previous = await opts.sessions.read(req);
     if (previous) await opts.sessions.revoke(previous.id);
-    await opts.sessions.issue(res, principal, { refreshToken: tokens.refresh_token });
+    await opts.sessions.issue(res, principal, {
+      refreshToken: tokens.refresh_token,
+      accessToken: issuedAccessToken(tokens),
+    });
     opts.sessions.clearLogin(res);
     await opts.onSignIn?.(principal, req);
     res.redirect(302, safeReturnTo(login.returnTo));
@@ -159,6 +188,24 @@ export function createOidcRouter(opts: OidcLoginOptions): Router {
       roles: session.roles,
       csrfToken: session.csrf,
     });
+  });
+
+  // The session's user, as a bearer token for the product's other services. A GET that needs the
+  // CSRF token all the same: only the product's own pages (which read it from /auth/me) get one.
+  router.get('/auth/token', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    const session = await opts.sessions.read(req);
+    if (!session) {
+      if (opts.sessions.presented(req)) opts.sessions.clear(res);
+      throw new AuthenticationError('not signed in');
+    }
+    // Known from here on: a refusal is on record under this user's name.
+    req.principal = { subject: session.subject, name: session.name, email: session.email, roles: session.roles };
+    if (!csrfMatches(session.csrf, req.header('x-csrf-token'))) {
+      throw new NotAllowedError('missing or wrong X-CSRF-Token');
+    }
+    const token = await opts.sessions.accessToken(session);
+    res.json({ tokenType: 'Bearer', accessToken: token.value, expiresAt: token.expiresAt.toISOString() });
   });
 
   router.post('/auth/logout', async (req, res) => {

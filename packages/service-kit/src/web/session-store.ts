@@ -18,10 +18,16 @@ export interface StoredSession {
   rolesCheckedAt: Date;
   /** Sealed refresh token (see session.ts), or null. */
   refreshToken: string | null;
+  /** Sealed access token for GET /auth/token (see session.ts), and when it expires; absent or null: none yet. */
+  accessToken?: string | null;
+  accessTokenExpiresAt?: Date | null;
 }
 
 export type SessionChanges = Partial<
-  Pick<StoredSession, 'name' | 'email' | 'roles' | 'refreshToken' | 'rolesCheckedAt'>
+  Pick<
+    StoredSession,
+    'name' | 'email' | 'roles' | 'refreshToken' | 'rolesCheckedAt' | 'accessToken' | 'accessTokenExpiresAt'
+  >
 >;
 
 /**

@@ -35,6 +35,13 @@ export function sessionsTable(schema: PgSchema, name = 'sessions') {
       rolesCheckedAt: at('roles_checked_at').notNull(),
       /** The issuer's refresh token, encrypted with the session secret; null when it gave none. */
       refreshToken: text('refresh_token'),
+      /**
+       * The issuer's latest access token for the user, encrypted like the refresh token: what
+       * GET /auth/token hands the product's other pages (every replica can reuse it until it
+       * nearly expires, so a rotating refresh token is spent once per token, not per replica).
+       */
+      accessToken: text('access_token'),
+      accessTokenExpiresAt: at('access_token_expires_at'),
     },
     (t) => [
       index(`${name}_subject_idx`).on(t.subject),

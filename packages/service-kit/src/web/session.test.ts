@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../auth.js';
+import { AuthenticationError, DependencyUnavailableError } from '../errors.js';
 import {
   createSessionManager,
+  type IssuedToken,
   RefreshRefusedError,
   type RoleRefresher,
   type SessionEvent,
@@ -56,9 +58,9 @@ function setup(overrides: Partial<SessionManagerOptions> = {}) {
   const events: SessionEvent[] = [];
   sessions.subscribe((e) => events.push(e));
   /** Signs `principal` in; `refreshToken` null: the issuer gave none. */
-  const signIn = async (principal = ADA, refreshToken: string | null = 'rt-1') => {
+  const signIn = async (principal = ADA, refreshToken: string | null = 'rt-1', accessToken?: IssuedToken) => {
     const { res, set } = fakeResponse();
-    const session = await sessions.issue(res, principal, { refreshToken: refreshToken ?? undefined });
+    const session = await sessions.issue(res, principal, { refreshToken: refreshToken ?? undefined, accessToken });
     const cookie = set.find((c) => c.name === sessions.cookieNames.session)!;
     return { session, cookie, header: `${cookie.name}=${cookie.value}` };
   };
@@ -238,5 +240,97 @@ describe(createSessionManager.name, () => {
     await other.store.create({ ...stored, rolesCheckedAt: new Date(0) });
     expect(await other.sessions.current(session.id)).toBeNull();
     expect(other.events).toEqual([{ id: session.id, reason: 'reauthenticate' }]);
+  });
+
+  describe("access tokens for the product's other services", () => {
+    const minutes = (m: number) => m * 60_000;
+
+    it('hands out the access token of the sign-in, sealed in the store, until a minute before it expires', async () => {
+      const { sessions, signIn, advance, store } = setup();
+      const refresher = vi.fn<RoleRefresher>(async () => ({
+        principal: ADA,
+        refreshToken: 'rt-2',
+        accessToken: { value: 'at-2', expiresAt: new Date(Date.parse('2026-12-01T09:00:00Z') + minutes(70)) },
+      }));
+      sessions.setRoleRefresher(refresher);
+      const expiresAt = new Date(Date.parse('2026-12-01T09:00:00Z') + minutes(10));
+      const { session } = await signIn(ADA, 'rt-1', { value: 'at-1', expiresAt });
+      expect(JSON.stringify(await store.find(session.id))).not.toContain('at-1');
+      expect(await sessions.accessToken(session)).toEqual({ value: 'at-1', expiresAt });
+      advance(minutes(9) - 1000);
+      expect((await sessions.accessToken(session)).value).toBe('at-1');
+      expect(refresher).not.toHaveBeenCalled();
+      // Less than a minute left: a fresh one, with the refresh token (which re-reads the roles too).
+      advance(2000);
+      expect((await sessions.accessToken(session)).value).toBe('at-2');
+      expect(refresher).toHaveBeenCalledExactlyOnceWith('rt-1', 'ada');
+      expect((await sessions.accessToken(session)).value).toBe('at-2');
+      expect(refresher).toHaveBeenCalledTimes(1);
+    });
+
+    it('spends the refresh token once across replicas: the second waits for the token the first stores', async () => {
+      let clock = Date.parse('2026-12-01T09:00:00Z');
+      const store = createMemorySessionStore();
+      const replica = () =>
+        createSessionManager({
+          store,
+          secret: SECRET,
+          ttlSeconds: 8 * 3600,
+          idleSeconds: 3600,
+          rolesTtlSeconds: 300,
+          secureCookies: false,
+          now: () => clock,
+        });
+      const [a, b] = [replica(), replica()];
+      let release = () => {};
+      const slow = vi.fn<RoleRefresher>(async () => {
+        await new Promise<void>((r) => {
+          release = r;
+        });
+        return {
+          principal: ADA,
+          refreshToken: 'rt-2',
+          accessToken: { value: 'at-a', expiresAt: new Date(clock + minutes(60)) },
+        };
+      });
+      const other = vi.fn<RoleRefresher>(async () => ({ principal: ADA }));
+      a.setRoleRefresher(slow);
+      b.setRoleRefresher(other);
+      const session = await a.issue(fakeResponse().res, ADA, { refreshToken: 'rt-1' });
+      clock += minutes(1);
+      const fromA = a.accessToken(session);
+      await new Promise((r) => setTimeout(r, 20));
+      const fromB = b.accessToken(session);
+      await new Promise((r) => setTimeout(r, 300));
+      release();
+      expect((await fromA).value).toBe('at-a');
+      expect((await fromB).value).toBe('at-a');
+      expect(slow).toHaveBeenCalledTimes(1);
+      expect(other).not.toHaveBeenCalled();
+    });
+
+    it('refuses a session that ended, and one with nothing to get a token with (sign in again)', async () => {
+      const { sessions, signIn, advance } = setup();
+      sessions.setRoleRefresher(async () => ({ principal: ADA }));
+      const ended = await signIn();
+      await sessions.revoke(ended.session.id);
+      await expect(sessions.accessToken(ended.session)).rejects.toBeInstanceOf(AuthenticationError);
+      const noRefresh = await signIn(ADA, null);
+      advance(minutes(1));
+      await expect(sessions.accessToken(noRefresh.session)).rejects.toThrow(/no refresh token/);
+      // The session itself goes on until its roles are due.
+      expect(await sessions.current(noRefresh.session.id)).not.toBeNull();
+    });
+
+    it('says the issuer is unavailable (503) rather than signing the user out when it cannot be reached', async () => {
+      const { sessions, signIn, advance } = setup();
+      sessions.setRoleRefresher(async () => {
+        throw new Error('connect ECONNREFUSED');
+      });
+      const { session } = await signIn();
+      advance(minutes(1));
+      await expect(sessions.accessToken(session)).rejects.toBeInstanceOf(DependencyUnavailableError);
+      expect(await sessions.current(session.id)).not.toBeNull();
+    });
   });
 });

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEq
 import type { Request, Response } from 'express';
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import type { Principal } from '../auth.js';
+import { AuthenticationError, DependencyUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SessionStore, StoredSession } from './session-store.js';
 
@@ -37,11 +38,20 @@ export type SessionEvent = {
 /** Thrown by a RoleRefresher when the issuer refuses (invalid_grant): the session ends. */
 export class RefreshRefusedError extends Error {}
 
-/** Reads the user's current principal from the issuer with a refresh token (see oidc.ts). */
+/** A bearer access token the issuer gave for the user, and when it expires. */
+export interface IssuedToken {
+  value: string;
+  expiresAt: Date;
+}
+
+/**
+ * Reads the user's current principal from the issuer with a refresh token (see oidc.ts), with
+ * the new refresh token when the issuer rotates them and the access token it gave.
+ */
 export type RoleRefresher = (
   refreshToken: string,
   subject: string,
-) => Promise<{ principal: Principal; refreshToken?: string | undefined }>;
+) => Promise<{ principal: Principal; refreshToken?: string | undefined; accessToken?: IssuedToken | undefined }>;
 
 export interface SessionManagerOptions {
   store: SessionStore;
@@ -65,6 +75,27 @@ export interface SessionManagerOptions {
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 /** An unreachable issuer is asked again after this long, meanwhile the roles stand. */
 const ROLE_CHECK_RETRY_MS = 30_000;
+/** An access token is handed out only with at least this long left; otherwise a fresh one is fetched. */
+const ACCESS_TOKEN_MARGIN_MS = 60_000;
+/**
+ * How long one refresh at the issuer may take. A session whose refresh started less than this
+ * long ago (by another request or replica) waits for the token that refresh stores instead of
+ * spending the refresh token again: issuers that rotate refresh tokens revoke the whole session
+ * when one is used twice.
+ */
+const REFRESH_LEASE_MS = 15_000;
+const LEASE_POLL_MS = 200;
+
+/** What asking the issuer about a session came to. */
+type IssuerCheck =
+  /** Asked just now: roles, refresh token and access token are fresh. */
+  | { outcome: 'fresh'; session: StoredSession }
+  /** Another request or replica is asking right now. */
+  | { outcome: 'busy' }
+  /** The issuer cannot be reached: the session stands as it was, asked again in 30 s. */
+  | { outcome: 'unreachable'; session: StoredSession }
+  /** The session ended (the issuer refused, or there is nothing to refresh with). */
+  | { outcome: 'ended' };
 
 /** One cookie's value; undefined when absent or not valid percent-encoding. */
 export function readCookie(req: Request, name: string): string | undefined {
@@ -100,8 +131,9 @@ export function createSessionManager(opts: SessionManagerOptions) {
   const names = sessionCookieNames(opts.secureCookies);
   const loginKey = deriveKey('login v2', opts.secret);
   const refreshKey = deriveKey('refresh token v1', opts.secret);
+  const accessKey = deriveKey('access token v1', opts.secret);
   const listeners = new Set<(event: SessionEvent) => void>();
-  const checking = new Map<string, Promise<StoredSession | null>>();
+  const checking = new Map<string, Promise<IssuerCheck>>();
   let refresher: RoleRefresher | undefined;
   const touchEveryMs = Math.min(60_000, (opts.idleSeconds * 1000) / 10);
 
@@ -123,22 +155,27 @@ export function createSessionManager(opts: SessionManagerOptions) {
     ...(maxAgeMs !== undefined ? { maxAge: maxAgeMs } : {}),
   });
 
-  const sealRefreshToken = (token: string) => {
+  /** AES-256-GCM with a key derived for one purpose: a token sealed for one use cannot open as another. */
+  const seal = (key: Buffer, token: string) => {
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', refreshKey, iv);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
     const sealed = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
     return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
   };
-  const openRefreshToken = (sealed: string): string | null => {
+  const open = (key: Buffer, sealed: string): string | null => {
     try {
       const raw = Buffer.from(sealed, 'base64url');
-      const decipher = createDecipheriv('aes-256-gcm', refreshKey, raw.subarray(0, 12));
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
       decipher.setAuthTag(raw.subarray(12, 28));
       return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
     } catch {
       return null; // sealed with another SESSION_SECRET: the user signs in again at the next role check
     }
   };
+  const sealRefreshToken = (token: string) => seal(refreshKey, token);
+  const openRefreshToken = (sealed: string) => open(refreshKey, sealed);
+  const sealedAccessToken = (token: IssuedToken | undefined) =>
+    token ? { accessToken: seal(accessKey, token.value), accessTokenExpiresAt: token.expiresAt } : {};
 
   const toSession = (s: StoredSession): Session => ({
     id: s.idHash,
@@ -155,18 +192,20 @@ export function createSessionManager(opts: SessionManagerOptions) {
     emit({ id: idHash, reason });
   };
 
-  /** Re-reads the roles from the issuer; null when the session ended instead. */
-  const checkRoles = async (s: StoredSession, at: number): Promise<StoredSession | null> => {
+  /**
+   * Asks the issuer about the session with its refresh token: its roles, name and email now, a
+   * new refresh token when the issuer rotates them, a fresh access token. One request per session
+   * does so at a time across replicas: the check is claimed with a compare-and-set on
+   * `rolesCheckedAt`.
+   */
+  const askIssuer = async (s: StoredSession, at: number): Promise<IssuerCheck> => {
     const sealed = s.refreshToken;
     const refreshToken = sealed ? openRefreshToken(sealed) : null;
     if (!refreshToken || !refresher) {
       await end(s.idHash, 'reauthenticate');
-      return null;
+      return { outcome: 'ended' };
     }
-    if (!(await opts.store.claimRoleCheck(s.idHash, s.rolesCheckedAt, new Date(at)))) {
-      // Another request or replica is asking the issuer right now: go on with what is stored.
-      return opts.store.find(s.idHash);
-    }
+    if (!(await opts.store.claimRoleCheck(s.idHash, s.rolesCheckedAt, new Date(at)))) return { outcome: 'busy' };
     try {
       const fresh = await refresher(refreshToken, s.subject);
       if (fresh.principal.subject !== s.subject)
@@ -177,6 +216,7 @@ export function createSessionManager(opts: SessionManagerOptions) {
         roles: fresh.principal.roles,
         rolesCheckedAt: new Date(at),
         refreshToken: fresh.refreshToken ? sealRefreshToken(fresh.refreshToken) : sealed,
+        ...sealedAccessToken(fresh.accessToken),
       };
       await opts.store.update(s.idHash, changes);
       const rolesChanged = [...s.roles].sort().join() !== [...changes.roles].sort().join();
@@ -187,18 +227,43 @@ export function createSessionManager(opts: SessionManagerOptions) {
         );
         emit({ id: s.idHash, reason: 'roles_changed' });
       }
-      return { ...s, ...changes };
+      return { outcome: 'fresh', session: { ...s, ...changes } };
     } catch (error) {
       if (error instanceof RefreshRefusedError) {
         opts.logger?.info({ subject: s.subject, reason: error.message }, 'the issuer ended a session');
         await end(s.idHash, 'revoked');
-        return null;
+        return { outcome: 'ended' };
       }
       // The issuer is unreachable: keep the roles we have and ask again shortly.
       opts.logger?.warn({ err: error, subject: s.subject }, 'cannot re-check session roles at the issuer; retrying');
       const retryAt = new Date(at - opts.rolesTtlSeconds * 1000 + ROLE_CHECK_RETRY_MS);
       await opts.store.update(s.idHash, { rolesCheckedAt: retryAt });
-      return { ...s, rolesCheckedAt: retryAt };
+      return { outcome: 'unreachable', session: { ...s, rolesCheckedAt: retryAt } };
+    }
+  };
+
+  /** Asks the issuer once per session in this process: concurrent callers share the answer. */
+  const askIssuerOnce = (s: StoredSession, at: number): Promise<IssuerCheck> => {
+    let pending = checking.get(s.idHash);
+    if (!pending) {
+      pending = askIssuer(s, at).finally(() => checking.delete(s.idHash));
+      checking.set(s.idHash, pending);
+    }
+    return pending;
+  };
+
+  /** Re-reads the roles from the issuer; null when the session ended instead. */
+  const checkRoles = async (s: StoredSession, at: number): Promise<StoredSession | null> => {
+    const check = await askIssuerOnce(s, at);
+    switch (check.outcome) {
+      case 'fresh':
+      case 'unreachable':
+        return check.session;
+      case 'busy':
+        // Another request or replica is asking the issuer right now: go on with what is stored.
+        return opts.store.find(s.idHash);
+      case 'ended':
+        return null;
     }
   };
 
@@ -212,13 +277,7 @@ export function createSessionManager(opts: SessionManagerOptions) {
       return null;
     }
     if (at - s.rolesCheckedAt.getTime() >= opts.rolesTtlSeconds * 1000) {
-      let pending = checking.get(idHash);
-      if (!pending) {
-        const current = s;
-        pending = checkRoles(current, at).finally(() => checking.delete(idHash));
-        checking.set(idHash, pending);
-      }
-      s = await pending;
+      s = await checkRoles(s, at);
       if (!s) return null;
     }
     if (touch && at - (s.idleExpiresAt.getTime() - opts.idleSeconds * 1000) >= touchEveryMs) {
@@ -239,8 +298,15 @@ export function createSessionManager(opts: SessionManagerOptions) {
   return {
     cookieNames: names,
 
-    /** Starts a session for `principal` and sets its cookie. */
-    async issue(res: Response, principal: Principal, extra: { refreshToken?: string | undefined } = {}) {
+    /**
+     * Starts a session for `principal` and sets its cookie. The issuer's refresh and access
+     * tokens (from the sign-in's code exchange) are kept sealed in the store, never in the cookie.
+     */
+    async issue(
+      res: Response,
+      principal: Principal,
+      extra: { refreshToken?: string | undefined; accessToken?: IssuedToken | undefined } = {},
+    ) {
       const at = now();
       const id = randomBytes(32).toString('base64url');
       const record: StoredSession = {
@@ -255,6 +321,7 @@ export function createSessionManager(opts: SessionManagerOptions) {
         idleExpiresAt: new Date(at + Math.min(opts.idleSeconds, opts.ttlSeconds) * 1000),
         rolesCheckedAt: new Date(at),
         refreshToken: extra.refreshToken ? sealRefreshToken(extra.refreshToken) : null,
+        ...sealedAccessToken(extra.accessToken),
       };
       await opts.store.create(record);
       res.cookie(names.session, id, cookieOptions(opts.ttlSeconds * 1000));
@@ -283,6 +350,62 @@ export function createSessionManager(opts: SessionManagerOptions) {
     /** The session behind a store key as it is now (for long-lived streams; not activity). */
     current(id: string): Promise<Session | null> {
       return resolve(id, false);
+    },
+
+    /**
+     * A bearer access token for the session's user, for the product's other services (GET
+     * /auth/token): the one the issuer last gave while it has more than a minute left, else a
+     * fresh one from the issuer with the session's refresh token (which also re-reads the roles).
+     * Tokens are kept sealed in the store, so every replica hands out the same one and the
+     * refresh token is spent once per token, not once per replica.
+     *
+     * @throws AuthenticationError when the session ended or has nothing to get a token with (sign in again)
+     * @throws DependencyUnavailableError when the issuer cannot be reached
+     */
+    async accessToken(session: Session): Promise<IssuedToken> {
+      const waitUntil = now() + REFRESH_LEASE_MS + LEASE_POLL_MS;
+      for (;;) {
+        const s = await opts.store.find(session.id);
+        if (!s) throw new AuthenticationError('your session has ended: sign in again');
+        const at = now();
+        const expiresAt = s.accessTokenExpiresAt;
+        if (s.accessToken && expiresAt && expiresAt.getTime() - at > ACCESS_TOKEN_MARGIN_MS) {
+          const value = open(accessKey, s.accessToken);
+          if (value) return { value, expiresAt };
+        }
+        if (!s.refreshToken || !refresher) {
+          throw new AuthenticationError('sign in again: the identity provider gave this session no refresh token');
+        }
+        const inProcess = checking.get(s.idHash);
+        // A refresh started moments ago (here or on another replica) is about to store a token.
+        if (inProcess || at - s.rolesCheckedAt.getTime() < REFRESH_LEASE_MS) {
+          if (now() > waitUntil) {
+            throw new DependencyUnavailableError(
+              'the identity provider has not answered a token refresh; try again',
+              5,
+            );
+          }
+          if (inProcess) await inProcess;
+          else await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+          continue;
+        }
+        const check = await askIssuerOnce(s, at);
+        if (check.outcome === 'ended') throw new AuthenticationError('your session has ended: sign in again');
+        if (check.outcome === 'unreachable') {
+          throw new DependencyUnavailableError('the identity provider cannot be reached for a token; try again', 30);
+        }
+        if (check.outcome === 'fresh') {
+          const { accessToken, accessTokenExpiresAt } = check.session;
+          const value = accessToken ? open(accessKey, accessToken) : null;
+          if (!value || !accessTokenExpiresAt) {
+            throw new DependencyUnavailableError(
+              'the identity provider refreshed the session but gave no access token',
+            );
+          }
+          return { value, expiresAt: accessTokenExpiresAt };
+        }
+        // busy: another request or replica just claimed the refresh; its token lands in the store.
+      }
     },
 
     /** Ends the session everywhere (sign-out). */

@@ -1,4 +1,13 @@
 export {
+  type FakeAwsHealth,
+  type FakeHealthEvent,
+  HEALTH_EVENT_STATUS_CODES,
+  HEALTH_EVENT_TYPE_CATEGORIES,
+  type HealthEventStatusCode,
+  type HealthEventTypeCategory,
+  startFakeAwsHealth,
+} from './aws-health.js';
+export {
   type FakeOpsgenie,
   type FakeOpsgenieAlert,
   type OpsgenieProcessingFault,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, type Log, spawnManaged, waitFor } from './process.js';
 import { REPO_ROOT } from './stack.js';
+import { ensureTool } from './tools.js';
 
 /** app-registry's policies (Rego), as OPA serves them to the service. */
 export const APP_REGISTRY_POLICY_DIR = join(REPO_ROOT, 'policies', 'app-registry');
@@ -20,8 +21,8 @@ export interface LocalOpa {
 }
 
 export interface StartOpaOptions {
-  /** The opa binary (scripts/lib/tools.ts `ensureTool('opa')` builds the pinned one). */
-  binary: string;
+  /** The opa binary. Default: the pinned one, built from source on first use (infra/tools.ts). */
+  binary?: string;
   /** Policies to serve: copied into a folder of this OPA's own (tests `*_test.rego` left out). Default: app-registry's. */
   policyDir?: string;
   /** Reload the policies when a file in `policyDir` changes (`opa run --watch`). Default false. */
@@ -47,8 +48,9 @@ function tail(file: string, lines = 20): string {
  * app-registry chart runs as a sidecar (docs/adr/0013-app-registry-policy-evaluation.md).
  */
 export async function startOpa(opts: StartOpaOptions): Promise<LocalOpa> {
-  if (!existsSync(opts.binary)) throw new Error(`no opa binary at ${opts.binary}`);
   const log = opts.log ?? ((line: string) => console.log(`[opa] ${line}`));
+  const binary = opts.binary ?? (await ensureTool('opa', log));
+  if (!existsSync(binary)) throw new Error(`no opa binary at ${binary}`);
   const dir = mkdtempSync(join(tmpdir(), 'micro-oncall-opa-'));
   const source = opts.policyDir ?? APP_REGISTRY_POLICY_DIR;
   const policyDir = opts.inPlace ? source : join(dir, 'policies');
@@ -61,7 +63,7 @@ export async function startOpa(opts: StartOpaOptions): Promise<LocalOpa> {
   const url = `http://127.0.0.1:${port}`;
   const proc = spawnManaged(
     'opa',
-    opts.binary,
+    binary,
     [
       'run',
       '--server',

@@ -19,8 +19,11 @@ interface Decoded {
 
 const isDataException = (error: unknown) => dbErrorCode(error).startsWith('22');
 
-/** Advisory lock key that orders incident_change_seq with commits (see the upsert below). */
-const CHANGE_SEQ_LOCK = 7_243_110_951;
+/**
+ * Advisory lock key that orders incident_change_seq with commits (see the upsert below). Every
+ * writer of change_seq takes it (the provider-status consumer too).
+ */
+export const CHANGE_SEQ_LOCK = 7_243_110_951;
 
 /** Name of the PostgreSQL NOTIFY channel raised when incidents change. */
 export const LIVE_CHANNEL = 'escalation_incident_changes';
@@ -29,6 +32,14 @@ export function createIncidentEventsHandler(deps: {
   db: EscalationDb;
   /** Called after the chunk's transaction committed, with each changed incident. */
   onApplied?: (changes: IncidentChange[]) => void;
+  /**
+   * Called inside the chunk's transaction, after the changed incidents are written and while
+   * the change-sequence lock is held, with each changed incident (provider context of new incidents).
+   */
+  inTransaction?: (
+    tx: Parameters<Parameters<EscalationDb['transaction']>[0]>[0],
+    changes: IncidentChange[],
+  ) => Promise<void>;
 }): TypedHandler<'incident-events'> {
   const apply = (valid: Decoded[]) =>
     deps.db.transaction(async (tx) => {
@@ -108,7 +119,12 @@ export function createIncidentEventsHandler(deps: {
         // Delivered at commit to every replica's live feed (see live.ts).
         await tx.execute(sql`select pg_notify(${LIVE_CHANNEL}, '')`);
       }
-      return [...dirty].map((id) => ({ before: rows.find((r) => r.id === id) ?? null, after: state.get(id)! }));
+      const changes = [...dirty].map((id) => ({
+        before: rows.find((r) => r.id === id) ?? null,
+        after: state.get(id)!,
+      }));
+      if (changes.length > 0) await deps.inTransaction?.(tx, changes);
+      return changes;
     });
 
   // Messages arrive decoded and validated against the topic contract (service-kit consume);

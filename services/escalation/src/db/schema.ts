@@ -1,10 +1,12 @@
 import {
   type Actor,
   type Assignee,
+  type ComponentStatus,
   type IncidentEventKind,
   IncidentStatus,
   type Link,
   Provider,
+  type ProviderIncidentRef,
   Severity,
   Urgency,
 } from '@micro-oncall/incident-model';
@@ -191,3 +193,97 @@ export const actionRequests = escalation.table(
  * hash, so sign-out and revocation take effect at once on every replica.
  */
 export const sessions = sessionsTable(escalation);
+
+/** A provider component's source stopped answering: since when, why, and its last good status. */
+export interface ProviderStale {
+  since: string;
+  reason: string;
+  lastKnown: ComponentStatus | null;
+}
+
+/**
+ * Every `provider-status` event applied (or recognised as older than what was applied), by its
+ * change id: the primary key makes a redelivered event change nothing. Append-only.
+ */
+export const providerStatusEvents = escalation.table(
+  'provider_status_events',
+  {
+    changeId: uuid('change_id').primaryKey(),
+    componentKey: text('component_key').notNull(),
+    observedAt: timestamp('observed_at', { withTimezone: true, mode: 'string' }).notNull(),
+    /** False: it arrived after a newer change of its component and was ignored. */
+    applied: boolean('applied').notNull(),
+    envelope: jsonb('envelope').notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [index('provider_status_events_component_idx').on(t.componentKey, t.observedAt)],
+);
+
+/**
+ * The newest condition of each provider component escalation heard of, with the internal
+ * services it maps to (from the event: status-mapper owns the mapping). A projection of
+ * provider_status_events. A component back to operational keeps its row (it affects nothing
+ * then), so that a late, older event is recognised by its time and ignored. Live incidents read
+ * the rows that are not operational and name their service.
+ */
+export const providerComponents = escalation.table(
+  'provider_components',
+  {
+    componentKey: text('component_key').primaryKey(),
+    provider: text('provider').notNull(),
+    pageId: text('page_id').notNull(),
+    componentName: text('component_name').notNull(),
+    groupName: text('group_name'),
+    status: text('status').$type<ComponentStatus>().notNull(),
+    /** The provider's own word for the status; null while the source is stale. */
+    providerStatus: text('provider_status'),
+    /** When the component entered its status (the change's time, or when its source went stale). */
+    since: timestamp('since', { withTimezone: true, mode: 'string' }).notNull(),
+    stale: jsonb('stale').$type<ProviderStale | null>(),
+    /** Unresolved provider incidents naming the component. */
+    incidents: jsonb('incidents').$type<ProviderIncidentRef[]>().notNull(),
+    services: text('services').array().notNull(),
+    /** The change applied last and its time: what a later event is compared with. */
+    changeId: uuid('change_id').notNull(),
+    observedAt: timestamp('observed_at', { withTimezone: true, mode: 'string' }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' })
+      .notNull()
+      .defaultNow()
+      .$onUpdate(() => new Date().toISOString()),
+  },
+  (t) => [index('provider_components_services_idx').using('gin', t.services)],
+);
+
+export const providerNoteKinds = ['began', 'changed', 'ended'] as const;
+export type ProviderNoteKind = (typeof providerNoteKinds)[number];
+
+/**
+ * An incident's timeline entries about provider conditions, written when a condition affecting
+ * its service began, changed or ended while it was live (and, for a new incident, the conditions
+ * already in force when it opened), so the timeline stays as it was seen. Append-only.
+ */
+export const incidentProviderNotes = escalation.table(
+  'incident_provider_notes',
+  {
+    incidentId: text('incident_id').notNull(),
+    changeId: uuid('change_id').notNull(),
+    /** When the change was observed (for a condition already in force at opening: since when). */
+    at: timestamp('at', { withTimezone: true, mode: 'string' }).notNull(),
+    kind: text('kind').$type<ProviderNoteKind>().notNull(),
+    componentKey: text('component_key').notNull(),
+    provider: text('provider').notNull(),
+    componentName: text('component_name').notNull(),
+    groupName: text('group_name'),
+    /** The condition affecting the service before (null when it began). */
+    fromStatus: text('from_status').$type<ComponentStatus>(),
+    /** The component's status after (`operational` when it ended by recovering). */
+    toStatus: text('to_status').$type<ComponentStatus>().notNull(),
+    since: timestamp('since', { withTimezone: true, mode: 'string' }).notNull(),
+    stale: jsonb('stale').$type<ProviderStale | null>(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ name: 'incident_provider_notes_pkey', columns: [t.incidentId, t.changeId] }),
+    index('incident_provider_notes_incident_at_idx').on(t.incidentId, t.at),
+  ],
+);

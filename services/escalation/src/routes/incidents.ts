@@ -14,6 +14,7 @@ import type { ServiceCatalogue } from '../catalogue.js';
 import { incidentEvents, incidents } from '../db/schema.js';
 import type { EscalationDb } from '../db/types.js';
 import { presentIncident, presentTimeline, presentWithOwnership } from '../present.js';
+import { conditionsForIncidents, providerTimeline } from '../provider-context.js';
 
 const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
   z
@@ -96,8 +97,9 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
       .orderBy(...paging.orderBy)
       .limit(q.limit + 1);
     const page = paging.page(rows, q.limit);
+    const conditions = await conditionsForIncidents(deps.db, page.items);
     res.json({
-      items: page.items.map((row) => presentWithOwnership(row, deps.catalogue)),
+      items: page.items.map((row) => presentWithOwnership(row, deps.catalogue, conditions.get(row.id) ?? [])),
       nextCursor: page.nextCursor,
     });
   });
@@ -105,25 +107,32 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
   router.get('/v1/incidents/:id', requireRole('viewer'), async (req, res) => {
     const id = z.string().regex(INCIDENT_ID_PATTERN, 'not an incident id').safeParse(req.params.id);
     if (!id.success) throw InputError.fromZod(id.error, 'incident id');
-    // The incident and its history from one snapshot: a commit between two reads could show an
-    // "acknowledged" incident with a "resolved" event in its timeline.
-    const [row, history] = await deps.db.transaction(
-      async (tx) =>
-        [
-          (await tx.select().from(incidents).where(eq(incidents.id, id.data)))[0],
-          await tx
+    // The incident, its history and its provider context from one snapshot: a commit between two
+    // reads could show an "acknowledged" incident with a "resolved" event in its timeline.
+    const found = await deps.db.transaction(
+      async (tx) => {
+        const [row] = await tx.select().from(incidents).where(eq(incidents.id, id.data));
+        if (!row) return null;
+        return {
+          row,
+          history: await tx
             .select()
             .from(incidentEvents)
             .where(eq(incidentEvents.incidentId, id.data))
             .orderBy(asc(incidentEvents.occurredAt), asc(incidentEvents.recordedAt)),
-        ] as const,
+          conditions: (await conditionsForIncidents(tx, [row])).get(row.id) ?? [],
+          providerNotes: await providerTimeline(tx, row.id),
+        };
+      },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
-    if (!row) throw new NotFoundError(`incident ${id.data} not found`);
+    if (!found) throw new NotFoundError(`incident ${id.data} not found`);
+    const { row, history, conditions, providerNotes } = found;
     res.json({
-      incident: presentIncident(row),
+      incident: presentIncident(row, conditions),
       ownership: deps.catalogue.lookup(row.service),
       events: presentTimeline(history, row.provider),
+      providerTimeline: providerNotes,
     });
   });
 

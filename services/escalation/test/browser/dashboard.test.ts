@@ -2,7 +2,14 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { incidentEventEnvelope, incidentIdFor, normalisePagerDuty, topicName } from '@micro-oncall/incident-model';
+import {
+  type ComponentStatus,
+  envelopeFor,
+  incidentEventEnvelope,
+  incidentIdFor,
+  normalisePagerDuty,
+  topicName,
+} from '@micro-oncall/incident-model';
 import { type PagerDutyPriorityName, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import {
   createTestDatabase,
@@ -264,6 +271,68 @@ describe('escalation dashboard in a browser', () => {
     expect(await row.locator('.c-title .assignee').textContent()).toBe('Assigned to Grace Hopper');
     expect(await ada.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
     await ada.screenshot({ path: join(SCREENSHOTS, 'dashboard.png') });
+  });
+
+  it('marks the live incident of a service a provider outage affects, and clears it when the provider recovers', async () => {
+    const checkout = ada.locator(`tr[data-id="${incidentIdFor('pagerduty', 'PUIBASE1')}"]`);
+    // As status-mapper publishes it: Cloudflare's CDN Edge, mapped to checkout.
+    const providerStatus = (to: ComponentStatus, observedAt: string, n: number) =>
+      testKafka(kafkaBrokers).publish(topicName('provider-status', namespace), [
+        {
+          key: 'cloudflare/cdnedge0001a',
+          value: JSON.stringify(
+            envelopeFor(
+              'provider-status',
+              {
+                changeId: `3f1c2b7a-6d5e-4f80-9a1b-00000000000${n}`,
+                provider: 'Cloudflare',
+                page: { id: 'cloudflare', providerPageId: 'yh6f0r4529hb', name: 'Cloudflare' },
+                component: { key: 'cloudflare/cdnedge0001a', id: 'cdnedge0001a', name: 'CDN Edge', group: null },
+                status: { from: null, to, providerStatus: to, stale: null },
+                incidents:
+                  to === 'operational'
+                    ? []
+                    : [{ id: 'p7x2', name: HOSTILE_TITLE, status: 'investigating', impact: 'major', shortlink: null }],
+                services: ['checkout'],
+                observedAt,
+                source: 'poll',
+              },
+              { source: '/status-mapper', drill: false },
+            ),
+          ),
+        },
+      ]);
+    const since = minutesAgo(6);
+    await providerStatus('major_outage', since, 1);
+    const line = checkout.locator('.provider-condition');
+    await line.waitFor({ timeout: 10_000 });
+    expect(await line.textContent()).toContain(
+      `Cloudflare — CDN Edge: major outage since ${since.slice(11, 16)} (likely related)`,
+    );
+    // The provider's text is inert: in the tooltip as text, never as markup.
+    expect(await line.getAttribute('title')).toContain(HOSTILE_TITLE);
+    expect(await ada.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await ada.locator('.provider-condition').count()).toBe(1);
+    await ada.screenshot({ path: join(SCREENSHOTS, 'dashboard-provider-status.png') });
+
+    // The incident's page says it too, and its timeline notes when the condition began.
+    const detail = watch(await ada.context().newPage(), 'Ada (incident page)');
+    await detail.goto(`${base}/incidents/${incidentIdFor('pagerduty', 'PUIBASE1')}`);
+    await detail.locator('.provider-status .provider-condition').waitFor();
+    expect(await detail.locator('.timeline .provider-note').textContent()).toContain(
+      'Cloudflare — CDN Edge: major outage since',
+    );
+    await detail.screenshot({ path: join(SCREENSHOTS, 'incident-provider-status.png'), fullPage: true });
+
+    await providerStatus('operational', minutesAgo(0), 2);
+    await line.waitFor({ state: 'detached', timeout: 10_000 });
+    // Both pages follow without a reload: the annotation goes, the timeline keeps both ends.
+    await detail.locator('.timeline .provider-note.pn-ended').waitFor({ timeout: 10_000 });
+    expect(await detail.locator('.provider-status').count()).toBe(0);
+    expect(await detail.locator('.timeline .provider-note.pn-ended').textContent()).toMatch(
+      /Cloudflare — CDN Edge: recovered at \d\d:\d\d, was major outage since/,
+    );
+    await detail.close();
   });
 
   it('says when live updates are paused, and catches up on what it missed when the stream is back', async () => {

@@ -1,6 +1,8 @@
 import { ServiceSlug } from '@micro-oncall/incident-model';
 import { z } from 'zod';
-import { readYamlFile } from './yaml.js';
+import { awsRuleMatches } from '../aws-health.js';
+import { AwsAvailabilityZone, AwsRegion, AwsServiceCode } from './sources.js';
+import { parseYamlWith, readYamlFile } from './yaml.js';
 
 /*
  * The mapping file: provider components → internal services (the shape of the status-mapper
@@ -19,7 +21,14 @@ import { readYamlFile } from './yaml.js';
  *       page: github
  *       namePattern: "^actions"   # a regular expression on the component name, case-insensitive
  *       services: [ci]
+ *     aws-ec2-eu-west-1:
+ *       page: aws                 # an aws-health source
+ *       aws: { service: EC2, region: eu-west-1 }   # region optional (any); availabilityZone optional
+ *       services: [payments-api]
  *
+ * An `aws` rule matches the service's components in the region, its zones' included; with an
+ * availabilityZone, that zone's component and the region-wide one (a region's trouble reaches
+ * every zone), not the other zones'.
  * A component matched by several rules maps to the union of their services.
  */
 
@@ -39,16 +48,29 @@ const isRegExp = (pattern: string) => {
   }
 };
 
+/** AWS Health components (`<service>/<region>[/<zone>]`, see aws-health.ts) by service, region and zone. */
+const AwsRule = z
+  .strictObject({
+    service: AwsServiceCode,
+    region: AwsRegion.optional(),
+    availabilityZone: AwsAvailabilityZone.optional(),
+  })
+  .refine((r) => !r.availabilityZone || (r.region !== undefined && r.availabilityZone.startsWith(r.region)), {
+    message: 'an availabilityZone needs its region (eu-west-1a is in eu-west-1)',
+    path: ['availabilityZone'],
+  });
+
 const Rule = z
   .strictObject({
     page: z.string().min(1),
     component: z.string().min(1).max(512).optional(),
     group: z.string().min(1).max(512).optional(),
     namePattern: z.string().min(1).max(512).refine(isRegExp, 'not a valid regular expression').optional(),
+    aws: AwsRule.optional(),
     services: z.array(ServiceSlug).min(1, 'name at least one internal service').max(200),
   })
-  .refine((r) => [r.component, r.group, r.namePattern].filter((x) => x !== undefined).length === 1, {
-    message: 'give exactly one of component, group, namePattern',
+  .refine((r) => [r.component, r.group, r.namePattern, r.aws].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of component, group, namePattern, aws',
   });
 
 export type MappingRule = z.output<typeof Rule> & { name: string };
@@ -89,6 +111,12 @@ export class Mapping {
     return Mapping.fromRules(parsed.mappings);
   }
 
+  /** Parses and validates the text of a mapping file (`file` names it in errors), as fromFile does. */
+  static fromText(text: string, file: string, knownPages?: Iterable<string>): Mapping {
+    const parsed = parseYamlWith(mappingFileSchema(knownPages ? new Set(knownPages) : null), text, file);
+    return Mapping.fromRules(parsed.mappings);
+  }
+
   static fromRules(rules: Record<string, z.input<typeof Rule>>): Mapping {
     return new Mapping(Object.entries(rules).map(([name, rule]) => ({ ...Rule.parse(rule), name })));
   }
@@ -106,6 +134,7 @@ export class Mapping {
         if (rule.group !== undefined) {
           return component.group !== null && (rule.group === component.group.id || rule.group === component.group.name);
         }
+        if (rule.aws !== undefined) return awsRuleMatches(rule.aws, component.id);
         return pattern?.test(component.name);
       })
       .map(({ rule }) => rule);

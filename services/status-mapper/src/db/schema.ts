@@ -25,6 +25,8 @@ export const componentStatus = statusMapperSchema.enum('component_status', [
   'unknown',
 ]);
 export const observationSource = statusMapperSchema.enum('observation_source', ['poll', 'webhook', 'aws']);
+/** What a source is (config/sources.ts): a Statuspage v2 page, or AWS Health. */
+export const sourceKind = statusMapperSchema.enum('source_kind', ['statuspage', 'aws-health']);
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
 const updatedAt = () =>
@@ -42,9 +44,12 @@ export const pages = statusMapperSchema.table(
   'pages',
   {
     id: text('id').primaryKey(),
+    kind: sourceKind('kind').notNull().default('statuspage'),
     provider: text('provider').notNull(),
-    url: text('url').notNull(),
-    intervalSeconds: integer('interval_seconds').notNull(),
+    /** What is polled: the page's summary.json, or the AWS Health API endpoint; null when nothing is (EventBridge only). */
+    url: text('url'),
+    /** Null for a source that is never polled (AWS Health fed by EventBridge only): the poll job skips it. */
+    intervalSeconds: integer('interval_seconds'),
     jitterSeconds: integer('jitter_seconds').notNull(),
     /** Statuspage `page.id`, learned from the first good summary (webhooks name it). */
     providerPageId: text('provider_page_id'),
@@ -129,6 +134,11 @@ export const providerIncidents = statusMapperSchema.table(
     status: text('status').notNull(),
     impact: text('impact').notNull(),
     shortlink: text('shortlink'),
+    /** The provider's own identifier when `incident_id` is derived from it (the AWS Health event ARN). */
+    externalRef: text('external_ref'),
+    /** When the provider says it starts and ends (AWS Health startTime/endTime). */
+    startsAt: ts('starts_at'),
+    endsAt: ts('ends_at'),
     latestUpdate: text('latest_update'),
     componentIds: jsonb('component_ids').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
     providerUpdatedAt: ts('provider_updated_at'),

@@ -15,7 +15,7 @@ export const ComponentsQuery = z.strictObject({
 
 /**
  * GET /status/internal (viewer): provider conditions per internal service, with a weak ETag
- * (If-None-Match → 304). GET /status/v1/sources and /status/v1/components (viewer): the pages and what they said;
+ * (If-None-Match → 304). GET /status/v1/sources and /status/v1/components (viewer): the sources and what they said;
  * POST /status/v1/sources/poll (responder): poll every page now.
  */
 export function createStatusRouter(deps: { db: Db; mapping: () => Mapping; pollNow: () => Promise<string> }): Router {
@@ -41,6 +41,8 @@ export function createStatusRouter(deps: { db: Db; mapping: () => Mapping; pollN
     res.json({
       items: pages.map((p) => ({
         id: p.id,
+        /** statuspage | aws-health; an aws-health source fed by EventBridge alone has no url and is never polled. */
+        kind: p.kind,
         provider: p.provider,
         url: p.url,
         intervalSeconds: p.intervalSeconds,

@@ -1,15 +1,14 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { AuthenticationError, InputError, type Logger, NotFoundError, rateLimit } from '@micro-oncall/service-kit';
+import {
+  AuthenticationError,
+  InputError,
+  type Logger,
+  NotFoundError,
+  rateLimit,
+  secretsEqual,
+} from '@micro-oncall/service-kit';
 import express, { Router } from 'express';
 import { readWebhook } from '../statuspage.js';
 import type { Store } from '../store.js';
-
-/** Equal-length digests compared in constant time, so neither the token nor its length leaks. */
-function sameToken(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
 
 /**
  * POST /status/v1/webhooks/statuspage: Statuspage webhook subscriptions (component update, incident
@@ -22,7 +21,7 @@ export function createWebhookRouter(deps: { token: string | undefined; store: St
   const checkToken: express.RequestHandler = (req, _res, next) => {
     if (!deps.token) throw new NotFoundError('Statuspage webhooks are not configured (STATUSPAGE_WEBHOOK_TOKEN)');
     const given = typeof req.query.token === 'string' ? req.query.token : req.get('x-webhook-token');
-    if (!given || !sameToken(given, deps.token)) throw new AuthenticationError('missing or wrong webhook token');
+    if (!given || !secretsEqual(given, deps.token)) throw new AuthenticationError('missing or wrong webhook token');
     next();
   };
   // The token is checked before the body is read; any content type is read as JSON.
