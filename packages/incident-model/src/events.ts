@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { APP_REGISTRY_TYPE_PREFIX, AppRegistryChange } from './app-registry.js';
 import { Assignee, INCIDENT_LIMITS, IncidentEventKind, IncidentId, IncidentSnapshot, Provider } from './incident.js';
 import { PROVIDER_STATUS_TYPE_PREFIX, ProviderStatusChange } from './provider-status.js';
 import { IsoDateTime } from './time.js';
@@ -208,6 +209,12 @@ export const TOPIC_CONTRACTS = {
     id: (c) => c.changeId,
     type: (c) => `${PROVIDER_STATUS_TYPE_PREFIX}${c.status.to}`,
     subject: (c) => c.component.key,
+  }),
+  'app-registry': topicContract({
+    data: AppRegistryChange,
+    id: (c) => c.changeId,
+    type: (c) => `${APP_REGISTRY_TYPE_PREFIX}${c.kind}`,
+    subject: (c) => c.app.id,
   }),
 };
 
