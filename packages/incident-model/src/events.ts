@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { APP_REGISTRY_TYPE_PREFIX, AppRegistryChange } from './app-registry.js';
 import { DRILL_EVENT_TYPE_PREFIX, DrillRunEvent } from './drills.js';
 import { Assignee, INCIDENT_LIMITS, IncidentEventKind, IncidentId, IncidentSnapshot, Provider } from './incident.js';
 import { PROVIDER_STATUS_TYPE_PREFIX, ProviderStatusChange } from './provider-status.js';
@@ -217,6 +218,12 @@ export const TOPIC_CONTRACTS = {
     subject: (e) => e.run.id,
     // Everything on `drills` is about synthetic traffic.
     drill: () => true,
+  }),
+  'app-registry': topicContract({
+    data: AppRegistryChange,
+    id: (c) => c.changeId,
+    type: (c) => `${APP_REGISTRY_TYPE_PREFIX}${c.kind}`,
+    subject: (c) => c.app.id,
   }),
 };
 

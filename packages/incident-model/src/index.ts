@@ -1,3 +1,4 @@
+export * from './app-registry.js';
 export * from './contracts.js';
 export * from './drills.js';
 export * from './events.js';
