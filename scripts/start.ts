@@ -190,6 +190,7 @@ try {
   say.info(
     `status page     ${product}/status/   (provider status mapped onto our services; the same sign-in; DEMO ONLY fake Cloudflare ${demoStatus.fake.url})`,
   );
+  say.info(`apps            ${product}/apps/   (the app registry: inventory, onboarding, restore; the same sign-in)`);
   say.info(`escalation API  ${product}/v1/incidents   (bearer token or the dashboard's session)`);
   say.info(`webhooks        ${product}/v1/webhooks/pagerduty | opsgenie | alertmanager   (webhook-ingest)`);
   say.info(`status API      ${product}/status/internal   (bearer token, e.g. the viewer token below)`);

@@ -40,6 +40,11 @@ export const configSchema = baseConfigSchema.extend({
   /** Defaults to the jwks_uri of the issuer's discovery document. */
   OIDC_JWKS_URL: z.string().url().optional(),
   OIDC_ROLES_CLAIM: z.string().default('roles'),
+  /**
+   * The shared secret the identity provider sends on POST /apps/v1/identity/events (its whole
+   * Authorization header, or `Bearer <secret>`); use _FILE. Unset = the endpoint answers 404.
+   */
+  IDENTITY_EVENTS_SECRET: z.string().min(16).optional(),
   // Kafka
   KAFKA_CONSUMER_GROUP: z.string().default('app-registry'),
 });

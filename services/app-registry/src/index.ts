@@ -3,3 +3,4 @@
  * Everything else under src/ is internal (enforced by scripts/check-boundaries.ts).
  */
 export { service } from './service.js';
+export { idleSweepStatement, listStatement, type Statement } from './statements.js';

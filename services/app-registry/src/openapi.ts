@@ -1,6 +1,7 @@
 import { type ApiOperation, buildOpenApiDocument } from '@micro-oncall/service-kit';
 import { z } from 'zod';
 import { EvidenceBody } from './evidence.js';
+import { GovernanceView } from './governance.js';
 import { AppView, CreateAppBody, DecisionSummary, PatchAppBody } from './model.js';
 import { ListQuery } from './query.js';
 import {
@@ -12,6 +13,7 @@ import {
   PageQuery,
   RejectBody,
 } from './routes/apps.js';
+import { AssignOwnerBody, OwnershipTasksQuery } from './routes/owners.js';
 import { ImportQuery } from './routes/transfer.js';
 
 const id = { id: 'The app id (app_…)' };
@@ -40,6 +42,102 @@ const conflict = {
 const appToken = {
   description: "The app's pipeline token (Authorization: Bearer moapp_…), issued at registration, stored hashed",
 };
+
+const Person = z.object({ name: z.string(), contact: z.string().nullable(), subject: z.string().nullable() });
+const OwnershipTask = z.object({
+  id: z.string(),
+  appId: z.string(),
+  app: z.object({
+    name: z.string(),
+    team: z.object({ name: z.string(), contact: z.string() }),
+    state: z.string(),
+  }),
+  status: z.enum(['open', 'resolved', 'cancelled']),
+  reason: z.enum(['owner_deactivated', 'owner_dropped_by_import', 'owner_removed', 'no_owner']),
+  detail: z.string(),
+  previousOwner: Person.nullable(),
+  candidates: z.array(Person.extend({ why: z.enum(['team', 'recent_editor', 'co_owner']) })),
+  openedAt: z.string(),
+  openedBy: z.string(),
+  resolvedAt: z.string().nullable(),
+  resolvedBy: z.string().nullable(),
+  newOwner: Person.nullable(),
+});
+const taskId = { taskId: 'The ownership task id (a UUID)' };
+
+const OWNERSHIP_OPERATIONS: ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/apps/v1/ownership-tasks',
+    summary: 'Ownership tasks: apps without an owner, each with candidate owners (the team, recent editors, co-owners)',
+    role: 'viewer',
+    query: OwnershipTasksQuery,
+    responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(OwnershipTask) }) } },
+  },
+  {
+    method: 'get',
+    path: '/apps/v1/ownership-tasks/:taskId',
+    summary: 'One ownership task',
+    role: 'viewer',
+    pathParams: taskId,
+    responses: { 200: { description: 'The task', schema: OwnershipTask } },
+  },
+  {
+    method: 'post',
+    path: '/apps/v1/ownership-tasks/:taskId/assign',
+    summary: 'Assign the app a new owner: the task is resolved, with history, audit and an `updated` event',
+    description:
+      '409 when the task is no longer open, or when the person was deactivated at the identity provider. The app gets a new version (ETag).',
+    role: 'responder',
+    pathParams: taskId,
+    body: { schema: AssignOwnerBody },
+    responses: {
+      200: { description: 'The resolved task and the app', schema: z.object({ task: OwnershipTask, app: AppView }) },
+    },
+  },
+  {
+    method: 'post',
+    path: '/apps/v1/identity/events',
+    summary: 'Identity-provider events: an owner deactivated opens an ownership task on each of their apps',
+    description:
+      "Authorization: the shared secret (IDENTITY_EVENTS_SECRET), as the whole header value or `Bearer <secret>`; not a person's JWT. Body: an Okta event hook delivery (`user.lifecycle.deactivate`, `user.lifecycle.delete.initiated`; other event types are ignored) or a SCIM 2.0 User resource with `active: false`. Idempotent by event id (Okta `uuid`; SCIM `id` + `meta.version`/`lastModified`). 404 when no secret is configured.",
+    role: null,
+    body: { schema: { type: 'object' }, description: 'Okta event hook or SCIM User' },
+    responses: {
+      202: {
+        description: 'What was done per deactivation',
+        schema: z.object({
+          processed: z.array(
+            z.object({
+              eventId: z.string(),
+              subject: z.string(),
+              duplicate: z.boolean(),
+              apps: z.array(z.string()),
+              tasks: z.array(z.string()),
+            }),
+          ),
+          ignored: z.number().int(),
+        }),
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/apps/v1/identity/events',
+    summary: "Okta's one-time event hook verification: echoes X-Okta-Verification-Challenge",
+    role: null,
+    headers: { 'X-Okta-Verification-Challenge': { description: 'The challenge', required: true } },
+    responses: { 200: { description: '{ verification }', schema: z.object({ verification: z.string() }) } },
+  },
+  {
+    method: 'get',
+    path: '/apps/v1/governance',
+    summary:
+      'Governance for platform teams: apps by state, tier and runtime, share on an approved template, open violations and ownership tasks, apps due to be disabled or purged within 14 days, and the daily trend (90 days)',
+    role: 'viewer',
+    responses: { 200: { description: 'The view', schema: GovernanceView } },
+  },
+];
 
 const OPERATIONS: ApiOperation[] = [
   {
@@ -307,5 +405,5 @@ export const openApiDocument = () =>
     version: '0.1.0',
     description:
       "The inventory of the organisation's micro apps: risk classification and onboarding decisions by policy (OPA), evidence, exceptions, approvals, and the lifecycle from idle to purged.",
-    operations: OPERATIONS,
+    operations: [...OPERATIONS, ...OWNERSHIP_OPERATIONS],
   });

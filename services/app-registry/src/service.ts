@@ -3,10 +3,12 @@ import { createApp } from './app.js';
 import { createIncidentEventsHandler } from './consumers/incident-events.js';
 import * as schema from './db/schema.js';
 import { configSchema } from './env.js';
+import { createGovernance } from './governance.js';
 import { createLifecycle } from './lifecycle.js';
 import { registerAppMetrics } from './metrics.js';
 import { createSlackNotifier, deliverNotifications } from './notify.js';
 import { openApiDocument } from './openapi.js';
+import { createOwnership } from './ownership.js';
 import { createOpaPolicyEngine, type PolicyEngine } from './policy.js';
 import { createRefusalAudit } from './refusals.js';
 import { type Clock, createRegistry } from './store.js';
@@ -79,6 +81,13 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         refreshSeconds: config.APP_INFO_REFRESH_SECONDS,
       });
       const refusals = createRefusalAudit({ registry, logger });
+      const ownership = createOwnership({ registry });
+      const governance = createGovernance({
+        db: ctx.db,
+        clock,
+        settings,
+        approvedTemplates: async () => (await policy.templates()).map((t) => t.name),
+      });
 
       ctx.consume('incident-events', {
         groupId: config.KAFKA_CONSUMER_GROUP,
@@ -100,6 +109,8 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
             logger,
             publicUrl: config.PUBLIC_URL,
           });
+          // The governance trend: today's counts, as this sweep left them.
+          await governance.snapshot();
           job.logger.debug({ ...result, ...notices }, 'lifecycle sweep done');
         },
       });
@@ -120,6 +131,7 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
           sweepNow: () => ctx.jobs.runNow('lifecycle-sweep', {}),
           onRefused: refusals.onRefused,
           components: ctx.components,
+          owners: { ownership, governance, identityEventsSecret: config.IDENTITY_EVENTS_SECRET },
         }),
         components: [
           {

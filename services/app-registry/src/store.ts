@@ -14,6 +14,7 @@ import * as schema from './db/schema.js';
 import type { EvidenceSummary } from './evidence.js';
 import type { ImportedApp, ImportParse } from './io/formats.js';
 import type { AppFields, AppState, AppView, DecisionOutcome, DecisionSummary } from './model.js';
+import { cancelTask, openTask, resolveTask } from './ownership.js';
 import { openViolations, type PolicyEngine, type PolicyInput, type PolicyResult, summarise } from './policy.js';
 import { issueToken } from './tokens.js';
 import { type AppRow, CLASSIFICATION_FIELDS, columnsOf, type Diff, diff, fieldsOf, ownerOf, viewOf } from './views.js';
@@ -179,6 +180,37 @@ export function createRegistry(deps: RegistryDeps) {
       reasons: summary.reasons,
       controls: summary.controls,
       comment: comment ?? null,
+    });
+  }
+
+  /** An edit or import that drops the owner opens an ownership task; one that names an owner resolves it. */
+  async function ownerChanged(
+    tx: Tx,
+    row: AppRow,
+    before: AppFields,
+    after: AppFields,
+    reason: 'owner_removed' | 'owner_dropped_by_import',
+    actor: Actor,
+    at: string,
+  ) {
+    if (after.owner) {
+      const changed =
+        before.owner?.name !== after.owner.name ||
+        before.owner?.contact !== after.owner.contact ||
+        before.ownerSubject !== after.ownerSubject;
+      if (changed) await resolveTask(tx, row.id, { ...after.owner, subject: after.ownerSubject }, actor.subject, at);
+      return;
+    }
+    if (!before.owner) return;
+    await openTask(tx, row, {
+      reason,
+      detail:
+        reason === 'owner_removed'
+          ? `${actor.name ?? actor.subject} removed the owner ${before.owner.name}`
+          : `an import by ${actor.name ?? actor.subject} dropped the owner ${before.owner.name}`,
+      previousOwner: { name: before.owner.name, contact: before.owner.contact, subject: before.ownerSubject },
+      by: actor.subject,
+      at,
     });
   }
 
@@ -391,6 +423,15 @@ export function createRegistry(deps: RegistryDeps) {
           requestId: meta.requestId ?? null,
           request: { name: fields.name, template: fields.template },
         });
+        if (!fields.owner) {
+          await openTask(tx, created, {
+            reason: 'no_owner',
+            detail: 'registered without an owner',
+            previousOwner: null,
+            by: actor.subject,
+            at: now,
+          });
+        }
         await publish(tx, created, 'registered', null, `registered: decision ${summary.outcome}`, actor);
         return created;
       });
@@ -434,6 +475,7 @@ export function createRegistry(deps: RegistryDeps) {
           );
         }
         await history(tx, id, actor, 'updated', changes, meta);
+        await ownerChanged(tx, updated, before, after, 'owner_removed', actor, now);
         await audit(tx, {
           actor,
           action: 'update',
@@ -850,6 +892,7 @@ export function createRegistry(deps: RegistryDeps) {
     if (next) {
       await tx.delete(schema.evidence).where(eq(schema.evidence.appId, app.id));
       await tx.delete(schema.appTokens).where(eq(schema.appTokens.appId, app.id));
+      await cancelTask(tx, app.id, actor.subject, nowIso());
     }
     return next;
   }
@@ -1030,6 +1073,7 @@ export function createRegistry(deps: RegistryDeps) {
             ...meta,
             detail: `row ${app.row} of ${meta.file ?? 'an import'}`,
           });
+          await ownerChanged(tx, updated!, fieldsOf(locked), app.fields, 'owner_dropped_by_import', actor, nowIso());
           await applyDecision(tx, updated!, result, actor, { ...meta, sameChange: true });
           summary.updated += 1;
         } else {
@@ -1089,6 +1133,15 @@ export function createRegistry(deps: RegistryDeps) {
       ...meta,
       detail: `row ${app.row}`,
     });
+    if (!app.fields.owner) {
+      await openTask(tx, created, {
+        reason: 'no_owner',
+        detail: `imported without an owner (row ${app.row})`,
+        previousOwner: null,
+        by: actor.subject,
+        at: now,
+      });
+    }
     await publish(tx, created, 'registered', null, `imported (${source}), decision ${summary.outcome}`, actor);
     return created;
   }
@@ -1097,6 +1150,8 @@ export function createRegistry(deps: RegistryDeps) {
     db,
     load,
     audit,
+    history,
+    publish,
     transition,
     purgeIn,
     inputFor,

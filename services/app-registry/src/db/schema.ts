@@ -319,3 +319,78 @@ export const appliedEvents = appRegistrySchema.table('applied_events', {
   eventId: text('event_id').primaryKey(),
   appliedAt: ts('applied_at').notNull().defaultNow(),
 });
+
+export const ownershipTaskStatus = appRegistrySchema.enum('ownership_task_status', ['open', 'resolved', 'cancelled']);
+
+/** Someone who could own an app whose owner left: its team, people who edited it lately, owners of the team's other apps. */
+export interface OwnerCandidate {
+  /** `team`: the app's team; `recent_editor`: changed the app lately; `co_owner`: owns another app of the team. */
+  why: 'team' | 'recent_editor' | 'co_owner';
+  name: string;
+  contact: string | null;
+  subject: string | null;
+}
+
+/**
+ * An app without an owner has exactly one open task (unique index) until someone is assigned:
+ * opened when the owner leaves (an identity-provider deactivation, an import or an edit that
+ * drops them) or when an app is registered without one. Resolved by assigning an owner.
+ */
+export const ownershipTasks = appRegistrySchema.table(
+  'ownership_tasks',
+  {
+    id: uuid('id').primaryKey(),
+    appId: text('app_id').notNull(),
+    status: ownershipTaskStatus('status').notNull().default('open'),
+    /** owner_deactivated, owner_dropped_by_import, owner_removed, no_owner */
+    reason: text('reason').notNull(),
+    detail: text('detail').notNull(),
+    previousOwner: jsonb('previous_owner').$type<{ name: string; contact: string | null; subject: string | null }>(),
+    candidates: jsonb('candidates').$type<OwnerCandidate[]>().notNull().default(sql`'[]'::jsonb`),
+    openedAt: ts('opened_at').notNull(),
+    openedBy: text('opened_by').notNull(),
+    resolvedAt: ts('resolved_at'),
+    resolvedBy: text('resolved_by'),
+    newOwner: jsonb('new_owner').$type<{ name: string; contact: string; subject: string | null }>(),
+  },
+  (t) => [
+    uniqueIndex('ownership_tasks_open_key').on(t.appId).where(sql`status = 'open'`),
+    index('ownership_tasks_status_idx').on(t.status, t.openedAt),
+    foreignKey({ name: 'ownership_tasks_app_fk', columns: [t.appId], foreignColumns: [apps.id] }).onDelete('cascade'),
+  ],
+);
+
+/**
+ * People the identity provider reported as deactivated (by event id: a redelivered event changes
+ * nothing). They are never proposed as candidates and cannot be assigned as owners.
+ */
+export const identityEvents = appRegistrySchema.table(
+  'identity_events',
+  {
+    eventId: text('event_id').primaryKey(),
+    /** okta, scim */
+    source: text('source').notNull(),
+    kind: text('kind').notNull(),
+    subject: text('subject').notNull(),
+    email: text('email'),
+    displayName: text('display_name'),
+    occurredAt: ts('occurred_at').notNull(),
+    receivedAt: ts('received_at').notNull(),
+  },
+  (t) => [index('identity_events_subject_idx').on(t.subject), index('identity_events_email_idx').on(t.email)],
+);
+
+/** One row per UTC day: the governance counts as the lifecycle sweep last saw them that day (the trend). */
+export const governanceSnapshots = appRegistrySchema.table('governance_snapshots', {
+  day: text('day').primaryKey(),
+  takenAt: ts('taken_at').notNull(),
+  counts: jsonb('counts')
+    .$type<{
+      total: number;
+      byState: Record<string, number>;
+      onTemplate: number | null;
+      openViolations: number;
+      openOwnershipTasks: number;
+    }>()
+    .notNull(),
+});
