@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppView } from '../src/model.js';
 import { anApp, type Harness, type Registered, startHarness } from './helpers.js';
 
-const SECRET = 'identity-events-test-secret-0123456789';
+// Generated per run: no credential-looking literal in the repository.
+const SECRET = randomBytes(24).toString('hex');
 
 interface Task {
   id: string;

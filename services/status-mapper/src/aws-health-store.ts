@@ -13,7 +13,7 @@ import {
   parseAwsComponentId,
 } from './aws-health.js';
 import * as schema from './db/schema.js';
-import type { ChangedComponent, ChangeToWrite, Db, PageRow } from './store.js';
+import type { ChangedComponent, ChangeToWrite, Db, PageRow } from './db/types.js';
 
 /*
  * AWS Health events into status-mapper's state, in one transaction per batch with the

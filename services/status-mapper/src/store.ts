@@ -8,12 +8,12 @@ import {
 } from '@micro-oncall/incident-model';
 import { advisoryLockKey, type Outbox } from '@micro-oncall/service-kit';
 import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
-import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { HealthEvent } from './aws-health.js';
 import { applyHealthEvents, type HealthSnapshot } from './aws-health-store.js';
 import { diffComponents, staleChanges } from './changes.js';
 import type { MappableComponent } from './config/mapping.js';
 import * as schema from './db/schema.js';
+import type { ChangedComponent, ChangeToWrite, Db, PageRow } from './db/types.js';
 import type { ObservedComponent, ObservedIncident, PageObservation } from './statuspage.js';
 
 /*
@@ -28,37 +28,17 @@ import type { ObservedComponent, ObservedIncident, PageObservation } from './sta
  * written: the components in one statement, the incidents in one more.
  */
 
-export type Db = NodePgDatabase<typeof schema>;
-
 /** NOTIFYed by every transaction that writes a condition change (the live stream LISTENs). */
 export const COMPONENT_CHANGES_CHANNEL = 'status_mapper_component_changes';
 const COMPONENT_CHANGES_LOCK = advisoryLockKey('status_mapper', 'component-changes');
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-export type PageRow = typeof schema.pages.$inferSelect;
 type ComponentRow = typeof schema.components.$inferSelect;
 
 const RESOLVED = new Set(['resolved', 'postmortem', 'completed']);
 
+export type { ChangedComponent, ChangeToWrite, Db, PageRow };
+
 export const componentKey = (pageId: string, componentId: string) => `${pageId}/${componentId}`;
-
-/** The component a change is written for (the store's writeChange, which AWS Health's store uses too). */
-export interface ChangedComponent {
-  id: string;
-  name: string;
-  groupId: string | null;
-  groupName: string | null;
-}
-
-/** One change of a component's condition, as it is recorded (history) and published (outbox). */
-export interface ChangeToWrite {
-  from: ComponentStatus | null;
-  to: ComponentStatus;
-  providerStatus: string | null;
-  stale: { since: string; reason: string; lastKnown: ComponentStatus | null } | null;
-  incidents: ProviderIncidentRef[];
-  source: ProviderStatusSource;
-  observedAt: string;
-}
 
 /**
  * What a summary.json says, as the store keeps it, hashed: two answers with the same hash write

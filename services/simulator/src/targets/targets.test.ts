@@ -119,7 +119,7 @@ describe('ingest target, PagerDuty format', () => {
     const target = createIngestTarget({
       url: rx.url,
       format: 'pagerduty',
-      secret: 'a-secret-of-some-length',
+      secret: randomBytes(24).toString('hex'),
       timeoutMs: 2000,
       retries: 0,
       logger,
@@ -175,6 +175,7 @@ describe('ingest target, Alertmanager format', () => {
 
 describe('Alertmanager target: what it posts to API v2 (the real Alertmanager: test/alertmanager.test.ts)', () => {
   it('posts firing alerts with endsAt four resend intervals ahead, and resolves with endsAt now', async () => {
+    const amToken = randomBytes(16).toString('hex');
     const rx = await receiver(200);
     servers.push(rx.server);
     const target = createAlertmanagerTarget({
@@ -183,14 +184,14 @@ describe('Alertmanager target: what it posts to API v2 (the real Alertmanager: t
       timeoutMs: 2000,
       retries: 0,
       logger,
-      bearerToken: 'am-token-0123456789abcdef',
+      bearerToken: amToken,
     });
     const before = Date.now();
     await target.fire(anAlert());
     await target.refresh!([anAlert()]);
     await target.resolve(anAlert());
     expect(rx.received.map((r) => r.path)).toEqual(Array(3).fill('/api/v2/alerts'));
-    expect(rx.received[0]?.headers.authorization).toBe('Bearer am-token-0123456789abcdef');
+    expect(rx.received[0]?.headers.authorization).toBe(`Bearer ${amToken}`);
     type Posted = {
       labels: Record<string, string>;
       annotations: Record<string, string>;
