@@ -31,6 +31,7 @@ import {
 import { children } from '../bench/lib/procs.js';
 import type { Targets } from '../bench/lib/report.js';
 import { composeReport } from '../bench/lib/run-report.js';
+import { appRegistryScale } from '../bench/scenarios/app-registry-scale.js';
 import { busCeiling } from '../bench/scenarios/bus-ceiling.js';
 import { consumer } from '../bench/scenarios/consumer.js';
 import { e2e } from '../bench/scenarios/e2e.js';
@@ -106,6 +107,8 @@ const TARGETS: Targets = {
   rssBytes: 200e6,
   statusMapperCores: 0.1,
   statusMapperCadence: 0.9,
+  appRegistryListP99Ms: 100,
+  appRegistrySweepS: 60,
 };
 
 /** In order: each later scenario may read what an earlier one measured (e.g. the HTTP ceiling). */
@@ -117,6 +120,7 @@ const ALL: Record<string, Scenario> = {
   e2e,
   consumer,
   'status-mapper-polling': statusMapperPolling,
+  'app-registry-scale': appRegistryScale,
 };
 const only = onlyArg?.split('=')[1]?.split(',').filter(Boolean);
 for (const name of only ?? []) {
@@ -130,6 +134,7 @@ const SCENARIOS: Scenario[] = Object.entries(ALL)
 // The run.
 
 const ctx = createContext({ quick, plan: PLAN, settings: SETTINGS, targets: TARGETS, quietBudgetS });
+ctx.skipPayloads = SCENARIOS.every((s) => s.usesPayloads === false);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -166,7 +171,7 @@ try {
   ctx.failures.push((error as Error).message);
   say.fail((error as Error).message);
 } finally {
-  for (const label of ['webhook-ingest', 'escalation', 'http-ceiling', 'status-mapper']) {
+  for (const label of ['webhook-ingest', 'escalation', 'http-ceiling', 'status-mapper', 'app-registry']) {
     const peak = ctx.sampler.peak(label);
     if (Number.isFinite(peak)) ctx.results.rssPeakBytes[label] = peak;
   }

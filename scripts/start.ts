@@ -12,18 +12,22 @@ import {
   ensureDatabase,
   type FakeOpsgenie,
   type FakePagerDuty,
+  freePort,
   type LocalIssuer,
   REPO_ROOT,
   type Stack,
   startFakeOpsgenie,
   startFakePagerDuty,
   startLocalIssuer,
+  startOpa,
   startStack,
 } from '@micro-oncall/test-kit';
 import { elapsed, say } from './lib/console.js';
 import { DEMO_OPSGENIE_ALERTS, DEMO_PAGERDUTY_INCIDENTS, sendDemoIncidents } from './lib/demo.js';
+import { registerHeldDemoApp, seedDemoApps } from './lib/demo-apps.js';
 import { startDemoStatuspage } from './lib/demo-status.js';
 import { type Platform, startPlatform } from './lib/platform.js';
+import { ensureTool } from './lib/tools.js';
 
 const started = Date.now();
 // MICRO_ONCALL_DEV_DIR keeps a second platform's data apart (the newcomer test uses it).
@@ -98,6 +102,10 @@ try {
   const demoStatus = await startDemoStatuspage(devDir);
   fakes.push(demoStatus.fake);
 
+  // app-registry's policy engine: OPA on the repository's policies (started after the services,
+  // below, so that one demo app shows what happens while it is down).
+  const opaPort = await freePort();
+
   // Stable across restarts, like the data: a restart does not sign everyone out.
   const sessionSecret = devSecret('session-secret', () => randomBytes(32).toString('hex'));
 
@@ -115,7 +123,7 @@ try {
       'opsgenie-api-key': ogKey.path,
       'session-secret': sessionSecret.path,
     },
-    urls: { 'pagerduty-api': fakePagerDuty.url, 'opsgenie-api': fakeOpsgenie.url },
+    urls: { 'pagerduty-api': fakePagerDuty.url, 'opsgenie-api': fakeOpsgenie.url, opa: `http://127.0.0.1:${opaPort}` },
     files: {
       'service-catalogue':
         process.env.SERVICE_CATALOGUE_FILE ??
@@ -142,6 +150,29 @@ try {
     epoch,
   );
 
+  say.step('starting OPA for app-registry and registering demo apps (DEMO ONLY)');
+  const registry = platform.service('app-registry');
+  const demoTokens = {
+    responder: await issuer.token({ sub: 'dev-responder', name: 'Ada Responder', roles: ['responder'] }),
+    approver: await issuer.token({ sub: 'dev-approver', name: 'Abe Approver', roles: ['approver'] }),
+    admin: await issuer.token({ sub: 'dev-admin', name: 'Alex Admin', roles: ['admin'] }),
+  };
+  await registerHeldDemoApp(registry.url, demoTokens);
+  try {
+    fakes.push(
+      await startOpa({
+        binary: await ensureTool('opa', say.info),
+        port: opaPort,
+        watch: true,
+        inPlace: true,
+        log: say.info,
+      }),
+    );
+  } catch (error) {
+    say.fail(`OPA did not start (${(error as Error).message}): app-registry holds every new app for review`);
+  }
+  const demoApps = await seedDemoApps(registry.url, demoTokens);
+
   const tokenFile = join(devDir, 'viewer.token');
   writeFileSync(
     tokenFile,
@@ -159,6 +190,7 @@ try {
   say.info(
     `status page     ${product}/status/   (provider status mapped onto our services; the same sign-in; DEMO ONLY fake Cloudflare ${demoStatus.fake.url})`,
   );
+  say.info(`apps            ${product}/apps/   (the app registry: inventory, onboarding, restore; the same sign-in)`);
   say.info(`escalation API  ${product}/v1/incidents   (bearer token or the dashboard's session)`);
   say.info(`webhooks        ${product}/v1/webhooks/pagerduty | opsgenie | alertmanager   (webhook-ingest)`);
   say.info(`status API      ${product}/status/internal   (bearer token, e.g. the viewer token below)`);
@@ -168,6 +200,9 @@ try {
   );
   say.info(
     `each service    ${[...platform.services].map(([name, s]) => `${name} ${s.url}`).join(', ')}   (/openapi.json, /health/ready, /metrics: not on the product's host, as in a cluster)`,
+  );
+  say.info(
+    `app-registry    ${registry.url}/apps/v1/apps   (viewer token; demo apps in every state, ${demoApps} added now; policies: policies/app-registry, reloaded on change)`,
   );
   say.info(`PostgreSQL      ${databaseUrl.replace(/\/\/[^@]*@/, '//')}`);
   say.info(`Kafka           ${stack.kafkaBrokers}   (topic oncall.incident-events.v1)`);

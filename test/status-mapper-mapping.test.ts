@@ -1,20 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { incidentEventEnvelope, incidentIdFor, normalisePagerDuty, topicName } from '@micro-oncall/incident-model';
 import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
-import {
-  createTestDatabase,
-  type FakeStatuspage,
-  type LocalIssuer,
-  startFakeStatuspage,
-  startLocalIssuer,
-  testKafka,
-  uniqueNamespace,
-} from '@micro-oncall/test-kit';
+import { type FakeStatuspage, startFakeStatuspage, testKafka } from '@micro-oncall/test-kit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Platform, startPlatform } from '../scripts/lib/platform.js';
-import { assertPlatformRunning, CATALOGUE_FILE, eventually, failOnServiceStop, getJson } from './helpers.js';
+import { assertPlatformRunning, eventually, getJson } from './helpers.js';
+import { type StatusPlatform, startStatusPlatform, statuspageSources } from './lib/status-mapper.js';
 
 interface MappingAnswer {
   source: { hash: string };
@@ -43,56 +33,26 @@ const mappingFile = (cdnServices: string) => `mappings:
  * (checkout, payments-api with the alias payments, search).
  */
 describe('status-mapper and escalation: the mapping', () => {
-  let platform: Platform;
-  let issuer: LocalIssuer;
+  let status: StatusPlatform;
   let cloudflare: FakeStatuspage;
-  let viewer: string;
-  let responder: string;
-  let mappingPath: string;
-  let namespace: string;
-  const statusMapper = (path: string) => `${platform.service('status-mapper').url}${path}`;
-  const mapping = () => getJson<MappingAnswer>(statusMapper('/status/v1/mapping'), viewer);
+  const mapping = () => getJson<MappingAnswer>(`${status.statusMapper.url}/status/v1/mapping`, status.viewer);
 
   beforeAll(async () => {
-    const stack = inject('stack');
-    issuer = await startLocalIssuer();
-    viewer = await issuer.token({ sub: 'viewer-1', roles: ['viewer'] });
-    responder = await issuer.token({ sub: 'responder-1', roles: ['responder'] });
     cloudflare = await startFakeStatuspage({
       name: 'Cloudflare',
       components: [{ name: 'CDN Edge' }, { name: 'DNS' }, { name: 'API' }],
     });
-    const dir = mkdtempSync(join(tmpdir(), 'mo-status-catalogue-'));
-    writeFileSync(
-      join(dir, 'sources.yml'),
-      `pages:\n  - id: cloudflare\n    provider: Cloudflare\n    url: ${cloudflare.summaryUrl}\n    intervalSeconds: 3600\n`,
-    );
-    mappingPath = join(dir, 'mapping.yml');
-    writeFileSync(mappingPath, mappingFile('checkout, payments'));
-    namespace = uniqueNamespace('status-catalogue');
-    platform = await startPlatform({
-      databaseUrl: await createTestDatabase(stack.databaseUrl, 'status_catalogue'),
-      kafkaBrokers: stack.kafkaBrokers,
-      namespace,
-      oidc: { issuer: issuer.issuer, audience: issuer.audience },
-      secretFiles: {},
-      files: {
-        'service-catalogue': CATALOGUE_FILE,
-        'status-sources': join(dir, 'sources.yml'),
-        'status-mapping': mappingPath,
-      },
-      only: ['escalation', 'status-mapper'],
-      logLevel: 'error',
-      nodeEnv: 'test',
-      onFatal: failOnServiceStop,
+    status = await startStatusPlatform('status-catalogue', {
+      sources: statuspageSources([{ id: 'cloudflare', provider: 'Cloudflare', page: cloudflare }]),
+      mapping: mappingFile('checkout, payments'),
     });
     // status-mapper polls its new page at start-up.
     await eventually('the first poll', async () => ((await mapping()).body.unmapped.length > 0 ? true : undefined));
   });
 
   afterAll(async () => {
-    await platform?.stop();
-    await Promise.allSettled([issuer?.stop(), cloudflare?.stop()]);
+    await status?.stop();
+    await cloudflare?.stop();
     assertPlatformRunning();
   });
 
@@ -113,33 +73,26 @@ describe('status-mapper and escalation: the mapping', () => {
       if (result.outcome !== 'events') throw new Error('fixture did not normalise');
       return result.events;
     })();
-    await testKafka(inject('stack').kafkaBrokers).publish(topicName('incident-events', namespace), [
+    await testKafka(inject('stack').kafkaBrokers).publish(topicName('incident-events', status.namespace), [
       { key: event!.incidentId, value: JSON.stringify(incidentEventEnvelope(event!, { source: '/test' })) },
     ]);
     const id = incidentIdFor('pagerduty', 'PREMAP01');
-    const incident = () => getJson<IncidentDetail>(`${platform.service('escalation').url}/v1/incidents/${id}`, viewer);
+    const incident = () =>
+      getJson<IncidentDetail>(`${status.platform.service('escalation').url}/v1/incidents/${id}`, status.viewer);
     await eventually('the incident in escalation', async () => ((await incident()).status === 200 ? true : undefined));
 
     // The CDN edge goes down: checkout and payments are affected, search is not (yet).
     cloudflare.setComponentStatus('CDN Edge', 'major_outage');
-    const polled = await fetch(statusMapper('/status/v1/sources/poll'), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${responder}` },
-    });
-    expect(polled.status).toBe(202);
-    await eventually('the outage in /status/internal', async () => {
-      const { body } = await getJson<{ services: { service: string; status: string }[] }>(
-        statusMapper('/status/internal'),
-        viewer,
-      );
-      return body.services.find((s) => s.service === 'checkout')?.status === 'major_outage' ? true : undefined;
-    });
+    await status.statusMapper.requestPoll();
+    await eventually('the outage in /status/internal', async () =>
+      (await status.statusMapper.serviceStatus('checkout')).status === 'major_outage' ? true : undefined,
+    );
     expect((await incident()).body.incident).toMatchObject({ service: 'search', providerConditions: [] });
 
     // The mapping file is edited: the running status-mapper applies it (MAPPING_RELOAD_INTERVAL_MS,
     // 10 s by default) and tells escalation, whose live incident on search now shows the outage.
     const before = (await mapping()).body.source.hash;
-    writeFileSync(mappingPath, mappingFile('checkout, payments, search'));
+    writeFileSync(status.mappingFile, mappingFile('checkout, payments, search'));
     const conditions = await eventually(
       'the outage on the search incident',
       async () => {

@@ -92,6 +92,8 @@ export interface BenchContext {
   /** Seconds left, in all, for waiting until the machine is quiet before a measurement. */
   quietBudgetS: number;
   shuttingDown: boolean;
+  /** No selected scenario uses the pre-generated payloads: the set-up skips them. */
+  skipPayloads: boolean;
 }
 
 export function createContext(opts: {
@@ -152,6 +154,7 @@ export function createContext(opts: {
     failures: [],
     quietBudgetS: opts.quietBudgetS,
     shuttingDown: false,
+    skipPayloads: false,
   };
 }
 
@@ -192,4 +195,6 @@ export interface Scenario {
   /** The line shown when the scenario starts (computed then, so it can show set-up results). */
   title(ctx: BenchContext): string;
   run(ctx: BenchContext): Promise<void>;
+  /** false: uses none of the pre-generated payloads (webhooks, bus messages). Default true. */
+  usesPayloads?: boolean;
 }

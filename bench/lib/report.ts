@@ -1,3 +1,4 @@
+import type { AppRegistryResults } from './app-registry-report.js';
 import type { BusResult } from './bus.js';
 import type { LoadResult } from './load.js';
 import type { ProfileSummary } from './profile.js';
@@ -52,6 +53,7 @@ export interface BenchResults {
   consumer?: ConsumerRun;
   consumerProfile?: { eventsPerS: number; summary: ProfileSummary };
   statusMapper?: StatusMapperResults;
+  appRegistry?: AppRegistryResults;
   rssPeakBytes: Record<string, number>;
   /** RSS right after each service answered /health/ready, before any load. */
   rssIdleBytes: Record<string, number>;
@@ -71,6 +73,10 @@ export interface Targets {
   statusMapperCores: number;
   /** Polls per minute achieved ÷ what the configured interval and jitter ask for. */
   statusMapperCadence: number;
+  /** app-registry at 250,000 apps: p99 of the slowest list/filter query kind, ms. */
+  appRegistryListP99Ms: number;
+  /** app-registry: one lifecycle sweep over 250,000 apps, s. */
+  appRegistrySweepS: number;
 }
 
 export interface Verdict {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { KAFKA_VERSION, REPO_ROOT } from '@micro-oncall/test-kit';
+import { appRegistryMethod, appRegistrySection, appRegistryVerdicts } from './app-registry-report.js';
 import type { BenchContext } from './context.js';
 import {
   BACKGROUND_LIMIT,
@@ -55,7 +56,11 @@ export function composeReport(ctx: BenchContext): RunReport {
   const now = new Date();
   const date = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
   const base = join(ctx.dirs.results, `${date}-${commit}${quick ? '-quick' : ''}`);
-  const verdicts = [...evaluate(results, ctx.targets), ...statusMapperVerdicts(results.statusMapper, ctx.targets)];
+  const verdicts = [
+    ...evaluate(results, ctx.targets),
+    ...statusMapperVerdicts(results.statusMapper, ctx.targets),
+    ...appRegistryVerdicts(results.appRegistry, ctx.targets),
+  ];
   const machine = {
     cores: CORES,
     cpuModel: os.cpus()[0]?.model ?? '?',
@@ -85,6 +90,7 @@ export function composeReport(ctx: BenchContext): RunReport {
     `Consumer: ${fmtInt(plan.consumerEvents)} events normalised with normalisePagerDuty and wrapped with incidentEventEnvelope (key = incident id), ${settings.eventsPerIncident} per incident, pre-published to a fresh topic; escalation then starts on an empty database; rate = rows in escalation.incident_events (polled every 250 ms) from the first applied row to the last.`,
     'Peak RSS: VmRSS from /proc/<pid>/status every 250 ms per service process (the profiled run excluded). CPU split: utime+stime per process (and its children) from /proc over each measured window; "other" is machine busy time not accounted to this run (other processes).',
     ...statusMapperMethod(results.statusMapper),
+    ...appRegistryMethod(results.appRegistry),
     `Disturbance: before each measurement the run waits (bounded) until processes outside it use less than ${BACKGROUND_LIMIT} cores, and repeats a measurement that was disturbed (at most ${settings.maxAttempts} times), keeping the least disturbed attempt; figures measured with more background load are marked.`,
   ];
   const report = {
@@ -127,6 +133,7 @@ export function composeReport(ctx: BenchContext): RunReport {
     '',
     coresTable(results, CORES),
     ...statusMapperSection(results.statusMapper, `${CORES} shared cores`),
+    ...appRegistrySection(results.appRegistry, `${CORES} shared cores`, ctx.targets),
     ...(results.profile
       ? [
           '',

@@ -5,7 +5,7 @@ import {
   incidentEventEnvelope,
   normalisePagerDuty,
 } from '@micro-oncall/incident-model';
-import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
+import { drillRunEvent, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import { listServices } from './services.js';
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
@@ -75,6 +75,25 @@ export async function contractFiles(): Promise<Map<string, string>> {
         source: 'poll',
       },
       { source: '/status-mapper', drill: false, time: '2025-11-20T08:01:02.150Z' },
+    ),
+    drills: envelopeFor('drills', drillRunEvent(), { source: '/simulator', time: '2025-11-20T10:00:05.120Z' }),
+    'app-registry': envelopeFor(
+      'app-registry',
+      {
+        changeId: '7c0e4a2b-1d3f-4e5a-8b6c-9d0e1f2a3b4c',
+        kind: 'state_changed',
+        app: { id: 'app_3k9x2m7q4v8c1d5e6f7g8h9j', name: 'expense-approvals' },
+        owner: {
+          person: { name: 'Grace Hopper', contact: 'grace@example.com' },
+          team: { name: 'finance-tools', contact: '#finance-tools' },
+        },
+        tier: 'medium',
+        state: { from: 'idle', to: 'disabled' },
+        reason: 'no activity for 30 days while idle (tier medium): disabled; archived after a 14-day grace period',
+        actor: { type: 'system', id: 'lifecycle-sweep' },
+        occurredAt: '2025-11-20T03:00:00.000Z',
+      },
+      { source: '/app-registry', drill: false, time: '2025-11-20T03:00:00.120Z' },
     ),
   };
   for (const [kind, schema] of Object.entries(schemas)) {

@@ -142,6 +142,10 @@ spec:
             {{- with (dig "volumeMounts" list $w) }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
+        {{- /* Containers the service runs beside it (app-registry's OPA), each complete: the policies check them too. */}}
+        {{- with (dig "sidecars" list $w) }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
       volumes:
         {{- include "common.tmpVolume" $ctx | nindent 8 }}
         {{- with (include "common.secretVolume" $envArgs) }}

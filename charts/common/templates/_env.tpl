@@ -16,6 +16,7 @@ _helpers.tpl), which the defines below combine with the settings every service s
   volumes:          [...]                           extra pod volumes (e.g. a ConfigMap)
   volumeMounts:     [...]                           and where they are mounted
   config:           "..."                           text hashed into checksum/config
+  sidecars:         [...]                           complete containers run beside the service
 
 `param` (optional) names the value a variable comes from (e.g. oidc.issuer), for messages.
 */}}

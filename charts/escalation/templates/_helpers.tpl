@@ -40,6 +40,9 @@ Usage: {{- $workload := include "common.workload" (dict "context" . "define" "es
 {{- if not .Values.session.existingSecret -}}
 {{- fail "session.existingSecret is required: name the Secret holding the session signing key (see docs/deploy.md)" -}}
 {{- end -}}
+{{- if and .Values.providers.alertmanager.basicAuth.existingSecret .Values.providers.alertmanager.bearerToken.existingSecret -}}
+{{- fail "providers.alertmanager: give either basicAuth or bearerToken, not both" -}}
+{{- end -}}
 {{- if and .Values.providers.pagerduty.apiToken.existingSecret (not .Values.providers.pagerduty.fromEmail) -}}
 {{- fail "providers.pagerduty.fromEmail is required with providers.pagerduty.apiToken: the e-mail of the PagerDuty user that actions are made as when the responder's own address is not known" -}}
 {{- end -}}
@@ -76,6 +79,14 @@ env:
     value: {{ . | quote }}
     param: providers.pagerduty.fromEmail
   {{- end }}
+  {{- with .Values.providers.alertmanager.url }}
+  - name: ALERTMANAGER_URL
+    value: {{ . | quote }}
+    param: providers.alertmanager.url
+  - name: ALERTMANAGER_SILENCE_MINUTES
+    value: {{ $.Values.providers.alertmanager.silenceMinutes | quote }}
+    param: providers.alertmanager.silenceMinutes
+  {{- end }}
 secretFiles:
   - env: SESSION_SECRET_FILE
     file: session-secret
@@ -89,6 +100,14 @@ secretFiles:
     file: opsgenie-api-key
     secret: {{ .Values.providers.opsgenie.apiKey | toJson }}
     param: providers.opsgenie.apiKey
+  - env: ALERTMANAGER_BASIC_AUTH_FILE
+    file: alertmanager-basic-auth
+    secret: {{ .Values.providers.alertmanager.basicAuth | toJson }}
+    param: providers.alertmanager.basicAuth
+  - env: ALERTMANAGER_BEARER_TOKEN_FILE
+    file: alertmanager-bearer-token
+    secret: {{ .Values.providers.alertmanager.bearerToken | toJson }}
+    param: providers.alertmanager.bearerToken
   - env: SLACK_WEBHOOK_URL_FILE
     file: slack-webhook-url
     secret: {{ .Values.providers.slack.webhookUrl | toJson }}

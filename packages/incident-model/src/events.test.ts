@@ -1,6 +1,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { AppRegistryChange } from './app-registry.js';
 import {
   EVENT_SCHEMAS,
   envelopeFor,
@@ -11,6 +12,7 @@ import {
   incidentActionEnvelope,
   incidentEventEnvelope,
 } from './events.js';
+import { drillRunEvent } from './fixtures/drills.js';
 import { incidentIdFor } from './incident.js';
 import { ProviderStatusChange } from './provider-status.js';
 
@@ -182,12 +184,16 @@ describe('EVENT_SCHEMAS', () => {
       }),
     'incident-actions': () => incidentActionEnvelope(anAction(), { source: '/test', drill: false }),
     'provider-status': () => envelopeFor('provider-status', aProviderStatusChange(), { source: '/test', drill: false }),
+    drills: () => envelopeFor('drills', drillRunEvent(), { source: '/test' }),
+    'app-registry': () => envelopeFor('app-registry', anAppRegistryChange(), { source: '/test', drill: false }),
   } as const;
   /** A payload field each topic's schema must refuse when broken. */
   const broken: Record<keyof typeof EVENT_SCHEMAS, Record<string, unknown>> = {
     'incident-events': { incidentId: 'not-an-id' },
     'incident-actions': { incidentId: 'not-an-id' },
     'provider-status': { changeId: 'not-a-uuid' },
+    drills: { kind: 'paused' },
+    'app-registry': { tier: 'extreme' },
   };
 
   it.each(Object.keys(EVENT_SCHEMAS) as Array<keyof typeof EVENT_SCHEMAS>)(
@@ -269,5 +275,42 @@ describe('provider-status contract', () => {
     const change = aProviderStatusChange();
     const bad = { ...change, status: { ...change.status, to: 'sort_of_down' } };
     expect(ProviderStatusChange.safeParse(bad).success).toBe(false);
+  });
+});
+
+function anAppRegistryChange(): AppRegistryChange {
+  return {
+    changeId: '7c0e4a2b-1d3f-4e5a-8b6c-9d0e1f2a3b4c',
+    kind: 'state_changed',
+    app: { id: 'app_01hq3v7k2m9x8c4d5e6f7g8h9j', name: 'expense-approvals' },
+    owner: {
+      person: { name: 'Grace Hopper', contact: 'grace@example.com' },
+      team: { name: 'finance-tools', contact: '#finance-tools' },
+    },
+    tier: 'medium',
+    state: { from: 'idle', to: 'disabled' },
+    reason: 'idle for 14 days (grace before disabling for tier medium)',
+    actor: { type: 'system', id: 'lifecycle-sweep' },
+    occurredAt: '2026-11-20T08:00:00.000Z',
+  };
+}
+
+describe('app-registry contract', () => {
+  it('keys the event by app id and types it by the kind of change', () => {
+    const envelope = envelopeFor('app-registry', anAppRegistryChange(), { source: '/app-registry', drill: false });
+    expect(envelope).toMatchObject({
+      id: '7c0e4a2b-1d3f-4e5a-8b6c-9d0e1f2a3b4c',
+      subject: 'app_01hq3v7k2m9x8c4d5e6f7g8h9j',
+      type: 'io.microoncall.app-registry.state_changed',
+      drill: false,
+    });
+    expect(EVENT_SCHEMAS['app-registry'].parse(envelope)).toEqual(envelope);
+  });
+
+  it('refuses a state outside the lifecycle, and a registration without a team', () => {
+    const change = anAppRegistryChange();
+    expect(AppRegistryChange.safeParse({ ...change, state: { from: 'idle', to: 'deleted' } }).success).toBe(false);
+    expect(AppRegistryChange.safeParse({ ...change, owner: { person: null } }).success).toBe(false);
+    expect(AppRegistryChange.safeParse({ ...change, owner: { ...change.owner, person: null } }).success).toBe(true);
   });
 });

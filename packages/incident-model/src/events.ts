@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { APP_REGISTRY_TYPE_PREFIX, AppRegistryChange } from './app-registry.js';
+import { DRILL_EVENT_TYPE_PREFIX, DrillRunEvent } from './drills.js';
 import { Assignee, INCIDENT_LIMITS, IncidentEventKind, IncidentId, IncidentSnapshot, Provider } from './incident.js';
 import { PROVIDER_STATUS_TYPE_PREFIX, ProviderStatusChange } from './provider-status.js';
 import { IsoDateTime } from './time.js';
@@ -208,6 +210,20 @@ export const TOPIC_CONTRACTS = {
     id: (c) => c.changeId,
     type: (c) => `${PROVIDER_STATUS_TYPE_PREFIX}${c.status.to}`,
     subject: (c) => c.component.key,
+  }),
+  drills: topicContract({
+    data: DrillRunEvent,
+    id: (e) => e.eventId,
+    type: (e) => `${DRILL_EVENT_TYPE_PREFIX}${e.kind}`,
+    subject: (e) => e.run.id,
+    // Everything on `drills` is about synthetic traffic.
+    drill: () => true,
+  }),
+  'app-registry': topicContract({
+    data: AppRegistryChange,
+    id: (c) => c.changeId,
+    type: (c) => `${APP_REGISTRY_TYPE_PREFIX}${c.kind}`,
+    subject: (c) => c.app.id,
   }),
 };
 

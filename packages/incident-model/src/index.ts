@@ -1,4 +1,6 @@
+export * from './app-registry.js';
 export * from './contracts.js';
+export * from './drills.js';
 export * from './events.js';
 export * from './incident.js';
 export * from './normalise/index.js';

@@ -18,6 +18,45 @@ export const ComponentStatus = z.enum([
 ]);
 export type ComponentStatus = z.infer<typeof ComponentStatus>;
 
+/**
+ * Conditions, worst last. `unknown` (a status we do not know, or a source that stopped
+ * answering) ranks above maintenance and below any confirmed degradation: it must never read as
+ * "operational", and it must not hide a real outage next to it either. (The pages' copy:
+ * packages/web-ui/ui/common/conditions.js.)
+ */
+const COMPONENT_STATUS_RANK: Readonly<Record<ComponentStatus, number>> = {
+  operational: 0,
+  under_maintenance: 1,
+  unknown: 2,
+  degraded_performance: 3,
+  partial_outage: 4,
+  major_outage: 5,
+};
+
+/** Where a condition stands, worst highest. */
+export function componentStatusRank(status: ComponentStatus): number {
+  return COMPONENT_STATUS_RANK[status];
+}
+
+/** The worst of `statuses`; `operational` for none. */
+export function worstComponentStatus(statuses: Iterable<ComponentStatus>): ComponentStatus {
+  let worst: ComponentStatus = 'operational';
+  for (const s of statuses) if (COMPONENT_STATUS_RANK[s] > COMPONENT_STATUS_RANK[worst]) worst = s;
+  return worst;
+}
+
+/** A provider's status word → ours; anything we do not know (or a missing one) is `unknown`. */
+export function toComponentStatus(value: unknown): ComponentStatus {
+  return typeof value === 'string' && Object.hasOwn(COMPONENT_STATUS_RANK, value)
+    ? (value as ComponentStatus)
+    : 'unknown';
+}
+
+/** For people: `major_outage` → `major outage`. */
+export function componentStatusWords(status: ComponentStatus): string {
+  return status.replace(/_/g, ' ');
+}
+
 export const ProviderStatusSource = z.enum(['poll', 'webhook', 'aws']);
 
 export const PROVIDER_STATUS_LIMITS = {

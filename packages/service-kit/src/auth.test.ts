@@ -13,6 +13,7 @@ import {
   type Role,
   requireRole,
   rolesFromClaims,
+  signInEvidence,
   type TokenVerifier,
   verifiedEmail,
 } from './auth.js';
@@ -311,6 +312,33 @@ describe(principalFromClaims.name, () => {
       roles: ['responder'],
     } satisfies Principal);
     expect(principalFromClaims({ ...claims, email_verified: true }, opts).email).toBe('lead@example.com');
+  });
+});
+
+describe(signInEvidence.name, () => {
+  it('reads amr, acr and auth_time as the issuer sent them', () => {
+    expect(
+      signInEvidence({ amr: ['pwd', 'otp', 'mfa'], acr: 'urn:okta:loa:2fa:any', auth_time: 1_764_000_000 }),
+    ).toEqual({ methods: ['pwd', 'otp', 'mfa'], level: 'urn:okta:loa:2fa:any', at: 1_764_000_000 });
+  });
+
+  it('is absent from a token that says nothing about the sign-in', () => {
+    expect(signInEvidence({ sub: 'u-1' })).toBeUndefined();
+    expect(principalFromClaims({ sub: 'u-1' }, {})).not.toHaveProperty('signIn');
+  });
+
+  it('takes one amr string as one method and ignores values of the wrong type', () => {
+    expect(signInEvidence({ amr: 'hwk', acr: 1, auth_time: '1764000000' })).toEqual({
+      methods: ['hwk'],
+      level: null,
+      at: null,
+    });
+    expect(signInEvidence({ amr: [42, '', 'otp', 'otp'] })?.methods).toEqual(['otp']);
+  });
+
+  it('reaches the principal of a verified token', () => {
+    const principal = principalFromClaims({ sub: 'u-2', amr: ['mfa'], auth_time: 1_764_000_100 }, {});
+    expect(principal.signIn).toEqual({ methods: ['mfa'], level: null, at: 1_764_000_100 });
   });
 });
 

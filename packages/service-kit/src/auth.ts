@@ -12,6 +12,21 @@ export interface Principal {
   /** Only an email the issuer marked verified (see verifiedEmail); null otherwise. */
   email: string | null;
   roles: Role[];
+  /**
+   * How and when the person signed in, from the token's `amr`, `acr` and `auth_time` claims
+   * (OIDC Core, RFC 8176); present only when the token carries at least one of them. For
+   * step-up checks such as "an approval needs a recent multi-factor sign-in".
+   */
+  signIn?: SignInEvidence;
+}
+
+export interface SignInEvidence {
+  /** `amr`: the authentication methods used (`pwd`, `otp`, `hwk`, `mfa`, …); empty when absent. */
+  methods: string[];
+  /** `acr`: the authentication context class the issuer says was met; null when absent. */
+  level: string | null;
+  /** `auth_time`: when the person last actively signed in (Unix seconds); null when absent. */
+  at: number | null;
 }
 
 /**
@@ -91,16 +106,35 @@ export function verifiedEmail(claims: JWTPayload): string | null {
   return verified && typeof claims.email === 'string' && claims.email.length > 0 ? claims.email : null;
 }
 
+/**
+ * The sign-in evidence of a token (`amr`, `acr`, `auth_time`), or undefined when it carries none.
+ * Values of the wrong type count as absent; some issuers send `amr` as one string.
+ */
+export function signInEvidence(claims: JWTPayload): SignInEvidence | undefined {
+  const { amr, acr, auth_time: authTime } = claims as { amr?: unknown; acr?: unknown; auth_time?: unknown };
+  if (amr === undefined && acr === undefined && authTime === undefined) return undefined;
+  const methods = (Array.isArray(amr) ? amr : typeof amr === 'string' ? [amr] : []).filter(
+    (m): m is string => typeof m === 'string' && m.length > 0 && m.length <= 64,
+  );
+  return {
+    methods: [...new Set(methods)].slice(0, 32),
+    level: typeof acr === 'string' && acr.length > 0 && acr.length <= 256 ? acr : null,
+    at: typeof authTime === 'number' && Number.isFinite(authTime) && authTime > 0 ? Math.floor(authTime) : null,
+  };
+}
+
 /** The principal a verified token or ID token describes (`sub` must be present). */
 export function principalFromClaims(
   claims: JWTPayload & { sub: string },
   opts: Pick<JwtVerifierOptions, 'rolesClaim' | 'roleMap'>,
 ): Principal {
+  const signIn = signInEvidence(claims);
   return {
     subject: String(claims.sub),
     name: typeof claims.name === 'string' ? claims.name : null,
     email: verifiedEmail(claims),
     roles: rolesFromClaims(claims, opts),
+    ...(signIn ? { signIn } : {}),
   };
 }
 

@@ -5,7 +5,7 @@ type JsonSchema = Record<string, unknown>;
 type SchemaSource = z.ZodType | JsonSchema;
 
 export interface ApiOperation {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Express-style path: `/v1/incidents/:id`. */
   path: string;
   summary: string;

@@ -15,6 +15,7 @@ export {
   TEST_ROUTE_DEFAULTS,
 } from './infra/alertmanager.js';
 export { KAFKA_VERSION } from './infra/kafka.js';
+export { APP_REGISTRY_POLICY_DIR, type LocalOpa, type StartOpaOptions, startOpa } from './infra/opa.js';
 export { ensureDatabase } from './infra/postgres.js';
 export { freePort, type Log, waitFor } from './infra/process.js';
 export { REPO_ROOT, type Stack, startStack } from './infra/stack.js';

@@ -58,6 +58,22 @@ export const configSchema = baseConfigSchema
     OPSGENIE_API_KEY: z.string().min(8).optional(),
     /** EU accounts: https://api.eu.opsgenie.com */
     OPSGENIE_API_URL: z.string().url().default('https://api.opsgenie.com'),
+    /** Alertmanager API (acknowledge = a silence, resolve = expire it), e.g. http://alertmanager.monitoring:9093. */
+    ALERTMANAGER_URL: z.string().url().optional(),
+    /** `user:password` for basic auth to Alertmanager (or the proxy in front of it); or ALERTMANAGER_BEARER_TOKEN. */
+    ALERTMANAGER_BASIC_AUTH: z
+      .string()
+      .regex(/^[^:]+:.+$/s, 'must be user:password')
+      .optional(),
+    ALERTMANAGER_BEARER_TOKEN: z.string().min(8).optional(),
+    /** How long the silence of an acknowledgement lasts (at most 72 h). */
+    ALERTMANAGER_SILENCE_MINUTES: envInt(240, { min: 5, max: 72 * 60 }),
+    /**
+     * How often the alerts of our silences are looked up: Alertmanager does not send the resolution
+     * of a silenced alert, so a silence is expired when its alert is gone (two checks in a row),
+     * before the group's next notification. Keep it well under the route's group_interval.
+     */
+    ALERTMANAGER_SILENCE_CHECK_SECONDS: envInt(15, { min: 1, max: 300 }),
     PROVIDER_TIMEOUT_MS: envInt(5000, { min: 100, max: 60_000 }),
     /**
      * Overall bound of one action, provider retries included: past it the answer is 503 "outcome
@@ -75,6 +91,13 @@ export const configSchema = baseConfigSchema
         code: 'custom',
         path: ['ACTION_DEADLINE_MS'],
         message: `must be at least PROVIDER_TIMEOUT_MS (${c.PROVIDER_TIMEOUT_MS})`,
+      });
+    }
+    if (c.ALERTMANAGER_BASIC_AUTH && c.ALERTMANAGER_BEARER_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ALERTMANAGER_BEARER_TOKEN'],
+        message: 'give Alertmanager either basic auth or a bearer token, not both',
       });
     }
     if (c.NODE_ENV !== 'production') return;

@@ -8,7 +8,7 @@ import { createSlackNotifier } from './providers/slack.js';
 const MAX_CONDITIONS = 3;
 
 /**
- * Optional Slack notices: a new critical or high incident (drills excluded), with the provider
+ * Optional Slack notices: a new critical or high incident (verified drills excluded), with the provider
  * conditions affecting its service at that moment (likely related), and every escalation made
  * from here. Failures are logged, never allowed to hold up the consumer or an action.
  */
@@ -44,7 +44,9 @@ export function createNotifications(opts: {
     onApplied(changes: IncidentChange[]) {
       for (const { before, after } of changes) {
         const urgent = after.severity === 'critical' || after.severity === 'high';
-        if (!before && urgent && after.status === 'triggered' && !after.drill) {
+        // New, or a drill that turned out not to be one (drills.ts): unverified drill markers are notified.
+        const news = !before || (before.drill && !after.drill);
+        if (news && urgent && after.status === 'triggered' && !after.drill) {
           const priority = after.providerSeverity ? ` priority ${after.providerSeverity}` : '';
           void providerContext(after.service).then((context) =>
             send({

@@ -15,12 +15,20 @@ const PROVIDER_CONDITIONS = [
   "the providers': render them as text.",
 ].join(' ');
 
+const DRILLS = [
+  'Drills are verified, not declared: `drill` is true only when the run id its alerts carry names a run the',
+  'simulator registered on `drills` that was active when the incident arrived; then `drillRun` is `{ id, url }`',
+  "(the run in the simulator's API). `drillRunId`: the run id the alerts carry, believed or not.",
+  'A drill marker (`[drill]` title, `drill=true` label, drill tag, a run id) that matches no active run makes a',
+  'real incident (notified, counted) with `unverifiedDrillMarker: true` and `unverifiedDrillMarkerReason`.',
+].join(' ');
+
 const OPERATIONS: ApiOperation[] = [
   {
     method: 'get',
     path: '/v1/incidents',
     summary: 'List incidents with their owners, newest first',
-    description: PROVIDER_CONDITIONS,
+    description: `${PROVIDER_CONDITIONS} ${DRILLS}`,
     role: 'viewer',
     query: ListIncidentsQuery,
     responses: { 200: { description: '{ items: incident (with providerConditions) + ownership, nextCursor }' } },
@@ -31,6 +39,7 @@ const OPERATIONS: ApiOperation[] = [
     summary: 'One incident: state, ownership, every distinct event and the provider conditions noted while it was live',
     description: [
       PROVIDER_CONDITIONS,
+      DRILLS,
       '`providerTimeline`: oldest first, one entry per provider condition affecting its service that began, changed or',
       'ended (recovered, or no longer mapped) while the incident was live, and those already in force when it opened',
       '(dated from when they began): `{ changeId, at, kind: began|changed|ended, componentKey, provider, component,',
@@ -39,7 +48,10 @@ const OPERATIONS: ApiOperation[] = [
     role: 'viewer',
     pathParams: ID,
     responses: {
-      200: { description: '{ incident (with providerConditions), ownership, events, providerTimeline }' },
+      200: {
+        description:
+          '{ incident (with providerConditions), ownership, ownershipDrift, events, providerTimeline }; `ownershipDrift` is null unless the app-registry says someone else owns the service: `{ differs: (team|owner)[], catalogue: { team, owners }, registry: { appId, team, owner, state, updatedAt } }`',
+      },
       404: { description: 'unknown incident' },
     },
   },
@@ -127,7 +139,9 @@ const OPERATIONS: ApiOperation[] = [
       'One item per service slug: `name`, `team`, `owners`, `oncall` and `contacts` (reached first), `priority`, ' +
       '`aliases` (other names incidents may carry for it) and `fallback` (who is reached when the owners do not ' +
       "answer: the service's own or the catalogue-wide default). Read by other services to check their configuration " +
-      "(status-mapper's mapping).",
+      "(status-mapper's mapping). `ownershipDrift`: null, or where the app-registry (an app named like the service or " +
+      'an alias, from `app-registry` events) disagrees about the team or the owner: ' +
+      '`{ differs: (team|owner)[], catalogue: { team, owners }, registry: { appId, team, owner, state, updatedAt } }`.',
     role: 'viewer',
     responses: { 200: { description: '{ items: service[] } sorted by slug' } },
   },

@@ -28,7 +28,7 @@ export function presentIncident(row: IncidentRow, providerConditions: readonly P
     labels: row.labels,
     links: row.links,
     providerUrl: row.providerUrl,
-    drill: row.drill,
+    ...presentDrill(row),
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
     acknowledgedAt: iso(row.acknowledgedAt),
@@ -36,6 +36,23 @@ export function presentIncident(row: IncidentRow, providerConditions: readonly P
     lastEventKind: row.lastEventKind,
     changeSeq: row.changeSeq,
     providerConditions,
+  };
+}
+
+/** The simulator's page of a drill run (its API, on the product's one host by path). */
+export const drillRunPath = (runId: string) => `/drills/v1/runs/${encodeURIComponent(runId)}`;
+
+/**
+ * Drill or real (drills.ts): `drill` only for a verified drill, with its run; a drill marker that
+ * matched no active run is a real incident with `unverifiedDrillMarker` and the reason.
+ */
+function presentDrill(row: IncidentRow) {
+  return {
+    drill: row.drill,
+    drillRun: row.drill && row.drillRunId ? { id: row.drillRunId, url: drillRunPath(row.drillRunId) } : null,
+    drillRunId: row.drillRunId,
+    unverifiedDrillMarker: row.unverifiedDrillMarker !== null,
+    unverifiedDrillMarkerReason: row.unverifiedDrillMarker,
   };
 }
 

@@ -82,7 +82,8 @@ describe(applyEvent.name, () => {
     ];
     const orders = [events, [...events].reverse(), [events[2]!, events[0]!, events[3]!, events[1]!]];
     const states = orders.map((order) => {
-      const { recordedAt: _ignored, ...rest } = fold(order)!;
+      // When it was recorded and first seen depend on the delivery order by nature.
+      const { recordedAt: _ignored, firstSeenAt: _arrival, ...rest } = fold(order)!;
       return rest;
     });
     expect(states[1]).toEqual(states[0]);
@@ -143,12 +144,21 @@ describe(applyEvent.name, () => {
     expect(state).toMatchObject({ providerSeverity: null, assignees: [] });
   });
 
-  it('marks the incident as a drill if any of its events is one', () => {
+  it('keeps a drill marker of any of its events, without believing it (the consumer verifies the run)', () => {
     const state = fold([
       event('triggered', '2025-11-20T09:00:00.000Z', { drill: true }),
       event('acknowledged', '2025-11-20T09:05:00.000Z'),
     ]);
-    expect(state?.drill).toBe(true);
+    expect(state).toMatchObject({ drill: false, drillMarker: true, drillRunId: null });
+  });
+
+  it('keeps the run id a later event carries (PagerDuty dedup key `drill:<run>:<alert>`)', () => {
+    const run = '0b6f3c1e-9a2d-4c4e-8f51-3a1d2c9e7b10';
+    const state = fold([
+      event('acknowledged', '2025-11-20T09:05:00.000Z'),
+      event('triggered', '2025-11-20T09:00:00.000Z', { dedupKey: `drill:${run}:db-failover` }),
+    ]);
+    expect(state).toMatchObject({ drill: false, drillMarker: true, drillRunId: run });
   });
 });
 

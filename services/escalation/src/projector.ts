@@ -1,5 +1,6 @@
 import { type IncidentEvent, type IncidentEventKind, statusAfter } from '@micro-oncall/incident-model';
 import type { IncidentRow } from './db/types.js';
+import { drillRunIdOfEvent, hasDrillMarker } from './drills.js';
 
 const STATUS_KINDS = new Set<IncidentEventKind>([
   'triggered',
@@ -23,6 +24,8 @@ const before = (a: string, b: string | null) => b !== null && Date.parse(a) < Da
  * - `triggeredAt` is the newest trigger, reopen or unacknowledge (Alertmanager re-fires a
  *   resolved alert as a new trigger); `acknowledgedAt` is the earliest acknowledgement and
  *   `resolvedAt` the newest resolution not older than it.
+ * - the drill marker and run id stick once any event carried them; whether the incident is a
+ *   drill is decided against the registered runs by the consumer (drills.ts).
  * An event older than what is applied still lands in the history but does not move the state
  * backwards. Returns null when there is nothing to project: an event without a snapshot
  * (a note) about an incident not seen yet.
@@ -48,7 +51,13 @@ export function applyEvent(current: IncidentRow | null, event: IncidentEvent): I
         labels: snapshot!.labels,
         links: snapshot!.links,
         providerUrl: snapshot!.providerUrl,
-        drill: event.drill,
+        // Verified against the registered drill runs by the consumer (drills.ts), never by the marker alone.
+        drill: false,
+        drillMarker: hasDrillMarker(event),
+        drillRunId: drillRunIdOfEvent(event),
+        unverifiedDrillMarker: null,
+        // Until the consumer says when its first event was received (the envelope's time).
+        firstSeenAt: at,
         createdAt: snapshot!.createdAt,
         updatedAt: at,
         snapshotAt: at,
@@ -85,7 +94,8 @@ export function applyEvent(current: IncidentRow | null, event: IncidentEvent): I
       next.updatedAt = at;
       next.lastEventKind = event.kind;
     }
-    next.drill = current.drill || event.drill;
+    next.drillMarker = current.drillMarker || hasDrillMarker(event);
+    next.drillRunId = current.drillRunId ?? drillRunIdOfEvent(event);
   }
 
   if (event.kind === 'triggered' || event.kind === 'reopened' || event.kind === 'unacknowledged') {

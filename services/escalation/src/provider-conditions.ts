@@ -1,4 +1,10 @@
-import type { ComponentStatus, ProviderIncidentRef, ProviderStatusChange } from '@micro-oncall/incident-model';
+import {
+  type ComponentStatus,
+  componentStatusRank,
+  componentStatusWords,
+  type ProviderIncidentRef,
+  type ProviderStatusChange,
+} from '@micro-oncall/incident-model';
 import type { ProviderNoteKind, ProviderStale } from './db/schema.js';
 
 /*
@@ -105,29 +111,14 @@ export function noteFor(
   return { kind: 'changed', from: was.status, to: is.status };
 }
 
-/** Severity order of conditions, worst last (as status-mapper ranks them). */
-const RANK: Record<ComponentStatus, number> = {
-  operational: 0,
-  under_maintenance: 1,
-  unknown: 2,
-  degraded_performance: 3,
-  partial_outage: 4,
-  major_outage: 5,
-};
-
 /** Worst first, then by provider and component. */
 export function byWorst(a: ComponentCondition, b: ComponentCondition): number {
   return (
-    RANK[b.status] - RANK[a.status] ||
+    componentStatusRank(b.status) - componentStatusRank(a.status) ||
     a.provider.localeCompare(b.provider) ||
     a.componentName.localeCompare(b.componentName) ||
     a.componentKey.localeCompare(b.componentKey)
   );
-}
-
-/** For people: `major_outage` → `major outage`. */
-export function statusWords(status: string): string {
-  return status.replace(/_/g, ' ');
 }
 
 /** `08:01 UTC` (with the date when it is not `now`'s day). */
@@ -148,6 +139,6 @@ function utcTime(iso: string, now: Date): string {
 export function conditionText(c: ComponentCondition, now = new Date()): string {
   const what = c.stale
     ? `unknown — stale since ${utcTime(c.stale.since, now)}`
-    : `${statusWords(c.status)} since ${utcTime(c.since, now)}`;
+    : `${componentStatusWords(c.status)} since ${utcTime(c.since, now)}`;
   return `${c.provider} — ${c.componentName}: ${what} (likely related)`;
 }

@@ -7,18 +7,21 @@ import {
   required,
 } from '@micro-oncall/service-kit';
 import type { Request } from 'express';
+import { createSilenceExpiry, silencesFromAudit } from './alertmanager-silences.js';
 import { createApp } from './app.js';
 import { createAuditWriter } from './audit.js';
 import { ServiceCatalogue } from './catalogue.js';
+import { createAppRegistryHandler } from './consumers/app-registry.js';
+import { createDrillsHandler } from './consumers/drills.js';
 import { createIncidentEventsHandler } from './consumers/incident-events.js';
 import { createProviderStatusHandler } from './consumers/provider-status.js';
 import * as schema from './db/schema.js';
-import { configSchema } from './env.js';
+import { type Config, configSchema } from './env.js';
 import { createLiveFeed } from './live.js';
 import { createNotifications } from './notifications.js';
 import { openApiDocument } from './openapi.js';
 import { conditionsByService, noteConditionsInForce } from './provider-context.js';
-import { createProviderRegistry } from './providers/index.js';
+import { type AlertmanagerAuth, createProviderRegistry } from './providers/index.js';
 
 /**
  * escalation: incident state from `incident-events`, owners from the service catalogue, the
@@ -38,7 +41,7 @@ export const service = defineService({
     runtimePrivileges: { audit_log: ['select', 'insert'] },
   },
   produces: ['incident-actions'],
-  consumes: ['incident-events', 'provider-status'],
+  consumes: ['incident-events', 'provider-status', 'app-registry', 'drills'],
   openApi: openApiDocument,
   // The dashboard's pages and files, sign-in (the product's one session) and the API.
   publicPaths: [
@@ -62,15 +65,29 @@ export const service = defineService({
       groupId: config.KAFKA_CONSUMER_GROUP,
       handler: createIncidentEventsHandler({
         db: ctx.db,
-        onApplied: notifications.onApplied,
+        onApplied: (changes) => {
+          notifications.onApplied(changes);
+          silenceExpiry?.onApplied(changes);
+        },
         inTransaction: noteConditionsInForce,
       }),
+    });
+    // The simulator's drill runs: an incident is a drill only when its run id names an active one
+    // (drills.ts). A group of its own, like provider-status.
+    ctx.consume('drills', {
+      groupId: `${config.KAFKA_CONSUMER_GROUP}-drills`,
+      handler: createDrillsHandler({ db: ctx.db, onApplied: notifications.onApplied }),
     });
     // A group of its own: in a shared group, kafkajs's assigner could hand this topic's
     // partitions to the incident-events consumer, which does not read them.
     ctx.consume('provider-status', {
       groupId: `${config.KAFKA_CONSUMER_GROUP}-provider-status`,
       handler: createProviderStatusHandler({ db: ctx.db }),
+    });
+    // Owners as the app-registry knows them (ownership drift); a group of its own, like provider-status.
+    ctx.consume('app-registry', {
+      groupId: `${config.KAFKA_CONSUMER_GROUP}-app-registry`,
+      handler: createAppRegistryHandler({ db: ctx.db }),
     });
     const verifyToken = createJwtVerifier({
       issuer: config.OIDC_ISSUER,
@@ -122,7 +139,29 @@ export const service = defineService({
       ...(config.OPSGENIE_API_KEY
         ? { opsgenie: { baseUrl: config.OPSGENIE_API_URL, apiKey: config.OPSGENIE_API_KEY, logger, http } }
         : {}),
+      ...(config.ALERTMANAGER_URL
+        ? {
+            alertmanager: {
+              baseUrl: config.ALERTMANAGER_URL,
+              auth: alertmanagerAuth(config),
+              silenceMinutes: config.ALERTMANAGER_SILENCE_MINUTES,
+              silencesOf: silencesFromAudit(ctx.db),
+              logger,
+              http,
+            },
+          }
+        : {}),
     });
+    // When an Alertmanager alert resolves, the silences its acknowledgements created are expired.
+    const silenceExpiry = providers.alertmanager
+      ? createSilenceExpiry({
+          db: ctx.db,
+          alertmanager: providers.alertmanager,
+          audit: createAuditWriter(ctx.db),
+          logger,
+          checkEveryMs: config.ALERTMANAGER_SILENCE_CHECK_SECONDS * 1000,
+        })
+      : null;
     const app = createApp({
       logger,
       registry: ctx.registry,
@@ -148,7 +187,7 @@ export const service = defineService({
       actionDeadlineMs: config.ACTION_DEADLINE_MS,
       components: ctx.components,
     });
-    return { app, components: [live] };
+    return { app, components: [live, ...(silenceExpiry ? [silenceExpiry.watch] : [])] };
   },
   devEnv: (platform) => ({
     SERVICE_CATALOGUE_FILE: required(platform.files, 'service-catalogue', 'escalation'),
@@ -170,8 +209,22 @@ export const service = defineService({
           OPSGENIE_API_KEY_FILE: required(platform.secretFiles, 'opsgenie-api-key', 'escalation'),
         }
       : {}),
+    ...(platform.urls['alertmanager-api'] ? { ALERTMANAGER_URL: platform.urls['alertmanager-api'] } : {}),
     ...(platform.secretFiles['slack-webhook-url']
       ? { SLACK_WEBHOOK_URL_FILE: platform.secretFiles['slack-webhook-url'] }
       : {}),
   }),
 });
+
+/** Credentials for Alertmanager's API, when it (or a proxy in front of it) asks for them. */
+function alertmanagerAuth(config: Config): AlertmanagerAuth {
+  if (config.ALERTMANAGER_BEARER_TOKEN) return { bearer: config.ALERTMANAGER_BEARER_TOKEN };
+  if (!config.ALERTMANAGER_BASIC_AUTH) return null;
+  const colon = config.ALERTMANAGER_BASIC_AUTH.indexOf(':');
+  return {
+    basic: {
+      username: config.ALERTMANAGER_BASIC_AUTH.slice(0, colon),
+      password: config.ALERTMANAGER_BASIC_AUTH.slice(colon + 1),
+    },
+  };
+}

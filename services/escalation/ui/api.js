@@ -1,20 +1,12 @@
 // @ts-check
+import { ApiError, errorOf, loginUrl } from './common/api.js';
 
-/** An answer other than 2xx, with the server's own message (shown to people as plain text). */
-export class ApiError extends Error {
-  /**
-   * @param {number} status
-   * @param {string} message
-   * @param {string | null} code
-   * @param {string | null} requestId
-   */
-  constructor(status, message, code, requestId) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.requestId = requestId;
-  }
-}
+/*
+ * Requests from escalation's own pages to its API, with the session cookie (the product's
+ * sign-in is escalation's). ApiError and loginUrl are the product's (packages/web-ui,
+ * common/api.js), re-exported for the dashboard's modules.
+ */
+export { ApiError, loginUrl };
 
 let csrfToken = '';
 
@@ -26,11 +18,6 @@ export function setCsrfToken(token) {
 /** 32 random hex digits (crypto.randomUUID needs a secure context; getRandomValues does not). */
 function newIdempotencyKey() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** Where to send the browser to sign in and come back to this very page. */
-export function loginUrl() {
-  return `/auth/login?returnTo=${encodeURIComponent(location.pathname + location.search)}`;
 }
 
 /**
@@ -71,18 +58,9 @@ export async function api(path, opts = {}) {
     location.assign(loginUrl());
     throw new ApiError(401, 'your session has ended; signing in again…', 'unauthenticated', null);
   }
+  if (!res.ok) throw await errorOf(res);
   if (res.status === 204) return /** @type {T} */ (undefined);
-  const body = await res.json().catch(() => null);
-  if (!res.ok) {
-    const error = body && typeof body === 'object' && 'error' in body ? body.error : null;
-    throw new ApiError(
-      res.status,
-      typeof error?.message === 'string' ? error.message : `the server answered ${res.status}`,
-      typeof error?.code === 'string' ? error.code : null,
-      typeof error?.requestId === 'string' ? error.requestId : res.headers.get('x-request-id'),
-    );
-  }
-  return /** @type {T} */ (body);
+  return /** @type {T} */ (await res.json().catch(() => null));
 }
 
 /**

@@ -1,7 +1,8 @@
 // @ts-check
 import { ApiError, api, loginUrl, query } from './api.js';
+import { exactTime } from './common/time.js';
 import { h, navLink } from './dom.js';
-import { absoluteTime, providerName } from './format.js';
+import { providerName } from './format.js';
 
 /** @typedef {import('./types.js').Context} Context */
 /** @typedef {import('./types.js').AuditRow} AuditRow */
@@ -77,7 +78,7 @@ function auditRow(r, seen) {
     h(
       'td',
       { class: 'nowrap' },
-      h('time', { datetime: r.at, title: absoluteTime(r.at), text: new Date(r.at).toLocaleString() }),
+      h('time', { datetime: r.at, title: exactTime(r.at), text: new Date(r.at).toLocaleString() }),
     ),
     h(
       'td',

@@ -17,6 +17,7 @@ import {
   severityLabel,
   statusBadge,
   unownedBadge,
+  unverifiedDrillBadge,
 } from './format.js';
 
 /** @typedef {import('./types.js').Incident} Incident */
@@ -85,8 +86,14 @@ function renderRow(tr, i) {
       assigned ? h('div', { class: 'assignee muted', text: `Assigned to ${assigned}` }) : null,
       // Provider conditions affecting the service (live incidents only; the live feed keeps them current).
       providerConditionLines(i.providerConditions, { max: 2 }),
-      i.drill || !i.ownership.owned
-        ? h('div', { class: 'badges' }, i.drill ? drillBadge() : null, i.ownership.owned ? null : unownedBadge())
+      i.drill || i.unverifiedDrillMarker || !i.ownership.owned
+        ? h(
+            'div',
+            { class: 'badges' },
+            i.drill ? drillBadge(i.drillRun) : null,
+            i.unverifiedDrillMarker ? unverifiedDrillBadge(i.unverifiedDrillMarkerReason) : null,
+            i.ownership.owned ? null : unownedBadge(),
+          )
         : null,
     ),
     h(

@@ -1,8 +1,8 @@
 // @ts-check
 import { ApiError, api } from './api.js';
+import { exactTime } from './common/time.js';
 import { append, externalLink, h, navLink } from './dom.js';
 import {
-  absoluteTime,
   assigneeNames,
   changeText,
   contactItem,
@@ -18,6 +18,7 @@ import {
   statusBadge,
   truncationText,
   unownedBadge,
+  unverifiedDrillBadge,
 } from './format.js';
 
 /** @typedef {import('./types.js').Context} Context */
@@ -27,8 +28,8 @@ import {
 /** @typedef {import('./types.js').ProviderCondition} ProviderCondition */
 /** @typedef {import('./types.js').ProviderTimelineEntry} ProviderTimelineEntry */
 
-/** Providers this service can act on (alertmanager/generic incidents are handled at their source). */
-const ACTIONABLE = new Set(['pagerduty', 'opsgenie']);
+/** Providers this service can act on (generic incidents are handled at their source). */
+const ACTIONABLE = new Set(['pagerduty', 'opsgenie', 'alertmanager']);
 
 /** @type {Record<string, string>} */
 const KIND_LABELS = {
@@ -127,7 +128,7 @@ function timelineItem(e) {
     { class: `event kind-${/^[a-z_]+$/.test(e.kind) ? e.kind : 'other'}` },
     h('time', {
       datetime: e.occurredAt,
-      title: absoluteTime(e.occurredAt),
+      title: exactTime(e.occurredAt),
       text: new Date(e.occurredAt).toLocaleString(),
     }),
     h(
@@ -139,7 +140,8 @@ function timelineItem(e) {
         h('strong', { text: KIND_LABELS[e.kind] ?? e.kind }),
         who ? ` by ${who}` : null,
         h('span', { class: 'muted', text: ` · ${e.providerEventType}` }),
-        e.drill ? [' ', drillBadge()] : null,
+        // The event's own claim, believed or not: the incident's head says which.
+        e.drill ? h('span', { class: 'muted', text: ' · drill marker' }) : null,
       ),
       changed ? h('p', { class: 'event-change', text: changed }) : null,
       truncated ? h('p', { class: 'event-warning', role: 'note', text: truncated }) : null,
@@ -162,7 +164,7 @@ function providerTimelineItem(e) {
   return h(
     'li',
     { class: `event provider-note pn-${e.kind}` },
-    h('time', { datetime: e.at, title: absoluteTime(e.at), text: new Date(e.at).toLocaleString() }),
+    h('time', { datetime: e.at, title: exactTime(e.at), text: new Date(e.at).toLocaleString() }),
     h(
       'div',
       { class: 'event-body' },
@@ -276,10 +278,20 @@ export function createIncidentView(id, ctx, opts) {
         severityChip(i.severity),
         providerSeverityTag(i, { long: true }),
         statusBadge(i.status),
-        i.drill ? drillBadge() : null,
+        i.drill ? drillBadge(i.drillRun) : null,
+        i.unverifiedDrillMarker ? unverifiedDrillBadge(i.unverifiedDrillMarkerReason) : null,
         o.owned ? null : unownedBadge(),
       ),
       h('h1', { id: 'incident-title', text: i.title }),
+      ...(i.unverifiedDrillMarker
+        ? [
+            h('p', {
+              class: 'event-warning unverified-drill-warning',
+              role: 'note',
+              text: `Unverified drill marker: ${i.unverifiedDrillMarkerReason ?? 'no active drill run matches'}. Treated as a real incident: notified and counted.`,
+            }),
+          ]
+        : []),
       ...(assigned
         ? [
             h(
@@ -568,7 +580,13 @@ export function createIncidentView(id, ctx, opts) {
         quick('Resolve', 'resolve', 'resolved'),
       ),
       message,
-      h('div', { class: 'action-forms' }, escalate, provider === 'pagerduty' ? reassign : null, note),
+      // Alertmanager has no escalation, assignment or notes: acknowledging silences the alert.
+      provider === 'alertmanager'
+        ? h('p', {
+            class: 'muted',
+            text: 'Acknowledging creates a silence for this alert in Alertmanager; resolving expires it. The alert itself resolves when its source stops firing it.',
+          })
+        : h('div', { class: 'action-forms' }, escalate, provider === 'pagerduty' ? reassign : null, note),
     );
     updateButtons();
   };

@@ -1,4 +1,6 @@
 // @ts-check
+import { conditionLabel, knownCondition } from './common/conditions.js';
+import { clockTime, duration, exactTime } from './common/time.js';
 import { h, httpUrl } from './dom.js';
 
 /** @typedef {import('./types.js').Incident} Incident */
@@ -118,8 +120,27 @@ export function statusBadge(status) {
   return h('span', { class: `status status-${known ? status : 'unknown'}`, text: status });
 }
 
-export function drillBadge() {
-  return h('span', { class: 'badge drill', title: 'Synthetic drill incident: not a real outage', text: 'DRILL' });
+/**
+ * A verified drill (its run registered by the simulator and active when it arrived), linked to its run.
+ * @param {{ id: string, url: string } | null} run
+ */
+export function drillBadge(run) {
+  const title = run ? `Verified drill, run ${run.id}: not a real outage` : 'Verified drill: not a real outage';
+  return run
+    ? h('a', { class: 'badge drill', href: run.url, title, text: `DRILL ${run.id.slice(0, 8)}`, 'data-run': run.id })
+    : h('span', { class: 'badge drill', title, text: 'DRILL' });
+}
+
+/**
+ * Marked as a drill, but no active drill run matches: a real incident, notified and counted.
+ * @param {string | null} reason
+ */
+export function unverifiedDrillBadge(reason) {
+  return h('span', {
+    class: 'badge unverified-drill',
+    title: `Treated as a real incident: ${reason ?? 'no active drill run matches'}`,
+    text: 'UNVERIFIED DRILL MARKER',
+  });
 }
 
 export function unownedBadge() {
@@ -131,27 +152,13 @@ export function unownedBadge() {
 }
 
 /**
- * "45s", "12m", "3h 5m", "2d 4h".
- * @param {number} ms
- */
-export function duration(ms) {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const hours = Math.floor(m / 60);
-  if (hours < 48) return `${hours}h ${m % 60}m`;
-  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
-}
-
-/**
  * A <time> whose text is a duration relative to now; `refreshTimes` keeps it current.
  * @param {string | null} iso
  * @param {'age' | 'ago'} mode
  */
 export function relativeTime(iso, mode) {
   if (!iso) return h('span', { class: 'muted', text: '—' });
-  const el = h('time', { datetime: iso, title: absoluteTime(iso), data: { rel: mode } });
+  const el = h('time', { datetime: iso, title: exactTime(iso), data: { rel: mode } });
   el.textContent = relativeText(iso, mode, Date.now());
   return el;
 }
@@ -177,13 +184,6 @@ export function refreshTimes(root) {
     const next = relativeText(el.getAttribute('datetime') ?? '', el.dataset.rel, now);
     if (el.textContent !== next) el.textContent = next;
   }
-}
-
-/** @param {string} iso */
-export function absoluteTime(iso) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return `${d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })} (${d.toISOString().replace('.000Z', 'Z')})`;
 }
 
 /** @type {Record<string, string>} */
@@ -231,28 +231,6 @@ export function ownerSummary(incident) {
 // ---- provider conditions (status-mapper, through escalation's provider-status consumer)
 
 /**
- * A provider component status in words: `major_outage` → `major outage`.
- * @param {string} status
- */
-export function conditionWords(status) {
-  return status.replace(/_/g, ' ');
-}
-
-/**
- * A time of day in the viewer's time zone, "08:01"; with the date when it is not today.
- * @param {string} iso
- * @param {number} [now]
- */
-export function clockTime(iso, now = Date.now()) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  return d.toDateString() === new Date(now).toDateString()
-    ? time
-    : `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${time}`;
-}
-
-/**
  * The condition of a provider component: "major outage since 08:01"; a provider whose page does
  * not answer, "unknown — stale since 08:30".
  * @param {{ status: string, since: string, stale: ProviderCondition['stale'] }} c
@@ -261,7 +239,7 @@ export function clockTime(iso, now = Date.now()) {
 function conditionPhrase(c, time) {
   return c.stale
     ? `unknown — stale since ${time(c.stale.since)}`
-    : `${conditionWords(c.status)} since ${time(c.since)}`;
+    : `${conditionLabel(c.status)} since ${time(c.since)}`;
 }
 
 /**
@@ -282,17 +260,17 @@ export function providerConditionText(c, time = (iso) => clockTime(iso)) {
  */
 export function providerNoteText(e, time = (iso) => clockTime(iso)) {
   const who = `${e.provider} — ${e.component}`;
-  const was = e.from ? conditionWords(e.from) : null;
+  const was = e.from ? conditionLabel(e.from) : null;
   if (e.kind === 'began')
     return `${who}: ${conditionPhrase({ status: e.to, since: e.since, stale: e.stale }, time)} (likely related)`;
   if (e.kind === 'changed') {
-    const now = e.stale ? `unknown — stale since ${time(e.stale.since)}` : conditionWords(e.to);
+    const now = e.stale ? `unknown — stale since ${time(e.stale.since)}` : conditionLabel(e.to);
     return `${who}: now ${now}${was ? `, was ${was}` : ''}`;
   }
   const before =
     e.from === 'unknown' && e.stale ? `unknown — stale since ${time(e.stale.since)}` : `${was} since ${time(e.since)}`;
   if (e.to === 'operational') return `${who}: recovered at ${time(e.at)}, was ${before}`;
-  return `${who}: no longer mapped to this service (${conditionWords(e.to)})`;
+  return `${who}: no longer mapped to this service (${conditionLabel(e.to)})`;
 }
 
 /**
@@ -304,16 +282,13 @@ export function providerIncidentsText(c) {
   return c.incidents.map((i) => `${c.provider} incident: ${i.name} (${i.status})`).join('\n');
 }
 
-/** @type {readonly string[]} */
-const CONDITION_CLASSES = ['major_outage', 'partial_outage', 'degraded_performance', 'under_maintenance', 'unknown'];
-
 /**
  * One provider condition as a line under the incident's title: marked with its condition, the
  * provider's incidents in the tooltip. Provider text goes in through textContent only.
  * @param {ProviderCondition} c
  */
 export function providerConditionLine(c) {
-  const kind = c.stale ? 'stale' : CONDITION_CLASSES.includes(c.status) ? c.status.replace(/_/g, '-') : 'unknown';
+  const kind = c.stale ? 'stale' : knownCondition(c.status).replace(/_/g, '-');
   const incidents = providerIncidentsText(c);
   return h(
     'div',

@@ -75,7 +75,11 @@
  * @property {Record<string, string>} labels
  * @property {{ href: string, text: string }[]} links
  * @property {string | null} providerUrl
- * @property {boolean} drill
+ * @property {boolean} drill a verified drill (its run registered and active when it arrived)
+ * @property {{ id: string, url: string } | null} drillRun the verified drill's run
+ * @property {string | null} drillRunId the run id its alerts carry, believed or not
+ * @property {boolean} unverifiedDrillMarker marked as a drill, but no active run matches: real
+ * @property {string | null} unverifiedDrillMarkerReason
  * @property {string} createdAt
  * @property {string} updatedAt
  * @property {string | null} acknowledgedAt

@@ -1,4 +1,4 @@
-import type { ComponentStatus, ProviderIncidentRef, ProviderStatusSource } from '@micro-oncall/incident-model';
+import { type ComponentStatus, worstComponentStatus } from '@micro-oncall/incident-model';
 import { and, eq, inArray, isNull, or } from 'drizzle-orm';
 import {
   type AwsComponentRef,
@@ -13,8 +13,7 @@ import {
   parseAwsComponentId,
 } from './aws-health.js';
 import * as schema from './db/schema.js';
-import type { Db, PageRow } from './db/types.js';
-import { worstStatus } from './status.js';
+import type { ChangedComponent, ChangeToWrite, Db, PageRow } from './db/types.js';
 
 /*
  * AWS Health events into status-mapper's state, in one transaction per batch with the
@@ -33,20 +32,7 @@ export interface HealthStorePrimitives {
   db: Db;
   now: () => string;
   lockPage(tx: Tx, pageId: string): Promise<PageRow | undefined>;
-  writeChange(
-    tx: Tx,
-    page: PageRow,
-    component: { id: string; name: string; groupId: string | null; groupName: string | null },
-    change: {
-      from: ComponentStatus | null;
-      to: ComponentStatus;
-      providerStatus: string | null;
-      stale: null;
-      incidents: ProviderIncidentRef[];
-      source: ProviderStatusSource;
-      observedAt: string;
-    },
-  ): Promise<void>;
+  writeChange(tx: Tx, page: PageRow, component: ChangedComponent, change: ChangeToWrite): Promise<void>;
   healthy(extra: Partial<typeof schema.pages.$inferInsert>, at: string): Partial<typeof schema.pages.$inferInsert>;
 }
 
@@ -179,27 +165,19 @@ export async function applyHealthEvents(
       if (!ref) continue;
       const on = open.filter((i) => i.componentIds.includes(id));
       const conditions = on.map((i) => ({ incident: i, status: conditionOf(i.impact, i.status) }));
-      const status = worstStatus(conditions.map((c) => c.status));
+      const status = worstComponentStatus(conditions.map((c) => c.status));
       const worst = conditions.find((c) => c.status === status && c.status !== 'operational')?.incident;
       const providerStatus = worst ? `${worst.impact} ${worst.status}`.slice(0, 64) : null;
       const before = heldComponents.get(id);
       if (before && before.status === status && before.providerStatus === providerStatus) continue;
-      const { name, group } = awsComponent(ref);
+      const component = { ...awsComponent(ref), id };
       const changed = !before || before.status !== status;
-      const values = {
+      const values = componentRow(
         pageId,
-        componentId: id,
-        key: `${pageId}/${id}`,
-        name,
-        groupId: group.id,
-        groupName: group.name,
-        status,
-        statusSince: changed ? at : before.statusSince,
-        reportedStatus: status,
-        providerStatus,
-        reportedAt: at,
-        source: 'aws' as const,
-      };
+        component,
+        { status, since: changed ? at : before.statusSince, providerStatus },
+        at,
+      );
       await tx
         .insert(schema.components)
         .values(values)
@@ -209,7 +187,7 @@ export async function applyHealthEvents(
       await p.writeChange(
         tx,
         page,
-        { id, name, groupId: group.id, groupName: group.name },
+        { id, name: component.name, groupId: component.group.id, groupName: component.group.name },
         {
           from: before?.status ?? null,
           to: status,
@@ -232,6 +210,29 @@ export async function applyHealthEvents(
   });
 }
 
+/** The row of one AWS component of `pageId`, in the condition reported at `at`. */
+function componentRow(
+  pageId: string,
+  component: ReturnType<typeof awsComponent>,
+  condition: { status: ComponentStatus; since: string; providerStatus: string | null },
+  at: string,
+) {
+  return {
+    pageId,
+    componentId: component.id,
+    key: `${pageId}/${component.id}`,
+    name: component.name,
+    groupId: component.group.id,
+    groupName: component.group.name,
+    status: condition.status,
+    statusSince: condition.since,
+    reportedStatus: condition.status,
+    providerStatus: condition.providerStatus,
+    reportedAt: at,
+    source: 'aws' as const,
+  };
+}
+
 /**
  * The watched components of a source fed by EventBridge alone exist from the start, operational
  * (AWS sends nothing while nothing is wrong); a polled source's appear with its first good poll.
@@ -246,23 +247,9 @@ export async function ensureWatchedComponents(
   await db
     .insert(schema.components)
     .values(
-      watched.map((w) => {
-        const { id, name, group } = awsComponent(w);
-        return {
-          pageId,
-          componentId: id,
-          key: `${pageId}/${id}`,
-          name,
-          groupId: group.id,
-          groupName: group.name,
-          status: 'operational' as const,
-          statusSince: at,
-          reportedStatus: 'operational' as const,
-          providerStatus: null,
-          reportedAt: at,
-          source: 'aws' as const,
-        };
-      }),
+      watched.map((w) =>
+        componentRow(pageId, awsComponent(w), { status: 'operational', since: at, providerStatus: null }, at),
+      ),
     )
     .onConflictDoNothing();
 }

@@ -1,7 +1,7 @@
+import { componentStatusWords } from '@micro-oncall/incident-model';
 import type { MappableComponent } from './config/mapping.js';
 import { type AtomEntry, type AtomFeed, type AtomLink, UUID_NAMESPACE_URL, uuidV5 } from './feed-atom.js';
 import type { ChangeRecord, IncidentUpdateRecord } from './history.js';
-import { statusLabel } from './status.js';
 
 /*
  * What the Atom feed says, pure: one entry per component condition change ("Cloudflare — CDN
@@ -40,7 +40,7 @@ export function changeEntry(record: ChangeRecord, services: readonly string[]): 
   const { change } = record;
   const { component, status } = change;
   const name = component.group ? `${component.name} (${component.group.name})` : component.name;
-  const to = statusLabel(status.to);
+  const to = componentStatusWords(status.to);
   const title = status.stale
     ? `${change.provider} — ${component.name}: unknown, stale since ${minute(status.stale.since)}`
     : `${change.provider} — ${component.name}: ${to}`;
@@ -48,12 +48,12 @@ export function changeEntry(record: ChangeRecord, services: readonly string[]): 
   if (status.stale) {
     lines.push(
       `${change.provider}'s status page has not answered since ${minute(status.stale.since)} (${status.stale.reason}): ` +
-        `${name} reads unknown${status.stale.lastKnown ? `; last reported ${statusLabel(status.stale.lastKnown)}` : ''}.`,
+        `${name} reads unknown${status.stale.lastKnown ? `; last reported ${componentStatusWords(status.stale.lastKnown)}` : ''}.`,
     );
   } else if (status.from === null) {
     lines.push(`${name} was first seen in ${to}.`);
   } else {
-    lines.push(`${name} went from ${statusLabel(status.from)} to ${to}.`);
+    lines.push(`${name} went from ${componentStatusWords(status.from)} to ${to}.`);
   }
   if (status.to === 'unknown' && !status.stale && status.providerStatus) {
     lines.push(`The provider said "${status.providerStatus}", a status we do not know.`);

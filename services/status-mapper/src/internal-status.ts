@@ -1,6 +1,5 @@
-import type { ComponentStatus } from '@micro-oncall/incident-model';
+import { type ComponentStatus, componentStatusRank, worstComponentStatus } from '@micro-oncall/incident-model';
 import type { Mapping } from './config/mapping.js';
-import { rank, worstStatus } from './status.js';
 
 /*
  * The view behind GET /status/internal, pure: per internal service named in the mapping, the
@@ -58,8 +57,10 @@ export function internalStatus(
   }
   return [...byService.entries()]
     .map(([service, mapped]) => {
-      const sorted = [...mapped].sort((a, b) => rank(b.status) - rank(a.status) || a.key.localeCompare(b.key));
-      const status = sorted.length === 0 ? 'unknown' : worstStatus(sorted.map((c) => c.status));
+      const sorted = [...mapped].sort(
+        (a, b) => componentStatusRank(b.status) - componentStatusRank(a.status) || a.key.localeCompare(b.key),
+      );
+      const status = sorted.length === 0 ? 'unknown' : worstComponentStatus(sorted.map((c) => c.status));
       const atWorst = sorted.filter((c) => c.status === status).map((c) => c.since);
       // ISO 8601 UTC strings sort in time order.
       const since = atWorst.length === 0 ? null : (atWorst.sort()[0] ?? null);
@@ -71,5 +72,7 @@ export function internalStatus(
         .filter((i) => i.components.length > 0);
       return { service, status, since, components: sorted, incidents: related };
     })
-    .sort((a, b) => rank(b.status) - rank(a.status) || a.service.localeCompare(b.service));
+    .sort(
+      (a, b) => componentStatusRank(b.status) - componentStatusRank(a.status) || a.service.localeCompare(b.service),
+    );
 }

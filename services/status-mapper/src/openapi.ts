@@ -104,7 +104,7 @@ const OPERATIONS: ApiOperation[] = [
     path: '/status/v1/sources/poll',
     summary: 'Poll every configured page now (once), whatever its next time',
     role: 'responder',
-    responses: { 202: { description: '{ jobId } — the poll runs as the durable poll-pages job' } },
+    responses: { 202: { description: '{ jobId } — the poll runs as the durable poll-pages-now job' } },
   },
   {
     method: 'get',

@@ -8,7 +8,7 @@ import * as schema from './db/schema.js';
 import { configSchema } from './env.js';
 import { createMappingWatcher } from './mapping-reload.js';
 import { openApiDocument } from './openapi.js';
-import { createPoller } from './poller.js';
+import { createPoller, tickWindowEnd } from './poller.js';
 import { createSourcesSync } from './sources-sync.js';
 import { createStore } from './store.js';
 import { createStatusStream } from './stream.js';
@@ -104,7 +104,7 @@ export const service = defineService({
         cacheSeconds: config.CATALOGUE_CACHE_SECONDS,
         logger,
       }),
-      pollNow: () => ctx.jobs.runNow('poll-pages', { force: true }),
+      pollNow: () => ctx.jobs.runNow('poll-pages-now', {}),
       verifyToken,
       webhookToken: config.STATUSPAGE_WEBHOOK_TOKEN,
       awsHealth: {
@@ -129,32 +129,51 @@ export const service = defineService({
     });
     const pollPages = defineJob({
       name: 'poll-pages',
-      // Each page keeps its own interval and jitter (next_due_at); the tick polls whichever are due.
+      // Each page keeps its own interval and jitter (next_due_at). A tick's run polls the pages
+      // as they fall due until just after the next tick's run is queued (poller.ts, tickWindowEnd),
+      // so pages are polled on time whatever the minute tick.
       cron: '* * * * *',
-      // `force` polls every page now whatever its next time (operators' "poll now", tests).
+      // `force`: a "poll now" queued by a replica of the previous version (now poll-pages-now).
       data: z.object({ force: z.boolean().optional() }).optional(),
       timeoutSeconds: 240,
       retry: { limit: 0, delaySeconds: 0 },
       async run(data, job) {
-        const outcomes = await poller.pollDue({ force: data?.force ?? false, signal: job.signal });
+        const outcomes = data?.force
+          ? await poller.pollDue({ force: true, signal: job.signal })
+          : await poller.pollUntil(tickWindowEnd(new Date()), { signal: job.signal });
         const failed = outcomes.filter((o) => o.outcome === 'failed').length;
         job.logger.debug({ polled: outcomes.length, failed }, 'status pages polled');
+      },
+    });
+    // Operators' "poll now" (and tests): every page not being polled at this moment, whatever its
+    // next time. Its own queue, so that it does not wait behind the running tick.
+    const pollPagesNow = defineJob({
+      name: 'poll-pages-now',
+      data: z.object({}).optional(),
+      timeoutSeconds: 240,
+      retry: { limit: 0, delaySeconds: 0 },
+      async run(_data, job) {
+        const outcomes = await poller.pollDue({ force: true, signal: job.signal });
+        const failed = outcomes.filter((o) => o.outcome === 'failed').length;
+        job.logger.debug({ polled: outcomes.length, failed }, 'status pages polled now');
       },
     });
     return {
       app,
       components: [
+        // Stops before the job runner: the running tick's loop ends at once.
+        poller,
         mapping,
         stream,
         createSourcesSync({
           db: ctx.db,
           sources,
           logger,
-          // Due pages (new ones are due at once) are polled at start-up, not at the next minute.
+          // Due pages (new ones are due at once) are polled from start-up on, not from the next minute.
           onSynced: () => ctx.jobs.runNow('poll-pages', {}),
         }),
       ],
-      jobs: [pollPages],
+      jobs: [pollPages, pollPagesNow],
     };
   },
   devEnv: (platform) => ({
@@ -168,6 +187,9 @@ export const service = defineService({
     ...(platform.urls.escalation ? { ESCALATION_URL: platform.urls.escalation } : {}),
     ...(platform.secretFiles['statuspage-webhook-token']
       ? { STATUSPAGE_WEBHOOK_TOKEN_FILE: platform.secretFiles['statuspage-webhook-token'] }
+      : {}),
+    ...(platform.secretFiles['aws-health-webhook-api-key']
+      ? { AWS_HEALTH_WEBHOOK_API_KEY_FILE: platform.secretFiles['aws-health-webhook-api-key'] }
       : {}),
   }),
 });

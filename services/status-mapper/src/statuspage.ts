@@ -1,6 +1,5 @@
-import type { ComponentStatus, ProviderIncidentRef } from '@micro-oncall/incident-model';
+import { type ComponentStatus, type ProviderIncidentRef, toComponentStatus } from '@micro-oncall/incident-model';
 import { z } from 'zod';
-import { normaliseStatus } from './status.js';
 
 /*
  * Atlassian Statuspage v2, pure: the documented `summary.json` and webhook payloads
@@ -93,7 +92,7 @@ export function readSummary(body: unknown): PageObservation {
         id: c.id,
         name: c.name,
         group: c.group_id && groupName !== undefined ? { id: c.group_id, name: groupName } : null,
-        status: normaliseStatus(c.status),
+        status: toComponentStatus(c.status),
         providerStatus: c.status ?? null,
       };
     });
@@ -177,7 +176,7 @@ export function readWebhook(body: unknown): StatuspageWebhook | null {
       kind: 'component',
       providerPageId: page.id,
       component: { id: component.id, name: component.name, groupId: component.group_id ?? null },
-      status: normaliseStatus(update.new_status),
+      status: toComponentStatus(update.new_status),
       providerStatus: update.new_status,
       at: Number.isNaN(Date.parse(update.created_at))
         ? new Date().toISOString()

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   type ComponentStatus,
   PROVIDER_STATUS_LIMITS,
@@ -7,13 +7,13 @@ import {
   type ProviderStatusSource,
 } from '@micro-oncall/incident-model';
 import { advisoryLockKey, type Outbox } from '@micro-oncall/service-kit';
-import { and, desc, eq, isNull, notInArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { HealthEvent } from './aws-health.js';
 import { applyHealthEvents, type HealthSnapshot } from './aws-health-store.js';
 import { diffComponents, staleChanges } from './changes.js';
 import type { MappableComponent } from './config/mapping.js';
 import * as schema from './db/schema.js';
-import type { Db, PageRow } from './db/types.js';
+import type { ChangedComponent, ChangeToWrite, Db, PageRow } from './db/types.js';
 import type { ObservedComponent, ObservedIncident, PageObservation } from './statuspage.js';
 
 /*
@@ -21,6 +21,11 @@ import type { ObservedComponent, ObservedIncident, PageObservation } from './sta
  * events it causes (outbox): a poll's result, a poll's failure (and the page turning stale), a
  * webhook. Each transaction locks its page row first, so a poll and a webhook for one page apply
  * one after the other.
+ *
+ * Most polls change nothing, and they are kept cheap: a 304, or a summary.json whose hash
+ * (`summaryHash`) is the one stored with the page, only moves the page row, in one statement. A
+ * different summary is compared with the stored rows in memory, and only what differs is
+ * written: the components in one statement, the incidents in one more.
  */
 
 /** NOTIFYed by every transaction that writes a condition change (the live stream LISTENs). */
@@ -31,9 +36,22 @@ type ComponentRow = typeof schema.components.$inferSelect;
 
 const RESOLVED = new Set(['resolved', 'postmortem', 'completed']);
 
-export type { Db, PageRow };
+export type { ChangedComponent, ChangeToWrite, Db, PageRow };
 
 export const componentKey = (pageId: string, componentId: string) => `${pageId}/${componentId}`;
+
+/**
+ * What a summary.json says, as the store keeps it, hashed: two answers with the same hash write
+ * the same rows. The prefix changes whenever what is kept of a summary does (the stored hashes
+ * then no longer match, and each page's next poll compares in full once).
+ */
+export function summaryHash(obs: PageObservation): string {
+  return `v1:${createHash('sha256').update(JSON.stringify(obs)).digest('base64url')}`;
+}
+
+/** The same instant (PostgreSQL's text form or ISO 8601), or both null. */
+const sameInstant = (a: string | null, b: string | null) =>
+  a === null || b === null ? a === b : Date.parse(a) === Date.parse(b);
 
 export interface Store {
   /** A good answer from the provider (summary.json): components, incidents, page health. */
@@ -117,20 +135,7 @@ export function createStore(deps: StoreDeps): Store {
   }
 
   /** Writes one change: history row and event, in the caller's transaction. */
-  async function writeChange(
-    tx: Tx,
-    page: PageRow,
-    component: { id: string; name: string; groupId: string | null; groupName: string | null },
-    change: {
-      from: ComponentStatus | null;
-      to: ComponentStatus;
-      providerStatus: string | null;
-      stale: { since: string; reason: string; lastKnown: ComponentStatus | null } | null;
-      incidents: ProviderIncidentRef[];
-      source: ProviderStatusSource;
-      observedAt: string;
-    },
-  ): Promise<void> {
+  async function writeChange(tx: Tx, page: PageRow, component: ChangedComponent, change: ChangeToWrite): Promise<void> {
     const key = componentKey(page.id, component.id);
     const changeId = randomUUID();
     const group =
@@ -223,6 +228,105 @@ export function createStore(deps: StoreDeps): Store {
       .onConflictDoUpdate({ target: [schema.components.pageId, schema.components.componentId], set: values });
   }
 
+  /**
+   * A poll's components, in one statement: those new or different from what is held. A status
+   * that stays keeps its `status_since`.
+   */
+  async function writeComponents(tx: Tx, pageId: string, observed: readonly ObservedComponent[], at: string) {
+    if (observed.length === 0) return;
+    // A component listed twice counts as its last listing (one statement may not write a row twice).
+    const rows = [...new Map(observed.map((c) => [c.id, c])).values()];
+    const column = <T>(pick: (c: ObservedComponent) => T) => sql.param(rows.map(pick));
+    await tx.execute(sql`
+      insert into status_mapper.components as c
+        (page_id, component_id, key, name, group_id, group_name, status, status_since,
+         reported_status, provider_status, reported_at, source, updated_at)
+      select ${pageId}, r.component_id, r.key, r.name, r.group_id, r.group_name,
+             r.status::status_mapper.component_status, ${at}::timestamptz,
+             r.status::status_mapper.component_status, r.provider_status, ${at}::timestamptz,
+             'poll'::status_mapper.observation_source, now()
+        from unnest(${column((c) => c.id)}::text[], ${column((c) => componentKey(pageId, c.id))}::text[],
+                    ${column((c) => c.name)}::text[], ${column((c) => c.group?.id ?? null)}::text[],
+                    ${column((c) => c.group?.name ?? null)}::text[], ${column((c) => c.status)}::text[],
+                    ${column((c) => c.providerStatus)}::text[])
+             as r(component_id, key, name, group_id, group_name, status, provider_status)
+      on conflict (page_id, component_id) do update set
+        key = excluded.key, name = excluded.name, group_id = excluded.group_id, group_name = excluded.group_name,
+        status = excluded.status,
+        status_since = case when c.status = excluded.status then c.status_since else excluded.status_since end,
+        reported_status = excluded.reported_status, provider_status = excluded.provider_status,
+        reported_at = excluded.reported_at, source = excluded.source, updated_at = excluded.updated_at`);
+  }
+
+  /** A poll's incidents, in one statement: those new or different from what is held (`before`). */
+  async function writeIncidents(
+    tx: Tx,
+    pageId: string,
+    incidents: readonly ObservedIncident[],
+    before: ReadonlyMap<string, typeof schema.providerIncidents.$inferSelect>,
+    at: string,
+  ) {
+    // An incident listed twice counts as its last listing (one statement may not write a row twice).
+    const rows = [...new Map(incidents.map((i) => [i.id, i])).values()].flatMap((incident) => {
+      const held = before.get(incident.id);
+      const resolved = RESOLVED.has(incident.status);
+      const values = {
+        pageId,
+        incidentId: incident.id,
+        name: incident.name,
+        status: incident.status,
+        impact: incident.impact,
+        shortlink: incident.shortlink,
+        latestUpdate: incident.latestUpdate,
+        componentIds: incident.componentIds,
+        providerUpdatedAt:
+          incident.updatedAt && !Number.isNaN(Date.parse(incident.updatedAt))
+            ? new Date(incident.updatedAt).toISOString()
+            : null,
+        // Resolved when first seen resolved.
+        resolvedAt: resolved ? (held?.resolvedAt ? new Date(held.resolvedAt).toISOString() : at) : null,
+        // First seen when we observed it, like the changes it comes with (history.ts matches them by time).
+        firstSeenAt: at,
+      };
+      const same =
+        held !== undefined &&
+        held.name === values.name &&
+        held.status === values.status &&
+        held.impact === values.impact &&
+        held.shortlink === values.shortlink &&
+        held.latestUpdate === values.latestUpdate &&
+        held.componentIds.join('\n') === values.componentIds.join('\n') &&
+        sameInstant(held.providerUpdatedAt, values.providerUpdatedAt) &&
+        (held.resolvedAt === null) === (values.resolvedAt === null);
+      return same ? [] : [values];
+    });
+    if (rows.length === 0) return;
+    const keep = (column: string) => sql.raw(`excluded.${column}`);
+    await tx
+      .insert(schema.providerIncidents)
+      .values(rows)
+      .onConflictDoUpdate({
+        target: [schema.providerIncidents.pageId, schema.providerIncidents.incidentId],
+        set: {
+          name: keep('name'),
+          status: keep('status'),
+          impact: keep('impact'),
+          shortlink: keep('shortlink'),
+          latestUpdate: keep('latest_update'),
+          componentIds: keep('component_ids'),
+          providerUpdatedAt: keep('provider_updated_at'),
+          resolvedAt: keep('resolved_at'),
+          updatedAt: sql`now()`,
+        },
+      });
+  }
+
+  /** Something other than a poll wrote the page's components or incidents: its next poll compares in full. */
+  async function forgetSummary(tx: Tx, page: PageRow): Promise<void> {
+    if (page.summaryHash === null) return;
+    await tx.update(schema.pages).set({ summaryHash: null }).where(eq(schema.pages.id, page.id));
+  }
+
   const healthy = (extra: Partial<typeof schema.pages.$inferInsert>, at: string) => ({
     claimedUntil: null,
     lastPolledAt: at,
@@ -234,52 +338,126 @@ export function createStore(deps: StoreDeps): Store {
     ...extra,
   });
 
+  /*
+   * A poll that changes nothing: a 304, or the summary we hold (its hash names everything else
+   * the page row keeps), on a page that is not stale. Only the page row moves, in one statement
+   * built once (building statements was most of a poll's CPU) and prepared once per connection.
+   */
+  const param = (name: string) => sql`${sql.placeholder(name)}`;
+  const nothingChanged = (name: string, opts: { summary: boolean }) =>
+    db
+      .update(schema.pages)
+      .set({
+        claimedUntil: null,
+        lastPolledAt: param('at'),
+        lastSuccessAt: param('at'),
+        consecutiveFailures: 0,
+        failingSince: null,
+        lastError: null,
+        nextDueAt: param('nextDueAt'),
+        updatedAt: param('at'),
+        ...(opts.summary ? { etag: param('etag'), lastModified: param('lastModified') } : {}),
+      })
+      .where(
+        and(
+          eq(schema.pages.id, sql.placeholder('id')),
+          isNull(schema.pages.staleSince),
+          ...(opts.summary ? [eq(schema.pages.summaryHash, sql.placeholder('hash'))] : []),
+        ),
+      )
+      .returning({ id: schema.pages.id })
+      .prepare(name);
+  const sameSummary = nothingChanged('status_mapper_same_summary', { summary: true });
+  const notModified = nothingChanged('status_mapper_not_modified', { summary: false });
+
   return {
     async applyObservation(pageId, obs, extra) {
       const at = now();
+      const hash = summaryHash(obs);
+      const pageValues = healthy(
+        {
+          providerPageId: obs.providerPageId,
+          pageName: obs.pageName,
+          indicator: obs.indicator,
+          etag: extra.etag,
+          lastModified: extra.lastModified,
+          nextDueAt: extra.nextDueAt.toISOString(),
+          summaryHash: hash,
+        },
+        at,
+      );
+      const same = await sameSummary.execute({
+        id: pageId,
+        hash,
+        at,
+        nextDueAt: pageValues.nextDueAt,
+        etag: extra.etag,
+        lastModified: extra.lastModified,
+      });
+      if (same.length > 0) return 0;
       return db.transaction(async (tx) => {
         const page = await lockPage(tx, pageId);
         if (!page) return 0;
-        const [updated] = await tx
-          .update(schema.pages)
-          .set(
-            healthy(
-              {
-                providerPageId: obs.providerPageId,
-                pageName: obs.pageName,
-                indicator: obs.indicator,
-                etag: extra.etag,
-                lastModified: extra.lastModified,
-                nextDueAt: extra.nextDueAt.toISOString(),
-              },
-              at,
-            ),
-          )
-          .where(eq(schema.pages.id, pageId))
-          .returning();
+        const [updated] = await tx.update(schema.pages).set(pageValues).where(eq(schema.pages.id, pageId)).returning();
         const held = await tx.select().from(schema.components).where(eq(schema.components.pageId, pageId));
-        const heldById = new Map(held.map((h) => [h.componentId, h]));
-        // summary.json lists the unresolved incidents: the others have been resolved since.
         const seen = obs.incidents.map((i) => i.id);
-        await tx
-          .update(schema.providerIncidents)
-          .set({ resolvedAt: at })
+        const heldIncidents = await tx
+          .select()
+          .from(schema.providerIncidents)
           .where(
             and(
               eq(schema.providerIncidents.pageId, pageId),
-              isNull(schema.providerIncidents.resolvedAt),
-              ...(seen.length > 0 ? [notInArray(schema.providerIncidents.incidentId, seen)] : []),
+              or(
+                isNull(schema.providerIncidents.resolvedAt),
+                ...(seen.length > 0 ? [inArray(schema.providerIncidents.incidentId, seen)] : []),
+              ),
             ),
           );
-        for (const incident of obs.incidents) await upsertIncident(tx, pageId, incident, at);
-        const changes = diffComponents(held, obs.components);
-        for (const c of obs.components) await upsertComponent(tx, pageId, heldById.get(c.id), c, 'poll', at);
-        const gone = held.filter((h) => !obs.components.some((c) => c.id === h.componentId)).map((h) => h.componentId);
+        // summary.json lists the unresolved incidents: the others have been resolved since.
+        const listed = new Set(seen);
+        const left = heldIncidents.filter((i) => i.resolvedAt === null && !listed.has(i.incidentId));
+        if (left.length > 0) {
+          await tx
+            .update(schema.providerIncidents)
+            .set({ resolvedAt: at })
+            .where(
+              and(
+                eq(schema.providerIncidents.pageId, pageId),
+                inArray(
+                  schema.providerIncidents.incidentId,
+                  left.map((i) => i.incidentId),
+                ),
+              ),
+            );
+        }
+        await writeIncidents(tx, pageId, obs.incidents, new Map(heldIncidents.map((i) => [i.incidentId, i])), at);
+        const heldById = new Map(held.map((h) => [h.componentId, h]));
+        await writeComponents(
+          tx,
+          pageId,
+          obs.components.filter((c) => {
+            const h = heldById.get(c.id);
+            return (
+              !h ||
+              h.status !== c.status ||
+              h.reportedStatus !== c.status ||
+              h.providerStatus !== c.providerStatus ||
+              h.name !== c.name ||
+              h.groupId !== (c.group?.id ?? null) ||
+              h.groupName !== (c.group?.name ?? null) ||
+              h.source !== 'poll'
+            );
+          }),
+          at,
+        );
+        const observed = new Set(obs.components.map((c) => c.id));
+        const gone = held.filter((h) => !observed.has(h.componentId)).map((h) => h.componentId);
         if (gone.length > 0) {
           await tx
             .delete(schema.components)
-            .where(and(eq(schema.components.pageId, pageId), sql`${schema.components.componentId} in ${gone}`));
+            .where(and(eq(schema.components.pageId, pageId), inArray(schema.components.componentId, gone)));
         }
+        const changes = diffComponents(held, obs.components);
         const open = obs.incidents.filter((i) => !RESOLVED.has(i.status)).map((i) => ({ ...i, incidentId: i.id }));
         for (const change of changes) {
           await writeChange(
@@ -308,6 +486,8 @@ export function createStore(deps: StoreDeps): Store {
 
     async recordNotModified(pageId, nextDueAt) {
       const at = now();
+      const healthyAgain = await notModified.execute({ id: pageId, at, nextDueAt: nextDueAt.toISOString() });
+      if (healthyAgain.length > 0) return 0;
       return db.transaction(async (tx) => {
         const page = await lockPage(tx, pageId);
         if (!page) return 0;
@@ -427,6 +607,7 @@ export function createStore(deps: StoreDeps): Store {
             providerStatus,
           };
           await upsertComponent(tx, id, before, observed, 'webhook', at);
+          await forgetSummary(tx, page);
           const [change] = diffComponents(before ? [before] : [], [observed]);
           if (!change) return 0;
           await writeChange(
@@ -462,8 +643,9 @@ export function createStore(deps: StoreDeps): Store {
       const at = now();
       for (const { id } of targets) {
         await db.transaction(async (tx) => {
-          await lockPage(tx, id);
+          const page = await lockPage(tx, id);
           await upsertIncident(tx, id, incident, at);
+          if (page) await forgetSummary(tx, page);
         });
       }
       return 0;

@@ -1,40 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type EventEnvelope, topicName } from '@micro-oncall/incident-model';
-import type { RunningService } from '@micro-oncall/service-kit';
-import {
-  createTestDatabase,
-  type FakeAwsHealth,
-  type LocalIssuer,
-  startFakeAwsHealth,
-  startLocalIssuer,
-  testKafka,
-  uniqueNamespace,
-} from '@micro-oncall/test-kit';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { service } from '../src/service.js';
-
-type Change = EventEnvelope<'provider-status'>;
-interface Source {
-  id: string;
-  lastPolledAt: string | null;
-  lastSuccessAt: string | null;
-  failing: { since: string; reason: string; consecutiveFailures: number } | null;
-  staleSince: string | null;
-}
-interface ServiceStatus {
-  service: string;
-  status: string;
-  since: string | null;
-  components: { key: string; name: string; status: string; stale: { since: string; lastKnown: string } | null }[];
-  incidents: { id: string; name: string; status: string; latestUpdate: string | null; components: string[] }[];
-}
-interface Component {
-  key: string;
-  status: string;
-}
+import { type FakeAwsHealth, startFakeAwsHealth } from '@micro-oncall/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStatusMapper, type TestStatusMapper } from './support.js';
 
 // Generated per run: no secret-shaped literal in the repository.
 const API_KEY = `eventbridge-${randomBytes(16).toString('hex')}`;
@@ -42,45 +9,15 @@ const BASIC_PASSWORD = `basic-${randomBytes(16).toString('hex')}`;
 const ACCOUNT = '123456789012';
 
 describe('status-mapper with AWS Health', () => {
-  let running: RunningService;
-  let issuer: LocalIssuer;
+  let statusMapper: TestStatusMapper;
   let health: FakeAwsHealth;
-  let topic: string;
-  let viewer: string;
-  let responder: string;
-  const kafka = () => testKafka(inject('stack').kafkaBrokers);
 
-  const api = async (path: string, init: RequestInit = {}, token = viewer) =>
-    fetch(`${running.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
-  const sources = async (): Promise<Source[]> =>
-    ((await (await api('/status/v1/sources')).json()) as { items: Source[] }).items;
-  const polled = async () => (await sources()).find((s) => s.id === 'aws-polled')!;
-  const internal = async () =>
-    ((await (await api('/status/internal')).json()) as { services: ServiceStatus[] }).services;
-  const serviceStatus = async (name: string) => (await internal()).find((s) => s.service === name)!;
-  const components = async () => ((await (await api('/status/v1/components')).json()) as { items: Component[] }).items;
-
-  /** Runs the poll-pages job (every polled source) and waits until the polled AWS source has been polled. */
-  async function pollNow(): Promise<Source> {
-    const before = (await polled()).lastPolledAt;
-    expect((await api('/status/v1/sources/poll', { method: 'POST' }, responder)).status).toBe(202);
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      const now = await polled();
-      if (now.lastPolledAt !== null && now.lastPolledAt !== before) return now;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('the poll did not finish within 30 s');
-  }
-
-  /** Every provider-status event so far; waits for `count`, then (to prove there is no more) a little longer. */
-  async function events(count: number): Promise<Change[]> {
-    const seen = await kafka().read(topic, { count: count + 1, timeoutMs: 6_000 });
-    return seen.map((m) => JSON.parse(m.value ?? 'null') as Change);
-  }
+  const polled = async () => (await statusMapper.sources()).find((s) => s.id === 'aws-polled')!;
+  /** Runs the poll-pages job (every polled source: here the polled AWS source) and waits for it; then that source. */
+  const pollNow = async () => (await statusMapper.pollNow()).find((s) => s.id === 'aws-polled')!;
 
   const deliver = (body: unknown, headers: Record<string, string> = { 'x-api-key': API_KEY }) =>
-    fetch(`${running.url}/status/v1/webhooks/aws-health`, {
+    fetch(`${statusMapper.url}/status/v1/webhooks/aws-health`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -90,21 +27,11 @@ describe('status-mapper with AWS Health', () => {
   });
 
   beforeAll(async () => {
-    const { databaseUrl, kafkaBrokers } = inject('stack');
-    const namespace = uniqueNamespace('status-mapper-aws');
-    topic = topicName('provider-status', namespace);
-    issuer = await startLocalIssuer();
-    viewer = await issuer.token({ sub: 'viewer-1', roles: ['viewer'] });
-    responder = await issuer.token({ sub: 'responder-1', roles: ['responder'] });
     // One event per DescribeEvents page: two open events take two pages.
     health = await startFakeAwsHealth({ pageSize: 1 });
-    const dir = mkdtempSync(join(tmpdir(), 'status-mapper-aws-'));
-    // The Health API keys as a Secret would mount them.
-    writeFileSync(join(dir, 'access-key-id'), `${health.credentials.accessKeyId}\n`);
-    writeFileSync(join(dir, 'secret-access-key'), `${health.credentials.secretAccessKey}\n`);
-    writeFileSync(
-      join(dir, 'sources.yml'),
-      `pages:
+    statusMapper = await startTestStatusMapper('status-mapper-aws', {
+      // The Health API keys as a Secret would mount them.
+      sources: (files) => `pages:
   - id: aws
     kind: aws-health
     services: [EC2, RDS]
@@ -121,13 +48,10 @@ describe('status-mapper with AWS Health', () => {
       endpoint: ${health.url}
       intervalSeconds: 3600
       credentials:
-        accessKeyIdFile: ${join(dir, 'access-key-id')}
-        secretAccessKeyFile: ${join(dir, 'secret-access-key')}
+        accessKeyIdFile: ${files.write('access-key-id', `${health.credentials.accessKeyId}\n`)}
+        secretAccessKeyFile: ${files.write('secret-access-key', `${health.credentials.secretAccessKey}\n`)}
 `,
-    );
-    writeFileSync(
-      join(dir, 'mapping.yml'),
-      `mappings:
+      mapping: `mappings:
   ec2-ireland:
     page: aws
     aws: { service: EC2, region: eu-west-1 }
@@ -141,28 +65,14 @@ describe('status-mapper with AWS Health', () => {
     aws: { service: EC2, region: eu-west-1 }
     services: [checkout]
 `,
-    );
-    running = await service.run(
-      service.loadConfig({
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATABASE_URL: await createTestDatabase(databaseUrl, 'status_mapper_aws'),
-        KAFKA_BROKERS: kafkaBrokers,
-        KAFKA_TOPIC_NAMESPACE: namespace,
-        OIDC_ISSUER: issuer.issuer,
-        OIDC_AUDIENCE: issuer.audience,
-        STATUS_SOURCES_FILE: join(dir, 'sources.yml'),
-        STATUS_MAPPING_FILE: join(dir, 'mapping.yml'),
+      env: {
         POLL_TIMEOUT_MS: '2000',
         POLL_STALE_AFTER_FAILURES: '3',
         AWS_HEALTH_WEBHOOK_API_KEY: API_KEY,
         AWS_HEALTH_WEBHOOK_BASIC_USERNAME: 'eventbridge',
         AWS_HEALTH_WEBHOOK_BASIC_PASSWORD: BASIC_PASSWORD,
-      }),
-      { onFatal: (error) => console.error(`status-mapper stopped: ${error.message}`) },
-    );
+      },
+    });
     // Start-up polls the due sources: wait for the polled one's first (empty) answer.
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && (await polled()).lastSuccessAt === null) {
@@ -171,20 +81,20 @@ describe('status-mapper with AWS Health', () => {
   });
 
   afterAll(async () => {
-    await running?.stop();
-    await Promise.allSettled([issuer?.stop(), health?.stop()]);
+    await statusMapper?.stop();
+    await health?.stop();
   });
 
   it('shows the watched AWS services operational before AWS has said anything, publishing nothing', async () => {
     expect((await polled()).failing).toBeNull();
-    const services = await internal();
+    const services = await statusMapper.internal();
     expect(services.map((s) => [s.service, s.status])).toEqual([
       ['checkout', 'operational'],
       ['ledger', 'operational'],
       ['payments-api', 'operational'],
     ]);
-    expect((await serviceStatus('ledger')).components.map((c) => c.key)).toEqual(['aws/RDS/eu-west-1']);
-    expect(await events(0)).toHaveLength(0);
+    expect((await statusMapper.serviceStatus('ledger')).components.map((c) => c.key)).toEqual(['aws/RDS/eu-west-1']);
+    expect(await statusMapper.events(0)).toHaveLength(0);
   });
 
   describe('EventBridge deliveries', () => {
@@ -207,7 +117,7 @@ describe('status-mapper with AWS Health', () => {
       const again = await deliver(openDelivery);
       expect(await again.json()).toEqual({ accepted: true, events: 0 });
 
-      const seen = await events(1);
+      const seen = await statusMapper.events(1);
       expect(seen).toHaveLength(1);
       const incidentId = `eu-west-1/${issue.arn.split('/').at(-1)}`;
       expect(seen[0]).toMatchObject({
@@ -224,7 +134,7 @@ describe('status-mapper with AWS Health', () => {
         },
       });
 
-      const payments = await serviceStatus('payments-api');
+      const payments = await statusMapper.serviceStatus('payments-api');
       expect(payments).toMatchObject({
         status: 'degraded_performance',
         since: seen[0]!.data.observedAt,
@@ -238,7 +148,7 @@ describe('status-mapper with AWS Health', () => {
           },
         ],
       });
-      expect((await internal())[0]!.service).toBe('payments-api');
+      expect((await statusMapper.internal())[0]!.service).toBe('payments-api');
     });
 
     it('refuses a bad credential (401) and a malformed payload (400, naming the field), storing nothing', async () => {
@@ -268,10 +178,10 @@ describe('status-mapper with AWS Health', () => {
       // An account no aws-health source takes.
       expect((await deliver({ ...payload, account: '999999999999' })).status).toBe(400);
 
-      const rdsNow = (await components()).find((c) => c.key === 'aws/RDS/eu-west-1');
+      const rdsNow = (await statusMapper.components()).find((c) => c.key === 'aws/RDS/eu-west-1');
       expect(rdsNow?.status).toBe('operational');
-      expect((await serviceStatus('ledger')).incidents).toEqual([]);
-      expect(await events(1)).toHaveLength(1);
+      expect((await statusMapper.serviceStatus('ledger')).incidents).toEqual([]);
+      expect(await statusMapper.events(1)).toHaveLength(1);
     });
 
     it('accepts and ignores a service no source watches', async () => {
@@ -285,7 +195,7 @@ describe('status-mapper with AWS Health', () => {
       const res = await deliver(health.eventBridgePayload(s3.arn, { account: ACCOUNT }), basic());
       expect(res.status).toBe(202);
       expect(await res.json()).toMatchObject({ accepted: true, events: 0, ignored: expect.stringMatching(/S3/) });
-      expect((await components()).some((c) => c.key.startsWith('aws/S3/'))).toBe(false);
+      expect((await statusMapper.components()).some((c) => c.key.startsWith('aws/S3/'))).toBe(false);
     });
 
     it('brings EC2 back to operational on the closed event (Basic credentials), and ignores the late open one', async () => {
@@ -295,7 +205,7 @@ describe('status-mapper with AWS Health', () => {
       // The open delivery arriving again, late: older than what we hold, so nothing happens.
       expect(await (await deliver(openDelivery)).json()).toEqual({ accepted: true, events: 0 });
 
-      const seen = await events(2);
+      const seen = await statusMapper.events(2);
       expect(seen).toHaveLength(2);
       // One key's events keep their order (one partition).
       expect(seen.map((e) => [e.subject, e.data.status.to])).toEqual([
@@ -308,7 +218,7 @@ describe('status-mapper with AWS Health', () => {
         incidents: [],
         source: 'aws',
       });
-      expect(await serviceStatus('payments-api')).toMatchObject({ status: 'operational', incidents: [] });
+      expect(await statusMapper.serviceStatus('payments-api')).toMatchObject({ status: 'operational', incidents: [] });
     });
   });
 
@@ -351,7 +261,7 @@ describe('status-mapper with AWS Health', () => {
       ]);
       expect(calls.some((c) => c.headers['x-amz-target'] === 'AWSHealth_20160804.DescribeEventDetails')).toBe(true);
 
-      const all = await events(4);
+      const all = await statusMapper.events(4);
       expect(all).toHaveLength(4);
       // Across keys (partitions) events have no order: pick the polled source's.
       const seen = all.filter((e) => e.data.page.id === 'aws-polled');
@@ -368,7 +278,7 @@ describe('status-mapper with AWS Health', () => {
         status: { from: null, to: 'under_maintenance', providerStatus: 'scheduledChange open' },
         services: ['checkout'],
       });
-      const checkout = await serviceStatus('checkout');
+      const checkout = await statusMapper.serviceStatus('checkout');
       expect(checkout.status).toBe('degraded_performance');
       expect(checkout.incidents.map((i) => i.latestUpdate).sort()).toEqual([
         'Increased launch failures for EC2 instances.',
@@ -377,14 +287,14 @@ describe('status-mapper with AWS Health', () => {
 
       health.closeEvent(issue.arn);
       await pollNow();
-      const recovered = await events(5);
+      const recovered = await statusMapper.events(5);
       expect(recovered).toHaveLength(5);
       expect(recovered.filter((e) => e.subject === 'aws-polled/EC2/eu-west-1').map((e) => e.data.status.to)).toEqual([
         'degraded_performance',
         'operational',
       ]);
       // The zone's maintenance is still on.
-      expect(await serviceStatus('checkout')).toMatchObject({ status: 'under_maintenance' });
+      expect(await statusMapper.serviceStatus('checkout')).toMatchObject({ status: 'under_maintenance' });
     });
 
     it('marks the polled source failing, then stale after 3 failed polls, and back when the API answers', async () => {
@@ -401,7 +311,7 @@ describe('status-mapper with AWS Health', () => {
       expect(source.failing).toMatchObject({ consecutiveFailures: 3 });
       expect(source.staleSince).toBe(source.failing!.since);
 
-      const seen = await events(7);
+      const seen = await statusMapper.events(7);
       expect(seen).toHaveLength(7);
       const stale = seen.filter((e) => e.data.status.to === 'unknown');
       expect(stale.map((e) => [e.subject, e.data.status.from, e.data.status.to]).sort()).toEqual([
@@ -412,19 +322,19 @@ describe('status-mapper with AWS Health', () => {
         source: 'aws',
         status: { stale: { since: source.staleSince, reason: expect.stringMatching(/InternalFailure/) } },
       });
-      const checkout = await serviceStatus('checkout');
+      const checkout = await statusMapper.serviceStatus('checkout');
       expect(checkout.status).toBe('unknown');
       expect(checkout.components.find((c) => c.key === 'aws-polled/EC2/eu-west-1')!.stale).toMatchObject({
         since: source.staleSince,
         lastKnown: 'operational',
       });
       // The EventBridge-fed source is not polled, so it never goes stale.
-      expect((await serviceStatus('payments-api')).status).toBe('operational');
+      expect((await statusMapper.serviceStatus('payments-api')).status).toBe('operational');
 
       source = await pollNow();
       expect(source).toMatchObject({ failing: null, staleSince: null });
-      expect(await serviceStatus('checkout')).toMatchObject({ status: 'under_maintenance' });
-      expect(await events(9)).toHaveLength(9);
+      expect(await statusMapper.serviceStatus('checkout')).toMatchObject({ status: 'under_maintenance' });
+      expect(await statusMapper.events(9)).toHaveLength(9);
     });
   });
 });

@@ -1,22 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ProviderStatusChange } from '@micro-oncall/incident-model';
-import type { RunningService } from '@micro-oncall/service-kit';
 import {
-  createTestDatabase,
   type FakeStatuspage,
-  type LocalIssuer,
   type OpenStream,
   openStream,
   parseXml,
   startFakeStatuspage,
-  startLocalIssuer,
-  uniqueNamespace,
 } from '@micro-oncall/test-kit';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { service } from '../src/service.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type StatusMapperClient, startTestStatusMapper, statuspageSources, type TestStatusMapper } from './support.js';
 
 /*
  * status-mapper's machine outputs besides /status/internal: the live stream of changes
@@ -52,19 +44,18 @@ function sseEvents(text: string): SseEvent[] {
 type Change = ProviderStatusChange & { services: string[] };
 
 describe('status-mapper live stream and Atom feed', () => {
-  let a: RunningService;
-  let b: RunningService;
-  let issuer: LocalIssuer;
+  let statusMapper: TestStatusMapper;
+  /** Replica A (the one with a feed token) and replica B. */
+  let a: StatusMapperClient;
+  let b: StatusMapperClient;
   let cloudflare: FakeStatuspage;
-  let viewer: string;
-  let responder: string;
   const open: OpenStream[] = [];
 
-  const get = (base: string, path: string, headers: Record<string, string> = {}, token: string | null = viewer) =>
-    fetch(`${base}${path}`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
-
   const stream = async (base: string, headers: Record<string, string> = {}) => {
-    const s = await openStream(`${base}/status/v1/stream`, { authorization: `Bearer ${viewer}`, ...headers });
+    const s = await openStream(`${base}/status/v1/stream`, {
+      authorization: `Bearer ${statusMapper.viewer}`,
+      ...headers,
+    });
     open.push(s);
     return s;
   };
@@ -76,25 +67,6 @@ describe('status-mapper live stream and Atom feed', () => {
       if (Date.now() > deadline) throw new Error('the earlier streams did not close');
       await new Promise((r) => setTimeout(r, 100));
     }
-  }
-
-  /** Polls every page now through replica A and waits until each has been polled. */
-  async function pollNow(): Promise<void> {
-    const sources = async () =>
-      ((await (await get(a.url, '/status/v1/sources')).json()) as { items: { id: string; lastPolledAt: string }[] })
-        .items;
-    const before = new Map((await sources()).map((s) => [s.id, s.lastPolledAt]));
-    const res = await fetch(`${a.url}/status/v1/sources/poll`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${responder}` },
-    });
-    expect(res.status).toBe(202);
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      if ((await sources()).every((s) => s.lastPolledAt !== null && s.lastPolledAt !== before.get(s.id))) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('the poll did not finish within 30 s');
   }
 
   /** Sets a component at the fake page and tells replica A through a Statuspage webhook. */
@@ -111,10 +83,6 @@ describe('status-mapper live stream and Atom feed', () => {
   }
 
   beforeAll(async () => {
-    const { databaseUrl, kafkaBrokers } = inject('stack');
-    issuer = await startLocalIssuer();
-    viewer = await issuer.token({ sub: 'viewer-1', roles: ['viewer'] });
-    responder = await issuer.token({ sub: 'responder-1', roles: ['responder'] });
     cloudflare = await startFakeStatuspage({
       name: 'Cloudflare',
       components: [
@@ -123,15 +91,9 @@ describe('status-mapper live stream and Atom feed', () => {
         { name: 'API', group: 'Cloudflare Sites and Services' },
       ],
     });
-    const dir = mkdtempSync(join(tmpdir(), 'status-mapper-feeds-'));
-    // A long interval: only the test's own polls run.
-    writeFileSync(
-      join(dir, 'sources.yml'),
-      `pages:\n  - id: cloudflare\n    provider: Cloudflare\n    url: ${cloudflare.summaryUrl}\n    intervalSeconds: 3600\n`,
-    );
-    writeFileSync(
-      join(dir, 'mapping.yml'),
-      `mappings:
+    statusMapper = await startTestStatusMapper('status-mapper-feeds', {
+      sources: statuspageSources([{ id: 'cloudflare', provider: 'Cloudflare', page: cloudflare }]),
+      mapping: `mappings:
   cdn:
     page: cloudflare
     component: CDN Edge
@@ -141,28 +103,18 @@ describe('status-mapper live stream and Atom feed', () => {
     component: DNS
     services: [api-gateway]
 `,
-    );
-    const env = {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: await createTestDatabase(databaseUrl, 'status_mapper_feeds'),
-      KAFKA_BROKERS: kafkaBrokers,
-      KAFKA_TOPIC_NAMESPACE: uniqueNamespace('status-mapper-feeds'),
-      OIDC_ISSUER: issuer.issuer,
-      OIDC_AUDIENCE: issuer.audience,
-      STATUS_SOURCES_FILE: join(dir, 'sources.yml'),
-      STATUS_MAPPING_FILE: join(dir, 'mapping.yml'),
-      STATUSPAGE_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
-      STATUS_STREAM_MAX_CONNECTIONS: String(MAX_STREAMS),
-      STATUS_STREAM_CATCH_UP_MAX: String(CATCH_UP_MAX),
-      STATUS_STREAM_HEARTBEAT_SECONDS: '1',
-    };
-    // Two replicas of one deployment; only A has a feed token.
-    a = await service.run(service.loadConfig({ ...env, STATUS_FEED_TOKEN: FEED_TOKEN }));
-    b = await service.run(service.loadConfig(env));
-    await pollNow(); // everything operational: no change yet
+      env: {
+        STATUSPAGE_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+        STATUS_STREAM_MAX_CONNECTIONS: String(MAX_STREAMS),
+        STATUS_STREAM_CATCH_UP_MAX: String(CATCH_UP_MAX),
+        STATUS_STREAM_HEARTBEAT_SECONDS: '1',
+      },
+      // Two replicas of one deployment; only A has a feed token.
+      replicas: [{ STATUS_FEED_TOKEN: FEED_TOKEN }, {}],
+    });
+    a = statusMapper;
+    b = statusMapper.on(statusMapper.replicas[1]!);
+    await a.pollNow(); // everything operational: no change yet
   });
 
   afterEach(() => {
@@ -170,8 +122,8 @@ describe('status-mapper live stream and Atom feed', () => {
   });
 
   afterAll(async () => {
-    await Promise.allSettled([a?.stop(), b?.stop()]);
-    await Promise.allSettled([issuer?.stop(), cloudflare?.stop()]);
+    await statusMapper?.stop();
+    await cloudflare?.stop();
   });
 
   let firstChangeId: string;
@@ -190,9 +142,9 @@ describe('status-mapper live stream and Atom feed', () => {
       components: ['CDN Edge'],
       body: `Investigating ${HOSTILE}`,
     });
-    await pollNow();
+    await a.pollNow();
     await s.readUntil(/event: change/);
-    await pollNow(); // changes nothing: sends nothing
+    await a.pollNow(); // changes nothing: sends nothing
     // Two heartbeats later (one a second), still that one change.
     await s.readUntil(/event: change[\s\S]*: keep-alive\n\n[\s\S]*: keep-alive\n\n/);
 
@@ -288,7 +240,7 @@ describe('status-mapper live stream and Atom feed', () => {
 
   it('ends a stream when the bearer token it was opened with expires', async () => {
     await streamsClosed(a.url);
-    const shortLived = await issuer.token({ sub: 'tool', roles: ['viewer'] }, { expiresIn: '2s' });
+    const shortLived = await statusMapper.issuer.token({ sub: 'tool', roles: ['viewer'] }, { expiresIn: '2s' });
     const s = await openStream(`${a.url}/status/v1/stream`, { authorization: `Bearer ${shortLived}` });
     open.push(s);
     await s.readUntil(/event: ready/);
@@ -297,7 +249,7 @@ describe('status-mapper live stream and Atom feed', () => {
 
   describe('Atom feed', () => {
     it('is Atom 1.0 that parses, newest first, with the change and the provider text escaped', async () => {
-      const res = await get(a.url, '/status/feed.atom');
+      const res = await a.api('/status/feed.atom');
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/atom+xml; charset=utf-8');
       const body = await res.text();
@@ -334,17 +286,17 @@ describe('status-mapper live stream and Atom feed', () => {
     });
 
     it('keeps its entry ids and answers 304 to If-None-Match while nothing changed', async () => {
-      const first = await get(a.url, '/status/feed.atom');
+      const first = await a.api('/status/feed.atom');
       const etag = first.headers.get('etag');
       expect(etag).toMatch(/^W\/"/);
       const ids = parseXml(await first.text())
         .all('entry')
         .map((e) => e.one('id').text);
-      const again = await get(a.url, '/status/feed.atom', { 'if-none-match': etag! });
+      const again = await a.api('/status/feed.atom', { headers: { 'if-none-match': etag! } });
       expect(again.status).toBe(304);
       expect(await again.text()).toBe('');
       // Replica B renders the same document for the same URL.
-      const onB = await fetch(`${b.url}/status/feed.atom`, { headers: { authorization: `Bearer ${viewer}` } });
+      const onB = await b.api('/status/feed.atom');
       expect(
         parseXml(await onB.text())
           .all('entry')
@@ -352,7 +304,7 @@ describe('status-mapper live stream and Atom feed', () => {
       ).toEqual(ids);
 
       await webhookToA('API', 'operational');
-      const changed = await get(a.url, '/status/feed.atom', { 'if-none-match': etag! });
+      const changed = await a.api('/status/feed.atom', { headers: { 'if-none-match': etag! } });
       expect(changed.status).toBe(200);
       expect(changed.headers.get('etag')).not.toBe(etag);
       expect(
@@ -363,17 +315,17 @@ describe('status-mapper live stream and Atom feed', () => {
     });
 
     it('reads with the feed token instead of a bearer JWT, and refuses a wrong or missing one with 401 and nothing else', async () => {
-      const withToken = await get(a.url, `/status/feed.atom?token=${FEED_TOKEN}`, {}, null);
+      const withToken = await a.api(`/status/feed.atom?token=${FEED_TOKEN}`, {}, null);
       expect(withToken.status).toBe(200);
       expect(parseXml(await withToken.text()).all('entry').length).toBeGreaterThan(0);
 
       const refusals = [
-        await get(a.url, '/status/feed.atom?token=feed-not-the-right-one-at-all', {}, null),
-        await get(a.url, '/status/feed.atom?token=feed-not-the-right-one-at-all'), // a valid JWT does not save a wrong token
-        await get(a.url, `/status/feed.atom?token=${FEED_TOKEN}&token=${FEED_TOKEN}`, {}, null),
-        await get(a.url, '/status/feed.atom', {}, null),
+        await a.api('/status/feed.atom?token=feed-not-the-right-one-at-all', {}, null),
+        await a.api('/status/feed.atom?token=feed-not-the-right-one-at-all'), // a valid JWT does not save a wrong token
+        await a.api(`/status/feed.atom?token=${FEED_TOKEN}&token=${FEED_TOKEN}`, {}, null),
+        await a.api('/status/feed.atom', {}, null),
         // Replica B has no feed token configured: ?token= never reads it.
-        await get(b.url, `/status/feed.atom?token=${FEED_TOKEN}`, {}, null),
+        await b.api(`/status/feed.atom?token=${FEED_TOKEN}`, {}, null),
       ];
       for (const res of refusals) {
         expect(res.status).toBe(401);
@@ -383,8 +335,8 @@ describe('status-mapper live stream and Atom feed', () => {
         expect(text).not.toContain(FEED_TOKEN);
         expect(JSON.parse(text)).toMatchObject({ error: { code: 'unauthenticated' } });
       }
-      const noRole = await issuer.token({ sub: 'nobody', roles: [] });
-      expect((await get(a.url, '/status/feed.atom', {}, noRole)).status).toBe(403);
+      const noRole = await statusMapper.issuer.token({ sub: 'nobody', roles: [] });
+      expect((await a.api('/status/feed.atom', {}, noRole)).status).toBe(403);
     });
   });
 });

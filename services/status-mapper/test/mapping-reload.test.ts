@@ -1,27 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type EventEnvelope, topicName } from '@micro-oncall/incident-model';
-import type { RunningService } from '@micro-oncall/service-kit';
-import {
-  createTestDatabase,
-  type FakeStatuspage,
-  type LocalIssuer,
-  startFakeStatuspage,
-  startLocalIssuer,
-  testKafka,
-  uniqueNamespace,
-} from '@micro-oncall/test-kit';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { service } from '../src/service.js';
+import { type FakeStatuspage, startFakeStatuspage } from '@micro-oncall/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStatusMapper, statuspageSources, type TestStatusMapper } from './support.js';
 
-type Change = EventEnvelope<'provider-status'>;
-interface ServiceStatus {
-  service: string;
-  status: string;
-  components: { key: string; status: string }[];
-}
 interface MappingAnswer {
   source: {
     file: string;
@@ -61,104 +43,55 @@ async function closedPort(): Promise<number> {
 }
 
 describe('status-mapper mapping reload', () => {
-  let running: RunningService;
-  let issuer: LocalIssuer;
+  let statusMapper: TestStatusMapper;
   let cloudflare: FakeStatuspage;
-  let topic: string;
-  let viewer: string;
-  let responder: string;
-  let file: string;
-  const kafka = () => testKafka(inject('stack').kafkaBrokers);
 
-  const api = async (path: string, init: RequestInit = {}, token = viewer) =>
-    fetch(`${running.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
-  const internal = async () =>
-    ((await (await api('/status/internal')).json()) as { services: ServiceStatus[] }).services;
-  const mapping = async () => (await (await api('/status/v1/mapping')).json()) as MappingAnswer;
-
-  /** Every provider-status event so far; waits for `count`, then (to prove there is no more) a little longer. */
-  async function events(count: number): Promise<Change[]> {
-    const seen = await kafka().read(topic, { count: count + 1, timeoutMs: 6_000 });
-    return seen.map((m) => JSON.parse(m.value ?? 'null') as Change);
-  }
-
-  async function pollNow(): Promise<void> {
-    const lastPolled = async () =>
-      ((await (await api('/status/v1/sources')).json()) as { items: { lastPolledAt: string | null }[] }).items[0]
-        ?.lastPolledAt ?? null;
-    const before = await lastPolled();
-    expect((await api('/status/v1/sources/poll', { method: 'POST' }, responder)).status).toBe(202);
-    const deadline = Date.now() + 30_000;
-    while ((await lastPolled()) === before) {
-      if (Date.now() > deadline) throw new Error('the poll did not finish within 30 s');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const mapping = async () => (await (await statusMapper.api('/status/v1/mapping')).json()) as MappingAnswer;
+  const edit = (text: string) => writeFileSync(statusMapper.mappingFile!, text);
 
   beforeAll(async () => {
-    const { databaseUrl, kafkaBrokers } = inject('stack');
-    const namespace = uniqueNamespace('status-mapper-reload');
-    topic = topicName('provider-status', namespace);
-    issuer = await startLocalIssuer();
-    viewer = await issuer.token({ sub: 'viewer-1', roles: ['viewer'] });
-    responder = await issuer.token({ sub: 'responder-1', roles: ['responder'] });
     cloudflare = await startFakeStatuspage({
       name: 'Cloudflare',
       components: [{ name: 'CDN Edge' }, { name: 'DNS' }, { name: 'API' }],
     });
-    const dir = mkdtempSync(join(tmpdir(), 'status-mapper-reload-'));
-    writeFileSync(
-      join(dir, 'sources.yml'),
-      `pages:\n  - id: cloudflare\n    provider: Cloudflare\n    url: ${cloudflare.summaryUrl}\n    intervalSeconds: 3600\n`,
-    );
-    file = join(dir, 'mapping.yml');
-    writeFileSync(file, mappingFile('frontend'));
-    running = await service.run(
-      service.loadConfig({
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATABASE_URL: await createTestDatabase(databaseUrl, 'status_mapper_reload'),
-        KAFKA_BROKERS: kafkaBrokers,
-        KAFKA_TOPIC_NAMESPACE: namespace,
-        OIDC_ISSUER: issuer.issuer,
-        OIDC_AUDIENCE: issuer.audience,
-        STATUS_SOURCES_FILE: join(dir, 'sources.yml'),
-        STATUS_MAPPING_FILE: file,
+    statusMapper = await startTestStatusMapper('status-mapper-reload', {
+      sources: statuspageSources([{ id: 'cloudflare', provider: 'Cloudflare', page: cloudflare }]),
+      mapping: mappingFile('frontend'),
+      env: {
         MAPPING_RELOAD_INTERVAL_MS: '200',
         ESCALATION_URL: `http://127.0.0.1:${await closedPort()}`,
         ESCALATION_TIMEOUT_MS: '500',
         POLL_TIMEOUT_MS: '1000',
-      }),
-      { onFatal: (error) => console.error(`status-mapper stopped: ${error.message}`) },
-    );
-    await pollNow(); // everything operational: nothing published
+      },
+    });
+    await statusMapper.pollNow(); // everything operational: nothing published
     cloudflare.setComponentStatus('CDN Edge', 'major_outage');
-    await pollNow();
+    await statusMapper.pollNow();
   });
 
   afterAll(async () => {
-    await running?.stop();
-    await Promise.allSettled([issuer?.stop(), cloudflare?.stop()]);
+    await statusMapper?.stop();
+    await cloudflare?.stop();
   });
 
   it('publishes the outage for the services mapped at start-up', async () => {
-    const [outage] = await events(1);
+    const [outage] = await statusMapper.events(1);
     expect(outage!.data).toMatchObject({
       component: { name: 'CDN Edge' },
       status: { from: 'operational', to: 'major_outage' },
       services: ['frontend'],
     });
-    expect((await internal()).find((s) => s.service === 'checkout')).toBeUndefined();
+    expect((await statusMapper.internal()).find((s) => s.service === 'checkout')).toBeUndefined();
   });
 
   it('applies an edited mapping without a restart and tells consumers which services the component now affects', async () => {
     const before = (await mapping()).source;
-    writeFileSync(file, mappingFile('frontend, checkout'));
+    edit(mappingFile('frontend, checkout'));
 
     await expect
-      .poll(async () => (await internal()).find((s) => s.service === 'checkout')?.status, { timeout: 10_000 })
+      .poll(async () => (await statusMapper.internal()).find((s) => s.service === 'checkout')?.status, {
+        timeout: 10_000,
+      })
       .toBe('major_outage');
     const source = (await mapping()).source;
     expect(source.hash).not.toBe(before.hash);
@@ -166,7 +99,7 @@ describe('status-mapper mapping reload', () => {
     expect(source.lastReloadError).toBeNull();
 
     // One event, for the re-mapped component only (DNS kept its services): its condition unchanged.
-    const seen = await events(2);
+    const seen = await statusMapper.events(2);
     expect(seen).toHaveLength(2);
     const [outage, remapped] = seen;
     expect(remapped!.subject).toBe(outage!.subject);
@@ -183,10 +116,7 @@ describe('status-mapper mapping reload', () => {
 
   it('keeps the previous mapping when an edit breaks the file, and reports the error with its line', async () => {
     // Line 5: services must be a list.
-    writeFileSync(
-      file,
-      mappingFile('frontend, checkout').replace('services: [frontend, checkout]', 'services: checkout'),
-    );
+    edit(mappingFile('frontend, checkout').replace('services: [frontend, checkout]', 'services: checkout'));
 
     await expect.poll(async () => (await mapping()).source.lastReloadError, { timeout: 10_000 }).not.toBeNull();
     const answer = await mapping();
@@ -194,12 +124,12 @@ describe('status-mapper mapping reload', () => {
       expect.stringMatching(/^line 5: mappings\.cloudflare-cdn-edge\.services: /),
     ]);
     expect(answer.rules.find((r) => r.name === 'cloudflare-cdn-edge')!.services).toEqual(['frontend', 'checkout']);
-    expect((await internal()).find((s) => s.service === 'checkout')?.status).toBe('major_outage');
-    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    expect((await statusMapper.internal()).find((s) => s.service === 'checkout')?.status).toBe('major_outage');
+    const metrics = await (await fetch(`${statusMapper.url}/metrics`)).text();
     expect(metrics).toMatch(/^status_mapper_mapping_reload_failing\{[^}]*\} 1$/m);
     expect(metrics).toMatch(/^status_mapper_mapping_reloads_total\{[^}]*outcome="rejected"[^}]*\} 1$/m);
     // Nothing re-mapped, nothing published.
-    expect(await events(2)).toHaveLength(2);
+    expect(await statusMapper.events(2)).toHaveLength(2);
   });
 
   it('lists the components no rule maps and the rules that match nothing, and says the catalogue is unavailable while escalation is down', async () => {
@@ -215,6 +145,6 @@ describe('status-mapper mapping reload', () => {
     });
     // Not "every service is known": not known at all.
     expect(answer.unknownServices).toBeNull();
-    expect((await fetch(`${running.url}/status/v1/mapping`)).status).toBe(401);
+    expect((await fetch(`${statusMapper.url}/status/v1/mapping`)).status).toBe(401);
   });
 });

@@ -1,85 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type EventEnvelope, topicName } from '@micro-oncall/incident-model';
-import type { RunningService } from '@micro-oncall/service-kit';
-import {
-  createTestDatabase,
-  type FakeStatuspage,
-  type LocalIssuer,
-  startFakeStatuspage,
-  startLocalIssuer,
-  testKafka,
-  uniqueNamespace,
-} from '@micro-oncall/test-kit';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { service } from '../src/service.js';
-
-type Change = EventEnvelope<'provider-status'>;
-interface Source {
-  id: string;
-  lastPolledAt: string | null;
-  lastSuccessAt: string | null;
-  failing: { since: string; reason: string; consecutiveFailures: number } | null;
-  staleSince: string | null;
-}
-interface ServiceStatus {
-  service: string;
-  status: string;
-  since: string | null;
-  components: { key: string; name: string; status: string; stale: { since: string; lastKnown: string } | null }[];
-  incidents: { id: string; name: string; latestUpdate: string | null; components: string[] }[];
-}
+import { type FakeStatuspage, startFakeStatuspage } from '@micro-oncall/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StatusSource, startTestStatusMapper, statuspageSources, type TestStatusMapper } from './support.js';
 
 // Generated per run: no secret-shaped literal in the repository.
 const WEBHOOK_TOKEN = `statuspage-${randomBytes(16).toString('hex')}`;
 
 describe('status-mapper', () => {
-  let running: RunningService;
-  let issuer: LocalIssuer;
+  let statusMapper: TestStatusMapper;
   let cloudflare: FakeStatuspage;
   let github: FakeStatuspage;
-  let topic: string;
-  let viewer: string;
-  let responder: string;
-  const kafka = () => testKafka(inject('stack').kafkaBrokers);
-
-  const api = async (path: string, init: RequestInit = {}, token = viewer) =>
-    fetch(`${running.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
-
-  const sources = async (): Promise<Source[]> =>
-    ((await (await api('/status/v1/sources')).json()) as { items: Source[] }).items;
-
-  /** Triggers the poll-pages job (as POST /status/v1/sources/poll does) and waits until every page has been polled. */
-  async function pollNow(): Promise<Source[]> {
-    const before = new Map((await sources()).map((s) => [s.id, s.lastPolledAt]));
-    expect((await api('/status/v1/sources/poll', { method: 'POST' }, responder)).status).toBe(202);
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      const now = await sources();
-      if (now.every((s) => s.lastPolledAt !== null && s.lastPolledAt !== before.get(s.id))) return now;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('the poll did not finish within 30 s');
-  }
-
-  /** Every provider-status event so far; waits for `count`, then (to prove there is no more) a little longer. */
-  async function events(count: number): Promise<Change[]> {
-    const seen = await kafka().read(topic, { count: count + 1, timeoutMs: 6_000 });
-    return seen.map((m) => JSON.parse(m.value ?? 'null') as Change);
-  }
-
-  const internal = async () =>
-    ((await (await api('/status/internal')).json()) as { services: ServiceStatus[] }).services;
 
   beforeAll(async () => {
-    const { databaseUrl, kafkaBrokers } = inject('stack');
-    const namespace = uniqueNamespace('status-mapper');
-    topic = topicName('provider-status', namespace);
-    issuer = await startLocalIssuer();
-    viewer = await issuer.token({ sub: 'viewer-1', roles: ['viewer'] });
-    responder = await issuer.token({ sub: 'responder-1', roles: ['responder'] });
     cloudflare = await startFakeStatuspage({
       name: 'Cloudflare',
       components: [
@@ -98,24 +30,12 @@ describe('status-mapper', () => {
         { name: 'Visit www.githubstatus.com for more information' },
       ],
     });
-    const dir = mkdtempSync(join(tmpdir(), 'status-mapper-'));
-    // Long intervals: only the test's own polls run (the minute cron finds nothing due).
-    writeFileSync(
-      join(dir, 'sources.yml'),
-      `pages:
-  - id: cloudflare
-    provider: Cloudflare
-    url: ${cloudflare.summaryUrl}
-    intervalSeconds: 3600
-  - id: github
-    provider: GitHub
-    url: ${github.summaryUrl}
-    intervalSeconds: 3600
-`,
-    );
-    writeFileSync(
-      join(dir, 'mapping.yml'),
-      `mappings:
+    statusMapper = await startTestStatusMapper('status-mapper', {
+      sources: statuspageSources([
+        { id: 'cloudflare', provider: 'Cloudflare', page: cloudflare },
+        { id: 'github', provider: 'GitHub', page: github },
+      ]),
+      mapping: `mappings:
   cloudflare-cdn-edge:
     page: cloudflare
     component: CDN Edge
@@ -133,50 +53,34 @@ describe('status-mapper', () => {
     namePattern: "^(git operations|actions)$"
     services: [ci]
 `,
-    );
-    running = await service.run(
-      service.loadConfig({
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATABASE_URL: await createTestDatabase(databaseUrl, 'status_mapper'),
-        KAFKA_BROKERS: kafkaBrokers,
-        KAFKA_TOPIC_NAMESPACE: namespace,
-        OIDC_ISSUER: issuer.issuer,
-        OIDC_AUDIENCE: issuer.audience,
-        STATUS_SOURCES_FILE: join(dir, 'sources.yml'),
-        STATUS_MAPPING_FILE: join(dir, 'mapping.yml'),
-        POLL_TIMEOUT_MS: '1000',
-        POLL_STALE_AFTER_FAILURES: '3',
-        STATUSPAGE_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
-      }),
-      { onFatal: (error) => console.error(`status-mapper stopped: ${error.message}`) },
-    );
+      env: { POLL_TIMEOUT_MS: '1000', POLL_STALE_AFTER_FAILURES: '3', STATUSPAGE_WEBHOOK_TOKEN: WEBHOOK_TOKEN },
+    });
   });
 
   afterAll(async () => {
-    await running?.stop();
-    await Promise.allSettled([issuer?.stop(), cloudflare?.stop(), github?.stop()]);
+    await statusMapper?.stop();
+    await Promise.allSettled([cloudflare?.stop(), github?.stop()]);
   });
 
   it('is ready once migrated and connected, with its job runner and sources', async () => {
-    const res = await fetch(`${running.url}/health/ready`);
+    const res = await fetch(`${statusMapper.url}/health/ready`);
     const body = (await res.json()) as { checks: Record<string, { healthy: boolean }> };
     expect(res.status).toBe(200);
     expect(Object.keys(body.checks)).toEqual(expect.arrayContaining(['postgres', 'kafka', 'sources']));
   });
 
   it('publishes nothing for a first poll where everything is operational, and lists unmapped components', async () => {
-    const polled = await pollNow();
+    const polled = await statusMapper.pollNow();
     expect(polled.map((s) => [s.id, s.failing])).toEqual([
       ['cloudflare', null],
       ['github', null],
     ]);
-    const unmapped = (await (await api('/status/v1/components?unmapped=true')).json()) as { items: { name: string }[] };
+    const unmapped = (await (await statusMapper.api('/status/v1/components?unmapped=true')).json()) as {
+      items: { name: string }[];
+    };
     // API is mapped by no rule; GitHub's "Visit …" placeholder and the groups are not components.
     expect(unmapped.items.map((c) => c.name)).toEqual(['API']);
-    const services = await internal();
+    const services = await statusMapper.internal();
     expect(services.map((s) => [s.service, s.status])).toEqual([
       ['api-gateway', 'operational'],
       ['ci', 'operational'],
@@ -192,9 +96,9 @@ describe('status-mapper', () => {
       components: ['CDN Edge'],
       body: 'We are investigating <b>elevated</b> 5xx errors.',
     });
-    await pollNow();
-    await pollNow(); // a poll that changes nothing publishes nothing
-    const seen = await events(1);
+    await statusMapper.pollNow();
+    await statusMapper.pollNow(); // a poll that changes nothing publishes nothing
+    const seen = await statusMapper.events(1);
     expect(seen).toHaveLength(1);
     const [change] = seen;
     const cdnKey = `cloudflare/${cloudflare.componentId('CDN Edge')}`;
@@ -220,7 +124,7 @@ describe('status-mapper', () => {
     expect(last.headers['if-none-match']).toMatch(/^W\//);
     expect(last.status).toBe(304);
 
-    const services = await internal();
+    const services = await statusMapper.internal();
     const frontend = services.find((s) => s.service === 'frontend')!;
     expect(services[0]!.status).toBe('major_outage');
     expect(frontend).toMatchObject({
@@ -235,20 +139,20 @@ describe('status-mapper', () => {
   });
 
   it('answers 304 to If-None-Match while nothing changed', async () => {
-    const first = await api('/status/internal');
+    const first = await statusMapper.api('/status/internal');
     const etag = first.headers.get('etag');
     expect(etag).toMatch(/^W\/"/);
-    const again = await api('/status/internal', { headers: { 'if-none-match': etag! } });
+    const again = await statusMapper.api('/status/internal', { headers: { 'if-none-match': etag! } });
     expect(again.status).toBe(304);
-    expect((await fetch(`${running.url}/status/internal`)).status).toBe(401);
+    expect((await fetch(`${statusMapper.url}/status/internal`)).status).toBe(401);
   });
 
   it('publishes the recovery', async () => {
     const [open] = cloudflare.summary().incidents as { id: string }[];
     cloudflare.setComponentStatus('CDN Edge', 'operational');
     cloudflare.resolveIncident(open!.id);
-    await pollNow();
-    const seen = await events(2);
+    await statusMapper.pollNow();
+    const seen = await statusMapper.events(2);
     expect(seen).toHaveLength(2);
     // One key's events keep their order (one partition); across keys there is no order to expect.
     const cdn = seen.filter((e) => e.data.component.name === 'CDN Edge');
@@ -256,26 +160,26 @@ describe('status-mapper', () => {
       ['operational', 'major_outage'],
       ['major_outage', 'operational'],
     ]);
-    const frontend = (await internal()).find((s) => s.service === 'frontend')!;
+    const frontend = await statusMapper.serviceStatus('frontend');
     expect(frontend).toMatchObject({ status: 'operational', incidents: [] });
   });
 
   it('marks a failing source with its reason while the others carry on, then stale after 3 failures', async () => {
     github.truncateNext();
-    let polled = await pollNow();
+    let polled = await statusMapper.pollNow();
     let gh = polled.find((s) => s.id === 'github')!;
     expect(gh.failing).toMatchObject({ consecutiveFailures: 1, reason: expect.stringMatching(/not valid JSON/) });
     expect(polled.find((s) => s.id === 'cloudflare')!.failing).toBeNull();
 
     github.failNext({ status: 500 });
-    polled = await pollNow();
+    polled = await statusMapper.pollNow();
     gh = polled.find((s) => s.id === 'github')!;
     expect(gh.failing).toMatchObject({ consecutiveFailures: 2, reason: expect.stringMatching(/answered 500/) });
     expect(gh.staleSince).toBeNull();
-    expect(await events(2)).toHaveLength(2); // failing, not yet stale: nothing published
+    expect(await statusMapper.events(2)).toHaveLength(2); // failing, not yet stale: nothing published
 
     github.failNext({ delayMs: 2_500 });
-    polled = await pollNow();
+    polled = await statusMapper.pollNow();
     gh = polled.find((s) => s.id === 'github')!;
     expect(gh.failing).toMatchObject({
       consecutiveFailures: 3,
@@ -284,7 +188,7 @@ describe('status-mapper', () => {
     expect(gh.staleSince).toBe(gh.failing!.since);
     expect(polled.find((s) => s.id === 'cloudflare')!.failing).toBeNull();
 
-    const seen = await events(4);
+    const seen = await statusMapper.events(4);
     expect(seen).toHaveLength(4);
     const stale = seen.filter((e) => e.data.page.id === 'github');
     expect(stale.map((e) => [e.data.component.name, e.data.status.from, e.data.status.to]).sort()).toEqual([
@@ -294,15 +198,15 @@ describe('status-mapper', () => {
     expect(stale[0]!.data.status.stale).toMatchObject({ since: gh.staleSince, lastKnown: 'operational' });
     expect(stale.map((e) => e.data.services)).toEqual([['ci'], ['ci']]);
 
-    const ci = (await internal()).find((s) => s.service === 'ci')!;
+    const ci = await statusMapper.serviceStatus('ci');
     expect(ci.status).toBe('unknown');
     expect(ci.components[0]!.stale).toMatchObject({ since: gh.staleSince, lastKnown: 'operational' });
   });
 
   it('publishes the way back from stale when the source answers again', async () => {
-    const polled = await pollNow();
+    const polled = await statusMapper.pollNow();
     expect(polled.find((s) => s.id === 'github')).toMatchObject({ failing: null, staleSince: null });
-    const seen = await events(6);
+    const seen = await statusMapper.events(6);
     expect(seen).toHaveLength(6);
     for (const name of ['Git Operations', 'Actions']) {
       const mine = seen.filter((e) => e.data.component.name === name);
@@ -311,13 +215,13 @@ describe('status-mapper', () => {
         ['unknown', 'operational'],
       ]);
     }
-    expect((await internal()).find((s) => s.service === 'ci')!.status).toBe('operational');
+    expect((await statusMapper.serviceStatus('ci')).status).toBe('operational');
   });
 
   it('reads a status word Statuspage does not document as unknown, keeping the word', async () => {
     cloudflare.setComponentStatus('API', 'sort_of_down', { undocumented: true });
-    await pollNow();
-    const seen = await events(7);
+    await statusMapper.pollNow();
+    const seen = await statusMapper.events(7);
     expect(seen).toHaveLength(7);
     // API is mapped by no rule: its event says so.
     expect(seen.find((e) => e.data.component.name === 'API')!.data.services).toEqual([]);
@@ -332,7 +236,7 @@ describe('status-mapper', () => {
   describe('Statuspage webhooks', () => {
     const post = (body: unknown, token: string | null = WEBHOOK_TOKEN, raw?: string) =>
       fetch(
-        `${running.url}/status/v1/webhooks/statuspage${token === null ? '' : `?token=${encodeURIComponent(token)}`}`,
+        `${statusMapper.url}/status/v1/webhooks/statuspage${token === null ? '' : `?token=${encodeURIComponent(token)}`}`,
         {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
@@ -348,11 +252,9 @@ describe('status-mapper', () => {
       expect((await post(null, WEBHOOK_TOKEN, '{"component_update": {"id": ')).status).toBe(400);
       expect((await post({ component_update: { id: 'x' }, page: { id: cloudflare.pageId } })).status).toBe(400);
       expect((await post({ ...payload, page: { id: 'notourpage01' } })).status).toBe(400);
-      const dns = (
-        (await (await api('/status/v1/components')).json()) as { items: { name: string; status: string }[] }
-      ).items.find((c) => c.name === 'DNS');
+      const dns = (await statusMapper.components()).find((c) => c.name === 'DNS');
       expect(dns!.status).toBe('operational');
-      expect(await events(7)).toHaveLength(7);
+      expect(await statusMapper.events(7)).toHaveLength(7);
     });
 
     it('applies a component update and publishes it once', async () => {
@@ -361,14 +263,14 @@ describe('status-mapper', () => {
       expect(res.status).toBe(202);
       expect(await res.json()).toEqual({ accepted: true, events: 1 });
       expect((await post(payload)).status).toBe(202); // a redelivery changes nothing
-      const seen = await events(8);
+      const seen = await statusMapper.events(8);
       expect(seen).toHaveLength(8);
       expect(seen.find((e) => e.data.source === 'webhook')!.data).toMatchObject({
         source: 'webhook',
         component: { name: 'DNS' },
         status: { from: 'operational', to: 'partial_outage' },
       });
-      const gateway = (await internal()).find((s) => s.service === 'api-gateway')!;
+      const gateway = await statusMapper.serviceStatus('api-gateway');
       expect(gateway.status).toBe('partial_outage');
     });
 
@@ -380,7 +282,7 @@ describe('status-mapper', () => {
       });
       const res = await post(cloudflare.incidentUpdatePayload(incident.id));
       expect(res.status).toBe(202);
-      const gateway = (await internal()).find((s) => s.service === 'api-gateway')!;
+      const gateway = await statusMapper.serviceStatus('api-gateway');
       expect(gateway.incidents.map((i) => i.name)).toEqual(['DNS resolution delays']);
     });
   });
@@ -388,8 +290,6 @@ describe('status-mapper', () => {
 
 describe('status-mapper with two replicas', () => {
   it('polls each due page once although both replicas start and run the poll job at once', async () => {
-    const { databaseUrl, kafkaBrokers } = inject('stack');
-    const issuer = await startLocalIssuer();
     const fakes = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         startFakeStatuspage({ name: `Provider ${i}`, components: [{ name: 'API' }] }),
@@ -397,35 +297,18 @@ describe('status-mapper with two replicas', () => {
     );
     // Slow answers, so that the replicas' runs overlap.
     for (const fake of fakes) fake.failNext({ delayMs: 300 });
-    const dir = mkdtempSync(join(tmpdir(), 'status-mapper-replicas-'));
-    writeFileSync(
-      join(dir, 'sources.yml'),
-      `pages:\n${fakes.map((f, i) => `  - id: p${i}\n    provider: P${i}\n    url: ${f.summaryUrl}\n    intervalSeconds: 3600\n`).join('')}`,
-    );
-    const namespace = uniqueNamespace('status-mapper-replicas');
-    const config = service.loadConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: await createTestDatabase(databaseUrl, 'status_mapper_replicas'),
-      KAFKA_BROKERS: kafkaBrokers,
-      KAFKA_TOPIC_NAMESPACE: namespace,
-      OIDC_ISSUER: issuer.issuer,
-      OIDC_AUDIENCE: issuer.audience,
-      STATUS_SOURCES_FILE: join(dir, 'sources.yml'),
-    });
-    // Each replica asks for a run of the due pages as it starts (new pages are due at once).
-    const replicas = await Promise.all([service.run(config), service.run(config)]);
+    let statusMapper: TestStatusMapper | undefined;
     try {
-      const token = await issuer.token({ sub: 'viewer-1', roles: ['viewer'] });
+      // Each replica asks for a run of the due pages as it starts (new pages are due at once).
+      statusMapper = await startTestStatusMapper('status-mapper-replicas', {
+        sources: statuspageSources(fakes.map((page, i) => ({ id: `p${i}`, provider: `P${i}`, page }))),
+        replicas: [{}, {}],
+      });
+      const second = statusMapper.on(statusMapper.replicas[1]!);
       const deadline = Date.now() + 30_000;
-      let polled: Source[] = [];
+      let polled: StatusSource[] = [];
       while (Date.now() < deadline) {
-        const res = await fetch(`${replicas[1]!.url}/status/v1/sources`, {
-          headers: { authorization: `Bearer ${token}` },
-        });
-        polled = ((await res.json()) as { items: Source[] }).items;
+        polled = await second.sources();
         if (polled.length === 6 && polled.every((s) => s.lastSuccessAt !== null)) break;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -433,8 +316,8 @@ describe('status-mapper with two replicas', () => {
       await new Promise((r) => setTimeout(r, 3_000)); // a second run, had there been one, would have polled by now
       expect(fakes.map((f) => f.requests.length)).toEqual(Array(6).fill(1));
     } finally {
-      await Promise.allSettled(replicas.map((r) => r.stop()));
-      await Promise.allSettled([issuer.stop(), ...fakes.map((f) => f.stop())]);
+      await statusMapper?.stop();
+      await Promise.allSettled(fakes.map((f) => f.stop()));
     }
   });
 });

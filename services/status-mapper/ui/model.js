@@ -1,4 +1,6 @@
 // @ts-check
+import { conditionRank, knownCondition } from './common/conditions.js';
+
 /**
  * What the status page shows, computed from the API's answers: pure functions, no DOM
  * (view.js renders them).
@@ -9,42 +11,6 @@
 /** @typedef {import('./types.js').ProviderComponent} ProviderComponent */
 /** @typedef {import('./types.js').ProviderIncident} ProviderIncident */
 /** @typedef {import('./types.js').Source} Source */
-
-/**
- * Conditions, worst last (the service's own order, src/status.ts): `unknown` ranks above
- * maintenance and below any confirmed degradation.
- * @type {Record<string, number>}
- */
-const RANK = {
-  operational: 0,
-  under_maintenance: 1,
-  unknown: 2,
-  degraded_performance: 3,
-  partial_outage: 4,
-  major_outage: 5,
-};
-
-/**
- * The condition when it is one we know, else `unknown` (also safe as a class name).
- * @param {string | null | undefined} status
- * @returns {Condition}
- */
-export function knownCondition(status) {
-  return typeof status === 'string' && Object.hasOwn(RANK, status) ? status : 'unknown';
-}
-
-/** @param {string | null | undefined} status */
-export function conditionRank(status) {
-  return RANK[knownCondition(status)] ?? RANK.unknown ?? 2;
-}
-
-/**
- * For people: `major_outage` → `major outage`.
- * @param {string | null | undefined} status
- */
-export function conditionLabel(status) {
-  return knownCondition(status).replace(/_/g, ' ');
-}
 
 /**
  * Every provider that has a component here, in name order: the columns of the matrix.

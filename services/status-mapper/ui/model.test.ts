@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  affected,
-  componentsByProvider,
-  conditionLabel,
-  knownCondition,
-  providerIncidents,
-  providersOf,
-  sourceState,
-} from './model.js';
+import { affected, componentsByProvider, providerIncidents, providersOf, sourceState } from './model.js';
 import type { InternalService, ProviderComponent, Source } from './types.js';
 
 const component = (provider: string, name: string, status: string, extra: Partial<ProviderComponent> = {}) =>
@@ -61,13 +53,6 @@ const services: InternalService[] = [
 ];
 
 describe('status page model', () => {
-  it('reads any condition it does not know as unknown, never as operational', () => {
-    expect(knownCondition('major_outage')).toBe('major_outage');
-    expect(knownCondition('on_fire')).toBe('unknown');
-    expect(knownCondition('constructor')).toBe('unknown');
-    expect(conditionLabel('partial_outage')).toBe('partial outage');
-  });
-
   it('has a column for every provider, mapped or not, and lists components per provider worst first', () => {
     const unmapped = component('Atlassian', 'Jira', 'operational');
     expect(providersOf(services, [unmapped])).toEqual(['Atlassian', 'Cloudflare', 'GitHub']);

@@ -1,15 +1,8 @@
 // @ts-check
+import { conditionLabel, knownCondition } from './common/conditions.js';
 import { externalLink, h } from './common/dom.js';
 import { clockTime, duration, exactTime } from './common/time.js';
-import {
-  affected,
-  componentsByProvider,
-  conditionLabel,
-  knownCondition,
-  providerIncidents,
-  providersOf,
-  sourceState,
-} from './model.js';
+import { affected, componentsByProvider, providerIncidents, providersOf, sourceState } from './model.js';
 
 /*
  * The status page's parts, built with h() only: every provider text (component and incident

@@ -19,6 +19,14 @@ export {
   PAGERDUTY_MEDIA_TYPE,
   startFakePagerDuty,
 } from './pagerduty.js';
+export {
+  type FakePagerDutyAlert,
+  type FakePagerDutyEvent,
+  type FakePagerDutyEvents,
+  PAGERDUTY_EVENT_SEVERITIES,
+  type PagerDutyEventSeverity,
+  startFakePagerDutyEvents,
+} from './pagerduty-events.js';
 export type { Fault, RecordedRequest } from './server.js';
 export { type FakeSlack, startFakeSlack } from './slack.js';
 export {

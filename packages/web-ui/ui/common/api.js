@@ -61,8 +61,12 @@ function signIn(reason) {
   throw new ApiError(401, 'your session has ended; signing in again…', 'unauthenticated', null);
 }
 
-/** @param {Response} res */
-async function errorOf(res) {
+/**
+ * The ApiError of an answer other than 2xx, with the server's own message, code and request id
+ * when its body is the product's error shape.
+ * @param {Response} res
+ */
+export async function errorOf(res) {
   const body = await res.json().catch(() => null);
   const error = body && typeof body === 'object' && 'error' in body ? body.error : null;
   return new ApiError(

@@ -13,6 +13,7 @@ import { h } from './dom.js';
 export const SECTIONS = Object.freeze([
   { id: 'incidents', label: 'Incidents', href: '/' },
   { id: 'status', label: 'Status', href: '/status/' },
+  { id: 'apps', label: 'Apps', href: '/apps/' },
 ]);
 
 /**

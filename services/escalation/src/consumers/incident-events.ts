@@ -3,6 +3,7 @@ import { dbErrorCode, type IncomingMessage, type Rejected, type TypedHandler } f
 import { inArray, sql } from 'drizzle-orm';
 import * as schema from '../db/schema.js';
 import type { EscalationDb, IncidentChange, IncidentRow } from '../db/types.js';
+import { verifyDrill } from '../drills.js';
 import { applyEvent } from '../projector.js';
 
 /**
@@ -69,23 +70,45 @@ export function createIncidentEventsHandler(deps: {
       const rows = await tx.select().from(schema.incidents).where(inArray(schema.incidents.id, ids)).for('update');
       const state = new Map<string, IncidentRow | null>(rows.map((r) => [r.id, r]));
       const dirty = new Set<string>();
-      for (const { event } of toApply) {
-        const next = applyEvent(state.get(event.incidentId) ?? null, event);
+      for (const { event, envelope } of toApply) {
+        const current = state.get(event.incidentId) ?? null;
+        const next = applyEvent(current, event);
         if (next) {
+          // First seen when webhook-ingest received its first event (the envelope's time, ours,
+          // not the provider's): the moment its drill run must have been active, the same on a replay.
+          if (!current) next.firstSeenAt = envelope.time;
           state.set(event.incidentId, next);
           dirty.add(event.incidentId);
         }
+      }
+      // change_seq values must become visible in order: the live feed reads "changes after
+      // N", so a transaction must not commit N+1 while another still holds N. Taking the
+      // numbers under one transaction-scoped lock (held to commit, across replicas) keeps
+      // them in commit order. The drill runs are read under it too: the drills consumer
+      // registers a run and re-evaluates its incidents under the same lock, so a run and an
+      // incident committed at the same moment cannot miss each other.
+      if (dirty.size > 0) await tx.execute(sql`select pg_advisory_xact_lock(${CHANGE_SEQ_LOCK})`);
+      // Drill or real: the run id against the runs the simulator registered (drills.ts).
+      const runIds = [...new Set([...dirty].flatMap((id) => state.get(id)!.drillRunId ?? []))];
+      const runs =
+        runIds.length === 0
+          ? []
+          : await tx.select().from(schema.drillRuns).where(inArray(schema.drillRuns.runId, runIds));
+      for (const id of dirty) {
+        const row = state.get(id)!;
+        Object.assign(
+          row,
+          verifyDrill(
+            row,
+            runs.find((r) => r.runId === row.drillRunId),
+          ),
+        );
       }
       const upserts = [...dirty].map((id) => {
         const { recordedAt: _recordedAt, ...row } = state.get(id)!;
         return { ...row, changeSeq: sql`nextval('escalation.incident_change_seq')` };
       });
       if (upserts.length > 0) {
-        // change_seq values must become visible in order: the live feed reads "changes after
-        // N", so a transaction must not commit N+1 while another still holds N. Taking the
-        // numbers under one transaction-scoped lock (held to commit, across replicas) keeps
-        // them in commit order; the lock is taken as late as possible to keep it short.
-        await tx.execute(sql`select pg_advisory_xact_lock(${CHANGE_SEQ_LOCK})`);
         const excluded = (column: string) => sql.raw(`excluded.${column}`);
         await tx
           .insert(schema.incidents)
@@ -104,6 +127,9 @@ export function createIncidentEventsHandler(deps: {
               links: excluded('links'),
               providerUrl: excluded('provider_url'),
               drill: excluded('drill'),
+              drillMarker: excluded('drill_marker'),
+              drillRunId: excluded('drill_run_id'),
+              unverifiedDrillMarker: excluded('unverified_drill_marker'),
               createdAt: excluded('created_at'),
               updatedAt: excluded('updated_at'),
               snapshotAt: excluded('snapshot_at'),

@@ -2,6 +2,7 @@ import {
   type Actor,
   type Assignee,
   type ComponentStatus,
+  type DrillRunState,
   type IncidentEventKind,
   IncidentStatus,
   type Link,
@@ -80,7 +81,19 @@ export const incidents = escalation.table(
     labels: jsonb('labels').$type<Record<string, string>>().notNull(),
     links: jsonb('links').$type<Link[]>().notNull(),
     providerUrl: text('provider_url'),
+    /**
+     * A verified drill: its run id matches a run the simulator registered that was active when the
+     * incident was first seen (drills.ts). Never set by a marker alone.
+     */
     drill: boolean('drill').notNull().default(false),
+    /** Some event of the incident said "drill" (`[drill]` title, `drill=true` label or tag, a run id). */
+    drillMarker: boolean('drill_marker').notNull().default(false),
+    /** The drill run id its alerts carry (`drill_run_id` label, Opsgenie tag, `drill:<run>:…` dedup key). */
+    drillRunId: text('drill_run_id'),
+    /** Why a drill marker was not believed (the incident is treated as real); null when not marked or verified. */
+    unverifiedDrillMarker: text('unverified_drill_marker'),
+    /** When its first event was received (the envelope's time): the time its drill run must have been active. */
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull(),
     /** Occurrence time of the newest event applied. */
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull(),
@@ -105,6 +118,7 @@ export const incidents = escalation.table(
     index('incidents_severity_idx').on(t.severity),
     index('incidents_updated_id_idx').on(t.updatedAt, t.id),
     index('incidents_change_seq_idx').on(t.changeSeq),
+    index('incidents_drill_run_idx').on(t.drillRunId),
   ],
 );
 
@@ -287,3 +301,61 @@ export const incidentProviderNotes = escalation.table(
     index('incident_provider_notes_incident_at_idx').on(t.incidentId, t.at),
   ],
 );
+
+/**
+ * Who the app-registry says owns each app (`<ns>.app-registry.v1`), by app id: the latest change
+ * wins (older ones arriving late are ignored). Escalation compares it with its service catalogue
+ * by name and shows where they disagree (ownership drift).
+ */
+export const registryOwners = escalation.table(
+  'registry_owners',
+  {
+    appId: text('app_id').primaryKey(),
+    /** The app's name: a service of the same name (or alias) is the same thing. */
+    name: text('name').notNull(),
+    ownerPerson: jsonb('owner_person').$type<{ name: string; contact: string } | null>(),
+    team: jsonb('team').$type<{ name: string; contact: string }>().notNull(),
+    state: text('state').notNull(),
+    tier: text('tier'),
+    changeId: uuid('change_id').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'string' }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [index('registry_owners_name_idx').on(t.name)],
+);
+
+/** Applied `app-registry` change ids: a redelivered change inserts nothing here and so changes nothing. */
+export const appRegistryChanges = escalation.table('app_registry_changes', {
+  changeId: uuid('change_id').primaryKey(),
+  appId: text('app_id').notNull(),
+  occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'string' }).notNull(),
+  recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+});
+
+/**
+ * Drill runs as the simulator registered them on `drills` (`<ns>.drills.v1`), by run id: the
+ * state after the newest event applied. An incident is a drill only when its run id is here and
+ * the run was active (started, not ended) when the incident was first seen.
+ */
+export const drillRuns = escalation.table('drill_runs', {
+  runId: uuid('run_id').primaryKey(),
+  state: text('state').$type<DrillRunState>().notNull(),
+  scenario: jsonb('scenario').$type<{ id: string; version: number; name: string }>().notNull(),
+  team: text('team').notNull(),
+  environment: text('environment').notNull(),
+  startedAt: timestamp('started_at', { withTimezone: true, mode: 'string' }),
+  endedAt: timestamp('ended_at', { withTimezone: true, mode: 'string' }),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'string' }).notNull(),
+  /** Occurrence time of the newest event applied (older ones arriving late do not move the state back). */
+  occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'string' }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+});
+
+/** Applied `drills` event ids: a redelivered event inserts nothing here and so changes nothing. */
+export const drillRunEvents = escalation.table('drill_run_events', {
+  eventId: uuid('event_id').primaryKey(),
+  runId: uuid('run_id').notNull(),
+  kind: text('kind').notNull(),
+  occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'string' }).notNull(),
+  recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+});

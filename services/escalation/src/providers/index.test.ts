@@ -9,10 +9,13 @@ describe(createProviderRegistry.name, () => {
     const registry = createProviderRegistry({
       pagerduty: { token: 't', fromEmail: 'bot@example.com', logger },
       opsgenie: { apiKey: 'k', logger },
+      alertmanager: { baseUrl: 'http://alertmanager:9093', silencesOf: async () => [], logger },
     });
 
     expect(registry.forProvider('pagerduty')?.provider).toBe('pagerduty');
     expect(registry.forProvider('opsgenie')?.provider).toBe('opsgenie');
+    expect(registry.forProvider('alertmanager')?.provider).toBe('alertmanager');
+    expect(registry.alertmanager).toBe(registry.forProvider('alertmanager'));
   });
 
   it('has nothing for providers without an action API or without configuration', () => {

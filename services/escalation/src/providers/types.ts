@@ -1,4 +1,4 @@
-import type { HttpClientOptions } from '@micro-oncall/service-kit';
+import type { HttpClientOptions, ServiceError } from '@micro-oncall/service-kit';
 import { z } from 'zod';
 
 /** What a responder may ask a provider to do with an incident (body of POST /v1/incidents/:id/actions). */
@@ -32,14 +32,26 @@ export interface ActionOutcome {
 }
 
 export interface ProviderActions {
-  readonly provider: 'pagerduty' | 'opsgenie';
+  readonly provider: 'pagerduty' | 'opsgenie' | 'alertmanager';
+  /**
+   * The refusal of a request this provider can never carry out (Alertmanager has no escalation),
+   * or null. Checked before anything is recorded as pending or sent: the refusal is audited as
+   * `failed` and answered with its own status.
+   */
+  refuse?(request: ActionRequest): ServiceError | null;
   /**
    * Performs the action at the provider; resolves only when the provider confirmed it. Throws a
    * ServiceError (UpstreamError 502, DependencyUnavailableError 503, InputError 400 for requests
    * this provider cannot express) otherwise.
    */
   perform(
-    incident: { providerId: string; title: string },
+    incident: {
+      providerId: string;
+      title: string;
+      /** Our incident id and its labels (Alertmanager builds its silences from them). */
+      id?: string;
+      labels?: Record<string, string>;
+    },
     request: ActionRequest,
     ctx: ActionContext,
   ): Promise<ActionOutcome>;

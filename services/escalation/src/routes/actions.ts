@@ -34,7 +34,11 @@ const KEY_RETENTION = '24 hours';
 const ABANDONED_AFTER_MS = 60_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
 
-const PROVIDER_NAMES: Record<string, string> = { pagerduty: 'PagerDuty', opsgenie: 'Opsgenie' };
+const PROVIDER_NAMES: Record<string, string> = {
+  pagerduty: 'PagerDuty',
+  opsgenie: 'Opsgenie',
+  alertmanager: 'Alertmanager',
+};
 
 /**
  * The provider may have carried the action out, but no answer said whether it did (the provider
@@ -138,6 +142,9 @@ export function createActionsRouter(deps: ActionRoutesDeps): Router {
         { request, provider: incident.provider },
       );
     }
+    // What the provider can never do (Alertmanager has no escalation) is refused before anything is sent.
+    const refusal = provider.refuse?.(request);
+    if (refusal) throw await refused(refusal, { request, provider: incident.provider });
 
     const providerName = PROVIDER_NAMES[incident.provider] ?? incident.provider;
     const actionId = randomUUID();
@@ -206,7 +213,7 @@ export function createActionsRouter(deps: ActionRoutesDeps): Router {
 
     // 2. Act, within the deadline.
     const work: Promise<Settled> = provider
-      .perform({ providerId: incident.providerId, title: incident.title }, request, {
+      .perform({ id, providerId: incident.providerId, title: incident.title, labels: incident.labels }, request, {
         actor: { subject: principal.subject, email: principal.email, name: principal.name },
         requestId: req.id,
       })

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { ServiceCatalogue } from '../catalogue.js';
 import { incidentEvents, incidents } from '../db/schema.js';
 import type { EscalationDb } from '../db/types.js';
+import { driftFor, registryOwnersByName } from '../ownership-drift.js';
 import { presentIncident, presentTimeline, presentWithOwnership } from '../present.js';
 import { conditionsForIncidents, providerTimeline } from '../provider-context.js';
 
@@ -122,15 +123,19 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
             .orderBy(asc(incidentEvents.occurredAt), asc(incidentEvents.recordedAt)),
           conditions: (await conditionsForIncidents(tx, [row])).get(row.id) ?? [],
           providerNotes: await providerTimeline(tx, row.id),
+          registryOwners: await registryOwnersByName(tx, [row.service, deps.catalogue.lookup(row.service).service]),
         };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
     if (!found) throw new NotFoundError(`incident ${id.data} not found`);
-    const { row, history, conditions, providerNotes } = found;
+    const { row, history, conditions, providerNotes, registryOwners } = found;
+    const ownership = deps.catalogue.lookup(row.service);
     res.json({
       incident: presentIncident(row, conditions),
-      ownership: deps.catalogue.lookup(row.service),
+      ownership,
+      // Where the app-registry says someone else owns this service: both sides (null when they agree).
+      ownershipDrift: driftFor(ownership, row.service, registryOwners),
       events: presentTimeline(history, row.provider),
       providerTimeline: providerNotes,
     });

@@ -162,6 +162,9 @@ describe('escalation dashboard in a browser', () => {
     pagerDuty = fake;
     browser = startedBrowser;
     platform = await startPlatform({
+      // The dashboard's own path: provider webhooks in, escalation's pages out (the other
+      // services' pages have browser tests of their own).
+      only: ['webhook-ingest', 'escalation'],
       databaseUrl,
       kafkaBrokers,
       namespace,
@@ -230,10 +233,16 @@ describe('escalation dashboard in a browser', () => {
     const ledger = ada.locator(`tr[data-id="${incidentIdFor('pagerduty', 'PUIBASE3')}"]`);
     expect(await ledger.getAttribute('class')).toContain('unowned');
     expect(await ledger.locator('.c-owner').textContent()).toContain('SRE on-call');
-    // The drill is labelled.
-    expect(
-      await ada.locator(`tr[data-id="${incidentIdFor('pagerduty', 'PUIBASE4')}"] .badge.drill`).textContent(),
-    ).toBe('DRILL');
+    // A `[DRILL]` title matches no registered drill run: a real incident, with a visible warning.
+    const marked = ada.locator(`tr[data-id="${incidentIdFor('pagerduty', 'PUIBASE4')}"]`);
+    expect(await marked.locator('.badge.unverified-drill').textContent()).toBe('UNVERIFIED DRILL MARKER');
+    expect(await marked.locator('.badge.drill').count()).toBe(0);
+    const markedPage = watch(await ada.context().newPage(), 'Ada (unverified drill marker)');
+    await markedPage.goto(`${base}/incidents/${incidentIdFor('pagerduty', 'PUIBASE4')}`);
+    expect(await markedPage.locator('.unverified-drill-warning').textContent()).toBe(
+      'Unverified drill marker: marked as a drill but carries no drill run id. Treated as a real incident: notified and counted.',
+    );
+    await markedPage.close();
     // j / k move between rows.
     for (const key of ['j', 'j', 'j', 'k']) await ada.keyboard.press(key);
     const focused = await ada.evaluate(() => {

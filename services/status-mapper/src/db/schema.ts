@@ -60,6 +60,12 @@ export const pages = statusMapperSchema.table(
     claimedUntil: ts('claimed_until'),
     etag: text('etag'),
     lastModified: text('last_modified'),
+    /**
+     * Hash of the last good summary.json as read (store.ts, summaryHash): a poll that brings the
+     * same one back only moves this row. Null when something else wrote the page's components or
+     * incidents since (a webhook): the next poll then compares in full.
+     */
+    summaryHash: text('summary_hash'),
     lastPolledAt: ts('last_polled_at'),
     lastSuccessAt: ts('last_success_at'),
     consecutiveFailures: integer('consecutive_failures').notNull().default(0),

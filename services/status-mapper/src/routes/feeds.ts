@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { AuthenticationError, requireRole, secretsEqual } from '@micro-oncall/service-kit';
 import { type RequestHandler, Router } from 'express';
 import type { Mapping } from '../config/mapping.js';
@@ -6,6 +5,7 @@ import { providerFeed } from '../feed.js';
 import { renderAtom } from '../feed-atom.js';
 import { latestChanges, latestIncidentUpdates } from '../history.js';
 import type { Db } from '../store.js';
+import { sendWithEtag } from './etag.js';
 
 /** Entries read from each source before merging (the feed keeps the newest FEED_ENTRIES of both). */
 const READ = 100;
@@ -49,16 +49,7 @@ export function createFeedRouter(deps: {
         servicesFor: (component) => mapping.servicesFor(component),
       }),
     );
-    const etag = `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-    res.setHeader('ETag', etag);
-    // The URL may carry a token: no shared cache keeps it.
-    res.setHeader('Cache-Control', 'private, no-cache');
-    const match = req.get('if-none-match');
-    if (match?.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
-      res.status(304).end();
-      return;
-    }
-    res.status(200).type('application/atom+xml; charset=utf-8').send(body);
+    sendWithEtag(req, res, body, 'application/atom+xml; charset=utf-8');
   };
 
   /** `?token=`: the feed token or 401; without one, on to the bearer JWT route below. */

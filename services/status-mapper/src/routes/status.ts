@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { InputError, requireRole } from '@micro-oncall/service-kit';
 import { asc } from 'drizzle-orm';
 import { Router } from 'express';
@@ -8,6 +7,7 @@ import * as schema from '../db/schema.js';
 import { internalStatus } from '../internal-status.js';
 import { iso, readState } from '../read.js';
 import type { Db } from '../store.js';
+import { sendWithEtag } from './etag.js';
 
 export const ComponentsQuery = z.strictObject({
   unmapped: z.enum(['true', 'false']).optional(),
@@ -24,16 +24,7 @@ export function createStatusRouter(deps: { db: Db; mapping: () => Mapping; pollN
   router.get('/status/internal', requireRole('viewer'), async (req, res) => {
     const state = await readState(deps.db);
     const services = internalStatus(deps.mapping(), state.components, state.incidents);
-    const body = JSON.stringify({ services });
-    const etag = `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-    res.setHeader('ETag', etag);
-    res.setHeader('Cache-Control', 'private, no-cache');
-    const match = req.get('if-none-match');
-    if (match?.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
-      res.status(304).end();
-      return;
-    }
-    res.type('application/json').send(body);
+    sendWithEtag(req, res, JSON.stringify({ services }), 'application/json');
   });
 
   router.get('/status/v1/sources', requireRole('viewer'), async (_req, res) => {

@@ -1,21 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  createTestDatabase,
   ensureChromium,
   type FakeStatuspage,
-  type LocalIssuer,
   launchChromium,
   REPO_ROOT,
   startFakeStatuspage,
-  startLocalIssuer,
-  uniqueNamespace,
 } from '@micro-oncall/test-kit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../../../test/helpers.js';
+import { type StatusPlatform, startStatusPlatform, statuspageSources } from '../../../../test/lib/status-mapper.js';
 
 /**
  * The consolidated status page in a real browser (Debian's Chromium through playwright-core),
@@ -25,7 +21,6 @@ import { type Platform, startPlatform } from '../../../../scripts/lib/platform.j
  * name and update are hostile markup. Screenshots go to .dev/screenshots/.
  */
 
-const CATALOGUE = new URL('../../../escalation/config/services.example.yml', import.meta.url).pathname;
 const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
 const VIEWPORT = { width: 1440, height: 900 };
 const HOSTILE_NAME = '<img src=x onerror="window.__xss=1">Elevated 5xx on the CDN edge';
@@ -33,13 +28,10 @@ const HOSTILE_UPDATE =
   'We are investigating <b>elevated</b> errors.<script>window.__xss=1</script>\nNext update in 30 minutes.';
 
 describe('status page in a browser, one sign-in with the dashboard', () => {
-  let platform: Platform;
-  let issuer: LocalIssuer;
+  let status: StatusPlatform;
   let cloudflare: FakeStatuspage;
   let github: FakeStatuspage;
   let browser: Browser;
-  let dir: string;
-  let responder: string;
   const contexts: BrowserContext[] = [];
   /** Script errors and CSP violations seen in any page: each test ends with none. */
   const pageProblems: string[] = [];
@@ -47,52 +39,20 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
   /** Sign-ins at the issuer (the development sign-in page's form posts), across the whole file. */
   let signIns = 0;
 
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${platform.url}${path}`, { ...init, headers: { authorization: `Bearer ${responder}`, ...init.headers } });
-
-  type SourceRow = { id: string; lastSuccessAt: string | null; staleSince: string | null; failing: unknown };
-  const sources = async () => ((await (await api('/status/v1/sources')).json()) as { items: SourceRow[] }).items;
-
-  async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await check();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  /** Polls every source once, now, and waits until the poll has run. */
-  async function pollNow() {
-    const before = new Map((await sources()).map((s) => [s.id, JSON.stringify(s)]));
-    expect((await api('/status/v1/sources/poll', { method: 'POST' })).status).toBe(202);
-    await until('the forced poll', async () =>
-      (await sources()).every((s) => JSON.stringify(s) !== before.get(s.id)) ? true : undefined,
-    );
-  }
-
   function watch(page: Page, who: string): Page {
     page.on('pageerror', (error) => pageProblems.push(`${who}: ${error.message}`));
     page.on('console', (message) => {
       if (message.text().includes('Content Security Policy')) pageProblems.push(`${who}: ${message.text()}`);
     });
     page.on('request', (request) => {
-      if (request.method() === 'POST' && request.url() === `${issuer.issuer}/authorize`) signIns += 1;
+      if (request.method() === 'POST' && request.url() === `${status.issuer.issuer}/authorize`) signIns += 1;
     });
     return page;
   }
 
   beforeAll(async () => {
     await ensureChromium((line) => console.log(`[browser] ${line}`));
-    const stack = inject('stack');
-    dir = mkdtempSync(join(tmpdir(), 'mo-status-ui-'));
-    const file = (name: string, text: string) => {
-      writeFileSync(join(dir, name), text, { mode: 0o600 });
-      return join(dir, name);
-    };
-    [issuer, cloudflare, github, browser] = await Promise.all([
-      startLocalIssuer(),
+    [cloudflare, github, browser] = await Promise.all([
       startFakeStatuspage({
         name: 'Cloudflare',
         components: [
@@ -106,32 +66,12 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
     ]);
     cloudflare.setComponentStatus('CDN/Cache', 'major_outage');
     cloudflare.openIncident({ name: HOSTILE_NAME, impact: 'major', components: ['CDN/Cache'], body: HOSTILE_UPDATE });
-    platform = await startPlatform({
-      databaseUrl: await createTestDatabase(stack.databaseUrl, 'status_ui'),
-      kafkaBrokers: stack.kafkaBrokers,
-      namespace: uniqueNamespace('status-ui'),
-      oidc: { issuer: issuer.issuer, audience: issuer.audience },
-      secretFiles: { 'session-secret': file('session-secret', randomBytes(32).toString('hex')) },
-      files: {
-        'service-catalogue': CATALOGUE,
-        'status-sources': file(
-          'sources.yml',
-          [
-            'pages:',
-            '  - id: cloudflare',
-            '    provider: Cloudflare',
-            `    url: ${cloudflare.summaryUrl}`,
-            '    intervalSeconds: 3600',
-            '  - id: github',
-            '    provider: GitHub',
-            `    url: ${github.summaryUrl}`,
-            '    intervalSeconds: 3600',
-            '',
-          ].join('\n'),
-        ),
-        'status-mapping': file(
-          'mapping.yml',
-          `mappings:
+    status = await startStatusPlatform('status-ui', {
+      sources: statuspageSources([
+        { id: 'cloudflare', provider: 'Cloudflare', page: cloudflare },
+        { id: 'github', provider: 'GitHub', page: github },
+      ]),
+      mapping: `mappings:
   cdn:
     page: cloudflare
     component: CDN/Cache
@@ -145,33 +85,30 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
     component: Actions
     services: [search]
 `,
-        ),
-      },
-      only: ['escalation', 'status-mapper'],
-      logLevel: 'error',
-      nodeEnv: 'test',
+      secretFiles: { 'session-secret': randomBytes(32).toString('hex') },
     });
-    responder = await issuer.token({ sub: 'status-ui-test', roles: ['responder'] });
     mkdirSync(SCREENSHOTS, { recursive: true });
     // Both pages answered once (status-mapper polls new pages at start-up)…
-    await until('the first polls', async () =>
-      (await sources()).every((s) => s.lastSuccessAt !== null) ? true : undefined,
+    await eventually(
+      'the first polls',
+      async () => ((await status.statusMapper.sources()).every((s) => s.lastSuccessAt !== null) ? true : undefined),
+      30_000,
     );
     // …then GitHub's stops answering: after 3 failed polls its components are "unknown — stale".
     await github.stop();
-    for (let i = 0; i < 3; i++) await pollNow();
-    await until('GitHub to be stale', async () =>
-      (await sources()).find((s) => s.id === 'github')?.staleSince ? true : undefined,
+    for (let i = 0; i < 3; i++) await status.statusMapper.pollNow();
+    await eventually(
+      'GitHub to be stale',
+      async () => ((await status.statusMapper.sources()).find((s) => s.id === 'github')?.staleSince ? true : undefined),
+      30_000,
     );
   });
 
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close();
-    await platform?.stop();
+    await status?.stop();
     await cloudflare?.stop();
-    await issuer?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   afterEach(() => {
@@ -182,22 +119,22 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
     const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
     contexts.push(context);
     vic = watch(await context.newPage(), 'Vic');
-    await vic.goto(`${platform.url}/`);
+    await vic.goto(`${status.platform.url}/`);
     await vic.getByRole('heading', { name: 'Development sign-in' }).waitFor();
     await vic.getByRole('button', { name: /^Vic Viewer/ }).click();
-    await vic.waitForURL(`${platform.url}/`);
+    await vic.waitForURL(`${status.platform.url}/`);
     await vic.locator('#who').getByText('Vic Viewer').waitFor();
     expect(signIns).toBe(1);
 
     // The product's navigation, the same on every page: Status is status-mapper's page.
     const nav = vic.getByRole('navigation', { name: 'Sections' });
-    expect(await nav.getByRole('link').allTextContents()).toEqual(['Incidents', 'Status']);
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Incidents', 'Status', 'Apps']);
     const tokens: string[] = [];
     vic.on('request', (r) => {
       if (new URL(r.url()).pathname === '/auth/token') tokens.push(r.url());
     });
     await nav.getByRole('link', { name: 'Status' }).click();
-    await vic.waitForURL(`${platform.url}/status/`);
+    await vic.waitForURL(`${status.platform.url}/status/`);
     await vic.getByRole('heading', { level: 1, name: 'Provider status' }).waitFor();
     expect(await vic.getByRole('link', { name: 'Status' }).getAttribute('aria-current')).toBe('page');
     expect(await vic.locator('#who').textContent()).toContain('Vic Viewer');
@@ -254,7 +191,7 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
     // Live: the stream (read with fetch and the bearer token, through the gateway) is open.
     await vic.locator('#live-state[data-state="live"]').getByText('Live').waitFor();
     cloudflare.setComponentStatus('CDN/Cache', 'operational');
-    await pollNow();
+    await status.statusMapper.pollNow();
     // Within moments through the stream; the 30 s polling would do it too, just later.
     await vic
       .locator('table.matrix tr[data-service="checkout"] .c-condition .condition', { hasText: 'operational' })
@@ -273,7 +210,7 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
           body: '{"error":{"code":"not_found","message":"no"}}',
         }),
     );
-    await page.goto(`${platform.url}/status/`);
+    await page.goto(`${status.platform.url}/status/`);
     await page.locator('#live-state[data-state="polling"]').getByText('Updating every 30 s').waitFor();
     await page.locator('table.matrix tr[data-service="checkout"]').waitFor();
     await page.close();
@@ -281,7 +218,7 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
 
   it('goes back to the dashboard signed in, without a second sign-in', async () => {
     await vic.goBack();
-    await vic.waitForURL(`${platform.url}/`);
+    await vic.waitForURL(`${status.platform.url}/`);
     await vic.locator('#who').getByText('Vic Viewer').waitFor();
     expect(await vic.getByRole('link', { name: 'Incidents' }).getAttribute('aria-current')).toBe('page');
     // By keyboard: Tab from the top of the page to "Status", Enter.
@@ -298,7 +235,7 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
     await vic.keyboard.press('Enter');
     await vic.getByRole('heading', { level: 1, name: 'Provider status' }).waitFor();
     await vic.getByRole('link', { name: 'Incidents' }).click();
-    await vic.waitForURL(`${platform.url}/`);
+    await vic.waitForURL(`${status.platform.url}/`);
     await vic.locator('#live-state[data-state="live"]').waitFor();
     expect(signIns).toBe(1);
     await vic.screenshot({ path: join(SCREENSHOTS, 'status-back-to-dashboard.png') });
@@ -308,17 +245,17 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
     const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
     contexts.push(context);
     const alex = watch(await context.newPage(), 'Alex');
-    await alex.goto(`${platform.url}/status/`);
+    await alex.goto(`${status.platform.url}/status/`);
     await alex.getByRole('heading', { name: 'Development sign-in' }).waitFor();
     await alex.getByRole('button', { name: /^Alex Admin/ }).click();
-    await alex.waitForURL(`${platform.url}/status/`);
+    await alex.waitForURL(`${status.platform.url}/status/`);
     await alex.getByRole('heading', { level: 1, name: 'Provider status' }).waitFor();
     expect(await alex.locator('#who').textContent()).toContain('Alex Admin');
     await alex.getByRole('button', { name: 'Sign out' }).click();
     await alex.getByRole('heading', { name: 'You are signed out' }).waitFor();
     // Escalation's session is gone: the dashboard and the token are refused alike.
-    expect((await alex.request.get(`${platform.url}/auth/me`)).status()).toBe(401);
-    expect((await alex.request.get(`${platform.url}/auth/token`)).status()).toBe(401);
+    expect((await alex.request.get(`${status.platform.url}/auth/me`)).status()).toBe(401);
+    expect((await alex.request.get(`${status.platform.url}/auth/token`)).status()).toBe(401);
     expect(await alex.getByRole('link', { name: 'Sign in again' }).getAttribute('href')).toBe(
       '/auth/login?returnTo=%2Fstatus%2F',
     );

@@ -1,0 +1,186 @@
+{{/*
+app-registry.policyDir: where the policy ConfigMap is mounted in the OPA sidecar.
+Usage: {{ include "app-registry.policyDir" . }}
+*/}}
+{{- define "app-registry.policyDir" -}}
+/policies
+{{- end -}}
+
+{{/*
+app-registry.policies: the Rego files OPA serves, as a map from file name to text: the shipped
+policies/app-registry (files/policies links to it; tests left out), then policy.files, which
+replace a shipped file of the same name or add one.
+Usage: {{- $policies := include "app-registry.policies" . | fromYaml }}
+*/}}
+{{- define "app-registry.policies" -}}
+{{- $files := dict -}}
+{{- range $path, $_ := .Files.Glob "files/policies/*.rego" -}}
+{{- $name := base $path -}}
+{{- if not (hasSuffix "_test.rego" $name) -}}
+{{- $_ := set $files $name ($.Files.Get $path) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $text := .Values.policy.files -}}
+{{- if not (hasSuffix ".rego" $name) -}}
+{{- fail (printf "policy.files.%s: name Rego files *.rego" $name) -}}
+{{- end -}}
+{{- $_ := set $files $name $text -}}
+{{- end -}}
+{{- if not (hasKey $files "decision.rego") -}}
+{{- fail "the app-registry policies are missing (files/policies must link to policies/app-registry)" -}}
+{{- end -}}
+{{- toYaml $files -}}
+{{- end -}}
+
+{{/*
+app-registry.opaImage: the OPA image reference (global.imageRegistry replaces the registry; a
+digest wins over the tag).
+Usage: {{ include "app-registry.opaImage" . }}
+*/}}
+{{- define "app-registry.opaImage" -}}
+{{- $image := .Values.policy.opa.image -}}
+{{- $registry := .Values.global.imageRegistry | default $image.registry -}}
+{{- if $image.digest -}}
+{{- printf "%s/%s@%s" $registry $image.repository $image.digest -}}
+{{- else -}}
+{{- printf "%s/%s:%s" $registry $image.repository $image.tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+app-registry.workload: what this service adds to the shared workload (see charts/common _env.tpl):
+its commands, OIDC, policy, lifecycle, notice and metric settings, the Slack webhook secret, the
+OPA sidecar that evaluates the policies (its REST API on localhost only, the policies from a
+ConfigMap that is part of checksum/config, so a policy change rolls the pods), and its public paths.
+Usage: {{- $workload := include "common.workload" (dict "context" . "define" "app-registry.workload") | fromYaml }}
+*/}}
+{{- define "app-registry.workload" -}}
+{{- $oidc := .Values.oidc -}}
+{{- $opa := .Values.policy.opa -}}
+{{- $lifecycle := .Values.lifecycle -}}
+{{- if not $oidc.issuer -}}
+{{- fail "oidc.issuer is required: the https URL of your OpenID Connect issuer (see docs/deploy.md)" -}}
+{{- end -}}
+{{- if not $oidc.audience -}}
+{{- fail "oidc.audience is required: the audience your issuer puts in access tokens for this API" -}}
+{{- end -}}
+command: [node, --import, tsx, src/main.ts]
+migrationCommand: [node, --import, tsx, src/migrate.ts]
+env:
+  - name: OIDC_ISSUER
+    value: {{ $oidc.issuer | quote }}
+    param: oidc.issuer
+  - name: OIDC_AUDIENCE
+    value: {{ $oidc.audience | quote }}
+    param: oidc.audience
+  - name: OIDC_ROLES_CLAIM
+    value: {{ $oidc.rolesClaim | quote }}
+    param: oidc.rolesClaim
+  {{- with $oidc.jwksUrl }}
+  - name: OIDC_JWKS_URL
+    value: {{ . | quote }}
+    param: oidc.jwksUrl
+  {{- end }}
+  - name: OPA_URL
+    value: {{ printf "http://127.0.0.1:%d" (int $opa.port) | quote }}
+    param: policy.opa.port
+  - name: OPA_TIMEOUT_MS
+    value: {{ $opa.timeoutMs | quote }}
+    param: policy.opa.timeoutMs
+  - name: IDLE_AFTER_DAYS_LOW
+    value: {{ $lifecycle.idleAfterDays.low | quote }}
+    param: lifecycle.idleAfterDays.low
+  - name: IDLE_AFTER_DAYS_MEDIUM
+    value: {{ $lifecycle.idleAfterDays.medium | quote }}
+    param: lifecycle.idleAfterDays.medium
+  - name: IDLE_AFTER_DAYS_HIGH
+    value: {{ $lifecycle.idleAfterDays.high | quote }}
+    param: lifecycle.idleAfterDays.high
+  - name: DISABLE_AFTER_IDLE_DAYS
+    value: {{ $lifecycle.disableAfterIdleDays | quote }}
+    param: lifecycle.disableAfterIdleDays
+  - name: ARCHIVE_AFTER_DISABLED_DAYS
+    value: {{ $lifecycle.archiveAfterDisabledDays | quote }}
+    param: lifecycle.archiveAfterDisabledDays
+  - name: RESTORE_WINDOW_DAYS
+    value: {{ $lifecycle.restoreWindowDays | quote }}
+    param: lifecycle.restoreWindowDays
+  - name: EXCEPTION_MAX_DAYS
+    value: {{ $lifecycle.exceptionMaxDays | quote }}
+    param: lifecycle.exceptionMaxDays
+  - name: LIFECYCLE_CRON
+    value: {{ $lifecycle.schedule | quote }}
+    param: lifecycle.schedule
+  {{- with .Values.notifications.publicUrl }}
+  - name: PUBLIC_URL
+    value: {{ . | quote }}
+    param: notifications.publicUrl
+  {{- end }}
+  - name: APP_INFO_METRIC
+    value: {{ .Values.appInfo.enabled | quote }}
+    param: appInfo.enabled
+  - name: APP_INFO_REFRESH_SECONDS
+    value: {{ .Values.appInfo.refreshSeconds | quote }}
+    param: appInfo.refreshSeconds
+secretFiles:
+  - env: SLACK_WEBHOOK_URL_FILE
+    file: slack-webhook-url
+    secret: {{ .Values.notifications.slack.webhookUrl | toJson }}
+    param: notifications.slack.webhookUrl
+volumes:
+  - name: policies
+    configMap:
+      name: {{ include "common.componentName" (dict "context" . "suffix" "policies") }}
+config: {{ include "app-registry.policies" . | quote }}
+sidecars:
+  - name: opa
+    image: {{ include "app-registry.opaImage" . | quote }}
+    imagePullPolicy: {{ .Values.image.pullPolicy }}
+    args:
+      - run
+      - --server
+      # The REST API (decisions, and policy management) on localhost only: the service beside it.
+      - {{ printf "--addr=127.0.0.1:%d" (int $opa.port) | quote }}
+      - {{ printf "--diagnostic-addr=0.0.0.0:%d" (int $opa.diagnosticPort) | quote }}
+      - --disable-telemetry
+      - {{ printf "--log-level=%s" $opa.logLevel | quote }}
+      # A ConfigMap mount holds ..data and timestamped folders: read the files once.
+      - --ignore=.*
+      - {{ include "app-registry.policyDir" . | quote }}
+    ports:
+      - name: opa-diag
+        containerPort: {{ $opa.diagnosticPort }}
+        protocol: TCP
+    startupProbe:
+      httpGet:
+        path: /health
+        port: opa-diag
+      periodSeconds: 1
+      failureThreshold: 30
+    livenessProbe:
+      httpGet:
+        path: /health
+        port: opa-diag
+      periodSeconds: 10
+      timeoutSeconds: 2
+      failureThreshold: 3
+    readinessProbe:
+      httpGet:
+        path: /health
+        port: opa-diag
+      periodSeconds: 5
+      timeoutSeconds: 2
+      failureThreshold: 2
+    resources:
+      {{- toYaml $opa.resources | nindent 6 }}
+    securityContext:
+      {{- include "common.containerSecurityContext" . | nindent 6 }}
+    volumeMounts:
+      - name: policies
+        mountPath: {{ include "app-registry.policyDir" . }}
+        readOnly: true
+# What the Ingress routes: every route of the service lives under /apps. Never /, /metrics,
+# /health or /openapi.json: they stay inside the cluster (MO-K8S-013).
+ingressPaths:
+  - { path: /apps, pathType: Prefix }
+{{- end -}}

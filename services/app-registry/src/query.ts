@@ -1,0 +1,195 @@
+import { InputError } from '@micro-oncall/service-kit';
+import { and, arrayContains, eq, gt, ilike, inArray, isNull, ne, or, type SQL, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import * as schema from './db/schema.js';
+import { AppState, DataClass, Exposure, Impact, Origin, RiskTier, Runtime, Sla } from './model.js';
+
+/*
+ * GET /apps/v1/apps: free-text search, a filter on every listed field, a sort and keyset
+ * ("seek") paging. The cursor carries the sort key, the direction, the last row's sort value and
+ * id, so a page costs the same at any depth (an index on (sort, id) for each sort) and stays
+ * stable while apps are added; a cursor used with another sort is refused.
+ */
+
+const a = schema.apps;
+const csv = <T extends z.ZodType<string, string>>(item: T) =>
+  z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item).min(1).max(20));
+
+export const SORTS = {
+  name: { column: sql`${a.name}`, cast: 'text' },
+  createdAt: { column: sql`${a.createdAt}`, cast: 'timestamptz' },
+  updatedAt: { column: sql`${a.updatedAt}`, cast: 'timestamptz' },
+  lastActivityAt: { column: sql`${a.lastActivityAt}`, cast: 'timestamptz' },
+  riskScore: { column: sql`coalesce(${a.riskScore}, -1)`, cast: 'int' },
+} as const;
+type SortKey = keyof typeof SORTS;
+
+const Cursor = z.object({
+  s: z.enum(Object.keys(SORTS) as [SortKey, ...SortKey[]]),
+  o: z.enum(['asc', 'desc']),
+  v: z.string().max(300),
+  id: z.string().max(64),
+});
+type Cursor = z.infer<typeof Cursor>;
+
+export const ListQuery = z
+  .object({
+    q: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('free text: words of the name, purpose, owners, tags, repository, hosts (prefix match)'),
+    state: csv(AppState).optional().describe('one or more, comma-separated (default: every state but purged)'),
+    tier: csv(z.union([RiskTier, z.literal('none')]))
+      .optional()
+      .describe('low, medium, high, or none (no decision yet)'),
+    runtime: csv(Runtime).optional(),
+    impact: csv(Impact).optional(),
+    exposure: csv(Exposure).optional(),
+    sla: csv(Sla).optional(),
+    origin: csv(Origin).optional(),
+    dataClass: csv(DataClass).optional().describe('apps handling all of these data classes'),
+    environment: z.string().trim().min(1).max(64).optional(),
+    tag: z.string().trim().min(1).max(128).optional(),
+    team: z.string().trim().min(1).max(256).optional().describe('team name, exact (case-insensitive)'),
+    owner: z
+      .string()
+      .trim()
+      .min(1)
+      .max(320)
+      .optional()
+      .describe("owner's name or contact, exact (case-insensitive); `none` for apps without an owner"),
+    costCentre: z.string().trim().min(1).max(128).optional(),
+    template: z.string().trim().min(1).max(128).optional().describe('a template name, or `none`'),
+    repository: z.string().trim().min(1).max(2048).optional(),
+    host: z.string().trim().toLowerCase().min(1).max(253).optional().describe('an endpoint host'),
+    idpClientId: z.string().trim().min(1).max(256).optional(),
+    cloudResourceId: z.string().trim().min(1).max(2048).optional(),
+    violations: z.enum(['true', 'false']).optional().describe('true: apps with an open violation; false: apps without'),
+    sort: z.enum(Object.keys(SORTS) as [SortKey, ...SortKey[]]).default('name'),
+    order: z.enum(['asc', 'desc']).optional().describe('default: asc for name, desc otherwise'),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z
+      .string()
+      .max(600)
+      .transform((value, ctx): Cursor => {
+        try {
+          return Cursor.parse(JSON.parse(Buffer.from(value, 'base64url').toString('utf8')));
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'not a cursor returned by this API' });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+  })
+  .strict();
+export type ListQuery = z.infer<typeof ListQuery>;
+
+export function parseListQuery(raw: unknown): ListQuery {
+  const parsed = ListQuery.safeParse(raw);
+  if (!parsed.success) throw InputError.fromZod(parsed.error, 'query');
+  return parsed.data;
+}
+
+/** `expense appro` → `expense:* & appro:*` (words only: nothing a user types can break the query). */
+export function tsQuery(text: string): string | null {
+  const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  return words.length > 0
+    ? words
+        .slice(0, 10)
+        .map((w) => `${w}:*`)
+        .join(' & ')
+    : null;
+}
+
+/** The WHERE of the filters (no paging). */
+export function filtersOf(q: ListQuery): SQL | undefined {
+  const where: (SQL | undefined)[] = [];
+  where.push(q.state ? inArray(a.state, q.state) : ne(a.state, 'purged'));
+  if (q.q) {
+    const query = tsQuery(q.q);
+    where.push(query ? or(sql`${a.search} @@ to_tsquery('simple', ${query})`, eq(a.id, q.q)) : eq(a.id, q.q));
+  }
+  if (q.tier) {
+    const tiers = q.tier.filter((t) => t !== 'none');
+    where.push(
+      or(...(tiers.length ? [inArray(a.tier, tiers)] : []), ...(q.tier.includes('none') ? [isNull(a.tier)] : [])),
+    );
+  }
+  if (q.runtime) where.push(inArray(a.runtime, q.runtime));
+  if (q.impact) where.push(inArray(a.impact, q.impact));
+  if (q.exposure) where.push(inArray(a.exposure, q.exposure));
+  if (q.sla) where.push(inArray(a.sla, q.sla));
+  if (q.origin) where.push(inArray(a.origin, q.origin));
+  if (q.dataClass) where.push(arrayContains(a.dataClasses, q.dataClass));
+  if (q.environment) where.push(arrayContains(a.environments, [q.environment]));
+  if (q.tag) where.push(arrayContains(a.tags, [q.tag]));
+  if (q.idpClientId) where.push(arrayContains(a.idpClientIds, [q.idpClientId]));
+  if (q.cloudResourceId) where.push(arrayContains(a.cloudResourceIds, [q.cloudResourceId]));
+  if (q.host) where.push(sql`${a.endpoints} @> ${JSON.stringify([{ host: q.host }])}::jsonb`);
+  if (q.team) where.push(sql`lower(${a.teamName}) = lower(${q.team})`);
+  if (q.owner) {
+    where.push(
+      q.owner === 'none'
+        ? isNull(a.ownerName)
+        : or(sql`lower(${a.ownerName}) = lower(${q.owner})`, sql`lower(${a.ownerContact}) = lower(${q.owner})`),
+    );
+  }
+  if (q.costCentre) where.push(eq(a.costCentre, q.costCentre));
+  if (q.template) where.push(q.template === 'none' ? isNull(a.template) : eq(a.template, q.template));
+  if (q.repository) where.push(ilike(a.repository, q.repository.replace(/[%_\\]/g, '\\$&')));
+  if (q.violations) where.push(q.violations === 'true' ? gt(a.openViolations, 0) : eq(a.openViolations, 0));
+  return and(...where.filter((w): w is SQL => w !== undefined));
+}
+
+export function sortOf(q: ListQuery): { key: SortKey; order: 'asc' | 'desc'; expr: SQL; cast: string } {
+  const key = q.sort;
+  const order = q.order ?? (key === 'name' ? 'asc' : 'desc');
+  return { key, order, expr: SORTS[key].column, cast: SORTS[key].cast };
+}
+
+/** The page's keyset condition: after the cursor's row in the list's order. */
+export function afterCursor(q: ListQuery): SQL | undefined {
+  if (!q.cursor) return undefined;
+  const { key, order, expr, cast } = sortOf(q);
+  if (q.cursor.s !== key || q.cursor.o !== order) {
+    throw new InputError('the cursor belongs to another sort: start again without it', {
+      issues: [{ path: 'cursor', message: `made for sort=${q.cursor.s}&order=${q.cursor.o}` }],
+    });
+  }
+  const value = sql`${q.cursor.v}::${sql.raw(cast)}`;
+  return order === 'asc'
+    ? sql`(${expr}, ${a.id}) > (${value}, ${q.cursor.id})`
+    : sql`(${expr}, ${a.id}) < (${value}, ${q.cursor.id})`;
+}
+
+export function orderOf(q: ListQuery): SQL[] {
+  const { order, expr } = sortOf(q);
+  return order === 'asc' ? [sql`${expr} asc`, sql`${a.id} asc`] : [sql`${expr} desc`, sql`${a.id} desc`];
+}
+
+/** The sort value of a row as the cursor keeps it. */
+export function cursorFor(q: ListQuery, row: typeof schema.apps.$inferSelect): string {
+  const { key, order } = sortOf(q);
+  const v =
+    key === 'riskScore'
+      ? String(row.riskScore ?? -1)
+      : key === 'name'
+        ? row.name
+        : key === 'createdAt'
+          ? row.createdAt
+          : key === 'updatedAt'
+            ? row.updatedAt
+            : row.lastActivityAt;
+  return Buffer.from(JSON.stringify({ s: key, o: order, v, id: row.id })).toString('base64url');
+}

@@ -1,0 +1,164 @@
+import { createJwtVerifier, defineJob, defineService } from '@micro-oncall/service-kit';
+import { createApp } from './app.js';
+import { createIncidentEventsHandler } from './consumers/incident-events.js';
+import * as schema from './db/schema.js';
+import { configSchema } from './env.js';
+import { createGovernance } from './governance.js';
+import { createLifecycle } from './lifecycle.js';
+import { registerAppMetrics } from './metrics.js';
+import { createSlackNotifier, deliverNotifications } from './notify.js';
+import { openApiDocument } from './openapi.js';
+import { createOwnership } from './ownership.js';
+import { createOpaPolicyEngine, type PolicyEngine } from './policy.js';
+import { createRefusalAudit } from './refusals.js';
+import { type Clock, createRegistry } from './store.js';
+
+export interface AppRegistryOptions {
+  /** The service's clock (lifecycle, exceptions, history times); tests drive time with their own. */
+  clock?: Clock;
+  /** Another policy engine than OPA at OPA_URL (tests of the engine's failures). */
+  policy?: PolicyEngine;
+}
+
+/**
+ * app-registry: the inventory of the organisation's micro apps, with risk classification and
+ * policy decisions by OPA, evidence from pipelines, exceptions, approvals, and an automatic
+ * lifecycle (idle → disabled → archived → purged, with a restore window); every change in the
+ * history, every decision and refusal in the audit, every transition on `app-registry`.
+ */
+export function defineAppRegistry(options: AppRegistryOptions = {}) {
+  const clock = options.clock ?? (() => new Date());
+  return defineService({
+    name: 'app-registry',
+    publicPaths: [{ path: '/apps', match: 'prefix' }],
+    description: "The inventory of the organisation's micro apps: risk, policy, owners and lifecycle",
+    config: configSchema,
+    db: {
+      schema: 'app_registry',
+      tables: schema,
+      migrations: new URL('../drizzle', import.meta.url),
+      // The history, the audit and the decisions are append-only (migration 0001): the role the
+      // service runs as may add rows and read them, and cannot disable their triggers.
+      runtimePrivileges: {
+        app_history: ['select', 'insert'],
+        audit_log: ['select', 'insert'],
+        decisions: ['select', 'insert'],
+      },
+    },
+    produces: ['app-registry'],
+    consumes: ['incident-events'],
+    openApi: openApiDocument,
+    setup(ctx) {
+      const { config, logger } = ctx;
+      const settings = {
+        idleAfterDays: {
+          low: config.IDLE_AFTER_DAYS_LOW,
+          medium: config.IDLE_AFTER_DAYS_MEDIUM,
+          high: config.IDLE_AFTER_DAYS_HIGH,
+        },
+        disableAfterIdleDays: config.DISABLE_AFTER_IDLE_DAYS,
+        archiveAfterDisabledDays: config.ARCHIVE_AFTER_DISABLED_DAYS,
+        restoreWindowDays: config.RESTORE_WINDOW_DAYS,
+        exceptionMaxDays: config.EXCEPTION_MAX_DAYS,
+      };
+      const policy =
+        options.policy ??
+        createOpaPolicyEngine({
+          url: config.OPA_URL,
+          timeoutMs: config.OPA_TIMEOUT_MS,
+          logger,
+          registry: ctx.registry,
+        });
+      const registry = createRegistry({ db: ctx.db, outbox: ctx.outbox, policy, clock, settings, logger });
+      const lifecycle = createLifecycle({ registry, clock, settings, logger, metrics: ctx.registry });
+      const notifier = createSlackNotifier({ webhookUrl: config.SLACK_WEBHOOK_URL, logger });
+      if (!notifier.configured) logger.warn('SLACK_WEBHOOK_URL not set: owner notices are kept, not sent');
+      registerAppMetrics({
+        db: ctx.db,
+        registry: ctx.registry,
+        logger,
+        infoEnabled: config.APP_INFO_METRIC,
+        refreshSeconds: config.APP_INFO_REFRESH_SECONDS,
+      });
+      const refusals = createRefusalAudit({ registry, logger });
+      const ownership = createOwnership({ registry });
+      const governance = createGovernance({
+        db: ctx.db,
+        clock,
+        settings,
+        approvedTemplates: async () => (await policy.templates()).map((t) => t.name),
+      });
+
+      ctx.consume('incident-events', {
+        groupId: config.KAFKA_CONSUMER_GROUP,
+        handler: createIncidentEventsHandler(registry, logger),
+      });
+
+      const sweep = defineJob({
+        name: 'lifecycle-sweep',
+        cron: config.LIFECYCLE_CRON,
+        timeoutSeconds: 900,
+        // The next tick is the retry; a sweep is idempotent and resumes where the last one stopped.
+        retry: { limit: 0, delaySeconds: 0 },
+        async run(_data, job) {
+          const result = await lifecycle.sweep(job.signal);
+          const notices = await deliverNotifications({
+            db: ctx.db,
+            notifier,
+            clock,
+            logger,
+            publicUrl: config.PUBLIC_URL,
+          });
+          // The governance trend: today's counts, as this sweep left them.
+          await governance.snapshot();
+          job.logger.debug({ ...result, ...notices }, 'lifecycle sweep done');
+        },
+      });
+
+      const verifyToken = createJwtVerifier({
+        issuer: config.OIDC_ISSUER,
+        audience: config.OIDC_AUDIENCE,
+        ...(config.OIDC_JWKS_URL ? { jwksUrl: config.OIDC_JWKS_URL } : {}),
+        rolesClaim: config.OIDC_ROLES_CLAIM,
+      });
+      return {
+        app: createApp({
+          logger,
+          registry: ctx.registry,
+          apps: registry,
+          policy,
+          verifyToken,
+          sweepNow: () => ctx.jobs.runNow('lifecycle-sweep', {}),
+          onRefused: refusals.onRefused,
+          components: ctx.components,
+          owners: { ownership, governance, identityEventsSecret: config.IDENTITY_EVENTS_SECRET },
+        }),
+        components: [
+          {
+            id: 'refusal-audit',
+            async stop() {
+              await refusals.flush().catch(() => undefined);
+            },
+            async healthcheck() {
+              return { healthy: true };
+            },
+          },
+        ],
+        jobs: [sweep],
+      };
+    },
+    devEnv: (platform) => ({
+      OIDC_ISSUER: platform.oidc.issuer,
+      OIDC_AUDIENCE: platform.oidc.audience,
+      ...(platform.oidc.jwksUrl ? { OIDC_JWKS_URL: platform.oidc.jwksUrl } : {}),
+      KAFKA_CONSUMER_GROUP: `${platform.namespace}-app-registry`,
+      // The OPA that npm start runs on the policies (scripts/start.ts); without one, decisions are held.
+      ...(platform.urls.opa ? { OPA_URL: platform.urls.opa } : {}),
+      ...(platform.secretFiles['app-registry-slack-webhook-url']
+        ? { SLACK_WEBHOOK_URL_FILE: platform.secretFiles['app-registry-slack-webhook-url'] }
+        : {}),
+    }),
+  });
+}
+
+export const service = defineAppRegistry();

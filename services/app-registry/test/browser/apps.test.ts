@@ -1,0 +1,326 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createTestDatabase,
+  DEV_USERS,
+  ensureChromium,
+  type LocalIssuer,
+  type LocalOpa,
+  launchChromium,
+  REPO_ROOT,
+  startLocalIssuer,
+  startOpa,
+  uniqueNamespace,
+} from '@micro-oncall/test-kit';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
+import { CATALOGUE_FILE, failOnServiceStop } from '../../../../test/helpers.js';
+
+/**
+ * The app registry's pages in a real browser (Debian's Chromium through playwright-core), as
+ * part of the one product: escalation and app-registry behind the platform's gateway, OPA on the
+ * policies, one sign-in on the dashboard, then the Apps section of the shared navigation. A
+ * responder registers a low-risk app (approved at once) and a high-risk one (refused, with the
+ * rules and what to change); an admin restores an archived app; the list filters by state; an
+ * edit made over someone else's is refused. Screenshots go to .dev/screenshots/.
+ */
+
+const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
+const VIEWPORT = { width: 1440, height: 900 };
+const HOSTILE_PURPOSE = '<img src=x onerror="window.__xss=1">Old survey tool';
+
+describe('app registry pages in a browser, one sign-in with the dashboard', () => {
+  let platform: Platform;
+  let issuer: LocalIssuer;
+  let opa: LocalOpa;
+  let browser: Browser;
+  let secretsDir: string;
+  let adminToken: string;
+  const contexts: BrowserContext[] = [];
+  const pageProblems: string[] = [];
+  let ada: Page;
+  let signIns = 0;
+  const archived: Record<string, string> = {};
+
+  function watch(page: Page, who: string): Page {
+    page.on('pageerror', (error) => pageProblems.push(`${who}: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.text().includes('Content Security Policy')) pageProblems.push(`${who}: ${message.text()}`);
+    });
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && request.url() === `${issuer.issuer}/authorize`) signIns += 1;
+    });
+    return page;
+  }
+
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${platform.url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${adminToken}`, ...(init.headers as Record<string, string>) },
+    });
+
+  async function signIn(who: RegExp, path = '/'): Promise<Page> {
+    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
+    contexts.push(context);
+    const page = watch(await context.newPage(), String(who));
+    await page.goto(`${platform.url}${path}`);
+    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
+    await page.getByRole('button', { name: who }).click();
+    await page.waitForURL(`${platform.url}${path}`);
+    return page;
+  }
+
+  beforeAll(async () => {
+    const stack = inject('stack');
+    await ensureChromium((line) => console.log(`[browser] ${line}`));
+    [issuer, opa, browser] = await Promise.all([
+      startLocalIssuer({ users: DEV_USERS }),
+      startOpa({ log: () => {} }),
+      launchChromium(),
+    ]);
+    adminToken = await issuer.token({ sub: 'dev-admin', name: 'Alex Admin', roles: ['admin'] });
+    secretsDir = mkdtempSync(join(tmpdir(), 'mo-apps-ui-'));
+    const sessionSecret = join(secretsDir, 'session-secret');
+    writeFileSync(sessionSecret, randomBytes(32).toString('hex'), { mode: 0o600 });
+    platform = await startPlatform({
+      databaseUrl: await createTestDatabase(stack.databaseUrl, 'apps_ui'),
+      kafkaBrokers: stack.kafkaBrokers,
+      namespace: uniqueNamespace('apps-ui'),
+      oidc: { issuer: issuer.issuer, audience: issuer.audience },
+      secretFiles: { 'session-secret': sessionSecret },
+      files: { 'service-catalogue': CATALOGUE_FILE },
+      urls: { opa: opa.url },
+      only: ['escalation', 'app-registry'],
+      logLevel: 'error',
+      nodeEnv: 'test',
+      onFatal: failOnServiceStop,
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+
+    // Two archived apps, seeded through the API as an import does (an archived app keeps its
+    // references and can be restored for 90 days). Neither is owned by anyone signing in here.
+    const seed = (name: string, purpose: string) => ({
+      name,
+      purpose,
+      owner: { name: 'Olga Former', contact: 'olga@example.com' },
+      ownerSubject: 'olga',
+      team: { name: 'people-ops', contact: '#people-ops' },
+      runtime: 'low_code',
+      dataClasses: ['internal'],
+      impact: 'experimental',
+      exposure: 'internal_network',
+      template: 'micro-oncall-service',
+      state: 'archived',
+    });
+    const res = await api('/apps/v1/import?file=archived.yaml', {
+      method: 'POST',
+      headers: { 'content-type': 'application/yaml' },
+      body: JSON.stringify({ apps: [seed('old-survey', HOSTILE_PURPOSE), seed('legacy-wiki', 'The old wiki')] }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const list = (await (await api('/apps/v1/apps?state=archived')).json()) as {
+      items: { id: string; name: string }[];
+    };
+    for (const app of list.items) archived[app.name] = app.id;
+    expect(Object.keys(archived).sort()).toEqual(['legacy-wiki', 'old-survey']);
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+    await platform?.stop();
+    await Promise.allSettled([issuer?.stop(), opa?.stop()]);
+    if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
+  });
+
+  afterEach(async ({ task }) => {
+    // What the responder's page showed when a step failed.
+    if (task.result?.state === 'fail' && ada) {
+      await ada.screenshot({ path: join(SCREENSHOTS, 'apps-failed-step.png'), fullPage: true }).catch(() => undefined);
+    }
+    expect(pageProblems.splice(0)).toEqual([]);
+  });
+
+  it('signs a responder in once on the dashboard and opens Apps from the shared navigation', async () => {
+    ada = await signIn(/^Ada Responder/);
+    await ada.locator('#who').getByText('Ada Responder').waitFor();
+    const nav = ada.getByRole('navigation', { name: 'Sections' });
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Incidents', 'Status', 'Apps']);
+    await nav.getByRole('link', { name: 'Apps' }).click();
+    await ada.waitForURL(`${platform.url}/apps/`);
+    await ada.getByRole('heading', { level: 1, name: 'Apps' }).waitFor();
+    expect(await ada.getByRole('link', { name: 'Apps' }).getAttribute('aria-current')).toBe('page');
+    await ada.locator('table.apps tr[data-app="legacy-wiki"]').waitFor();
+    expect(await ada.locator('table.apps tbody tr').count()).toBe(2);
+    expect(signIns).toBe(1);
+  });
+
+  it('registers a low-risk app: a wrong field is named next to it, then it is approved at once', async () => {
+    await ada.getByRole('link', { name: 'Register an app' }).click();
+    await ada.getByRole('heading', { level: 1, name: 'Register an app' }).waitFor();
+    await ada.getByLabel('Template').selectOption('micro-oncall-service');
+    await ada.getByLabel('Name', { exact: true }).fill('Lunch Poll');
+    await ada.getByLabel('Purpose').fill('Who joins lunch today');
+    await ada.getByLabel('Team', { exact: true }).fill('finance-tools');
+    await ada.getByLabel("Team's contact").fill('#finance-tools');
+    await ada.getByLabel('How much does the business depend on it?').selectOption('experimental');
+    await ada.getByLabel('Internal business data').check();
+    await ada.getByLabel('Who can reach it?').selectOption('internal_network');
+    await ada.getByLabel('Where does it run?').selectOption('serverless_function');
+    await ada.getByRole('button', { name: 'Register' }).click();
+
+    // The API's 400 names the field: said next to it, the field marked and focused.
+    const nameError = ada.locator('#f-name-error');
+    await nameError.waitFor();
+    expect(await nameError.textContent()).toMatch(/lowercase letters, digits and inner dashes/);
+    expect(await ada.locator('#f-name').getAttribute('aria-invalid')).toBe('true');
+    expect(
+      await ada.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id,
+      ),
+    ).toBe('f-name');
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-register-invalid.png'), fullPage: true });
+
+    await ada.getByLabel('Name', { exact: true }).fill('lunch-poll');
+    await ada.getByRole('button', { name: 'Register' }).click();
+    const result = ada.locator('section.registered');
+    await result.waitFor();
+    expect(await result.locator('#registered-title').textContent()).toBe('lunch-poll is active');
+    expect(await result.locator('.outcome').textContent()).toBe('Approved');
+    expect(await result.locator('.decision-meta').textContent()).toContain('low risk');
+    expect((await result.locator('.explanation').textContent())?.length).toBeGreaterThan(0);
+    // Every control the tier requires, each with its status.
+    expect(await result.locator('table.controls tbody tr').count()).toBeGreaterThan(0);
+    expect(await result.locator('.control-violated, .control-missing, .control-failing').count()).toBe(0);
+    expect(await result.locator('.token-value').textContent()).toMatch(/^moapp_/);
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-register-approved.png'), fullPage: true });
+  });
+
+  it('registers a high-risk app and shows why it is refused: the rule and what to change', async () => {
+    await ada.goto(`${platform.url}/apps/new`);
+    await ada.getByRole('heading', { level: 1, name: 'Register an app' }).waitFor();
+    await ada.getByLabel('Template').selectOption('micro-oncall-service');
+    await ada.getByLabel('Name', { exact: true }).fill('expense-approvals');
+    await ada.getByLabel('Purpose').fill('Approves expense claims');
+    await ada.getByLabel('Team', { exact: true }).fill('finance-tools');
+    await ada.getByLabel("Team's contact").fill('#finance-tools');
+    await ada.getByLabel('How much does the business depend on it?').selectOption('business_critical');
+    await ada.getByLabel('Personal data (PII)').check();
+    await ada.getByLabel('Who can reach it?').selectOption('authenticated_api');
+    await ada.getByLabel('Where does it run?').selectOption('container');
+    await ada.getByLabel('Namespace', { exact: true }).fill('expense-approvals-prod');
+    await ada.getByLabel('The namespace is dedicated to this app').check();
+    await ada.getByLabel('Sign-in (SSO) client ids').fill('0oa-expenses-web');
+    await ada.getByRole('button', { name: 'Register' }).click();
+    const result = ada.locator('section.registered');
+    await result.waitFor();
+    expect(await result.locator('#registered-title').textContent()).toBe('expense-approvals is refused');
+    expect(await result.locator('.outcome').textContent()).toBe('Refused');
+    expect(await result.locator('.decision-meta').textContent()).toContain('high risk');
+    const reasons = result.locator('li.reason');
+    expect(await reasons.count()).toBeGreaterThan(0);
+    for (const reason of await reasons.all()) {
+      expect(await reason.locator('.rule').textContent()).toMatch(/^MO-APP-\d{3}$/);
+      expect(await reason.locator('.fix').textContent()).toMatch(/^What to change: ./);
+    }
+    // SSO evidence is among what is missing.
+    expect(await result.locator('table.controls tr[data-control="sso"] .control').textContent()).toBe('missing');
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-register-refused.png'), fullPage: true });
+
+    // The app's page: the same decision, the history (append-only) with its creation.
+    await result.getByRole('link', { name: 'Open expense-approvals' }).click();
+    await ada.getByRole('heading', { level: 1, name: 'expense-approvals' }).waitFor();
+    expect(await ada.locator('.page-head .state').textContent()).toBe('refused');
+    expect(await ada.locator('#decision-title').textContent()).toBe('Refused');
+    expect(await ada.locator('.lc-next').textContent()).toContain('Change what the reasons say');
+    await ada.locator('table.history-table tr[data-action="created"]').waitFor();
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-app-refused.png'), fullPage: true });
+  });
+
+  it('says why a responder who does not own an archived app cannot restore it; shows its text as text', async () => {
+    await ada.goto(`${platform.url}/apps/${archived['old-survey']}`);
+    await ada.getByRole('heading', { level: 1, name: 'old-survey' }).waitFor();
+    expect(await ada.locator('p.purpose').textContent()).toBe(HOSTILE_PURPOSE);
+    expect(await ada.locator('p.purpose img').count()).toBe(0);
+    expect(await ada.locator('.lc-next').textContent()).toMatch(
+      /^Next: Restorable until \d{1,2} \w{3} \d{4} \(in 90 days\)/,
+    );
+    expect(await ada.locator('.lifecycle .why-not').textContent()).toBe(
+      'Restore: Only its owner or an admin can restore it.',
+    );
+    expect(await ada.getByRole('button', { name: 'Restore' }).count()).toBe(0);
+    expect(await ada.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
+  });
+
+  it('lets an admin restore an archived app in one action', async () => {
+    const alex = await signIn(/^Alex Admin/, `/apps/${archived['old-survey']}`);
+    await alex.getByRole('heading', { level: 1, name: 'old-survey' }).waitFor();
+    expect(await alex.locator('.page-head .state').textContent()).toBe('archived');
+    expect(await alex.locator('.lc-now').textContent()).toMatch(/^Archived on /);
+    await alex.screenshot({ path: join(SCREENSHOTS, 'apps-archived.png'), fullPage: true });
+    await alex.getByRole('button', { name: 'Restore' }).click();
+    await alex.locator('#action-result').getByText('old-survey is restored and active again.').waitFor();
+    expect(await alex.locator('.page-head .state').textContent()).toBe('active');
+    await alex
+      .locator('table.history-table tr[data-action="state_changed"]', { hasText: 'restored by Alex Admin' })
+      .waitFor();
+    await alex.screenshot({ path: join(SCREENSHOTS, 'apps-restored.png'), fullPage: true });
+  });
+
+  it('filters the list by state', async () => {
+    await ada.getByRole('link', { name: 'Apps' }).click();
+    await ada.getByRole('heading', { level: 1, name: 'Apps' }).waitFor();
+    await ada.locator('table.apps tr[data-app="lunch-poll"]').waitFor();
+    expect(await ada.locator('table.apps tbody tr').count()).toBe(4);
+    await ada.getByLabel('State').selectOption('archived');
+    await ada.waitForURL(`${platform.url}/apps/?state=archived`);
+    await ada.locator('#list-status', { hasText: 'Apps 1–1' }).waitFor();
+    expect(
+      await ada.locator('table.apps tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-app'))),
+    ).toEqual(['legacy-wiki']);
+    await ada.getByLabel('State').selectOption('active');
+    await ada.locator('#list-status', { hasText: 'Apps 1–2' }).waitFor();
+    expect(
+      await ada.locator('table.apps tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-app'))),
+    ).toEqual(['lunch-poll', 'old-survey']);
+    // Back goes to the previous filter, without a page load.
+    await ada.goBack();
+    await ada.locator('#list-status', { hasText: 'Apps 1–1' }).waitFor();
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-list-archived.png'), fullPage: true });
+    await ada.getByLabel('Search').fill('expense');
+    await ada.getByLabel('State').selectOption('');
+    await ada.locator('#list-status', { hasText: 'Apps 1–1' }).waitFor();
+    expect(await ada.locator('table.apps tbody tr').getAttribute('data-app')).toBe('expense-approvals');
+  });
+
+  it('refuses an edit over a change made meanwhile: "changed by someone else — reload"', async () => {
+    await ada.goto(`${platform.url}/apps/`);
+    await ada.locator('table.apps tr[data-app="lunch-poll"] a.app-link').click();
+    await ada.getByRole('heading', { level: 1, name: 'lunch-poll' }).waitFor();
+    await ada.getByRole('button', { name: 'Edit' }).click();
+    await ada.getByLabel('Purpose').fill('Who joins lunch, and where');
+    // Someone else changes the app meanwhile.
+    const id = new URL(ada.url()).pathname.split('/').pop()!;
+    const current = await api(`/apps/v1/apps/${id}`);
+    const changed = await api(`/apps/v1/apps/${id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'if-match': current.headers.get('etag')! },
+      body: JSON.stringify({ costCentre: 'CC-1' }),
+    });
+    expect(changed.status).toBe(200);
+    await ada.getByRole('button', { name: 'Save' }).click();
+    await ada.locator('#edit-problem', { hasText: 'Changed by someone else' }).waitFor();
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-edit-conflict.png'), fullPage: true });
+    await ada.locator('#edit-problem').getByRole('button', { name: 'Reload' }).click();
+    await ada.getByRole('button', { name: 'Edit' }).click();
+    await ada.getByLabel('Purpose').fill('Who joins lunch, and where');
+    await ada.getByRole('button', { name: 'Save' }).click();
+    await ada.locator('#action-result').getByText('lunch-poll is saved.').waitFor();
+    expect(await ada.locator('p.purpose').textContent()).toBe('Who joins lunch, and where');
+    expect(signIns).toBe(2);
+  });
+});

@@ -1,0 +1,90 @@
+// @ts-check
+import { ApiError, whoAmI } from './common/api.js';
+import { $, h } from './common/dom.js';
+import { renderTopBar } from './common/shell.js';
+import { renderDetail } from './detail.js';
+import { renderList } from './list.js';
+import { rolesOf } from './model.js';
+import { renderRegister } from './register.js';
+
+/*
+ * The app registry's pages at /apps/: the inventory (/apps/?filters), one app (/apps/<id>) and
+ * onboarding (/apps/new). Signed in with the product's one session (escalation's); the registry's
+ * API is called with that user's bearer token (common/api.js). Links inside the section
+ * (a[data-nav]) are followed without a page load; Back and Forward work.
+ */
+
+/** @param {unknown} error */
+const messageOf = (error) => (error instanceof Error ? error.message : String(error));
+
+async function boot() {
+  const main = $('#main');
+  const bar = renderTopBar($('#topbar'), { section: 'apps', inApp: true });
+  let me;
+  try {
+    me = await whoAmI();
+  } catch (error) {
+    // A 401 has already sent the browser to sign in; anything else is said here.
+    if (error instanceof ApiError && error.code === 'unauthenticated') return;
+    main.replaceChildren(h('p', { class: 'loading error', text: `Cannot tell who you are: ${messageOf(error)}` }));
+    return;
+  }
+  bar.signedIn(me);
+  const signedIn = me;
+
+  const view = h('section', { class: 'view apps-page', tabindex: '-1', 'aria-labelledby': 'page-title' });
+  main.replaceChildren(view);
+
+  const route = async (/** @type {boolean} */ moved) => {
+    const path = location.pathname;
+    view.replaceChildren(h('p', { class: 'loading', text: 'Loading…' }));
+    try {
+      if (path === '/apps/new') {
+        document.title = 'Register an app · micro-oncall';
+        await renderRegister(view, { me: signedIn });
+      } else if (/^\/apps\/app_[0-9a-f]+$/.test(path)) {
+        await renderDetail(view, { id: path.slice('/apps/'.length), me: signedIn });
+      } else {
+        document.title = 'Apps · micro-oncall';
+        await renderList(view, {
+          search: location.search,
+          navigate,
+          canRegister: rolesOf(signedIn.roles).responder,
+        });
+      }
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'unauthenticated') return;
+      view.replaceChildren(h('p', { class: 'loading error', role: 'alert', text: messageOf(error) }));
+    }
+    // After a move, focus goes to the new view (screen readers hear its title).
+    if (moved) view.focus();
+  };
+
+  /** @param {string} path */
+  function navigate(path) {
+    history.pushState(null, '', path);
+    void route(true);
+  }
+
+  document.addEventListener('click', (event) => {
+    if (
+      event.defaultPrevented ||
+      event.button !== 0 ||
+      event.metaKey ||
+      event.ctrlKey ||
+      event.shiftKey ||
+      event.altKey
+    )
+      return;
+    const target = event.target instanceof Element ? event.target.closest('a[data-nav]') : null;
+    if (!(target instanceof HTMLAnchorElement)) return;
+    const url = new URL(target.href);
+    if (url.origin !== location.origin || !url.pathname.startsWith('/apps/')) return;
+    event.preventDefault();
+    navigate(url.pathname + url.search);
+  });
+  window.addEventListener('popstate', () => void route(true));
+  await route(false);
+}
+
+void boot();

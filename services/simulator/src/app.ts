@@ -1,0 +1,80 @@
+import {
+  authenticate,
+  type Component,
+  createHttpApp,
+  type Logger,
+  type Registry,
+  type TokenVerifier,
+} from '@micro-oncall/service-kit';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import express, { type Express } from 'express';
+import type { AuditWriter } from './audit.js';
+import type * as schema from './db/schema.js';
+import type { Engine } from './engine.js';
+import { HARD_CAP_MINUTES } from './env.js';
+import type { DrillMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import type { ApprovalPolicy } from './policy.js';
+import { createRefusals } from './refusals.js';
+import { createAuditRouter } from './routes/audit.js';
+import { createKillSwitchRouter } from './routes/kill-switch.js';
+import { createRunsRouter } from './routes/runs.js';
+import { createScenariosRouter } from './routes/scenarios.js';
+import { createSettingsRouter } from './routes/settings.js';
+import type { ScenarioStore } from './scenarios/store.js';
+import type { Targets } from './targets/index.js';
+
+export interface AppDeps {
+  logger: Logger;
+  registry: Registry;
+  db: NodePgDatabase<typeof schema>;
+  verifyToken: TokenVerifier;
+  components: () => readonly Component[];
+  engine: Engine;
+  scenarios: ScenarioStore;
+  targets: Targets;
+  audit: AuditWriter;
+  metrics: DrillMetrics;
+  policy: ApprovalPolicy;
+  productionAllowed: boolean;
+  defaultMaxDurationMinutes: number;
+}
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+
+/** The simulator HTTP app: every route under /drills. It never listens: the service-kit does. */
+export function createApp(deps: AppDeps): Express {
+  const refusals = createRefusals({ audit: deps.audit, metrics: deps.metrics, logger: deps.logger });
+  return createHttpApp(
+    {
+      logger: deps.logger,
+      registry: deps.registry,
+      components: deps.components,
+      trustProxy: 1,
+      openApi: openApiDocument,
+      // Every refused drill request is audited (see refusals.ts).
+      onRefused: refusals.onRefused,
+    },
+    (app) => {
+      app.use(
+        '/drills',
+        express.json({ limit: '256kb' }),
+        express.text({ type: YAML_TYPES, limit: '256kb' }),
+        authenticate(deps.verifyToken),
+      );
+      app.use(createScenariosRouter({ store: deps.scenarios, audit: deps.audit, refusals }));
+      app.use(createRunsRouter({ db: deps.db, engine: deps.engine, scenarios: deps.scenarios, refusals }));
+      app.use(createKillSwitchRouter({ engine: deps.engine, refusals }));
+      app.use(createAuditRouter({ db: deps.db }));
+      app.use(
+        createSettingsRouter({
+          targets: deps.targets,
+          policy: deps.policy,
+          productionAllowed: deps.productionAllowed,
+          defaultMaxDurationMinutes: deps.defaultMaxDurationMinutes,
+          hardCapMinutes: HARD_CAP_MINUTES,
+        }),
+      );
+    },
+  );
+}

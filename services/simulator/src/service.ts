@@ -1,0 +1,146 @@
+import { createJwtVerifier, defineJob, defineService } from '@micro-oncall/service-kit';
+import { z } from 'zod';
+import { createApp } from './app.js';
+import { createAuditWriter } from './audit.js';
+import * as schema from './db/schema.js';
+import { createEngine, JOBS } from './engine.js';
+import { configSchema } from './env.js';
+import { createDrillMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import type { ApprovalPolicy } from './policy.js';
+import { createBuiltinSync, createScenarioStore, loadBuiltinScenarios } from './scenarios/store.js';
+import { createTargets } from './targets/index.js';
+
+const RunJob = z.object({ runId: z.uuid() });
+
+/**
+ * simulator: safe incident drills. Teams run versioned scenarios that fire synthetic alerts
+ * (carrying the run id) at PagerDuty Events v2, Alertmanager and our own webhook-ingest; high
+ * severity and production runs need a second person's MFA-backed approval; a kill switch,
+ * aborts and auto-expiry resolve everything fired; every run's lifecycle goes out on `drills`.
+ */
+export const service = defineService({
+  name: 'simulator',
+  description:
+    'Safe incident drills: synthetic alerts to PagerDuty Events v2, Alertmanager and our ingest, with approvals, kill switch and auto-expiry',
+  config: configSchema,
+  db: {
+    schema: 'simulator',
+    tables: schema,
+    migrations: new URL('../drizzle', import.meta.url),
+    runtimePrivileges: { audit_log: ['select', 'insert'] },
+  },
+  produces: ['drills'],
+  consumes: [],
+  openApi: openApiDocument,
+  // Every route of the API lives under /drills (the chart's ingressPaths say the same).
+  publicPaths: [{ path: '/drills', match: 'prefix' }],
+  setup(ctx) {
+    const { config, logger } = ctx;
+    // Validated here, at start-up: a bad built-in stops the service with its file, field and line.
+    const builtins = loadBuiltinScenarios();
+    const scenarios = createScenarioStore(ctx.db);
+    const audit = createAuditWriter(ctx.db);
+    const metrics = createDrillMetrics(ctx.registry, ctx.db);
+    const targets = createTargets(config, logger);
+    const available = targets.available();
+    logger.info({ staging: available.staging, production: available.production }, 'drill targets');
+    const policy: ApprovalPolicy = {
+      threshold: config.APPROVAL_SEVERITY_THRESHOLD,
+      mfaMethods: config.APPROVAL_MFA_AMR_VALUES,
+      mfaLevels: config.APPROVAL_MFA_ACR_VALUES,
+      maxAuthAgeSeconds: config.APPROVAL_MAX_AUTH_AGE_SECONDS,
+    };
+    const engine = createEngine({
+      db: ctx.db,
+      pool: ctx.pool,
+      outbox: ctx.outbox,
+      jobs: ctx.jobs,
+      targets,
+      scenarios,
+      audit,
+      logger,
+      metrics,
+      policy,
+      productionAllowed: config.PRODUCTION_DRILLS_ALLOWED,
+      defaultMaxDurationMinutes: config.RUN_DEFAULT_MAX_DURATION_MINUTES,
+      approvalTimeoutMinutes: config.APPROVAL_TIMEOUT_MINUTES,
+      resendSeconds: config.ALERTMANAGER_RESEND_SECONDS,
+    });
+    const verifyToken = createJwtVerifier({
+      issuer: config.OIDC_ISSUER,
+      audience: config.OIDC_AUDIENCE,
+      ...(config.OIDC_JWKS_URL ? { jwksUrl: config.OIDC_JWKS_URL } : {}),
+      rolesClaim: config.OIDC_ROLES_CLAIM,
+    });
+    const runJob = (
+      name: string,
+      run: (runId: string) => Promise<unknown>,
+      retry: { limit: number; delaySeconds: number },
+    ) =>
+      defineJob({
+        name,
+        data: RunJob,
+        timeoutSeconds: 120,
+        retry: { ...retry, backoff: true },
+        async run({ runId }) {
+          await run(runId);
+        },
+      });
+    return {
+      app: createApp({
+        logger,
+        registry: ctx.registry,
+        db: ctx.db,
+        verifyToken,
+        components: ctx.components,
+        engine,
+        scenarios,
+        targets,
+        audit,
+        metrics,
+        policy,
+        productionAllowed: config.PRODUCTION_DRILLS_ALLOWED,
+        defaultMaxDurationMinutes: config.RUN_DEFAULT_MAX_DURATION_MINUTES,
+      }),
+      components: [createBuiltinSync({ store: scenarios, builtins, logger })],
+      jobs: [
+        runJob(JOBS.advance, engine.advance, { limit: 5, delaySeconds: 2 }),
+        runJob(JOBS.expire, engine.expire, { limit: 10, delaySeconds: 5 }),
+        // Until every alert is resolved: the minute sweep picks a run up again after the last retry.
+        runJob(JOBS.settle, engine.settle, { limit: 10, delaySeconds: 2 }),
+        runJob(JOBS.resend, engine.resend, { limit: 2, delaySeconds: 2 }),
+        defineJob({
+          name: JOBS.sweep,
+          cron: '* * * * *',
+          timeoutSeconds: 50,
+          retry: { limit: 0, delaySeconds: 0 },
+          async run(_data, job) {
+            const enqueued = await engine.sweep();
+            if (enqueued > 0) job.logger.info({ enqueued }, 'sweep enqueued overdue drill work');
+          },
+        }),
+      ],
+    };
+  },
+  devEnv: (platform) => ({
+    OIDC_ISSUER: platform.oidc.issuer,
+    OIDC_AUDIENCE: platform.oidc.audience,
+    ...(platform.oidc.jwksUrl ? { OIDC_JWKS_URL: platform.oidc.jwksUrl } : {}),
+    // Targets only where the local platform provides them (a fake PagerDuty Events, webhook-ingest).
+    ...(platform.urls['pagerduty-events'] && platform.secretFiles['pagerduty-routing-key']
+      ? {
+          PAGERDUTY_EVENTS_URL: platform.urls['pagerduty-events'],
+          PAGERDUTY_ROUTING_KEY_FILE: platform.secretFiles['pagerduty-routing-key'],
+        }
+      : {}),
+    ...(platform.urls.alertmanager ? { ALERTMANAGER_URL: platform.urls.alertmanager } : {}),
+    ...(platform.urls['webhook-ingest'] && platform.secretFiles['alertmanager-webhook-basic-auth']
+      ? {
+          INGEST_URL: platform.urls['webhook-ingest'],
+          INGEST_FORMAT: 'alertmanager',
+          INGEST_ALERTMANAGER_BASIC_AUTH_FILE: platform.secretFiles['alertmanager-webhook-basic-auth'],
+        }
+      : {}),
+  }),
+});

@@ -1,0 +1,1 @@
+ALTER TABLE "status_mapper"."pages" ADD COLUMN "summary_hash" text;
