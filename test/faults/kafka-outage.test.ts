@@ -124,7 +124,13 @@ describe('webhook intake while the Kafka broker is stopped and restarted', () =>
       'every accepted event in the history',
       async () => {
         const stored = new Set(await historyEventIds(p.db));
-        return accepted.every((id) => stored.has(id)) ? true : undefined;
+        const missing = accepted.filter((id) => !stored.has(id));
+        if (missing.length === 0) return true;
+        // Say what is missing and how escalation sees itself, so a failure here can be diagnosed.
+        const ready = await readiness(p.platform.service('escalation').url);
+        throw new Error(
+          `${missing.length} of ${accepted.length} accepted events not in the history (first: ${missing.slice(0, 3).join(', ')}); escalation readiness ${ready.status} ${JSON.stringify(ready.body)}`,
+        );
       },
       120_000,
     );

@@ -375,8 +375,9 @@ describe('escalation dashboard in a browser', () => {
     // Keyboard only: / to search, Enter to the first row, Enter to open.
     await ada.keyboard.press('/');
     await ada.keyboard.type('authorisation');
+    // The filter follows typing after a short pause: wait for the whole word, not a prefix of it.
+    await ada.waitForURL(/[?&]q=authorisation(&|$)/);
     await waitForRows(ada, 1);
-    expect(ada.url()).toContain('q=authorisation');
     await ada.keyboard.press('Enter');
     await ada.keyboard.press('Enter');
     await ada.waitForURL(`${base}/incidents/${liveId}`);
