@@ -1,11 +1,11 @@
-import type { AppRegistryResults } from './app-registry-report.js';
+import type { AppRegistryResults } from './app-registry-results.js';
 import type { BusResult } from './bus.js';
 import type { LoadResult } from './load.js';
 import type { ProfileSummary } from './profile.js';
-import { fmtInt, fmtMs, type Latency } from './stats.js';
+import { type Cores, fmtInt, fmtMs, type Latency } from './stats.js';
 import type { StatusMapperResults } from './status-mapper-results.js';
 
-export type Cores = Record<string, number>;
+export type { Cores };
 
 export interface IngestRun {
   load: LoadResult;

@@ -52,3 +52,6 @@ export class Samples {
     return this.data.subarray(0, this.length);
   }
 }
+
+/** CPU cores used over a window, by process (or `other` for the rest of the machine). */
+export type Cores = Record<string, number>;

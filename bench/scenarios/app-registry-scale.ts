@@ -13,7 +13,7 @@ import { say } from '../../scripts/lib/console.js';
 // The statements exactly as the service builds them (its public entry), so that the EXPLAIN runs
 // what GET /apps/v1/apps and the sweep run.
 import { idleSweepStatement, listStatement } from '../../services/app-registry/src/index.js';
-import type { AppRegistryResults, ListKindResult } from '../lib/app-registry-report.js';
+import type { AppRegistryResults, ListKindResult } from '../lib/app-registry-results.js';
 import { type BenchContext, running, type Scenario } from '../lib/context.js';
 import { cpuWindow, fmtCores, waitForQuiet } from '../lib/measure.js';
 import { type ServiceChild, startServiceChild } from '../lib/services.js';
