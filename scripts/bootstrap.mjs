@@ -55,8 +55,10 @@ const lockfile = existsSync(join(root, 'pnpm-lock.yaml'));
 run(pnpmBin, ['install', ...(lockfile ? ['--frozen-lockfile'] : []), '--reporter=append-only'], 'pnpm install');
 
 const env = { ...process.env, PATH: `${join(toolsDir, 'node_modules', '.bin')}:${process.env.PATH}` };
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
-const child = spawn(tsx, [join('scripts', `${command}.ts`), ...process.argv.slice(3)], {
+// One process, TypeScript through tsx's loader: not the tsx command, which runs the script in a
+// second process and, when a relayed signal is not confirmed within 30 ms (a loaded machine),
+// SIGKILLs it, leaving PostgreSQL, Kafka and every other server it started running.
+const child = spawn(process.execPath, ['--import', 'tsx', join('scripts', `${command}.ts`), ...process.argv.slice(3)], {
   cwd: root,
   stdio: 'inherit',
   env,
@@ -65,14 +67,21 @@ const child = spawn(tsx, [join('scripts', `${command}.ts`), ...process.argv.slic
 // button, a container runtime) are passed on to the child, which stops everything it started and
 // exits; this process waits for that, so the prompt returns after everything has stopped. A
 // terminal's Ctrl-C reaches the child directly too: it stops once either way.
+// Each signal is passed on once: the child is already stopping.
+const passedOn = new Set();
+const passOn = (signal) => {
+  if (passedOn.has(signal)) return;
+  passedOn.add(signal);
+  child.kill(signal);
+};
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => child.kill(signal));
+  process.on(signal, () => passOn(signal));
 }
 // npm does not pass SIGTERM on to its script, and a parent that dies (npm killed, a closed
 // terminal) leaves this process behind with a new parent: the child is told to stop then too.
 const parent = process.ppid;
 setInterval(() => {
-  if (process.ppid !== parent) child.kill('SIGTERM');
+  if (process.ppid !== parent) passOn('SIGTERM');
 }, 500).unref();
 child.on('error', (error) => fail(`could not run scripts/${command}.ts: ${error.message}`));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
