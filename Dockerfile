@@ -40,6 +40,8 @@ RUN npm install --global --no-audit --no-fund --loglevel=error pnpm@${PNPM_VERSI
 WORKDIR /src
 # Dependencies first: this layer is reused until the lockfile changes, whatever the service.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+# Patches of dependencies (package.json pnpm.patchedDependencies): applied by fetch and deploy.
+COPY patches ./patches
 RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store pnpm fetch --prod
 COPY packages ./packages
 COPY services ./services
