@@ -3,7 +3,8 @@ import { Counter, type Logger, type Registry as MetricsRegistry } from '@micro-o
 import { and, asc, eq, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import * as schema from './db/schema.js';
 import type { AppState } from './model.js';
-import type { Actor, Clock, LifecycleSettings, Registry, Tx } from './store.js';
+import type { Registry } from './store.js';
+import type { Actor, Clock, LifecycleSettings, Tx } from './types.js';
 import type { AppRow } from './views.js';
 
 /*
@@ -16,7 +17,7 @@ import type { AppRow } from './views.js';
  */
 
 const DAY_MS = 86_400_000;
-const BATCH = 200;
+export const SWEEP_BATCH = 200;
 
 export interface Cutoffs {
   now: string;
@@ -63,6 +64,42 @@ export function dueConditions(c: Cutoffs): Record<'idle' | 'disabled' | 'archive
   };
 }
 
+type Step = 'idle' | 'disabled' | 'archived' | 'purged';
+
+/**
+ * The order each step reads its candidates in, through the state's index, oldest due first, and
+ * the bound of that read (past it nothing can be due).
+ */
+export const DUE_ORDER = {
+  idle: {
+    key: 'lastActivityAt',
+    // The latest of the per-tier cutoffs: no active app after it is due.
+    until: (c: Cutoffs) => lt(a.lastActivityAt, [c.idle.low, c.idle.medium, c.idle.high].sort().at(-1)!),
+  },
+  disabled: { key: 'stateChangedAt', until: (c: Cutoffs) => lt(a.stateChangedAt, c.disable) },
+  archived: { key: 'disabledAt', until: (c: Cutoffs) => lt(a.disabledAt, c.archive) },
+  purged: { key: 'purgeAfter', until: (c: Cutoffs) => lte(a.purgeAfter, c.now) },
+} as const satisfies Record<Step, { key: keyof AppRow; until: (c: Cutoffs) => SQL }>;
+
+/** Where a batch ended: the next one starts after it. */
+export interface SweepPosition {
+  value: string;
+  id: string;
+}
+
+/** The WHERE and ORDER BY of a step's candidates: its due apps in due order, after the previous batch. */
+export function candidateQuery(step: Step, c: Cutoffs, after: SweepPosition | null) {
+  const order = a[DUE_ORDER[step].key];
+  return {
+    where: and(
+      dueConditions(c)[step],
+      DUE_ORDER[step].until(c),
+      after ? sql`(${order}, ${a.id}) > (${after.value}::timestamptz, ${after.id})` : undefined,
+    ),
+    orderBy: [asc(order), asc(a.id)],
+  };
+}
+
 export interface SweepResult {
   idle: number;
   disabled: number;
@@ -90,107 +127,113 @@ export function createLifecycle(deps: {
   });
   const day = (iso: string | null) => (iso ? iso.slice(0, 10) : 'never');
 
-  type Step = {
-    to: 'idle' | 'disabled' | 'archived' | 'purged';
-    apply(tx: Tx, app: AppRow, guard: SQL, now: Date): Promise<AppRow | null>;
+  type StepRun = {
+    to: Step;
+    /** Moves a batch of due apps locked by the caller; returns how many moved. */
+    apply(tx: Tx, apps: AppRow[], guard: SQL, now: Date): Promise<number>;
   };
 
-  const steps: Step[] = [
+  const count = async (rows: Promise<AppRow[]>) => (await rows).length;
+
+  const steps: StepRun[] = [
     {
       to: 'idle',
-      apply: (tx, app, guard) => {
-        const days = settings.idleAfterDays[app.tier ?? 'high'];
-        return registry.transition(
-          tx,
-          app,
-          'idle',
-          `no activity since ${day(new Date(app.lastActivityAt).toISOString())} (tier ${app.tier ?? 'unknown'} idles after ${days} days)`,
-          SWEEPER,
-          { guard },
-        );
-      },
+      apply: (tx, apps, guard) =>
+        count(
+          registry.transitionMany(tx, apps, 'idle', SWEEPER, {
+            guard,
+            reason: (app) =>
+              `no activity since ${day(new Date(app.lastActivityAt).toISOString())} (tier ${app.tier ?? 'unknown'} idles after ${settings.idleAfterDays[app.tier ?? 'high']} days)`,
+          }),
+        ),
     },
     {
       to: 'disabled',
-      apply: (tx, app, guard, now) => {
+      apply: (tx, apps, guard, now) => {
         const archiveOn = new Date(now.getTime() + settings.archiveAfterDisabledDays * DAY_MS).toISOString();
-        return registry.transition(
-          tx,
-          app,
-          'disabled',
-          `still no activity ${settings.disableAfterIdleDays} days after it went idle: disabled; archived on ${day(archiveOn)} unless restored`,
-          SWEEPER,
-          {
+        return count(
+          registry.transitionMany(tx, apps, 'disabled', SWEEPER, {
             guard,
             set: { disabledAt: now.toISOString() },
-            notify: {
+            reason: () =>
+              `still no activity ${settings.disableAfterIdleDays} days after it went idle: disabled; archived on ${day(archiveOn)} unless restored`,
+            notify: (app) => ({
               title: `${app.name} was disabled: no activity for a while`,
               text:
                 `${app.name} (team ${app.teamName}) has had no activity since ${day(new Date(app.lastActivityAt).toISOString())} and was disabled. ` +
                 `It will be archived on ${day(archiveOn)}. If it is still needed, its owner or an admin can restore it: POST /apps/v1/apps/${app.id}/restore.`,
-            },
-          },
+            }),
+          }),
         );
       },
     },
     {
       to: 'archived',
-      apply: (tx, app, guard, now) => {
+      apply: (tx, apps, guard, now) => {
         const purgeAfter = new Date(now.getTime() + settings.restoreWindowDays * DAY_MS).toISOString();
-        return registry.transition(
-          tx,
-          app,
-          'archived',
-          `disabled for ${settings.archiveAfterDisabledDays} days: archived; restorable until ${purgeAfter}`,
-          SWEEPER,
-          {
+        return count(
+          registry.transitionMany(tx, apps, 'archived', SWEEPER, {
             guard,
             set: { archivedAt: now.toISOString(), purgeAfter },
-            notify: {
+            reason: () =>
+              `disabled for ${settings.archiveAfterDisabledDays} days: archived; restorable until ${purgeAfter}`,
+            notify: (app) => ({
               title: `${app.name} was archived`,
               text: `${app.name} (team ${app.teamName}) was archived. Its owner or an admin can restore it in one action until ${day(purgeAfter)}; after that it is purged for good.`,
-            },
-          },
+            }),
+          }),
         );
       },
     },
     {
       to: 'purged',
-      apply: (tx, app, guard) =>
-        registry.purgeIn(
-          tx,
-          app,
-          `the ${settings.restoreWindowDays}-day restore window ended on ${app.purgeAfter ? new Date(app.purgeAfter).toISOString() : 'its date'}: purged`,
-          SWEEPER,
-          guard,
+      apply: (tx, apps, guard) =>
+        count(
+          registry.purgeMany(
+            tx,
+            apps,
+            (app) =>
+              `the ${settings.restoreWindowDays}-day restore window ended on ${app.purgeAfter ? new Date(app.purgeAfter).toISOString() : 'its date'}: purged`,
+            SWEEPER,
+            guard,
+          ),
         ),
     },
   ];
 
-  /** One pass over every step; returns the transitions made. Stops early when `signal` aborts. */
+  /**
+   * One pass over every step; returns the transitions made. Stops early when `signal` aborts.
+   * Each step reads its due apps in batches through its state's index, in due order, each batch
+   * after the previous one's last (keyset), so a sweep reads what is due and little else.
+   */
   async function sweep(signal?: AbortSignal): Promise<SweepResult> {
     const now = deps.clock();
-    const due = dueConditions(cutoffs(now, settings));
+    const c = cutoffs(now, settings);
+    const due = dueConditions(c);
     const result: SweepResult = { idle: 0, disabled: 0, archived: 0, purged: 0, reevaluated: 0 };
     for (const step of steps) {
+      let after: SweepPosition | null = null;
       for (;;) {
         if (signal?.aborted) return result;
-        const made = await registry.db.transaction(async (tx) => {
+        const made: { n: number; last: SweepPosition | null } = await registry.db.transaction(async (tx) => {
           // SKIP LOCKED: a replica sweeping at the same time takes other apps.
+          const { where, orderBy } = candidateQuery(step.to, c, after);
           const batch = await tx
             .select()
             .from(a)
-            .where(due[step.to])
-            .orderBy(asc(a.id))
-            .limit(BATCH)
+            .where(where)
+            .orderBy(...orderBy)
+            .limit(SWEEP_BATCH)
             .for('update', { skipLocked: true });
-          let n = 0;
-          for (const app of batch) if (await step.apply(tx, app, due[step.to], now)) n += 1;
-          return { n, full: batch.length === BATCH };
+          const n = await step.apply(tx, batch, due[step.to], now);
+          // A full batch: there may be more after its last row.
+          const last = batch.length === SWEEP_BATCH ? batch[SWEEP_BATCH - 1] : undefined;
+          return { n, last: last ? { value: String(last[DUE_ORDER[step.to].key]), id: last.id } : null };
         });
         result[step.to] += made.n;
         transitions.inc({ to: step.to }, made.n);
-        if (!made.full) break;
+        if (!made.last) break;
+        after = made.last;
       }
     }
     result.reevaluated = (await reevaluateExpiredExceptions(now, signal)) + (await reevaluateHeld(signal));

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { AppRegistryChangeKind } from '@micro-oncall/incident-model';
 import { ConflictError, NotFoundError } from '@micro-oncall/service-kit';
 import { and, desc, eq, inArray, isNotNull, ne, or, sql } from 'drizzle-orm';
 import type { OwnerCandidate } from './db/schema.js';
 import * as schema from './db/schema.js';
-import type { Actor, Db, Meta, Registry, Tx } from './store.js';
-import { type AppRow, columnsOf, diff, fieldsOf, viewOf } from './views.js';
+import type { AppState } from './model.js';
+import type { Actor, Db, Executor, Meta, Tx } from './types.js';
+import { type AppRow, columnsOf, type Diff, diff, fieldsOf, viewOf } from './views.js';
 
 /*
  * Every app has an owner or one open ownership task. A task is opened in the transaction that
@@ -16,8 +18,43 @@ import { type AppRow, columnsOf, diff, fieldsOf, viewOf } from './views.js';
 
 export type OwnershipReason = 'owner_deactivated' | 'owner_dropped_by_import' | 'owner_removed' | 'no_owner';
 
-/** Anything that runs queries: the database or a transaction. */
-type Executor = Db | Tx;
+/**
+ * What ownership uses of the registry (the store implements it): loading an app and recording a
+ * change the way every other change is recorded (history, audit, event).
+ */
+export interface OwnershipRecords {
+  db: Db;
+  nowIso(): string;
+  load(id: string, tx: Executor, lock: boolean): Promise<AppRow>;
+  history(
+    tx: Executor,
+    appId: string,
+    actor: Actor,
+    action: string,
+    changes: Diff,
+    meta?: Meta & { detail?: string },
+  ): Promise<void>;
+  audit(
+    tx: Executor,
+    entry: {
+      actor: Actor;
+      action: string;
+      outcome: 'allowed' | 'denied' | 'failed';
+      appId?: string | null;
+      detail: string;
+      requestId?: string | null;
+      request?: unknown;
+    },
+  ): Promise<void>;
+  publish(
+    tx: Tx,
+    row: AppRow,
+    kind: AppRegistryChangeKind,
+    from: AppState | null,
+    reason: string,
+    actor: Actor,
+  ): Promise<void>;
+}
 
 const RECENT_EDITORS = 5;
 const CO_OWNERS = 5;
@@ -176,11 +213,13 @@ export async function resolveTask(
 }
 
 /** Cancels the app's open task (it was purged: nobody needs to own it). */
-export async function cancelTask(tx: Executor, appId: string, by: string, at: string) {
+/** The open tasks of these apps are cancelled (they were purged). */
+export async function cancelTasks(tx: Executor, appIds: string[], by: string, at: string) {
+  if (appIds.length === 0) return;
   await tx
     .update(schema.ownershipTasks)
     .set({ status: 'cancelled', resolvedAt: at, resolvedBy: by })
-    .where(and(eq(schema.ownershipTasks.appId, appId), eq(schema.ownershipTasks.status, 'open')));
+    .where(and(inArray(schema.ownershipTasks.appId, appIds), eq(schema.ownershipTasks.status, 'open')));
 }
 
 // ------------------------------------------------------------ the ownership service
@@ -209,7 +248,7 @@ const taskId = (id: string) => {
   return id;
 };
 
-export function createOwnership(deps: { registry: Registry }) {
+export function createOwnership(deps: { registry: OwnershipRecords }) {
   const { registry } = deps;
   const db = registry.db;
 

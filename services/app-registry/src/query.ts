@@ -1,5 +1,6 @@
 import { InputError } from '@micro-oncall/service-kit';
 import { and, arrayContains, eq, gt, ilike, inArray, isNull, ne, or, type SQL, sql } from 'drizzle-orm';
+import { QueryBuilder } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import * as schema from './db/schema.js';
 import { AppState, DataClass, Exposure, Impact, Origin, RiskTier, Runtime, Sla } from './model.js';
@@ -112,14 +113,17 @@ export function tsQuery(text: string): string | null {
     : null;
 }
 
+/** The free-text condition: the words (prefixes) in the search vector, or the app's id. */
+function textOf(text: string): SQL {
+  const query = tsQuery(text);
+  return query ? or(sql`${a.search} @@ to_tsquery('simple', ${query})`, eq(a.id, text))! : eq(a.id, text);
+}
+
 /** The WHERE of the filters (no paging). */
 export function filtersOf(q: ListQuery): SQL | undefined {
   const where: (SQL | undefined)[] = [];
   where.push(q.state ? inArray(a.state, q.state) : ne(a.state, 'purged'));
-  if (q.q) {
-    const query = tsQuery(q.q);
-    where.push(query ? or(sql`${a.search} @@ to_tsquery('simple', ${query})`, eq(a.id, q.q)) : eq(a.id, q.q));
-  }
+  if (q.q) where.push(textOf(q.q));
   if (q.tier) {
     const tiers = q.tier.filter((t) => t !== 'none');
     where.push(
@@ -171,6 +175,54 @@ export function afterCursor(q: ListQuery): SQL | undefined {
   return order === 'asc'
     ? sql`(${expr}, ${a.id}) > (${value}, ${q.cursor.id})`
     : sql`(${expr}, ${a.id}) < (${value}, ${q.cursor.id})`;
+}
+
+/** Sorts with an index on (state, sort, id): a filter on several states reads each state in order. */
+const STATE_SORTED: readonly SortKey[] = ['name', 'lastActivityAt'];
+
+/**
+ * The WHERE of one page (`SELECT … WHERE pageWhere ORDER BY orderOf LIMIT limit + 1`): the
+ * filters and the cursor, plus the one condition that tells PostgreSQL which rows to read first
+ * where walking an index in the sort's order would read most of the table:
+ *
+ * - free text sorted by name: the matches come from the GIN index first, the page's ids are
+ *   sorted among them (`id = any(array(…))`, evaluated once), then only those rows are read.
+ *   Matches cluster in name order (a word that begins names), so the planner's walk of the name
+ *   index, filtering, could read 200k rows; this costs the number of matches instead. Other
+ *   sorts keep the planner's choice: matches do not cluster by activity or date, and walking
+ *   that index stops after about a page's worth of matches.
+ * - several states: the page's first rows of each state, read through its (state, sort, id)
+ *   index, merged (`UNION ALL`); PostgreSQL cannot merge an IN list over such an index itself,
+ *   and walking the sort's index past the other states' rows (150k active apps are the most
+ *   recent) is what it would do instead.
+ *
+ * The filters stay on the outer query too, so the rows and their order are exactly the filters'.
+ */
+export function pageWhere(q: ListQuery): SQL | undefined {
+  const where = and(filtersOf(q), afterCursor(q));
+  if (q.q && tsQuery(q.q) && q.sort === 'name') {
+    // OFFSET 0 keeps PostgreSQL from walking the name index through the subquery: it reads the
+    // matches (GIN), keeps the first page's ids in name order, and the page reads only those.
+    const order = sql.raw(sortOf(q).order);
+    const matches = new QueryBuilder().select({ id: a.id, name: a.name }).from(a).where(where);
+    return and(
+      where,
+      sql`${a.id} = any(array(select hits.id from (${matches} offset 0) hits order by hits.name ${order}, hits.id ${order} limit ${q.limit + 1}))`,
+    );
+  }
+  if (q.state && q.state.length > 1 && STATE_SORTED.includes(q.sort)) {
+    const perState = q.state.map(
+      (state) =>
+        sql`${new QueryBuilder()
+          .select({ id: a.id })
+          .from(a)
+          .where(and(filtersOf({ ...q, state: [state] }), afterCursor(q)))
+          .orderBy(...orderOf(q))
+          .limit(q.limit + 1)}`,
+    );
+    return and(where, sql`${a.id} = any(array(${sql.join(perState, sql` union all `)}))`);
+  }
+  return where;
 }
 
 export function orderOf(q: ListQuery): SQL[] {

@@ -69,7 +69,15 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
           logger,
           registry: ctx.registry,
         });
-      const registry = createRegistry({ db: ctx.db, outbox: ctx.outbox, policy, clock, settings, logger });
+      const registry = createRegistry({
+        db: ctx.db,
+        outbox: ctx.outbox,
+        events: ctx.events,
+        policy,
+        clock,
+        settings,
+        logger,
+      });
       const lifecycle = createLifecycle({ registry, clock, settings, logger, metrics: ctx.registry });
       const notifier = createSlackNotifier({ webhookUrl: config.SLACK_WEBHOOK_URL, logger });
       if (!notifier.configured) logger.warn('SLACK_WEBHOOK_URL not set: owner notices are kept, not sent');

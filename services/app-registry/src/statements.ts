@@ -1,9 +1,8 @@
-import { and, asc } from 'drizzle-orm';
 import { QueryBuilder } from 'drizzle-orm/pg-core';
 import * as schema from './db/schema.js';
-import { cutoffs, dueConditions } from './lifecycle.js';
-import { afterCursor, filtersOf, orderOf, parseListQuery } from './query.js';
-import type { LifecycleSettings } from './store.js';
+import { candidateQuery, cutoffs, SWEEP_BATCH } from './lifecycle.js';
+import { orderOf, pageWhere, parseListQuery } from './query.js';
+import type { LifecycleSettings } from './types.js';
 
 /*
  * The SQL of app-registry's two hot statements, built exactly as the service builds them, for
@@ -22,19 +21,20 @@ export function listStatement(params: Record<string, string>): Statement {
   return new QueryBuilder()
     .select()
     .from(schema.apps)
-    .where(and(filtersOf(q), afterCursor(q)))
+    .where(pageWhere(q))
     .orderBy(...orderOf(q))
     .limit(q.limit + 1)
     .toSQL();
 }
 
-/** The lifecycle sweep's candidate query for its first step (active → idle), as the job runs it at `now`. */
-export function idleSweepStatement(now: Date, settings: LifecycleSettings, batch = 200): Statement {
+/** The lifecycle sweep's candidate query for its first batch of its first step (active → idle), as the job runs it at `now`. */
+export function idleSweepStatement(now: Date, settings: LifecycleSettings, batch = SWEEP_BATCH): Statement {
+  const { where, orderBy } = candidateQuery('idle', cutoffs(now, settings), null);
   const { sql, params } = new QueryBuilder()
     .select()
     .from(schema.apps)
-    .where(dueConditions(cutoffs(now, settings)).idle)
-    .orderBy(asc(schema.apps.id))
+    .where(where)
+    .orderBy(...orderBy)
     .limit(batch)
     .toSQL();
   return { sql: `${sql} for update skip locked`, params };

@@ -2,21 +2,23 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { AppRegistryChangeKind, RiskTier } from '@micro-oncall/incident-model';
 import {
   ConflictError,
+  type EventMessages,
   InputError,
   type Logger,
   NotAllowedError,
   NotFoundError,
   type Outbox,
 } from '@micro-oncall/service-kit';
-import { and, desc, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
-import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { and, desc, eq, gt, inArray, isNull, ne, type SQL, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import * as schema from './db/schema.js';
 import type { EvidenceSummary } from './evidence.js';
 import type { ImportedApp, ImportParse } from './io/formats.js';
 import type { AppFields, AppState, AppView, DecisionOutcome, DecisionSummary } from './model.js';
-import { cancelTask, openTask, resolveTask } from './ownership.js';
+import { cancelTasks, openTask, resolveTask } from './ownership.js';
 import { openViolations, type PolicyEngine, type PolicyInput, type PolicyResult, summarise } from './policy.js';
 import { issueToken } from './tokens.js';
+import type { Actor, Clock, Db, Executor, LifecycleSettings, Meta, Tx } from './types.js';
 import { type AppRow, CLASSIFICATION_FIELDS, columnsOf, type Diff, diff, fieldsOf, ownerOf, viewOf } from './views.js';
 
 /*
@@ -26,37 +28,17 @@ import { type AppRow, CLASSIFICATION_FIELDS, columnsOf, type Diff, diff, fieldsO
  * applied inside it only if the app did not change meanwhile (its version), else asked again.
  */
 
-export type Db = NodePgDatabase<typeof schema>;
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-type Executor = Db | Tx;
-export type Clock = () => Date;
-
-export interface Actor {
-  type: 'user' | 'system';
-  /** The person's subject, or the job's name. */
-  subject: string;
-  name: string | null;
-}
-
-export interface LifecycleSettings {
-  idleAfterDays: Record<RiskTier, number>;
-  disableAfterIdleDays: number;
-  archiveAfterDisabledDays: number;
-  restoreWindowDays: number;
-  exceptionMaxDays: number;
-}
+export type { Actor, Clock, Db, LifecycleSettings, Meta, Tx } from './types.js';
 
 export interface RegistryDeps {
   db: Db;
   outbox: Outbox;
+  /** Builds the outbox messages of a batch (the service context's `events`). */
+  events: Pick<EventMessages, 'message'>;
   policy: PolicyEngine;
   clock: Clock;
   settings: LifecycleSettings;
   logger: Logger;
-}
-
-export interface Meta {
-  requestId?: string | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -84,36 +66,54 @@ const isUniqueViolation = (error: unknown) =>
   (error as { cause?: { code?: string } }).cause?.code === '23505';
 
 export function createRegistry(deps: RegistryDeps) {
-  const { db, outbox, policy, clock, settings } = deps;
+  const { db, outbox, events, policy, clock, settings } = deps;
   const nowIso = () => clock().toISOString();
 
   // ------------------------------------------------------------ records
 
-  async function audit(
-    tx: Executor,
-    entry: {
-      actor: Actor;
-      action: string;
-      outcome: 'allowed' | 'denied' | 'failed';
-      appId?: string | null;
-      detail: string;
-      requestId?: string | null;
-      request?: unknown;
-    },
-  ) {
-    await tx.insert(schema.auditLog).values({
-      id: randomUUID(),
-      at: nowIso(),
-      actorSubject: entry.actor.subject,
-      actorName: entry.actor.name,
-      action: entry.action,
-      outcome: entry.outcome,
-      appId: entry.appId ?? null,
-      detail: entry.detail.slice(0, 2000),
-      requestId: entry.requestId ?? null,
-      request: entry.request ?? null,
-    });
+  type AuditEntry = {
+    actor: Actor;
+    action: string;
+    outcome: 'allowed' | 'denied' | 'failed';
+    appId?: string | null;
+    detail: string;
+    requestId?: string | null;
+    request?: unknown;
+  };
+
+  const auditRow = (entry: AuditEntry): typeof schema.auditLog.$inferInsert => ({
+    id: randomUUID(),
+    at: nowIso(),
+    actorSubject: entry.actor.subject,
+    actorName: entry.actor.name,
+    action: entry.action,
+    outcome: entry.outcome,
+    appId: entry.appId ?? null,
+    detail: entry.detail.slice(0, 2000),
+    requestId: entry.requestId ?? null,
+    request: entry.request ?? null,
+  });
+
+  async function audit(tx: Executor, entry: AuditEntry) {
+    await tx.insert(schema.auditLog).values(auditRow(entry));
   }
+
+  const historyRow = (
+    appId: string,
+    actor: Actor,
+    action: string,
+    changes: Diff,
+    meta: Meta & { detail?: string } = {},
+  ): typeof schema.appHistory.$inferInsert => ({
+    appId,
+    at: nowIso(),
+    actorSubject: actor.subject,
+    actorName: actor.name,
+    action,
+    changes,
+    detail: meta.detail ?? null,
+    requestId: meta.requestId ?? null,
+  });
 
   async function history(
     tx: Executor,
@@ -123,28 +123,11 @@ export function createRegistry(deps: RegistryDeps) {
     changes: Diff,
     meta: Meta & { detail?: string } = {},
   ) {
-    await tx.insert(schema.appHistory).values({
-      appId,
-      at: nowIso(),
-      actorSubject: actor.subject,
-      actorName: actor.name,
-      action,
-      changes,
-      detail: meta.detail ?? null,
-      requestId: meta.requestId ?? null,
-    });
+    await tx.insert(schema.appHistory).values(historyRow(appId, actor, action, changes, meta));
   }
 
-  async function publish(
-    tx: Tx,
-    row: AppRow,
-    kind: AppRegistryChangeKind,
-    from: AppState | null,
-    reason: string,
-    actor: Actor,
-  ) {
-    await outbox.enqueue(
-      tx,
+  const eventOf = (row: AppRow, kind: AppRegistryChangeKind, from: AppState | null, reason: string, actor: Actor) =>
+    events.message(
       'app-registry',
       {
         changeId: randomUUID(),
@@ -159,6 +142,16 @@ export function createRegistry(deps: RegistryDeps) {
       },
       { drill: false },
     );
+
+  async function publish(
+    tx: Tx,
+    row: AppRow,
+    kind: AppRegistryChangeKind,
+    from: AppState | null,
+    reason: string,
+    actor: Actor,
+  ) {
+    await outbox.write(tx, [eventOf(row, kind, from, reason, actor)]);
   }
 
   async function recordDecision(
@@ -810,10 +803,92 @@ export function createRegistry(deps: RegistryDeps) {
   // ------------------------------------------------------------ lifecycle
 
   /**
-   * One guarded transition in the caller's transaction: the UPDATE's WHERE repeats the
-   * condition (`guard`), so a transition another replica made, or an app restored meanwhile, is
-   * left alone (null). History, audit, event (and, for `disabled`, the owner's notice) go with it.
+   * Guarded transitions of a batch of apps, all in one state and locked by the caller, in its
+   * transaction: one UPDATE … RETURNING whose WHERE repeats the condition (`guard`), so an app
+   * another replica moved, or one restored meanwhile, is left alone; then one INSERT each for the
+   * history, the audit, the events and (for `notify`) the owners' notices of the apps that moved.
+   * Returns the apps that moved, as they are now.
    */
+  async function transitionMany(
+    tx: Tx,
+    apps: AppRow[],
+    to: AppState,
+    actor: Actor,
+    opts: {
+      reason: (app: AppRow) => string;
+      guard?: SQL;
+      set?: PgUpdateSetSource<typeof schema.apps>;
+      meta?: Meta;
+      notify?: (app: AppRow) => { title: string; text: string };
+    },
+  ): Promise<AppRow[]> {
+    const first = apps[0];
+    if (!first) return [];
+    const from = first.state;
+    if (apps.some((app) => app.state !== from)) throw new Error('a batch of transitions starts from one state');
+    const now = nowIso();
+    const moved = await tx
+      .update(schema.apps)
+      .set({ ...opts.set, state: to, stateChangedAt: now, updatedAt: now, version: sql`${schema.apps.version} + 1` })
+      .where(
+        and(
+          inArray(
+            schema.apps.id,
+            apps.map((app) => app.id),
+          ),
+          eq(schema.apps.state, from),
+          ...(opts.guard ? [opts.guard] : []),
+        ),
+      )
+      .returning();
+    if (moved.length === 0) return [];
+    const after = new Map(moved.map((row) => [row.id, row]));
+    const done = apps.flatMap((app) => {
+      const next = after.get(app.id);
+      return next ? [{ app, next, reason: opts.reason(app) }] : [];
+    });
+    await tx
+      .insert(schema.appHistory)
+      .values(
+        done.map(({ app, reason }) =>
+          historyRow(
+            app.id,
+            actor,
+            to === 'purged' ? 'purged' : 'state_changed',
+            { state: { from, to } },
+            { ...opts.meta, detail: reason },
+          ),
+        ),
+      );
+    await tx.insert(schema.auditLog).values(
+      done.map(({ app, reason }) =>
+        auditRow({
+          actor,
+          action: `lifecycle.${to}`,
+          outcome: 'allowed',
+          appId: app.id,
+          detail: `${app.name}: ${from} → ${to}: ${reason}`,
+          requestId: opts.meta?.requestId ?? null,
+        }),
+      ),
+    );
+    await outbox.write(
+      tx,
+      done.map(({ next, reason }) => eventOf(next, 'state_changed', from, reason, actor)),
+    );
+    const notify = opts.notify;
+    if (notify) {
+      await tx.insert(schema.notifications).values(
+        done.map(({ app }) => {
+          const notice = notify(app);
+          return { id: randomUUID(), appId: app.id, kind: to, title: notice.title, text: notice.text, createdAt: now };
+        }),
+      );
+    }
+    return done.map(({ next }) => next);
+  }
+
+  /** One guarded transition in the caller's transaction (see `transitionMany`); null if the app was left alone. */
   async function transition(
     tx: Tx,
     app: AppRow,
@@ -821,47 +896,19 @@ export function createRegistry(deps: RegistryDeps) {
     reason: string,
     actor: Actor,
     opts: {
-      guard?: ReturnType<typeof sql>;
-      set?: Partial<typeof schema.apps.$inferInsert>;
+      guard?: SQL;
+      set?: PgUpdateSetSource<typeof schema.apps>;
       meta?: Meta;
       notify?: { title: string; text: string };
     } = {},
   ): Promise<AppRow | null> {
-    const now = nowIso();
-    const [next] = await tx
-      .update(schema.apps)
-      .set({ ...opts.set, state: to, stateChangedAt: now, updatedAt: now, version: sql`${schema.apps.version} + 1` })
-      .where(and(eq(schema.apps.id, app.id), eq(schema.apps.state, app.state), ...(opts.guard ? [opts.guard] : [])))
-      .returning();
-    if (!next) return null;
-    await history(
-      tx,
-      app.id,
-      actor,
-      to === 'purged' ? 'purged' : 'state_changed',
-      { state: { from: app.state, to } },
-      { ...opts.meta, detail: reason },
-    );
-    await audit(tx, {
-      actor,
-      action: `lifecycle.${to}`,
-      outcome: 'allowed',
-      appId: app.id,
-      detail: `${app.name}: ${app.state} → ${to}: ${reason}`,
-      requestId: opts.meta?.requestId ?? null,
+    const { notify, ...rest } = opts;
+    const [next] = await transitionMany(tx, [app], to, actor, {
+      ...rest,
+      reason: () => reason,
+      ...(notify ? { notify: () => notify } : {}),
     });
-    await publish(tx, next, 'state_changed', app.state, reason, actor);
-    if (opts.notify) {
-      await tx.insert(schema.notifications).values({
-        id: randomUUID(),
-        appId: app.id,
-        kind: to,
-        title: opts.notify.title,
-        text: opts.notify.text,
-        createdAt: now,
-      });
-    }
-    return next;
+    return next ?? null;
   }
 
   /** What a purge leaves: a tombstone without the app's references; evidence and tokens go. */
@@ -873,28 +920,34 @@ export function createRegistry(deps: RegistryDeps) {
     cloudResourceIds: [],
     namespace: null,
     tags: [],
-    searchText: '',
+    // The tombstone stays findable by its name.
+    searchText: sql`${schema.apps.name}`,
     disabledAt: null,
     purgeAfter: null,
-  } satisfies Partial<typeof schema.apps.$inferInsert>;
+  } satisfies PgUpdateSetSource<typeof schema.apps>;
 
-  async function purgeIn(
+  /** Purges a batch of archived apps locked by the caller (guarded as `transitionMany`); returns those purged. */
+  async function purgeMany(
     tx: Tx,
-    app: AppRow,
-    reason: string,
+    apps: AppRow[],
+    reason: (app: AppRow) => string,
     actor: Actor,
-    guard: ReturnType<typeof sql>,
+    guard: SQL,
     meta?: Meta,
-  ) {
-    // The tombstone stays findable by its name.
-    const set = { ...PURGED, searchText: app.name };
-    const next = await transition(tx, app, 'purged', reason, actor, { guard, set, ...(meta ? { meta } : {}) });
-    if (next) {
-      await tx.delete(schema.evidence).where(eq(schema.evidence.appId, app.id));
-      await tx.delete(schema.appTokens).where(eq(schema.appTokens.appId, app.id));
-      await cancelTask(tx, app.id, actor.subject, nowIso());
+  ): Promise<AppRow[]> {
+    const purged = await transitionMany(tx, apps, 'purged', actor, {
+      reason,
+      guard,
+      set: PURGED,
+      ...(meta ? { meta } : {}),
+    });
+    const ids = purged.map((row) => row.id);
+    if (ids.length > 0) {
+      await tx.delete(schema.evidence).where(inArray(schema.evidence.appId, ids));
+      await tx.delete(schema.appTokens).where(inArray(schema.appTokens.appId, ids));
+      await cancelTasks(tx, ids, actor.subject, nowIso());
     }
-    return next;
+    return purged;
   }
 
   /** Owner or admin: a disabled app, or an archived one within its restore window, becomes active again. */
@@ -934,10 +987,10 @@ export function createRegistry(deps: RegistryDeps) {
       const app = await load(id, tx, true);
       if (app.state !== 'archived')
         throw new ConflictError(`app ${id} is ${app.state}: only an archived app can be purged`, { state: app.state });
-      const next = await purgeIn(
+      const [next] = await purgeMany(
         tx,
-        app,
-        `purged by ${actor.name ?? actor.subject} before its restore window ended`,
+        [app],
+        () => `purged by ${actor.name ?? actor.subject} before its restore window ended`,
         actor,
         sql`${schema.apps.state} = 'archived'`,
         meta,
@@ -1153,7 +1206,8 @@ export function createRegistry(deps: RegistryDeps) {
     history,
     publish,
     transition,
-    purgeIn,
+    transitionMany,
+    purgeMany,
     inputFor,
     applyDecision,
     reevaluate,

@@ -309,6 +309,38 @@ describe('app-registry onboarding', () => {
     expect((await h.api('/apps/v1/apps?tier=extreme')).status).toBe(400);
     const wrongSort = await h.json(`/apps/v1/apps?team=search-team&sort=createdAt&cursor=${byTeam.body.nextCursor}`);
     expect(wrongSort.status).toBe(400);
+    // Text matches sorted by name, paged.
+    const words = await h.json<{ items: AppView[]; nextCursor: string | null }>('/apps/v1/apps?q=search&limit=2');
+    expect(words.body.items.map((a) => a.name)).toEqual(['alpha-search', 'beta-search']);
+    const moreWords = await h.json<{ items: AppView[] }>(
+      `/apps/v1/apps?q=search&limit=2&cursor=${words.body.nextCursor}`,
+    );
+    expect(moreWords.body.items.map((a) => a.name)).toEqual(['gamma-search']);
+  });
+
+  it('lists several states in one order across pages, by activity and by name', async () => {
+    const states = 'active,pending_approval,refused';
+    for (const sort of ['lastActivityAt', 'name']) {
+      const all = await h.json<{ items: AppView[] }>(`/apps/v1/apps?state=${states}&sort=${sort}&limit=500`);
+      expect(new Set(all.body.items.map((a) => a.state)).size, 'apps in more than one of the states').toBeGreaterThan(
+        1,
+      );
+      // The same as the whole list in that order, less the other states.
+      const whole = await h.json<{ items: AppView[] }>(`/apps/v1/apps?sort=${sort}&limit=500`);
+      const expected = whole.body.items.filter((a) => states.split(',').includes(a.state));
+      expect(all.body.items.map((a) => a.id)).toEqual(expected.map((a) => a.id));
+      // Two at a time, following the cursor: the same apps in the same order.
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { body: { items: AppView[]; nextCursor: string | null } } = await h.json(
+          `/apps/v1/apps?state=${states}&sort=${sort}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        paged.push(...page.body.items.map((a) => a.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      expect(paged).toEqual(all.body.items.map((a) => a.id));
+    }
   });
 
   it('keeps the history, the audit and the decisions append-only, even for the database owner', async () => {

@@ -130,10 +130,17 @@ export const apps = appRegistrySchema.table(
   (t) => [
     // A purged app's name may be used again.
     uniqueIndex('apps_name_key').on(t.name).where(sql`state <> 'purged'`),
-    index('apps_state_activity_idx').on(t.state, t.lastActivityAt),
+    // A list filtered by several states is read one state at a time in the sort's order (query.ts).
+    index('apps_state_activity_id_idx').on(t.state, t.lastActivityAt, t.id),
+    index('apps_state_name_idx').on(t.state, t.name, t.id),
     index('apps_state_changed_idx').on(t.state, t.stateChangedAt),
     index('apps_purge_after_idx').on(t.purgeAfter).where(sql`state = 'archived'`),
+    index('apps_disabled_at_idx').on(t.disabledAt).where(sql`state = 'disabled'`),
     index('apps_team_idx').on(t.teamName),
+    // The list's team and owner filters are case-insensitive: lower(...) = lower($1).
+    index('apps_team_lower_idx').on(sql`lower(team_name)`, t.name, t.id),
+    index('apps_owner_name_lower_idx').on(sql`lower(owner_name)`),
+    index('apps_owner_contact_lower_idx').on(sql`lower(owner_contact)`),
     index('apps_tier_idx').on(t.tier),
     index('apps_created_idx').on(t.createdAt, t.id),
     index('apps_updated_idx').on(t.updatedAt, t.id),

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import * as schema from '../db/schema.js';
 import { CreateAppBody, PatchAppBody } from '../model.js';
 import type { PolicyEngine } from '../policy.js';
-import { afterCursor, cursorFor, filtersOf, orderOf, parseListQuery } from '../query.js';
+import { cursorFor, orderOf, pageWhere, parseListQuery } from '../query.js';
 import { type Actor, exceptionView, type Registry } from '../store.js';
 import { viewOf } from '../views.js';
 
@@ -93,7 +93,7 @@ export function createAppsRouter(deps: {
     const rows = await db
       .select()
       .from(schema.apps)
-      .where(and(filtersOf(q), afterCursor(q)))
+      .where(pageWhere(q))
       .orderBy(...orderOf(q))
       .limit(q.limit + 1);
     const items = rows.slice(0, q.limit);

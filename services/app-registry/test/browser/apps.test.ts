@@ -148,7 +148,7 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
     ada = await signIn(/^Ada Responder/);
     await ada.locator('#who').getByText('Ada Responder').waitFor();
     const nav = ada.getByRole('navigation', { name: 'Sections' });
-    expect(await nav.getByRole('link').allTextContents()).toEqual(['Incidents', 'Status', 'Apps']);
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Incidents', 'Status', 'Apps', 'Drills', 'Figures']);
     await nav.getByRole('link', { name: 'Apps' }).click();
     await ada.waitForURL(`${platform.url}/apps/`);
     await ada.getByRole('heading', { level: 1, name: 'Apps' }).waitFor();

@@ -1,0 +1,33 @@
+import type { RiskTier } from '@micro-oncall/incident-model';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type * as schema from './db/schema.js';
+
+/*
+ * The types the service's modules share (the database, who acts, the lifecycle's settings), so
+ * that a module can say what it needs without importing the store that implements it.
+ */
+
+export type Db = NodePgDatabase<typeof schema>;
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+/** Anything that runs queries: the database or a transaction. */
+export type Executor = Db | Tx;
+export type Clock = () => Date;
+
+export interface Actor {
+  type: 'user' | 'system';
+  /** The person's subject, or the job's name. */
+  subject: string;
+  name: string | null;
+}
+
+export interface Meta {
+  requestId?: string | null;
+}
+
+export interface LifecycleSettings {
+  idleAfterDays: Record<RiskTier, number>;
+  disableAfterIdleDays: number;
+  archiveAfterDisabledDays: number;
+  restoreWindowDays: number;
+  exceptionMaxDays: number;
+}
