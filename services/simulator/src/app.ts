@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import {
   authenticate,
   type Component,
@@ -6,6 +7,7 @@ import {
   type Registry,
   type TokenVerifier,
 } from '@micro-oncall/service-kit';
+import { sendPage, serveUiFolder, serveWebUi } from '@micro-oncall/web-ui';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import express, { type Express } from 'express';
 import type { AuditWriter } from './audit.js';
@@ -40,6 +42,12 @@ export interface AppDeps {
   defaultMaxDurationMinutes: number;
 }
 
+/** The simulator's own browser files (index.html, app.js, …): the pages at /drills/. */
+export const UI_DIR = fileURLToPath(new URL('../ui', import.meta.url));
+
+/** The pages: scenarios (/drills/), runs, the approvals inbox and the kill switch. */
+const PAGE_PATHS = /^\/drills(?:\/|\/runs|\/approvals|\/kill-switch)?$/;
+
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 
 /** The simulator HTTP app: every route under /drills. It never listens: the service-kit does. */
@@ -56,6 +64,15 @@ export function createApp(deps: AppDeps): Express {
       onRefused: refusals.onRefused,
     },
     (app) => {
+      // The pages and their files are public (the shared look at /drills/ui/common/); the pages
+      // read the API below with the signed-in user's bearer token (ADR 0012). /drills → /drills/.
+      app.use(serveWebUi('/drills'));
+      app.use(serveUiFolder('/drills', UI_DIR));
+      const page = sendPage(UI_DIR);
+      app.get(PAGE_PATHS, (req, res, next) => {
+        if (req.path === '/drills') res.redirect(301, `/drills/${req.originalUrl.slice('/drills'.length)}`);
+        else page(req, res, next);
+      });
       app.use(
         '/drills',
         express.json({ limit: '256kb' }),

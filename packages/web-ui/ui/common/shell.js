@@ -14,6 +14,7 @@ export const SECTIONS = Object.freeze([
   { id: 'incidents', label: 'Incidents', href: '/' },
   { id: 'status', label: 'Status', href: '/status/' },
   { id: 'apps', label: 'Apps', href: '/apps/' },
+  { id: 'drills', label: 'Drills', href: '/drills/' },
 ]);
 
 /**

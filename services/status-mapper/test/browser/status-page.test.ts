@@ -126,9 +126,9 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
     await vic.locator('#who').getByText('Vic Viewer').waitFor();
     expect(signIns).toBe(1);
 
-    // The product's navigation, the same on every page: Status is status-mapper's page.
+    // The product's navigation: every page has the sections (the dashboard adds its own Figures). Status is status-mapper's page.
     const nav = vic.getByRole('navigation', { name: 'Sections' });
-    expect(await nav.getByRole('link').allTextContents()).toEqual(['Incidents', 'Status', 'Apps']);
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Incidents', 'Status', 'Apps', 'Drills', 'Figures']);
     const tokens: string[] = [];
     vic.on('request', (r) => {
       if (new URL(r.url()).pathname === '/auth/token') tokens.push(r.url());

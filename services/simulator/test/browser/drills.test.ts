@@ -1,0 +1,348 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createTestDatabase,
+  DEV_USERS,
+  ensureChromium,
+  type FakePagerDutyEvents,
+  type LocalIssuer,
+  launchChromium,
+  REPO_ROOT,
+  startFakePagerDutyEvents,
+  startLocalIssuer,
+  uniqueNamespace,
+} from '@micro-oncall/test-kit';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
+import { CATALOGUE_FILE, failOnServiceStop } from '../../../../test/helpers.js';
+import { until } from '../helpers.js';
+
+/**
+ * The simulator's pages in a real browser (Debian's Chromium through playwright-core), as part
+ * of the one product: escalation and the simulator behind the platform's gateway, a fake
+ * PagerDuty Events API as the drills' target, one sign-in on the dashboard, then the Drills
+ * section of the shared navigation. A responder sees the built-in scenarios, starts a staging
+ * run and aborts one from the keyboard; an admin's approval is refused with the API's words (the
+ * development sign-in carries no multi-factor evidence); the admin engages the kill switch, every
+ * page shows it and the running drill is aborted and resolved at PagerDuty; re-armed, drills may
+ * start again. Screenshots go to .dev/screenshots/.
+ */
+
+const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
+const VIEWPORT = { width: 1440, height: 900 };
+const HOSTILE_NAME = '<img src=x onerror="window.__xss=1">Checkout errors';
+const HOSTILE_ID = 'checkout-errors';
+
+describe('drills pages in a browser, one sign-in with the dashboard', () => {
+  let platform: Platform;
+  let issuer: LocalIssuer;
+  let pagerduty: FakePagerDutyEvents;
+  let browser: Browser;
+  let secretsDir: string;
+  let adminToken: string;
+  const contexts: BrowserContext[] = [];
+  const pageProblems: string[] = [];
+  let ada: Page;
+  let alex: Page;
+  let signIns = 0;
+
+  function watch(page: Page, who: string): Page {
+    page.on('pageerror', (error) => pageProblems.push(`${who}: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.text().includes('Content Security Policy')) pageProblems.push(`${who}: ${message.text()}`);
+    });
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && request.url() === `${issuer.issuer}/authorize`) signIns += 1;
+    });
+    return page;
+  }
+
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${platform.url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${adminToken}`, ...(init.headers as Record<string, string>) },
+    });
+
+  async function signIn(who: RegExp, path = '/'): Promise<Page> {
+    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
+    contexts.push(context);
+    const page = watch(await context.newPage(), String(who));
+    await page.goto(`${platform.url}${path}`);
+    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
+    await page.getByRole('button', { name: who }).click();
+    await page.waitForURL(`${platform.url}${path}`);
+    return page;
+  }
+
+  const runRow = (page: Page, scenario: string, state: string) =>
+    page.locator(`table.runs tr[data-state="${state}"]`, { hasText: scenario });
+
+  beforeAll(async () => {
+    const stack = inject('stack');
+    await ensureChromium((line) => console.log(`[browser] ${line}`));
+    const routingKey = randomBytes(16).toString('hex');
+    [issuer, pagerduty, browser] = await Promise.all([
+      startLocalIssuer({ users: DEV_USERS }),
+      startFakePagerDutyEvents({ routingKeys: [routingKey] }),
+      launchChromium(),
+    ]);
+    adminToken = await issuer.token({ sub: 'dev-admin', name: 'Alex Admin', roles: ['admin'] });
+    secretsDir = mkdtempSync(join(tmpdir(), 'mo-drills-ui-'));
+    const secret = (name: string, content: string) => {
+      const path = join(secretsDir, name);
+      writeFileSync(path, content, { mode: 0o600 });
+      return path;
+    };
+    platform = await startPlatform({
+      databaseUrl: await createTestDatabase(stack.databaseUrl, 'drills_ui'),
+      kafkaBrokers: stack.kafkaBrokers,
+      namespace: uniqueNamespace('drills-ui'),
+      oidc: { issuer: issuer.issuer, audience: issuer.audience },
+      secretFiles: {
+        'session-secret': secret('session-secret', randomBytes(32).toString('hex')),
+        'pagerduty-routing-key': secret('routing-key', routingKey),
+      },
+      files: { 'service-catalogue': CATALOGUE_FILE },
+      urls: { 'pagerduty-events': pagerduty.url },
+      only: ['escalation', 'simulator'],
+      logLevel: 'error',
+      nodeEnv: 'test',
+      onFatal: failOnServiceStop,
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+
+    // A team's own scenario below the approval threshold (it starts at once), whose name is
+    // hostile text: the pages must show it as text.
+    const res = await api('/drills/v1/scenarios', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: HOSTILE_ID,
+        name: HOSTILE_NAME,
+        description: 'Checkout errors climb for a while.',
+        team: 'storefront',
+        runbook: { url: 'https://runbooks.example.com/storefront/checkout', checklist: ['Acknowledge the incident'] },
+        timeline: [
+          {
+            at: 0,
+            action: 'fire',
+            alert: 'errors',
+            name: 'CheckoutErrorRateHigh',
+            severity: 'medium',
+            summary: 'Checkout error rate above 5%',
+            service: 'checkout',
+          },
+          { at: '20m', action: 'resolve', alerts: 'all' },
+        ],
+      }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+    await platform?.stop();
+    await Promise.allSettled([issuer?.stop(), pagerduty?.stop()]);
+    if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
+  });
+
+  afterEach(async ({ task }) => {
+    // What the pages showed when a step failed.
+    if (task.result?.state === 'fail') {
+      await ada
+        ?.screenshot({ path: join(SCREENSHOTS, 'drills-failed-step.png'), fullPage: true })
+        .catch(() => undefined);
+      await alex
+        ?.screenshot({ path: join(SCREENSHOTS, 'drills-failed-step-admin.png'), fullPage: true })
+        .catch(() => undefined);
+    }
+    expect(pageProblems.splice(0)).toEqual([]);
+  });
+
+  it('signs a responder in once on the dashboard and opens Drills from the shared navigation: the scenarios', async () => {
+    ada = await signIn(/^Ada Responder/);
+    await ada.locator('#who').getByText('Ada Responder').waitFor();
+    const nav = ada.getByRole('navigation', { name: 'Sections' });
+    await nav.getByRole('link', { name: 'Drills' }).click();
+    await ada.waitForURL(`${platform.url}/drills/`);
+    await ada.getByRole('heading', { level: 1, name: 'Scenarios' }).waitFor();
+    // The product's sections, the same on every page; Drills is this one.
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Incidents', 'Status', 'Apps', 'Drills']);
+    expect(await nav.getByRole('link', { name: 'Drills' }).getAttribute('aria-current')).toBe('page');
+
+    // The built-ins, each with its version, team, target environment and highest severity.
+    const row = (id: string) => ada.locator(`table.scenarios tr[data-scenario="${id}"]`);
+    await row('payments-latency').waitFor();
+    const cells = async (id: string) =>
+      (await row(id).locator('td').allInnerTexts()).slice(1, 5).map((t) => t.replace(/\s+/g, ' ').trim());
+    expect(await cells('payments-latency')).toEqual([
+      'v1 built-in',
+      'payments',
+      'staging',
+      'CRITICAL needs an approver',
+    ]);
+    expect(await cells('regional-partial-outage')).toEqual([
+      'v1 built-in',
+      'platform',
+      'staging',
+      'HIGH needs an approver',
+    ]);
+    expect(await cells('database-failover')).toEqual(['v1 built-in', 'data', 'staging', 'CRITICAL needs an approver']);
+    expect(await cells(HOSTILE_ID)).toEqual(['v1 by Alex Admin', 'storefront', 'staging', 'MEDIUM starts at once']);
+
+    // Hostile text stays text.
+    expect(await row(HOSTILE_ID).locator('.scenario-name').textContent()).toBe(HOSTILE_NAME);
+    expect(await ada.locator('table.scenarios img').count()).toBe(0);
+    expect(await ada.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(signIns).toBe(1);
+    await ada.screenshot({ path: join(SCREENSHOTS, 'drills-scenarios.png'), fullPage: true });
+  });
+
+  it('starts a staging run (the default) and lists it as running with its countdown to expiry', async () => {
+    await ada.getByRole('link', { name: `Start a run of ${HOSTILE_NAME}` }).click();
+    await ada.getByRole('heading', { level: 1, name: 'Runs' }).waitFor();
+    expect(await ada.getByLabel('Scenario').inputValue()).toBe(HOSTILE_ID);
+    expect(await ada.getByRole('radio', { name: 'Staging' }).isChecked()).toBe(true);
+    // Production is marked as such, and off in this deployment.
+    expect(await ada.getByRole('radio', { name: 'PRODUCTION' }).isDisabled()).toBe(true);
+    expect(await ada.locator('#start-env-production-hint').textContent()).toContain(
+      'Production drills are off in this deployment.',
+    );
+    expect(await ada.locator('#start-plan').textContent()).toBe(
+      'Alerts go to PagerDuty Events (staging). It starts at once.',
+    );
+    await ada.getByRole('button', { name: 'Start run' }).click();
+    await ada.locator('#start-result', { hasText: `${HOSTILE_NAME} is running in staging.` }).waitFor();
+    const running = runRow(ada, HOSTILE_NAME, 'running');
+    await running.waitFor();
+    expect(await running.locator('.env').textContent()).toBe('staging');
+    expect(await running.locator('.state').textContent()).toBe('running');
+    expect(await running.locator('.countdown').textContent()).toMatch(/^in (29|30)m$/);
+    expect(await ada.locator('table.runs img').count()).toBe(0);
+    await until('the trigger at PagerDuty', async () => (pagerduty.alerts().length === 1 ? true : undefined));
+    await ada.screenshot({ path: join(SCREENSHOTS, 'drills-run-started.png'), fullPage: true });
+  });
+
+  it('aborts a run from the keyboard, with a reason', async () => {
+    // A second run of the same scenario, aborted without the mouse.
+    await ada.getByRole('button', { name: 'Start run' }).click();
+    await until('two running runs', async () =>
+      (await runRow(ada, HOSTILE_NAME, 'running').count()) === 2 ? true : undefined,
+    );
+    const newest = runRow(ada, HOSTILE_NAME, 'running').first();
+    const runId = await newest.getAttribute('data-run');
+    await newest.getByRole('button', { name: /^Abort the run of/ }).focus();
+    await ada.keyboard.press('Enter');
+    // Focus moved to the reason; Enter submits the form.
+    await ada.keyboard.type('practised enough for today');
+    await ada.keyboard.press('Enter');
+    const aborted = ada.locator(`table.runs tr[data-run="${runId}"][data-state="aborted"]`);
+    await aborted.waitFor();
+    expect(await aborted.locator('.outcome').textContent()).toBe(
+      'aborted: practised enough for today (by Ada Responder)',
+    );
+    expect(await aborted.locator('.result').textContent()).toBe('Aborted: everything it fired is being resolved.');
+    // The keyboard is still with that run: on what the API answered.
+    expect(
+      await ada.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id,
+      ),
+    ).toBe(`abort-result-${runId}`);
+  });
+
+  it('puts a high-severity proposal in the approvals inbox; an approval without MFA is refused with the API’s words', async () => {
+    await ada.getByLabel('Scenario').selectOption('payments-latency');
+    expect(await ada.locator('#start-plan').textContent()).toBe(
+      'Alerts go to PagerDuty Events (staging). It needs an approver before anything is fired: it fires critical alerts (approval is needed from high).',
+    );
+    await ada.getByRole('button', { name: 'Start run' }).click();
+    await ada.locator('#start-result', { hasText: 'Payments latency is proposed and waits for an approver' }).waitFor();
+    await runRow(ada, 'Payments latency', 'awaiting_approval').waitFor();
+
+    // The responder may not approve: the inbox says so instead of offering the buttons.
+    await ada.getByRole('navigation', { name: 'Drills' }).getByRole('link', { name: 'Approvals' }).click();
+    await ada.getByRole('heading', { level: 1, name: 'Approvals' }).waitFor();
+    const mine = ada.locator('article.approval', { hasText: 'Payments latency' });
+    await mine.waitFor();
+    expect(await mine.locator('.why-not').textContent()).toBe(
+      'Approving needs the approver role; you are signed in with: responder.',
+    );
+    expect(await mine.getByRole('button').count()).toBe(0);
+
+    alex = await signIn(/^Alex Admin/, '/drills/approvals');
+    const proposal = alex.locator('article.approval', { hasText: 'Payments latency' });
+    await proposal.waitFor();
+    expect(await proposal.locator('dd').allTextContents()).toContain(
+      'it fires critical alerts (approval is needed from high)',
+    );
+    await proposal.getByRole('button', { name: 'Approve and start Payments latency' }).click();
+    const refusal = proposal.locator('.result-error');
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(/^Refused: approving needs a multi-factor sign-in: /);
+    // Still waiting: nothing was fired.
+    expect(await proposal.getAttribute('data-state')).toBe('awaiting_approval');
+    await alex.screenshot({ path: join(SCREENSHOTS, 'drills-approval-refused.png'), fullPage: true });
+  });
+
+  it('engages the kill switch: every page shows it, the running drill is aborted and resolved', async () => {
+    await ada.getByRole('navigation', { name: 'Drills' }).getByRole('link', { name: 'Runs' }).click();
+    await runRow(ada, HOSTILE_NAME, 'running').waitFor();
+    expect(await ada.locator('#kill-switch-banner').isVisible()).toBe(false);
+
+    await alex.getByRole('navigation', { name: 'Drills' }).getByRole('link', { name: 'Kill switch' }).click();
+    await alex.getByRole('heading', { level: 1, name: 'Kill switch' }).waitFor();
+    expect(await alex.locator('#kill-switch-state').textContent()).toBe('Armed: drills may run');
+    await alex.getByLabel('Reason').fill('real incident INC-123 in progress');
+    await alex.getByRole('button', { name: 'Engage the kill switch' }).click();
+    await alex.locator('#kill-switch-result', { hasText: /^Engaged\. 2 drills were stopped;/ }).waitFor();
+    expect(await alex.locator('#kill-switch-state').textContent()).toBe('ENGAGED: no drill runs');
+    const alexBanner = alex.locator('#kill-switch-banner');
+    await alexBanner.waitFor();
+    expect(await alexBanner.textContent()).toContain(
+      'Kill switch engaged: every drill is stopped and no new drill can start.',
+    );
+    await alex.screenshot({ path: join(SCREENSHOTS, 'drills-kill-switch-engaged.png'), fullPage: true });
+
+    // The responder's page learns it on its next read: the banner, the run aborted with the reason.
+    const banner = ada.locator('#kill-switch-banner');
+    await banner.waitFor({ timeout: 15_000 });
+    expect(await banner.textContent()).toContain('Engaged by Alex Admin');
+    expect(await banner.locator('.kill-banner-reason').textContent()).toBe('real incident INC-123 in progress');
+    const stopped = runRow(ada, HOSTILE_NAME, 'aborted').filter({ hasText: 'real incident INC-123' });
+    await stopped.first().waitFor({ timeout: 15_000 });
+    expect(await runRow(ada, HOSTILE_NAME, 'running').count()).toBe(0);
+    expect(await runRow(ada, 'Payments latency', 'aborted').count()).toBe(1);
+    await until('every drill alert resolved at PagerDuty', async () =>
+      pagerduty.alerts().length > 0 && pagerduty.alerts().every((a) => a.status === 'resolved') ? true : undefined,
+    );
+    // A new run is refused, in the API's words.
+    await ada.locator('#start-kill-note').waitFor();
+    await ada.getByLabel('Scenario').selectOption(HOSTILE_ID);
+    await ada.getByRole('button', { name: 'Start run' }).click();
+    await ada
+      .locator('#start-result', {
+        hasText: 'Refused: the drill kill switch is engaged: no drill may run until an approver re-arms it',
+      })
+      .waitFor();
+    await ada.screenshot({ path: join(SCREENSHOTS, 'drills-runs-kill-switch.png'), fullPage: true });
+  });
+
+  it('re-arms the kill switch: the banner goes and drills may start again', async () => {
+    await alex.getByLabel('Reason').fill('INC-123 is resolved');
+    await alex.getByRole('button', { name: 'Re-arm' }).click();
+    await alex.locator('#kill-switch-result', { hasText: 'Re-armed: drills may run again.' }).waitFor();
+    expect(await alex.locator('#kill-switch-state').textContent()).toBe('Armed: drills may run');
+    expect(await alex.locator('#kill-switch-banner').isVisible()).toBe(false);
+    await alex.screenshot({ path: join(SCREENSHOTS, 'drills-kill-switch-rearmed.png'), fullPage: true });
+
+    await ada.locator('#kill-switch-banner').waitFor({ state: 'hidden', timeout: 15_000 });
+    await ada.getByRole('button', { name: 'Start run' }).click();
+    await ada.locator('#start-result', { hasText: `${HOSTILE_NAME} is running in staging.` }).waitFor();
+    expect(signIns).toBe(2);
+  });
+});
