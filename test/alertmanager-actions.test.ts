@@ -41,6 +41,14 @@ interface ApiSilence {
   endsAt: string;
   status: { state: 'active' | 'expired' | 'pending' };
 }
+interface IncidentView {
+  status: string;
+  events: {
+    kind: string;
+    actor: { type: string; id: string | null; name: string | null } | null;
+    note: string | null;
+  }[];
+}
 interface AuditItem {
   action: string;
   outcome: string;
@@ -90,11 +98,13 @@ async function act(incidentId: string, body: unknown) {
   };
 }
 
-async function incident(id: string) {
+async function incident(id: string): Promise<IncidentView | undefined> {
   const res = await fetch(`${escalation.url}/v1/incidents/${id}`, {
     headers: { authorization: `Bearer ${responder}` },
   });
-  return res.status === 200 ? ((await res.json()) as { status: string }) : undefined;
+  if (res.status !== 200) return undefined;
+  const body = (await res.json()) as { incident: { status: string }; events: IncidentView['events'] };
+  return { status: body.incident.status, events: body.events };
 }
 
 async function audit(incidentId: string): Promise<AuditItem[]> {
@@ -114,6 +124,15 @@ async function fire(labels: Record<string, string>) {
 }
 
 const unique = () => randomBytes(3).toString('hex');
+
+/** Successful checks of the silenced alerts so far (escalation's metrics). */
+async function checksSoFar(outcome: 'ok' | 'failed' = 'ok'): Promise<number> {
+  const text = await (await fetch(`${escalation.url}/metrics`)).text();
+  const line = new RegExp(`^alertmanager_silence_checks_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)$`, 'm').exec(
+    text,
+  );
+  return Number(line?.[1] ?? 0);
+}
 
 beforeAll(async () => {
   const stack = inject('stack');
@@ -153,6 +172,8 @@ beforeAll(async () => {
       ALERTMANAGER_URL: am.url,
       // Checked every second here: well within the route's group_interval below.
       ALERTMANAGER_SILENCE_CHECK_SECONDS: '1',
+      // This Alertmanager started moments ago and has every alert the tests sent it.
+      ALERTMANAGER_RESTART_GRACE_SECONDS: '0',
     }),
   );
   await am.reload({
@@ -262,11 +283,13 @@ describe('acting on Alertmanager incidents', () => {
   });
 
   // Alertmanager does not notify the resolution of a silenced alert: escalation sees the alert gone
-  // from Alertmanager's list and expires the silence itself.
-  it('expires the silence when the alert itself resolves', async () => {
+  // from Alertmanager's API, resolves the incident itself and expires the silence (ADR 0017).
+  it('resolves a silenced incident when its alert resolves at the source, without anyone acting, and expires the silence', {
+    timeout: 240_000,
+  }, async () => {
     const alertname = `PaymentsErrors_${unique()}`;
     const labels = { alertname, service: 'payments', severity: 'critical', pod: 'payments-3' };
-    const { incidentId } = await fire(labels);
+    const { incidentId, fingerprint } = await fire(labels);
     const acked = await act(incidentId, { action: 'acknowledge', note: 'Rolling back the deploy' });
     expect(acked.status).toBe(200);
     const [silence] = await silencesOf(alertname);
@@ -278,17 +301,83 @@ describe('acting on Alertmanager incidents', () => {
     const resolvedAt = new Date(Math.max(Date.now(), Date.parse(firing!.startsAt) + 1)).toISOString();
     const posted = await amApi('POST', '/alerts', [{ labels, startsAt: firing!.startsAt, endsAt: resolvedAt }]);
     expect(posted.status).toBe(200);
-    await eventually('the silence to be expired', async () =>
-      (await amApi<ApiSilence>('GET', `/silence/${silence!.id}`)).body.status.state === 'expired' ? true : undefined,
+
+    const resolved = await eventually(
+      'the incident to be resolved in escalation',
+      async () => {
+        const now = await incident(incidentId);
+        return now?.status === 'resolved' ? now : undefined;
+      },
+      90_000,
+    );
+    // Said in its history: who resolved it and how it was known (the history is written only by
+    // escalation's consumer of incident-events: the event went through the topic).
+    const resolution = resolved.events.find((e) => e.kind === 'resolved');
+    expect(resolution).toMatchObject({
+      actor: { type: 'system', id: 'escalation', name: "escalation, observed in Alertmanager's API" },
+    });
+    expect(resolution!.note).toContain(`Alertmanager no longer lists alert ${fingerprint}`);
+    await eventually(
+      'the silence to be expired',
+      async () =>
+        (await amApi<ApiSilence>('GET', `/silence/${silence!.id}`)).body.status.state === 'expired' ? true : undefined,
+      30_000,
     );
     const rows = await audit(incidentId);
-    const row = rows.find((r) => r.action === 'expire_silence');
-    expect(row).toMatchObject({
-      action: 'expire_silence',
+    expect(rows.find((r) => r.action === 'resolve')).toMatchObject({
+      outcome: 'succeeded',
+      actor: { subject: 'system:escalation' },
+      provider: 'alertmanager',
+    });
+    expect(rows.find((r) => r.action === 'expire_silence')).toMatchObject({
       outcome: 'succeeded',
       actor: { subject: 'system:escalation' },
       providerRequestId: silence!.id,
     });
+
+    // Alertmanager's own resolved notification may follow once the silence is gone: the incident
+    // stays resolved, with one resolution of ours, however often the check runs.
+    const checked = await checksSoFar();
+    await eventually(
+      'three more checks',
+      async () => ((await checksSoFar()) >= checked + 3 ? true : undefined),
+      60_000,
+    );
+    const after = await incident(incidentId);
+    expect(after?.status).toBe('resolved');
+    expect(after!.events.filter((e) => e.actor?.id === 'escalation')).toHaveLength(1);
+    expect((await audit(incidentId)).filter((r) => r.action === 'resolve')).toHaveLength(1);
+  });
+
+  it('leaves a silenced incident acknowledged, not resolved, while its alert keeps firing', async () => {
+    const alertname = `LedgerLag_${unique()}`;
+    const labels = { alertname, service: 'ledger', severity: 'warning', pod: 'ledger-1' };
+    const { incidentId } = await fire(labels);
+    const before = await incident(incidentId);
+    expect((await act(incidentId, { action: 'acknowledge' })).status).toBe(200);
+    const [silence] = await silencesOf(alertname);
+    expect(silence?.status.state).toBe('active');
+    await eventually('the alert to be silenced', async () =>
+      (await listed(alertname))[0]?.status.state === 'suppressed' ? true : undefined,
+    );
+
+    // Several checks see the silenced alert still firing (its source keeps sending it).
+    const checked = await checksSoFar();
+    await amApi('POST', '/alerts', [{ labels }]);
+    await eventually(
+      'three more checks',
+      async () => ((await checksSoFar()) >= checked + 3 ? true : undefined),
+      60_000,
+    );
+
+    // Acknowledged the Alertmanager way: silenced (Alertmanager has no acknowledgement of its own,
+    // so the incident's status stays as the alert's), and not resolved.
+    const now = await incident(incidentId);
+    expect(before?.status).toBe('triggered');
+    expect(now?.status).toBe('triggered');
+    expect(now!.events.some((e) => e.kind === 'resolved')).toBe(false);
+    expect((await amApi<ApiSilence>('GET', `/silence/${silence!.id}`)).body.status.state).toBe('active');
+    expect((await audit(incidentId)).map((r) => r.action)).toEqual(['acknowledge', 'acknowledge']);
   });
 
   it('refuses escalate, reassign and note with the reason, audited, without calling Alertmanager', async () => {
@@ -315,6 +404,15 @@ describe('acting on Alertmanager incidents', () => {
   it('fails an acknowledgement plainly when Alertmanager is down, audited, with nothing left pending', async () => {
     const alertname = `QueueBacklog_${unique()}`;
     const { incidentId } = await fire({ alertname, service: 'refunds', severity: 'error', pod: 'refunds-2' });
+    // One already silenced: its alert cannot be looked up while Alertmanager is down.
+    const silenced = await fire({
+      alertname: `SearchSlow_${unique()}`,
+      service: 'search',
+      severity: 'error',
+      pod: 's-0',
+    });
+    expect((await act(silenced.incidentId, { action: 'acknowledge' })).status).toBe(200);
+    const failedBefore = await checksSoFar('failed');
     await am.stop();
 
     const acked = await act(incidentId, { action: 'acknowledge' });
@@ -329,5 +427,19 @@ describe('acting on Alertmanager incidents', () => {
     ]);
     expect(rows[0]!.actionId).toBe(rows[1]!.actionId);
     expect(rows[0]!.detail).toMatch(/Alertmanager could not be reached/);
+
+    // An alert that cannot be looked up is not taken as resolved: the checks fail, loudly, and
+    // the silenced incident stays as it was.
+    await eventually(
+      'two failed checks',
+      async () => ((await checksSoFar('failed')) >= failedBefore + 2 ? true : undefined),
+      60_000,
+    );
+    expect(await (await fetch(`${escalation.url}/metrics`)).text()).toMatch(
+      /^alertmanager_silence_check_failing(\{[^}]*\})? 1$/m,
+    );
+    const still = await incident(silenced.incidentId);
+    expect(still?.status).not.toBe('resolved');
+    expect(still!.events.some((e) => e.kind === 'resolved')).toBe(false);
   });
 });

@@ -118,6 +118,7 @@ ingressPaths:
   - { path: /, pathType: Exact }
   - { path: /incidents, pathType: Prefix }
   - { path: /audit, pathType: Exact }
+  - { path: /figures, pathType: Exact }
   - { path: /ui, pathType: Prefix }
   - { path: /auth, pathType: Prefix }
   - { path: /v1, pathType: Prefix }

@@ -24,6 +24,7 @@ import { createActionsRouter } from './routes/actions.js';
 import { createAuditRouter } from './routes/audit.js';
 import { createIncidentsRouter } from './routes/incidents.js';
 import { createServicesRouter } from './routes/services.js';
+import { createStatsRouter } from './routes/stats.js';
 
 export const UI_DIR = fileURLToPath(new URL('../ui', import.meta.url));
 
@@ -93,13 +94,14 @@ export function createApp(deps: AppDeps): Express {
       app.use(createActionsRouter(deps));
       app.use(createAuditRouter(deps));
       app.use(createServicesRouter(deps));
+      app.use(createStatsRouter(deps));
 
       // The product's shared look (packages/web-ui) at /ui/common/, the dashboard's own files at
       // /ui/, and its pages with the product's one Content-Security-Policy (no inline script or
       // style, nothing from elsewhere: text from a webhook can never run).
       app.use(serveWebUi(''));
       app.use(serveUiFolder('', UI_DIR));
-      app.get(['/', '/incidents/:id', '/audit'], sendPage(UI_DIR));
+      app.get(['/', '/incidents/:id', '/audit', '/figures'], sendPage(UI_DIR));
     },
   );
 }

@@ -70,10 +70,16 @@ export const configSchema = baseConfigSchema
     ALERTMANAGER_SILENCE_MINUTES: envInt(240, { min: 5, max: 72 * 60 }),
     /**
      * How often the alerts of our silences are looked up: Alertmanager does not send the resolution
-     * of a silenced alert, so a silence is expired when its alert is gone (two checks in a row),
-     * before the group's next notification. Keep it well under the route's group_interval.
+     * of a silenced alert, so an incident whose alert is seen ended (two checks in a row) is
+     * resolved here and its silence expired, before the group's next notification (ADR 0017).
+     * Keep it well under the route's group_interval.
      */
     ALERTMANAGER_SILENCE_CHECK_SECONDS: envInt(15, { min: 1, max: 300 }),
+    /**
+     * Alertmanager keeps alerts in memory only: for this long after it (re)started, an alert missing
+     * from its API is not taken as resolved (its source re-sends firing alerts every minute or so).
+     */
+    ALERTMANAGER_RESTART_GRACE_SECONDS: envInt(300, { min: 0, max: 3600 }),
     PROVIDER_TIMEOUT_MS: envInt(5000, { min: 100, max: 60_000 }),
     /**
      * Overall bound of one action, provider retries included: past it the answer is 503 "outcome

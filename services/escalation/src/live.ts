@@ -12,13 +12,15 @@ import type { ServiceCatalogue } from './catalogue.js';
 import { LIVE_CHANNEL } from './consumers/incident-events.js';
 import { incidents } from './db/schema.js';
 import type { EscalationDb, IncidentRow } from './db/types.js';
+import { handlingForIncidents, type IncidentHandling, NO_HANDLING } from './handling.js';
 import { presentWithOwnership } from './present.js';
 import { conditionsForIncidents, type ProviderConditionView } from './provider-context.js';
 
-/** An incident row with the provider conditions affecting it, read with it. */
+/** An incident row with the provider conditions affecting it and its handling, read with it. */
 interface AnnotatedIncident {
   row: IncidentRow;
   providerConditions: ProviderConditionView[];
+  handling: IncidentHandling;
 }
 
 export type LiveFeedLimits = LiveStreamLimits;
@@ -44,8 +46,15 @@ export function createLiveFeed(deps: {
   limits?: Partial<LiveFeedLimits>;
 }): LiveStream {
   const annotate = async (rows: IncidentRow[]): Promise<AnnotatedIncident[]> => {
-    const conditions = await conditionsForIncidents(deps.db, rows);
-    return rows.map((row) => ({ row, providerConditions: conditions.get(row.id) ?? [] }));
+    const [conditions, handling] = await Promise.all([
+      conditionsForIncidents(deps.db, rows),
+      handlingForIncidents(deps.db, rows),
+    ]);
+    return rows.map((row) => ({
+      row,
+      providerConditions: conditions.get(row.id) ?? [],
+      handling: handling.get(row.id) ?? NO_HANDLING,
+    }));
   };
   return createLiveStream<AnnotatedIncident>({
     what: 'incident changes',
@@ -81,9 +90,9 @@ export function createLiveFeed(deps: {
         return Number(row?.seq ?? 0);
       },
       position: ({ row }) => row.changeSeq,
-      event: ({ row, providerConditions }) => ({
+      event: ({ row, providerConditions, handling }) => ({
         name: 'incident',
-        data: presentWithOwnership(row, deps.catalogue, providerConditions),
+        data: presentWithOwnership(row, deps.catalogue, providerConditions, handling),
       }),
     },
   });

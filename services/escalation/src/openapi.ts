@@ -1,5 +1,6 @@
 import { type ApiOperation, buildOpenApiDocument } from '@micro-oncall/service-kit';
 import { z } from 'zod';
+import { STATS_MAX_WINDOW_DAYS, StatsQuery } from './figures.js';
 import { ActionRequest } from './providers/types.js';
 import { AuditExportRequest, AuditQuery } from './routes/audit.js';
 import { ListIncidentsQuery } from './routes/incidents.js';
@@ -23,12 +24,21 @@ const DRILLS = [
   'real incident (notified, counted) with `unverifiedDrillMarker: true` and `unverifiedDrillMarkerReason`.',
 ].join(' ');
 
+const HANDLING = [
+  '`number`: the short incident number here (`#123`), one sequence for every provider, fixed when the incident is',
+  'first stored. `assignees`: who the provider says has it (empty: nobody; Alertmanager has no assignment).',
+  '`acknowledgedBy`: the actor `{ type, id, name }` of the acknowledgement that made it acknowledged, as the provider',
+  'reported it; null when not acknowledged. `escalation`: `{ level, policy }` from the newest escalation the provider',
+  'reported since the incident was last triggered or reopened (`level` null when the provider does not say it:',
+  'Opsgenie), null when none was reported.',
+].join(' ');
+
 const OPERATIONS: ApiOperation[] = [
   {
     method: 'get',
     path: '/v1/incidents',
     summary: 'List incidents with their owners, newest first',
-    description: `${PROVIDER_CONDITIONS} ${DRILLS}`,
+    description: `${HANDLING} ${PROVIDER_CONDITIONS} ${DRILLS}`,
     role: 'viewer',
     query: ListIncidentsQuery,
     responses: { 200: { description: '{ items: incident (with providerConditions) + ownership, nextCursor }' } },
@@ -38,6 +48,7 @@ const OPERATIONS: ApiOperation[] = [
     path: '/v1/incidents/:id',
     summary: 'One incident: state, ownership, every distinct event and the provider conditions noted while it was live',
     description: [
+      HANDLING,
       PROVIDER_CONDITIONS,
       DRILLS,
       '`providerTimeline`: oldest first, one entry per provider condition affecting its service that began, changed or',
@@ -144,6 +155,33 @@ const OPERATIONS: ApiOperation[] = [
       '`{ differs: (team|owner)[], catalogue: { team, owners }, registry: { appId, team, owner, state, updatedAt } }`.',
     role: 'viewer',
     responses: { 200: { description: '{ items: service[] } sorted by slug' } },
+  },
+  {
+    method: 'get',
+    path: '/v1/stats',
+    summary:
+      'MTTA and MTTR per service, team or severity over a window, drills apart; incidents per day; noisiest alerts',
+    description: [
+      'Computed from the event history. An incident counts in the window its first trigger falls in (`from` inclusive,',
+      '`to` exclusive; ISO timestamps with a zone; `to` defaults to now, `from` to 7 days before `to`; at most',
+      `${STATS_MAX_WINDOW_DAYS} days, else 400 naming the field). Time to acknowledge: trigger to first acknowledgement;`,
+      'time to resolve: trigger to first resolution. Figures: `{ incidents, acknowledged, mttaSeconds: { p50, mean },',
+      'resolved, mttrSeconds: { p50, mean } }` (nulls when nothing was acknowledged or resolved). Groups by catalogue',
+      'service slug, team (`unowned` outside the catalogue) or severity. Verified drills are left out of `total` and',
+      '`groups` and given apart in `drills: { total, groups }`; an incident with an unverified drill marker is real and',
+      'counts (`unverifiedDrillMarkers` says how many). `perDay`: each UTC day, `{ day, incidents, drills }`.',
+      '`noisiest`: up to 10 alerts (Alertmanager `alertname`, else the title) of real incidents with the most incidents,',
+      'then events in the window: `{ alert, incidents, events }`.',
+    ].join(' '),
+    role: 'viewer',
+    query: StatsQuery,
+    responses: {
+      200: {
+        description:
+          '{ window: { from, to }, groupBy, total, groups, drills: { total, groups }, unverifiedDrillMarkers, perDay, noisiest }',
+      },
+      400: { description: 'invalid window or groupBy (the message names the field)' },
+    },
   },
   {
     method: 'get',

@@ -2,6 +2,7 @@ import { IncidentEventChange } from '@micro-oncall/incident-model';
 import { z } from 'zod';
 import type { ServiceCatalogue } from './catalogue.js';
 import type { IncidentEventRow, IncidentRow } from './db/types.js';
+import type { IncidentHandling } from './handling.js';
 import type { ProviderConditionView } from './provider-context.js';
 
 function iso(value: string | null): string | null {
@@ -11,10 +12,16 @@ function iso(value: string | null): string | null {
 /**
  * The public shape of an incident in API answers and the live feed. `providerConditions`: the
  * provider conditions affecting its service while it is live (provider-context.ts), worst first.
+ * `handling`: who acknowledged it and its escalation, from its events (handling.ts).
  */
-export function presentIncident(row: IncidentRow, providerConditions: readonly ProviderConditionView[]) {
+export function presentIncident(
+  row: IncidentRow,
+  providerConditions: readonly ProviderConditionView[],
+  handling: IncidentHandling,
+) {
   return {
     id: row.id,
+    number: row.number,
     provider: row.provider,
     providerId: row.providerId,
     dedupKey: row.dedupKey,
@@ -23,6 +30,8 @@ export function presentIncident(row: IncidentRow, providerConditions: readonly P
     severity: row.severity,
     providerSeverity: row.providerSeverity,
     assignees: row.assignees,
+    acknowledgedBy: handling.acknowledgedBy,
+    escalation: handling.escalation,
     urgency: row.urgency,
     status: row.status,
     labels: row.labels,
@@ -61,8 +70,9 @@ export function presentWithOwnership(
   row: IncidentRow,
   catalogue: ServiceCatalogue,
   providerConditions: readonly ProviderConditionView[],
+  handling: IncidentHandling,
 ) {
-  return { ...presentIncident(row, providerConditions), ownership: catalogue.lookup(row.service) };
+  return { ...presentIncident(row, providerConditions, handling), ownership: catalogue.lookup(row.service) };
 }
 
 /**

@@ -38,6 +38,7 @@ export function applyEvent(current: IncidentRow | null, event: IncidentEvent): I
     ? { ...current }
     : {
         id: event.incidentId,
+        number: 0, // drawn by the database when the row is first inserted
         provider: event.provider,
         providerId: event.providerId,
         dedupKey: event.dedupKey,

@@ -128,6 +128,7 @@ function attemptedAction(req: Request, path: string): string {
   if (path === '/v1/audit/export') return 'audit_export';
   if (path === '/v1/audit') return 'audit_read';
   if (path === '/v1/stream') return 'stream';
+  if (path === '/v1/stats') return 'stats_read';
   if (path.startsWith('/v1/incidents')) return 'incident_read';
   if (path === '/auth/logout') return 'sign_out';
   if (path === '/auth/token') return 'access_token';

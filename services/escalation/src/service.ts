@@ -17,6 +17,7 @@ import { createIncidentEventsHandler } from './consumers/incident-events.js';
 import { createProviderStatusHandler } from './consumers/provider-status.js';
 import * as schema from './db/schema.js';
 import { type Config, configSchema } from './env.js';
+import { createFigureMetrics } from './figures.js';
 import { createLiveFeed } from './live.js';
 import { createNotifications } from './notifications.js';
 import { openApiDocument } from './openapi.js';
@@ -40,7 +41,8 @@ export const service = defineService({
     // and, not owning the table, cannot disable its trigger (docs/deploy.md, database roles).
     runtimePrivileges: { audit_log: ['select', 'insert'] },
   },
-  produces: ['incident-actions'],
+  // incident-events: the resolution of a silenced Alertmanager alert, observed in its API (ADR 0017).
+  produces: ['incident-actions', 'incident-events'],
   consumes: ['incident-events', 'provider-status', 'app-registry', 'drills'],
   openApi: openApiDocument,
   // The dashboard's pages and files, sign-in (the product's one session) and the API.
@@ -48,6 +50,7 @@ export const service = defineService({
     { path: '/', match: 'exact' },
     { path: '/incidents', match: 'prefix' },
     { path: '/audit', match: 'exact' },
+    { path: '/figures', match: 'exact' },
     { path: '/ui', match: 'prefix' },
     { path: '/auth', match: 'prefix' },
     { path: '/v1', match: 'prefix' },
@@ -55,6 +58,8 @@ export const service = defineService({
   setup(ctx) {
     const { config, logger } = ctx;
     const catalogue = ServiceCatalogue.fromFile(config.SERVICE_CATALOGUE_FILE);
+    // Time to acknowledge and to resolve as Prometheus histograms, with a `drill` label (figures.ts).
+    const figureMetrics = createFigureMetrics({ registry: ctx.registry, catalogue });
     const notifications = createNotifications({
       slackWebhookUrl: config.SLACK_WEBHOOK_URL,
       publicUrl: config.PUBLIC_URL,
@@ -67,6 +72,7 @@ export const service = defineService({
         db: ctx.db,
         onApplied: (changes) => {
           notifications.onApplied(changes);
+          figureMetrics.onApplied(changes);
           silenceExpiry?.onApplied(changes);
         },
         inTransaction: noteConditionsInForce,
@@ -152,14 +158,18 @@ export const service = defineService({
           }
         : {}),
     });
-    // When an Alertmanager alert resolves, the silences its acknowledgements created are expired.
+    // When an Alertmanager alert resolves, the silences its acknowledgements created are expired; a
+    // silenced alert's resolution, which Alertmanager does not notify, is observed in its API.
     const silenceExpiry = providers.alertmanager
       ? createSilenceExpiry({
           db: ctx.db,
           alertmanager: providers.alertmanager,
           audit: createAuditWriter(ctx.db),
+          outbox: ctx.outbox,
+          registry: ctx.registry,
           logger,
           checkEveryMs: config.ALERTMANAGER_SILENCE_CHECK_SECONDS * 1000,
+          restartGraceMs: config.ALERTMANAGER_RESTART_GRACE_SECONDS * 1000,
         })
       : null;
     const app = createApp({

@@ -16,6 +16,7 @@ const ROUTES: { method: 'GET' | 'POST'; path: string; role: 'viewer' | 'responde
   { method: 'GET', path: '/v1/incidents', role: 'viewer' },
   { method: 'GET', path: `/v1/incidents/${INCIDENT}`, role: 'viewer' },
   { method: 'GET', path: '/v1/services', role: 'viewer' },
+  { method: 'GET', path: '/v1/stats', role: 'viewer' },
   { method: 'GET', path: '/v1/stream', role: 'viewer' },
   {
     method: 'POST',

@@ -64,4 +64,44 @@ describe('escalation migrations', () => {
       await client.end();
     }
   });
+
+  it('0009 numbers the incidents already stored in the order they were first seen, then new ones after them', async () => {
+    const url = await createTestDatabase(inject('stack').databaseUrl, 'esc_migr_num');
+    const migrate = (folder: string) => runMigrations({ url, schema: 'escalation', migrationsFolder: folder, logger });
+    await migrate(migrationsBefore('0009_'));
+
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const insert = (id: string, firstSeen: string) =>
+        client.query(
+          `insert into escalation.incidents (id, provider, provider_id, dedup_key, title, service, severity, urgency,
+             status, labels, links, created_at, updated_at, snapshot_at, status_at, last_event_kind, change_seq,
+             first_seen_at)
+           values ($1, 'pagerduty', $1, $1, 'stored before 0009', 'checkout', 'high', 'high', 'triggered', '{}', '[]',
+             $2, $2, $2, $2, 'triggered', 1, $2)`,
+          [id, firstSeen],
+        );
+      // Inserted out of order: the numbers follow when they were first seen.
+      await insert('inc_000000000000000000000003', '2026-11-30T12:00:00Z');
+      await insert('inc_000000000000000000000001', '2026-11-30T10:00:00Z');
+      await insert('inc_000000000000000000000002', '2026-11-30T11:00:00Z');
+
+      await migrate(MIGRATIONS);
+
+      const rows = await client.query<{ id: string; number: string }>(
+        'select id, number from escalation.incidents order by id',
+      );
+      expect(rows.rows.map((r) => Number(r.number))).toEqual([1, 2, 3]);
+      await insert('inc_000000000000000000000004', '2026-11-30T13:00:00Z');
+      const [next] = (
+        await client.query<{ number: string }>(
+          `select number from escalation.incidents where id = 'inc_000000000000000000000004'`,
+        )
+      ).rows;
+      expect(Number(next?.number)).toBe(4);
+    } finally {
+      await client.end();
+    }
+  });
 });

@@ -5,6 +5,7 @@ import { renderTopBar } from './common/shell.js';
 import { createDashboard } from './dashboard.js';
 import { createIncidentView } from './detail.js';
 import { $, h } from './dom.js';
+import { createFiguresView } from './figures.js';
 import { connectLive } from './live.js';
 
 /** @typedef {import('./types.js').Me} Me */
@@ -44,7 +45,10 @@ async function boot() {
   const bar = renderTopBar($('#topbar'), {
     section: 'incidents',
     inApp: true,
-    links: [{ id: 'audit', label: 'Audit log', href: '/audit' }],
+    links: [
+      { id: 'figures', label: 'Figures', href: '/figures' },
+      { id: 'audit', label: 'Audit log', href: '/audit' },
+    ],
   });
   /** @type {Me} */
   let me;
@@ -100,6 +104,7 @@ async function boot() {
       if (current && location.pathname.startsWith('/incidents/')) route();
     },
   });
+  bar.show('figures', ctx.can('viewer'));
   bar.show('audit', ctx.can('admin'));
   bar.signedIn(me, {
     // Signing out ends the stream server-side: stop first, so that is not taken for a session lost elsewhere.
@@ -142,6 +147,10 @@ async function boot() {
       if (dashboard) dashboard.element.hidden = true;
       current = createAuditView(ctx);
       bar.setCurrent('audit');
+    } else if (path === '/figures') {
+      if (dashboard) dashboard.element.hidden = true;
+      current = createFiguresView(ctx);
+      bar.setCurrent('figures');
     } else {
       const list = getDashboard();
       list.show();

@@ -22,6 +22,7 @@ const ACTIONS = [
   'audit_read',
   'incident_read',
   'stream',
+  'stats_read',
   'request',
 ];
 /** `pending`: written before a provider is called; the action's outcome follows with the same action id. */

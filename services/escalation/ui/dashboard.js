@@ -1,11 +1,15 @@
 // @ts-check
 import { ApiError, api } from './api.js';
+import { browserStorage, DENSITIES, DENSITY_LABELS, loadDensity, saveDensity } from './density.js';
 import { externalLink, h, navLink } from './dom.js';
 import { applyFilter, filterChoices, filterSearch, parseFilter, SORTS, wantsResolved } from './filters.js';
 import {
   assigneeNames,
   contactItem,
   drillBadge,
+  handlingCell,
+  handlingCells,
+  incidentNumber,
   providerConditionLines,
   providerName,
   providerSeverityTag,
@@ -25,6 +29,22 @@ import {
 /** @typedef {import('./filters.js').Sort} Sort */
 
 const RESOLVED_LIMIT = 500;
+
+/** The list's columns: class suffix, header, and what the header means in full. */
+const COLUMNS = /** @type {const} */ ([
+  ['number', '#', 'Incident number here'],
+  ['sev', 'Sev', 'Severity, and the provider’s own priority'],
+  ['title', 'Incident', 'Incident'],
+  ['service', 'Service', 'Service'],
+  ['owner', 'Owner · on-call · contact', 'Owner, on-call and contact from the service catalogue'],
+  ['assigned', 'Assigned to', 'Who the provider says it is assigned to'],
+  ['acked', 'Acked by', 'Who acknowledged it, as the provider reported it'],
+  ['level', 'Level', 'Escalation level the provider reported'],
+  ['status', 'Status', 'Status'],
+  ['age', 'Age', 'Time since it was created'],
+  ['updated', 'Updated', 'Time since its last event'],
+  ['provider', 'Provider', 'The incident at its provider'],
+]);
 
 /** @param {Incident['ownership']} o */
 function ownerCell(o) {
@@ -77,7 +97,9 @@ function renderRow(tr, i) {
   tr.dataset.status = i.status;
   const title = navLink(`/incidents/${encodeURIComponent(i.id)}`, { class: 'title-link', text: i.title });
   const assigned = assigneeNames(i.assignees);
+  const handling = handlingCells(i);
   tr.replaceChildren(
+    h('td', { class: 'c-number', role: 'cell', text: incidentNumber(i.number) }),
     h('td', { class: 'c-sev', role: 'cell' }, severityChip(i.severity), providerSeverityTag(i)),
     h(
       'td',
@@ -110,6 +132,9 @@ function renderRow(tr, i) {
         : null,
     ),
     h('td', { class: 'c-owner', role: 'cell' }, ownerCell(i.ownership)),
+    h('td', { class: 'c-assigned', role: 'cell' }, handlingCell(handling.assignedTo)),
+    h('td', { class: 'c-acked', role: 'cell' }, handlingCell(handling.acknowledgedBy)),
+    h('td', { class: 'c-level', role: 'cell' }, handlingCell(handling.level)),
     h('td', { class: 'c-status', role: 'cell' }, statusBadge(i.status)),
     h('td', { class: 'c-age', role: 'cell' }, relativeTime(i.createdAt, 'age')),
     h('td', { class: 'c-updated', role: 'cell' }, relativeTime(i.updatedAt, 'ago')),
@@ -208,6 +233,39 @@ export function createDashboard(ctx) {
     ),
   );
 
+  // ---- density: comfortable (every detail) or compact (one line a row), remembered per user
+  const storage = browserStorage();
+  let density = loadDensity(storage, ctx.me.subject);
+  const densityButtons = DENSITIES.map((value) =>
+    h('button', {
+      type: 'button',
+      class: 'secondary density-option',
+      'data-density': value,
+      text: DENSITY_LABELS[value],
+    }),
+  );
+  const densityControl = h(
+    'div',
+    { class: 'density', role: 'group', 'aria-label': 'Row density' },
+    h('span', { class: 'density-label', 'aria-hidden': 'true', text: 'Rows' }),
+    densityButtons,
+  );
+  const applyDensity = () => {
+    table.classList.toggle('compact', density === 'compact');
+    for (const button of densityButtons) {
+      button.setAttribute('aria-pressed', String(button.dataset.density === density));
+    }
+  };
+  densityControl.addEventListener('click', (event) => {
+    const button = event.target instanceof Element ? event.target.closest('button[data-density]') : null;
+    if (!(button instanceof HTMLButtonElement)) return;
+    const next = button.dataset.density === 'compact' ? 'compact' : 'comfortable';
+    if (next === density) return;
+    density = next;
+    saveDensity(storage, ctx.me.subject, density);
+    applyDensity();
+  });
+
   const counts = h('div', { class: 'counts', 'aria-label': 'Open incidents by severity' });
   const summary = h('p', { class: 'summary', role: 'status', 'aria-live': 'polite', text: 'Loading incidents…' });
   const tbody = h('tbody', { role: 'rowgroup' });
@@ -220,26 +278,29 @@ export function createDashboard(ctx) {
       h(
         'tr',
         { role: 'row' },
-        ['Sev', 'Incident', 'Service', 'Owner · on-call · contact', 'Status', 'Age', 'Updated', 'Provider'].map(
-          (label, i) =>
-            h('th', {
-              scope: 'col',
-              role: 'columnheader',
-              class: `c-${['sev', 'title', 'service', 'owner', 'status', 'age', 'updated', 'provider'][i]}`,
-              text: label,
-            }),
+        COLUMNS.map(([key, label, title]) =>
+          key === 'number'
+            ? // "#" read aloud is "number sign": say "Number".
+              h(
+                'th',
+                { scope: 'col', role: 'columnheader', class: 'c-number', title },
+                h('span', { 'aria-hidden': 'true', text: label }),
+                h('span', { class: 'visually-hidden', text: 'Number' }),
+              )
+            : h('th', { scope: 'col', role: 'columnheader', class: `c-${key}`, text: label, title }),
         ),
       ),
     ),
     tbody,
   );
   summary.id = 'list-summary';
+  applyDensity();
   const empty = h('p', { class: 'empty', hidden: true });
   const element = h(
     'section',
     { class: 'view dashboard', 'aria-label': 'Active incidents' },
     toolbar,
-    h('div', { class: 'list-head' }, counts, summary),
+    h('div', { class: 'list-head' }, counts, h('div', { class: 'list-side' }, summary, densityControl)),
     h('div', { class: 'table-wrap' }, table),
     empty,
   );

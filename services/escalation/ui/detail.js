@@ -7,6 +7,7 @@ import {
   changeText,
   contactItem,
   drillBadge,
+  incidentNumber,
   providerConditionLine,
   providerName,
   providerNoteText,
@@ -275,6 +276,7 @@ export function createIncidentView(id, ctx, opts) {
       h(
         'div',
         { class: 'head-line' },
+        h('span', { class: 'incident-number', title: 'Incident number here', text: incidentNumber(i.number) }),
         severityChip(i.severity),
         providerSeverityTag(i, { long: true }),
         statusBadge(i.status),

@@ -45,6 +45,7 @@ let seq = 0;
 function incident(fields: Partial<Incident> & Pick<Incident, 'id'>): Incident {
   seq += 1;
   return {
+    number: seq,
     provider: 'pagerduty',
     providerId: `P${seq}`,
     dedupKey: `dedup-${seq}`,
@@ -53,6 +54,8 @@ function incident(fields: Partial<Incident> & Pick<Incident, 'id'>): Incident {
     severity: 'medium',
     providerSeverity: 'P3',
     assignees: [],
+    acknowledgedBy: null,
+    escalation: null,
     urgency: 'low',
     status: 'triggered',
     labels: {},

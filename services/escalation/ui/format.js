@@ -83,6 +83,78 @@ export function assigneeNames(assignees) {
   return assignees && assignees.length > 0 ? assignees.map((a) => a.name).join(', ') : null;
 }
 
+/** `#123`: the incident's short number here, what responders say aloud. @param {number} n */
+export function incidentNumber(n) {
+  return `#${n}`;
+}
+
+/** Providers whose incidents say who they are assigned to, and who acknowledged them. */
+const ASSIGNING = new Set(['pagerduty', 'opsgenie']);
+const ACKNOWLEDGING = new Set(['pagerduty', 'opsgenie']);
+
+/**
+ * @typedef {object} HandlingCell
+ * @property {string} text what the cell shows (an em dash when there is nothing to show)
+ * @property {string} title the whole story, for the tooltip
+ * @property {string | null} missing why there is nothing ("not reported by Alertmanager"), said in text too
+ */
+
+/** @param {string} text @param {string} title @returns {HandlingCell} */
+const known = (text, title) => ({ text, title, missing: null });
+/** @param {string} why @returns {HandlingCell} */
+const missing = (why) => ({ text: '—', title: why.charAt(0).toUpperCase() + why.slice(1), missing: why });
+
+/**
+ * Who did it, as the provider named them: their name, else their id, else what kind of actor it was.
+ * @param {import('./types.js').Actor} actor
+ */
+export function actorName(actor) {
+  return actor.name ?? actor.id ?? (actor.type === 'system' ? 'the system' : `an ${actor.type}`);
+}
+
+/**
+ * The list's handling columns (assigned to, acknowledged by, escalation level) as the provider
+ * reported them, never guessed: where it did not report one, an em dash and "not reported by
+ * <provider>".
+ * @param {Pick<Incident, 'provider' | 'assignees' | 'acknowledgedAt' | 'acknowledgedBy' | 'escalation'>} i
+ * @returns {{ assignedTo: HandlingCell, acknowledgedBy: HandlingCell, level: HandlingCell }}
+ */
+export function handlingCells(i) {
+  const provider = providerName(i.provider);
+  const names = assigneeNames(i.assignees);
+  const assignedTo = !ASSIGNING.has(i.provider)
+    ? missing(`not reported by ${provider}`)
+    : names
+      ? known(names, `Assigned to ${names} in ${provider}`)
+      : known('Unassigned', `Nobody is assigned in ${provider}`);
+  const acknowledgedBy = i.acknowledgedBy
+    ? known(actorName(i.acknowledgedBy), `Acknowledged by ${actorName(i.acknowledgedBy)} in ${provider}`)
+    : !ACKNOWLEDGING.has(i.provider) || i.acknowledgedAt
+      ? missing(`not reported by ${provider}`)
+      : missing('not acknowledged');
+  const policy = i.escalation?.policy ? ` · escalation policy ${i.escalation.policy}` : '';
+  const level =
+    typeof i.escalation?.level === 'number'
+      ? known(String(i.escalation.level), `Escalation level ${i.escalation.level}${policy} (${provider})`)
+      : { ...missing(`not reported by ${provider}`), title: `Escalation level not reported by ${provider}${policy}` };
+  return { assignedTo, acknowledgedBy, level };
+}
+
+/**
+ * One handling cell's content: the text, or an em dash that says why in words to screen readers
+ * (and to anyone who hovers it).
+ * @param {HandlingCell} cell
+ */
+export function handlingCell(cell) {
+  if (cell.missing === null) return h('span', { class: 'handling', title: cell.title, text: cell.text });
+  return h(
+    'span',
+    { class: 'handling not-reported', title: cell.title },
+    h('span', { 'aria-hidden': 'true', text: '—' }),
+    h('span', { class: 'visually-hidden', text: cell.missing }),
+  );
+}
+
 /**
  * What an event changed, in words, for the timeline: who it went to, along which escalation and
  * level, the priority before and after. Null when the event says nothing more than its kind.

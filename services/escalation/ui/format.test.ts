@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  actorName,
   assigneeNames,
   changeText,
+  handlingCells,
+  incidentNumber,
   providerConditionText,
   providerIncidentsText,
   providerNoteText,
@@ -200,5 +203,89 @@ describe(providerNoteText.name, () => {
         utc,
       ),
     ).toBe('Cloudflare — CDN Edge: now unknown — stale since 08:45, was major outage');
+  });
+});
+
+describe(incidentNumber.name, () => {
+  it('is the short number responders say aloud', () => {
+    expect(incidentNumber(123)).toBe('#123');
+  });
+});
+
+describe(handlingCells.name, () => {
+  const lin = { id: 'PLEVEL2', name: 'Lin Level-Two' };
+  const ada = { type: 'user', id: 'PXPGF42', name: 'Ada Lovelace' };
+
+  it('shows who has it, who acknowledged it and the level, as PagerDuty reported them', () => {
+    const cells = handlingCells({
+      provider: 'pagerduty',
+      assignees: [lin],
+      acknowledgedAt: '2026-12-01T10:00:00.000Z',
+      acknowledgedBy: ada,
+      escalation: { level: 2, policy: 'Payments — primary' },
+    });
+    expect(cells.assignedTo).toEqual({
+      text: 'Lin Level-Two',
+      title: 'Assigned to Lin Level-Two in PagerDuty',
+      missing: null,
+    });
+    expect(cells.acknowledgedBy).toMatchObject({ text: 'Ada Lovelace', missing: null });
+    expect(cells.level).toEqual({
+      text: '2',
+      title: 'Escalation level 2 · escalation policy Payments — primary (PagerDuty)',
+      missing: null,
+    });
+  });
+
+  it('says "not reported by Alertmanager" for what Alertmanager has no notion of, never a made-up value', () => {
+    const cells = handlingCells({
+      provider: 'alertmanager',
+      assignees: [],
+      acknowledgedAt: null,
+      acknowledgedBy: null,
+      escalation: null,
+    });
+    for (const cell of [cells.assignedTo, cells.acknowledgedBy, cells.level]) {
+      expect(cell.text).toBe('—');
+      expect(cell.missing).toBe('not reported by Alertmanager');
+    }
+    expect(cells.assignedTo.title).toBe('Not reported by Alertmanager');
+  });
+
+  it('tells nobody assigned and not acknowledged apart from not reported', () => {
+    const cells = handlingCells({
+      provider: 'opsgenie',
+      assignees: [],
+      acknowledgedAt: null,
+      acknowledgedBy: null,
+      escalation: { level: null, policy: 'checkout_escalation' },
+    });
+    expect(cells.assignedTo).toMatchObject({ text: 'Unassigned', missing: null });
+    expect(cells.acknowledgedBy).toMatchObject({ text: '—', missing: 'not acknowledged' });
+    expect(cells.level).toEqual({
+      text: '—',
+      title: 'Escalation level not reported by Opsgenie · escalation policy checkout_escalation',
+      missing: 'not reported by Opsgenie',
+    });
+  });
+
+  it('says not reported when a provider acknowledged it without saying who', () => {
+    const cells = handlingCells({
+      provider: 'pagerduty',
+      assignees: [],
+      acknowledgedAt: '2026-12-01T10:00:00.000Z',
+      acknowledgedBy: null,
+      escalation: null,
+    });
+    expect(cells.acknowledgedBy.missing).toBe('not reported by PagerDuty');
+  });
+});
+
+describe(actorName.name, () => {
+  it('names the actor, else gives their id, else what kind of actor it was', () => {
+    expect(actorName({ type: 'user', id: 'U1', name: 'Ada' })).toBe('Ada');
+    expect(actorName({ type: 'user', id: 'U1', name: null })).toBe('U1');
+    expect(actorName({ type: 'system', id: null, name: null })).toBe('the system');
+    expect(actorName({ type: 'integration', id: null, name: null })).toBe('an integration');
   });
 });

@@ -19,6 +19,7 @@
  * @property {EscalationTarget} fallback
  */
 /** @typedef {{ id: string | null, name: string }} Assignee */
+/** @typedef {{ type: string, id: string | null, name: string | null }} Actor */
 /**
  * What an event changed, as far as the provider said (incident-model `IncidentEventChange`).
  * @typedef {object} EventChange
@@ -62,6 +63,7 @@
 /**
  * @typedef {object} Incident
  * @property {string} id
+ * @property {number} number the short incident number here (`#123`), one sequence for every provider
  * @property {string} provider
  * @property {string} providerId
  * @property {string} dedupKey
@@ -70,6 +72,8 @@
  * @property {string} severity `critical` … `info`
  * @property {string | null} providerSeverity the provider's own priority or severity name, verbatim
  * @property {Assignee[]} assignees
+ * @property {Actor | null} acknowledgedBy who made it acknowledged, as the provider reported it
+ * @property {{ level: number | null, policy: string | null } | null} escalation the newest escalation the provider reported in this episode
  * @property {string} urgency
  * @property {'triggered' | 'acknowledged' | 'resolved'} status
  * @property {Record<string, string>} labels

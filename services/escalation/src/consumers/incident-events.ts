@@ -105,8 +105,14 @@ export function createIncidentEventsHandler(deps: {
         );
       }
       const upserts = [...dirty].map((id) => {
-        const { recordedAt: _recordedAt, ...row } = state.get(id)!;
-        return { ...row, changeSeq: sql`nextval('escalation.incident_change_seq')` };
+        const { recordedAt: _recordedAt, number, ...row } = state.get(id)!;
+        // A new incident takes the next short number (the column's default); a known one keeps its
+        // own, sent as it is so that the upsert does not draw (and waste) a number.
+        return {
+          ...row,
+          ...(number > 0 ? { number } : {}),
+          changeSeq: sql`nextval('escalation.incident_change_seq')`,
+        };
       });
       if (upserts.length > 0) {
         const excluded = (column: string) => sql.raw(`excluded.${column}`);

@@ -12,6 +12,7 @@ import {
   Urgency,
 } from '@micro-oncall/incident-model';
 import { sessionsTable } from '@micro-oncall/service-kit/session-table';
+import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
@@ -22,6 +23,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 
@@ -56,6 +58,9 @@ export const auditOutcomeEnum = escalation.enum('audit_outcome', [
 /** Orders every change of an incident row: the live feed resumes from the last number a client saw. */
 export const incidentChangeSeq = escalation.sequence('incident_change_seq');
 
+/** Short human incident numbers (`#123`), drawn once when escalation first stores an incident. */
+export const incidentNumberSeq = escalation.sequence('incident_number_seq');
+
 /**
  * Current state of each incident: a projection of incident_events that a replay of the
  * topic could rebuild. Descriptive fields follow the newest snapshot, status follows the newest
@@ -66,6 +71,13 @@ export const incidents = escalation.table(
   'incidents',
   {
     id: text('id').primaryKey(),
+    /**
+     * The incident's short number here (`#123`, what responders say aloud), from
+     * incident_number_seq when the row is first inserted, never changed. Not the provider's own
+     * number: incidents from every provider share one sequence. Migration 0009 numbered the
+     * incidents that existed then in the order they were first seen.
+     */
+    number: bigint('number', { mode: 'number' }).notNull().default(sql`nextval('escalation.incident_number_seq')`),
     provider: providerEnum('provider').notNull(),
     providerId: text('provider_id').notNull(),
     dedupKey: text('dedup_key').notNull(),
@@ -119,6 +131,7 @@ export const incidents = escalation.table(
     index('incidents_updated_id_idx').on(t.updatedAt, t.id),
     index('incidents_change_seq_idx').on(t.changeSeq),
     index('incidents_drill_run_idx').on(t.drillRunId),
+    uniqueIndex('incidents_number_idx').on(t.number),
   ],
 );
 

@@ -38,6 +38,9 @@ let server: Server;
 let url: string;
 let seen: Seen[];
 let silences: Map<string, string>;
+/** What the stand-in answers to GET /api/v2/alerts and GET /api/v2/status. */
+let alerts: unknown;
+let status: unknown;
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
   let text = '';
@@ -48,12 +51,18 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 beforeEach(async () => {
   seen = [];
   silences = new Map();
+  alerts = [];
+  status = { uptime: '2026-12-01T09:00:00.000Z' };
   server = createServer(async (req, res) => {
     const body = await readBody(req);
     seen.push({ method: req.method!, url: req.url!, authorization: req.headers.authorization, body });
     const id = /^\/api\/v2\/silence\/([^/]+)$/.exec(req.url!)?.[1];
     res.setHeader('content-type', 'application/json');
-    if (req.method === 'POST' && req.url === '/api/v2/silences') {
+    if (req.method === 'GET' && req.url!.startsWith('/api/v2/alerts?')) {
+      res.end(JSON.stringify(alerts));
+    } else if (req.method === 'GET' && req.url === '/api/v2/status') {
+      res.end(JSON.stringify(status));
+    } else if (req.method === 'POST' && req.url === '/api/v2/silences') {
       const silenceID = `0000000${silences.size}-aaaa-bbbb-cccc-dddddddddddd`;
       silences.set(silenceID, 'active');
       res.end(JSON.stringify({ silenceID }));
@@ -209,6 +218,54 @@ describe('Alertmanager resolve', () => {
 
     expect(error).toBeInstanceOf(ConflictError);
     expect(error.message).toMatch(/no silence from micro-oncall is in force.*resolves when its source stops firing/);
+  });
+});
+
+describe('the alert as Alertmanager lists it', () => {
+  const alert = { labels, fingerprint: incident.providerId };
+  const other = alertmanagerFingerprint({ ...labels, pod: 'checkout-2' });
+
+  it('is firing while listed, silenced or not, with its end time ahead', async () => {
+    alerts = [
+      { fingerprint: other, endsAt: '2026-12-01T10:05:00.000Z' },
+      { fingerprint: incident.providerId, endsAt: '2026-12-01T10:05:00.000Z', status: { state: 'suppressed' } },
+    ];
+
+    expect(await actions().alertState(alert)).toEqual({ state: 'firing', endsAt: '2026-12-01T10:05:00.000Z' });
+    const asked = new URL(seen[0]!.url, url).searchParams;
+    expect(asked.get('filter')).toBe('alertname="CheckoutLatencyHigh"');
+    expect(['active', 'silenced', 'inhibited', 'unprocessed'].map((name) => asked.get(name))).toEqual([
+      'true',
+      'true',
+      'true',
+      'true',
+    ]);
+  });
+
+  it('has ended when it is no longer listed, or listed with its end time passed', async () => {
+    alerts = [{ fingerprint: other, endsAt: '2026-12-01T10:05:00.000Z' }];
+    expect(await actions().alertState(alert)).toEqual({
+      state: 'ended',
+      listed: false,
+      why: `Alertmanager no longer lists alert ${incident.providerId}`,
+    });
+
+    alerts = [{ fingerprint: incident.providerId, endsAt: '2026-12-01T09:59:00.000Z' }];
+    expect(await actions().alertState(alert)).toMatchObject({ state: 'ended', listed: true });
+  });
+
+  it('is never taken as ended when Alertmanager cannot say', async () => {
+    alerts = { error: 'not a list' };
+    await expect(actions().alertState(alert)).rejects.toThrow(/something other than a list of alerts/);
+    await expect(actions({ baseUrl: 'http://127.0.0.1:1' }).alertState(alert)).rejects.toBeInstanceOf(
+      DependencyUnavailableError,
+    );
+  });
+
+  it('reads when Alertmanager started from its status', async () => {
+    expect(await actions().startedAt()).toEqual(new Date('2026-12-01T09:00:00.000Z'));
+    status = { cluster: {} };
+    await expect(actions().startedAt()).rejects.toThrow(/without its start time/);
   });
 });
 

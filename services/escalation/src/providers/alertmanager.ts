@@ -48,15 +48,29 @@ export interface AlertmanagerActions extends ProviderActions {
    */
   expireSilences(incidentId: string): Promise<string[]>;
   /**
-   * Whether Alertmanager still lists the alert (firing, silenced or inhibited). A resolved alert
-   * is no longer listed.
+   * The alert as Alertmanager's API has it now (`GET /api/v2/alerts`, active, silenced, inhibited
+   * and unprocessed alike): `firing`, or `ended` when Alertmanager no longer lists it (it drops
+   * an alert from the list once its end time passes) or lists it with an end time already passed.
+   * Throws when Alertmanager cannot be asked or answers something else: never `ended` on doubt.
    */
-  isListed(alert: { labels: Record<string, string>; fingerprint: string }): Promise<boolean>;
+  alertState(alert: { labels: Record<string, string>; fingerprint: string }): Promise<AlertState>;
+  /**
+   * When this Alertmanager started (`GET /api/v2/status`, `uptime`). Alertmanager keeps alerts in
+   * memory only: just after a start, an alert is missing until its source sends it again.
+   */
+  startedAt(): Promise<Date>;
 }
+
+/** What Alertmanager's API says of one alert (AlertmanagerActions.alertState). */
+export type AlertState =
+  | { state: 'firing'; endsAt: string | null }
+  /** `listed`: false when Alertmanager no longer lists the alert, true when it lists it as ended. */
+  | { state: 'ended'; listed: boolean; why: string };
 
 const Created = z.object({ silenceID: z.string().regex(/^[A-Za-z0-9-]{1,64}$/) });
 const Silence = z.looseObject({ status: z.looseObject({ state: z.string() }) });
-const Alerts = z.array(z.looseObject({ fingerprint: z.string() }));
+const Alerts = z.array(z.looseObject({ fingerprint: z.string(), endsAt: z.string().nullish() }));
+const Status = z.looseObject({ uptime: z.string().refine((s) => !Number.isNaN(Date.parse(s))) });
 
 /** A label matcher in Alertmanager's filter syntax: `name="value"`, the value escaped. */
 export function matcherFilter(name: string, value: string): string {
@@ -202,12 +216,20 @@ export function createAlertmanagerActions(opts: AlertmanagerActionsOptions): Ale
     }
   }
 
-  async function isListed(alert: { labels: Record<string, string>; fingerprint: string }): Promise<boolean> {
+  async function alertState(alert: { labels: Record<string, string>; fingerprint: string }): Promise<AlertState> {
     const name = alert.labels.alertname;
     const { body } = await http.request({
       method: 'GET',
       path: '/api/v2/alerts',
-      ...(name ? { query: { filter: matcherFilter('alertname', name) } } : {}),
+      // Narrowed by alert name (the fingerprint, a hash of every label, then picks the one alert);
+      // every state asked for explicitly: a silenced or inhibited alert is still firing.
+      query: {
+        ...(name ? { filter: matcherFilter('alertname', name) } : {}),
+        active: 'true',
+        silenced: 'true',
+        inhibited: 'true',
+        unprocessed: 'true',
+      },
     });
     const alerts = Alerts.safeParse(body);
     if (!alerts.success) {
@@ -216,13 +238,39 @@ export function createAlertmanagerActions(opts: AlertmanagerActionsOptions): Ale
         status: 200,
       });
     }
-    return alerts.data.some((a) => a.fingerprint === alert.fingerprint);
+    const listed = alerts.data.find((a) => a.fingerprint === alert.fingerprint);
+    if (!listed)
+      return { state: 'ended', listed: false, why: `${PROVIDER} no longer lists alert ${alert.fingerprint}` };
+    const endsAt = listed.endsAt ?? null;
+    // Alertmanager sets a firing alert's end time ahead (resolve_timeout) and moves it on at each
+    // re-send; one in the past means the source said it ended.
+    if (endsAt !== null && Date.parse(endsAt) <= now().getTime()) {
+      return {
+        state: 'ended',
+        listed: true,
+        why: `${PROVIDER} lists alert ${alert.fingerprint} as ended at ${endsAt}`,
+      };
+    }
+    return { state: 'firing', endsAt };
+  }
+
+  async function startedAt(): Promise<Date> {
+    const { body } = await http.request({ method: 'GET', path: '/api/v2/status' });
+    const status = Status.safeParse(body);
+    if (!status.success) {
+      throw new UpstreamError(`${PROVIDER} answered GET /api/v2/status without its start time (uptime)`, {
+        provider: PROVIDER,
+        status: 200,
+      });
+    }
+    return new Date(status.data.uptime);
   }
 
   return {
     provider: 'alertmanager',
     expireSilences,
-    isListed,
+    alertState,
+    startedAt,
     refuse,
     async perform(incident, request, ctx) {
       switch (request.action) {

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { ServiceCatalogue } from '../catalogue.js';
 import { incidentEvents, incidents } from '../db/schema.js';
 import type { EscalationDb } from '../db/types.js';
+import { handlingForIncidents, NO_HANDLING } from '../handling.js';
 import { driftFor, registryOwnersByName } from '../ownership-drift.js';
 import { presentIncident, presentTimeline, presentWithOwnership } from '../present.js';
 import { conditionsForIncidents, providerTimeline } from '../provider-context.js';
@@ -98,9 +99,14 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
       .orderBy(...paging.orderBy)
       .limit(q.limit + 1);
     const page = paging.page(rows, q.limit);
-    const conditions = await conditionsForIncidents(deps.db, page.items);
+    const [conditions, handling] = await Promise.all([
+      conditionsForIncidents(deps.db, page.items),
+      handlingForIncidents(deps.db, page.items),
+    ]);
     res.json({
-      items: page.items.map((row) => presentWithOwnership(row, deps.catalogue, conditions.get(row.id) ?? [])),
+      items: page.items.map((row) =>
+        presentWithOwnership(row, deps.catalogue, conditions.get(row.id) ?? [], handling.get(row.id) ?? NO_HANDLING),
+      ),
       nextCursor: page.nextCursor,
     });
   });
@@ -122,6 +128,7 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
             .where(eq(incidentEvents.incidentId, id.data))
             .orderBy(asc(incidentEvents.occurredAt), asc(incidentEvents.recordedAt)),
           conditions: (await conditionsForIncidents(tx, [row])).get(row.id) ?? [],
+          handling: (await handlingForIncidents(tx, [row])).get(row.id) ?? NO_HANDLING,
           providerNotes: await providerTimeline(tx, row.id),
           registryOwners: await registryOwnersByName(tx, [row.service, deps.catalogue.lookup(row.service).service]),
         };
@@ -129,10 +136,10 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
     if (!found) throw new NotFoundError(`incident ${id.data} not found`);
-    const { row, history, conditions, providerNotes, registryOwners } = found;
+    const { row, history, conditions, handling, providerNotes, registryOwners } = found;
     const ownership = deps.catalogue.lookup(row.service);
     res.json({
-      incident: presentIncident(row, conditions),
+      incident: presentIncident(row, conditions, handling),
       ownership,
       // Where the app-registry says someone else owns this service: both sides (null when they agree).
       ownershipDrift: driftFor(ownership, row.service, registryOwners),

@@ -8,7 +8,7 @@ import { ConfigFileError, readYamlFile } from './yaml.js';
  *     - id: cloudflare
  *       provider: Cloudflare
  *       url: https://yh6f0r4529hb.statuspage.io/api/v2/summary.json
- *       intervalSeconds: 60      # optional, >= 60 (the poll job ticks once a minute)
+ *       intervalSeconds: 60      # optional, >= 60 (a status page changes in minutes; more often only costs the provider)
  *       jitterSeconds: 10        # optional, added at random to each next poll
  *
  * AWS Health is a source of its own kind (its components are `<service>/<region>[/<zone>]`,
@@ -38,7 +38,7 @@ export const SourceId = z
 const IntervalSeconds = z
   .number()
   .int()
-  .min(60, 'at least 60: the poll job ticks once a minute')
+  .min(60, 'at least 60: a status page changes in minutes, and polling it more often only adds load on the provider')
   .max(86_400)
   .default(60);
 const JitterSeconds = z.number().int().min(0).max(600).default(10);
