@@ -244,6 +244,14 @@ describe('acting on Alertmanager incidents', () => {
       return alert?.status.state === 'suppressed' ? alert : undefined;
     });
     expect(suppressed.status.silencedBy).toEqual([silence!.id]);
+    // Alertmanager notifies nothing about a silence: escalation records the acknowledgement itself.
+    const ackedIncident = await eventually('the incident to be acknowledged', async () => {
+      const now = await incident(incidentId);
+      return now?.status === 'acknowledged' ? now : undefined;
+    });
+    expect(ackedIncident.events.find((e) => e.kind === 'acknowledged')).toMatchObject({
+      actor: { type: 'user', name: 'Ada Lovelace' },
+    });
 
     // On record like any action: pending, then the outcome with the silence id; and on the topic.
     const rows = await audit(incidentId);
@@ -275,6 +283,10 @@ describe('acting on Alertmanager incidents', () => {
     expect((await amApi<ApiSilence>('GET', `/silence/${silence!.id}`)).body.status.state).toBe('expired');
     await eventually('the alert to notify again', async () =>
       (await listed(alertname))[0]?.status.state === 'active' ? true : undefined,
+    );
+    // No longer silenced, so no longer acknowledged: the alert may still fire.
+    await eventually('the incident to be triggered again', async () =>
+      (await incident(incidentId))?.status === 'triggered' ? true : undefined,
     );
     // Nothing left to expire: said plainly.
     const again = await act(incidentId, { action: 'resolve' });
@@ -360,6 +372,9 @@ describe('acting on Alertmanager incidents', () => {
     await eventually('the alert to be silenced', async () =>
       (await listed(alertname))[0]?.status.state === 'suppressed' ? true : undefined,
     );
+    await eventually('the incident to be acknowledged', async () =>
+      (await incident(incidentId))?.status === 'acknowledged' ? true : undefined,
+    );
 
     // Several checks see the silenced alert still firing (its source keeps sending it).
     const checked = await checksSoFar();
@@ -370,11 +385,11 @@ describe('acting on Alertmanager incidents', () => {
       60_000,
     );
 
-    // Acknowledged the Alertmanager way: silenced (Alertmanager has no acknowledgement of its own,
-    // so the incident's status stays as the alert's), and not resolved.
+    // Acknowledged the Alertmanager way (silenced; escalation records the acknowledgement, as
+    // Alertmanager has none of its own), and not resolved.
     const now = await incident(incidentId);
     expect(before?.status).toBe('triggered');
-    expect(now?.status).toBe('triggered');
+    expect(now?.status).toBe('acknowledged');
     expect(now!.events.some((e) => e.kind === 'resolved')).toBe(false);
     expect((await amApi<ApiSilence>('GET', `/silence/${silence!.id}`)).body.status.state).toBe('active');
     expect((await audit(incidentId)).map((r) => r.action)).toEqual(['acknowledge', 'acknowledge']);

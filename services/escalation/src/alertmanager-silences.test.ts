@@ -1,7 +1,12 @@
 import { alertmanagerFingerprint, IncidentEvent, incidentIdFor } from '@micro-oncall/incident-model';
 import { createLogger, DependencyUnavailableError } from '@micro-oncall/service-kit';
 import { describe, expect, it } from 'vitest';
-import { createEndedAlerts, OBSERVED_RESOLUTION_ACTOR, observedResolution } from './alertmanager-silences.js';
+import {
+  createEndedAlerts,
+  OBSERVED_RESOLUTION_ACTOR,
+  observedResolution,
+  silenceStatusEvent,
+} from './alertmanager-silences.js';
 import type { IncidentRow } from './db/types.js';
 import { applyEvent } from './projector.js';
 import type { AlertState } from './providers/alertmanager.js';
@@ -87,6 +92,41 @@ describe(observedResolution.name, () => {
     const ours = applyEvent(firing(), observedResolution(firing(), observedAt, why))!;
     const theirs = alertEvent('resolved', STARTED, '2026-12-01T09:19:30.000Z');
     expect(applyEvent(ours, theirs)).toMatchObject({ status: 'resolved', resolvedAt: observedAt.toISOString() });
+  });
+});
+
+describe(silenceStatusEvent.name, () => {
+  const ada = { type: 'user' as const, id: 'ada', name: 'Ada Lovelace' };
+  const at = new Date('2026-12-01T09:05:00.000Z');
+
+  it('acknowledges the incident by the person whose silence it is, once per silence', () => {
+    const event = silenceStatusEvent(firing(), {
+      kind: 'acknowledged',
+      actor: ada,
+      at,
+      reference: 'silence:7f3a',
+      detail: 'Alertmanager silenced alert … until …',
+    });
+    expect(IncidentEvent.parse(event)).toEqual(event);
+    expect(event).toMatchObject({ kind: 'acknowledged', actor: ada, providerEventType: 'silence.created' });
+    expect(event.eventId).toBe(`alertmanager:${fingerprint}:acknowledged:silence:7f3a`);
+    expect(applyEvent(firing(), event)).toMatchObject({ status: 'acknowledged', acknowledgedAt: at.toISOString() });
+  });
+
+  it('puts an acknowledged incident back to triggered when its silence is expired while the alert may fire', () => {
+    const acked = applyEvent(
+      firing(),
+      silenceStatusEvent(firing(), { kind: 'acknowledged', actor: ada, at, reference: 'silence:7f3a', detail: 'x' }),
+    )!;
+    const expired = silenceStatusEvent(acked, {
+      kind: 'unacknowledged',
+      actor: ada,
+      at: new Date('2026-12-01T09:10:00.000Z'),
+      reference: 'action:act_1',
+      detail: 'Alertmanager expired silence 7f3a',
+    });
+    expect(expired.providerEventType).toBe('silence.expired');
+    expect(applyEvent(acked, expired)).toMatchObject({ status: 'triggered', acknowledgedAt: null });
   });
 });
 

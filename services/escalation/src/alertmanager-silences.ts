@@ -22,6 +22,26 @@ export const OBSERVED_RESOLUTION_SOURCE = '/escalation/alertmanager-api';
 
 const iso = (at: string) => new Date(at).toISOString();
 
+/** The incident as the event's snapshot carries it (what a consumer needs without asking). */
+function snapshotOf(incident: IncidentRow): IncidentEvent['snapshot'] {
+  return {
+    title: incident.title,
+    service: incident.service,
+    severity: incident.severity,
+    providerSeverity: incident.providerSeverity,
+    assignees: incident.assignees,
+    urgency: incident.urgency,
+    labels: incident.labels,
+    links: incident.links,
+    providerUrl: incident.providerUrl,
+    createdAt: iso(incident.createdAt),
+  };
+}
+
+/** Never before the status it changes: an older event would not move the incident (projector.ts). */
+const notBefore = (incident: IncidentRow, at: Date) =>
+  new Date(Math.max(at.getTime(), Date.parse(incident.statusAt))).toISOString();
+
 /**
  * The `resolved` event of an Alertmanager incident whose silenced alert escalation saw end in
  * Alertmanager's API (ADR 0017). Its id names the episode (the trigger it ends), so every check
@@ -31,13 +51,11 @@ const iso = (at: string) => new Date(at).toISOString();
  */
 export function observedResolution(incident: IncidentRow, observedAt: Date, why: string): IncidentEvent {
   const episode = iso(incident.triggeredAt ?? incident.createdAt);
-  // Never before the status it ends: an older event would not move the incident (projector.ts).
-  const occurredAt = new Date(Math.max(observedAt.getTime(), Date.parse(incident.statusAt))).toISOString();
   return {
     eventId: `alertmanager:${incident.providerId}:resolved:${episode}:observed`,
     kind: 'resolved',
     providerEventType: 'resolved',
-    occurredAt,
+    occurredAt: notBefore(incident, observedAt),
     incidentId: incident.id,
     provider: 'alertmanager',
     providerId: incident.providerId,
@@ -45,18 +63,35 @@ export function observedResolution(incident: IncidentRow, observedAt: Date, why:
     actor: OBSERVED_RESOLUTION_ACTOR,
     note: `${why}. Resolved by escalation as observed through Alertmanager's API: Alertmanager does not notify the resolution of an alert it silenced.`,
     drill: incident.drillMarker,
-    snapshot: {
-      title: incident.title,
-      service: incident.service,
-      severity: incident.severity,
-      providerSeverity: incident.providerSeverity,
-      assignees: incident.assignees,
-      urgency: incident.urgency,
-      labels: incident.labels,
-      links: incident.links,
-      providerUrl: incident.providerUrl,
-      createdAt: iso(incident.createdAt),
-    },
+    snapshot: snapshotOf(incident),
+  };
+}
+
+/**
+ * What a responder's silence means for the incident's status (ADR 0017): Alertmanager has no
+ * acknowledgement and notifies nothing when a silence is created or expired, so escalation says
+ * it on `incident-events` itself, as a provider's webhook would. A silence created by
+ * acknowledging → `acknowledged` by that person; the silences expired by resolving while the
+ * alert may still fire → `unacknowledged` (the alert notifies again). The id names the silence
+ * (or the action), so a replayed write is applied once.
+ */
+export function silenceStatusEvent(
+  incident: IncidentRow,
+  change: { kind: 'acknowledged' | 'unacknowledged'; actor: Actor; at: Date; reference: string; detail: string },
+): IncidentEvent {
+  return {
+    eventId: `alertmanager:${incident.providerId}:${change.kind}:${change.reference}`,
+    kind: change.kind,
+    providerEventType: change.kind === 'acknowledged' ? 'silence.created' : 'silence.expired',
+    occurredAt: notBefore(incident, change.at),
+    incidentId: incident.id,
+    provider: 'alertmanager',
+    providerId: incident.providerId,
+    dedupKey: incident.dedupKey,
+    actor: change.actor,
+    note: change.detail,
+    drill: incident.drillMarker,
+    snapshot: snapshotOf(incident),
   };
 }
 

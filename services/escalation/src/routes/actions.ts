@@ -15,6 +15,7 @@ import {
 } from '@micro-oncall/service-kit';
 import { and, eq, lt, sql } from 'drizzle-orm';
 import { type Request, type Response, Router } from 'express';
+import { OBSERVED_RESOLUTION_SOURCE, silenceStatusEvent } from '../alertmanager-silences.js';
 import type { AuditEntry, AuditWriter } from '../audit.js';
 import { actionRequests, incidents } from '../db/schema.js';
 import type { AuditOutcome, EscalationDb, IncidentRow } from '../db/types.js';
@@ -279,6 +280,17 @@ export function createActionsRouter(deps: ActionRoutesDeps): Router {
           await deps.audit(entry(outcome, detail, { providerStatus, providerRequestId }), tx);
           // An action carries no drill flag of its own: it inherits its incident's.
           if (action) await deps.outbox.enqueue(tx, 'incident-actions', action, { drill: incident.drill });
+          // Alertmanager notifies nothing about silences: what one means for the status, said here.
+          if (settled.ok && incident.provider === 'alertmanager' && (kind === 'acknowledge' || kind === 'resolve')) {
+            const event = silenceStatusEvent(incident, {
+              kind: kind === 'acknowledge' ? 'acknowledged' : 'unacknowledged',
+              actor: { type: 'user', id: principal.subject, name: principal.name ?? principal.email },
+              at: new Date(),
+              reference: kind === 'acknowledge' ? `silence:${providerRequestId ?? actionId}` : `action:${actionId}`,
+              detail,
+            });
+            await deps.outbox.enqueue(tx, 'incident-events', event, { source: OBSERVED_RESOLUTION_SOURCE });
+          }
           if (key) await settleKey(tx, principal, id, key, answer);
         });
       } catch (recordError) {
