@@ -1,6 +1,6 @@
 // @ts-check
 import { ApiError, whoAmI } from './common/api.js';
-import { $, h } from './common/dom.js';
+import { $, followNavLinks, h } from './common/dom.js';
 import { renderTopBar } from './common/shell.js';
 import { renderDetail } from './detail.js';
 import { renderList } from './list.js';
@@ -66,23 +66,7 @@ async function boot() {
     void route(true);
   }
 
-  document.addEventListener('click', (event) => {
-    if (
-      event.defaultPrevented ||
-      event.button !== 0 ||
-      event.metaKey ||
-      event.ctrlKey ||
-      event.shiftKey ||
-      event.altKey
-    )
-      return;
-    const target = event.target instanceof Element ? event.target.closest('a[data-nav]') : null;
-    if (!(target instanceof HTMLAnchorElement)) return;
-    const url = new URL(target.href);
-    if (url.origin !== location.origin || !url.pathname.startsWith('/apps/')) return;
-    event.preventDefault();
-    navigate(url.pathname + url.search);
-  });
+  followNavLinks('/apps/', navigate);
   window.addEventListener('popstate', () => void route(true));
   await route(false);
 }

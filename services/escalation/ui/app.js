@@ -4,7 +4,7 @@ import { createAuditView } from './audit.js';
 import { renderTopBar } from './common/shell.js';
 import { createDashboard } from './dashboard.js';
 import { createIncidentView } from './detail.js';
-import { $, h } from './dom.js';
+import { $, followNavLinks, h } from './dom.js';
 import { createFiguresView } from './figures.js';
 import { connectLive } from './live.js';
 
@@ -177,23 +177,7 @@ async function boot() {
     else navigate(dashboard ? dashboard.url() : '/');
   };
 
-  document.addEventListener('click', (event) => {
-    if (
-      event.defaultPrevented ||
-      event.button !== 0 ||
-      event.metaKey ||
-      event.ctrlKey ||
-      event.shiftKey ||
-      event.altKey
-    )
-      return;
-    const link = event.target instanceof Element ? event.target.closest('a[data-nav]') : null;
-    if (!(link instanceof HTMLAnchorElement)) return;
-    const url = new URL(link.href);
-    if (url.origin !== location.origin) return;
-    event.preventDefault();
-    navigate(url.pathname + url.search);
-  });
+  followNavLinks('/', navigate);
   window.addEventListener('popstate', route);
 
   document.addEventListener('keydown', (event) => {

@@ -2,7 +2,7 @@
 import { renderApprovals } from './approvals.js';
 import { request } from './client.js';
 import { ApiError, whoAmI } from './common/api.js';
-import { $, append, h, navLink } from './common/dom.js';
+import { $, append, followNavLinks, h, navLink } from './common/dom.js';
 import { renderTopBar } from './common/shell.js';
 import { clockTime, exactTime } from './common/time.js';
 import { renderKillSwitch } from './kill-switch.js';
@@ -170,23 +170,7 @@ async function boot() {
     void route(true);
   }
 
-  document.addEventListener('click', (event) => {
-    if (
-      event.defaultPrevented ||
-      event.button !== 0 ||
-      event.metaKey ||
-      event.ctrlKey ||
-      event.shiftKey ||
-      event.altKey
-    )
-      return;
-    const target = event.target instanceof Element ? event.target.closest('a[data-nav]') : null;
-    if (!(target instanceof HTMLAnchorElement)) return;
-    const url = new URL(target.href);
-    if (url.origin !== location.origin || !url.pathname.startsWith('/drills/')) return;
-    event.preventDefault();
-    navigate(url.pathname + url.search);
-  });
+  followNavLinks('/drills/', navigate);
   window.addEventListener('popstate', () => void route(true));
 
   let polling = false;

@@ -128,6 +128,26 @@ export function navLink(path, props = {}, ...children) {
 }
 
 /**
+ * Follows the page's own links (`navLink`, `a[data-nav]`) under `prefix` without a page load: a
+ * plain left click calls `navigate(path + search)`. Clicks with a modifier (a new tab or window),
+ * other buttons, other origins and paths outside `prefix` are left to the browser.
+ * @param {string} prefix the paths this page's app serves, e.g. `/apps/` (`/` for every path)
+ * @param {(path: string) => void} navigate
+ */
+export function followNavLinks(prefix, navigate) {
+  document.addEventListener('click', (event) => {
+    if (event.defaultPrevented || event.button !== 0) return;
+    if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    const link = event.target instanceof Element ? event.target.closest('a[data-nav]') : null;
+    if (!(link instanceof HTMLAnchorElement)) return;
+    const url = new URL(link.href);
+    if (url.origin !== location.origin || !url.pathname.startsWith(prefix)) return;
+    event.preventDefault();
+    navigate(url.pathname + url.search);
+  });
+}
+
+/**
  * @param {string} selector
  * @param {ParentNode} [root]
  * @returns {HTMLElement}
