@@ -160,7 +160,8 @@ describe('escalation live feed limits', () => {
              'id', 'inc_' || lpad(to_hex(n), 24, 'f'),
              'provider_id', 'PSLOW' || n,
              'labels', jsonb_build_object('note', repeat('x', 200000)),
-             'change_seq', nextval('escalation.incident_change_seq')))).*
+             'change_seq', nextval('escalation.incident_change_seq'),
+             'number', nextval('escalation.incident_number_seq')))).*
            from escalation.incidents i, generate_series(1, 100) n where i.id = $1`,
         [template.incidentId],
       );
