@@ -25,6 +25,7 @@ import { createAuditRouter } from './routes/audit.js';
 import { createIncidentsRouter } from './routes/incidents.js';
 import { createServicesRouter } from './routes/services.js';
 import { createStatsRouter } from './routes/stats.js';
+import { createTargetsRouter } from './routes/targets.js';
 
 export const UI_DIR = fileURLToPath(new URL('../ui', import.meta.url));
 
@@ -95,6 +96,7 @@ export function createApp(deps: AppDeps): Express {
       app.use(createAuditRouter(deps));
       app.use(createServicesRouter(deps));
       app.use(createStatsRouter(deps));
+      app.use(createTargetsRouter(deps));
 
       // The product's shared look (packages/web-ui) at /ui/common/, the dashboard's own files at
       // /ui/, and its pages with the product's one Content-Security-Policy (no inline script or

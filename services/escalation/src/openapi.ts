@@ -4,6 +4,7 @@ import { STATS_MAX_WINDOW_DAYS, StatsQuery } from './figures.js';
 import { ActionRequest } from './providers/types.js';
 import { AuditExportRequest, AuditQuery } from './routes/audit.js';
 import { ListIncidentsQuery } from './routes/incidents.js';
+import { TargetsQuery } from './routes/targets.js';
 
 const ID = { id: 'incident id (inc_ + 24 hex)' };
 
@@ -103,6 +104,53 @@ const OPERATIONS: ApiOperation[] = [
         description:
           'code `outcome_unknown`: the provider did not answer in time, so the action may or may not have taken effect (check at the provider; details.actionId finds it in the audit log); code `dependency_unavailable`: the provider or the audit log is unavailable and nothing was sent',
       },
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/incidents/:id/targets',
+    summary: "Who or what the incident can be reassigned or escalated to, from the incident's provider",
+    description: [
+      "Lists the incident's provider's users, escalation policies (Opsgenie: escalations) or schedules whose name",
+      '(or email) matches `q`, through the provider client used for actions; PagerDuty searches itself (`query`),',
+      'Opsgenie lists are searched here. Cached in memory per provider, kind and search text for 60 s (per replica).',
+      'Send the chosen `id` as `userId` (reassign) or `escalationPolicyId` (escalate) to POST .../actions.',
+    ].join(' '),
+    role: 'responder',
+    pathParams: ID,
+    query: TargetsQuery,
+    responses: {
+      200: { description: '{ items: [{ id, name, email?, summary? }] } (at most `limit`, 25 by default)' },
+      400: { description: 'invalid incident id or query (the message names the field)' },
+      404: { description: 'unknown incident' },
+      409: {
+        description: "no API is configured for the incident's provider, or it has nothing to pick (Alertmanager)",
+      },
+      502: {
+        description:
+          'the provider refused (a rejected credential says which setting to check) or answered with an error',
+      },
+      503: { description: 'the provider is unreachable or its circuit is open' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/incidents/:id/oncall',
+    summary: "Who is on call now at each level of the incident's PagerDuty escalation policy",
+    description: [
+      "From PagerDuty `GET /oncalls` for the policy in the incident's `escalation_policy_id` label, cached 60 s.",
+      '`items`: `[{ level, user: { id, name, email? }, schedule (name, null for a user named in the policy), end (null: permanent) }]`',
+      'by level; `policy` is null (and `items` empty) when the incident names no escalation policy.',
+    ].join(' '),
+    role: 'viewer',
+    pathParams: ID,
+    responses: {
+      200: { description: '{ policy: { id, name } | null, items }' },
+      400: { description: 'invalid incident id' },
+      404: { description: 'unknown incident' },
+      409: { description: 'not a PagerDuty incident, or no PagerDuty API is configured' },
+      502: { description: 'PagerDuty refused (a rejected credential says which setting to check)' },
+      503: { description: 'PagerDuty is unreachable or its circuit is open' },
     },
   },
   {

@@ -33,6 +33,8 @@ function hasRole(me, role) {
 
 /** @param {EventTarget | null} target */
 function isTyping(target) {
+  // A checkbox takes no text: the list's shortcuts still work from a row's selection box.
+  if (target instanceof HTMLInputElement && (target.type === 'checkbox' || target.type === 'radio')) return false;
   return (
     target instanceof HTMLElement &&
     (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))
@@ -199,6 +201,9 @@ async function boot() {
     } else if (event.key === 'k') {
       event.preventDefault();
       dashboard.move(-1);
+    } else if (event.key === 'x') {
+      // Selects or unselects the focused row, for bulk actions (responders).
+      if (dashboard.toggleFocused()) event.preventDefault();
     }
   });
 

@@ -1,5 +1,15 @@
 // @ts-check
 import { ApiError, api } from './api.js';
+import {
+  BULK_ACTIONS,
+  summary as bulkSummary,
+  createSelection,
+  isSelectable,
+  OUTCOME_LABELS,
+  rangeBetween,
+  resultText,
+  runBulk,
+} from './bulk.js';
 import { browserStorage, DENSITIES, DENSITY_LABELS, loadDensity, saveDensity } from './density.js';
 import { externalLink, h, navLink } from './dom.js';
 import { applyFilter, filterChoices, filterSearch, parseFilter, SORTS, wantsResolved } from './filters.js';
@@ -88,9 +98,11 @@ function ownerCell(o) {
  * Fills `tr` with the incident's cells. Called for new rows and, in place, for every change.
  * @param {HTMLTableRowElement} tr
  * @param {Incident} i
+ * @param {HTMLTableCellElement | null} [lead] the selection cell, for people who can act (kept, not rebuilt)
  */
-function renderRow(tr, i) {
-  const hadFocus = tr.contains(document.activeElement);
+function renderRow(tr, i, lead = null) {
+  const leadFocused = lead?.contains(document.activeElement) === true;
+  const hadFocus = !leadFocused && tr.contains(document.activeElement);
   tr.className = `incident row-${i.status}${i.ownership.owned ? '' : ' unowned'}${i.drill ? ' is-drill' : ''}`;
   tr.dataset.id = i.id;
   tr.dataset.severity = i.severity;
@@ -99,6 +111,7 @@ function renderRow(tr, i) {
   const assigned = assigneeNames(i.assignees);
   const handling = handlingCells(i);
   tr.replaceChildren(
+    ...(lead ? [lead] : []),
     h('td', { class: 'c-number', role: 'cell', text: incidentNumber(i.number) }),
     h('td', { class: 'c-sev', role: 'cell' }, severityChip(i.severity), providerSeverityTag(i)),
     h(
@@ -141,6 +154,7 @@ function renderRow(tr, i) {
     h('td', { class: 'c-provider', role: 'cell' }, externalLink(i.providerUrl, providerName(i.provider))),
   );
   if (hadFocus) title.focus({ preventScroll: true });
+  else if (leadFocused) lead.querySelector('input')?.focus({ preventScroll: true });
 }
 
 /**
@@ -266,6 +280,22 @@ export function createDashboard(ctx) {
     applyDensity();
   });
 
+  // ---- selection and bulk actions: for people who may act (viewers see no checkboxes)
+  const canAct = ctx.can('responder');
+  const selection = createSelection();
+  /** Selection cells by incident id, kept across re-renders (so a focused checkbox stays focused). */
+  /** @type {Map<string, HTMLTableCellElement>} */
+  const selectCells = new Map();
+  /** The selectable incidents shown, in list order (set by layout). */
+  /** @type {string[]} */
+  let shownSelectable = [];
+  let bulkRunning = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let disarmTimer;
+  const selectAll = canAct
+    ? h('input', { type: 'checkbox', class: 'select-all', 'aria-label': 'Select all incidents shown' })
+    : null;
+
   const counts = h('div', { class: 'counts', 'aria-label': 'Open incidents by severity' });
   const summary = h('p', { class: 'summary', role: 'status', 'aria-live': 'polite', text: 'Loading incidents…' });
   const tbody = h('tbody', { role: 'rowgroup' });
@@ -278,6 +308,7 @@ export function createDashboard(ctx) {
       h(
         'tr',
         { role: 'row' },
+        selectAll ? h('th', { scope: 'col', role: 'columnheader', class: 'c-select' }, selectAll) : null,
         COLUMNS.map(([key, label, title]) =>
           key === 'number'
             ? // "#" read aloud is "number sign": say "Number".
@@ -294,14 +325,65 @@ export function createDashboard(ctx) {
     tbody,
   );
   summary.id = 'list-summary';
+  table.classList.toggle('selectable', canAct);
   applyDensity();
   const empty = h('p', { class: 'empty', hidden: true });
+
+  // The bulk bar: shown while incidents are selected or a bulk action's results are on show.
+  const bulkCount = h('strong', { class: 'bulk-count' });
+  const ackButton = h('button', { type: 'button', class: 'primary', text: BULK_ACTIONS.acknowledge.label });
+  const resolveButton = h('button', { type: 'button', class: 'resolve', text: BULK_ACTIONS.resolve.label });
+  const noteButton = h('button', {
+    type: 'button',
+    class: 'secondary',
+    text: 'Add note…',
+    'aria-expanded': 'false',
+    'aria-controls': 'bulk-note',
+  });
+  const clearSelection = h('button', { type: 'button', class: 'secondary', text: 'Clear' });
+  const noteText = h('textarea', { id: 'bulk-note-text', name: 'note', rows: 2, maxlength: 10000, required: true });
+  const noteForm = h(
+    'form',
+    { class: 'bulk-note', id: 'bulk-note', 'aria-label': 'Note for the selected incidents', hidden: true },
+    h('label', { for: 'bulk-note-text', text: 'Note to add to each selected incident' }),
+    noteText,
+    h(
+      'div',
+      { class: 'bulk-note-buttons' },
+      h('button', { type: 'submit', class: 'primary', text: 'Add note' }),
+      h('button', { type: 'button', class: 'secondary', text: 'Cancel', on: { click: () => closeNote() } }),
+    ),
+  );
+  const bulkStatus = h('p', { class: 'bulk-status', role: 'status', 'aria-live': 'polite' });
+  const bulkResults = h('ol', { class: 'bulk-results', 'aria-label': 'Result for each incident', hidden: true });
+  const bulkBar = h(
+    'section',
+    { class: 'bulk-bar', 'aria-label': 'Selected incidents', hidden: true },
+    h(
+      'div',
+      { class: 'bulk-row' },
+      bulkCount,
+      h(
+        'div',
+        { class: 'bulk-actions', role: 'group', 'aria-label': 'Act on the selected incidents' },
+        ackButton,
+        resolveButton,
+        noteButton,
+        clearSelection,
+      ),
+      bulkStatus,
+    ),
+    noteForm,
+    bulkResults,
+  );
+
   const element = h(
     'section',
     { class: 'view dashboard', 'aria-label': 'Active incidents' },
     toolbar,
     h('div', { class: 'list-head' }, counts, h('div', { class: 'list-side' }, summary, densityControl)),
     h('div', { class: 'table-wrap' }, table),
+    canAct ? bulkBar : null,
     empty,
   );
 
@@ -385,8 +467,9 @@ export function createDashboard(ctx) {
     let tr = rows.get(i.id);
     if (!tr) {
       tr = h('tr', { role: 'row' });
-      renderRow(tr, i);
+      renderRow(tr, i, selectCell(i));
       rows.set(i.id, tr);
+      paintSelection(i.id);
     }
     return tr;
   };
@@ -401,7 +484,10 @@ export function createDashboard(ctx) {
     if (current && current.changeSeq >= incident.changeSeq) return;
     incidents.set(incident.id, incident);
     const tr = rows.get(incident.id);
-    if (tr) renderRow(tr, incident);
+    if (tr) {
+      renderRow(tr, incident, selectCell(incident));
+      paintSelection(incident.id);
+    }
     if (live && loaded) flashed.add(incident.id);
     schedule();
   };
@@ -437,6 +523,12 @@ export function createDashboard(ctx) {
         tbody.removeChild(cursor);
         cursor = next;
       }
+    }
+    if (canAct) {
+      // The selection holds only incidents shown: one resolved off the list, or filtered out, leaves it.
+      shownSelectable = visible.filter(isSelectable).map((i) => i.id);
+      for (const id of selection.keepOnly(new Set(shownSelectable))) paintSelection(id);
+      syncBulkBar();
     }
     const flashing = [...flashed].map((id) => rows.get(id)).filter((tr) => tr !== undefined);
     flashed.clear();
@@ -517,6 +609,196 @@ export function createDashboard(ctx) {
     }
   };
 
+  // ---- selection
+  /**
+   * The row's selection cell (responders only): a checkbox for incidents this service can act on.
+   * @param {Incident} i
+   */
+  function selectCell(i) {
+    if (!canAct) return null;
+    let td = selectCells.get(i.id);
+    if (!td) {
+      td = h('td', { class: 'c-select', role: 'cell' });
+      if (isSelectable(i)) td.append(h('input', { type: 'checkbox', class: 'row-select' }));
+      else td.title = `${providerName(i.provider)} incidents are handled at their source`;
+      selectCells.set(i.id, td);
+    }
+    td.querySelector('input')?.setAttribute('aria-label', `Select ${incidentNumber(i.number)} ${i.title}`);
+    return td;
+  }
+
+  /** Shows the row's selection: its checkbox and a highlight. @param {string} id */
+  function paintSelection(id) {
+    const on = selection.has(id);
+    rows.get(id)?.classList.toggle('selected', on);
+    const box = selectCells.get(id)?.querySelector('input');
+    if (box) box.checked = on;
+  }
+
+  function syncBulkBar() {
+    if (!canAct || !selectAll) return;
+    const n = selection.size;
+    bulkBar.hidden = n === 0 && bulkResults.hidden && !bulkRunning;
+    bulkCount.textContent = `${n.toLocaleString()} selected`;
+    for (const b of [ackButton, resolveButton, noteButton]) b.disabled = bulkRunning || n === 0;
+    if (n === 0) closeNote();
+    // Resolve armed for another number of incidents than now selected: ask again.
+    const armedFor = resolveButton.dataset.armedFor;
+    if (armedFor !== undefined && (bulkRunning || armedFor !== String(n))) disarmResolve();
+    const state = selection.headerState(shownSelectable);
+    selectAll.checked = state === 'all';
+    selectAll.indeterminate = state === 'some';
+    selectAll.disabled = shownSelectable.length === 0;
+  }
+
+  /** @param {string} id @param {boolean} [on] */
+  const toggleSelected = (id, on) => {
+    selection.toggle(id, on);
+    paintSelection(id);
+    syncBulkBar();
+  };
+
+  /** The row last selected or unselected by hand: where a Shift+click range starts. */
+  /** @type {string | null} */
+  let anchor = null;
+  /** Shift+click on a checkbox: every row from the last one clicked to this one takes its state. */
+  let shiftClick = false;
+  tbody.addEventListener('click', (event) => {
+    if (event.target instanceof HTMLInputElement && event.target.classList.contains('row-select')) {
+      shiftClick = event.shiftKey;
+    }
+  });
+  tbody.addEventListener('change', (event) => {
+    const box = event.target;
+    if (!(box instanceof HTMLInputElement) || !box.classList.contains('row-select')) return;
+    const id = box.closest('tr')?.dataset.id;
+    if (!id) return;
+    if (shiftClick) {
+      const range = rangeBetween(shownSelectable, anchor, id);
+      selection.setAll(range, box.checked);
+      for (const other of range) paintSelection(other);
+    }
+    shiftClick = false;
+    anchor = id;
+    toggleSelected(id, box.checked);
+  });
+  selectAll?.addEventListener('change', () => {
+    selection.setAll(shownSelectable, selectAll.checked);
+    for (const id of shownSelectable) paintSelection(id);
+    syncBulkBar();
+  });
+  clearSelection.addEventListener('click', () => {
+    const was = selection.ids();
+    selection.clear();
+    for (const id of was) paintSelection(id);
+    bulkResults.hidden = true;
+    bulkResults.replaceChildren();
+    bulkStatus.textContent = '';
+    syncBulkBar();
+  });
+
+  // ---- bulk actions: one request per incident, to the endpoint the incident page uses
+  /** @param {Incident} i */
+  const resultItem = (i) =>
+    h(
+      'li',
+      { class: 'bulk-result pending', 'data-id': i.id },
+      navLink(`/incidents/${encodeURIComponent(i.id)}`, { text: `${incidentNumber(i.number)} ${i.title}` }),
+      h('span', { class: 'bulk-outcome', text: 'Waiting…' }),
+    );
+
+  /**
+   * @param {import('./bulk.js').BulkAction} action
+   * @param {string} [note]
+   */
+  const runAction = async (action, note) => {
+    if (bulkRunning) return;
+    const targets = selection
+      .ids()
+      .map((id) => incidents.get(id))
+      .filter((i) => i !== undefined);
+    if (targets.length === 0) return;
+    bulkRunning = true;
+    /** @type {Map<string, HTMLElement>} */
+    const items = new Map(targets.map((i) => [i.id, resultItem(i)]));
+    bulkResults.replaceChildren(...items.values());
+    bulkResults.hidden = false;
+    bulkStatus.className = 'bulk-status';
+    bulkStatus.textContent = bulkSummary(action, [], targets.length);
+    syncBulkBar();
+    /** @type {import('./bulk.js').BulkResult[]} */
+    const settled = [];
+    const results = await runBulk(
+      action,
+      targets,
+      (id, body) => api(`/v1/incidents/${encodeURIComponent(id)}/actions`, { method: 'POST', body }),
+      {
+        note,
+        onResult: (r) => {
+          settled.push(r);
+          const li = items.get(r.id);
+          if (li) {
+            li.className = `bulk-result result-${r.outcome}`;
+            li.querySelector('.bulk-outcome')?.replaceChildren(
+              h('strong', { text: OUTCOME_LABELS[r.outcome] }),
+              `: ${r.text}`,
+            );
+            li.title = resultText(r);
+          }
+          bulkStatus.textContent = bulkSummary(action, settled, targets.length);
+        },
+      },
+    );
+    // Done or skipped: off the selection. Refused or failed: kept, to look at or try again.
+    for (const r of results) {
+      if (r.outcome !== 'failed' && r.outcome !== 'refused') {
+        selection.toggle(r.id, false);
+        paintSelection(r.id);
+      }
+    }
+    const troubled = results.some((r) => r.outcome === 'failed' || r.outcome === 'refused' || r.outcome === 'unknown');
+    bulkStatus.className = `bulk-status ${troubled ? 'error' : 'ok'}`;
+    bulkRunning = false;
+    syncBulkBar();
+  };
+
+  function disarmResolve() {
+    clearTimeout(disarmTimer);
+    delete resolveButton.dataset.armedFor;
+    resolveButton.textContent = BULK_ACTIONS.resolve.label;
+  }
+  ackButton.addEventListener('click', () => void runAction('acknowledge'));
+  resolveButton.addEventListener('click', () => {
+    // Resolving ends the incidents for everyone: the first click only arms the button.
+    if (resolveButton.dataset.armedFor !== String(selection.size)) {
+      resolveButton.dataset.armedFor = String(selection.size);
+      resolveButton.textContent = `Click again to resolve ${selection.size.toLocaleString()}`;
+      disarmTimer = setTimeout(disarmResolve, 5000);
+      return;
+    }
+    disarmResolve();
+    void runAction('resolve');
+  });
+  function closeNote() {
+    noteForm.hidden = true;
+    noteButton.setAttribute('aria-expanded', 'false');
+  }
+  noteButton.addEventListener('click', () => {
+    const open = noteForm.hidden;
+    noteForm.hidden = !open;
+    noteButton.setAttribute('aria-expanded', String(open));
+    if (open) noteText.focus();
+  });
+  noteForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = noteText.value.trim();
+    if (!text) return;
+    closeNote();
+    void runAction('note', text).then(() => {
+      noteText.value = '';
+    });
+  });
+
   // ---- keyboard: j/k move between rows, Enter follows the focused link
   /** @param {number} delta */
   const move = (delta) => {
@@ -567,6 +849,15 @@ export function createDashboard(ctx) {
       search.select();
     },
     move,
+    /** Selects or unselects the focused row (the `x` key); false when there is nothing to toggle. */
+    toggleFocused() {
+      const tr = document.activeElement?.closest('tbody tr');
+      const id = tr instanceof HTMLTableRowElement && tbody.contains(tr) ? tr.dataset.id : undefined;
+      if (!canAct || !id || !selectCells.get(id)?.querySelector('input')) return false;
+      anchor = id;
+      toggleSelected(id);
+      return true;
+    },
     /** Loads the list afresh (the live feed missed too much to replay): drops what may be stale. */
     reload() {
       incidents.clear();

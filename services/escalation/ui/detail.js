@@ -21,6 +21,7 @@ import {
   unownedBadge,
   unverifiedDrillBadge,
 } from './format.js';
+import { createPicker } from './picker.js';
 
 /** @typedef {import('./types.js').Context} Context */
 /** @typedef {import('./types.js').IncidentDetail} IncidentDetail */
@@ -46,6 +47,12 @@ const KIND_LABELS = {
   note_added: 'Note',
   updated: 'Updated',
 };
+
+/** @param {string} iso e.g. "01/12/2026, 17:00" in the reader's locale */
+function shortTime(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+}
 
 /** @param {Contact[]} contacts */
 function contactList(contacts) {
@@ -255,6 +262,55 @@ export function createIncidentView(id, ctx, opts) {
     ),
     side,
   );
+  /** Who is on call now for the incident's PagerDuty escalation policy (loaded once per page). */
+  const onCallCard = h('section', { class: 'card oncall', 'aria-labelledby': 'oncall-title', hidden: true });
+  let onCallAsked = false;
+  const loadOnCall = async () => {
+    if (onCallAsked || !detail) return;
+    onCallAsked = true;
+    const i = detail.incident;
+    if (i.provider !== 'pagerduty' || !i.labels?.escalation_policy_id) return;
+    onCallCard.hidden = false;
+    const title = h('h2', { id: 'oncall-title', text: 'On call now' });
+    onCallCard.replaceChildren(title, h('p', { class: 'muted', text: 'Asking PagerDuty…' }));
+    try {
+      /** @type {{ policy: { id: string, name: string | null } | null, items: { level: number, user: { name: string, email?: string }, schedule: string | null, end: string | null }[] }} */
+      const res = await api(`/v1/incidents/${encodeURIComponent(id)}/oncall`);
+      onCallCard.replaceChildren(
+        title,
+        h('p', { class: 'muted', text: `PagerDuty escalation policy ${res.policy?.name ?? res.policy?.id ?? ''}` }),
+        res.items.length === 0
+          ? h('p', { class: 'muted', text: 'Nobody is on call for this policy now.' })
+          : h(
+              'ol',
+              { class: 'oncall-levels' },
+              res.items.map((o) =>
+                h(
+                  'li',
+                  {},
+                  h('span', { class: 'oncall-level', text: `Level ${o.level}` }),
+                  ' ',
+                  h('strong', { text: o.user.name }),
+                  o.schedule || o.end
+                    ? h('span', {
+                        class: 'muted',
+                        text: ` (${[o.schedule, o.end ? `until ${shortTime(o.end)}` : null].filter(Boolean).join(', ')})`,
+                      })
+                    : null,
+                ),
+              ),
+            ),
+      );
+    } catch (error) {
+      onCallCard.replaceChildren(
+        title,
+        h('p', {
+          class: 'muted',
+          text: `Who is on call cannot be shown: ${error instanceof ApiError ? error.message : String(error)}`,
+        }),
+      );
+    }
+  };
   const status = h('p', { class: 'loading', text: 'Loading incident…' });
   const element = h('section', { class: 'view detail', 'aria-labelledby': 'incident-title' }, back, head, status, body);
 
@@ -350,6 +406,7 @@ export function createIncidentView(id, ctx, opts) {
         h('h2', { text: 'Escalation path' }),
         escalationPath(o),
       ),
+      onCallCard,
       h(
         'section',
         { class: 'card' },
@@ -496,64 +553,59 @@ export function createIncidentView(id, ctx, opts) {
       });
       return b;
     };
+    // Pickers of the provider's escalation policies and users (GET .../targets): names shown, ids sent.
+    const policyPicker = createPicker({
+      incidentId: id,
+      kind: 'escalation_policy',
+      label: provider === 'pagerduty' ? 'or escalation policy' : 'Escalation',
+      providerName: providerName(provider),
+    });
     const escalate = h(
       'form',
       { class: 'action-form', 'aria-label': 'Escalate' },
       h('h3', { text: 'Escalate' }),
       provider === 'pagerduty'
-        ? [
-            h(
-              'label',
-              {},
-              h('span', { text: 'Level' }),
-              h('input', { type: 'number', name: 'level', min: 1, max: 20, inputmode: 'numeric' }),
-            ),
-            h(
-              'label',
-              {},
-              h('span', { text: 'or escalation policy id' }),
-              h('input', { name: 'policy', placeholder: 'P1ABCDE', autocomplete: 'off' }),
-            ),
-          ]
-        : [
-            h('label', {}, h('span', { text: 'Escalation id' }), h('input', { name: 'policy', autocomplete: 'off' })),
-            h(
-              'label',
-              {},
-              h('span', { text: 'or escalation name' }),
-              h('input', { name: 'name', autocomplete: 'off' }),
-            ),
-          ],
+        ? h(
+            'label',
+            {},
+            h('span', { text: 'Level' }),
+            h('input', { type: 'number', name: 'level', min: 1, max: 20, inputmode: 'numeric' }),
+          )
+        : null,
+      policyPicker.element,
       button('Escalate', 'secondary'),
     );
+    escalate.addEventListener('reset', () => policyPicker.reset());
     escalate.addEventListener('submit', (event) => {
       event.preventDefault();
-      const data = new FormData(escalate);
-      const level = String(data.get('level') ?? '').trim();
-      const policy = String(data.get('policy') ?? '').trim();
-      const name = String(data.get('name') ?? '').trim();
+      const level = String(new FormData(escalate).get('level') ?? '').trim();
+      const policy = policyPicker.value();
+      if (policy === null && policyPicker.filled()) return; // the picker says what to do
       /** @type {Record<string, unknown>} */
       const body = { action: 'escalate' };
       if (level) body.level = Number(level);
       if (policy) body.escalationPolicyId = policy;
-      if (name) body.escalationName = name;
       void send('Escalate', body, null, escalate);
+    });
+    const userPicker = createPicker({
+      incidentId: id,
+      kind: 'user',
+      label: `${providerName(provider)} user`,
+      providerName: providerName(provider),
+      required: true,
     });
     const reassign = h(
       'form',
       { class: 'action-form', 'aria-label': 'Reassign' },
       h('h3', { text: 'Reassign' }),
-      h(
-        'label',
-        {},
-        h('span', { text: `${providerName(provider)} user id` }),
-        h('input', { name: 'userId', required: true, autocomplete: 'off' }),
-      ),
+      userPicker.element,
       button('Reassign', 'secondary'),
     );
+    reassign.addEventListener('reset', () => userPicker.reset());
     reassign.addEventListener('submit', (event) => {
       event.preventDefault();
-      const userId = String(new FormData(reassign).get('userId') ?? '').trim();
+      const userId = userPicker.value();
+      if (userId === null) return; // the picker says what to do
       void send('Reassign', { action: 'reassign', userId }, null, reassign);
     });
     const note = h(
@@ -600,6 +652,7 @@ export function createIncidentView(id, ctx, opts) {
       body.hidden = false;
       if (actions.childElementCount === 0) buildActions();
       render();
+      void loadOnCall();
     } catch (error) {
       if (detail) return; // keep showing what we have; the next change retries
       status.className = 'loading error';

@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { temporaryDirectories } from '@micro-oncall/test-kit/temp';
 import { describe, expect, it } from 'vitest';
 import {
   awsComponentOf,
@@ -148,7 +148,7 @@ describe('AWS components and incidents', () => {
 });
 
 describe('aws-health configuration', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'aws-health-config-'));
+  const dir = temporaryDirectories()('aws-health-config-');
   const file = (name: string, text: string) => {
     const path = join(dir, name);
     writeFileSync(path, text);

@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, createMetricsRegistry, type Registry } from '@micro-oncall/service-kit';
+import { temporaryDirectories } from '@micro-oncall/test-kit/temp';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Mapping } from './config/mapping.js';
 import { createMappingWatcher, type MappingWatcher, type MappingWatcherOptions } from './mapping-reload.js';
@@ -29,13 +29,14 @@ async function metric(registry: Registry, name: string, labels = ''): Promise<nu
 }
 
 describe(createMappingWatcher.name, () => {
+  const tempDir = temporaryDirectories();
   const watchers: MappingWatcher[] = [];
   afterEach(async () => {
     await Promise.all(watchers.splice(0).map((w) => w.stop()));
   });
 
   function setup(text: string, opts: Partial<MappingWatcherOptions> = {}) {
-    const dir = mkdtempSync(join(tmpdir(), 'status-mapper-reload-'));
+    const dir = tempDir('status-mapper-reload-');
     const file = join(dir, 'mapping.yml');
     writeFileSync(file, text);
     const logs: { level: string; msg: string; problems?: string[] }[] = [];
@@ -128,7 +129,7 @@ describe(createMappingWatcher.name, () => {
 
   it('follows a Kubernetes ConfigMap update (a new directory, then an atomic swap of the ..data symlink) on its own', async () => {
     // The kubelet's layout: mapping.yml -> ..data/mapping.yml, ..data -> ..<timestamp>/
-    const dir = mkdtempSync(join(tmpdir(), 'status-mapper-configmap-'));
+    const dir = tempDir('status-mapper-configmap-');
     mkdirSync(join(dir, '..2026_01_16_08_00_00.1'));
     writeFileSync(join(dir, '..2026_01_16_08_00_00.1', 'mapping.yml'), rule('frontend'));
     symlinkSync('..2026_01_16_08_00_00.1', join(dir, '..data'));

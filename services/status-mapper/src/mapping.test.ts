@@ -1,14 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { temporaryDirectories } from '@micro-oncall/test-kit/temp';
 import { describe, expect, it } from 'vitest';
 import { diffComponents } from './changes.js';
 import { Mapping } from './config/mapping.js';
 import { loadSources } from './config/sources.js';
 import { internalStatus } from './internal-status.js';
 
+const tempDir = temporaryDirectories();
 const file = (name: string, text: string) => {
-  const path = join(mkdtempSync(join(tmpdir(), 'status-mapper-unit-')), name);
+  const path = join(tempDir('status-mapper-unit-'), name);
   writeFileSync(path, text);
   return path;
 };

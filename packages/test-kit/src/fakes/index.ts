@@ -8,14 +8,24 @@ export {
   startFakeAwsHealth,
 } from './aws-health.js';
 export {
+  FAKE_OPSGENIE_ESCALATIONS,
+  FAKE_OPSGENIE_SCHEDULES,
+  FAKE_OPSGENIE_USERS,
   type FakeOpsgenie,
   type FakeOpsgenieAlert,
+  type FakeOpsgenieEscalation,
+  type FakeOpsgenieSchedule,
+  type FakeOpsgenieUser,
   type OpsgenieProcessingFault,
   startFakeOpsgenie,
 } from './opsgenie.js';
 export {
+  FAKE_PAGERDUTY_SCHEDULES,
   type FakePagerDuty,
+  type FakePagerDutyEscalationPolicy,
   type FakePagerDutyIncident,
+  type FakePagerDutySchedule,
+  type FakePagerDutyUser,
   PAGERDUTY_MEDIA_TYPE,
   startFakePagerDuty,
 } from './pagerduty.js';

@@ -23,6 +23,72 @@ export interface FakeOpsgenieAlert {
 /** How the next accepted action request(s) will end, as read from `GET /v2/alerts/requests/{id}`. */
 export type OpsgenieProcessingFault = 'fails' | 'never-confirms';
 
+export interface FakeOpsgenieUser {
+  id: string;
+  /** The user's email. */
+  username: string;
+  fullName: string;
+  role?: string;
+  blocked?: boolean;
+}
+
+export interface FakeOpsgenieEscalation {
+  id: string;
+  name: string;
+  description?: string;
+  team?: string;
+}
+
+export interface FakeOpsgenieSchedule {
+  id: string;
+  name: string;
+  timezone: string;
+  enabled?: boolean;
+  team?: string;
+}
+
+/** Realistic default lists for the Opsgenie lookups. */
+export const FAKE_OPSGENIE_USERS: FakeOpsgenieUser[] = [
+  {
+    id: 'b5b92115-bfe7-43eb-8c2a-e467f2e5ddc4',
+    username: 'grace.hopper@example.com',
+    fullName: 'Grace Hopper',
+    role: 'Admin',
+  },
+  {
+    id: '2c9f7a4e-5b0d-4e36-9d55-7f1d2a9c6b10',
+    username: 'alan.turing@example.com',
+    fullName: 'Alan Turing',
+    role: 'User',
+  },
+  {
+    id: 'e0b4c3f2-8a61-4d7e-b9a0-3c5d6e7f8a91',
+    username: 'katherine.johnson@example.com',
+    fullName: 'Katherine Johnson',
+    role: 'User',
+  },
+  {
+    id: '7d1e2f30-4a5b-4c6d-8e9f-0a1b2c3d4e5f',
+    username: 'former.employee@example.com',
+    fullName: 'Former Employee',
+    role: 'User',
+    blocked: true,
+  },
+];
+export const FAKE_OPSGENIE_ESCALATIONS: FakeOpsgenieEscalation[] = [
+  {
+    id: '9a3f6b1c-2d4e-4f5a-8b7c-1d2e3f4a5b6c',
+    name: 'Checkout escalation',
+    description: 'Primary, then secondary, then the lead',
+    team: 'Checkout',
+  },
+  { id: '4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8', name: 'Platform escalation', team: 'Platform' },
+];
+export const FAKE_OPSGENIE_SCHEDULES: FakeOpsgenieSchedule[] = [
+  { id: 'd1c2b3a4-e5f6-4a7b-8c9d-0e1f2a3b4c5d', name: 'Checkout on-call', timezone: 'Europe/Berlin', team: 'Checkout' },
+  { id: 'a9b8c7d6-e5f4-4a3b-2c1d-0e9f8a7b6c5d', name: 'Platform on-call', timezone: 'UTC', team: 'Platform' },
+];
+
 export interface FakeOpsgenie {
   url: string;
   requests: RecordedRequest[];
@@ -54,6 +120,7 @@ const SUCCESS_STATUS: Record<Action, string> = {
 };
 const IDENTIFIER_TYPES = ['id', 'tiny', 'alias'];
 const INTEGRATION_ID = 'fake-integration-0001';
+const USER_PARAMS = ['limit', 'offset', 'sortField', 'order', 'query'];
 
 interface Processing {
   action: Action;
@@ -72,7 +139,17 @@ export async function startFakeOpsgenie(opts: {
   alerts?: string[];
   /** How many polls of a request answer 404 before its outcome is known (default 1). */
   processingPolls?: number;
+  /** Default FAKE_OPSGENIE_USERS. */
+  users?: FakeOpsgenieUser[];
+  /** Default FAKE_OPSGENIE_ESCALATIONS. */
+  escalations?: FakeOpsgenieEscalation[];
+  /** Default FAKE_OPSGENIE_SCHEDULES. */
+  schedules?: FakeOpsgenieSchedule[];
 }): Promise<FakeOpsgenie> {
+  const users = opts.users ?? FAKE_OPSGENIE_USERS;
+  const escalations = opts.escalations ?? FAKE_OPSGENIE_ESCALATIONS;
+  const schedules = opts.schedules ?? FAKE_OPSGENIE_SCHEDULES;
+  let baseUrl = '';
   const alerts = new Map<string, FakeOpsgenieAlert>();
   const processing = new Map<string, Processing>();
   const processingFaults: { outcome: OpsgenieProcessingFault; status: string; remaining: number }[] = [];
@@ -111,11 +188,105 @@ export async function startFakeOpsgenie(opts: {
       return reply(401, { message: 'Could not authenticate' });
     }
     const [v2, root, idOrRequests, last, ...rest] = req.segments;
+    if (req.method === 'GET' && v2 === 'v2' && idOrRequests === undefined) {
+      if (root === 'users') return listUsers(req.query);
+      if (root === 'escalations' || root === 'schedules') return listAll(root, req.query);
+    }
     if (v2 !== 'v2' || root !== 'alerts' || rest.length > 0) return reply(404, { message: 'Not Found' });
     if (req.method === 'GET' && idOrRequests === 'requests' && last) return poll(last);
     const action = last === undefined ? undefined : ACTIONS[last];
     if (req.method !== 'POST' || !idOrRequests || !action) return reply(404, { message: 'Not Found' });
     return perform(req, idOrRequests, action);
+  }
+
+  const team = (name: string | undefined) =>
+    name === undefined ? undefined : { id: `team-${name.toLowerCase()}`, name };
+
+  /** `GET /v2/users`: paged by limit/offset, sorted; `query` is Opsgenie's field filter (`role:admin`). */
+  function listUsers(query: URLSearchParams): Answer {
+    const unknown = [...new Set(query.keys())].filter((k) => !USER_PARAMS.includes(k));
+    if (unknown.length > 0) return reply(422, { message: `Unknown query parameter(s): ${unknown.join(', ')}` });
+    for (const key of ['limit', 'offset']) {
+      const raw = query.get(key);
+      if (raw !== null && !/^\d+$/.test(raw)) return reply(422, { message: `${key} must be a non-negative integer` });
+    }
+    const limit = Number(query.get('limit') ?? 100);
+    const offset = Number(query.get('offset') ?? 0);
+    if (limit < 1 || limit > 100) return reply(422, { message: 'limit must be between 1 and 100' });
+    const sortField = query.get('sortField') ?? 'username';
+    if (!['username', 'fullName', 'insertedAt'].includes(sortField)) {
+      return reply(422, { message: 'sortField must be one of username, fullName, insertedAt' });
+    }
+    const order = query.get('order') ?? 'asc';
+    if (order !== 'asc' && order !== 'desc') return reply(422, { message: 'order must be asc or desc' });
+    const filter = query.get('query');
+    const role = filter === null ? null : /^role:(\w+)$/i.exec(filter)?.[1];
+    if (filter !== null && !role) return reply(422, { message: 'query must be a field filter such as role:admin' });
+    const key = (u: FakeOpsgenieUser) =>
+      sortField === 'fullName' ? u.fullName : sortField === 'username' ? u.username : u.id;
+    const all = users
+      .filter((u) => !role || (u.role ?? 'User').toLowerCase() === role.toLowerCase())
+      .sort((a, b) => key(a).localeCompare(key(b)) * (order === 'asc' ? 1 : -1));
+    const page = (o: number) => `${baseUrl}/v2/users?limit=${limit}&offset=${o}&sortField=${sortField}&order=${order}`;
+    const lastOffset = Math.max(0, Math.floor((all.length - 1) / limit) * limit);
+    return reply(200, {
+      totalCount: all.length,
+      data: all.slice(offset, offset + limit).map((u) => ({
+        id: u.id,
+        username: u.username,
+        fullName: u.fullName,
+        role: { id: u.role ?? 'User', name: u.role ?? 'User' },
+        timeZone: 'Europe/London',
+        locale: 'en_GB',
+        blocked: u.blocked ?? false,
+        verified: true,
+        createdAt: '2024-03-01T09:00:00.000Z',
+      })),
+      paging: {
+        first: page(0),
+        ...(offset + limit < all.length ? { next: page(offset + limit) } : {}),
+        ...(offset > 0 ? { prev: page(Math.max(0, offset - limit)) } : {}),
+        last: page(lastOffset),
+      },
+    });
+  }
+
+  /** `GET /v2/escalations` and `GET /v2/schedules`: not paged. */
+  function listAll(root: 'escalations' | 'schedules', query: URLSearchParams): Answer {
+    const allowed = root === 'schedules' ? ['expand'] : [];
+    const unknown = [...new Set(query.keys())].filter((k) => !allowed.includes(k));
+    if (unknown.length > 0) return reply(422, { message: `Unknown query parameter(s): ${unknown.join(', ')}` });
+    if (root === 'escalations') {
+      return reply(200, {
+        data: escalations.map((e) => ({
+          id: e.id,
+          name: e.name,
+          description: e.description ?? '',
+          ...(e.team ? { ownerTeam: team(e.team) } : {}),
+          rules: [
+            {
+              condition: 'if-not-acked',
+              notifyType: 'default',
+              delay: { timeAmount: 0, timeUnit: 'minutes' },
+              recipient: { type: 'user', id: users[0]?.id, username: users[0]?.username },
+            },
+          ],
+          repeat: { waitInterval: 0, count: 0, resetRecipientStates: false, closeAlertAfterAll: false },
+        })),
+      });
+    }
+    return reply(200, {
+      data: schedules.map((s) => ({
+        id: s.id,
+        name: s.name,
+        description: '',
+        timezone: s.timezone,
+        enabled: s.enabled ?? true,
+        ...(s.team ? { ownerTeam: team(s.team) } : {}),
+        rotations: [],
+      })),
+      expandable: ['rotation'],
+    });
   }
 
   function perform(req: IncomingRequest, identifier: string, action: Action): Answer {
@@ -192,6 +363,8 @@ export async function startFakeOpsgenie(opts: {
         ? { message: 'You are making too many requests! To avoid errors, we recommend you limit requests.' }
         : { message: status >= 500 ? 'Internal Server Error' : `Fault ${status}`, took: 0, requestId: randomUUID() },
   });
+
+  baseUrl = server.url;
 
   return {
     ...server,

@@ -23,6 +23,37 @@ export interface FakePagerDutyIncident {
   notes: { id: string; content: string; user: { id: string; type: 'user_reference' } }[];
 }
 
+/** A user as `GET /users` lists it (name, role and time zone default from the email). */
+export interface FakePagerDutyUser {
+  id: string;
+  email: string;
+  name?: string;
+  role?: string;
+  time_zone?: string;
+}
+
+export interface FakePagerDutyEscalationPolicy {
+  id: string;
+  name: string;
+  /** One entry per level: the users and schedules notified at it. */
+  levels: { id: string; type: 'user_reference' | 'schedule_reference'; summary: string }[][];
+}
+
+export interface FakePagerDutySchedule {
+  id: string;
+  name: string;
+  time_zone: string;
+  /** Who is on call now in this schedule. */
+  onCall: string;
+}
+
+/** Realistic default lists (the incidents' default policy PFAKEEP among them). */
+export const FAKE_PAGERDUTY_SCHEDULES: FakePagerDutySchedule[] = [
+  { id: 'PSCHPRI', name: 'Checkout primary', time_zone: 'Europe/Berlin', onCall: '' },
+  { id: 'PSCHSEC', name: 'Checkout secondary', time_zone: 'America/New_York', onCall: '' },
+  { id: 'PSCHPLT', name: 'Platform follow-the-sun', time_zone: 'UTC', onCall: '' },
+];
+
 export interface FakePagerDuty {
   url: string;
   requests: RecordedRequest[];
@@ -61,9 +92,43 @@ const INCIDENT_FIELDS = [
  */
 export async function startFakePagerDuty(opts: {
   token: string;
-  users: { id: string; email: string }[];
+  users: FakePagerDutyUser[];
   incidents?: string[];
+  /** Default: three policies over the default schedules and the first user, PFAKEEP first. */
+  escalationPolicies?: FakePagerDutyEscalationPolicy[];
+  /** Default FAKE_PAGERDUTY_SCHEDULES, on call: the users in turn. */
+  schedules?: FakePagerDutySchedule[];
 }): Promise<FakePagerDuty> {
+  const users = opts.users.map((u) => ({
+    id: u.id,
+    email: u.email,
+    name: u.name ?? nameFromEmail(u.email),
+    role: u.role ?? 'user',
+    time_zone: u.time_zone ?? 'Europe/London',
+  }));
+  const schedules =
+    opts.schedules ??
+    FAKE_PAGERDUTY_SCHEDULES.map((s, i) => ({ ...s, onCall: users[i % Math.max(1, users.length)]?.id ?? '' }));
+  const scheduleRef = (s: FakePagerDutySchedule) => ({
+    id: s.id,
+    type: 'schedule_reference' as const,
+    summary: s.name,
+  });
+  const firstUser = users[0];
+  const userRef = firstUser ? [{ id: firstUser.id, type: 'user_reference' as const, summary: firstUser.name }] : [];
+  const policies: FakePagerDutyEscalationPolicy[] = opts.escalationPolicies ?? [
+    {
+      id: 'PFAKEEP',
+      name: 'Checkout escalation',
+      levels: [
+        schedules[0] ? [scheduleRef(schedules[0])] : [],
+        schedules[1] ? [scheduleRef(schedules[1])] : [],
+        userRef,
+      ],
+    },
+    { id: 'PPLATEP', name: 'Platform escalation', levels: [schedules[2] ? [scheduleRef(schedules[2])] : [], userRef] },
+    { id: 'PDBAEEP', name: 'Databases (business hours)', levels: [userRef] },
+  ];
   const incidents = new Map<string, FakePagerDutyIncident & { number: number; createdAt: string; updatedAt: string }>();
   let numbers = 0;
   const addIncident = (id: string) => {
@@ -119,6 +184,9 @@ export async function startFakePagerDuty(opts: {
       return { status: 406, body: { error: { message: `Accept must be ${PAGERDUTY_MEDIA_TYPE}` } } };
     }
     const [root, id, sub, ...rest] = req.segments;
+    if (req.method === 'GET' && id === undefined && root !== undefined && root in LISTS) {
+      return list(root as keyof typeof LISTS, req.query);
+    }
     const route =
       root !== 'incidents' || !id || rest.length > 0
         ? null
@@ -146,8 +214,131 @@ export async function startFakePagerDuty(opts: {
     return route === 'update' ? update(id!, body) : addNote(id!, body, user.id);
   }
 
+  const userOf = (u: (typeof users)[number]) => ({
+    id: u.id,
+    type: 'user',
+    summary: u.name,
+    self: `${baseUrl}/users/${u.id}`,
+    html_url: `https://fake.pagerduty.invalid/users/${u.id}`,
+    name: u.name,
+    email: u.email,
+    time_zone: u.time_zone,
+    color: 'purple',
+    role: u.role,
+    avatar_url: `https://fake.pagerduty.invalid/avatars/${u.id}.png`,
+    description: null,
+    invitation_sent: false,
+    job_title: null,
+    teams: [],
+  });
+  const policyOf = (p: FakePagerDutyEscalationPolicy) => ({
+    id: p.id,
+    type: 'escalation_policy',
+    summary: p.name,
+    self: `${baseUrl}/escalation_policies/${p.id}`,
+    html_url: `https://fake.pagerduty.invalid/escalation_policies/${p.id}`,
+    name: p.name,
+    description: '',
+    num_loops: 0,
+    on_call_handoff_notifications: 'if_has_services',
+    escalation_rules: p.levels.map((targets, i) => ({
+      id: `R${p.id}${i + 1}`,
+      escalation_delay_in_minutes: 30,
+      targets: targets.map((t) => ({ ...t })),
+      escalation_rule_assignment_strategy: 'assign_to_everyone',
+    })),
+    services: [],
+    teams: [],
+  });
+  const scheduleOf = (s: FakePagerDutySchedule) => ({
+    id: s.id,
+    type: 'schedule',
+    summary: s.name,
+    self: `${baseUrl}/schedules/${s.id}`,
+    html_url: `https://fake.pagerduty.invalid/schedules/${s.id}`,
+    name: s.name,
+    time_zone: s.time_zone,
+    description: null,
+    escalation_policies: policies
+      .filter((p) => p.levels.some((l) => l.some((t) => t.id === s.id)))
+      .map((p) => ({ id: p.id, type: 'escalation_policy_reference', summary: p.name })),
+    users: users.filter((u) => u.id === s.onCall).map((u) => ({ id: u.id, type: 'user_reference', summary: u.name })),
+    teams: [],
+  });
+
+  /** Who is on call now for each level of the policies (`GET /oncalls`). */
+  const oncalls = (query: URLSearchParams) => {
+    const wanted = query.getAll('escalation_policy_ids[]');
+    const out: unknown[] = [];
+    for (const p of policies) {
+      if (wanted.length > 0 && !wanted.includes(p.id)) continue;
+      for (const [i, targets] of p.levels.entries()) {
+        for (const t of targets) {
+          const schedule = t.type === 'schedule_reference' ? schedules.find((s) => s.id === t.id) : undefined;
+          const user = users.find((u) => u.id === (schedule ? schedule.onCall : t.id));
+          if (!user) continue;
+          out.push({
+            escalation_policy: { id: p.id, type: 'escalation_policy_reference', summary: p.name },
+            escalation_level: i + 1,
+            schedule: schedule ? { id: schedule.id, type: 'schedule_reference', summary: schedule.name } : null,
+            user: query.getAll('include[]').includes('users')
+              ? userOf(user)
+              : { id: user.id, type: 'user_reference', summary: user.name },
+            start: schedule ? new Date(Date.now() - 3_600_000).toISOString() : null,
+            end: schedule ? new Date(Date.now() + 7 * 3_600_000).toISOString() : null,
+          });
+        }
+      }
+    }
+    return out;
+  };
+
+  /** `GET /users`, `/escalation_policies`, `/schedules` and `/oncalls`: the documented query parameters only. */
+  function list(root: keyof typeof LISTS, query: URLSearchParams): Answer {
+    const spec = LISTS[root];
+    const errors: string[] = [];
+    for (const key of new Set(query.keys())) {
+      if (!(spec.params as readonly string[]).includes(key)) errors.push(`Unknown query parameter ${key}`);
+    }
+    for (const key of ['limit', 'offset']) {
+      const raw = query.get(key);
+      if (raw !== null && !/^\d+$/.test(raw)) errors.push(`${key} must be a non-negative integer`);
+    }
+    const limit = Number(query.get('limit') ?? 25);
+    const offset = Number(query.get('offset') ?? 0);
+    if (limit < 1 || limit > 100) errors.push('limit must be between 1 and 100');
+    if (offset + limit > 10_000) errors.push('offset + limit must be at most 10000');
+    const total = query.get('total');
+    if (total !== null && total !== 'true' && total !== 'false') errors.push('total must be true or false');
+    for (const include of query.getAll('include[]')) {
+      if (!(spec.includes as readonly string[]).includes(include))
+        errors.push(`include[] ${include} is not supported here`);
+    }
+    if (errors.length > 0) return invalidInput(...errors);
+    const q = (query.get('query') ?? '').trim().toLowerCase();
+    const all =
+      root === 'users'
+        ? users.filter((u) => `${u.name} ${u.email}`.toLowerCase().includes(q)).map(userOf)
+        : root === 'escalation_policies'
+          ? policies.filter((p) => p.name.toLowerCase().includes(q)).map(policyOf)
+          : root === 'schedules'
+            ? schedules.filter((s) => s.name.toLowerCase().includes(q)).map(scheduleOf)
+            : oncalls(query);
+    const page = all.slice(offset, offset + limit);
+    return {
+      status: 200,
+      body: {
+        [root]: page,
+        limit,
+        offset,
+        more: offset + limit < all.length,
+        total: total === 'true' ? all.length : null,
+      },
+    };
+  }
+
   function update(id: string, body: unknown): Answer {
-    const errors = validateIncidentUpdate(body, opts.users);
+    const errors = validateIncidentUpdate(body, users);
     if (errors.length > 0) return invalidInput(...errors);
     const change = (body as { incident: Record<string, unknown> }).incident;
     const state = incidents.get(id)!;
@@ -213,6 +404,48 @@ export async function startFakePagerDuty(opts: {
       return structuredClone(rest);
     },
   };
+}
+
+/** The list endpoints and the query parameters PagerDuty documents for them. */
+const LISTS = {
+  users: {
+    params: ['query', 'team_ids[]', 'include[]', 'limit', 'offset', 'total'],
+    includes: ['contact_methods', 'notification_rules', 'teams', 'subdomains'],
+  },
+  escalation_policies: {
+    params: ['query', 'user_ids[]', 'team_ids[]', 'include[]', 'sort_by', 'limit', 'offset', 'total'],
+    includes: ['services', 'teams', 'targets'],
+  },
+  schedules: {
+    params: ['query', 'include[]', 'since', 'until', 'limit', 'offset', 'total'],
+    includes: ['final_schedule'],
+  },
+  oncalls: {
+    params: [
+      'escalation_policy_ids[]',
+      'schedule_ids[]',
+      'user_ids[]',
+      'since',
+      'until',
+      'earliest',
+      'include[]',
+      'time_zone',
+      'limit',
+      'offset',
+      'total',
+    ],
+    includes: ['users', 'schedules', 'escalation_policies'],
+  },
+} as const satisfies Record<string, { params: readonly string[]; includes: readonly string[] }>;
+
+/** "ada.lovelace@example.com" → "Ada Lovelace". */
+function nameFromEmail(email: string): string {
+  const local = email.split('@')[0] ?? email;
+  return local
+    .split(/[._-]+/)
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join(' ');
 }
 
 function notFound(): Answer {

@@ -30,6 +30,7 @@ export {
   type SlackNotifier,
   type SlackNotifierOptions,
 } from './slack.js';
+export * from './targets.js';
 export * from './types.js';
 
 export interface ProviderRegistry {

@@ -7,12 +7,17 @@ import {
 } from '@micro-oncall/service-kit';
 import { z } from 'zod';
 import { incidentPathId, OPSGENIE_IDS, type PathSegment } from './ids.js';
+import { matching, parseOpsgenieTargets, type Target, type TargetKind } from './targets.js';
 import type { ActionContext, ActionOutcome, ActionRequest, ProviderActions, ProviderHttpOptions } from './types.js';
 
 export const OPSGENIE_API_URL = 'https://api.opsgenie.com';
 export const OPSGENIE_EU_API_URL = 'https://api.eu.opsgenie.com';
 const PROVIDER = 'Opsgenie';
 const SOURCE = 'micro-oncall';
+/** Users are read in pages of this many (Opsgenie's default and maximum is 100)… */
+const OPSGENIE_PAGE = 100;
+/** …and at most this many pages per search. */
+const OPSGENIE_USER_PAGES = 5;
 
 export interface OpsgenieActionsOptions {
   /** Default https://api.opsgenie.com; EU accounts use https://api.eu.opsgenie.com. */
@@ -99,8 +104,43 @@ export function createOpsgenieActions(opts: OpsgenieActionsOptions): ProviderAct
     );
   }
 
+  /**
+   * `GET /v2/users` (paged by offset, at most OPSGENIE_USER_PAGES pages of 100), `/v2/escalations`
+   * or `/v2/schedules` (not paged). Opsgenie's `query` filters by field (`role:admin`), not by
+   * name, so the lists are searched here. The `paging.next` URLs are not followed: the key is
+   * only ever sent to the configured base URL.
+   */
+  async function listTargets(kind: TargetKind, query: string, limit: number) {
+    let items: Target[];
+    if (kind === 'user') {
+      items = [];
+      for (let page = 0; page < OPSGENIE_USER_PAGES; page += 1) {
+        const res = await http.request<{ paging?: { next?: string } }>({
+          method: 'GET',
+          path: '/v2/users',
+          query: {
+            limit: String(OPSGENIE_PAGE),
+            offset: String(page * OPSGENIE_PAGE),
+            sortField: 'fullName',
+            order: 'asc',
+          },
+        });
+        items.push(...parseOpsgenieTargets('user', res.body));
+        if (!res.body?.paging?.next) break;
+      }
+    } else {
+      const res = await http.request({
+        method: 'GET',
+        path: kind === 'schedule' ? '/v2/schedules' : '/v2/escalations',
+      });
+      items = parseOpsgenieTargets(kind, res.body);
+    }
+    return matching(items, query).slice(0, limit);
+  }
+
   return {
     provider: 'opsgenie',
+    listTargets,
     async perform(incident, request: ActionRequest, ctx) {
       const id = incident.providerId;
       // Checked before any request: only Opsgenie's id alphabet goes into the URL path.

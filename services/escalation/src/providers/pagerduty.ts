@@ -1,6 +1,7 @@
 import { createHttpClient, InputError, type Logger, ServiceError, UpstreamError } from '@micro-oncall/service-kit';
 import { z } from 'zod';
 import { incidentPathId, PAGERDUTY_IDS, type PathSegment, requestedId } from './ids.js';
+import { MAX_TARGETS, parsePagerDutyOnCalls, parsePagerDutyTargets, type TargetKind } from './targets.js';
 import type { ActionContext, ActionOutcome, ActionRequest, ProviderActions, ProviderHttpOptions } from './types.js';
 
 export const PAGERDUTY_API_URL = 'https://api.pagerduty.com';
@@ -104,8 +105,32 @@ export function createPagerDutyActions(opts: PagerDutyActionsOptions): ProviderA
     return { detail, providerRequestId: res.headers.get('x-request-id'), providerStatus: res.status };
   }
 
+  /** `GET /users`, `/escalation_policies` or `/schedules`, searched by PagerDuty itself (`query`). */
+  async function listTargets(kind: TargetKind, query: string, limit: number) {
+    const path = { user: '/users', escalation_policy: '/escalation_policies', schedule: '/schedules' }[kind];
+    const res = await http.request({
+      method: 'GET',
+      path,
+      query: { limit: String(Math.min(limit, MAX_TARGETS)), ...(query ? { query } : {}) },
+    });
+    return parsePagerDutyTargets(kind, res.body).slice(0, limit);
+  }
+
+  /** `GET /oncalls?escalation_policy_ids[]=…&include[]=users`: now, one page of 100 (levels × people). */
+  async function onCallNow(policyId: string) {
+    requestedId(PAGERDUTY_IDS, policyId, 'escalation policy');
+    const res = await http.request({
+      method: 'GET',
+      path: '/oncalls',
+      query: { 'escalation_policy_ids[]': policyId, 'include[]': 'users', limit: '100' },
+    });
+    return parsePagerDutyOnCalls(res.body);
+  }
+
   return {
     provider: 'pagerduty',
+    listTargets,
+    onCallNow,
     async perform(incident, request: ActionRequest, ctx) {
       const id = incident.providerId;
       // Checked before any request: only PagerDuty's id alphabet goes into the URL path.

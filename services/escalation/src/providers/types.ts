@@ -1,5 +1,6 @@
 import type { HttpClientOptions, ServiceError } from '@micro-oncall/service-kit';
 import { z } from 'zod';
+import type { ListTargets, OnCall } from './targets.js';
 
 /** What a responder may ask a provider to do with an incident (body of POST /v1/incidents/:id/actions). */
 export const ActionRequest = z.discriminatedUnion('action', [
@@ -39,6 +40,13 @@ export interface ProviderActions {
    * `failed` and answered with its own status.
    */
   refuse?(request: ActionRequest): ServiceError | null;
+  /**
+   * The provider's users, escalation policies or schedules matching `query` (at most `limit`),
+   * for the pickers; absent when the provider has none (Alertmanager). Throws like `perform`.
+   */
+  listTargets?: ListTargets;
+  /** Who is on call now for each level of an escalation policy (PagerDuty); absent elsewhere. */
+  onCallNow?(policyId: string): Promise<OnCall[]>;
   /**
    * Performs the action at the provider; resolves only when the provider confirmed it. Throws a
    * ServiceError (UpstreamError 502, DependencyUnavailableError 503, InputError 400 for requests

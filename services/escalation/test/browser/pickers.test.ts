@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { normalisePagerDuty } from '@micro-oncall/incident-model';
+import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
+import {
+  ensureChromium,
+  type FakePagerDuty,
+  launchChromium,
+  REPO_ROOT,
+  startFakePagerDuty,
+} from '@micro-oncall/test-kit';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onlyEvent, startTestEscalation, type TestEscalation } from '../support.js';
+
+/**
+ * Reassigning and escalating by picking from the provider's lists, in a real browser (Debian's
+ * Chromium through playwright-core), against escalation alone and a fake PagerDuty REST API.
+ * Screenshots go to .dev/screenshots/.
+ */
+
+const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
+
+describe('escalation pickers in a browser', () => {
+  let esc: TestEscalation;
+  let pagerduty: FakePagerDuty;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+  const incident = onlyEvent(
+    normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: 'PUIPICK1' }), { receivedAt: new Date().toISOString() }),
+  );
+
+  beforeAll(async () => {
+    await ensureChromium((line) => console.log(`[browser] ${line}`));
+    pagerduty = await startFakePagerDuty({
+      token: 'pd-picker-token-1',
+      users: [
+        { id: 'PADA001', email: 'ada@example.com', name: 'Ada Lovelace' },
+        { id: 'PGRACE1', email: 'grace.hopper@example.com', name: 'Grace Hopper' },
+        { id: 'PKATJ01', email: 'katherine.johnson@example.com', name: 'Katherine Johnson' },
+        { id: 'PMARGH1', email: 'margaret.hamilton@example.com', name: 'Margaret Hamilton' },
+      ],
+      incidents: ['PUIPICK1'],
+      // The policy the incident fixture names: a schedule at level 1, a person at level 2.
+      escalationPolicies: [
+        {
+          id: 'PUS0KTE',
+          name: 'Payments — primary',
+          levels: [
+            [{ id: 'PSCHPRI', type: 'schedule_reference', summary: 'Checkout primary' }],
+            [{ id: 'PGRACE1', type: 'user_reference', summary: 'Grace Hopper' }],
+          ],
+        },
+      ],
+    });
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'mo-pickers-')), 'pd');
+    writeFileSync(tokenFile, 'pd-picker-token-1', { mode: 0o600 });
+    [esc, browser] = await Promise.all([
+      startTestEscalation('pickers-ui', () => ({
+        OIDC_CLIENT_ID: 'escalation-test',
+        SESSION_SECRET: randomBytes(32).toString('hex'),
+        PAGERDUTY_API_URL: pagerduty.url,
+        PAGERDUTY_API_TOKEN_FILE: tokenFile,
+        PAGERDUTY_FROM_EMAIL: 'ada@example.com',
+        PROVIDER_TIMEOUT_MS: '1000',
+      })),
+      launchChromium(),
+    ]);
+    await esc.publish([incident]);
+    await esc.applied(incident.incidentId, await esc.issuer.token({ sub: 'seed', roles: ['viewer'] }));
+    mkdirSync(SCREENSHOTS, { recursive: true });
+
+    const context = await browser.newContext({
+      viewport: { width: 1440, height: 900 },
+      locale: 'en-GB',
+      timezoneId: 'UTC',
+    });
+    page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('console', (m) => {
+      if (m.text().includes('Content Security Policy')) problems.push(m.text());
+    });
+    const base = esc.service.url;
+    await page.goto(`${base}/`);
+    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
+    await page.getByRole('button', { name: /^Ada Responder/ }).click();
+    await page.waitForURL(`${base}/`);
+    await page.goto(`${base}/incidents/${incident.incidentId}`);
+    await page.getByRole('heading', { name: 'Actions' }).waitFor();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await esc?.stop();
+    await pagerduty?.stop();
+  });
+
+  it("shows who is on call now for the incident's escalation policy", async () => {
+    const card = page.getByRole('region', { name: 'On call now' });
+    await expect
+      .poll(() => card.locator('li').allTextContents())
+      .toEqual([
+        expect.stringMatching(/^Level 1 Ada Lovelace \(Checkout primary, until .+\)$/),
+        'Level 2 Grace Hopper',
+      ]);
+    expect(await card.textContent()).toContain('PagerDuty escalation policy Payments — primary');
+  });
+
+  it('reassigns by typing part of a name and picking the user from the list with the keyboard', async () => {
+    const reassign = page.getByRole('form', { name: 'Reassign' });
+    const box = reassign.getByRole('combobox', { name: 'PagerDuty user' });
+    await box.click();
+    await box.pressSequentially('er', { delay: 40 });
+    const list = reassign.getByRole('listbox');
+    await expect
+      .poll(() => list.locator('.picker-name').allTextContents())
+      .toEqual(['Grace Hopper', 'Katherine Johnson']);
+    // PagerDuty searched for what was typed (debounced: not once per keystroke).
+    const searches = pagerduty.requests.filter((r) => r.path === '/users');
+    expect(searches.map((r) => r.query.query ?? '')).not.toContain('e');
+    expect(searches.at(-1)?.query.query).toBe('er');
+
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(() => list.getByRole('option', { selected: true }).textContent()).toContain('Katherine Johnson');
+    await page.screenshot({ path: join(SCREENSHOTS, 'escalation-picker-reassign.png'), fullPage: true });
+    await page.keyboard.press('Enter');
+    await expect.poll(() => box.inputValue()).toBe('Katherine Johnson');
+    await expect
+      .poll(() => reassign.locator('.picker-note').textContent())
+      .toBe('Chosen: Katherine Johnson <katherine.johnson@example.com> (PagerDuty id PKATJ01)');
+    expect(await list.isHidden()).toBe(true);
+
+    await reassign.getByRole('button', { name: 'Reassign' }).click();
+    await expect
+      .poll(() => page.locator('.action-message').textContent())
+      .toContain('Reassign sent to PagerDuty: PagerDuty reassigned incident PUIPICK1 to user PKATJ01');
+    expect(pagerduty.incident('PUIPICK1')?.assignments).toEqual([
+      { assignee: { id: 'PKATJ01', type: 'user_reference' } },
+    ]);
+    const put = pagerduty.requests.find((r) => r.method === 'PUT');
+    expect(put?.body).toEqual({
+      incident: { type: 'incident_reference', assignments: [{ assignee: { id: 'PKATJ01', type: 'user_reference' } }] },
+    });
+    // The form is ready for the next reassignment.
+    expect(await box.inputValue()).toBe('');
+    await page.screenshot({ path: join(SCREENSHOTS, 'escalation-picker-reassigned.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it('falls back to a typed id, saying why, when PagerDuty cannot list the escalation policies', async () => {
+    pagerduty.failNext({ status: 401 });
+    const escalate = page.getByRole('form', { name: 'Escalate' });
+    const box = escalate.getByRole('combobox', { name: 'or escalation policy' });
+    await box.click();
+    await expect
+      .poll(() => escalate.locator('.picker-note').textContent())
+      .toBe(
+        'PagerDuty escalation policies cannot be listed here (PagerDuty refused to list its escalation policies (401): the PagerDuty API credential was not accepted or lacks access; check PAGERDUTY_API_TOKEN). Type the PagerDuty id instead.',
+      );
+    await box.fill('PPLATEP');
+    await page.screenshot({ path: join(SCREENSHOTS, 'escalation-picker-fallback.png'), fullPage: true });
+    await escalate.getByRole('button', { name: 'Escalate' }).click();
+    await expect
+      .poll(() => page.locator('.action-message').textContent())
+      .toContain('PagerDuty delegated incident PUIPICK1 to escalation policy PPLATEP');
+    expect(pagerduty.incident('PUIPICK1')?.escalation_policy.id).toBe('PPLATEP');
+    expect(problems).toEqual([]);
+  });
+});
