@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export type Log = (line: string) => void;
@@ -53,8 +54,39 @@ export function spawnManaged(
   };
 }
 
-/** Asks the kernel for a free loopback port. */
+/**
+ * Where `freePort` looks: below the kernel's ephemeral range. A port the kernel hands out (to an
+ * outgoing connection — a Kafka or PostgreSQL client — or to another process listening on port 0)
+ * comes from that range, so one chosen below it stays free between this answer and the caller's
+ * listen(), even on a busy machine running several suites at once.
+ */
+function portRange(): [number, number] | null {
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    // Not Linux: the usual default.
+  }
+  return Number.isInteger(ephemeralLow) && ephemeralLow > 21_000 ? [20_000, ephemeralLow] : null;
+}
+
+/** Ports this process handed out: never twice (a stopped server's port may still be in TIME_WAIT). */
+const handedOut = new Set<number>();
+
+/** A free loopback port, outside the kernel's ephemeral range where it can (`portRange`). */
 export async function freePort(): Promise<number> {
+  const range = portRange();
+  for (let attempt = 0; range && attempt < 100; attempt += 1) {
+    const port = randomInt(range[0], range[1]);
+    if (handedOut.has(port) || (await portInUse(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  return kernelPort();
+}
+
+/** Asks the kernel for a free loopback port. */
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
