@@ -1,13 +1,19 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { PAGE_CSP, sendPage, serveUiFolder, serveWebUi } from './index.js';
+
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 function pages() {
   const dir = mkdtempSync(join(tmpdir(), 'web-ui-'));
+  made.push(dir);
   for (const [file, text] of Object.entries({
     'index.html': '<!doctype html><title>page</title>',
     'app.js': 'export {};',

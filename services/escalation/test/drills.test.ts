@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type DrillRunEvent,
@@ -13,6 +12,7 @@ import {
 } from '@micro-oncall/incident-model';
 import { alertmanagerWebhook, drillRunEvent, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import { type FakeSlack, startFakeSlack } from '@micro-oncall/test-kit';
+import { temporaryDirectories } from '@micro-oncall/test-kit/temp';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onlyEvent, startTestEscalation, type TestEscalation, until } from './support.js';
@@ -66,6 +66,8 @@ function runEvent(
 
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
+const temporaryDir = temporaryDirectories();
+
 describe('escalation believes a drill only when the simulator registered its run and the run was active', () => {
   let esc: TestEscalation;
   let slack: FakeSlack;
@@ -100,7 +102,7 @@ describe('escalation believes a drill only when the simulator registered its run
 
   beforeAll(async () => {
     slack = await startFakeSlack();
-    const dir = mkdtempSync(join(tmpdir(), 'mo-drills-'));
+    const dir = temporaryDir('mo-drills-');
     const slackFile = join(dir, 'slack');
     writeFileSync(slackFile, slack.url, { mode: 0o600 });
     esc = await startTestEscalation('drills', () => ({ SLACK_WEBHOOK_URL_FILE: slackFile }));

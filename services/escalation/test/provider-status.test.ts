@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type ComponentStatus,
@@ -12,6 +11,7 @@ import {
 } from '@micro-oncall/incident-model';
 import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import { type FakeSlack, type OpenStream, openStream, startFakeSlack } from '@micro-oncall/test-kit';
+import { temporaryDirectories } from '@micro-oncall/test-kit/temp';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onlyEvent, startTestEscalation, type TestEscalation, until } from './support.js';
@@ -84,6 +84,8 @@ function streamedIncidents(text: string): Incident[] {
   return [...text.matchAll(/^event: incident\ndata: (.+)$/gm)].map((m) => JSON.parse(m[1]!) as Incident);
 }
 
+const temporaryDir = temporaryDirectories();
+
 describe('escalation consuming provider-status', () => {
   let esc: TestEscalation;
   let slack: FakeSlack;
@@ -132,7 +134,7 @@ describe('escalation consuming provider-status', () => {
 
   beforeAll(async () => {
     slack = await startFakeSlack();
-    const dir = mkdtempSync(join(tmpdir(), 'mo-provider-status-'));
+    const dir = temporaryDir('mo-provider-status-');
     const slackFile = join(dir, 'slack');
     writeFileSync(slackFile, slack.url, { mode: 0o600 });
     esc = await startTestEscalation('provider-status', () => ({

@@ -1,11 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { topicName } from '@micro-oncall/incident-model';
 import { alertmanagerWebhook, opsgenieWebhook, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import type { RunningService } from '@micro-oncall/service-kit';
 import { createTestDatabase, testKafka, uniqueNamespace } from '@micro-oncall/test-kit';
+import { temporaryDirectories } from '@micro-oncall/test-kit/temp';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -114,6 +114,8 @@ function mutated(provider: Provider) {
     });
 }
 
+const temporaryDir = temporaryDirectories();
+
 describe('webhook-ingest under hostile input', () => {
   beforeAll(async () => {
     const stack = inject('stack');
@@ -121,7 +123,7 @@ describe('webhook-ingest under hostile input', () => {
     const namespace = uniqueNamespace('fuzz');
     topic = topicName('incident-events', namespace);
     const databaseUrl = await createTestDatabase(stack.databaseUrl, 'fuzz');
-    const dir = mkdtempSync(join(tmpdir(), 'mo-fuzz-'));
+    const dir = temporaryDir('mo-fuzz-');
     const file = (name: string, value: string) => {
       writeFileSync(join(dir, name), value, { mode: 0o600 });
       return join(dir, name);
