@@ -74,10 +74,21 @@ env:
     value: {{ join "," . | quote }}
     param: oidc.roleMap
   {{- end }}
+  - name: GROUPING_WINDOW_SECONDS
+    value: {{ .Values.grouping.windowSeconds | quote }}
+    param: grouping.windowSeconds
+  - name: GROUPING_BY_ALERTNAME
+    value: {{ .Values.grouping.byAlertname | quote }}
+    param: grouping.byAlertname
   {{- with .Values.providers.pagerduty.fromEmail }}
   - name: PAGERDUTY_FROM_EMAIL
     value: {{ . | quote }}
     param: providers.pagerduty.fromEmail
+  {{- end }}
+  {{- with .Values.providers.opsgenie.onCallSchedule }}
+  - name: OPSGENIE_ONCALL_SCHEDULE
+    value: {{ . | quote }}
+    param: providers.opsgenie.onCallSchedule
   {{- end }}
   {{- with .Values.providers.alertmanager.url }}
   - name: ALERTMANAGER_URL
@@ -86,6 +97,9 @@ env:
   - name: ALERTMANAGER_SILENCE_MINUTES
     value: {{ $.Values.providers.alertmanager.silenceMinutes | quote }}
     param: providers.alertmanager.silenceMinutes
+  - name: ALERTMANAGER_RESTART_GRACE_SECONDS
+    value: {{ $.Values.providers.alertmanager.restartGraceSeconds | quote }}
+    param: providers.alertmanager.restartGraceSeconds
   {{- end }}
 secretFiles:
   - env: SESSION_SECRET_FILE

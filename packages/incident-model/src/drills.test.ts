@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DrillRunEvent, drillDedupKey, drillRunIdOf } from './drills.js';
+import { DrillRunEvent, drillDedupKey, drillRunIdOf, drillRunIdOfEvent } from './drills.js';
 import { EVENT_SCHEMAS, envelopeFor } from './events.js';
 import { drillRunEvent } from './fixtures/drills.js';
 import { topicName } from './topics.js';
@@ -54,4 +54,25 @@ describe(drillDedupKey.name, () => {
       expect(drillRunIdOf(key)).toBeNull();
     },
   );
+});
+
+describe(drillRunIdOfEvent.name, () => {
+  const RUN = '7d1c3f9e-2b4a-4c6d-8e0f-1a2b3c4d5e6f';
+  const event = (dedupKey: string, labels: Record<string, string>) => ({
+    dedupKey,
+    snapshot: { labels } as NonNullable<Parameters<typeof drillRunIdOfEvent>[0]['snapshot']>,
+  });
+
+  it('reads the run id from the label, an Opsgenie tag, the dedup key or the PagerDuty incident key', () => {
+    expect(drillRunIdOfEvent(event('fp-1', { drill_run_id: RUN.toUpperCase() }))).toBe(RUN);
+    expect(drillRunIdOfEvent(event('fp-1', { opsgenie_tags: `team:payments, drill_run_id:${RUN}` }))).toBe(RUN);
+    expect(drillRunIdOfEvent(event(drillDedupKey(RUN, 'errors'), {}))).toBe(RUN);
+    expect(drillRunIdOfEvent(event('PD123', { incident_key: drillDedupKey(RUN, 'errors') }))).toBe(RUN);
+  });
+
+  it('finds none where there is no run id, or something else in its place', () => {
+    expect(drillRunIdOfEvent(event('fp-1', { drill: 'true' }))).toBeNull();
+    expect(drillRunIdOfEvent(event('fp-1', { drill_run_id: 'yes' }))).toBeNull();
+    expect(drillRunIdOfEvent({ dedupKey: 'drill:nope:x', snapshot: null })).toBeNull();
+  });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { IncidentEvent } from './events.js';
 import { Severity } from './severity.js';
 import { IsoDateTime } from './time.js';
 
@@ -30,6 +31,25 @@ const DEDUP_KEY = /^drill:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 /** The run id of a drill dedup key (see drillDedupKey), or null when the key is not one. */
 export function drillRunIdOf(dedupKey: string | null | undefined): string | null {
   return (dedupKey && DEDUP_KEY.exec(dedupKey)?.[1]) || null;
+}
+
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The run id an incident event's alert carries, or null: the `drill_run_id` label (Alertmanager,
+ * our ingest), an Opsgenie tag `drill_run_id:<run id>`, or the dedup key `drill:<run id>:<alert>`
+ * (PagerDuty keeps it as the incident key). Whether the run is real and active is the reader's
+ * question: a run id is a claim, not proof.
+ */
+export function drillRunIdOfEvent(event: Pick<IncidentEvent, 'dedupKey' | 'snapshot'>): string | null {
+  const labels = event.snapshot?.labels ?? {};
+  const label = labels[DRILL_RUN_ID_LABEL]?.trim().toLowerCase();
+  if (label && RUN_ID.test(label)) return label;
+  for (const tag of (labels.opsgenie_tags ?? '').split(',')) {
+    const [key, value] = tag.trim().toLowerCase().split(':', 2);
+    if (key === DRILL_RUN_ID_LABEL && value && RUN_ID.test(value)) return value;
+  }
+  return drillRunIdOf(event.dedupKey) ?? drillRunIdOf(labels.incident_key);
 }
 
 export const DrillEnvironment = z.enum(['staging', 'production']);
@@ -97,7 +117,8 @@ export const DrillStepRef = z.object({
   index: z.number().int().min(0).max(1000),
   /** Seconds after the run started. */
   offsetSeconds: z.number().int().min(0),
-  action: z.enum(['fire', 'change_severity', 'add_related', 'resolve']),
+  /** `degrade` turns on a fault-injection flag (served to flagd) until the run ends; it touches no alert. */
+  action: z.enum(['fire', 'change_severity', 'add_related', 'resolve', 'degrade']),
   /** The scenario's alert keys the step touched. */
   alerts: z.array(Text(128)).max(100),
   /** The target that failed (`step_failed`). */

@@ -142,6 +142,30 @@ describe(incidentEventEnvelope.name, () => {
     expect(parsed.data).not.toHaveProperty('change');
   });
 
+  it('reads events written before ADR 0019 (no group key) and carries a group key and a manual grouping', () => {
+    const before = IncidentEventEnvelope.parse(
+      JSON.parse(JSON.stringify(incidentEventEnvelope(anEvent(), { source: '/t' }))),
+    );
+    expect(before.data).not.toHaveProperty('groupKey');
+    const grouped = anEvent({
+      kind: 'updated',
+      snapshot: null,
+      groupKey: '{}:{alertname="PodCrashLooping"}',
+      change: { group: { id: 'grp_0123456789abcdef01234567' } },
+    });
+    const parsed = IncidentEventEnvelope.parse(
+      JSON.parse(JSON.stringify(incidentEventEnvelope(grouped, { source: '/t' }))),
+    );
+    expect(parsed.data).toMatchObject({
+      groupKey: grouped.groupKey,
+      change: { group: { id: grouped.change!.group!.id } },
+    });
+    const split = anEvent({ kind: 'updated', snapshot: null, change: { group: { id: null } } });
+    expect(IncidentEventEnvelope.safeParse(incidentEventEnvelope(split, { source: '/t' })).success).toBe(true);
+    const tooLong = anEvent({ groupKey: 'k'.repeat(513) });
+    expect(IncidentEventEnvelope.safeParse(incidentEventEnvelope(tooLong, { source: '/t' })).success).toBe(false);
+  });
+
   it('accepts a note event without snapshot', () => {
     const envelope = incidentEventEnvelope(anEvent({ kind: 'note_added', snapshot: null, note: 'rolled back' }), {
       source: '/test',

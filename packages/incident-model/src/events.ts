@@ -41,6 +41,19 @@ export const IncidentEventChange = z.object({
    * the receiver's `max_alerts`): they exist, but no event was sent for them.
    */
   truncatedAlerts: z.number().int().min(1).optional(),
+  /**
+   * A responder moved the incident into a group of related alerts (`id`) or out of its group
+   * (`id` null) by hand (escalation's merge and split, ADR 0019). Consumers that group alerts
+   * follow it, and no rule moves the incident again afterwards.
+   */
+  group: z
+    .object({
+      id: z
+        .string()
+        .regex(/^grp_[0-9a-f]{24}$/)
+        .nullable(),
+    })
+    .optional(),
 });
 export type IncidentEventChange = z.infer<typeof IncidentEventChange>;
 
@@ -63,6 +76,12 @@ export const IncidentEvent = z.object({
   snapshot: IncidentSnapshot.nullable(),
   /** What the event says changed; absent when it says nothing beyond its kind (and before ADR 0008). */
   change: IncidentEventChange.optional(),
+  /**
+   * The provider's own grouping of related alerts: the Alertmanager notification's `groupKey`
+   * (a `sha256:` digest of it when longer than the limit). Absent from other providers and from
+   * events before ADR 0019; consumers that group alerts use it (escalation), the rest ignore it.
+   */
+  groupKey: z.string().min(1).max(INCIDENT_LIMITS.groupKey).optional(),
 });
 export type IncidentEvent = z.infer<typeof IncidentEvent>;
 

@@ -29,6 +29,8 @@ export const INCIDENT_LIMITS = {
   note: 10_000,
   providerSeverity: 128,
   assignees: 20,
+  /** An Alertmanager group key (longer ones are carried as a digest, see the normaliser). */
+  groupKey: 512,
 } as const;
 
 /** `inc_` + 24 lowercase hex characters, see {@link incidentIdFor}. */

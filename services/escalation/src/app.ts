@@ -22,6 +22,7 @@ import type { ProviderActions } from './providers/types.js';
 import { createRefusalAudit } from './refusals.js';
 import { createActionsRouter } from './routes/actions.js';
 import { createAuditRouter } from './routes/audit.js';
+import { createGroupingRouter } from './routes/grouping.js';
 import { createIncidentsRouter } from './routes/incidents.js';
 import { createServicesRouter } from './routes/services.js';
 import { createStatsRouter } from './routes/stats.js';
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps): Express {
       app.get('/v1/stream', requireRole('viewer'), deps.live.handler);
       app.use(createIncidentsRouter(deps));
       app.use(createActionsRouter(deps));
+      app.use(createGroupingRouter(deps));
       app.use(createAuditRouter(deps));
       app.use(createServicesRouter(deps));
       app.use(createStatsRouter(deps));

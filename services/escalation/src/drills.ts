@@ -1,4 +1,4 @@
-import { DRILL_RUN_ID_LABEL, drillRunIdOf, type IncidentEvent } from '@micro-oncall/incident-model';
+import { drillRunIdOfEvent, type IncidentEvent } from '@micro-oncall/incident-model';
 import type { IncidentRow } from './db/types.js';
 
 /*
@@ -10,24 +10,11 @@ import type { IncidentRow } from './db/types.js';
  * a real incident, notified and counted, flagged with the reason.
  */
 
-const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The run id an event's alert carries, or null (shared with the simulator's drill reports). */
+export { drillRunIdOfEvent };
 
 /** Tolerated difference between the simulator's clock (run start) and webhook-ingest's (first event received). */
 export const DRILL_CLOCK_SKEW_MS = 10_000;
-
-/** The run id an event's alert carries, or null. */
-export function drillRunIdOfEvent(event: IncidentEvent): string | null {
-  const labels = event.snapshot?.labels ?? {};
-  const label = labels[DRILL_RUN_ID_LABEL]?.trim().toLowerCase();
-  if (label && RUN_ID.test(label)) return label;
-  // Opsgenie keeps tags only: `drill_run_id:<run id>` among `opsgenie_tags`.
-  for (const tag of (labels.opsgenie_tags ?? '').split(',')) {
-    const [key, value] = tag.trim().toLowerCase().split(':', 2);
-    if (key === DRILL_RUN_ID_LABEL && value && RUN_ID.test(value)) return value;
-  }
-  // PagerDuty keeps the dedup key (`drill:<run id>:<alert>`) as the incident key.
-  return drillRunIdOf(event.dedupKey) ?? drillRunIdOf(labels.incident_key);
-}
 
 /** Whether an event says "drill" in any way (a marker, believed or not). */
 export function hasDrillMarker(event: IncidentEvent): boolean {

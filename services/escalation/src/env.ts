@@ -1,4 +1,4 @@
-import { baseConfigSchema, envInt, envList, type Role } from '@micro-oncall/service-kit';
+import { baseConfigSchema, envBoolean, envInt, envList, type Role } from '@micro-oncall/service-kit';
 import { z } from 'zod';
 
 /** escalation configuration; secrets may come from mounted files (`X_FILE`). */
@@ -58,6 +58,17 @@ export const configSchema = baseConfigSchema
     OPSGENIE_API_KEY: z.string().min(8).optional(),
     /** EU accounts: https://api.eu.opsgenie.com */
     OPSGENIE_API_URL: z.string().url().default('https://api.opsgenie.com'),
+    /**
+     * The Opsgenie schedule (its name) whose on-call the incident page shows for an alert none of
+     * whose teams owns an enabled schedule; unset = "cannot be known" for those alerts.
+     */
+    OPSGENIE_ONCALL_SCHEDULE: z
+      .string()
+      .trim()
+      .min(1)
+      .max(256)
+      .refine((name) => name !== '.' && name !== '..', 'must be a schedule name')
+      .optional(),
     /** Alertmanager API (acknowledge = a silence, resolve = expire it), e.g. http://alertmanager.monitoring:9093. */
     ALERTMANAGER_URL: z.string().url().optional(),
     /** `user:password` for basic auth to Alertmanager (or the proxy in front of it); or ALERTMANAGER_BEARER_TOKEN. */
@@ -88,6 +99,11 @@ export const configSchema = baseConfigSchema
     ACTION_DEADLINE_MS: envInt(15_000, { min: 1000, max: 120_000 }),
     /** Slack incoming webhook for new critical and high incidents and escalations (the URL is the credential). */
     SLACK_WEBHOOK_URL: z.string().url().optional(),
+    // Grouping of related alerts (ADR 0019)
+    /** Alerts of one group (same Alertmanager group key, or alertname and service) that started this close together form one group. */
+    GROUPING_WINDOW_SECONDS: envInt(300, { min: 1, max: 24 * 3600 }),
+    /** Group alerts without an Alertmanager group key by alertname and service. */
+    GROUPING_BY_ALERTNAME: envBoolean(true),
     // Kafka
     KAFKA_CONSUMER_GROUP: z.string().default('escalation'),
   })

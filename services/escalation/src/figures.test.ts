@@ -157,13 +157,18 @@ describe('time-to-acknowledge and time-to-resolve metrics', () => {
 
   it('observes each transition once, labelled with the catalogue slug (else other) and drill', async () => {
     const registry = createMetricsRegistry('escalation');
-    const metrics = createFigureMetrics({ registry, catalogue });
+    const metrics = createFigureMetrics({ registry, catalogue, now: () => Date.parse(at(600)) });
+    const receivedAt = at(600);
     const acked = row({ acknowledgedAt: at(60) });
-    metrics.onApplied([{ before: row({}), after: acked }]);
-    metrics.onApplied([{ before: acked, after: { ...acked, resolvedAt: at(600) } }]);
+    metrics.onApplied([{ before: row({}), after: acked, receivedAt }]);
+    metrics.onApplied([{ before: acked, after: { ...acked, resolvedAt: at(600) }, receivedAt }]);
     // An acknowledgement already counted is not counted again.
-    metrics.onApplied([{ before: acked, after: acked }]);
-    metrics.onApplied([{ before: null, after: row({ service: 'ledger', drill: true, acknowledgedAt: at(5) }) }]);
+    metrics.onApplied([{ before: acked, after: acked, receivedAt }]);
+    metrics.onApplied([
+      { before: null, after: row({ service: 'ledger', drill: true, acknowledgedAt: at(5) }), receivedAt },
+    ]);
+    // A change no incident event made (a drill verdict, a regrouping) is no response.
+    metrics.onApplied([{ before: null, after: row({ acknowledgedAt: at(60) }) }]);
 
     const text = await registry.metrics();
     expect(text).toContain(
@@ -175,5 +180,42 @@ describe('time-to-acknowledge and time-to-resolve metrics', () => {
     expect(text).toContain(
       'escalation_incident_time_to_resolve_seconds_sum{service="escalation",severity="high",incident_service="payments-api",drill="false"} 600',
     );
+  });
+});
+
+describe('time-to-acknowledge and time-to-resolve metrics on a replay of the topic', () => {
+  const T = Date.parse('2026-12-01T12:00:00Z');
+  const iso = (ms: number) => new Date(T + ms).toISOString();
+  const acknowledged = {
+    service: 'payments',
+    severity: 'high',
+    drill: false,
+    createdAt: iso(-120_000),
+    triggeredAt: iso(-120_000),
+    acknowledgedAt: iso(-60_000),
+    resolvedAt: null,
+  } as unknown as IncidentRow;
+  const count = async (registry: ReturnType<typeof createMetricsRegistry>) =>
+    /escalation_incident_time_to_acknowledge_seconds_count\{[^}]*\} (\d+)/.exec(await registry.metrics())?.[1] ?? '0';
+
+  it('observes a transition received now, and not the same transition replayed into a rebuilt projection', async () => {
+    let now = T;
+    const registry = createMetricsRegistry('escalation');
+    const metrics = createFigureMetrics({ registry, catalogue, now: () => now });
+    metrics.onApplied([{ before: null, after: acknowledged, receivedAt: iso(-1000) }]);
+    expect(await count(registry)).toBe('1');
+
+    // Hours later the projection is rebuilt from the topic: the same change, made by the same
+    // events (received when they happened), is applied to an empty table again.
+    now = T + 3 * 3_600_000;
+    metrics.onApplied([{ before: null, after: acknowledged, receivedAt: iso(-1000) }]);
+    expect(await count(registry)).toBe('1');
+  });
+
+  it('still observes a consumer that is minutes behind', async () => {
+    const registry = createMetricsRegistry('escalation');
+    const metrics = createFigureMetrics({ registry, catalogue, now: () => T + 10 * 60_000 });
+    metrics.onApplied([{ before: null, after: acknowledged, receivedAt: iso(-1000) }]);
+    expect(await count(registry)).toBe('1');
   });
 });

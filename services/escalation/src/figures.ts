@@ -229,13 +229,31 @@ export function computeFigures(
 export const RESPONSE_TIME_BUCKETS = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400];
 
 /**
+ * A change made by events first received longer ago than this is a replay of the topic (a
+ * projection rebuild, ADR 0004), not a response happening now: it is not observed again.
+ */
+export const RESPONSE_TIME_REPLAY_AFTER_MS = 3_600_000;
+
+/**
  * Prometheus histograms of the time to acknowledge and to resolve, observed when an incident's
  * acknowledgement or resolution is applied (after commit), labelled by severity,
  * `incident_service` (a catalogue slug, else `other`: bounded; `service` is the registry's label
  * naming escalation itself) and `drill` (`true` for verified drills, so dashboards
  * can leave them out). A resolution after a reopen is measured from the reopen.
+ *
+ * Observed once per transition, and only for changes incident events made (`receivedAt`): a
+ * redelivered event is not applied again (the consumer skips known event ids), and a change whose
+ * events were received more than
+ * RESPONSE_TIME_REPLAY_AFTER_MS ago (`receivedAt`) is a replay into a rebuilt projection, already
+ * observed when it happened, so it is left out (a consumer that far behind loses those
+ * observations; the API's figures, computed from the history, still count them).
  */
-export function createFigureMetrics(deps: { registry: Registry; catalogue: Pick<ServiceCatalogue, 'lookup'> }) {
+export function createFigureMetrics(deps: {
+  registry: Registry;
+  catalogue: Pick<ServiceCatalogue, 'lookup'>;
+  now?: () => number;
+}) {
+  const now = deps.now ?? Date.now;
   const labelNames = ['severity', 'incident_service', 'drill'] as const;
   const acknowledge = new Histogram({
     name: 'escalation_incident_time_to_acknowledge_seconds',
@@ -253,7 +271,9 @@ export function createFigureMetrics(deps: { registry: Registry; catalogue: Pick<
   });
   return {
     onApplied(changes: IncidentChange[]) {
-      for (const { before, after } of changes) {
+      for (const { before, after, receivedAt } of changes) {
+        // Only what an incident event did is a response (not a drill verdict or a regrouping).
+        if (receivedAt === undefined || now() - Date.parse(receivedAt) > RESPONSE_TIME_REPLAY_AFTER_MS) continue;
         const start = after.triggeredAt ?? after.createdAt;
         const owner = deps.catalogue.lookup(after.service);
         const labels = {

@@ -12,6 +12,7 @@ import type { ServiceCatalogue } from './catalogue.js';
 import { LIVE_CHANNEL } from './consumers/incident-events.js';
 import { incidents } from './db/schema.js';
 import type { EscalationDb, IncidentRow } from './db/types.js';
+import { type GroupSummary, groupsForIncidents } from './grouping.js';
 import { handlingForIncidents, type IncidentHandling, NO_HANDLING } from './handling.js';
 import { presentWithOwnership } from './present.js';
 import { conditionsForIncidents, type ProviderConditionView } from './provider-context.js';
@@ -21,6 +22,7 @@ interface AnnotatedIncident {
   row: IncidentRow;
   providerConditions: ProviderConditionView[];
   handling: IncidentHandling;
+  group: GroupSummary | null;
 }
 
 export type LiveFeedLimits = LiveStreamLimits;
@@ -46,14 +48,16 @@ export function createLiveFeed(deps: {
   limits?: Partial<LiveFeedLimits>;
 }): LiveStream {
   const annotate = async (rows: IncidentRow[]): Promise<AnnotatedIncident[]> => {
-    const [conditions, handling] = await Promise.all([
+    const [conditions, handling, groups] = await Promise.all([
       conditionsForIncidents(deps.db, rows),
       handlingForIncidents(deps.db, rows),
+      groupsForIncidents(deps.db, rows),
     ]);
     return rows.map((row) => ({
       row,
       providerConditions: conditions.get(row.id) ?? [],
       handling: handling.get(row.id) ?? NO_HANDLING,
+      group: (row.groupId && groups.get(row.groupId)) || null,
     }));
   };
   return createLiveStream<AnnotatedIncident>({
@@ -90,9 +94,9 @@ export function createLiveFeed(deps: {
         return Number(row?.seq ?? 0);
       },
       position: ({ row }) => row.changeSeq,
-      event: ({ row, providerConditions, handling }) => ({
+      event: ({ row, providerConditions, handling, group }) => ({
         name: 'incident',
-        data: presentWithOwnership(row, deps.catalogue, providerConditions, handling),
+        data: presentWithOwnership(row, deps.catalogue, providerConditions, handling, group),
       }),
     },
   });

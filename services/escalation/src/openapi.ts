@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { STATS_MAX_WINDOW_DAYS, StatsQuery } from './figures.js';
 import { ActionRequest } from './providers/types.js';
 import { AuditExportRequest, AuditQuery } from './routes/audit.js';
+import { MergeRequest, SplitRequest } from './routes/grouping.js';
 import { ListIncidentsQuery } from './routes/incidents.js';
 import { TargetsQuery } from './routes/targets.js';
 
@@ -20,7 +21,7 @@ const PROVIDER_CONDITIONS = [
 const DRILLS = [
   'Drills are verified, not declared: `drill` is true only when the run id its alerts carry names a run the',
   'simulator registered on `drills` that was active when the incident arrived; then `drillRun` is `{ id, url }`',
-  "(the run in the simulator's API). `drillRunId`: the run id the alerts carry, believed or not.",
+  "(the run's page in the simulator). `drillRunId`: the run id the alerts carry, believed or not.",
   'A drill marker (`[drill]` title, `drill=true` label, drill tag, a run id) that matches no active run makes a',
   'real incident (notified, counted) with `unverifiedDrillMarker: true` and `unverifiedDrillMarkerReason`.',
 ].join(' ');
@@ -34,12 +35,21 @@ const HANDLING = [
   'Opsgenie), null when none was reported.',
 ].join(' ');
 
+const GROUPS = [
+  '`group`: the group of related alerts the incident belongs to (ADR 0019: one Alertmanager group key, or one',
+  'alertname and service, started within GROUPING_WINDOW_SECONDS of each other; or merged by hand), null when on its',
+  'own: `{ id, alerts, leadId, status, severity, byStatus: { triggered, acknowledged, resolved } }`.',
+  "`status` is the group's: triggered while any alert is, acknowledged while any is and none triggered, resolved when",
+  'all are; `severity` the worst. A list shows a group as one row (its lead, `leadId`); acting on the group acts on',
+  'each of its alerts (those with the same `group.id`; `alerts` of GET /v1/incidents/:id).',
+].join(' ');
+
 const OPERATIONS: ApiOperation[] = [
   {
     method: 'get',
     path: '/v1/incidents',
     summary: 'List incidents with their owners, newest first',
-    description: `${HANDLING} ${PROVIDER_CONDITIONS} ${DRILLS}`,
+    description: `${HANDLING} ${GROUPS} ${PROVIDER_CONDITIONS} ${DRILLS}`,
     role: 'viewer',
     query: ListIncidentsQuery,
     responses: { 200: { description: '{ items: incident (with providerConditions) + ownership, nextCursor }' } },
@@ -50,6 +60,9 @@ const OPERATIONS: ApiOperation[] = [
     summary: 'One incident: state, ownership, every distinct event and the provider conditions noted while it was live',
     description: [
       HANDLING,
+      GROUPS,
+      '`alerts`: the alerts of its group, itself included, lowest number first: `{ id, number, title, service,',
+      'provider, status, severity, labels, providerUrl, createdAt }`; empty when it is on its own.',
       PROVIDER_CONDITIONS,
       DRILLS,
       '`providerTimeline`: oldest first, one entry per provider condition affecting its service that began, changed or',
@@ -62,7 +75,7 @@ const OPERATIONS: ApiOperation[] = [
     responses: {
       200: {
         description:
-          '{ incident (with providerConditions), ownership, ownershipDrift, events, providerTimeline }; `ownershipDrift` is null unless the app-registry says someone else owns the service: `{ differs: (team|owner)[], catalogue: { team, owners }, registry: { appId, team, owner, state, updatedAt } }`',
+          '{ incident (with providerConditions and group), alerts, ownership, ownershipDrift, events, providerTimeline }; `ownershipDrift` is null unless the app-registry says someone else owns the service: `{ differs: (team|owner)[], catalogue: { team, owners }, registry: { appId, team, owner, state, updatedAt } }`',
       },
       404: { description: 'unknown incident' },
     },
@@ -107,6 +120,44 @@ const OPERATIONS: ApiOperation[] = [
     },
   },
   {
+    method: 'post',
+    path: '/v1/incidents/:id/merge',
+    summary: "Put an alert into another incident's group of related alerts",
+    description: [
+      'Moves the incident into the group of `into` (a new group of the two when `into` is on its own). Audited (refusals',
+      'too, as failed) and published on <ns>.incident-events.v1 as an `updated` event with `change.group.id`, so every',
+      'consumer sees the same grouping; the incident moves when that event is applied (the live feed shows it) and no',
+      'grouping rule moves it again.',
+    ].join(' '),
+    role: 'responder',
+    pathParams: ID,
+    body: { schema: MergeRequest },
+    responses: {
+      200: { description: '{ actionId, groupId, detail, incidentIds: the incidents moved }' },
+      400: { description: 'invalid incident id or body, or an incident merged into itself (audited as failed)' },
+      404: { description: 'the incident or the one to merge into is unknown (audited as failed)' },
+      409: { description: 'the incident is already in that group (audited as failed)' },
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/incidents/:id/split',
+    summary: 'Take an alert out of its group of related alerts',
+    description: [
+      'The incident leaves its group and is shown on its own again. Audited (refusals too) and published on',
+      '<ns>.incident-events.v1 as an `updated` event with `change.group.id: null`; no grouping rule moves it again.',
+    ].join(' '),
+    role: 'responder',
+    pathParams: ID,
+    body: { schema: SplitRequest },
+    responses: {
+      200: { description: '{ actionId, groupId: null, detail, incidentIds }' },
+      400: { description: 'invalid incident id or body (audited as failed)' },
+      404: { description: 'unknown incident (audited as failed)' },
+      409: { description: 'the incident is not in a group (audited as failed)' },
+    },
+  },
+  {
     method: 'get',
     path: '/v1/incidents/:id/targets',
     summary: "Who or what the incident can be reassigned or escalated to, from the incident's provider",
@@ -136,21 +187,29 @@ const OPERATIONS: ApiOperation[] = [
   {
     method: 'get',
     path: '/v1/incidents/:id/oncall',
-    summary: "Who is on call now at each level of the incident's PagerDuty escalation policy",
+    summary: "Who is on call now for the incident: its PagerDuty escalation policy's levels, or its Opsgenie schedule",
     description: [
-      "From PagerDuty `GET /oncalls` for the policy in the incident's `escalation_policy_id` label, cached 60 s.",
-      '`items`: `[{ level, user: { id, name, email? }, schedule (name, null for a user named in the policy), end (null: permanent) }]`',
-      'by level; `policy` is null (and `items` empty) when the incident names no escalation policy.',
+      "PagerDuty: from `GET /oncalls` for the policy in the incident's `escalation_policy_id` label.",
+      "Opsgenie: from `GET /v2/schedules/{id}/on-calls` for the enabled schedule owned by the first of the alert's teams that owns one,",
+      'else for the schedule named by OPSGENIE_ONCALL_SCHEDULE; `schedule: { id, name, chosenBy: "team", team } | { id, name, chosenBy: "default" }`,',
+      'or null with a `reason` when neither applies (`policy` is then always null). Cached 60 s.',
+      '`items`: `[{ level, user: { id, name, email?, summary? }, schedule (name, null for a user named in the policy), end (null: permanent or not reported) }]`',
+      'by level (Opsgenie: all level 1; a team or escalation on call has a `summary` saying so); `policy` is null (and `items` empty) when a PagerDuty incident names no escalation policy.',
     ].join(' '),
     role: 'viewer',
     pathParams: ID,
     responses: {
-      200: { description: '{ policy: { id, name } | null, items }' },
+      200: {
+        description: '{ policy: { id, name } | null, schedule?: { id, name, chosenBy, team? } | null, reason?, items }',
+      },
       400: { description: 'invalid incident id' },
       404: { description: 'unknown incident' },
-      409: { description: 'not a PagerDuty incident, or no PagerDuty API is configured' },
-      502: { description: 'PagerDuty refused (a rejected credential says which setting to check)' },
-      503: { description: 'PagerDuty is unreachable or its circuit is open' },
+      409: { description: 'neither a PagerDuty nor an Opsgenie incident, or no API of its provider is configured' },
+      502: {
+        description:
+          'the provider refused or answered with an error (a rejected credential, or an unknown default schedule, says which setting to check)',
+      },
+      503: { description: 'the provider is unreachable or its circuit is open' },
     },
   },
   {

@@ -2,6 +2,7 @@ import { IncidentEventChange } from '@micro-oncall/incident-model';
 import { z } from 'zod';
 import type { ServiceCatalogue } from './catalogue.js';
 import type { IncidentEventRow, IncidentRow } from './db/types.js';
+import type { GroupSummary } from './grouping.js';
 import type { IncidentHandling } from './handling.js';
 import type { ProviderConditionView } from './provider-context.js';
 
@@ -12,12 +13,14 @@ function iso(value: string | null): string | null {
 /**
  * The public shape of an incident in API answers and the live feed. `providerConditions`: the
  * provider conditions affecting its service while it is live (provider-context.ts), worst first.
- * `handling`: who acknowledged it and its escalation, from its events (handling.ts).
+ * `handling`: who acknowledged it and its escalation, from its events (handling.ts). `group`: the
+ * group of related alerts it belongs to, summarised (grouping.ts, ADR 0019), null when on its own.
  */
 export function presentIncident(
   row: IncidentRow,
   providerConditions: readonly ProviderConditionView[],
   handling: IncidentHandling,
+  group: GroupSummary | null = null,
 ) {
   return {
     id: row.id,
@@ -45,11 +48,12 @@ export function presentIncident(
     lastEventKind: row.lastEventKind,
     changeSeq: row.changeSeq,
     providerConditions,
+    group,
   };
 }
 
-/** The simulator's page of a drill run (its API, on the product's one host by path). */
-export const drillRunPath = (runId: string) => `/drills/v1/runs/${encodeURIComponent(runId)}`;
+/** The simulator's page of a drill run (on the product's one host by path): the run's steps, incidents and report. */
+export const drillRunPath = (runId: string) => `/drills/runs/${encodeURIComponent(runId)}`;
 
 /**
  * Drill or real (drills.ts): `drill` only for a verified drill, with its run; a drill marker that
@@ -71,8 +75,9 @@ export function presentWithOwnership(
   catalogue: ServiceCatalogue,
   providerConditions: readonly ProviderConditionView[],
   handling: IncidentHandling,
+  group: GroupSummary | null = null,
 ) {
-  return { ...presentIncident(row, providerConditions, handling), ownership: catalogue.lookup(row.service) };
+  return { ...presentIncident(row, providerConditions, handling, group), ownership: catalogue.lookup(row.service) };
 }
 
 /**

@@ -67,6 +67,9 @@ export function applyEvent(current: IncidentRow | null, event: IncidentEvent): I
         resolvedAt: null,
         triggeredAt: null,
         lastEventKind: event.kind,
+        // Grouped by the consumer when first seen (grouping.ts), or by a responder.
+        groupId: null,
+        groupPinned: false,
         changeSeq: 0, // assigned by the database when written
         recordedAt: new Date().toISOString(),
       };

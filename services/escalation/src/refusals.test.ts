@@ -84,6 +84,8 @@ describe(createRefusalAudit.name, () => {
     ['GET', '/v1/stream', 'stream'],
     ['GET', `/v1/incidents/${INCIDENT}`, 'incident_read'],
     ['POST', `/v1/incidents/${INCIDENT}/actions`, 'invalid_action'],
+    ['POST', `/v1/incidents/${INCIDENT}/merge`, 'merge'],
+    ['POST', `/v1/incidents/${INCIDENT}/split`, 'split'],
     ['POST', '/auth/logout', 'sign_out'],
     ['GET', '/v1/elsewhere', 'request'],
   ])('names %s %s as %s', async (method, url, action) => {

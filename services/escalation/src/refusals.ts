@@ -125,6 +125,8 @@ function attemptedAction(req: Request, path: string): string {
     const asked = (req.body as { action?: unknown } | undefined)?.action;
     return typeof asked === 'string' && (ACTION_NAMES as readonly string[]).includes(asked) ? asked : 'invalid_action';
   }
+  if (req.method === 'POST' && /^\/v1\/incidents\/[^/]+\/(merge|split)$/.test(path))
+    return path.endsWith('merge') ? 'merge' : 'split';
   if (/^\/v1\/incidents\/[^/]+\/targets$/.test(path)) return 'targets_read';
   if (path === '/v1/audit/export') return 'audit_export';
   if (path === '/v1/audit') return 'audit_read';

@@ -70,6 +70,7 @@ export const service = defineService({
       groupId: config.KAFKA_CONSUMER_GROUP,
       handler: createIncidentEventsHandler({
         db: ctx.db,
+        grouping: { windowSeconds: config.GROUPING_WINDOW_SECONDS, byAlertname: config.GROUPING_BY_ALERTNAME },
         onApplied: (changes) => {
           notifications.onApplied(changes);
           figureMetrics.onApplied(changes);
@@ -143,7 +144,15 @@ export const service = defineService({
           }
         : {}),
       ...(config.OPSGENIE_API_KEY
-        ? { opsgenie: { baseUrl: config.OPSGENIE_API_URL, apiKey: config.OPSGENIE_API_KEY, logger, http } }
+        ? {
+            opsgenie: {
+              baseUrl: config.OPSGENIE_API_URL,
+              apiKey: config.OPSGENIE_API_KEY,
+              logger,
+              http,
+              ...(config.OPSGENIE_ONCALL_SCHEDULE ? { defaultSchedule: config.OPSGENIE_ONCALL_SCHEDULE } : {}),
+            },
+          }
         : {}),
       ...(config.ALERTMANAGER_URL
         ? {

@@ -127,7 +127,7 @@ describe('escalation believes a drill only when the simulator registered its run
     await esc.publish([drill]);
     expect(await seen(drill)).toMatchObject({
       drill: true,
-      drillRun: { id: runId, url: `/drills/v1/runs/${runId}` },
+      drillRun: { id: runId, url: `/drills/runs/${runId}` },
       drillRunId: runId,
       unverifiedDrillMarker: false,
       unverifiedDrillMarkerReason: null,

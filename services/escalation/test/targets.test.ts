@@ -18,7 +18,13 @@ describe('pickers: the providers users, escalation policies and schedules', () =
   let viewer: string;
   let admin: string;
   const pd = onlyEvent(normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: 'PPICK1' }), { receivedAt }));
+  // Its team (`checkout-team`) owns no Opsgenie schedule; og2's team `Checkout` owns `Checkout on-call`.
   const og = onlyEvent(normaliseOpsgenie(opsgenieWebhook({ alertId: 'og-pick-1' }), { receivedAt }));
+  const og2 = onlyEvent(
+    normaliseOpsgenie(opsgenieWebhook({ alertId: 'og-pick-2', alias: 'og-pick-2', teams: ['Checkout'] }), {
+      receivedAt,
+    }),
+  );
   const am = onlyEvent(normaliseAlertmanager(alertmanagerWebhook(), { receivedAt }));
 
   const targets = async (incidentId: string, params: string, token = responder) => {
@@ -30,6 +36,19 @@ describe('pickers: the providers users, escalation policies and schedules', () =
       body: (await res.json()) as {
         items?: { id: string; name: string; email?: string; summary?: string }[];
         error?: { code: string; message: string };
+      },
+    };
+  };
+  const onCall = async (incidentId: string, token = viewer) => {
+    const res = await fetch(`${esc.service.url}/v1/incidents/${incidentId}/oncall`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as {
+        schedule?: { name: string; chosenBy: string } | null;
+        items?: { user: { name: string } }[];
+        error?: { message: string };
       },
     };
   };
@@ -77,13 +96,14 @@ describe('pickers: the providers users, escalation policies and schedules', () =
       PAGERDUTY_FROM_EMAIL: 'ada@example.com',
       OPSGENIE_API_URL: opsgenie.url,
       OPSGENIE_API_KEY_FILE: secret('og', 'og-pick-key-12345'),
+      OPSGENIE_ONCALL_SCHEDULE: 'Platform on-call',
       PROVIDER_TIMEOUT_MS: '500',
     }));
     responder = await esc.issuer.token({ sub: 'ada', email: 'ada@example.com', name: 'Ada', roles: ['responder'] });
     viewer = await esc.issuer.token({ sub: 'vic', roles: ['viewer'] });
     admin = await esc.issuer.token({ sub: 'alex', roles: ['admin'] });
-    await esc.publish([pd, og, am]);
-    for (const e of [pd, og, am]) await esc.applied(e.incidentId, responder);
+    await esc.publish([pd, og, og2, am]);
+    for (const e of [pd, og, og2, am]) await esc.applied(e.incidentId, responder);
   });
 
   afterAll(async () => {
@@ -195,12 +215,54 @@ describe('pickers: the providers users, escalation policies and schedules', () =
     expect(Date.parse(body.items[0]!.end!)).toBeGreaterThan(Date.now());
     const call = pagerduty.requests.find((r) => r.path === '/oncalls');
     expect(call?.query).toEqual({ 'escalation_policy_ids[]': 'PUS0KTE', 'include[]': 'users', limit: '100' });
-    const og = await fetch(
-      `${esc.service.url}/v1/incidents/${onlyEvent(normaliseOpsgenie(opsgenieWebhook({ alertId: 'og-pick-1' }), { receivedAt })).incidentId}/oncall`,
-      {
-        headers: { authorization: `Bearer ${viewer}` },
+    expect((await onCall(am.incidentId)).status).toBe(409);
+  });
+
+  it("shows who is on call in the Opsgenie schedule of the alert's team, else in the configured one", async () => {
+    const owned = await onCall(og2.incidentId);
+    expect(owned.status).toBe(200);
+    expect(owned.body).toEqual({
+      policy: null,
+      schedule: {
+        id: 'd1c2b3a4-e5f6-4a7b-8c9d-0e1f2a3b4c5d',
+        name: 'Checkout on-call',
+        chosenBy: 'team',
+        team: 'Checkout',
       },
+      items: [
+        {
+          level: 1,
+          user: { id: 'b5b92115-bfe7-43eb-8c2a-e467f2e5ddc4', name: 'Grace Hopper', email: 'grace.hopper@example.com' },
+          schedule: 'Checkout on-call',
+          end: null,
+        },
+      ],
+    });
+    const fallback = await onCall(og.incidentId);
+    expect(fallback.body.schedule).toMatchObject({ name: 'Platform on-call', chosenBy: 'default' });
+    expect(fallback.body.items?.map((o) => o.user.name)).toEqual(['Alan Turing', 'Katherine Johnson']);
+    const asked = opsgenie.requests.filter((r) => r.path.endsWith('/on-calls'));
+    expect(asked.map((r) => r.query.scheduleIdentifierType)).toEqual(['id', 'name']);
+    // Cached: asking again does not ask Opsgenie again.
+    await onCall(og.incidentId);
+    expect(opsgenie.requests.filter((r) => r.path.endsWith('/on-calls'))).toHaveLength(2);
+  });
+
+  it('answers 404 for an unknown incident, 401 without a token, and 502 naming the setting when Opsgenie refuses the key', async () => {
+    expect((await onCall('inc_000000000000000000000000')).status).toBe(404);
+    expect((await fetch(`${esc.service.url}/v1/incidents/${og2.incidentId}/oncall`)).status).toBe(401);
+    const og3 = onlyEvent(
+      normaliseOpsgenie(opsgenieWebhook({ alertId: 'og-pick-3', alias: 'og-pick-3', teams: ['Platform'] }), {
+        receivedAt,
+      }),
     );
-    expect(og.status).toBe(409);
+    await esc.publish([og3]);
+    await esc.applied(og3.incidentId, viewer);
+    opsgenie.failNext({ status: 401 });
+    const refused = await onCall(og3.incidentId);
+    expect(refused.status).toBe(502);
+    expect(refused.body.error?.message).toBe(
+      'Opsgenie refused to list who is on call (401): the Opsgenie API credential was not accepted or lacks access; check OPSGENIE_API_KEY',
+    );
   });
 });

@@ -33,6 +33,7 @@ import {
   unownedBadge,
   unverifiedDrillBadge,
 } from './format.js';
+import { alertCount, collapseGroups, expandGroups, isGroup } from './grouping.js';
 
 /** @typedef {import('./types.js').Incident} Incident */
 /** @typedef {import('./types.js').Context} Context */
@@ -118,6 +119,17 @@ function renderRow(tr, i, lead = null) {
       'td',
       { class: 'c-title', role: 'cell' },
       title,
+      // A group of related alerts shown as this one row (ADR 0019).
+      i.group && isGroup(i)
+        ? h('span', {
+            class: 'group-badge',
+            title: Object.entries(i.group.byStatus)
+              .filter(([, n]) => n > 0)
+              .map(([s, n]) => `${n} ${s}`)
+              .join(', '),
+            text: alertCount(i.group.alerts),
+          })
+        : null,
       assigned ? h('div', { class: 'assignee muted', text: `Assigned to ${assigned}` }) : null,
       // Provider conditions affecting the service (live incidents only; the live feed keeps them current).
       providerConditionLines(i.providerConditions, { max: 2 }),
@@ -484,7 +496,8 @@ export function createDashboard(ctx) {
     if (current && current.changeSeq >= incident.changeSeq) return;
     incidents.set(incident.id, incident);
     const tr = rows.get(incident.id);
-    if (tr) {
+    // A group's row shows the group, not this alert: layout renders it.
+    if (tr && !isGroup(incident)) {
       renderRow(tr, incident, selectCell(incident));
       paintSelection(incident.id);
     }
@@ -502,12 +515,17 @@ export function createDashboard(ctx) {
     pending = undefined;
     if (!loaded) return;
     rebuildOptions(false);
-    const all = [...incidents.values()];
+    // Each group of related alerts as one entry (its lead, with the group's status and severity).
+    const all = collapseGroups([...incidents.values()]);
     const visible = applyFilter(all, filter);
     if (Math.abs(tbody.rows.length - visible.length) > 200) {
       // Big change (first render, a filter): build the rows off-document and swap them in at once.
       const fragment = document.createDocumentFragment();
-      for (const i of visible) fragment.appendChild(rowFor(i));
+      for (const i of visible) {
+        const tr = rowFor(i);
+        if (isGroup(i)) renderRow(tr, i, selectCell(i));
+        fragment.appendChild(tr);
+      }
       tbody.replaceChildren(fragment);
     } else {
       // Small change (live updates): move only the rows that are out of place.
@@ -515,6 +533,7 @@ export function createDashboard(ctx) {
       let cursor = tbody.firstChild;
       for (const i of visible) {
         const tr = rowFor(i);
+        if (isGroup(i)) renderRow(tr, i, selectCell(i));
         if (tr === cursor) cursor = cursor.nextSibling;
         else tbody.insertBefore(tr, cursor);
       }
@@ -713,10 +732,16 @@ export function createDashboard(ctx) {
    */
   const runAction = async (action, note) => {
     if (bulkRunning) return;
-    const targets = selection
-      .ids()
-      .map((id) => incidents.get(id))
-      .filter((i) => i !== undefined);
+    // A group's row acts on each of its alerts.
+    const loaded = [...incidents.values()];
+    const shown = new Map(collapseGroups(loaded).map((i) => [i.id, i]));
+    const targets = expandGroups(
+      selection
+        .ids()
+        .map((id) => shown.get(id) ?? incidents.get(id))
+        .filter((i) => i !== undefined),
+      loaded,
+    );
     if (targets.length === 0) return;
     bulkRunning = true;
     /** @type {Map<string, HTMLElement>} */

@@ -21,6 +21,7 @@ import {
   unownedBadge,
   unverifiedDrillBadge,
 } from './format.js';
+import { createGroupCard } from './grouping.js';
 import { createPicker } from './picker.js';
 
 /** @typedef {import('./types.js').Context} Context */
@@ -250,6 +251,7 @@ export function createIncidentView(id, ctx, opts) {
   const side = h('aside', { class: 'side' });
   const message = h('p', { class: 'action-message', role: 'status', 'aria-live': 'polite', hidden: true });
   const actions = h('section', { class: 'card actions', 'aria-labelledby': 'actions-title', hidden: true });
+  const groupCard = createGroupCard(id, ctx);
   const body = h(
     'div',
     { class: 'detail-grid', hidden: true },
@@ -258,29 +260,50 @@ export function createIncidentView(id, ctx, opts) {
       { class: 'main-col' },
       state,
       actions,
+      groupCard.element,
       h('section', { class: 'card' }, h('h2', { id: 'timeline-title', text: 'Timeline' }), timeline),
     ),
     side,
   );
-  /** Who is on call now for the incident's PagerDuty escalation policy (loaded once per page). */
+  /** Who is on call now: the incident's PagerDuty escalation policy or Opsgenie schedule (loaded once per page). */
   const onCallCard = h('section', { class: 'card oncall', 'aria-labelledby': 'oncall-title', hidden: true });
   let onCallAsked = false;
   const loadOnCall = async () => {
     if (onCallAsked || !detail) return;
     onCallAsked = true;
     const i = detail.incident;
-    if (i.provider !== 'pagerduty' || !i.labels?.escalation_policy_id) return;
+    const opsgenie = i.provider === 'opsgenie';
+    if (!opsgenie && (i.provider !== 'pagerduty' || !i.labels?.escalation_policy_id)) return;
     onCallCard.hidden = false;
     const title = h('h2', { id: 'oncall-title', text: 'On call now' });
-    onCallCard.replaceChildren(title, h('p', { class: 'muted', text: 'Asking PagerDuty…' }));
+    onCallCard.replaceChildren(
+      title,
+      h('p', { class: 'muted', text: `Asking ${opsgenie ? 'Opsgenie' : 'PagerDuty'}…` }),
+    );
     try {
-      /** @type {{ policy: { id: string, name: string | null } | null, items: { level: number, user: { name: string, email?: string }, schedule: string | null, end: string | null }[] }} */
+      /** @type {{ policy: { id: string, name: string | null } | null, schedule?: { id: string, name: string, chosenBy: 'team' | 'default', team?: string } | null, reason?: string, items: { level: number, user: { name: string, email?: string, summary?: string }, schedule: string | null, end: string | null }[] }} */
       const res = await api(`/v1/incidents/${encodeURIComponent(id)}/oncall`);
+      const s = res.schedule;
+      if (opsgenie && !s) {
+        onCallCard.replaceChildren(
+          title,
+          h('p', {
+            class: 'muted',
+            text: `${res.reason ?? 'No Opsgenie schedule applies: who is on call cannot be known here'}.`,
+          }),
+        );
+        return;
+      }
       onCallCard.replaceChildren(
         title,
-        h('p', { class: 'muted', text: `PagerDuty escalation policy ${res.policy?.name ?? res.policy?.id ?? ''}` }),
+        h('p', {
+          class: 'muted',
+          text: s
+            ? `Opsgenie schedule ${s.name} (${s.chosenBy === 'team' ? `owned by ${s.team}, a team of this alert` : 'the configured default: no team of this alert owns a schedule'})`
+            : `PagerDuty escalation policy ${res.policy?.name ?? res.policy?.id ?? ''}`,
+        }),
         res.items.length === 0
-          ? h('p', { class: 'muted', text: 'Nobody is on call for this policy now.' })
+          ? h('p', { class: 'muted', text: `Nobody is on call for this ${s ? 'schedule' : 'policy'} now.` })
           : h(
               'ol',
               { class: 'oncall-levels' },
@@ -288,9 +311,10 @@ export function createIncidentView(id, ctx, opts) {
                 h(
                   'li',
                   {},
-                  h('span', { class: 'oncall-level', text: `Level ${o.level}` }),
-                  ' ',
-                  h('strong', { text: o.user.name }),
+                  // Opsgenie schedules have no levels.
+                  s ? null : h('span', { class: 'oncall-level', text: `Level ${o.level}` }),
+                  s ? null : ' ',
+                  h('strong', { text: o.user.summary ? `${o.user.name} (${o.user.summary})` : o.user.name }),
                   o.schedule || o.end
                     ? h('span', {
                         class: 'muted',
@@ -443,6 +467,7 @@ export function createIncidentView(id, ctx, opts) {
       ),
     ]);
     document.title = `${severityLabel(i.severity)}: ${i.title} · micro-oncall`;
+    groupCard.render(detail);
     updateButtons();
     if (expecting && i.status === expecting.status) {
       say('ok', `${providerName(i.provider)} confirmed: the incident is ${i.status}.`);
@@ -664,7 +689,8 @@ export function createIncidentView(id, ctx, opts) {
   };
 
   const unsubscribe = ctx.onIncident((incident) => {
-    if (incident.id !== id) return;
+    // This incident, or an alert of its group (the group's list shows their state).
+    if (incident.id !== id && !detail?.alerts?.some((a) => a.id === incident.id)) return;
     clearTimeout(reloadTimer);
     reloadTimer = setTimeout(() => void load(), 150);
   });

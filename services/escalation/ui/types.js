@@ -91,7 +91,32 @@
  * @property {string | null} lastEventKind
  * @property {number} changeSeq
  * @property {ProviderCondition[]} providerConditions affecting its service while it is live, worst first
+ * @property {GroupSummary | null} [group] the group of related alerts it belongs to (ADR 0019), null when on its own
  * @property {Ownership} ownership
+ */
+/**
+ * A group of related alerts, summarised: shown as one row when it holds more than one alert.
+ * @typedef {object} GroupSummary
+ * @property {string} id
+ * @property {number} alerts how many alerts it holds
+ * @property {string} leadId the alert shown for the group (the lowest number)
+ * @property {'triggered' | 'acknowledged' | 'resolved'} status triggered while any alert is, resolved when all are
+ * @property {string} severity its alerts' worst
+ * @property {{ triggered: number, acknowledged: number, resolved: number }} byStatus
+ */
+/**
+ * One alert of a group, as the incident page lists it.
+ * @typedef {object} GroupAlert
+ * @property {string} id
+ * @property {number} number
+ * @property {string} title
+ * @property {string} service
+ * @property {string} provider
+ * @property {'triggered' | 'acknowledged' | 'resolved'} status
+ * @property {string} severity
+ * @property {Record<string, string>} labels
+ * @property {string | null} providerUrl
+ * @property {string} createdAt
  */
 /**
  * @typedef {object} IncidentEvent
@@ -105,7 +130,7 @@
  * @property {EventChange | null} change
  */
 /**
- * @typedef {{ incident: Omit<Incident, 'ownership'>, ownership: Ownership, events: IncidentEvent[], providerTimeline: ProviderTimelineEntry[] }} IncidentDetail
+ * @typedef {{ incident: Omit<Incident, 'ownership'>, ownership: Ownership, events: IncidentEvent[], providerTimeline: ProviderTimelineEntry[], alerts: GroupAlert[] }} IncidentDetail
  */
 /**
  * @typedef {object} AuditRow

@@ -135,6 +135,33 @@ describe(normaliseAlertmanager.name, () => {
     expect(onlyEvent(normaliseAlertmanager(complete, ctx)).change).toBeUndefined();
   });
 
+  it('carries the notification group key on every event so the alerts of one group can be shown together', () => {
+    const payload = alertmanagerWebhook({
+      alerts: [
+        { labels: { alertname: 'PodCrashLooping', pod: 'api-1' } },
+        { labels: { alertname: 'PodCrashLooping', pod: 'api-2' } },
+      ],
+    });
+    expect(eventsOf(normaliseAlertmanager(payload, ctx)).map((event) => event.groupKey)).toEqual([
+      '{}:{alertname="PodCrashLooping"}',
+      '{}:{alertname="PodCrashLooping"}',
+    ]);
+    const withoutKey = { ...alertmanagerWebhook(), groupKey: null };
+    expect(onlyEvent(normaliseAlertmanager(withoutKey, ctx))).not.toHaveProperty('groupKey');
+  });
+
+  it('carries a group key longer than the limit as a digest, the same for every alert of the group', () => {
+    const long = `{}:{alertname="x", pod=~"${'a'.repeat(600)}"}`;
+    const keys = eventsOf(
+      normaliseAlertmanager(
+        { ...alertmanagerWebhook({ alerts: [{}, { labels: { pod: 'b' } }] }), groupKey: long },
+        ctx,
+      ),
+    ).map((event) => event.groupKey);
+    expect(keys[0]).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(keys[1]).toBe(keys[0]);
+  });
+
   it('marks alerts labelled drill="true" as drills', () => {
     const payload = alertmanagerWebhook({ alerts: [{ labels: { drill: 'true' } }, { labels: { drill: 'false' } }] });
     expect(eventsOf(normaliseAlertmanager(payload, ctx)).map((event) => event.drill)).toEqual([true, false]);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { IncidentEvent } from '../events.js';
 import {
@@ -87,6 +88,7 @@ function toEvent(webhook: Webhook, alert: Alert, index: number): IncidentEvent |
   const episode = status === 'resolved' ? `${alert.startsAt}:${alert.endsAt}` : alert.startsAt;
   // Said on every event of the notification: each incident's timeline shows that others were left out.
   const truncatedAlerts = webhook.truncatedAlerts ?? 0;
+  const groupKey = boundedGroupKey(webhook.groupKey);
   return {
     eventId: boundedEventId('alertmanager', `${fingerprint}:${status}:${episode}`),
     kind: status === 'resolved' ? 'resolved' : 'triggered',
@@ -101,13 +103,25 @@ function toEvent(webhook: Webhook, alert: Alert, index: number): IncidentEvent |
     drill: labels.drill === 'true',
     snapshot,
     ...(truncatedAlerts > 0 ? { change: { truncatedAlerts } } : {}),
+    ...(groupKey ? { groupKey } : {}),
   };
+}
+
+/**
+ * The notification's group key as the event carries it: verbatim when it fits the limit, else a
+ * `sha256:` digest of it (still one value per group, never cut into another group's key).
+ */
+function boundedGroupKey(groupKey: string | null | undefined): string | null {
+  if (!groupKey) return null;
+  if (groupKey.length <= INCIDENT_LIMITS.groupKey) return groupKey;
+  return `sha256:${createHash('sha256').update(groupKey, 'utf8').digest('hex')}`;
 }
 
 /**
  * Alertmanager webhook (version "4") → one incident event per alert: firing → triggered,
  * resolved → resolved. An empty `alerts` array, or any invalid alert, makes the payload invalid.
- * `truncatedAlerts` > 0 is carried on every event as `change.truncatedAlerts`. Never throws.
+ * `truncatedAlerts` > 0 is carried on every event as `change.truncatedAlerts`, the notification's
+ * `groupKey` as `groupKey` (escalation groups the alerts by it). Never throws.
  */
 export function normaliseAlertmanager(body: unknown, _ctx: NormaliseContext): NormaliseResult {
   return neverThrow(() => {

@@ -45,6 +45,8 @@ export interface FakeOpsgenieSchedule {
   timezone: string;
   enabled?: boolean;
   team?: string;
+  /** Ids of the users on call in it now (a disabled schedule has nobody on call). */
+  onCall?: string[];
 }
 
 /** Realistic default lists for the Opsgenie lookups. */
@@ -85,8 +87,20 @@ export const FAKE_OPSGENIE_ESCALATIONS: FakeOpsgenieEscalation[] = [
   { id: '4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8', name: 'Platform escalation', team: 'Platform' },
 ];
 export const FAKE_OPSGENIE_SCHEDULES: FakeOpsgenieSchedule[] = [
-  { id: 'd1c2b3a4-e5f6-4a7b-8c9d-0e1f2a3b4c5d', name: 'Checkout on-call', timezone: 'Europe/Berlin', team: 'Checkout' },
-  { id: 'a9b8c7d6-e5f4-4a3b-2c1d-0e9f8a7b6c5d', name: 'Platform on-call', timezone: 'UTC', team: 'Platform' },
+  {
+    id: 'd1c2b3a4-e5f6-4a7b-8c9d-0e1f2a3b4c5d',
+    name: 'Checkout on-call',
+    timezone: 'Europe/Berlin',
+    team: 'Checkout',
+    onCall: ['b5b92115-bfe7-43eb-8c2a-e467f2e5ddc4'],
+  },
+  {
+    id: 'a9b8c7d6-e5f4-4a3b-2c1d-0e9f8a7b6c5d',
+    name: 'Platform on-call',
+    timezone: 'UTC',
+    team: 'Platform',
+    onCall: ['2c9f7a4e-5b0d-4e36-9d55-7f1d2a9c6b10', 'e0b4c3f2-8a61-4d7e-b9a0-3c5d6e7f8a91'],
+  },
 ];
 
 export interface FakeOpsgenie {
@@ -121,6 +135,7 @@ const SUCCESS_STATUS: Record<Action, string> = {
 const IDENTIFIER_TYPES = ['id', 'tiny', 'alias'];
 const INTEGRATION_ID = 'fake-integration-0001';
 const USER_PARAMS = ['limit', 'offset', 'sortField', 'order', 'query'];
+const ON_CALL_PARAMS = ['scheduleIdentifierType', 'flat', 'date'];
 
 interface Processing {
   action: Action;
@@ -191,6 +206,9 @@ export async function startFakeOpsgenie(opts: {
     if (req.method === 'GET' && v2 === 'v2' && idOrRequests === undefined) {
       if (root === 'users') return listUsers(req.query);
       if (root === 'escalations' || root === 'schedules') return listAll(root, req.query);
+    }
+    if (req.method === 'GET' && v2 === 'v2' && root === 'schedules' && idOrRequests && last === 'on-calls') {
+      if (rest.length === 0) return onCalls(idOrRequests, req.query);
     }
     if (v2 !== 'v2' || root !== 'alerts' || rest.length > 0) return reply(404, { message: 'Not Found' });
     if (req.method === 'GET' && idOrRequests === 'requests' && last) return poll(last);
@@ -286,6 +304,32 @@ export async function startFakeOpsgenie(opts: {
         rotations: [],
       })),
       expandable: ['rotation'],
+    });
+  }
+
+  /**
+   * `GET /v2/schedules/{identifier}/on-calls` (Who is On Call API): `scheduleIdentifierType`
+   * id (default) or name, `flat` true|false, `date` (a time; the fake's on-calls do not change).
+   */
+  function onCalls(identifier: string, query: URLSearchParams): Answer {
+    const unknown = [...new Set(query.keys())].filter((k) => !ON_CALL_PARAMS.includes(k));
+    if (unknown.length > 0) return reply(422, { message: `Unknown query parameter(s): ${unknown.join(', ')}` });
+    const type = query.get('scheduleIdentifierType') ?? 'id';
+    if (type !== 'id' && type !== 'name') return reply(422, { message: 'scheduleIdentifierType must be id or name' });
+    const flat = query.get('flat') ?? 'false';
+    if (flat !== 'true' && flat !== 'false') return reply(422, { message: 'flat must be true or false' });
+    const date = query.get('date');
+    if (date !== null && Number.isNaN(Date.parse(date))) return reply(422, { message: 'date must be a date-time' });
+    const schedule = schedules.find((s) => (type === 'id' ? s.id : s.name) === identifier);
+    if (!schedule) return reply(404, { message: `No schedule exists with ${type} [${identifier}]` });
+    const enabled = schedule.enabled ?? true;
+    const people = enabled ? (schedule.onCall ?? []).flatMap((id) => users.filter((u) => u.id === id)) : [];
+    const _parent = { id: schedule.id, name: schedule.name, enabled };
+    return reply(200, {
+      data:
+        flat === 'true'
+          ? { _parent, onCallRecipients: people.map((u) => u.username) }
+          : { _parent, onCallParticipants: people.map((u) => ({ id: u.id, name: u.username, type: 'user' })) },
     });
   }
 

@@ -132,4 +132,28 @@ describe('fake Opsgenie lookups (users, escalations, schedules)', () => {
     const schedules = (await get('/v2/schedules')).body.data as { name: string; timezone: string; enabled: boolean }[];
     expect(schedules[0]).toMatchObject({ name: 'Checkout on-call', timezone: 'Europe/Berlin', enabled: true });
   });
+
+  it('says who is on call in a schedule, by id or by name, as participants or flat', async () => {
+    const byId = await get('/v2/schedules/a9b8c7d6-e5f4-4a3b-2c1d-0e9f8a7b6c5d/on-calls');
+    expect(byId.status).toBe(200);
+    expect(byId.body.data).toEqual({
+      _parent: { id: 'a9b8c7d6-e5f4-4a3b-2c1d-0e9f8a7b6c5d', name: 'Platform on-call', enabled: true },
+      onCallParticipants: [
+        { id: '2c9f7a4e-5b0d-4e36-9d55-7f1d2a9c6b10', name: 'alan.turing@example.com', type: 'user' },
+        { id: 'e0b4c3f2-8a61-4d7e-b9a0-3c5d6e7f8a91', name: 'katherine.johnson@example.com', type: 'user' },
+      ],
+    });
+    const flat = await get(
+      `/v2/schedules/${encodeURIComponent('Checkout on-call')}/on-calls?scheduleIdentifierType=name&flat=true&date=2026-12-01T12:00:00Z`,
+    );
+    expect(flat.body.data).toMatchObject({ onCallRecipients: ['grace.hopper@example.com'] });
+  });
+
+  it('answers 404 for an unknown schedule and 422 for undocumented on-call parameters', async () => {
+    expect((await get('/v2/schedules/Checkout%20on-call/on-calls')).status).toBe(404);
+    expect((await get('/v2/schedules/x/on-calls?scheduleIdentifierType=team')).status).toBe(422);
+    expect((await get('/v2/schedules/x/on-calls?flat=yes')).status).toBe(422);
+    expect((await get('/v2/schedules/x/on-calls?date=tomorrow')).status).toBe(422);
+    expect((await get('/v2/schedules/x/on-calls?limit=5')).status).toBe(422);
+  });
 });

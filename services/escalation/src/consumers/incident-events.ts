@@ -4,6 +4,7 @@ import { inArray, sql } from 'drizzle-orm';
 import * as schema from '../db/schema.js';
 import type { EscalationDb, IncidentChange, IncidentRow } from '../db/types.js';
 import { verifyDrill } from '../drills.js';
+import { DEFAULT_GROUPING, type GroupingOptions, groupingKey, joinGroup, placeByHand } from '../grouping.js';
 import { applyEvent } from '../projector.js';
 
 /**
@@ -31,6 +32,8 @@ export const LIVE_CHANNEL = 'escalation_incident_changes';
 
 export function createIncidentEventsHandler(deps: {
   db: EscalationDb;
+  /** How related alerts are grouped (ADR 0019); DEFAULT_GROUPING when not given. */
+  grouping?: GroupingOptions;
   /** Called after the chunk's transaction committed, with each changed incident. */
   onApplied?: (changes: IncidentChange[]) => void;
   /**
@@ -70,13 +73,21 @@ export function createIncidentEventsHandler(deps: {
       const rows = await tx.select().from(schema.incidents).where(inArray(schema.incidents.id, ids)).for('update');
       const state = new Map<string, IncidentRow | null>(rows.map((r) => [r.id, r]));
       const dirty = new Set<string>();
+      /** Incidents first seen in this chunk, with the event that opened them (what a rule groups by). */
+      const opened = new Map<string, IncidentEvent>();
+      /** Merges and splits by hand, in order: the incident, the group it goes to. */
+      const byHand: Array<{ id: string; groupId: string | null }> = [];
       for (const { event, envelope } of toApply) {
         const current = state.get(event.incidentId) ?? null;
         const next = applyEvent(current, event);
         if (next) {
           // First seen when webhook-ingest received its first event (the envelope's time, ours,
           // not the provider's): the moment its drill run must have been active, the same on a replay.
-          if (!current) next.firstSeenAt = envelope.time;
+          if (!current) {
+            next.firstSeenAt = envelope.time;
+            opened.set(event.incidentId, event);
+          }
+          if (event.change?.group) byHand.push({ id: event.incidentId, groupId: event.change.group.id });
           state.set(event.incidentId, next);
           dirty.add(event.incidentId);
         }
@@ -88,6 +99,18 @@ export function createIncidentEventsHandler(deps: {
       // registers a run and re-evaluates its incidents under the same lock, so a run and an
       // incident committed at the same moment cannot miss each other.
       if (dirty.size > 0) await tx.execute(sql`select pg_advisory_xact_lock(${CHANGE_SEQ_LOCK})`);
+      // Related alerts into one group (grouping.ts), under the same lock: two chunks cannot form
+      // the same group twice. Rules place new incidents; merges and splits by hand come after.
+      const grouping = deps.grouping ?? DEFAULT_GROUPING;
+      for (const [id, event] of opened) {
+        const row = state.get(id)!;
+        const key = groupingKey(event, grouping);
+        if (key && !row.groupPinned && row.groupId === null) await joinGroup(tx, row, key, grouping, { state, dirty });
+      }
+      for (const { id, groupId } of byHand) {
+        const row = state.get(id)!;
+        await placeByHand(tx, row, groupId, row.groupId);
+      }
       // Drill or real: the run id against the runs the simulator registered (drills.ts).
       const runIds = [...new Set([...dirty].flatMap((id) => state.get(id)!.drillRunId ?? []))];
       const runs =
@@ -144,6 +167,8 @@ export function createIncidentEventsHandler(deps: {
               resolvedAt: excluded('resolved_at'),
               triggeredAt: excluded('triggered_at'),
               lastEventKind: excluded('last_event_kind'),
+              groupId: excluded('group_id'),
+              groupPinned: excluded('group_pinned'),
               changeSeq: excluded('change_seq'),
               recordedAt: sql`now()`,
             },
@@ -154,10 +179,18 @@ export function createIncidentEventsHandler(deps: {
       const changes = [...dirty].map((id) => ({
         before: rows.find((r) => r.id === id) ?? null,
         after: state.get(id)!,
+        receivedAt: newestReceipt(toApply, id),
       }));
       if (changes.length > 0) await deps.inTransaction?.(tx, changes);
       return changes;
     });
+
+  /** The newest envelope time of the incident's events applied in this chunk (none: it changed otherwise). */
+  const newestReceipt = (applied: Decoded[], incidentId: string) =>
+    applied
+      .filter(({ event }) => event.incidentId === incidentId)
+      .map(({ envelope }) => envelope.time)
+      .reduce<string | undefined>((a, b) => (a === undefined || Date.parse(b) > Date.parse(a) ? b : a), undefined);
 
   // Messages arrive decoded and validated against the topic contract (service-kit consume);
   // what does not validate is already on its way to the dead-letter topic.

@@ -116,6 +116,13 @@ export const incidents = escalation.table(
     /** Newest trigger, reopen or unacknowledge: the start of the current episode. */
     triggeredAt: timestamp('triggered_at', { withTimezone: true, mode: 'string' }),
     lastEventKind: text('last_event_kind').$type<IncidentEventKind>().notNull(),
+    /**
+     * The group of related alerts it belongs to (incident_groups, ADR 0019); null: on its own.
+     * Decided when the incident is first seen (grouping.ts) or by a responder's merge or split.
+     */
+    groupId: text('group_id'),
+    /** A responder merged or split it by hand: no grouping rule moves it any more. */
+    groupPinned: boolean('group_pinned').notNull().default(false),
     /** Value of incident_change_seq at this row's last change (the live feed's event id). */
     changeSeq: bigint('change_seq', { mode: 'number' }).notNull(),
     /** When this row last changed here (maintained by the ORM / the projector). */
@@ -132,7 +139,31 @@ export const incidents = escalation.table(
     index('incidents_change_seq_idx').on(t.changeSeq),
     index('incidents_drill_run_idx').on(t.drillRunId),
     uniqueIndex('incidents_number_idx').on(t.number),
+    index('incidents_group_idx').on(t.groupId),
   ],
+);
+
+/**
+ * Groups of related alerts (ADR 0019): the incidents of one Alertmanager group key, or of one
+ * alertname and service, whose alerts started within the grouping window of each other. A group
+ * formed by a rule has its `key` and the span of its members' start times, and its id derives
+ * from its earliest member, so a replay of the topic forms the same groups. A group formed by a
+ * responder's merge has no key: no rule adds to it.
+ */
+export const incidentGroups = escalation.table(
+  'incident_groups',
+  {
+    id: text('id').primaryKey(),
+    /** What the rule grouped by (grouping.ts groupingKey); null for a group formed by hand. */
+    key: text('key'),
+    /** The earliest member's start time and id (the group's id derives from them). */
+    firstAt: timestamp('first_at', { withTimezone: true, mode: 'string' }).notNull(),
+    firstIncidentId: text('first_incident_id').notNull(),
+    /** The latest member's start time. */
+    lastAt: timestamp('last_at', { withTimezone: true, mode: 'string' }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [index('incident_groups_key_idx').on(t.key, t.firstAt)],
 );
 
 /**

@@ -19,4 +19,9 @@ export type AuditOutcome = (typeof schema.auditOutcomeEnum.enumValues)[number];
 export interface IncidentChange {
   before: IncidentRow | null;
   after: IncidentRow;
+  /**
+   * When the newest event applied in this change was first received (its envelope's time, set by
+   * webhook-ingest or escalation's outbox; the same on a replay). Absent for changes no event made.
+   */
+  receivedAt?: string;
 }

@@ -258,3 +258,61 @@ describe(createOpsgenieActions.name, () => {
     expect(fake.alert('a1b2-c3')?.acknowledged).toBe(false);
   });
 });
+
+describe('who is on call for an Opsgenie alert', () => {
+  const make = (defaultSchedule?: string) =>
+    createOpsgenieActions({
+      baseUrl: fake!.url,
+      apiKey: API_KEY,
+      logger,
+      http: { timeoutMs: 2000, retries: 0 },
+      ...(defaultSchedule ? { defaultSchedule } : {}),
+    });
+
+  it("asks the Who is On Call API for the schedule the alert's team owns, with full names", async () => {
+    fake = await startFakeOpsgenie({ apiKey: API_KEY });
+    const answer = await make('Platform on-call').onCallForTeams!(['checkout-team', 'checkout']);
+    expect(answer).toEqual({
+      schedule: {
+        id: 'd1c2b3a4-e5f6-4a7b-8c9d-0e1f2a3b4c5d',
+        name: 'Checkout on-call',
+        chosenBy: 'team',
+        team: 'checkout',
+      },
+      items: [
+        {
+          level: 1,
+          user: { id: 'b5b92115-bfe7-43eb-8c2a-e467f2e5ddc4', name: 'Grace Hopper', email: 'grace.hopper@example.com' },
+          schedule: 'Checkout on-call',
+          end: null,
+        },
+      ],
+    });
+    const call = fake.requests.find((r) => r.path.endsWith('/on-calls'));
+    expect(call?.path).toBe('/v2/schedules/d1c2b3a4-e5f6-4a7b-8c9d-0e1f2a3b4c5d/on-calls');
+    expect(call?.query).toEqual({ scheduleIdentifierType: 'id', flat: 'false' });
+  });
+
+  it('falls back to the configured schedule by name, and says when none applies', async () => {
+    fake = await startFakeOpsgenie({ apiKey: API_KEY });
+    const fallback = await make('Platform on-call').onCallForTeams!(['sre']);
+    expect(fallback.schedule).toMatchObject({ name: 'Platform on-call', chosenBy: 'default' });
+    expect(fallback.items.map((o) => o.user.name)).toEqual(['Alan Turing', 'Katherine Johnson']);
+    expect(fake.requests.at(-2)?.query).toMatchObject({ scheduleIdentifierType: 'name' });
+
+    const unknown = await make().onCallForTeams!(['sre']);
+    expect(unknown).toEqual({
+      schedule: null,
+      reason:
+        'No enabled Opsgenie schedule is owned by sre and no default schedule is configured (OPSGENIE_ONCALL_SCHEDULE): who is on call for it cannot be known here',
+      items: [],
+    });
+  });
+
+  it('names the setting when the configured schedule does not exist', async () => {
+    fake = await startFakeOpsgenie({ apiKey: API_KEY });
+    const error = await rejection(make('Night rota').onCallForTeams!([]));
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.message).toBe('Opsgenie has no schedule named "Night rota": check OPSGENIE_ONCALL_SCHEDULE');
+  });
+});

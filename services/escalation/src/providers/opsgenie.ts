@@ -7,7 +7,15 @@ import {
 } from '@micro-oncall/service-kit';
 import { z } from 'zod';
 import { incidentPathId, OPSGENIE_IDS, type PathSegment } from './ids.js';
-import { matching, parseOpsgenieTargets, type Target, type TargetKind } from './targets.js';
+import {
+  matching,
+  type OnCall,
+  parseOpsgenieOnCalls,
+  parseOpsgenieTargets,
+  type ScheduleOnCall,
+  type Target,
+  type TargetKind,
+} from './targets.js';
 import type { ActionContext, ActionOutcome, ActionRequest, ProviderActions, ProviderHttpOptions } from './types.js';
 
 export const OPSGENIE_API_URL = 'https://api.opsgenie.com';
@@ -27,7 +35,22 @@ export interface OpsgenieActionsOptions {
   /** How often to read the outcome of an accepted request (default 10 × 500 ms). */
   confirm?: { attempts: number; intervalMs: number };
   http?: ProviderHttpOptions;
+  /**
+   * The schedule (its name) whose on-call applies to an alert none of whose teams owns a schedule
+   * (OPSGENIE_ONCALL_SCHEDULE); none by default.
+   */
+  defaultSchedule?: string;
 }
+
+/** The setting that names the default on-call schedule, for messages. */
+export const OPSGENIE_SCHEDULE_SETTING = 'OPSGENIE_ONCALL_SCHEDULE';
+
+const OwnedSchedule = z.object({
+  id: z.string().regex(OPSGENIE_IDS.pattern),
+  name: z.string().min(1),
+  enabled: z.boolean().optional(),
+  ownerTeam: z.object({ name: z.string().optional() }).optional(),
+});
 
 // The request id goes into the polling URL's path: only Opsgenie's id alphabet is accepted.
 const Accepted = z.object({ requestId: z.string().regex(OPSGENIE_IDS.pattern) });
@@ -138,9 +161,90 @@ export function createOpsgenieActions(opts: OpsgenieActionsOptions): ProviderAct
     return matching(items, query).slice(0, limit);
   }
 
+  /** `GET /v2/schedules`: the enabled schedule owned by the first of `teams` (by name, any case) that owns one. */
+  async function teamSchedule(teams: string[]) {
+    const res = await http.request<{ data?: unknown }>({ method: 'GET', path: '/v2/schedules' });
+    const schedules = (Array.isArray(res.body?.data) ? res.body.data : []).flatMap((item) => {
+      const parsed = OwnedSchedule.safeParse(item);
+      return parsed.success && parsed.data.enabled !== false ? [parsed.data] : [];
+    });
+    for (const team of teams) {
+      const owned = schedules.find((s) => s.ownerTeam?.name?.toLowerCase() === team.toLowerCase());
+      if (owned) return { id: owned.id, name: owned.name, team };
+    }
+    return null;
+  }
+
+  /** `GET /v2/schedules/{identifier}/on-calls` (Who is On Call API), people named as Opsgenie knows them. */
+  async function onCallIn(identifier: string, type: 'id' | 'name') {
+    const res = await http.request({
+      method: 'GET',
+      path: `/v2/schedules/${encodeURIComponent(identifier)}/on-calls`,
+      query: { scheduleIdentifierType: type, flat: 'false' },
+    });
+    const parsed = parseOpsgenieOnCalls(res.body);
+    if (!parsed) {
+      throw new UpstreamError(`${PROVIDER} answered ${res.status} without the on-calls of the schedule`, {
+        provider: PROVIDER,
+        status: res.status,
+      });
+    }
+    return { schedule: parsed.schedule, items: await withFullNames(parsed.items) };
+  }
+
+  /** Opsgenie's on-call answer names users by username: their full names from the users list, when it can be read. */
+  async function withFullNames(items: OnCall[]): Promise<OnCall[]> {
+    if (!items.some((o) => o.user.email)) return items;
+    let users: Target[];
+    try {
+      users = await listTargets('user', '', OPSGENIE_PAGE * OPSGENIE_USER_PAGES);
+    } catch (error) {
+      opts.logger.warn({ err: error }, 'Opsgenie users could not be read: on-call people shown by username');
+      return items;
+    }
+    const byId = new Map(users.map((u) => [u.id, u]));
+    return items.map((o) => {
+      const known = byId.get(o.user.id);
+      return known ? { ...o, user: { ...o.user, name: known.name } } : o;
+    });
+  }
+
+  async function onCallForTeams(teams: string[]): Promise<ScheduleOnCall> {
+    const owned = teams.length > 0 ? await teamSchedule(teams) : null;
+    if (owned) {
+      const { items } = await onCallIn(owned.id, 'id');
+      return { schedule: { id: owned.id, name: owned.name, chosenBy: 'team', team: owned.team }, items };
+    }
+    const fallback = opts.defaultSchedule;
+    if (!fallback) {
+      const whose =
+        teams.length === 0
+          ? 'This alert names no Opsgenie team'
+          : `No enabled Opsgenie schedule is owned by ${teams.join(', ')}`;
+      return {
+        schedule: null,
+        reason: `${whose} and no default schedule is configured (${OPSGENIE_SCHEDULE_SETTING}): who is on call for it cannot be known here`,
+        items: [],
+      };
+    }
+    try {
+      const { schedule, items } = await onCallIn(fallback, 'name');
+      return { schedule: { ...schedule, chosenBy: 'default' }, items };
+    } catch (error) {
+      if (error instanceof UpstreamError && error.upstreamStatus === 404) {
+        throw new UpstreamError(
+          `${PROVIDER} has no schedule named ${JSON.stringify(fallback)}: check ${OPSGENIE_SCHEDULE_SETTING}`,
+          { provider: PROVIDER, status: 404 },
+        );
+      }
+      throw error;
+    }
+  }
+
   return {
     provider: 'opsgenie',
     listTargets,
+    onCallForTeams,
     async perform(incident, request: ActionRequest, ctx) {
       const id = incident.providerId;
       // Checked before any request: only Opsgenie's id alphabet goes into the URL path.

@@ -252,3 +252,44 @@ export function parsePagerDutyOnCalls(body: unknown): OnCall[] {
   }
   return out.sort((a, b) => a.level - b.level);
 }
+
+/** Who is on call now for an Opsgenie alert, and which schedule says so (see `onCallForTeams`). */
+export interface ScheduleOnCall {
+  /**
+   * The schedule asked: owned by one of the alert's responder teams (`team`), or the configured
+   * default (`default`); null when neither applies, with the reason.
+   */
+  schedule:
+    | { id: string; name: string; chosenBy: 'team'; team: string }
+    | { id: string; name: string; chosenBy: 'default' }
+    | null;
+  reason?: string;
+  items: OnCall[];
+}
+
+const OpsgenieOnCalls = z.object({
+  data: z.object({
+    _parent: Named,
+    onCallParticipants: z.unknown().optional(),
+  }),
+});
+const OpsgenieParticipant = z.object({ id: text, name: text, type: z.string() });
+
+/**
+ * `GET /v2/schedules/{id}/on-calls` → the schedule and one entry per participant (Opsgenie has no
+ * levels: all at level 1). A user's `name` is their username (email); teams and escalations that
+ * are on call are kept, named as such.
+ */
+export function parseOpsgenieOnCalls(
+  body: unknown,
+): { schedule: { id: string; name: string }; items: OnCall[] } | null {
+  const parsed = OpsgenieOnCalls.safeParse(body);
+  if (!parsed.success) return null;
+  const { _parent: parent, onCallParticipants } = parsed.data.data;
+  const items = each(onCallParticipants, OpsgenieParticipant).map((p): OnCall => {
+    const user: Target =
+      p.type === 'user' ? { id: p.id, name: p.name, email: p.name } : { id: p.id, name: p.name, summary: p.type };
+    return { level: 1, user, schedule: parent.name, end: null };
+  });
+  return { schedule: { id: parent.id, name: parent.name }, items };
+}

@@ -1,6 +1,6 @@
 import type { HttpClientOptions, ServiceError } from '@micro-oncall/service-kit';
 import { z } from 'zod';
-import type { ListTargets, OnCall } from './targets.js';
+import type { ListTargets, OnCall, ScheduleOnCall } from './targets.js';
 
 /** What a responder may ask a provider to do with an incident (body of POST /v1/incidents/:id/actions). */
 export const ActionRequest = z.discriminatedUnion('action', [
@@ -47,6 +47,11 @@ export interface ProviderActions {
   listTargets?: ListTargets;
   /** Who is on call now for each level of an escalation policy (PagerDuty); absent elsewhere. */
   onCallNow?(policyId: string): Promise<OnCall[]>;
+  /**
+   * Who is on call now for an alert of these responder teams (Opsgenie): in the enabled schedule
+   * the first of them owns, else in the configured default schedule; absent elsewhere.
+   */
+  onCallForTeams?(teams: string[]): Promise<ScheduleOnCall>;
   /**
    * Performs the action at the provider; resolves only when the provider confirmed it. Throws a
    * ServiceError (UpstreamError 502, DependencyUnavailableError 503, InputError 400 for requests

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { ServiceCatalogue } from '../catalogue.js';
 import { incidentEvents, incidents } from '../db/schema.js';
 import type { EscalationDb } from '../db/types.js';
+import { groupAlerts, groupsForIncidents } from '../grouping.js';
 import { handlingForIncidents, NO_HANDLING } from '../handling.js';
 import { driftFor, registryOwnersByName } from '../ownership-drift.js';
 import { presentIncident, presentTimeline, presentWithOwnership } from '../present.js';
@@ -56,7 +57,7 @@ export interface IncidentRoutesDeps {
 
 /**
  * GET /v1/incidents: newest first (by last event time), keyset paging with an opaque cursor.
- * GET /v1/incidents/:id: state, owners and the full event history.
+ * GET /v1/incidents/:id: state, owners, the full event history and the alerts of its group.
  * Both need the viewer role.
  */
 export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
@@ -99,13 +100,20 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
       .orderBy(...paging.orderBy)
       .limit(q.limit + 1);
     const page = paging.page(rows, q.limit);
-    const [conditions, handling] = await Promise.all([
+    const [conditions, handling, groups] = await Promise.all([
       conditionsForIncidents(deps.db, page.items),
       handlingForIncidents(deps.db, page.items),
+      groupsForIncidents(deps.db, page.items),
     ]);
     res.json({
       items: page.items.map((row) =>
-        presentWithOwnership(row, deps.catalogue, conditions.get(row.id) ?? [], handling.get(row.id) ?? NO_HANDLING),
+        presentWithOwnership(
+          row,
+          deps.catalogue,
+          conditions.get(row.id) ?? [],
+          handling.get(row.id) ?? NO_HANDLING,
+          (row.groupId && groups.get(row.groupId)) || null,
+        ),
       ),
       nextCursor: page.nextCursor,
     });
@@ -131,15 +139,19 @@ export function createIncidentsRouter(deps: IncidentRoutesDeps): Router {
           handling: (await handlingForIncidents(tx, [row])).get(row.id) ?? NO_HANDLING,
           providerNotes: await providerTimeline(tx, row.id),
           registryOwners: await registryOwnersByName(tx, [row.service, deps.catalogue.lookup(row.service).service]),
+          group: row.groupId ? ((await groupsForIncidents(tx, [row])).get(row.groupId) ?? null) : null,
+          alerts: row.groupId ? await groupAlerts(tx, row.groupId) : [],
         };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
     if (!found) throw new NotFoundError(`incident ${id.data} not found`);
-    const { row, history, conditions, handling, providerNotes, registryOwners } = found;
+    const { row, history, conditions, handling, providerNotes, registryOwners, group, alerts } = found;
     const ownership = deps.catalogue.lookup(row.service);
     res.json({
-      incident: presentIncident(row, conditions, handling),
+      incident: presentIncident(row, conditions, handling, group),
+      // The alerts of its group (itself included), lead first; empty when it is on its own.
+      alerts,
       ownership,
       // Where the app-registry says someone else owns this service: both sides (null when they agree).
       ownershipDrift: driftFor(ownership, row.service, registryOwners),

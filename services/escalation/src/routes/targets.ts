@@ -9,6 +9,7 @@ import {
   createTargetCache,
   MAX_TARGETS,
   type OnCall,
+  type ScheduleOnCall,
   TARGET_KINDS,
   type TargetCache,
   type TargetKind,
@@ -48,6 +49,8 @@ export interface TargetRoutesDeps {
   targetCache?: TargetCache;
   /** Default: in memory, 60 s per escalation policy. */
   onCallCache?: TargetCache<OnCall[]>;
+  /** Default: in memory, 60 s per set of Opsgenie teams. */
+  scheduleOnCallCache?: TargetCache<ScheduleOnCall>;
 }
 
 /**
@@ -62,6 +65,7 @@ export function createTargetsRouter(deps: TargetRoutesDeps): Router {
   const router = Router();
   const cache = deps.targetCache ?? createTargetCache();
   const onCallCache = deps.onCallCache ?? createTargetCache<OnCall[]>();
+  const scheduleOnCallCache = deps.scheduleOnCallCache ?? createTargetCache<ScheduleOnCall>();
 
   router.get('/v1/incidents/:id/targets', requireRole('responder'), async (req, res) => {
     const id = String(req.params.id);
@@ -95,9 +99,11 @@ export function createTargetsRouter(deps: TargetRoutesDeps): Router {
   });
 
   /**
-   * GET /v1/incidents/:id/oncall (viewer): who is on call now at each level of the incident's
-   * escalation policy (PagerDuty `GET /oncalls`), cached like the pickers. `policy` is null, with
-   * no items, when the incident names no PagerDuty escalation policy.
+   * GET /v1/incidents/:id/oncall (viewer): who is on call now, cached like the pickers.
+   * PagerDuty: at each level of the incident's escalation policy (`GET /oncalls`); `policy` is
+   * null, with no items, when the incident names none. Opsgenie: in the schedule of the alert's
+   * responder teams, else the configured default (`GET /v2/schedules/{id}/on-calls`), as
+   * `schedule` (null, with a `reason`, when neither applies) and `policy` null.
    */
   router.get('/v1/incidents/:id/oncall', requireRole('viewer'), async (req, res) => {
     const id = String(req.params.id);
@@ -111,6 +117,28 @@ export function createTargetsRouter(deps: TargetRoutesDeps): Router {
     const policyId = incident.labels?.escalation_policy_id;
     const policyName = incident.labels?.escalation_policy ?? null;
     const provider = deps.providers.forProvider(incident.provider);
+    if (provider?.onCallForTeams) {
+      const teams = (incident.labels?.opsgenie_teams ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
+      const forTeams = provider.onCallForTeams;
+      let answer: ScheduleOnCall;
+      try {
+        answer = await scheduleOnCallCache.get(`${incident.provider}\u0000${teams.join('\u0000')}`, () =>
+          forTeams(teams),
+        );
+      } catch (error) {
+        throw refusedCredential(error, incident.provider, name, 'on-call') ?? error;
+      }
+      res.json({ policy: null, ...answer });
+      return;
+    }
+    if (!provider && incident.provider in CREDENTIALS) {
+      throw new ConflictError(
+        `who is on call cannot be asked: no ${name} API is configured (${CREDENTIALS[incident.provider]})`,
+      );
+    }
     if (!provider?.onCallNow) {
       throw new ConflictError(`who is on call is not available here for ${name} incidents`);
     }

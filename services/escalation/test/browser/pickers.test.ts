@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { normalisePagerDuty } from '@micro-oncall/incident-model';
-import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
+import { normaliseOpsgenie, normalisePagerDuty } from '@micro-oncall/incident-model';
+import { opsgenieWebhook, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import {
   ensureChromium,
+  type FakeOpsgenie,
   type FakePagerDuty,
   launchChromium,
   REPO_ROOT,
+  startFakeOpsgenie,
   startFakePagerDuty,
 } from '@micro-oncall/test-kit';
 import type { Browser, Page } from 'playwright-core';
@@ -17,7 +19,7 @@ import { onlyEvent, startTestEscalation, type TestEscalation } from '../support.
 
 /**
  * Reassigning and escalating by picking from the provider's lists, in a real browser (Debian's
- * Chromium through playwright-core), against escalation alone and a fake PagerDuty REST API.
+ * Chromium through playwright-core), against escalation alone and fake PagerDuty and Opsgenie APIs.
  * Screenshots go to .dev/screenshots/.
  */
 
@@ -26,6 +28,7 @@ const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
 describe('escalation pickers in a browser', () => {
   let esc: TestEscalation;
   let pagerduty: FakePagerDuty;
+  let opsgenie: FakeOpsgenie;
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];
@@ -33,7 +36,18 @@ describe('escalation pickers in a browser', () => {
     normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: 'PUIPICK1' }), { receivedAt: new Date().toISOString() }),
   );
 
+  // Opsgenie alerts: one whose team owns a schedule, one whose team owns none (no default is set).
+  const opsgenieAlert = (alertId: string, team: string) =>
+    onlyEvent(
+      normaliseOpsgenie(opsgenieWebhook({ alertId, alias: alertId, teams: [team] }), {
+        receivedAt: new Date().toISOString(),
+      }),
+    );
+  const ogOwned = opsgenieAlert('og-ui-oncall-1', 'Checkout');
+  const ogUnknown = opsgenieAlert('og-ui-oncall-2', 'checkout-team');
+
   beforeAll(async () => {
+    opsgenie = await startFakeOpsgenie({ apiKey: 'og-picker-key-123' });
     await ensureChromium((line) => console.log(`[browser] ${line}`));
     pagerduty = await startFakePagerDuty({
       token: 'pd-picker-token-1',
@@ -58,6 +72,8 @@ describe('escalation pickers in a browser', () => {
     });
     const tokenFile = join(mkdtempSync(join(tmpdir(), 'mo-pickers-')), 'pd');
     writeFileSync(tokenFile, 'pd-picker-token-1', { mode: 0o600 });
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'mo-pickers-')), 'og');
+    writeFileSync(keyFile, 'og-picker-key-123', { mode: 0o600 });
     [esc, browser] = await Promise.all([
       startTestEscalation('pickers-ui', () => ({
         OIDC_CLIENT_ID: 'escalation-test',
@@ -65,12 +81,15 @@ describe('escalation pickers in a browser', () => {
         PAGERDUTY_API_URL: pagerduty.url,
         PAGERDUTY_API_TOKEN_FILE: tokenFile,
         PAGERDUTY_FROM_EMAIL: 'ada@example.com',
+        OPSGENIE_API_URL: opsgenie.url,
+        OPSGENIE_API_KEY_FILE: keyFile,
         PROVIDER_TIMEOUT_MS: '1000',
       })),
       launchChromium(),
     ]);
-    await esc.publish([incident]);
-    await esc.applied(incident.incidentId, await esc.issuer.token({ sub: 'seed', roles: ['viewer'] }));
+    await esc.publish([incident, ogOwned, ogUnknown]);
+    const seed = await esc.issuer.token({ sub: 'seed', roles: ['viewer'] });
+    for (const e of [incident, ogOwned, ogUnknown]) await esc.applied(e.incidentId, seed);
     mkdirSync(SCREENSHOTS, { recursive: true });
 
     const context = await browser.newContext({
@@ -95,6 +114,7 @@ describe('escalation pickers in a browser', () => {
     await browser?.close();
     await esc?.stop();
     await pagerduty?.stop();
+    await opsgenie?.stop();
   });
 
   it("shows who is on call now for the incident's escalation policy", async () => {
@@ -166,6 +186,26 @@ describe('escalation pickers in a browser', () => {
       .poll(() => page.locator('.action-message').textContent())
       .toContain('PagerDuty delegated incident PUIPICK1 to escalation policy PPLATEP');
     expect(pagerduty.incident('PUIPICK1')?.escalation_policy.id).toBe('PPLATEP');
+    expect(problems).toEqual([]);
+  });
+
+  it("shows who is on call in the Opsgenie schedule of the alert's team, and says plainly when it cannot be known", async () => {
+    const base = esc.service.url;
+    await page.goto(`${base}/incidents/${ogOwned.incidentId}`);
+    const card = page.getByRole('region', { name: 'On call now' });
+    await expect.poll(() => card.locator('li').allTextContents()).toEqual(['Grace Hopper (Checkout on-call)']);
+    expect(await card.textContent()).toContain(
+      'Opsgenie schedule Checkout on-call (owned by Checkout, a team of this alert)',
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'escalation-oncall-opsgenie.png'), fullPage: true });
+
+    await page.goto(`${base}/incidents/${ogUnknown.incidentId}`);
+    await expect
+      .poll(() => page.getByRole('region', { name: 'On call now' }).locator('p').textContent())
+      .toBe(
+        'No enabled Opsgenie schedule is owned by checkout-team and no default schedule is configured (OPSGENIE_ONCALL_SCHEDULE): who is on call for it cannot be known here.',
+      );
+    await page.screenshot({ path: join(SCREENSHOTS, 'escalation-oncall-opsgenie-unknown.png'), fullPage: true });
     expect(problems).toEqual([]);
   });
 });
