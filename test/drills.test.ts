@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import {
 } from '@micro-oncall/test-kit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Platform, startPlatform } from '../scripts/lib/platform.js';
-import { assertPlatformRunning, eventually, failOnServiceStop } from './helpers.js';
+import { assertPlatformRunning, CATALOGUE_FILE, eventually, failOnServiceStop } from './helpers.js';
 
 type IncidentEventMessage = EventEnvelope<'incident-events'>;
 
@@ -51,6 +52,8 @@ describe('drill → webhook-ingest → Kafka', () => {
   let incidentsTopic: string;
   let kafkaBrokers: string;
   let responder: string;
+  let smokeToken: string;
+  let dir: string;
 
   const simulator = (path: string, body?: unknown) =>
     fetch(`${platform.service('simulator').url}${path}`, {
@@ -70,9 +73,10 @@ describe('drill → webhook-ingest → Kafka', () => {
     incidentsTopic = topicName('incident-events', namespace);
     issuer = await startLocalIssuer();
     responder = await issuer.token({ sub: 'ada-responder', name: 'Ada', roles: ['responder'] });
+    smokeToken = await issuer.token({ sub: 'helm-smoke-test', name: 'helm test', roles: ['responder', 'viewer'] });
     const routingKey = randomBytes(16).toString('hex');
     pagerduty = await startFakePagerDutyEvents({ routingKeys: [routingKey] });
-    const dir = mkdtempSync(join(tmpdir(), 'mo-drills-'));
+    dir = mkdtempSync(join(tmpdir(), 'mo-drills-'));
     const file = (name: string, content: string) => {
       const path = join(dir, name);
       writeFileSync(path, content, { mode: 0o600 });
@@ -91,9 +95,10 @@ describe('drill → webhook-ingest → Kafka', () => {
         'pagerduty-routing-key': file('routing-key', routingKey),
       },
       urls: { 'webhook-ingest': `http://127.0.0.1:${ingestPort}`, 'pagerduty-events': pagerduty.url },
-      files: {},
+      files: { 'service-catalogue': CATALOGUE_FILE },
       ports: { 'webhook-ingest': ingestPort },
-      only: ['webhook-ingest', 'simulator'],
+      // escalation for the smoke check (the drill must reach it); the other test needs only ingest.
+      only: ['webhook-ingest', 'escalation', 'simulator'],
       logLevel: 'error',
       nodeEnv: 'test',
       onFatal: failOnServiceStop,
@@ -151,4 +156,48 @@ describe('drill → webhook-ingest → Kafka', () => {
     expect(kinds).toEqual(['triggered', 'resolved']);
     expect(pagerduty.alert(`drill:${run.id}:checkout-errors`)?.status).toBe('resolved');
   });
+
+  /**
+   * What `helm test` runs after a deployment (charts/micro-oncall/templates/tests/smoke-test.yaml):
+   * the simulator's smoke script, as a process with the Pod's environment, against this platform.
+   */
+  it('passes the helm test smoke check: every service ready, a drill through ingest and escalation that resolves itself', async () => {
+    const tokenFile = join(dir, 'smoke-token');
+    writeFileSync(tokenFile, smokeToken, { mode: 0o600 });
+    const services = ['webhook-ingest', 'escalation', 'simulator'].map((n) => `${n}=${platform.service(n).url}`);
+    const smoke = (extra: string[] = []) =>
+      new Promise<{ code: number; output: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'src/smoke.ts'],
+          {
+            cwd: new URL('../services/simulator/', import.meta.url).pathname,
+            env: {
+              PATH: process.env.PATH,
+              SMOKE_SERVICES: [...services, ...extra].join(','),
+              SMOKE_TOKEN_FILE: tokenFile,
+              SMOKE_TIMEOUT_SECONDS: '60',
+            },
+            timeout: 90_000,
+          },
+          (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }),
+        );
+      });
+
+    const passed = await smoke();
+    expect(passed.output).toMatch(/^ok {3}webhook-ingest ready$/m);
+    expect(passed.output).toMatch(/^ok {3}escalation ready$/m);
+    expect(passed.output).toMatch(/^ok {3}simulator ready$/m);
+    expect(passed.output).toMatch(/^ok {3}escalation shows incident \S+ as a verified drill of the run$/m);
+    expect(passed.output).toContain('ok   the drill resolved itself (escalation shows the incident resolved)');
+    expect(passed.output).toContain('ok   the drill run completed');
+    expect(passed.output.trim().split('\n').at(-1)).toBe('smoke check passed');
+    expect(passed.code).toBe(0);
+
+    // A service that does not answer fails the check, in words, before any drill is started.
+    const failed = await smoke([`status-mapper=http://127.0.0.1:${await freePort()}`]);
+    expect(failed.code).toBe(1);
+    expect(failed.output).toMatch(/^FAIL status-mapper is not reachable at http:\/\/127\.0\.0\.1:\d+: /m);
+    expect(failed.output).not.toContain('drill');
+  }, 120_000);
 });

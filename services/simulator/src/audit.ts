@@ -9,9 +9,17 @@ export type AuditAction =
   | 'run_approve'
   | 'run_reject'
   | 'run_abort'
+  | 'run_checklist'
   | 'kill_switch_engage'
   | 'kill_switch_rearm'
   | 'audit_read'
+  | 'flags_read'
+  | 'game_day_create'
+  | 'game_day_approve'
+  | 'game_day_pause'
+  | 'game_day_resume'
+  | 'game_day_delete'
+  | 'game_day_occurrence'
   | 'request';
 
 export interface AuditEntry {

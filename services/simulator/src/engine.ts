@@ -37,7 +37,7 @@ import {
   type StepRow,
   stepRef,
 } from './model.js';
-import { type ApprovalPolicy, approvalReasons, signInProblem } from './policy.js';
+import { type ApprovalPolicy, approvalReasons, approverProblem } from './policy.js';
 import { alertsOf, highestSeverity, timelineSeconds } from './scenarios/definition.js';
 import type { ScenarioStore } from './scenarios/store.js';
 import type { DrillTarget, Targets } from './targets/index.js';
@@ -251,8 +251,11 @@ export function createEngine(opts: EngineOptions) {
   // ---------------------------------------------------------------------------------------------
   // People's actions
 
-  async function propose(input: ProposeInput, principal: Principal, requestId: string): Promise<RunRow> {
-    const actor = actorOf(principal);
+  /**
+   * What a run of `input` would be, checked against the deployment, the scenario and the targets
+   * (throws the refusal a request gets): also what a game day is checked against when created.
+   */
+  async function prepare(input: ProposeInput, what: 'run' | 'game day' = 'run') {
     const env = input.environment;
     if (env === 'production' && !opts.productionAllowed) {
       throw new NotAllowedError(
@@ -269,7 +272,7 @@ export function createEngine(opts: EngineOptions) {
     }
     const definition = scenario.definition;
     const field = (path: string, message: string) =>
-      new InputError(`invalid run: ${path}: ${message}`, { issues: [{ path, message }] });
+      new InputError(`invalid ${what}: ${path}: ${message}`, { issues: [{ path, message }] });
     if (env === 'production' && definition.environment !== 'production') {
       throw field(
         'environment',
@@ -297,9 +300,26 @@ export function createEngine(opts: EngineOptions) {
     }
     const severity: Severity = highestSeverity(definition);
     const reasons = approvalReasons({ severity, environment: env }, opts.policy);
-    const needsApproval = reasons.length > 0;
+    return { env, scenario, chosen, maxMinutes, severity, reasons };
+  }
+
+  /**
+   * Proposes a run: it starts at once unless it needs approval. A game day's occurrence passes
+   * `preApproved` (the game day's approval stands for each of its runs) and its own run id.
+   */
+  async function propose(
+    input: ProposeInput,
+    principal: Pick<Principal, 'subject' | 'name'>,
+    requestId: string,
+    o: { runId?: string; preApproved?: { by: Actor; at: string; gameDay: string } } = {},
+  ): Promise<RunRow> {
+    const actor = actorOf(principal);
+    const { env, scenario, chosen, maxMinutes, severity, reasons } = await prepare(input);
+    const definition = scenario.definition;
+    const preApproved = reasons.length > 0 ? o.preApproved : undefined;
+    const needsApproval = reasons.length > 0 && !preApproved;
     const now = Date.now();
-    const id = randomUUID();
+    const id = o.runId ?? randomUUID();
     const run = await db.transaction(async (tx) => {
       await assertArmed(tx);
       const [created] = await tx
@@ -318,6 +338,13 @@ export function createEngine(opts: EngineOptions) {
           requestedByName: actor.name,
           productionReason: env === 'production' ? (input.reason ?? null) : null,
           approvalReasons: reasons,
+          ...(preApproved
+            ? {
+                approvedBySubject: preApproved.by.subject,
+                approvedByName: preApproved.by.name,
+                approvedAt: preApproved.at,
+              }
+            : {}),
           maxDurationSeconds: maxMinutes * 60,
           createdAt: new Date(now).toISOString(),
           startedAt: needsApproval ? null : new Date(now).toISOString(),
@@ -343,7 +370,11 @@ export function createEngine(opts: EngineOptions) {
           outcome: 'succeeded',
           detail: needsApproval
             ? `proposed a ${env} run of ${scenario.id} v${scenario.version}; it needs approval: ${reasons.join('; ')}`
-            : `started a ${env} run of ${scenario.id} v${scenario.version}`,
+            : `started a ${env} run of ${scenario.id} v${scenario.version}${
+                preApproved
+                  ? ` for game day ${preApproved.gameDay} (approved by ${preApproved.by.name ?? preApproved.by.subject})`
+                  : ''
+              }`,
           requestId,
           runId: id,
           scenarioId: scenario.id,
@@ -377,10 +408,12 @@ export function createEngine(opts: EngineOptions) {
       if (current.state !== 'awaiting_approval') {
         throw new ConflictError(`the run is ${current.state}: only a run awaiting approval can be approved`);
       }
-      if (current.requestedBySubject === principal.subject) {
-        throw new NotAllowedError('you proposed this run: a second person with the approver role must approve it');
-      }
-      const problem = signInProblem(principal, opts.policy, Math.floor(Date.now() / 1000));
+      const problem = approverProblem(
+        principal,
+        { requestedBySubject: current.requestedBySubject, what: 'run' },
+        opts.policy,
+        Math.floor(Date.now() / 1000),
+      );
       if (problem) throw new NotAllowedError(problem);
       await assertArmed(tx);
       const now = new Date();
@@ -686,7 +719,7 @@ export function createEngine(opts: EngineOptions) {
               : {}),
           });
         }
-      } else {
+      } else if (spec.action === 'resolve') {
         const rows = await openAlerts(tx, run.id, spec.alerts === 'all' ? null : spec.alerts);
         for (const row of rows) sends.push({ action: 'resolve', row });
         if (spec.alerts === 'all') {
@@ -696,6 +729,8 @@ export function createEngine(opts: EngineOptions) {
             .where(and(eq(schema.runSteps.runId, run.id), eq(schema.runSteps.index, step.index)));
         }
       }
+      // `degrade` sends nothing: once the step is recorded fired, the flag source serves its flag
+      // for as long as the run is running (flags.ts), so any end of the run turns it off.
       return { sends, step: locked };
     });
     if (!plan) return false;
@@ -978,6 +1013,7 @@ export function createEngine(opts: EngineOptions) {
   }
 
   return {
+    prepare,
     propose,
     approve,
     reject,

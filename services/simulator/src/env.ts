@@ -85,6 +85,14 @@ export const configSchema = baseConfigSchema
     /** One of webhook-ingest's PAGERDUTY_WEBHOOK_SECRETS (use _FILE), for the pagerduty format. */
     INGEST_PAGERDUTY_SECRET: z.string().min(8).optional(),
 
+    // Kafka
+    /** Consumer group reading incident events for the drill reports (default `<KAFKA_TOPIC_NAMESPACE>-simulator`). */
+    KAFKA_CONSUMER_GROUP: z.string().min(1).max(200).optional(),
+
+    // Flag source for flagd's HTTP sync (degrade steps; ADR 0018)
+    /** The bearer token flagd presents at GET /drills/v1/flags/:environment (use _FILE); unset = no flag source. */
+    FLAG_SOURCE_TOKEN: token.optional(),
+
     // Outbound
     /** Per attempt at a target. */
     TARGET_TIMEOUT_MS: envInt(5000, { min: 100, max: 60_000 }),

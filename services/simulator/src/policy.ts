@@ -59,6 +59,22 @@ export function signInProblem(principal: Principal, policy: ApprovalPolicy, nowS
   return null;
 }
 
+/**
+ * Why `principal` may not approve what `requestedBy` asked for (a run, a game day), or null when
+ * they may: a second person (never the requester) whose sign-in passes `signInProblem`.
+ */
+export function approverProblem(
+  principal: Principal,
+  request: { requestedBySubject: string; what: string },
+  policy: ApprovalPolicy,
+  nowSeconds: number,
+): string | null {
+  if (request.requestedBySubject === principal.subject) {
+    return `you proposed this ${request.what}: a second person with the approver role must approve it`;
+  }
+  return signInProblem(principal, policy, nowSeconds);
+}
+
 function formatSeconds(seconds: number): string {
   if (seconds < 120) return `${Math.max(0, Math.round(seconds))} s`;
   if (seconds < 7200) return `${Math.round(seconds / 60)} min`;

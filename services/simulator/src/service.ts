@@ -2,9 +2,11 @@ import { createJwtVerifier, defineJob, defineService } from '@micro-oncall/servi
 import { z } from 'zod';
 import { createApp } from './app.js';
 import { createAuditWriter } from './audit.js';
+import { createIncidentEventsHandler } from './consumers/incident-events.js';
 import * as schema from './db/schema.js';
 import { createEngine, JOBS } from './engine.js';
 import { configSchema } from './env.js';
+import { createGameDays, GAME_DAY_JOBS } from './game-days/game-days.js';
 import { createDrillMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import type { ApprovalPolicy } from './policy.js';
@@ -12,6 +14,7 @@ import { createBuiltinSync, createScenarioStore, loadBuiltinScenarios } from './
 import { createTargets } from './targets/index.js';
 
 const RunJob = z.object({ runId: z.uuid() });
+const GameDayOccurrence = z.object({ gameDayId: z.uuid(), at: z.iso.datetime({ offset: true }) });
 
 /**
  * simulator: safe incident drills. Teams run versioned scenarios that fire synthetic alerts
@@ -31,7 +34,8 @@ export const service = defineService({
     runtimePrivileges: { audit_log: ['select', 'insert'] },
   },
   produces: ['drills'],
-  consumes: [],
+  // Incident events about the drills' incidents: what responders did, for the drill reports.
+  consumes: ['incident-events'],
   openApi: openApiDocument,
   // Every route of the API lives under /drills (the chart's ingressPaths say the same).
   publicPaths: [{ path: '/drills', match: 'prefix' }],
@@ -67,6 +71,20 @@ export const service = defineService({
       approvalTimeoutMinutes: config.APPROVAL_TIMEOUT_MINUTES,
       resendSeconds: config.ALERTMANAGER_RESEND_SECONDS,
     });
+    // What responders did about each run's incidents (acknowledge, escalate, resolve), for its report.
+    ctx.consume('incident-events', {
+      groupId: config.KAFKA_CONSUMER_GROUP ?? `${config.KAFKA_TOPIC_NAMESPACE}-simulator`,
+      handler: createIncidentEventsHandler({ db: ctx.db }),
+    });
+    const gameDays = createGameDays({
+      db: ctx.db,
+      jobs: ctx.jobs,
+      engine,
+      scenarios,
+      audit,
+      policy,
+      logger,
+    });
     const verifyToken = createJwtVerifier({
       issuer: config.OIDC_ISSUER,
       audience: config.OIDC_AUDIENCE,
@@ -95,6 +113,7 @@ export const service = defineService({
         verifyToken,
         components: ctx.components,
         engine,
+        gameDays,
         scenarios,
         targets,
         audit,
@@ -102,6 +121,7 @@ export const service = defineService({
         policy,
         productionAllowed: config.PRODUCTION_DRILLS_ALLOWED,
         defaultMaxDurationMinutes: config.RUN_DEFAULT_MAX_DURATION_MINUTES,
+        flagSourceToken: config.FLAG_SOURCE_TOKEN,
       }),
       components: [createBuiltinSync({ store: scenarios, builtins, logger })],
       jobs: [
@@ -118,6 +138,26 @@ export const service = defineService({
           async run(_data, job) {
             const enqueued = await engine.sweep();
             if (enqueued > 0) job.logger.info({ enqueued }, 'sweep enqueued overdue drill work');
+          },
+        }),
+        // Recurring game days: one pending occurrence job per active game day (keyed by its id).
+        defineJob({
+          name: GAME_DAY_JOBS.occur,
+          data: GameDayOccurrence,
+          timeoutSeconds: 120,
+          retry: { limit: 5, delaySeconds: 5, backoff: true },
+          async run(data) {
+            await gameDays.occur(data);
+          },
+        }),
+        defineJob({
+          name: GAME_DAY_JOBS.sweep,
+          cron: '* * * * *',
+          timeoutSeconds: 50,
+          retry: { limit: 0, delaySeconds: 0 },
+          async run(_data, job) {
+            const repaired = await gameDays.sweep();
+            if (repaired > 0) job.logger.info({ repaired }, 'sweep ran overdue game day occurrences');
           },
         }),
       ],

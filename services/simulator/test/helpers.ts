@@ -26,6 +26,15 @@ export interface Run {
   }[];
 }
 
+/** A row of `GET /drills/v1/audit`, as the tests read it. */
+export interface AuditRow {
+  actor: { subject: string };
+  action: string;
+  outcome: string;
+  runId: string | null;
+  detail: string;
+}
+
 export interface ErrorBody {
   error: { code: string; message: string; details?: { issues?: { path: string; line?: number; message: string }[] } };
 }

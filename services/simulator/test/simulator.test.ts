@@ -8,6 +8,7 @@ import {
 } from '@micro-oncall/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type AuditRow,
   type ErrorBody,
   people,
   type Run,
@@ -19,13 +20,6 @@ import {
 } from './helpers.js';
 
 type People = Awaited<ReturnType<typeof people>>;
-interface AuditRow {
-  actor: { subject: string };
-  action: string;
-  outcome: string;
-  runId: string | null;
-  detail: string;
-}
 
 /** A team's scenario with a short timeline: `high` needs approval, `medium` does not. */
 function scenario(

@@ -8,12 +8,14 @@ import { clockTime, exactTime } from './common/time.js';
 import { renderKillSwitch } from './kill-switch.js';
 import { personName, rolesOf } from './model.js';
 import { messageOf, tickCountdowns } from './parts.js';
+import { renderRun } from './run.js';
 import { renderRuns } from './runs.js';
 import { renderScenarios } from './scenarios.js';
 
 /*
  * The simulator's pages at /drills/: scenarios (/drills/), runs (/drills/runs), the approvals
- * inbox (/drills/approvals) and the kill switch (/drills/kill-switch). Signed in with the
+ * inbox (/drills/approvals) and the kill switch (/drills/kill-switch); one run's page is
+ * /drills/runs/:id. Signed in with the
  * product's one session (escalation's); the simulator's API is called with that user's bearer
  * token (common/api.js). Every page shows the kill switch when it is engaged, read again every
  * few seconds with the page's own data; countdowns tick every second. Links inside the section
@@ -26,9 +28,11 @@ import { renderScenarios } from './scenarios.js';
 const REFRESH_MS = 5000;
 
 const SCENARIOS = { id: 'scenarios', path: '/drills/', label: 'Scenarios', title: 'Drills' };
+const RUNS = { id: 'runs', path: '/drills/runs', label: 'Runs', title: 'Drill runs' };
+const RUN_PATH = /^\/drills\/runs\/([0-9a-f-]{36})$/;
 const PAGES = [
   SCENARIOS,
-  { id: 'runs', path: '/drills/runs', label: 'Runs', title: 'Drill runs' },
+  RUNS,
   { id: 'approvals', path: '/drills/approvals', label: 'Approvals', title: 'Drill approvals' },
   { id: 'kill-switch', path: '/drills/kill-switch', label: 'Kill switch', title: 'Drill kill switch' },
 ];
@@ -121,7 +125,9 @@ async function boot() {
 
   const route = async (/** @type {boolean} */ moved) => {
     const path = location.pathname;
-    const page = PAGES.find((p) => p.path === path) ?? SCENARIOS;
+    // One run's page (/drills/runs/:id) belongs to Runs.
+    const runId = RUN_PATH.exec(path)?.[1] ?? null;
+    const page = runId ? RUNS : (PAGES.find((p) => p.path === path) ?? SCENARIOS);
     leaving?.abort();
     leaving = new AbortController();
     refreshView = null;
@@ -134,7 +140,9 @@ async function boot() {
     showBanner();
     view.replaceChildren(h('p', { class: 'loading', text: 'Loading…' }));
     try {
-      if (page.id === 'runs') {
+      if (runId) {
+        refreshView = await renderRun(view, { id: runId, can, signal: leaving.signal });
+      } else if (page.id === 'runs') {
         refreshView = await renderRuns(view, {
           settings,
           can,

@@ -135,3 +135,59 @@ export function runOutcome(run) {
   if (run.state === 'running' && run.approval.approvedBy) return `Approved by ${personName(run.approval.approvedBy)}`;
   return '';
 }
+
+/**
+ * What the `degrade` steps of a scenario turn on while a run lasts, in words (none: an empty list).
+ * @param {Scenario['definition']} definition
+ * @returns {string[]}
+ */
+export function degradations(definition) {
+  return definition.timeline.flatMap((step) => {
+    if (step.action !== 'degrade') return [];
+    if (step.fault === 'latency') return [`${step.service}: +${step.latencyMs} ms latency`];
+    if (step.fault === 'error_rate')
+      return [`${step.service}: ${Math.round((step.errorRate ?? 0) * 1000) / 10}% of requests fail`];
+    return [`${step.service}: ${step.dependency} switched off`];
+  });
+}
+
+/** What a numbered item under a key is called, in words: `timeline.2` is step 3. */
+const ITEM_WORDS = Object.freeze({ timeline: 'step', alerts: 'alert', checklist: 'checklist item', labels: 'label' });
+
+/**
+ * A field of a scenario as the API names it (`timeline.2.alerts.0.severity`), in words for the
+ * form's error list: `step 3 › alert 1 › severity`.
+ * @param {string} path
+ */
+export function fieldWords(path) {
+  if (path === '(document)') return 'the document';
+  if (path === '(root)' || path === '') return 'the scenario';
+  const parts = path.split('.');
+  /** @type {string[]} */
+  const words = [];
+  for (const [i, part] of parts.entries()) {
+    if (/^\d+$/.test(part)) continue;
+    const next = parts[i + 1];
+    if (next !== undefined && /^\d+$/.test(next)) {
+      const word = /** @type {Record<string, string>} */ (ITEM_WORDS)[part] ?? `${part} item`;
+      words.push(`${word} ${Number(next) + 1}`);
+    } else words.push(part);
+  }
+  return words.join(' › ');
+}
+
+/**
+ * How to send a pasted or uploaded scenario: JSON when the text is a JSON object, YAML
+ * otherwise (the API then names the line of a syntax error, which JSON parsing would not).
+ * @param {string} text
+ * @returns {'json' | 'yaml'}
+ */
+export function scenarioFormat(text) {
+  if (!text.trimStart().startsWith('{')) return 'yaml';
+  try {
+    JSON.parse(text);
+    return 'json';
+  } catch {
+    return 'yaml';
+  }
+}

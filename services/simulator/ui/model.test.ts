@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { approvalReasons, deadlineOf, highestSeverity, isOpen, rolesOf, runOutcome, timelineSeconds } from './model.js';
+import {
+  approvalReasons,
+  deadlineOf,
+  degradations,
+  fieldWords,
+  highestSeverity,
+  isOpen,
+  rolesOf,
+  runOutcome,
+  scenarioFormat,
+  timelineSeconds,
+} from './model.js';
 import type { Run, Scenario } from './types.js';
 
 const definition = (timeline: Scenario['definition']['timeline']): Scenario['definition'] => ({
@@ -100,5 +111,38 @@ describe('the drills pages’ words', () => {
         }),
       ),
     ).toBe('Waits for an approver: it fires critical alerts (approval is needed from high)');
+  });
+});
+
+describe('the scenario form', () => {
+  it('names the fields the API refused in words', () => {
+    expect(fieldWords('timeline.2.alerts.0.severity')).toBe('step 3 › alert 1 › severity');
+    expect(fieldWords('runbook.checklist.1')).toBe('runbook › checklist item 2');
+    expect(fieldWords('timeline.1.latencyMs')).toBe('step 2 › latencyMs');
+    expect(fieldWords('id')).toBe('id');
+    expect(fieldWords('(document)')).toBe('the document');
+    expect(fieldWords('(root)')).toBe('the scenario');
+  });
+
+  it('says what a scenario degrades while it runs', () => {
+    const fire = { at: 0, action: 'fire' as const, alert: 'a', severity: 'low' };
+    expect(degradations(definition([fire]))).toEqual([]);
+    expect(
+      degradations(
+        definition([
+          fire,
+          { at: 60, action: 'degrade', service: 'cart', fault: 'latency', latencyMs: 1200 },
+          { at: 60, action: 'degrade', service: 'cart', fault: 'error_rate', errorRate: 0.125 },
+          { at: 90, action: 'degrade', service: 'cart', fault: 'dependency_off', dependency: 'postgres' },
+        ]),
+      ),
+    ).toEqual(['cart: +1200 ms latency', 'cart: 12.5% of requests fail', 'cart: postgres switched off']);
+  });
+
+  it('sends a JSON object as JSON and anything else as YAML', () => {
+    expect(scenarioFormat('  {"id": "x"}\n')).toBe('json');
+    expect(scenarioFormat('{"id": "x",')).toBe('yaml');
+    expect(scenarioFormat('{ id: x }')).toBe('yaml');
+    expect(scenarioFormat('id: x\nname: y\n')).toBe('yaml');
   });
 });

@@ -1,7 +1,8 @@
 // @ts-check
 import { request } from './client.js';
-import { h } from './common/dom.js';
+import { h, navLink } from './common/dom.js';
 import { clockTime, exactTime } from './common/time.js';
+import { gameDaysSection } from './game-days.js';
 import {
   approvalReasons,
   deadlineOf,
@@ -50,8 +51,12 @@ export async function renderRuns(view, ctx) {
   let receivedAt = Date.now();
   let shown = '';
 
+  const gameDays = gameDaysSection();
   const refresh = async () => {
-    const { items } = /** @type {{ items: Run[] }} */ (await request('GET', '/drills/v1/runs'));
+    const [{ items }] = await Promise.all([
+      /** @type {Promise<{ items: Run[] }>} */ (request('GET', '/drills/v1/runs')),
+      gameDays.refresh(),
+    ]);
     runs = items;
     receivedAt = Date.now();
     draw();
@@ -179,7 +184,11 @@ export async function renderRuns(view, ctx) {
       h(
         'td',
         { class: 'c-name' },
-        h('span', { class: 'scenario-name', text: run.scenario.name }),
+        navLink(`/drills/runs/${run.id}`, {
+          class: 'scenario-name',
+          text: run.scenario.name,
+          title: "The run's page: steps, incidents, checklist, report",
+        }),
         h('span', { class: 'muted small', text: ` v${run.scenario.version} · ${run.team}` }),
         runOutcome(run) ? h('span', { class: 'outcome small block', text: runOutcome(run) }) : null,
       ),
@@ -239,8 +248,10 @@ export async function renderRuns(view, ctx) {
       ),
       empty,
     ),
+    gameDays.element,
   );
   draw(true);
+  await gameDays.refresh();
   return refresh;
 }
 

@@ -23,10 +23,15 @@
  * One step of a scenario's timeline (`at` in seconds).
  * @typedef {object} ScenarioStep
  * @property {number} at
- * @property {'fire' | 'change_severity' | 'add_related' | 'resolve'} action
+ * @property {'fire' | 'change_severity' | 'add_related' | 'resolve' | 'degrade'} action
  * @property {string} [alert]
  * @property {string} [severity]
  * @property {AlertSpec[] | string[] | 'all'} [alerts]
+ * @property {string} [service] the degraded service (`degrade`)
+ * @property {'latency' | 'error_rate' | 'dependency_off'} [fault] (`degrade`)
+ * @property {number} [latencyMs] (`degrade`, latency)
+ * @property {number} [errorRate] (`degrade`, error_rate)
+ * @property {string} [dependency] (`degrade`, dependency_off)
  */
 
 /**

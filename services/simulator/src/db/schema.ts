@@ -173,6 +173,64 @@ export const runAlerts = simulator.table(
 );
 
 /**
+ * What responders did about a run's incidents: the `incident-events` whose alerts carry the run id
+ * (label `drill_run_id` or the dedup key `drill:<run id>:<alert>`), one row per event id, so a
+ * redelivery or a replay of the topic adds nothing. The drill report reads its responder timeline
+ * (time to acknowledge, escalate, resolve) from here.
+ */
+export const runIncidentEvents = simulator.table(
+  'run_incident_events',
+  {
+    /** The event's own id (`incident-events` eventId): the idempotency key. */
+    eventId: text('event_id').primaryKey(),
+    runId: uuid('run_id').notNull(),
+    incidentId: text('incident_id').notNull(),
+    /** `triggered`, `acknowledged`, `escalated`, `resolved`, … (IncidentEventKind). */
+    kind: text('kind').notNull(),
+    providerEventType: text('provider_event_type').notNull(),
+    provider: text('provider').notNull(),
+    dedupKey: text('dedup_key').notNull(),
+    occurredAt: at('occurred_at').notNull(),
+    /** Who did it, as the provider says (`user`, `system`, `integration`); null when it does not. */
+    actorType: text('actor_type'),
+    actorName: text('actor_name'),
+    title: text('title'),
+    service: text('service'),
+    severity: text('severity'),
+    note: text('note'),
+    /** The escalation level reached (escalated events), when the provider says. */
+    escalationLevel: integer('escalation_level'),
+    receivedAt: at('received_at').notNull().defaultNow(),
+  },
+  (t) => [
+    foreignKey({ name: 'run_incident_events_run_fkey', columns: [t.runId], foreignColumns: [runs.id] }).onDelete(
+      'cascade',
+    ),
+    index('run_incident_events_run_idx').on(t.runId, t.occurredAt),
+  ],
+);
+
+/** The runbook checklist of a run, as responders ticked it: one row per checklist item touched. */
+export const runChecklist = simulator.table(
+  'run_checklist',
+  {
+    runId: uuid('run_id').notNull(),
+    /** The item's position in the scenario version's `runbook.checklist` (from 0). */
+    item: integer('item').notNull(),
+    done: boolean('done').notNull(),
+    note: text('note'),
+    changedAt: at('changed_at').notNull().defaultNow(),
+    changedBySubject: text('changed_by_subject').notNull(),
+    changedByName: text('changed_by_name'),
+  },
+  (t) => [
+    primaryKey({ name: 'run_checklist_pkey', columns: [t.runId, t.item] }),
+    foreignKey({ name: 'run_checklist_run_fkey', columns: [t.runId], foreignColumns: [runs.id] }).onDelete('cascade'),
+    check('run_checklist_item', sql`${t.item} >= 0`),
+  ],
+);
+
+/**
  * The global kill switch: one row. Engaged, it has stopped every running drill and refuses new
  * runs until an approver re-arms it. In the database, so it holds across replicas and restarts.
  */
@@ -213,5 +271,80 @@ export const auditLog = simulator.table(
     index('audit_log_at_idx').on(t.at),
     index('audit_log_run_idx').on(t.runId, t.at),
     index('audit_log_actor_idx').on(t.actorSubject, t.at),
+  ],
+);
+
+/** A game day: waiting for an approver, running on its schedule, or paused. */
+export const gameDayStateEnum = simulator.enum('game_day_state', ['awaiting_approval', 'active', 'paused']);
+/** An occurrence of a game day: its run started, or it was skipped (the reason says why). */
+export const occurrenceOutcomeEnum = simulator.enum('occurrence_outcome', ['started', 'skipped']);
+
+/**
+ * Recurring game days: a scenario version run on a cron schedule. Approved once (by the rules of
+ * a run), each occurrence starts a run without a new approval; the kill switch still refuses it.
+ */
+export const gameDays = simulator.table(
+  'game_days',
+  {
+    id: uuid('id').primaryKey(),
+    name: text('name').notNull(),
+    scenarioId: text('scenario_id').notNull(),
+    /** Pinned at creation: the approval is for this content, not for later versions. */
+    scenarioVersion: integer('scenario_version').notNull(),
+    environment: environmentEnum('environment').notNull(),
+    /** null: every target configured for the environment when an occurrence runs. */
+    targets: jsonb('targets').$type<DrillTargetKind[]>(),
+    productionReason: text('production_reason'),
+    maxDurationMinutes: integer('max_duration_minutes').notNull(),
+    /** 5 fields (minute hour day-of-month month day-of-week), in `timezone`. */
+    cron: text('cron').notNull(),
+    /** IANA time zone the cron expression is read in. */
+    timezone: text('timezone').notNull(),
+    state: gameDayStateEnum('state').notNull(),
+    severity: severityEnum('severity').notNull(),
+    approvalReasons: jsonb('approval_reasons').$type<string[]>().notNull(),
+    requestedBySubject: text('requested_by_subject').notNull(),
+    requestedByName: text('requested_by_name'),
+    approvedBySubject: text('approved_by_subject'),
+    approvedByName: text('approved_by_name'),
+    approvedAt: at('approved_at'),
+    /** The occurrence the job runner holds a job for (null while awaiting approval or paused). */
+    nextOccurrenceAt: at('next_occurrence_at'),
+    createdAt: at('created_at').notNull().defaultNow(),
+    updatedAt: at('updated_at')
+      .notNull()
+      .defaultNow()
+      .$onUpdate(() => new Date().toISOString()),
+  },
+  (t) => [
+    foreignKey({
+      name: 'game_days_scenario_fkey',
+      columns: [t.scenarioId, t.scenarioVersion],
+      foreignColumns: [scenarios.id, scenarios.version],
+    }).onDelete('restrict'),
+    index('game_days_next_idx').on(t.state, t.nextOccurrenceAt),
+    check('game_days_max_duration', sql`${t.maxDurationMinutes} between 1 and 240`),
+  ],
+);
+
+/** Each occurrence of a game day, once (retries of its job find it here): the run, or why it was skipped. */
+export const gameDayOccurrences = simulator.table(
+  'game_day_occurrences',
+  {
+    gameDayId: uuid('game_day_id').notNull(),
+    scheduledAt: at('scheduled_at').notNull(),
+    /** Chosen before the run is proposed, so a retried occurrence finds the run it started. */
+    runId: uuid('run_id').notNull(),
+    outcome: occurrenceOutcomeEnum('outcome'),
+    reason: text('reason'),
+    recordedAt: at('recorded_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ name: 'game_day_occurrences_pkey', columns: [t.gameDayId, t.scheduledAt] }),
+    foreignKey({
+      name: 'game_day_occurrences_game_day_fkey',
+      columns: [t.gameDayId],
+      foreignColumns: [gameDays.id],
+    }).onDelete('cascade'),
   ],
 );

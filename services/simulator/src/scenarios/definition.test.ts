@@ -104,6 +104,28 @@ describe('ScenarioDefinition', () => {
     expect(found.some((p) => p.startsWith(`${path}: `))).toBe(true);
   });
 
+  it('takes degrade steps, each fault with its own setting, and names what is wrong', () => {
+    const degrade = (step: Record<string, unknown>) => {
+      const s = base();
+      s.timeline.splice(2, 0, { at: '3m', action: 'degrade', service: 'checkout', ...step });
+      return s;
+    };
+    expect(problems(degrade({ fault: 'latency', latencyMs: 800 }))).toEqual([]);
+    expect(problems(degrade({ fault: 'error_rate', errorRate: 0.25 }))).toEqual([]);
+    expect(problems(degrade({ fault: 'dependency_off', dependency: 'postgres' }))).toEqual([]);
+    expect(problems(degrade({ fault: 'latency' }))).toEqual([expect.stringMatching(/^timeline\.2\.latencyMs: /)]);
+    expect(problems(degrade({ fault: 'error_rate', errorRate: 0 }))).toEqual(['timeline.2.errorRate: must be above 0']);
+    expect(problems(degrade({ fault: 'error_rate', errorRate: 1.5 }))).toEqual([
+      'timeline.2.errorRate: at most 1 (every request fails)',
+    ]);
+    expect(problems(degrade({ fault: 'meltdown' }))).toEqual([
+      'timeline.2.fault: a fault is latency, error_rate or dependency_off',
+    ]);
+    expect(problems(degrade({ fault: 'latency', latencyMs: 800, dependency: 'postgres' }))).toEqual([
+      expect.stringMatching(/^timeline\.2: .*dependency/),
+    ]);
+  });
+
   it('has one digest per content, whatever the key order', () => {
     const a = ScenarioDefinition.parse(base());
     const { timeline, ...rest } = base();

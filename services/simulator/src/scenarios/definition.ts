@@ -83,7 +83,42 @@ const ResolveStep = z.strictObject({
   /** The alerts to resolve, or `all` of those still firing. */
   alerts: z.union([z.literal('all'), z.array(AlertKey).min(1).max(50)]),
 });
-const Step = z.discriminatedUnion('action', [FireStep, ChangeSeverityStep, AddRelatedStep, ResolveStep]);
+/**
+ * Turns on a fault-injection flag for a service until the run ends (ADR 0018): the simulator's
+ * flag source (GET /drills/v1/flags/:environment) serves it to flagd for the run's environment.
+ */
+const DegradeStep = z.discriminatedUnion(
+  'fault',
+  [
+    z.strictObject({
+      at: Offset,
+      action: z.literal('degrade'),
+      service: ServiceSlug,
+      fault: z.literal('latency'),
+      /** Added to each of the service's requests. */
+      latencyMs: z.number().int('a whole number of milliseconds').min(1).max(60_000),
+    }),
+    z.strictObject({
+      at: Offset,
+      action: z.literal('degrade'),
+      service: ServiceSlug,
+      fault: z.literal('error_rate'),
+      /** The share of the service's requests that fail, above 0 and at most 1. */
+      errorRate: z.number().gt(0, 'must be above 0').max(1, 'at most 1 (every request fails)'),
+    }),
+    z.strictObject({
+      at: Offset,
+      action: z.literal('degrade'),
+      service: ServiceSlug,
+      fault: z.literal('dependency_off'),
+      /** The dependency the service must treat as unavailable (e.g. postgres, payments-gateway). */
+      dependency: Slug(100),
+    }),
+  ],
+  { error: 'a fault is latency, error_rate or dependency_off' },
+);
+export type DegradeStep = z.output<typeof DegradeStep>;
+const Step = z.discriminatedUnion('action', [FireStep, ChangeSeverityStep, AddRelatedStep, ResolveStep, DegradeStep]);
 export type ScenarioStep = z.output<typeof Step>;
 
 const ScenarioObject = z.strictObject({
@@ -172,6 +207,8 @@ export function alertsOf(step: ScenarioStep, firing: readonly string[]): string[
       return step.alerts.map((a) => a.alert);
     case 'resolve':
       return step.alerts === 'all' ? [...firing] : step.alerts;
+    case 'degrade':
+      return [];
   }
 }
 
@@ -193,13 +230,17 @@ function canonicalJson(value: unknown): string {
 
 export type ScenarioFormat = 'json' | 'yaml';
 
+/** A field left out is said to be missing, not to be of the wrong type (`undefined`). */
+const missingField = (issue: { code?: string; input?: unknown }) =>
+  issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined;
+
 /**
  * Parses and validates a scenario. Problems come back as one InputError whose `details.issues`
  * name each field by its path (`timeline.2.severity`) and, for YAML, its line.
  */
 export function parseScenario(input: unknown, format: ScenarioFormat, what = 'scenario'): ScenarioDefinition {
   if (format === 'json') {
-    const result = ScenarioDefinition.safeParse(input);
+    const result = ScenarioDefinition.safeParse(input, { error: missingField });
     if (!result.success) throw InputError.fromZod(result.error, what);
     return result.data;
   }
@@ -216,7 +257,7 @@ export function parseScenario(input: unknown, format: ScenarioFormat, what = 'sc
       issues,
     });
   }
-  const result = ScenarioDefinition.safeParse(doc.toJS());
+  const result = ScenarioDefinition.safeParse(doc.toJS(), { error: missingField });
   if (result.success) return result.data;
   const issues = result.error.issues.slice(0, 20).map((issue) => {
     const path = issue.path.map(String);

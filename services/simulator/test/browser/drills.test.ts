@@ -1,24 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createTestDatabase,
-  DEV_USERS,
-  ensureChromium,
-  type FakePagerDutyEvents,
-  type LocalIssuer,
-  launchChromium,
-  REPO_ROOT,
-  startFakePagerDutyEvents,
-  startLocalIssuer,
-  uniqueNamespace,
-} from '@micro-oncall/test-kit';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
-import { CATALOGUE_FILE, failOnServiceStop } from '../../../../test/helpers.js';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers.js';
+import { checkoutScenario, type DrillsBrowserStack, SCREENSHOTS, startDrillsBrowserStack } from './support.js';
 
 /**
  * The simulator's pages in a real browser (Debian's Chromium through playwright-core), as part
@@ -31,123 +15,30 @@ import { until } from '../helpers.js';
  * start again. Screenshots go to .dev/screenshots/.
  */
 
-const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
-const VIEWPORT = { width: 1440, height: 900 };
 const HOSTILE_NAME = '<img src=x onerror="window.__xss=1">Checkout errors';
 const HOSTILE_ID = 'checkout-errors';
 
 describe('drills pages in a browser, one sign-in with the dashboard', () => {
-  let platform: Platform;
-  let issuer: LocalIssuer;
-  let pagerduty: FakePagerDutyEvents;
-  let browser: Browser;
-  let secretsDir: string;
-  let adminToken: string;
-  const contexts: BrowserContext[] = [];
-  const pageProblems: string[] = [];
+  let stack: DrillsBrowserStack;
   let ada: Page;
   let alex: Page;
-  let signIns = 0;
-
-  function watch(page: Page, who: string): Page {
-    page.on('pageerror', (error) => pageProblems.push(`${who}: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.text().includes('Content Security Policy')) pageProblems.push(`${who}: ${message.text()}`);
-    });
-    page.on('request', (request) => {
-      if (request.method() === 'POST' && request.url() === `${issuer.issuer}/authorize`) signIns += 1;
-    });
-    return page;
-  }
-
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${platform.url}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${adminToken}`, ...(init.headers as Record<string, string>) },
-    });
-
-  async function signIn(who: RegExp, path = '/'): Promise<Page> {
-    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const page = watch(await context.newPage(), String(who));
-    await page.goto(`${platform.url}${path}`);
-    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
-    await page.getByRole('button', { name: who }).click();
-    await page.waitForURL(`${platform.url}${path}`);
-    return page;
-  }
+  const signIn = (who: RegExp, path?: string) => stack.signIn(who, path);
 
   const runRow = (page: Page, scenario: string, state: string) =>
     page.locator(`table.runs tr[data-state="${state}"]`, { hasText: scenario });
 
   beforeAll(async () => {
-    const stack = inject('stack');
-    await ensureChromium((line) => console.log(`[browser] ${line}`));
-    const routingKey = randomBytes(16).toString('hex');
-    [issuer, pagerduty, browser] = await Promise.all([
-      startLocalIssuer({ users: DEV_USERS }),
-      startFakePagerDutyEvents({ routingKeys: [routingKey] }),
-      launchChromium(),
-    ]);
-    adminToken = await issuer.token({ sub: 'dev-admin', name: 'Alex Admin', roles: ['admin'] });
-    secretsDir = mkdtempSync(join(tmpdir(), 'mo-drills-ui-'));
-    const secret = (name: string, content: string) => {
-      const path = join(secretsDir, name);
-      writeFileSync(path, content, { mode: 0o600 });
-      return path;
-    };
-    platform = await startPlatform({
-      databaseUrl: await createTestDatabase(stack.databaseUrl, 'drills_ui'),
-      kafkaBrokers: stack.kafkaBrokers,
-      namespace: uniqueNamespace('drills-ui'),
-      oidc: { issuer: issuer.issuer, audience: issuer.audience },
-      secretFiles: {
-        'session-secret': secret('session-secret', randomBytes(32).toString('hex')),
-        'pagerduty-routing-key': secret('routing-key', routingKey),
-      },
-      files: { 'service-catalogue': CATALOGUE_FILE },
-      urls: { 'pagerduty-events': pagerduty.url },
-      only: ['escalation', 'simulator'],
-      logLevel: 'error',
-      nodeEnv: 'test',
-      onFatal: failOnServiceStop,
-    });
-    mkdirSync(SCREENSHOTS, { recursive: true });
-
+    stack = await startDrillsBrowserStack('drills-ui');
     // A team's own scenario below the approval threshold (it starts at once), whose name is
     // hostile text: the pages must show it as text.
-    const res = await api('/drills/v1/scenarios', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        id: HOSTILE_ID,
-        name: HOSTILE_NAME,
-        description: 'Checkout errors climb for a while.',
-        team: 'storefront',
-        runbook: { url: 'https://runbooks.example.com/storefront/checkout', checklist: ['Acknowledge the incident'] },
-        timeline: [
-          {
-            at: 0,
-            action: 'fire',
-            alert: 'errors',
-            name: 'CheckoutErrorRateHigh',
-            severity: 'medium',
-            summary: 'Checkout error rate above 5%',
-            service: 'checkout',
-          },
-          { at: '20m', action: 'resolve', alerts: 'all' },
-        ],
-      }),
-    });
-    expect(res.status, await res.clone().text()).toBe(201);
+    await stack.create(
+      '/drills/v1/scenarios',
+      checkoutScenario(HOSTILE_ID, HOSTILE_NAME, ['Acknowledge the incident']),
+    );
   });
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close();
-    await platform?.stop();
-    await Promise.allSettled([issuer?.stop(), pagerduty?.stop()]);
-    if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   afterEach(async ({ task }) => {
@@ -160,7 +51,7 @@ describe('drills pages in a browser, one sign-in with the dashboard', () => {
         ?.screenshot({ path: join(SCREENSHOTS, 'drills-failed-step-admin.png'), fullPage: true })
         .catch(() => undefined);
     }
-    expect(pageProblems.splice(0)).toEqual([]);
+    expect(stack.pageProblems.splice(0)).toEqual([]);
   });
 
   it('signs a responder in once on the dashboard and opens Drills from the shared navigation: the scenarios', async () => {
@@ -168,7 +59,7 @@ describe('drills pages in a browser, one sign-in with the dashboard', () => {
     await ada.locator('#who').getByText('Ada Responder').waitFor();
     const nav = ada.getByRole('navigation', { name: 'Sections' });
     await nav.getByRole('link', { name: 'Drills' }).click();
-    await ada.waitForURL(`${platform.url}/drills/`);
+    await ada.waitForURL(`${stack.platform.url}/drills/`);
     await ada.getByRole('heading', { level: 1, name: 'Scenarios' }).waitFor();
     // The product's sections, the same on every page; Drills is this one.
     expect(await nav.getByRole('link').allTextContents()).toEqual(['Incidents', 'Status', 'Apps', 'Drills']);
@@ -198,7 +89,7 @@ describe('drills pages in a browser, one sign-in with the dashboard', () => {
     expect(await row(HOSTILE_ID).locator('.scenario-name').textContent()).toBe(HOSTILE_NAME);
     expect(await ada.locator('table.scenarios img').count()).toBe(0);
     expect(await ada.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
-    expect(signIns).toBe(1);
+    expect(stack.signIns()).toBe(1);
     await ada.screenshot({ path: join(SCREENSHOTS, 'drills-scenarios.png'), fullPage: true });
   });
 
@@ -223,7 +114,7 @@ describe('drills pages in a browser, one sign-in with the dashboard', () => {
     expect(await running.locator('.state').textContent()).toBe('running');
     expect(await running.locator('.countdown').textContent()).toMatch(/^in (29|30)m$/);
     expect(await ada.locator('table.runs img').count()).toBe(0);
-    await until('the trigger at PagerDuty', async () => (pagerduty.alerts().length === 1 ? true : undefined));
+    await until('the trigger at PagerDuty', async () => (stack.pagerduty.alerts().length === 1 ? true : undefined));
     await ada.screenshot({ path: join(SCREENSHOTS, 'drills-run-started.png'), fullPage: true });
   });
 
@@ -318,7 +209,9 @@ describe('drills pages in a browser, one sign-in with the dashboard', () => {
     expect(await runRow(ada, HOSTILE_NAME, 'running').count()).toBe(0);
     expect(await runRow(ada, 'Payments latency', 'aborted').count()).toBe(1);
     await until('every drill alert resolved at PagerDuty', async () =>
-      pagerduty.alerts().length > 0 && pagerduty.alerts().every((a) => a.status === 'resolved') ? true : undefined,
+      stack.pagerduty.alerts().length > 0 && stack.pagerduty.alerts().every((a) => a.status === 'resolved')
+        ? true
+        : undefined,
     );
     // A new run is refused, in the API's words.
     await ada.locator('#start-kill-note').waitFor();
@@ -343,6 +236,6 @@ describe('drills pages in a browser, one sign-in with the dashboard', () => {
     await ada.locator('#kill-switch-banner').waitFor({ state: 'hidden', timeout: 15_000 });
     await ada.getByRole('button', { name: 'Start run' }).click();
     await ada.locator('#start-result', { hasText: `${HOSTILE_NAME} is running in staging.` }).waitFor();
-    expect(signIns).toBe(2);
+    expect(stack.signIns()).toBe(2);
   });
 });
