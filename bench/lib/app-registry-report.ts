@@ -91,7 +91,7 @@ export function appRegistrySection(r: AppRegistryResults | undefined, shared: st
       .join(', ')}; due before it: ${Object.entries(s.due)
       .map(([k, v]) => `${k} ${fmtInt(v)}`)
       .join(', ')}), held apps ${s.heldBefore} → ${s.heldAfter}; cores: ${cores(s.cores)} (${note(s.cores)}).`,
-    `Again at once (nothing due): ${s.again.seconds.toFixed(1)} s (job ${s.again.jobSeconds.toFixed(1)} s), ${s.again.transitions} transitions. Peak RSS of app-registry ${fmtInt(r.rssPeakBytes / 1e6)} MB.`,
+    `Again at once (nothing due): ${s.again.seconds.toFixed(1)} s (job ${s.again.jobSeconds.toFixed(1)} s), ${s.again.transitions} transitions. Peak RSS of app-registry ${fmtInt(r.rssPeakBytes / 1e6)} MB${r.rssPeakByPhase ? ` (list ${fmtInt(r.rssPeakByPhase.list / 1e6)} MB, sweep ${fmtInt(r.rssPeakByPhase.sweep / 1e6)} MB)` : ''}.`,
     ...slow.flatMap((k) => [
       '',
       `Plan of \`${k.kind}\` (p99 ${fmtMs(k.latency.p99)} ms):`,

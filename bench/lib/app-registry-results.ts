@@ -52,4 +52,6 @@ export interface AppRegistryResults {
     plan: { executionMs: number; text: string };
   };
   rssPeakBytes: number;
+  /** The same, in the list phase and in the sweeps (absent in runs made before it was recorded). */
+  rssPeakByPhase?: { list: number; sweep: number };
 }

@@ -327,6 +327,25 @@ select
   created, coalesce(changed, created)
 from f`;
 
+/**
+ * Writes the scenario's APPS apps into app-registry's (migrated, empty) table at `databaseUrl`,
+ * then VACUUM ANALYZE. Exported so that a query plan can be studied on the same data.
+ */
+export async function seedApps(databaseUrl: string): Promise<{ seedS: number; analyzeS: number }> {
+  const seedFrom = performance.now();
+  const now = new Date().toISOString();
+  for (let from = 1; from <= APPS; from += CHUNK) {
+    await sqlAs(databaseUrl, SEED_SQL, [from, Math.min(APPS, from + CHUNK - 1), now]);
+    say.info(
+      `seeded ${fmtInt(Math.min(APPS, from + CHUNK - 1))} apps (${((performance.now() - seedFrom) / 1000).toFixed(1)} s)`,
+    );
+  }
+  const seedS = (performance.now() - seedFrom) / 1000;
+  const analyzeFrom = performance.now();
+  await sqlAs(databaseUrl, 'vacuum analyze app_registry.apps');
+  return { seedS, analyzeS: (performance.now() - analyzeFrom) / 1000 };
+}
+
 /** What each step of the sweep will find due, in SQL, with the service's default settings. */
 const DUE_SQL = `
 select
@@ -583,18 +602,7 @@ export const appRegistryScale: Scenario = {
       const admin = await issuer.token({ sub: 'bench-admin', roles: ['admin'] }, { expiresIn: '2h' });
 
       // --- Seed (straight into the table, not measured as a service figure).
-      const seedFrom = performance.now();
-      const now = new Date().toISOString();
-      for (let from = 1; from <= APPS; from += CHUNK) {
-        await sqlAs(databaseUrl, SEED_SQL, [from, Math.min(APPS, from + CHUNK - 1), now]);
-        say.info(
-          `seeded ${fmtInt(Math.min(APPS, from + CHUNK - 1))} apps (${((performance.now() - seedFrom) / 1000).toFixed(1)} s)`,
-        );
-      }
-      const seedS = (performance.now() - seedFrom) / 1000;
-      const analyzeFrom = performance.now();
-      await sqlAs(databaseUrl, 'vacuum analyze app_registry.apps');
-      const analyzeS = (performance.now() - analyzeFrom) / 1000;
+      const { seedS, analyzeS } = await seedApps(databaseUrl);
       const byState = Object.fromEntries(
         (
           await sqlAs(
@@ -616,6 +624,7 @@ export const appRegistryScale: Scenario = {
 
       // --- List and filter, through the API.
       const rssEnd = ctx.sampler.window('app-registry');
+      const rssListEnd = ctx.sampler.window('app-registry');
       await quietBriefly(ctx, 'app-registry list and filter');
       const listCpu = cpuWindow(ctx, { 'app-registry': svc.child });
       const measured: Omit<ListKindResult, 'plan'>[] = [];
@@ -638,6 +647,7 @@ export const appRegistryScale: Scenario = {
         );
       }
       const listCores = listCpu();
+      const rssList = rssListEnd();
       say.info(`list and filter: cores used ${fmtCores(ctx, listCores)}`);
       const kindsMeasured: ListKindResult[] = [];
       for (const [i, m] of measured.entries()) {
@@ -655,6 +665,7 @@ export const appRegistryScale: Scenario = {
           .join(', ')}; ${heldBefore} held`,
       );
       await quietBriefly(ctx, 'app-registry lifecycle sweep');
+      const rssSweepEnd = ctx.sampler.window('app-registry');
       const sweepCpu = cpuWindow(ctx, { 'app-registry': svc.child });
       const first = await sweepOnce(ctx, svc, databaseUrl, admin);
       const sweepCores = sweepCpu();
@@ -677,6 +688,7 @@ export const appRegistryScale: Scenario = {
       const againTransitions =
         Object.values(auditAgain).reduce((a, b) => a + b, 0) - Object.values(auditAfter).reduce((a, b) => a + b, 0);
       say.info(`sweep again (nothing due): ${again.seconds.toFixed(1)} s, ${againTransitions} transitions`);
+      const rssSweep = rssSweepEnd();
       const rssPeak = rssEnd();
       const idleStep = await explainIdleStep(databaseUrl);
 
@@ -708,6 +720,7 @@ export const appRegistryScale: Scenario = {
           plan: idleStep,
         },
         rssPeakBytes: rssPeak,
+        rssPeakByPhase: { list: rssList, sweep: rssSweep },
       };
       ctx.results.appRegistry = result;
     } finally {

@@ -51,6 +51,32 @@ required contains "personal_data_public_storage" if classification.handles_perso
 
 # --- what each control's evidence or description says: [status, message, fix] ---
 
+# Evidence older than its kind may be (the service sends each document's age in whole days and
+# the maximum configured for its kind) no longer counts: the control fails, naming the evidence
+# and its age, until a fresh document is posted.
+stale(kind) if evidence[kind].age_days > evidence[kind].max_age_days
+
+fresh(kind) if {
+	evidence[kind]
+	not stale(kind)
+}
+
+evidence_names := {
+	"sso": "SSO client id",
+	"secret_scan": "secrets scan",
+	"dependency_scan": "dependency scan",
+	"sbom": "SBOM",
+}
+
+stale_assessment(kind, fix) := [
+	"failing",
+	sprintf(
+		"the %s is %d days old (posted %s); evidence older than %d days does not count",
+		[evidence_names[kind], evidence[kind].age_days, substring(evidence[kind].received_at, 0, 10), evidence[kind].max_age_days],
+	),
+	sprintf("post a fresh %s from the pipeline: %s", [evidence_names[kind], fix]),
+]
+
 assessment("approved_template") := ["satisfied", sprintf("template %s is approved", [app.template]), ""] if {
 	settings.approved_templates[app.template]
 }
@@ -73,18 +99,20 @@ registered_clients := {c | some c in object.get(app, "idp_client_ids", [])}
 
 assessment("sso") := ["missing", "no single sign-on client id has been posted", fix_sso] if not evidence.sso
 
+assessment("sso") := stale_assessment("sso", fix_sso) if stale("sso")
+
 assessment("sso") := [
 	"failing",
 	sprintf("SSO client id %s is not one of the app's identity-provider clients (%s)", [evidence.sso.client_id, concat(", ", sort(registered_clients))]),
 	"post the client id the app signs in with, or add it to the app's identity-provider client ids",
 ] if {
-	evidence.sso
+	fresh("sso")
 	count(registered_clients) > 0
 	not evidence.sso.client_id in registered_clients
 }
 
 assessment("sso") := ["satisfied", sprintf("signs in through the identity provider (client %s)", [evidence.sso.client_id]), ""] if {
-	evidence.sso
+	fresh("sso")
 	sso_client_known
 }
 
@@ -96,19 +124,23 @@ fix_sso := "configure the app's OIDC client at the identity provider and post it
 
 assessment("secrets_scanning") := ["missing", "no secrets scan (SARIF) has been posted", fix_scan] if not evidence.secret_scan
 
+assessment("secrets_scanning") := stale_assessment("secret_scan", fix_scan) if stale("secret_scan")
+
 assessment("secrets_scanning") := [
 	"failing",
 	sprintf("the secrets scan by %s found %d problem(s) at level %s", [evidence.secret_scan.tool, failing_results(evidence.secret_scan), concat("/", sort(settings.failing_sarif_levels))]),
 	"remove the secrets from the code and history, rotate them, then post a clean scan",
 ] if {
-	evidence.secret_scan
+	fresh("secret_scan")
 	failing_results(evidence.secret_scan) > 0
 }
 
 assessment("secrets_scanning") := ["satisfied", sprintf("secrets scan by %s is clean", [evidence.secret_scan.tool]), ""] if {
-	evidence.secret_scan
+	fresh("secret_scan")
 	failing_results(evidence.secret_scan) == 0
 }
+
+fix_sbom := "generate an SBOM in the pipeline (syft, cdxgen, the build tool's plugin) and post it as sbom evidence"
 
 fix_scan := "run a secrets scanner (gitleaks, trufflehog, GitHub secret scanning) in the pipeline and post its SARIF as secret_scan evidence"
 
@@ -116,11 +148,13 @@ failing_results(scan) := sum([n | some level, n in scan.results_by_level; level 
 
 assessment("sbom") := [
 	"missing", "no SBOM (CycloneDX or SPDX) has been posted",
-	"generate an SBOM in the pipeline (syft, cdxgen, the build tool's plugin) and post it as sbom evidence",
+	fix_sbom,
 ] if not evidence.sbom
 
+assessment("sbom") := stale_assessment("sbom", fix_sbom) if stale("sbom")
+
 assessment("sbom") := ["satisfied", sprintf("%s SBOM with %d component(s)", [evidence.sbom.format, evidence.sbom.components]), ""] if {
-	evidence.sbom
+	fresh("sbom")
 }
 
 assessment("human_approval") := [

@@ -130,3 +130,50 @@ test_an_exception_leaves_a_satisfied_control_satisfied if {
 	inp := {"app": base, "exceptions": [{"control": "approved_template"}]}
 	status("approved_template", inp) == "satisfied"
 }
+
+# --- evidence age ---
+
+aged(doc, age, max) := object.union(doc, {"received_at": "2026-09-01T10:00:00.000Z", "age_days": age, "max_age_days": max})
+
+test_a_stale_secrets_scan_fails_and_says_how_old_it_is if {
+	scan := {"tool": "gitleaks", "results_by_level": {"error": 0}}
+	inp := {"app": high, "evidence": {"secret_scan": aged(scan, 31, 30)}}
+	status("secrets_scanning", inp) == "failing"
+	some c in controls.controls with input as inp
+	c.id == "secrets_scanning"
+	c.message == "the secrets scan is 31 days old (posted 2026-09-01); evidence older than 30 days does not count"
+	startswith(c.fix, "post a fresh secrets scan from the pipeline")
+}
+
+test_evidence_on_its_last_day_still_counts if {
+	scan := {"tool": "gitleaks", "results_by_level": {"error": 0}}
+	status("secrets_scanning", {"app": high, "evidence": {"secret_scan": aged(scan, 30, 30)}}) == "satisfied"
+}
+
+test_a_stale_sbom_and_a_stale_sso_client_fail if {
+	inp := {"app": high, "evidence": {
+		"sbom": aged({"format": "CycloneDX 1.6", "components": 3}, 120, 90),
+		"sso": aged({"client_id": "0oa1"}, 400, 365),
+	}}
+	status("sbom", inp) == "failing"
+	status("sso", inp) == "failing"
+	some c in controls.controls with input as inp
+	c.id == "sbom"
+	contains(c.message, "the SBOM is 120 days old")
+}
+
+test_a_stale_sso_client_that_is_also_unknown_fails_once_for_its_age if {
+	inp := {
+		"app": object.union(high, {"idp_client_ids": ["0oa-expenses"]}),
+		"evidence": {"sso": aged({"client_id": "0oa-someone-else"}, 400, 365)},
+	}
+	some c in controls.controls with input as inp
+	c.id == "sso"
+	c.status == "failing"
+	contains(c.message, "400 days old")
+}
+
+test_an_exception_covers_stale_evidence if {
+	inp := {"app": high, "evidence": {"sbom": aged({"format": "SPDX-2.3", "components": 1}, 120, 90)}, "exceptions": [{"control": "sbom"}]}
+	status("sbom", inp) == "excepted"
+}

@@ -7,7 +7,7 @@ package app_registry.settings
 
 import rego.v1
 
-policy_version := "2026-12-01.1"
+policy_version := "2026-12-01.2"
 
 # Risk score = impact × data sensitivity × exposure, from 1 to 36.
 impact_scores := {"experimental": 1, "business_helpful": 2, "business_critical": 3}

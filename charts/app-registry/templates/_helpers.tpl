@@ -49,7 +49,7 @@ Usage: {{ include "app-registry.opaImage" . }}
 
 {{/*
 app-registry.workload: what this service adds to the shared workload (see charts/common _env.tpl):
-its commands, OIDC, policy, lifecycle, notice and metric settings, the Slack webhook secret, the
+its commands, OIDC, policy, lifecycle, notice (Slack, webhook, email), evidence-age and metric settings, their secrets, the
 OPA sidecar that evaluates the policies (its REST API on localhost only, the policies from a
 ConfigMap that is part of checksum/config, so a policy change rolls the pods), and its public paths.
 Usage: {{- $workload := include "common.workload" (dict "context" . "define" "app-registry.workload") | fromYaml }}
@@ -60,6 +60,12 @@ Usage: {{- $workload := include "common.workload" (dict "context" . "define" "ap
 {{- $lifecycle := .Values.lifecycle -}}
 {{- if not $oidc.issuer -}}
 {{- fail "oidc.issuer is required: the https URL of your OpenID Connect issuer (see docs/deploy.md)" -}}
+{{- end -}}
+{{- if and .Values.notifications.webhook.url.existingSecret (not .Values.notifications.webhook.signingSecret.existingSecret) -}}
+{{- fail "notifications.webhook.signingSecret.existingSecret is required with notifications.webhook.url: every notice is signed" -}}
+{{- end -}}
+{{- if and .Values.notifications.email.smtpHost (not .Values.notifications.email.from) -}}
+{{- fail "notifications.email.from is required with notifications.email.smtpHost" -}}
 {{- end -}}
 {{- if not $oidc.audience -}}
 {{- fail "oidc.audience is required: the audience your issuer puts in access tokens for this API" -}}
@@ -116,6 +122,38 @@ env:
     value: {{ . | quote }}
     param: notifications.publicUrl
   {{- end }}
+  {{- $email := .Values.notifications.email }}
+  {{- if $email.smtpHost }}
+  - name: SMTP_HOST
+    value: {{ $email.smtpHost | quote }}
+    param: notifications.email.smtpHost
+  - name: SMTP_PORT
+    value: {{ $email.smtpPort | quote }}
+    param: notifications.email.smtpPort
+  - name: SMTP_TLS
+    value: {{ $email.tls | quote }}
+    param: notifications.email.tls
+  - name: NOTICE_EMAIL_FROM
+    value: {{ $email.from | quote }}
+    param: notifications.email.from
+  {{- with $email.fallbackTo }}
+  - name: NOTICE_EMAIL_FALLBACK_TO
+    value: {{ . | quote }}
+    param: notifications.email.fallbackTo
+  {{- end }}
+  {{- with $email.username }}
+  - name: SMTP_USER
+    value: {{ . | quote }}
+    param: notifications.email.username
+  {{- end }}
+  {{- end }}
+  - name: NOTICE_RETRY_FIRST_SECONDS
+    value: {{ .Values.notifications.retryFirstSeconds | quote }}
+    param: notifications.retryFirstSeconds
+  {{- $ages := .Values.evidenceMaxAgeDays }}
+  - name: EVIDENCE_MAX_AGE_DAYS
+    value: {{ printf "sbom=%d,secret_scan=%d,dependency_scan=%d,sso=%d" (int $ages.sbom) (int $ages.secretScan) (int $ages.dependencyScan) (int $ages.sso) | quote }}
+    param: evidenceMaxAgeDays
   - name: APP_INFO_METRIC
     value: {{ .Values.appInfo.enabled | quote }}
     param: appInfo.enabled
@@ -127,6 +165,18 @@ secretFiles:
     file: slack-webhook-url
     secret: {{ .Values.notifications.slack.webhookUrl | toJson }}
     param: notifications.slack.webhookUrl
+  - env: NOTICE_WEBHOOK_URL_FILE
+    file: notice-webhook-url
+    secret: {{ .Values.notifications.webhook.url | toJson }}
+    param: notifications.webhook.url
+  - env: NOTICE_WEBHOOK_SECRET_FILE
+    file: notice-webhook-secret
+    secret: {{ .Values.notifications.webhook.signingSecret | toJson }}
+    param: notifications.webhook.signingSecret
+  - env: SMTP_PASSWORD_FILE
+    file: smtp-password
+    secret: {{ .Values.notifications.email.password | toJson }}
+    param: notifications.email.password
 volumes:
   - name: policies
     configMap:

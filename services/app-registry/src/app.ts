@@ -61,7 +61,7 @@ export function createApp(deps: AppDeps): Express {
       app.use(serveWebUi('/apps'));
       app.use(serveUiFolder('/apps', UI_DIR));
       const page = sendPage(UI_DIR);
-      app.get(/^\/apps(?:\/|\/new|\/app_[0-9a-f]{1,64})?$/, (req, res, next) => {
+      app.get(/^\/apps(?:\/|\/new|\/governance|\/exceptions|\/import|\/app_[0-9a-f]{1,64})?$/, (req, res, next) => {
         if (req.path === '/apps') res.redirect(301, `/apps/${req.originalUrl.slice('/apps'.length)}`);
         else page(req, res, next);
       });

@@ -1,6 +1,6 @@
 import { InputError } from '@micro-oncall/service-kit';
 import { describe, expect, it } from 'vitest';
-import { summariseEvidence } from './evidence.js';
+import { DEFAULT_EVIDENCE_MAX_AGE_DAYS, evidenceAge, staleFrom, summariseEvidence } from './evidence.js';
 
 const cyclonedx = {
   bomFormat: 'CycloneDX',
@@ -99,5 +99,33 @@ describe('summariseEvidence', () => {
       format: 'oidc-client',
       summary: { client_id: '0oa1b2c3d4' },
     });
+  });
+});
+
+describe('evidence age', () => {
+  const posted = '2026-11-01T10:00:00.000Z';
+  const at = (iso: string) => new Date(iso);
+
+  it('counts whole days since the evidence was posted, with the maximum for its kind', () => {
+    expect(evidenceAge(posted, at('2026-12-01T09:59:59Z'), 30)).toEqual({
+      received_at: posted,
+      age_days: 29,
+      max_age_days: 30,
+    });
+    expect(evidenceAge(posted, at('2026-12-02T10:00:00Z'), 30).age_days).toBe(31);
+  });
+
+  it('never reports a negative age (a pipeline clock ahead of ours)', () => {
+    expect(evidenceAge(posted, at('2026-10-31T10:00:00Z'), 30).age_days).toBe(0);
+  });
+
+  it('stops counting the day after its maximum age', () => {
+    // 30 days old still counts; from 31 days on it is stale.
+    expect(staleFrom(posted, 30).toISOString()).toBe('2026-12-02T10:00:00.000Z');
+    expect(evidenceAge(posted, staleFrom(posted, 30), 30).age_days).toBe(31);
+  });
+
+  it('gives scans a month, SBOMs a quarter and SSO client ids a year unless configured', () => {
+    expect(DEFAULT_EVIDENCE_MAX_AGE_DAYS).toEqual({ sbom: 90, secret_scan: 30, dependency_scan: 30, sso: 365 });
   });
 });

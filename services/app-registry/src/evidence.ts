@@ -13,6 +13,37 @@ import { z } from 'zod';
 export const EvidenceKind = z.enum(['sbom', 'secret_scan', 'dependency_scan', 'sso']);
 export type EvidenceKind = z.infer<typeof EvidenceKind>;
 
+/**
+ * How long evidence of each kind counts (days since it was posted), unless configured otherwise
+ * (`EVIDENCE_MAX_AGE_DAYS`, e.g. `secret_scan=14`): a scan describes the code of its day, an SBOM its build, an
+ * SSO client id changes rarely.
+ */
+export const DEFAULT_EVIDENCE_MAX_AGE_DAYS: Record<EvidenceKind, number> = {
+  sbom: 90,
+  secret_scan: 30,
+  dependency_scan: 30,
+  sso: 365,
+};
+
+const DAY_MS = 86_400_000;
+
+/** What the policy reads about a document's age: stale when `age_days` > `max_age_days`. */
+export interface EvidenceAge {
+  received_at: string;
+  /** Whole days since it was posted (a day short of the maximum counts as fresh). */
+  age_days: number;
+  max_age_days: number;
+}
+
+export function evidenceAge(receivedAt: string, now: Date, maxAgeDays: number): EvidenceAge {
+  const age = Math.max(0, Math.floor((now.getTime() - new Date(receivedAt).getTime()) / DAY_MS));
+  return { received_at: new Date(receivedAt).toISOString(), age_days: age, max_age_days: maxAgeDays };
+}
+
+/** When evidence posted at `receivedAt` stops counting. */
+export const staleFrom = (receivedAt: string, maxAgeDays: number) =>
+  new Date(new Date(receivedAt).getTime() + (maxAgeDays + 1) * DAY_MS);
+
 const Document = z.record(z.string(), z.unknown());
 
 export const EvidenceBody = z.discriminatedUnion('kind', [

@@ -2,6 +2,7 @@ import type { RiskTier } from '@micro-oncall/incident-model';
 import { Counter, type Logger, type Registry as MetricsRegistry } from '@micro-oncall/service-kit';
 import { and, asc, eq, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import * as schema from './db/schema.js';
+import { DEFAULT_EVIDENCE_MAX_AGE_DAYS, EvidenceKind } from './evidence.js';
 import type { AppState } from './model.js';
 import type { Registry } from './store.js';
 import type { Actor, Clock, LifecycleSettings, Tx } from './types.js';
@@ -105,7 +106,7 @@ export interface SweepResult {
   disabled: number;
   archived: number;
   purged: number;
-  /** Held apps decided, and apps decided again because an exception of theirs expired. */
+  /** Held apps decided, and apps decided again because an exception of theirs expired or their evidence grew stale. */
   reevaluated: number;
 }
 
@@ -236,9 +237,26 @@ export function createLifecycle(deps: {
         after = made.last;
       }
     }
-    result.reevaluated = (await reevaluateExpiredExceptions(now, signal)) + (await reevaluateHeld(signal));
+    result.reevaluated =
+      (await reevaluateExpiredExceptions(now, signal)) +
+      (await reevaluateStaleEvidence(now, signal)) +
+      (await reevaluateHeld(signal));
     if (Object.values(result).some((n) => n > 0)) deps.logger.info({ ...result }, 'lifecycle sweep');
     return result;
+  }
+
+  /** Decides these apps again (one at a time, each in its own transaction); returns how many were. */
+  async function decideAgain(apps: { id: string }[], why: string, signal?: AbortSignal): Promise<number> {
+    let n = 0;
+    for (const app of apps) {
+      if (signal?.aborted) break;
+      const row = await registry.reevaluate(app.id, SWEEPER).catch((error: unknown) => {
+        deps.logger.warn({ err: error, appId: app.id }, `re-evaluating after ${why} failed`);
+        return null;
+      });
+      if (row) n += 1;
+    }
+    return n;
   }
 
   /**
@@ -260,16 +278,38 @@ export function createLifecycle(deps: {
         ),
       )
       .limit(500);
-    let n = 0;
-    for (const app of due) {
-      if (signal?.aborted) break;
-      const row = await registry.reevaluate(app.id, SWEEPER).catch((error: unknown) => {
-        deps.logger.warn({ err: error, appId: app.id }, 're-evaluating after an expired exception failed');
-        return null;
-      });
-      if (row) n += 1;
-    }
-    return n;
+    return decideAgain(due, 'an expired exception', signal);
+  }
+
+  /**
+   * Apps whose latest evidence of a kind grew older than that kind may be after their last
+   * decision: the control it backed fails again (a violation, with the evidence's age), until a
+   * fresh document is posted. A batch per sweep, the longest stale first.
+   */
+  async function reevaluateStaleEvidence(now: Date, signal?: AbortSignal): Promise<number> {
+    const e = schema.evidence;
+    const maxAge = EvidenceKind.options.map(
+      (kind) => sql`(${kind}, ${settings.evidenceMaxAgeDays?.[kind] ?? DEFAULT_EVIDENCE_MAX_AGE_DAYS[kind]}::int)`,
+    );
+    // When the latest document of its kind stops counting: received + (max age + 1) days (evidence.ts staleFrom).
+    const staleAt = sql`${e.receivedAt} + (m.days + 1) * interval '1 day'`;
+    const due = await registry.db
+      .select({ id: e.appId })
+      .from(e)
+      .innerJoin(a, eq(a.id, e.appId))
+      .innerJoin(sql`(values ${sql.join(maxAge, sql`, `)}) as m(kind, days)`, sql`m.kind = ${e.kind}::text`)
+      .where(
+        and(
+          sql`${staleAt} <= ${now.toISOString()}::timestamptz`,
+          sql`${staleAt} > (${a.decision}->>'decidedAt')::timestamptz`,
+          sql`${a.state} <> 'purged'`,
+          sql`not exists (select 1 from ${e} newer where newer.app_id = ${e.appId} and newer.kind = ${e.kind} and newer.seq > ${e.seq})`,
+        ),
+      )
+      .groupBy(e.appId)
+      .orderBy(sql`min(${staleAt})`)
+      .limit(500);
+    return decideAgain(due, 'evidence grew stale', signal);
   }
 
   /** Apps whose last decision was held (OPA was down): asked again, a batch per sweep. */

@@ -363,6 +363,23 @@ const OPERATIONS: ApiOperation[] = [
   },
   {
     method: 'get',
+    path: '/apps/v1/exceptions',
+    summary:
+      'Exceptions across all apps (the approvers’ inbox: `status=pending`), newest first, each with its app’s name',
+    role: 'viewer',
+    query: z.object({
+      status: z.enum(['pending', 'approved', 'rejected']).optional(),
+      limit: z.number().int().min(1).max(1000).optional(),
+    }),
+    responses: {
+      200: {
+        description: '{ items }',
+        schema: z.object({ items: z.array(Exception.extend({ app: z.string(), appState: z.string() })) }),
+      },
+    },
+  },
+  {
+    method: 'get',
     path: '/apps/v1/audit',
     summary: 'The audit: decisions, approvals, lifecycle transitions, refused requests',
     role: 'approver',

@@ -1,6 +1,7 @@
 import { RiskTier } from '@micro-oncall/incident-model';
 import { Counter, createHttpClient, type HttpClient, type Logger, type Registry } from '@micro-oncall/service-kit';
 import { z } from 'zod';
+import type { EvidenceAge } from './evidence.js';
 import { Control, type DecisionSummary, Reason } from './model.js';
 
 /*
@@ -22,11 +23,12 @@ export interface PolicyInput {
     template: string | null;
     idp_client_ids: string[];
   };
+  /** The latest document of each kind, with its age (stale when age_days > max_age_days). */
   evidence: {
-    sso?: { client_id: string };
-    sbom?: { format: string; components: number };
-    secret_scan?: { tool: string; results_by_level: Record<string, number> };
-    dependency_scan?: { tool: string; results_by_level: Record<string, number> };
+    sso?: { client_id: string } & Partial<EvidenceAge>;
+    sbom?: { format: string; components: number } & Partial<EvidenceAge>;
+    secret_scan?: { tool: string; results_by_level: Record<string, number> } & Partial<EvidenceAge>;
+    dependency_scan?: { tool: string; results_by_level: Record<string, number> } & Partial<EvidenceAge>;
   };
   /** Approved, unexpired exceptions only (the service filters by its clock). */
   exceptions: { control: string; expires_at: string }[];

@@ -6,7 +6,7 @@ import { configSchema } from './env.js';
 import { createGovernance } from './governance.js';
 import { createLifecycle } from './lifecycle.js';
 import { registerAppMetrics } from './metrics.js';
-import { createSlackNotifier, deliverNotifications } from './notify.js';
+import { createEmailNotifier, createNoticeDelivery, createSlackNotifier, createWebhookNotifier } from './notify.js';
 import { openApiDocument } from './openapi.js';
 import { createOwnership } from './ownership.js';
 import { createOpaPolicyEngine, type PolicyEngine } from './policy.js';
@@ -60,6 +60,7 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         archiveAfterDisabledDays: config.ARCHIVE_AFTER_DISABLED_DAYS,
         restoreWindowDays: config.RESTORE_WINDOW_DAYS,
         exceptionMaxDays: config.EXCEPTION_MAX_DAYS,
+        evidenceMaxAgeDays: config.EVIDENCE_MAX_AGE_DAYS,
       };
       const policy =
         options.policy ??
@@ -79,8 +80,32 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         logger,
       });
       const lifecycle = createLifecycle({ registry, clock, settings, logger, metrics: ctx.registry });
-      const notifier = createSlackNotifier({ webhookUrl: config.SLACK_WEBHOOK_URL, logger });
-      if (!notifier.configured) logger.warn('SLACK_WEBHOOK_URL not set: owner notices are kept, not sent');
+      const notices = createNoticeDelivery({
+        db: ctx.db,
+        notifiers: [
+          createSlackNotifier({ webhookUrl: config.SLACK_WEBHOOK_URL, logger }),
+          createWebhookNotifier({ url: config.NOTICE_WEBHOOK_URL, secret: config.NOTICE_WEBHOOK_SECRET, logger }),
+          createEmailNotifier({
+            host: config.SMTP_HOST,
+            port: config.SMTP_PORT,
+            tls: config.SMTP_TLS,
+            user: config.SMTP_USER,
+            password: config.SMTP_PASSWORD,
+            from: config.NOTICE_EMAIL_FROM,
+            fallbackTo: config.NOTICE_EMAIL_FALLBACK_TO,
+            logger,
+          }),
+        ],
+        jobs: () => ctx.jobs,
+        clock,
+        logger,
+        metrics: ctx.registry,
+        publicUrl: config.PUBLIC_URL,
+        firstRetrySeconds: config.NOTICE_RETRY_FIRST_SECONDS,
+      });
+      if (notices.channels.length === 0) {
+        logger.warn('no notice channel (Slack, webhook, email) configured: owner notices are kept, not sent');
+      }
       registerAppMetrics({
         db: ctx.db,
         registry: ctx.registry,
@@ -110,16 +135,11 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         retry: { limit: 0, delaySeconds: 0 },
         async run(_data, job) {
           const result = await lifecycle.sweep(job.signal);
-          const notices = await deliverNotifications({
-            db: ctx.db,
-            notifier,
-            clock,
-            logger,
-            publicUrl: config.PUBLIC_URL,
-          });
+          // The owners' notices this sweep (or an earlier one) wrote, to their channels' delivery jobs.
+          const handedOut = await notices.dispatch();
           // The governance trend: today's counts, as this sweep left them.
           await governance.snapshot();
-          job.logger.debug({ ...result, ...notices }, 'lifecycle sweep done');
+          job.logger.debug({ ...result, ...handedOut }, 'lifecycle sweep done');
         },
       });
 
@@ -152,7 +172,7 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
             },
           },
         ],
-        jobs: [sweep],
+        jobs: [sweep, notices.job],
       };
     },
     devEnv: (platform) => ({

@@ -1,7 +1,7 @@
 import { QueryBuilder } from 'drizzle-orm/pg-core';
 import * as schema from './db/schema.js';
 import { candidateQuery, cutoffs, SWEEP_BATCH } from './lifecycle.js';
-import { orderOf, pageWhere, parseListQuery } from './query.js';
+import { LIST_COLUMNS, orderOf, pageWhere, parseListQuery } from './query.js';
 import type { LifecycleSettings } from './types.js';
 
 /*
@@ -19,7 +19,7 @@ export interface Statement {
 export function listStatement(params: Record<string, string>): Statement {
   const q = parseListQuery(params);
   return new QueryBuilder()
-    .select()
+    .select(LIST_COLUMNS)
     .from(schema.apps)
     .where(pageWhere(q))
     .orderBy(...orderOf(q))

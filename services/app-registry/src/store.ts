@@ -12,7 +12,7 @@ import {
 import { and, desc, eq, gt, inArray, isNull, ne, type SQL, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import * as schema from './db/schema.js';
-import type { EvidenceSummary } from './evidence.js';
+import { DEFAULT_EVIDENCE_MAX_AGE_DAYS, type EvidenceSummary, evidenceAge } from './evidence.js';
 import type { ImportedApp, ImportParse } from './io/formats.js';
 import type { AppFields, AppState, AppView, DecisionOutcome, DecisionSummary } from './model.js';
 import { cancelTasks, openTask, resolveTask } from './ownership.js';
@@ -239,7 +239,12 @@ export function createRegistry(deps: RegistryDeps) {
       .from(schema.evidence)
       .where(eq(schema.evidence.appId, row.id))
       .orderBy(schema.evidence.kind, desc(schema.evidence.seq));
-    for (const e of latest) (input.evidence as Record<string, unknown>)[e.kind] = e.summary;
+    // Each document with its age: the policy fails a control whose evidence is older than its kind may be.
+    const now = clock();
+    for (const e of latest) {
+      const maxAge = settings.evidenceMaxAgeDays?.[e.kind] ?? DEFAULT_EVIDENCE_MAX_AGE_DAYS[e.kind];
+      (input.evidence as Record<string, unknown>)[e.kind] = { ...e.summary, ...evidenceAge(e.receivedAt, now, maxAge) };
+    }
     const exceptions = await tx
       .select({ control: schema.controlExceptions.control, expiresAt: schema.controlExceptions.expiresAt })
       .from(schema.controlExceptions)

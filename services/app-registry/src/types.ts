@@ -30,4 +30,6 @@ export interface LifecycleSettings {
   archiveAfterDisabledDays: number;
   restoreWindowDays: number;
   exceptionMaxDays: number;
+  /** Days evidence of each kind counts (default DEFAULT_EVIDENCE_MAX_AGE_DAYS in evidence.ts). */
+  evidenceMaxAgeDays?: Partial<Record<'sbom' | 'secret_scan' | 'dependency_scan' | 'sso', number>>;
 }

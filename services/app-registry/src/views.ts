@@ -5,12 +5,14 @@ import type { AppFields, AppView, DataClass } from './model.js';
 /* Mapping between the stored row and what the API shows, the diff kept in the history, the search text. */
 
 export type AppRow = typeof schema.apps.$inferSelect;
+/** A row without its search text and vector (the list reads no more: they are most of a row's bytes). */
+export type AppViewRow = Omit<AppRow, 'search' | 'searchText'>;
 
 /** PostgreSQL's `2026-12-01 10:00:00+00` (mode 'string') as ISO 8601 UTC. */
 export const iso = (value: string) => new Date(value).toISOString();
 export const isoOrNull = (value: string | null) => (value === null ? null : iso(value));
 
-export function fieldsOf(row: AppRow): AppFields {
+export function fieldsOf(row: AppViewRow): AppFields {
   return {
     name: row.name,
     purpose: row.purpose,
@@ -86,7 +88,7 @@ export function searchTextOf(fields: AppFields): string {
     .slice(0, 20_000);
 }
 
-export function viewOf(row: AppRow): AppView {
+export function viewOf(row: AppViewRow): AppView {
   return {
     id: row.id,
     ...fieldsOf(row),

@@ -1,7 +1,7 @@
 import { envelopeFor, normalisePagerDuty, topicName } from '@micro-oncall/incident-model';
 import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import { testKafka } from '@micro-oncall/test-kit';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { AppView } from '../src/model.js';
 import { anApp, type Harness, type Registered, startHarness } from './helpers.js';
 
@@ -54,8 +54,9 @@ describe('app-registry lifecycle', () => {
     await h.sweep();
     const disabled = await app(id);
     expect(disabled).toMatchObject({ state: 'disabled', lifecycle: { disabledAt: expect.any(String) } });
-    // The owner's notice went to Slack once, even though the sweep runs again.
+    // The owner's notice went to Slack once (by its delivery job), even though the sweep runs again.
     await h.sweep();
+    await vi.waitFor(() => expect(h.slack.messages.length).toBeGreaterThan(0), { timeout: 15_000, interval: 100 });
     expect(h.slack.messages).toEqual([
       expect.objectContaining({
         text: expect.stringMatching(
@@ -63,7 +64,7 @@ describe('app-registry lifecycle', () => {
         ),
       }),
     ]);
-    expect(JSON.stringify(h.slack.messages[0])).toContain(`https://oncall.example.com/apps/v1/apps/${id}`);
+    expect(JSON.stringify(h.slack.messages[0])).toContain(`https://oncall.example.com/apps/${id}`);
 
     h.clock.advanceDays(8);
     await h.sweep();

@@ -235,7 +235,11 @@ describe('app-registry onboarding', () => {
     await h.sweep();
     const expired = (await h.json<AppView>(`/apps/v1/apps/${app.id}`)).body;
     expect(expired.state).toBe('refused');
-    expect(expired.decision?.reasons.map((r) => r.control)).toEqual(['sbom', 'human_approval']);
+    // (and the secrets scan, now 31 days old, no longer counts either: scans count for 30 days)
+    expect(expired.decision?.reasons.map((r) => r.control)).toEqual(['sbom', 'secrets_scanning', 'human_approval']);
+    expect(expired.decision?.controls.find((c) => c.id === 'secrets_scanning')?.message).toMatch(
+      /^the secrets scan is 31 days old/,
+    );
   });
 
   it('refuses an edit made on a stale version (409) and one without If-Match (428); records what changed', async () => {

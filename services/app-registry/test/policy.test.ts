@@ -39,7 +39,7 @@ describe('app-registry policy at run time', () => {
   it('changes its decisions when the policy changes, with no change to the service', async () => {
     const before = await register('room-finder', helpful);
     expect(before.body.app).toMatchObject({ state: 'active', tier: 'low' });
-    expect(before.body.decision.policyVersion).toBe('2026-12-01.1');
+    expect(before.body.decision.policyVersion).toBe('2026-12-01.2');
 
     // The platform team lowers the medium threshold (and bumps the version), as a policy change would.
     const settings = join(h.opa!.policyDir, 'settings.rego');
@@ -47,7 +47,7 @@ describe('app-registry policy at run time', () => {
       settings,
       readFileSync(settings, 'utf8')
         .replace('medium_above := 4', 'medium_above := 3')
-        .replace('policy_version := "2026-12-01.1"', 'policy_version := "2026-12-02.1"'),
+        .replace('policy_version := "2026-12-01.2"', 'policy_version := "2026-12-02.1"'),
     );
     await untilOpaReads(h.opa!.url, 'app_registry/settings/medium_above', 3);
 

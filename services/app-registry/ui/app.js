@@ -3,13 +3,17 @@ import { ApiError, whoAmI } from './common/api.js';
 import { $, followNavLinks, h } from './common/dom.js';
 import { renderTopBar } from './common/shell.js';
 import { renderDetail } from './detail.js';
+import { renderExceptions } from './exceptions.js';
+import { renderGovernance } from './governance.js';
+import { renderImport } from './import.js';
 import { renderList } from './list.js';
 import { rolesOf } from './model.js';
 import { renderRegister } from './register.js';
 
 /*
- * The app registry's pages at /apps/: the inventory (/apps/?filters), one app (/apps/<id>) and
- * onboarding (/apps/new). Signed in with the product's one session (escalation's); the registry's
+ * The app registry's pages at /apps/: the inventory (/apps/?filters), one app (/apps/<id>),
+ * onboarding (/apps/new), governance (/apps/governance), exceptions (/apps/exceptions) and
+ * bulk import (/apps/import). Signed in with the product's one session (escalation's); the registry's
  * API is called with that user's bearer token (common/api.js). Links inside the section
  * (a[data-nav]) are followed without a page load; Back and Forward work.
  */
@@ -42,6 +46,12 @@ async function boot() {
       if (path === '/apps/new') {
         document.title = 'Register an app · micro-oncall';
         await renderRegister(view, { me: signedIn });
+      } else if (path === '/apps/governance') {
+        await renderGovernance(view);
+      } else if (path === '/apps/exceptions') {
+        await renderExceptions(view, { me: signedIn, search: location.search, navigate });
+      } else if (path === '/apps/import') {
+        await renderImport(view, { canImport: rolesOf(signedIn.roles).responder });
       } else if (/^\/apps\/app_[0-9a-f]+$/.test(path)) {
         await renderDetail(view, { id: path.slice('/apps/'.length), me: signedIn });
       } else {

@@ -5,6 +5,7 @@ import { getJson } from './common/api.js';
 import { append, externalLink, h, isAllowedHref } from './common/dom.js';
 import { clockTime, exactTime } from './common/time.js';
 import { decisionView } from './decision.js';
+import { exceptionActions, exceptionRequestForm } from './exceptions.js';
 import { stateBadge, tierBadge } from './list.js';
 import {
   DATA_LABELS,
@@ -180,7 +181,7 @@ export async function renderDetail(view, ctx) {
       h('div', { class: 'detail-grid' }, lifecycle, decision),
       fields,
       evidenceCard(data.evidence),
-      exceptionsCard(data.exceptions),
+      exceptionsCard(data.exceptions, app, ctx.me, roles.responder, say, render),
       historyCard(data.history),
     ]);
   };
@@ -402,8 +403,13 @@ function summaryText(summary) {
     .join(', ');
 }
 
-/** @param {ControlException[]} items */
-function exceptionsCard(items) {
+/**
+ * The app's exceptions, Approve/Reject on pending ones (an approver who did not ask), and the
+ * form to ask for one (a responder, for a control that is not met).
+ * @param {ControlException[]} items @param {App} app @param {Me} me @param {boolean} canAsk
+ * @param {(text: string, kind: 'ok' | 'error') => void} say @param {() => Promise<void>} render
+ */
+function exceptionsCard(items, app, me, canAsk, say, render) {
   return h(
     'section',
     { class: 'card', 'aria-labelledby': 'exceptions-title' },
@@ -422,11 +428,13 @@ function exceptionsCard(items) {
               h('span', { text: x.reason }),
               h('span', {
                 class: 'muted',
-                text: ` (asked by ${x.requestedBy}${x.decidedBy ? `, decided by ${x.decidedBy}` : ''})`,
+                text: ` (asked by ${x.requestedBy}${x.decidedBy ? `, decided by ${x.decidedBy}` : ''}) `,
               }),
+              exceptionActions(x, me, say, render),
             ),
           ),
         ),
+    canAsk ? exceptionRequestForm(app, items, say, render) : null,
   );
 }
 

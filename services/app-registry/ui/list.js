@@ -119,6 +119,13 @@ export async function renderList(view, ctx) {
       'div',
       { class: 'page-head' },
       h('h1', { id: 'page-title', text: 'Apps' }),
+      h(
+        'nav',
+        { class: 'section-links', 'aria-label': 'Registry pages' },
+        navLink('/apps/governance', { text: 'Governance' }),
+        navLink('/apps/exceptions', { text: 'Exceptions' }),
+        ctx.canRegister ? navLink('/apps/import', { text: 'Import' }) : null,
+      ),
       ctx.canRegister ? navLink('/apps/new', { class: 'button primary', text: 'Register an app' }) : null,
     ),
     form,

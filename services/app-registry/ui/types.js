@@ -50,7 +50,7 @@
 /**
  * @typedef {{ id: number, at: string, actorSubject: string, actorName: string | null, action: string, changes: Record<string, { from: unknown, to: unknown }>, detail: string | null }} HistoryEntry
  * @typedef {{ id: string, kind: string, format: string, receivedAt: string, summary: Record<string, unknown> }} Evidence
- * @typedef {{ id: string, control: string, reason: string, status: string, expiresAt: string, requestedBy: string, decidedBy?: string | null }} ControlException
+ * @typedef {{ id: string, appId: string, control: string, reason: string, status: string, expiresAt: string, requestedBy: string, decidedBy?: string | null }} ControlException
  * @typedef {{ name: string, description: string }} Template
  */
 

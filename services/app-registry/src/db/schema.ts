@@ -158,6 +158,27 @@ export const apps = appRegistrySchema.table(
 );
 
 /**
+ * The free-text search's words in name order: one row per app and distinct word, where a word is
+ * a lexeme of `apps.search` up to its first ASCII character that is neither a letter nor a digit
+ * (`refund-tracker-7.apps.example.com` → `refund`). A prefix a user types (letters and digits
+ * only) begins a lexeme exactly when it begins that lexeme's word, so
+ * `word ^@ 'refund'` finds the same apps as `search @@ 'refund:*'`. A list searched for one word
+ * and sorted by name reads the matches' (name, id) from this index alone, sorted, instead of one
+ * table page per match (query.ts). Written only by statement triggers on `apps` (migration 0004),
+ * in the writing transaction.
+ */
+export const appWords = appRegistrySchema.table(
+  'app_words',
+  {
+    word: text('word').notNull(),
+    name: text('name').notNull(),
+    appId: text('app_id').notNull(),
+  },
+  // Byte order ("C"), like a tsquery prefix: `word ^@ $1` becomes a range on this index.
+  (t) => [index('app_words_word_idx').on(sql`word COLLATE "C"`, t.name, t.appId)],
+);
+
+/**
  * Append-only: every change to an app (who, what changed as a JSON diff, when), written in the
  * transaction of the change. A trigger refuses UPDATE, DELETE and TRUNCATE; the runtime role may
  * only insert and select.

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import * as schema from '../db/schema.js';
 import { CreateAppBody, PatchAppBody } from '../model.js';
 import type { PolicyEngine } from '../policy.js';
-import { cursorFor, orderOf, pageWhere, parseListQuery } from '../query.js';
+import { cursorFor, LIST_COLUMNS, orderOf, pageWhere, parseListQuery } from '../query.js';
 import { type Actor, exceptionView, type Registry } from '../store.js';
 import { viewOf } from '../views.js';
 
@@ -91,7 +91,7 @@ export function createAppsRouter(deps: {
   router.get('/apps/v1/apps', requireRole('viewer'), async (req, res) => {
     const q = parseListQuery(req.query);
     const rows = await db
-      .select()
+      .select(LIST_COLUMNS)
       .from(schema.apps)
       .where(pageWhere(q))
       .orderBy(...orderOf(q))
@@ -301,6 +301,28 @@ export function createAppsRouter(deps: {
           })),
       ),
     });
+  });
+
+  router.get('/apps/v1/exceptions', requireRole('viewer'), async (req, res) => {
+    const q = parse(
+      z
+        .object({
+          status: z.enum(['pending', 'approved', 'rejected']).optional(),
+          limit: z.coerce.number().int().min(1).max(1000).default(200),
+        })
+        .strict(),
+      req.query,
+      'query',
+    );
+    const x = schema.controlExceptions;
+    const rows = await db
+      .select({ exception: x, app: schema.apps.name, appState: schema.apps.state })
+      .from(x)
+      .innerJoin(schema.apps, eq(schema.apps.id, x.appId))
+      .where(and(q.status ? eq(x.status, q.status) : undefined, sql`${schema.apps.state} <> 'purged'`))
+      .orderBy(desc(x.requestedAt))
+      .limit(q.limit);
+    res.json({ items: rows.map((r) => ({ ...exceptionView(r.exception), app: r.app, appState: r.appState })) });
   });
 
   router.get('/apps/v1/audit', requireRole('approver'), async (req, res) => {

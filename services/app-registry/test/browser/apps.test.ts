@@ -25,7 +25,10 @@ import { CATALOGUE_FILE, failOnServiceStop } from '../../../../test/helpers.js';
  * policies, one sign-in on the dashboard, then the Apps section of the shared navigation. A
  * responder registers a low-risk app (approved at once) and a high-risk one (refused, with the
  * rules and what to change); an admin restores an archived app; the list filters by state; an
- * edit made over someone else's is refused. Screenshots go to .dev/screenshots/.
+ * edit made over someone else's is refused; an admin approves one app and rejects another; the
+ * responder asks for exceptions, which the admin approves and rejects on the Exceptions page
+ * (keyboard only); Governance shows the policy's failing checks per app; an import with a bad row
+ * lists the row and field, then imports. Screenshots go to .dev/screenshots/.
  */
 
 const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
@@ -322,5 +325,216 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
     await ada.locator('#action-result').getByText('lunch-poll is saved.').waitFor();
     expect(await ada.locator('p.purpose').textContent()).toBe('Who joins lunch, and where');
     expect(signIns).toBe(2);
+  });
+  /** Alex Admin (an admin decides as an approver), signed in once for the steps below. */
+  let alexPage: Page | undefined;
+  async function asAlex(path: string): Promise<Page> {
+    if (!alexPage) alexPage = await signIn(/^Alex Admin/, path);
+    else await alexPage.goto(`${platform.url}${path}`);
+    return alexPage;
+  }
+
+  /** A high-risk app registered by someone else, its evidence posted: pending approval. */
+  async function pendingApp(name: string): Promise<string> {
+    const token = await issuer.token({ sub: 'dev-olga', name: 'Olga Requester', roles: ['responder'] });
+    const res = await fetch(`${platform.url}/apps/v1/apps`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name,
+        purpose: `${name}: pays people`,
+        owner: { name: 'Olga Requester', contact: 'olga@example.com' },
+        ownerSubject: 'dev-olga',
+        team: { name: 'people-ops', contact: '#people-ops' },
+        runtime: 'container',
+        namespace: `${name}-prod`,
+        dedicatedNamespace: true,
+        idpClientIds: [`0oa-${name}`],
+        dataClasses: ['pii'],
+        impact: 'business_critical',
+        exposure: 'authenticated_api',
+        template: 'micro-oncall-service',
+      }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const registered = (await res.json()) as { app: { id: string }; token: string };
+    const evidence = [
+      { kind: 'sbom', document: { bomFormat: 'CycloneDX', specVersion: '1.6', components: [] } },
+      {
+        kind: 'secret_scan',
+        document: { version: '2.1.0', runs: [{ tool: { driver: { name: 'gitleaks' } }, results: [] }] },
+      },
+      { kind: 'sso', clientId: `0oa-${name}` },
+    ];
+    let state = '';
+    for (const body of evidence) {
+      const posted = await fetch(`${platform.url}/apps/v1/apps/${registered.app.id}/evidence`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${registered.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(posted.status, await posted.clone().text()).toBe(201);
+      state = ((await posted.json()) as { app: { state: string } }).app.state;
+    }
+    expect(state).toBe('pending_approval');
+    return registered.app.id;
+  }
+
+  it('lets an admin approve one app pending approval and reject another, from the keyboard', async () => {
+    const payroll = await pendingApp('payroll-export');
+    const badges = await pendingApp('badge-printer');
+    const alex = await asAlex(`/apps/${payroll}`);
+    await alex.getByRole('heading', { level: 1, name: 'payroll-export' }).waitFor();
+    expect(await alex.locator('.page-head .state').textContent()).toBe('pending approval');
+    await alex.locator('#decision-comment').focus();
+    await alex.keyboard.type('Checked with security: fine.');
+    await alex.keyboard.press('Tab'); // Approve
+    await alex.keyboard.press('Enter');
+    await alex.locator('#action-result').getByText('payroll-export is approved.').waitFor();
+    expect(await alex.locator('.page-head .state').textContent()).toBe('active');
+    expect(await alex.locator('.approval').textContent()).toMatch(/^Approved for high risk by dev-admin/);
+    await alex.screenshot({ path: join(SCREENSHOTS, 'apps-approved.png'), fullPage: true });
+
+    await alex.goto(`${platform.url}/apps/${badges}`);
+    await alex.getByRole('heading', { level: 1, name: 'badge-printer' }).waitFor();
+    await alex.locator('#decision-comment').focus();
+    await alex.keyboard.type('Badges come from the facilities system now.');
+    await alex.keyboard.press('Tab'); // Approve
+    await alex.keyboard.press('Tab'); // Reject
+    await alex.keyboard.press('Enter');
+    await alex.locator('#action-result').getByText('badge-printer is rejected.').waitFor();
+    expect(await alex.locator('.page-head .state').textContent()).toBe('refused');
+    await alex.screenshot({ path: join(SCREENSHOTS, 'apps-rejected.png'), fullPage: true });
+
+    // Both decisions are in the audit, by Alex.
+    const auditOf = async (id: string) =>
+      (
+        (await (await api(`/apps/v1/audit?appId=${id}`)).json()) as {
+          items: { action: string; actorSubject: string; detail: string | null }[];
+        }
+      ).items;
+    expect(await auditOf(payroll)).toContainEqual(
+      expect.objectContaining({
+        action: 'approve',
+        actorSubject: 'dev-admin',
+        detail: expect.stringContaining('Checked with security'),
+      }),
+    );
+    expect(await auditOf(badges)).toContainEqual(
+      expect.objectContaining({
+        action: 'reject',
+        actorSubject: 'dev-admin',
+        detail: expect.stringContaining('facilities system'),
+      }),
+    );
+  });
+
+  it('asks for two exceptions on the app page by keyboard; an admin approves one and rejects the other on Exceptions', async () => {
+    const expense = (
+      (await (await api('/apps/v1/apps?q=expense-approvals')).json()) as { items: { id: string; name: string }[] }
+    ).items.find((a) => a.name === 'expense-approvals')!;
+    await ada.goto(`${platform.url}/apps/${expense.id}`);
+    await ada.getByRole('heading', { level: 1, name: 'expense-approvals' }).waitFor();
+    const ask = async (control: string, why: string, asked: number) => {
+      await ada.locator('#exception-control').focus();
+      await ada.locator('#exception-control').selectOption(control);
+      await ada.keyboard.press('Tab'); // Why
+      await ada.keyboard.type(why);
+      await ada.keyboard.press('Tab'); // Until: 30 days from now by default
+      await ada.keyboard.press('Enter'); // submits the form
+      await ada.locator('#action-result').getByText('Exception asked for: an approver decides it.').waitFor();
+      await ada
+        .locator('ul.exceptions li')
+        .nth(asked - 1)
+        .waitFor();
+    };
+    await ask('sso', 'The identity provider onboarding is booked for next week', 1);
+    await ask('secrets_scanning', 'We do not want to scan', 2);
+    expect(await ada.locator('ul.exceptions li').count()).toBe(2);
+    // Ada asked: she may not decide them.
+    expect(await ada.locator('ul.exceptions .why-not').first().textContent()).toBe(
+      'Only an approver decides exceptions.',
+    );
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-exceptions-asked.png'), fullPage: true });
+
+    const alex = await asAlex('/apps/exceptions');
+    await alex.getByRole('heading', { level: 1, name: 'Exceptions' }).waitFor();
+    const rows = alex.locator('table.exceptions-table tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(2);
+    await alex.screenshot({ path: join(SCREENSHOTS, 'apps-exceptions-pending.png'), fullPage: true });
+    await alex.getByRole('button', { name: 'Approve the sso exception' }).focus();
+    await alex.keyboard.press('Enter');
+    await alex.locator('#action-result').getByText('The sso exception is approved.').waitFor();
+    await alex.getByRole('button', { name: 'Reject the secrets_scanning exception' }).focus();
+    await alex.keyboard.press('Enter');
+    await alex.locator('#action-result').getByText('The secrets scanning exception is rejected.').waitFor();
+    await alex.locator('p.muted', { hasText: 'No exception is waiting for an approver.' }).waitFor();
+    await alex.getByLabel('Show').selectOption('');
+    await alex.waitForURL(`${platform.url}/apps/exceptions?status=`);
+    await alex.locator('table.exceptions-table tbody tr').nth(1).waitFor();
+    expect((await alex.locator('table.exceptions-table tbody tr td:last-child').allTextContents()).sort()).toEqual([
+      'approved by dev-admin',
+      'rejected by dev-admin',
+    ]);
+    await alex.screenshot({ path: join(SCREENSHOTS, 'apps-exceptions-decided.png'), fullPage: true });
+
+    // On the app's page, the approved exception now counts for its control; both decisions audited.
+    await ada.reload();
+    await ada.getByRole('heading', { level: 1, name: 'expense-approvals' }).waitFor();
+    expect(await ada.locator('table.controls tr[data-control="sso"] .control').textContent()).toBe('excepted');
+    const audit = (await (await api(`/apps/v1/audit?appId=${expense.id}`)).json()) as { items: { action: string }[] };
+    const actions = audit.items.map((i) => i.action);
+    expect(actions).toEqual(expect.arrayContaining(['exception_request', 'exception_approve', 'exception_reject']));
+  });
+
+  it('shows governance: the figures and every app failing a check, with the rule and what to do', async () => {
+    await ada.goto(`${platform.url}/apps/`);
+    await ada.getByRole('navigation', { name: 'Registry pages' }).getByRole('link', { name: 'Governance' }).click();
+    await ada.getByRole('heading', { level: 1, name: 'Governance' }).waitFor();
+    const row = ada.locator('table.violations tr[data-app="expense-approvals"]');
+    await row.waitFor();
+    expect(await row.locator('.control').allTextContents()).toContain('missing');
+    expect(await row.textContent()).toContain('MO-APP-004');
+    expect(await row.locator('.fix').first().textContent()).toMatch(/^To do: ./);
+    expect(await ada.locator('table.counts').count()).toBe(3);
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-governance.png'), fullPage: true });
+  });
+
+  it('imports a CSV: a bad row is listed with its row, line and field and nothing is imported; fixed, it imports', async () => {
+    await ada.goto(`${platform.url}/apps/`);
+    await ada.getByRole('navigation', { name: 'Registry pages' }).getByRole('link', { name: 'Import' }).click();
+    await ada.getByRole('heading', { level: 1, name: 'Import apps' }).waitFor();
+    const header =
+      'name,purpose,owner_name,owner_contact,team_name,team_contact,runtime,impact,exposure,data_classes,template,tags';
+    const good =
+      'canteen-menu,What is for lunch,,,facilities,#facilities,wasm,experimental,internal_network,public,micro-oncall-service,';
+    const bad =
+      'visitor-badges,Badges for visitors,,,facilities,#facilities,saas_connector,experimental,carrier_pigeon,internal,micro-oncall-service,';
+    await ada.getByLabel('Format').selectOption('csv');
+    await ada.getByLabel('Or paste it').fill([header, good, bad].join('\n'));
+    await ada.getByRole('button', { name: 'Import', exact: true }).click();
+    const issues = ada.locator('table.import-issues tbody tr');
+    await issues.first().waitFor();
+    expect(await issues.first().locator('td').allTextContents()).toEqual([
+      '2',
+      '3',
+      'exposure',
+      expect.stringMatching(/./),
+    ]);
+    expect(await ada.locator('#import-result .notice-error').textContent()).toMatch(
+      /^import refused, nothing was imported: row 2 \(line 3\) field exposure/,
+    );
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-import-refused.png'), fullPage: true });
+    expect(((await (await api('/apps/v1/apps?q=canteen')).json()) as { items: unknown[] }).items).toEqual([]);
+
+    await ada
+      .getByLabel('Or paste it')
+      .fill([header, good, bad.replace('carrier_pigeon', 'internal_network')].join('\n'));
+    await ada.getByRole('button', { name: 'Import', exact: true }).click();
+    await ada
+      .locator('#import-result .notice-ok', { hasText: 'Imported 2 apps: 2 new, 0 updated, 0 unchanged.' })
+      .waitFor();
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-import-done.png'), fullPage: true });
   });
 });

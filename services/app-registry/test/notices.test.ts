@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AppView } from '../src/model.js';
+import { anApp, type Harness, type Registered, startHarness } from './helpers.js';
+import { type FakeSmtp, type FakeWebhook, startFakeSmtp, startFakeWebhook } from './receivers.js';
+
+/*
+ * Owners' notices beyond Slack: a signed webhook and email through an SMTP relay, each delivered
+ * by a durable job that retries a receiver that is down until it takes the notice. And evidence
+ * that grows too old: the sweep decides the app again and the control fails, saying how old.
+ */
+const SECRET = 'notice-signing-secret-0123456789abcdef';
+
+describe('app-registry owner notices by webhook and email; evidence age', () => {
+  let h: Harness;
+  let webhook: FakeWebhook;
+  let smtp: FakeSmtp;
+
+  beforeAll(async () => {
+    webhook = await startFakeWebhook(SECRET);
+    smtp = await startFakeSmtp();
+    h = await startHarness({
+      env: {
+        IDLE_AFTER_DAYS_LOW: '30',
+        DISABLE_AFTER_IDLE_DAYS: '14',
+        ARCHIVE_AFTER_DISABLED_DAYS: '7',
+        NOTICE_WEBHOOK_URL: webhook.url,
+        NOTICE_WEBHOOK_SECRET: SECRET,
+        SMTP_HOST: smtp.host,
+        SMTP_PORT: String(smtp.port),
+        SMTP_TLS: 'none',
+        NOTICE_EMAIL_FROM: 'App registry <app-registry@example.com>',
+        NOTICE_RETRY_FIRST_SECONDS: '1',
+        EVIDENCE_MAX_AGE_DAYS: 'sso=10',
+      },
+    });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await Promise.allSettled([webhook?.stop(), smtp?.stop()]);
+  });
+
+  const app = async (id: string) => (await h.json<AppView>(`/apps/v1/apps/${id}`)).body;
+
+  it('delivers a lifecycle notice to the webhook, signed, and by email to the owner; receivers that are down get it later, once', async () => {
+    const res = await h.json<Registered>('/apps/v1/apps', {
+      method: 'POST',
+      body: JSON.stringify(anApp('desk-booking')),
+      token: h.tokens.responder,
+    });
+    expect(res.status).toBe(201);
+    const { id } = res.body.app;
+
+    // Both receivers are down when the notice is written: the webhook twice, the relay once.
+    webhook.failNext(503, 2);
+    smtp.failNext(1);
+    h.clock.advanceDays(31);
+    await h.sweep();
+    h.clock.advanceDays(15);
+    await h.sweep();
+    expect((await app(id)).state).toBe('disabled');
+
+    await vi.waitFor(
+      () => {
+        expect(webhook.deliveries.filter((d) => d.status === 204)).toHaveLength(1);
+        expect(smtp.mails).toHaveLength(1);
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    // Retried: two refused deliveries before the one taken, every one signed, all the same notice.
+    expect(webhook.deliveries.map((d) => d.status)).toEqual([503, 503, 204]);
+    expect(webhook.deliveries.every((d) => d.signatureValid)).toBe(true);
+    expect(new Set(webhook.deliveries.map((d) => d.noticeId)).size).toBe(1);
+    const delivered = webhook.deliveries[2]!;
+    expect(delivered.body).toMatchObject({
+      type: 'app-registry.owner-notice',
+      id: delivered.noticeId,
+      kind: 'disabled',
+      title: 'desk-booking was disabled: no activity for a while',
+      url: `https://oncall.example.com/apps/${id}`,
+      app: {
+        id,
+        name: 'desk-booking',
+        state: 'disabled',
+        owner: { name: 'Rita Requester', contact: 'rita@example.com' },
+        team: { name: 'finance-tools', contact: '#finance-tools' },
+      },
+    });
+
+    // The owner's email address (the team's contact is a channel, not an address).
+    const [mail] = smtp.mails;
+    expect(mail).toMatchObject({ from: 'app-registry@example.com', to: ['rita@example.com'] });
+    expect(mail!.raw).toContain('Subject: [app-registry] desk-booking was disabled: no activity for a while');
+    expect(mail!.raw.toLowerCase()).toContain(`x-notice-id: ${delivered.noticeId}`);
+    // The body is quoted-printable: long lines are broken with a trailing `=`.
+    const body = mail!.raw.replace(/=\r?\n/g, '');
+    expect(body).toContain('desk-booking (team finance-tools) has had no activity since');
+    expect(body).toContain(`https://oncall.example.com/apps/${id}`);
+
+    // The failures were recorded on the notice (the secret nowhere), and nothing is sent twice.
+    const [row] = await h.sql<{ attempts: number; last_error: string; sent_at: string | null }>(
+      'select attempts, last_error, sent_at from app_registry.notifications where app_id = $1',
+      [id],
+    );
+    expect(row).toMatchObject({ attempts: 3, sent_at: expect.anything() });
+    expect(row!.last_error).not.toContain(SECRET);
+    await h.sweep();
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(webhook.deliveries).toHaveLength(3);
+    expect(smtp.mails).toHaveLength(1);
+    // Slack, configured too, got it once as before.
+    expect(h.slack.messages).toHaveLength(1);
+  });
+
+  it('fails a control whose evidence grew older than its kind may be, naming the evidence and its age', async () => {
+    const res = await h.json<Registered>('/apps/v1/apps', {
+      method: 'POST',
+      body: JSON.stringify(
+        anApp('room-signage', {
+          impact: 'business_helpful',
+          exposure: 'authenticated_api',
+          idpClientIds: ['0oa-room-signage'],
+        }),
+      ),
+      token: h.tokens.responder,
+    });
+    expect(res.status).toBe(201);
+    const { id } = res.body.app;
+    const posted = await h.json<{ app: AppView }>(`/apps/v1/apps/${id}/evidence`, {
+      method: 'POST',
+      body: JSON.stringify({ kind: 'sso', clientId: '0oa-room-signage' }),
+      token: res.body.token,
+    });
+    expect(posted.status).toBe(201);
+    const sso = async () => (await app(id)).decision?.controls.find((c) => c.id === 'sso');
+    expect(await sso()).toMatchObject({ status: 'satisfied' });
+
+    // Ten days old still counts (EVIDENCE_MAX_AGE_DAYS=sso=10); the sweep after that does not.
+    h.clock.advanceDays(10);
+    await h.sweep();
+    expect(await sso()).toMatchObject({ status: 'satisfied' });
+    h.clock.advanceDays(2);
+    await h.sweep();
+    const control = await sso();
+    expect(control).toMatchObject({ status: 'failing' });
+    expect(control!.message).toMatch(
+      /^the SSO client id is 12 days old \(posted \d{4}-\d{2}-\d{2}\); evidence older than 10 days does not count$/,
+    );
+    expect(control!.fix).toMatch(/^post a fresh SSO client id from the pipeline/);
+    const violations = await h.json<{ items: { appId: string; controls: { id: string }[] }[] }>('/apps/v1/violations');
+    expect(JSON.stringify(violations.body)).toContain('12 days old');
+
+    // A fresh document meets the control again.
+    await h.json(`/apps/v1/apps/${id}/evidence`, {
+      method: 'POST',
+      body: JSON.stringify({ kind: 'sso', clientId: '0oa-room-signage' }),
+      token: res.body.token,
+    });
+    expect(await sso()).toMatchObject({ status: 'satisfied' });
+  });
+});
