@@ -16,6 +16,12 @@ export const DEV_USERS: DevUser[] = [
   { sub: 'dev-admin', name: 'Alex Admin', email: 'alex@example.com', roles: ['admin'] },
 ];
 
+/** How a development user signed in: with the page's "second factor" choice or not, and when (Unix seconds). */
+interface DevSignIn {
+  mfa: boolean;
+  at: number;
+}
+
 export interface LocalIssuer {
   issuer: string;
   jwksUrl: string;
@@ -67,7 +73,15 @@ export async function startLocalIssuer(
   const users = opts.users ?? DEV_USERS;
   const codes = new Map<
     string,
-    { user: DevUser; clientId: string; redirectUri: string; challenge: string; nonce: string | null; expires: number }
+    {
+      user: DevUser;
+      signIn: DevSignIn;
+      clientId: string;
+      redirectUri: string;
+      challenge: string;
+      nonce: string | null;
+      expires: number;
+    }
   >();
   if (process.env.NODE_ENV === 'production') {
     throw new Error('the local development identity provider refuses to run with NODE_ENV=production');
@@ -104,6 +118,7 @@ export async function startLocalIssuer(
       const code = randomBytes(24).toString('base64url');
       codes.set(code, {
         user,
+        signIn: { mfa: params.get('mfa') === 'otp', at: Math.floor(Date.now() / 1000) },
         clientId: params.get('client_id')!,
         redirectUri: redirectUri!,
         challenge: params.get('code_challenge')!,
@@ -128,6 +143,10 @@ export async function startLocalIssuer(
           `<button type="submit" name="user" value="${escapeHtml(u.sub)}">${escapeHtml(u.name)} <small>(${escapeHtml(u.roles.join(', '))})</small></button>`,
       )
       .join('');
+    // A real identity provider asks for the second factor itself; here it is a choice, so that
+    // approving a drill (which needs a multi-factor sign-in) can be tried locally.
+    const mfa = `<p class="mfa"><label><input type="checkbox" name="mfa" value="otp"> Sign in with a second factor</label>
+<small>Development only: the tokens then say <code>amr: ["pwd", "otp"]</code>, as an identity provider's multi-factor sign-in does; without it, <code>amr: ["pwd"]</code>.</small></p>`;
     res.writeHead(200, {
       'content-type': 'text/html; charset=utf-8',
       // Chromium applies form-action to the redirect that follows the POST as well, so the
@@ -135,9 +154,9 @@ export async function startLocalIssuer(
       'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${new URL(redirectUri!).origin}`,
     });
     res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Development sign-in</title>
-<style>body{font:16px system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}.warn{background:#fff3cd;border:1px solid #c9a227;padding:.75rem 1rem;border-radius:6px}button{display:block;width:100%;margin:.5rem 0;padding:.7rem;font-size:1rem;text-align:left;cursor:pointer}</style></head>
+<style>body{font:16px system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}.warn{background:#fff3cd;border:1px solid #c9a227;padding:.75rem 1rem;border-radius:6px}.mfa{border:1px dashed #c9a227;padding:.5rem 1rem;border-radius:6px}.mfa small{display:block;margin-top:.25rem}button{display:block;width:100%;margin:.5rem 0;padding:.7rem;font-size:1rem;text-align:left;cursor:pointer}</style></head>
 <body><h1>Development sign-in</h1><p class="warn"><strong>DEVELOPMENT ONLY.</strong> This local identity provider signs anyone in with the role they pick. It refuses to run with NODE_ENV=production; real deployments use your organisation's OIDC issuer.</p>
-<form method="post" action="/authorize">${hidden}${buttons}</form></body></html>`);
+<form method="post" action="/authorize">${hidden}${mfa}${buttons}</form></body></html>`);
   };
 
   const token = async (req: IncomingMessage, res: ServerResponse) => {
@@ -165,31 +184,48 @@ export async function startLocalIssuer(
         error_description: 'code expired, or redirect_uri, client_id or PKCE verifier does not match',
       });
     }
-    await issueTokens(res, grant.user, grant.clientId, grant.nonce);
+    await issueTokens(res, grant.user, grant.signIn, grant.clientId, grant.nonce);
   };
 
-  const issueTokens = async (res: ServerResponse, user: DevUser, clientId: string, nonce: string | null) => {
+  const issueTokens = async (
+    res: ServerResponse,
+    user: DevUser,
+    signIn: DevSignIn,
+    clientId: string,
+    nonce: string | null,
+  ) => {
     // The development users' addresses are configured, not self-asserted: the issuer vouches for them.
-    const profile = { sub: user.sub, name: user.name, email: user.email, email_verified: true, roles: user.roles };
+    // How and when they signed in (`amr`, `auth_time`) in both tokens, as real issuers can be set to.
+    const profile = {
+      sub: user.sub,
+      name: user.name,
+      email: user.email,
+      email_verified: true,
+      roles: user.roles,
+      amr: signIn.mfa ? ['pwd', 'otp'] : ['pwd'],
+      auth_time: signIn.at,
+    };
     sendJson(res, 200, {
       token_type: 'Bearer',
       expires_in: 3600,
       access_token: await sign(profile, audience, '1h'),
       id_token: await sign({ ...profile, ...(nonce ? { nonce } : {}) }, clientId, '10m'),
-      refresh_token: refreshTokenFor(user, clientId),
+      refresh_token: refreshTokenFor(user, signIn, clientId),
     });
   };
 
   /**
-   * Refresh tokens name the user and client and nothing else: a restarted issuer (`npm start`
-   * again) still honours the ones it gave out, and a refresh answers with the user's roles as
-   * they are now (`users` may change while it runs), or invalid_grant once the user is gone.
+   * Refresh tokens name the user, the client and the sign-in (whether with a second factor, and
+   * when) and nothing else: a restarted issuer (`npm start` again) still honours the ones it gave
+   * out, and a refresh answers with the user's roles as they are now (`users` may change while it
+   * runs), or invalid_grant once the user is gone. Refreshed tokens keep the original sign-in's
+   * `amr` and `auth_time`, as real issuers do: refreshing is not signing in again.
    * Unsigned on purpose: this issuer signs anyone in as anyone already.
    */
-  const refreshTokenFor = (user: DevUser, clientId: string) =>
-    `dev.${Buffer.from(JSON.stringify({ sub: user.sub, clientId })).toString('base64url')}.${randomBytes(16).toString('base64url')}`;
+  const refreshTokenFor = (user: DevUser, signIn: DevSignIn, clientId: string) =>
+    `dev.${Buffer.from(JSON.stringify({ sub: user.sub, clientId, mfa: signIn.mfa, at: signIn.at })).toString('base64url')}.${randomBytes(16).toString('base64url')}`;
   const refresh = async (res: ServerResponse, refreshToken: string | null, clientId: string | null) => {
-    let claims: { sub?: unknown; clientId?: unknown } = {};
+    let claims: { sub?: unknown; clientId?: unknown; mfa?: unknown; at?: unknown } = {};
     try {
       const parsed: unknown = JSON.parse(Buffer.from(refreshToken?.split('.')[1] ?? '', 'base64url').toString('utf8'));
       if (parsed && typeof parsed === 'object') claims = parsed;
@@ -203,7 +239,12 @@ export async function startLocalIssuer(
         error_description: 'unknown refresh token, or the user no longer exists',
       });
     }
-    await issueTokens(res, user, clientId, null);
+    const signIn: DevSignIn = {
+      mfa: claims.mfa === true,
+      // A refresh token from before sign-ins were recorded: as if signed in now.
+      at: typeof claims.at === 'number' ? claims.at : Math.floor(Date.now() / 1000),
+    };
+    await issueTokens(res, user, signIn, clientId, null);
   };
 
   const server: Server = createServer((req, res) => {
@@ -232,7 +273,7 @@ export async function startLocalIssuer(
           grant_types_supported: ['authorization_code', 'refresh_token'],
           token_endpoint_auth_methods_supported: ['none', 'client_secret_basic'],
           scopes_supported: ['openid', 'profile', 'email'],
-          claims_supported: ['sub', 'name', 'email', 'email_verified', 'roles'],
+          claims_supported: ['sub', 'name', 'email', 'email_verified', 'roles', 'amr', 'auth_time'],
         }),
       );
     } else if (path === '/jwks') {

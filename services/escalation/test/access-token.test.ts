@@ -58,6 +58,27 @@ describe('escalation GET /auth/token', () => {
     expect((await token({ cookie: vic.cookie(), 'x-csrf-token': vic.csrf })).status).toBe(401);
   });
 
+  it("hands on how and when the user signed in at the issuer (amr, auth_time): a multi-factor sign-in's evidence reaches the services", async () => {
+    const verify = createJwtVerifier({ issuer: esc.issuer.issuer, audience: esc.issuer.audience });
+    const signedInAfter = Math.floor(Date.now() / 1000);
+    const tokenOf = async (who: Awaited<ReturnType<typeof signInAs>>) => {
+      const res = await token({ cookie: who.cookie(), 'x-csrf-token': who.csrf });
+      expect(res.status).toBe(200);
+      return verify(((await res.json()) as { accessToken: string }).accessToken);
+    };
+
+    // What the simulator checks before an approval (services/simulator/src/policy.ts).
+    const withMfa = await tokenOf(await signInAs(url, 'dev-admin', { secondFactor: true }));
+    expect(withMfa.subject).toBe('dev-admin');
+    expect(withMfa.signIn?.methods).toEqual(['pwd', 'otp']);
+    expect(withMfa.signIn?.at).toBeGreaterThanOrEqual(signedInAfter);
+    expect(withMfa.signIn?.at).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+
+    // A password-only sign-in says so: nothing in the session adds a factor that was not used.
+    const passwordOnly = await tokenOf(await signInAs(url, 'dev-admin'));
+    expect(passwordOnly.signIn?.methods).toEqual(['pwd']);
+  });
+
   it('refuses a request without the session CSRF token and audits it as denied, under the user', async () => {
     const ada = await signInAs(url, 'dev-responder');
     const missing = await token({ cookie: ada.cookie() });

@@ -8,7 +8,11 @@ export interface SignedIn {
 }
 
 /** Signs `user` (a development issuer user id) in and keeps the cookies as a browser would. */
-export async function signInAs(serviceUrl: string, user: string): Promise<SignedIn> {
+export async function signInAs(
+  serviceUrl: string,
+  user: string,
+  opts: { secondFactor?: boolean } = {},
+): Promise<SignedIn> {
   const jar = new Map<string, string>();
   const remember = (res: Response) => {
     for (const c of res.headers.getSetCookie()) {
@@ -26,6 +30,8 @@ export async function signInAs(serviceUrl: string, user: string): Promise<Signed
   const authorizeUrl = new URL(login.headers.get('location')!);
   const form = new URLSearchParams(authorizeUrl.searchParams);
   form.set('user', user);
+  // The development sign-in page's "Sign in with a second factor" choice.
+  if (opts.secondFactor) form.set('mfa', 'otp');
   const chosen = await fetch(`${authorizeUrl.origin}/authorize`, { method: 'POST', body: form, redirect: 'manual' });
   const callback = await fetch(chosen.headers.get('location')!, { headers: { cookie: cookie() }, redirect: 'manual' });
   if (callback.status !== 302)

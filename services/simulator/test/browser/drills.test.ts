@@ -9,10 +9,12 @@ import { checkoutScenario, type DrillsBrowserStack, SCREENSHOTS, startDrillsBrow
  * of the one product: escalation and the simulator behind the platform's gateway, a fake
  * PagerDuty Events API as the drills' target, one sign-in on the dashboard, then the Drills
  * section of the shared navigation. A responder sees the built-in scenarios, starts a staging
- * run and aborts one from the keyboard; an admin's approval is refused with the API's words (the
- * development sign-in carries no multi-factor evidence); the admin engages the kill switch, every
- * page shows it and the running drill is aborted and resolved at PagerDuty; re-armed, drills may
- * start again. Screenshots go to .dev/screenshots/.
+ * run and aborts one from the keyboard; a high-severity proposal waits for an approver: an admin
+ * signed in with a password only is refused with the API's words, signed in again with a second
+ * factor (the development sign-in's choice, as an identity provider's MFA sign-in) approves it and
+ * the run starts; approving one's own proposal is refused all the same. The admin engages the
+ * kill switch, every page shows it and the running drills are aborted and resolved at PagerDuty;
+ * re-armed, drills may start again. Screenshots go to .dev/screenshots/.
  */
 
 const HOSTILE_NAME = '<img src=x onerror="window.__xss=1">Checkout errors';
@@ -174,10 +176,66 @@ describe('drills pages in a browser, one sign-in with the dashboard', () => {
     await proposal.getByRole('button', { name: 'Approve and start Payments latency' }).click();
     const refusal = proposal.locator('.result-error');
     await refusal.waitFor();
-    expect(await refusal.textContent()).toMatch(/^Refused: approving needs a multi-factor sign-in: /);
+    // The development sign-in without a second factor is a password sign-in (amr pwd).
+    expect(await refusal.textContent()).toMatch(
+      /^Refused: approving needs a multi-factor sign-in: the token has amr pwd; accepted: amr with one of .*otp.*Sign in again with a second factor/,
+    );
     // Still waiting: nothing was fired.
     expect(await proposal.getAttribute('data-state')).toBe('awaiting_approval');
+    expect(stack.pagerduty.alerts().filter((a) => a.summary.includes('Card authorisation'))).toEqual([]);
     await alex.screenshot({ path: join(SCREENSHOTS, 'drills-approval-refused.png'), fullPage: true });
+  });
+
+  it('approves it after signing in again with a second factor: the run starts and fires', async () => {
+    await stack.signInAgain(alex, /^Alex Admin/, '/drills/approvals', { secondFactor: true });
+    const proposal = alex.locator('article.approval', { hasText: 'Payments latency' });
+    await proposal.getByRole('button', { name: 'Approve and start Payments latency' }).click();
+    const approved = proposal.locator('.result-ok');
+    await approved.waitFor();
+    expect(await approved.textContent()).toBe('Approved: Payments latency is running.');
+    expect(await proposal.getAttribute('data-state')).toBe('running');
+    await alex.screenshot({ path: join(SCREENSHOTS, 'drills-approval-approved.png'), fullPage: true });
+
+    // The requester sees it running, and its first alert reaches PagerDuty.
+    await ada.getByRole('navigation', { name: 'Drills' }).getByRole('link', { name: 'Runs' }).click();
+    const running = runRow(ada, 'Payments latency', 'running');
+    await running.waitFor({ timeout: 15_000 });
+    expect(await running.locator('.state').textContent()).toBe('running');
+    await until('the approved drill’s trigger at PagerDuty', async () =>
+      stack.pagerduty
+        .alerts()
+        .some(
+          (a) =>
+            a.summary === '[DRILL] Card authorisation p99 latency above 2 s for 5 minutes' && a.status === 'triggered',
+        )
+        ? true
+        : undefined,
+    );
+    await ada.screenshot({ path: join(SCREENSHOTS, 'drills-approved-run-running.png'), fullPage: true });
+  });
+
+  it('refuses an approval of one’s own proposal, second factor or not', async () => {
+    await alex.getByRole('navigation', { name: 'Drills' }).getByRole('link', { name: 'Runs' }).click();
+    await alex.getByRole('heading', { level: 1, name: 'Runs' }).waitFor();
+    await alex.getByLabel('Scenario').selectOption('regional-partial-outage');
+    await alex.getByRole('button', { name: 'Start run' }).click();
+    await alex
+      .locator('#start-result', { hasText: 'Regional partial outage is proposed and waits for an approver' })
+      .waitFor();
+
+    await alex.getByRole('navigation', { name: 'Drills' }).getByRole('link', { name: 'Approvals' }).click();
+    const own = alex.locator('article.approval', { hasText: 'Regional partial outage' });
+    await own.waitFor();
+    expect(await own.locator('.why-not').textContent()).toBe('You proposed this run: someone else must approve it.');
+    await own.getByRole('button', { name: 'Approve and start Regional partial outage' }).click();
+    const refusal = own.locator('.result-error');
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toBe(
+      'Refused: you proposed this run: a second person with the approver role must approve it',
+    );
+    expect(await own.getAttribute('data-state')).toBe('awaiting_approval');
+    expect(stack.pagerduty.alerts().filter((a) => a.summary.includes('eu-central-1b'))).toEqual([]);
+    await alex.screenshot({ path: join(SCREENSHOTS, 'drills-self-approval-refused.png'), fullPage: true });
   });
 
   it('engages the kill switch: every page shows it, the running drill is aborted and resolved', async () => {
@@ -190,7 +248,7 @@ describe('drills pages in a browser, one sign-in with the dashboard', () => {
     expect(await alex.locator('#kill-switch-state').textContent()).toBe('Armed: drills may run');
     await alex.getByLabel('Reason').fill('real incident INC-123 in progress');
     await alex.getByRole('button', { name: 'Engage the kill switch' }).click();
-    await alex.locator('#kill-switch-result', { hasText: /^Engaged\. 2 drills were stopped;/ }).waitFor();
+    await alex.locator('#kill-switch-result', { hasText: /^Engaged\. 3 drills were stopped;/ }).waitFor();
     expect(await alex.locator('#kill-switch-state').textContent()).toBe('ENGAGED: no drill runs');
     const alexBanner = alex.locator('#kill-switch-banner');
     await alexBanner.waitFor();
@@ -208,6 +266,7 @@ describe('drills pages in a browser, one sign-in with the dashboard', () => {
     await stopped.first().waitFor({ timeout: 15_000 });
     expect(await runRow(ada, HOSTILE_NAME, 'running').count()).toBe(0);
     expect(await runRow(ada, 'Payments latency', 'aborted').count()).toBe(1);
+    expect(await runRow(ada, 'Regional partial outage', 'aborted').count()).toBe(1);
     await until('every drill alert resolved at PagerDuty', async () =>
       stack.pagerduty.alerts().length > 0 && stack.pagerduty.alerts().every((a) => a.status === 'resolved')
         ? true
@@ -236,6 +295,7 @@ describe('drills pages in a browser, one sign-in with the dashboard', () => {
     await ada.locator('#kill-switch-banner').waitFor({ state: 'hidden', timeout: 15_000 });
     await ada.getByRole('button', { name: 'Start run' }).click();
     await ada.locator('#start-result', { hasText: `${HOSTILE_NAME} is running in staging.` }).waitFor();
-    expect(stack.signIns()).toBe(2);
+    // Ada once, Alex twice (the second time with a second factor).
+    expect(stack.signIns()).toBe(3);
   });
 });

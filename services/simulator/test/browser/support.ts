@@ -15,7 +15,7 @@ import {
   uniqueNamespace,
 } from '@micro-oncall/test-kit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
 import { CATALOGUE_FILE, failOnServiceStop } from '../../../../test/helpers.js';
 
@@ -40,9 +40,19 @@ export interface DrillsBrowserStack {
   api(path: string, init?: RequestInit): Promise<Response>;
   /** POST JSON as Alex Admin; fails the test unless the answer is 201. */
   create<T>(path: string, body: unknown): Promise<T>;
-  /** A new browser context signed in through escalation's development sign-in, on `path`. */
-  signIn(who: RegExp, path?: string): Promise<Page>;
+  /**
+   * A new browser context signed in through escalation's development sign-in, on `path`; with
+   * `secondFactor`, ticking the page's "Sign in with a second factor" (tokens with `amr` otp).
+   */
+  signIn(who: RegExp, path?: string, opts?: SignInOptions): Promise<Page>;
+  /** Signs `page`'s person in again (escalation's /auth/login, as the API's refusal asks), back on `path`. */
+  signInAgain(page: Page, who: RegExp, path: string, opts?: SignInOptions): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface SignInOptions {
+  /** Sign in with a second factor (the development sign-in page's choice). */
+  secondFactor?: boolean;
 }
 
 /**
@@ -129,15 +139,19 @@ export async function startDrillsBrowserStack(prefix: string): Promise<DrillsBro
       if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}: ${text}`);
       return JSON.parse(text) as T;
     },
-    async signIn(who, path = '/') {
+    async signIn(who, path = '/', opts = {}) {
       const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
       contexts.push(context);
       const page = watch(await context.newPage(), String(who));
       await page.goto(`${platform.url}${path}`);
-      await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
-      await page.getByRole('button', { name: who }).click();
+      await chooseAt(page, who, opts);
       await page.waitForURL(`${platform.url}${path}`);
       return page;
+    },
+    async signInAgain(page, who, path, opts = {}) {
+      await page.goto(`${platform.url}/auth/login?returnTo=${encodeURIComponent(path)}`);
+      await chooseAt(page, who, opts);
+      await page.waitForURL(`${platform.url}${path}`);
     },
     async stop() {
       for (const context of contexts) await context.close().catch(() => undefined);
@@ -147,6 +161,18 @@ export async function startDrillsBrowserStack(prefix: string): Promise<DrillsBro
       rmSync(secretsDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Picks `who` on the development sign-in page, with a second factor when asked. */
+async function chooseAt(page: Page, who: RegExp, opts: SignInOptions) {
+  await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
+  const secondFactor = page.getByRole('checkbox', { name: 'Sign in with a second factor' });
+  expect(await secondFactor.isChecked()).toBe(false);
+  if (opts.secondFactor) {
+    await secondFactor.check();
+    await page.screenshot({ path: join(SCREENSHOTS, 'drills-sign-in-second-factor.png'), fullPage: true });
+  }
+  await page.getByRole('button', { name: who }).click();
 }
 
 /**
