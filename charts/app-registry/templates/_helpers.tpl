@@ -111,6 +111,9 @@ env:
   - name: RESTORE_WINDOW_DAYS
     value: {{ $lifecycle.restoreWindowDays | quote }}
     param: lifecycle.restoreWindowDays
+  - name: PURGE_WARNING_DAYS
+    value: {{ $lifecycle.purgeWarningDays | quote }}
+    param: lifecycle.purgeWarningDays
   - name: EXCEPTION_MAX_DAYS
     value: {{ $lifecycle.exceptionMaxDays | quote }}
     param: lifecycle.exceptionMaxDays

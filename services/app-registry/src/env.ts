@@ -24,6 +24,8 @@ export const configSchema = baseConfigSchema
     ARCHIVE_AFTER_DISABLED_DAYS: envInt(14, { min: 1, max: 3650 }),
     /** An archived app can be restored in one action for this long; then it is purged. */
     RESTORE_WINDOW_DAYS: envInt(90, { min: 1, max: 3650 }),
+    /** The owners of an archived app are warned this many days before it is purged (once per archiving). */
+    PURGE_WARNING_DAYS: envInt(7, { min: 1, max: 3650 }),
     /** Longest an exception to a control may last. */
     EXCEPTION_MAX_DAYS: envInt(90, { min: 1, max: 365 }),
     /**

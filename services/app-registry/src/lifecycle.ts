@@ -15,10 +15,52 @@ import type { AppRow } from './views.js';
  * guarded in its own UPDATE (the state and the due condition again), so a sweep is idempotent,
  * two replicas never make the same transition twice, and an app restored meanwhile is left
  * alone. It runs as a durable cron job (once across replicas, ADR 0006) on the service's clock.
+ *
+ * Owners are warned before each irreversible or disruptive step: when an app goes idle (in the
+ * same transaction: the day it will be disabled), and a few days before an archived app is purged
+ * (a notice whose id is derived from the app and when it was archived, so it is written once per
+ * archiving whatever the sweeps, replicas and restarts do).
  */
 
 const DAY_MS = 86_400_000;
 export const SWEEP_BATCH = 200;
+/** An archived app's owners are warned this many days before it is purged, unless configured otherwise. */
+export const DEFAULT_PURGE_WARNING_DAYS = 7;
+
+const day = (iso: string | Date | null) => (iso ? new Date(iso).toISOString().slice(0, 10) : 'never');
+
+type NoticeText = { kind: string; title: string; text: string };
+type NoticeApp = Pick<AppRow, 'id' | 'name' | 'teamName' | 'lastActivityAt'>;
+
+/** The notice of an app that just went idle: the day it will be disabled, and how to keep it. */
+export function disableWarning(
+  app: NoticeApp,
+  now: Date,
+  s: Pick<LifecycleSettings, 'disableAfterIdleDays'>,
+): NoticeText {
+  const on = day(new Date(now.getTime() + s.disableAfterIdleDays * DAY_MS));
+  return {
+    kind: 'disable_warning',
+    title: `${app.name} will be disabled on ${on}`,
+    text:
+      `${app.name} (team ${app.teamName}) has had no activity since ${day(app.lastActivityAt)} and is now idle. ` +
+      `It will be disabled on ${on} unless there is activity or an exemption. ` +
+      `If it is still needed, its owner or an admin can mark it active (POST /apps/v1/apps/${app.id}/restore), or an approver can exempt it (POST /apps/v1/apps/${app.id}/exemption).`,
+  };
+}
+
+/** The notice of an archived app whose purge is near: the day it is purged, and how to restore it. */
+export function purgeWarning(app: NoticeApp & Pick<AppRow, 'archivedAt'>, purgeOn: Date | string): NoticeText {
+  const on = day(purgeOn);
+  return {
+    kind: 'purge_warning',
+    title: `${app.name} will be purged on ${on}`,
+    text:
+      `${app.name} (team ${app.teamName}) was archived on ${day(app.archivedAt)} and will be purged on ${on}, for good: ` +
+      `its references, evidence and tokens are deleted and it cannot be restored after that. ` +
+      `Restore it before then if it is still needed: its owner or an admin can, in one action (POST /apps/v1/apps/${app.id}/restore).`,
+  };
+}
 
 export interface Cutoffs {
   now: string;
@@ -106,6 +148,8 @@ export interface SweepResult {
   disabled: number;
   archived: number;
   purged: number;
+  /** Archived apps whose owners were warned of their purge. */
+  purgeWarned: number;
   /** Held apps decided, and apps decided again because an exception of theirs expired or their evidence grew stale. */
   reevaluated: number;
 }
@@ -126,7 +170,6 @@ export function createLifecycle(deps: {
     labelNames: ['to'] as const,
     registers: [deps.metrics],
   });
-  const day = (iso: string | null) => (iso ? iso.slice(0, 10) : 'never');
 
   type StepRun = {
     to: Step;
@@ -139,12 +182,13 @@ export function createLifecycle(deps: {
   const steps: StepRun[] = [
     {
       to: 'idle',
-      apply: (tx, apps, guard) =>
+      apply: (tx, apps, guard, now) =>
         count(
           registry.transitionMany(tx, apps, 'idle', SWEEPER, {
             guard,
             reason: (app) =>
-              `no activity since ${day(new Date(app.lastActivityAt).toISOString())} (tier ${app.tier ?? 'unknown'} idles after ${settings.idleAfterDays[app.tier ?? 'high']} days)`,
+              `no activity since ${day(app.lastActivityAt)} (tier ${app.tier ?? 'unknown'} idles after ${settings.idleAfterDays[app.tier ?? 'high']} days)`,
+            notify: (app) => disableWarning(app, now, settings),
           }),
         ),
     },
@@ -161,7 +205,7 @@ export function createLifecycle(deps: {
             notify: (app) => ({
               title: `${app.name} was disabled: no activity for a while`,
               text:
-                `${app.name} (team ${app.teamName}) has had no activity since ${day(new Date(app.lastActivityAt).toISOString())} and was disabled. ` +
+                `${app.name} (team ${app.teamName}) has had no activity since ${day(app.lastActivityAt)} and was disabled. ` +
                 `It will be archived on ${day(archiveOn)}. If it is still needed, its owner or an admin can restore it: POST /apps/v1/apps/${app.id}/restore.`,
             }),
           }),
@@ -211,7 +255,7 @@ export function createLifecycle(deps: {
     const now = deps.clock();
     const c = cutoffs(now, settings);
     const due = dueConditions(c);
-    const result: SweepResult = { idle: 0, disabled: 0, archived: 0, purged: 0, reevaluated: 0 };
+    const result: SweepResult = { idle: 0, disabled: 0, archived: 0, purged: 0, purgeWarned: 0, reevaluated: 0 };
     for (const step of steps) {
       let after: SweepPosition | null = null;
       for (;;) {
@@ -237,12 +281,76 @@ export function createLifecycle(deps: {
         after = made.last;
       }
     }
+    result.purgeWarned = await warnBeforePurge(now, signal);
     result.reevaluated =
       (await reevaluateExpiredExceptions(now, signal)) +
       (await reevaluateStaleEvidence(now, signal)) +
       (await reevaluateHeld(signal));
     if (Object.values(result).some((n) => n > 0)) deps.logger.info({ ...result }, 'lifecycle sweep');
     return result;
+  }
+
+  /** When an archived app is purged: at the end of its restore window, or of its exemption if that is later. */
+  const purgeOn = sql<string>`greatest(${a.purgeAfter}, ${a.lifecycleExemptUntil})`;
+  /**
+   * The id of an app's purge warning: derived from the app and the time it was archived (an
+   * RFC 9562 version 8 UUID from an MD5), so there is one per archiving and writing it again does nothing.
+   */
+  const purgeWarningId = sql<string>`overlay(overlay(md5(${a.id} || '/purge_warning/' || extract(epoch from ${a.archivedAt})::text) placing '8' from 13) placing '8' from 17)::uuid`;
+
+  /**
+   * Warns the owners of archived apps purged within the next `purgeWarningDays` (and not yet
+   * warned): a notice per app, written with its derived id (ON CONFLICT DO NOTHING), in batches
+   * read through the purge index like the steps. Returns how many notices were written.
+   */
+  async function warnBeforePurge(now: Date, signal?: AbortSignal): Promise<number> {
+    const horizon = new Date(
+      now.getTime() + (settings.purgeWarningDays ?? DEFAULT_PURGE_WARNING_DAYS) * DAY_MS,
+    ).toISOString();
+    const n = schema.notifications;
+    let after: SweepPosition | null = null;
+    let warned = 0;
+    for (;;) {
+      if (signal?.aborted) return warned;
+      const made: { n: number; last: SweepPosition | null } = await registry.db.transaction(async (tx) => {
+        const batch = await tx
+          .select({ app: a, noticeId: purgeWarningId, purgeOn })
+          .from(a)
+          .where(
+            and(
+              eq(a.state, 'archived'),
+              lte(a.purgeAfter, horizon),
+              sql`${purgeOn} > ${now.toISOString()}::timestamptz`,
+              sql`${purgeOn} <= ${horizon}::timestamptz`,
+              sql`not exists (select 1 from ${n} where ${n.id} = ${purgeWarningId})`,
+              after ? sql`(${a.purgeAfter}, ${a.id}) > (${after.value}::timestamptz, ${after.id})` : undefined,
+            ),
+          )
+          .orderBy(asc(a.purgeAfter), asc(a.id))
+          .limit(SWEEP_BATCH)
+          .for('update', { skipLocked: true });
+        const written =
+          batch.length === 0
+            ? []
+            : await tx
+                .insert(n)
+                .values(
+                  batch.map((row) => ({
+                    id: row.noticeId,
+                    appId: row.app.id,
+                    ...purgeWarning(row.app, row.purgeOn),
+                    createdAt: now.toISOString(),
+                  })),
+                )
+                .onConflictDoNothing()
+                .returning({ id: n.id });
+        const last = batch.length === SWEEP_BATCH ? batch[SWEEP_BATCH - 1]!.app : undefined;
+        return { n: written.length, last: last ? { value: String(last.purgeAfter), id: last.id } : null };
+      });
+      warned += made.n;
+      if (!made.last) return warned;
+      after = made.last;
+    }
   }
 
   /** Decides these apps again (one at a time, each in its own transaction); returns how many were. */

@@ -37,6 +37,20 @@ describe('owner notices', () => {
     expect(noticeRecipients(notice('@rita on Slack', '#facilities'), undefined)).toEqual([]);
   });
 
+  it("emails an ownership task's candidates that have an address, besides the team", () => {
+    const task: Notice = {
+      ...notice(null, 'facilities@example.com'),
+      kind: 'ownership_task',
+      candidates: [
+        { name: 'facilities', contact: 'facilities@example.com' },
+        { name: 'Ron Responder', contact: null },
+        { name: 'Olga Owner', contact: 'Olga@Example.com' },
+      ],
+    };
+    expect(noticeRecipients(task, 'platform@example.com')).toEqual(['facilities@example.com', 'olga@example.com']);
+    expect(webhookPayload(task)).toMatchObject({ kind: 'ownership_task', candidates: task.candidates });
+  });
+
   it('waits longer after each failed delivery, at most an hour', () => {
     const mid = () => 0.5; // no jitter
     expect([1, 2, 3, 4].map((n) => retryDelaySeconds(n, 30, mid))).toEqual([30, 60, 120, 240]);

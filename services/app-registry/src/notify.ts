@@ -11,10 +11,14 @@ import { asc, eq, isNull, sql } from 'drizzle-orm';
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import * as schema from './db/schema.js';
+import { OWNERSHIP_NOTICE } from './ownership.js';
 import type { Clock, Db } from './store.js';
 
 /*
- * Owners' notices (an app disabled, archived): written in the transaction of the transition.
+ * Owners' notices: an app will be disabled (it went idle), was disabled, was archived, will be
+ * purged soon, or needs a new owner (an ownership task opened because its owner left). Each is
+ * written in the transaction of what caused it: the transition, the sweep's purge warning (its
+ * id derived from the archiving: one per archiving), the ownership task (its id is the task's).
  * After each sweep they are handed out, one durable job per notice and channel (Slack incoming
  * webhook, a signed webhook, email through an SMTP relay): the notice row is marked handed out
  * in the same transaction that creates its jobs (keyed by notice and channel, so handing out again
@@ -28,7 +32,10 @@ import type { Clock, Db } from './store.js';
 export interface Notice {
   /** The notice's id: the same on every channel and every attempt (receivers de-duplicate by it). */
   id: string;
-  /** What happened: the state the app moved to (`disabled`, `archived`). */
+  /**
+   * What happened: `disable_warning` (the app went idle and will be disabled), `disabled`,
+   * `archived`, `purge_warning` (the restore window ends soon), `ownership_task` (the owner left).
+   */
   kind: string;
   createdAt: string;
   app: {
@@ -42,6 +49,8 @@ export interface Notice {
   title: string;
   text: string;
   url?: string;
+  /** An `ownership_task` notice: who could own the app now (its team, recent editors, owners of the team's other apps). */
+  candidates?: { name: string; contact: string | null }[];
 }
 
 export const NoticeChannel = z.enum(['slack', 'webhook', 'email']);
@@ -113,6 +122,7 @@ export const webhookPayload = (notice: Notice) => ({
   text: notice.text,
   ...(notice.url ? { url: notice.url } : {}),
   app: notice.app,
+  ...(notice.candidates ? { candidates: notice.candidates } : {}),
 });
 
 /**
@@ -170,9 +180,9 @@ export interface SmtpSettings {
 
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
-/** The owner's and the team's contacts that are email addresses; else the fallback. */
+/** The owner's, the team's and any candidate owners' contacts that are email addresses; else the fallback. */
 export function noticeRecipients(notice: Notice, fallbackTo: string | undefined): string[] {
-  const found = [notice.app.owner.contact, notice.app.team.contact]
+  const found = [notice.app.owner.contact, notice.app.team.contact, ...(notice.candidates ?? []).map((c) => c.contact)]
     .map((c) => c?.trim().replace(/^mailto:/i, ''))
     .filter((c): c is string => !!c && EMAIL.test(c));
   const unique = [...new Set(found.map((c) => c.toLowerCase()))];
@@ -251,6 +261,14 @@ async function loadNotice(db: Db, id: string, publicUrl: string | undefined): Pr
     .innerJoin(a, eq(a.id, n.appId))
     .where(eq(n.id, id));
   if (!row) return null;
+  // An ownership task's notice has the task's id: its candidates go to them too.
+  const [task] =
+    row.kind === OWNERSHIP_NOTICE
+      ? await db
+          .select({ candidates: schema.ownershipTasks.candidates })
+          .from(schema.ownershipTasks)
+          .where(eq(schema.ownershipTasks.id, row.id))
+      : [];
   return {
     id: row.id,
     kind: row.kind,
@@ -266,6 +284,7 @@ async function loadNotice(db: Db, id: string, publicUrl: string | undefined): Pr
       owner: { name: row.ownerName, contact: row.ownerContact },
       team: { name: row.teamName, contact: row.teamContact },
     },
+    ...(task ? { candidates: task.candidates.map((c) => ({ name: c.name, contact: c.contact })) } : {}),
   };
 }
 

@@ -159,9 +159,29 @@ export async function candidatesFor(
   return out;
 }
 
+/** The kind of the owners' notice an ownership task sends; the notice's id is the task's. */
+export const OWNERSHIP_NOTICE = 'ownership_task';
+
+/** The notice of a task opened because the owner left: to the team and the candidate owners. */
+export function ownershipNotice(
+  app: Pick<AppRow, 'id' | 'name' | 'teamName'>,
+  task: { detail: string; candidates: OwnerCandidate[] },
+): { title: string; text: string } {
+  const people = task.candidates.filter((c) => c.why !== 'team').map((c) => c.name);
+  return {
+    title: `${app.name} needs a new owner`,
+    text:
+      `${app.name} (team ${app.teamName}) has no owner: ${task.detail}. An ownership task is open until someone takes it on` +
+      (people.length > 0 ? `; candidates: ${people.join(', ')}.` : '.') +
+      ` Assign the new owner on the task (GET /apps/v1/ownership-tasks?appId=${app.id}).`,
+  };
+}
+
 /**
  * Opens the app's ownership task (in the caller's transaction) unless one is open already; the
- * app's owner columns must already be cleared. Returns the task, or null when one was open.
+ * app's owner columns must already be cleared. When an owner left, the team and the candidates
+ * get a notice (written here, with the task's id: one per task). Returns the task, or null when
+ * one was open.
  */
 export async function openTask(
   tx: Executor,
@@ -193,6 +213,15 @@ export async function openTask(
     })
     .onConflictDoNothing()
     .returning();
+  if (row && opts.previousOwner) {
+    await tx.insert(schema.notifications).values({
+      id: row.id,
+      appId: app.id,
+      kind: OWNERSHIP_NOTICE,
+      ...ownershipNotice(app, row),
+      createdAt: opts.at,
+    });
+  }
   return row ?? null;
 }
 
@@ -248,7 +277,11 @@ const taskId = (id: string) => {
   return id;
 };
 
-export function createOwnership(deps: { registry: OwnershipRecords }) {
+export function createOwnership(deps: {
+  registry: OwnershipRecords;
+  /** Called once a deactivation opened tasks (their notices are written): hands them out now rather than at the next sweep. */
+  noticesWritten?: () => void;
+}) {
   const { registry } = deps;
   const db = registry.db;
 
@@ -259,7 +292,7 @@ export function createOwnership(deps: { registry: OwnershipRecords }) {
    */
   async function deactivate(event: Deactivation, meta: Meta = {}) {
     const actor = SWEEP_ACTOR(event.source);
-    return db.transaction(async (tx) => {
+    const result = await db.transaction(async (tx) => {
       const now = registry.nowIso();
       const [fresh] = await tx
         .insert(schema.identityEvents)
@@ -319,6 +352,8 @@ export function createOwnership(deps: { registry: OwnershipRecords }) {
       }
       return { duplicate: false, apps: owned.map((a) => a.id), tasks };
     });
+    if (result.tasks.length > 0) deps.noticesWritten?.();
+    return result;
   }
 
   /** Assigns the app's new owner: the task is resolved, the app changes (history, audit, `updated` event). */

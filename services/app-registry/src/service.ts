@@ -59,6 +59,7 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         disableAfterIdleDays: config.DISABLE_AFTER_IDLE_DAYS,
         archiveAfterDisabledDays: config.ARCHIVE_AFTER_DISABLED_DAYS,
         restoreWindowDays: config.RESTORE_WINDOW_DAYS,
+        purgeWarningDays: config.PURGE_WARNING_DAYS,
         exceptionMaxDays: config.EXCEPTION_MAX_DAYS,
         evidenceMaxAgeDays: config.EVIDENCE_MAX_AGE_DAYS,
       };
@@ -114,7 +115,14 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         refreshSeconds: config.APP_INFO_REFRESH_SECONDS,
       });
       const refusals = createRefusalAudit({ registry, logger });
-      const ownership = createOwnership({ registry });
+      const ownership = createOwnership({
+        registry,
+        // The team and the candidates hear of an ownership task at once; a failure here leaves it to the next sweep.
+        noticesWritten: () =>
+          void notices
+            .dispatch()
+            .catch((error: unknown) => logger.warn({ err: error }, 'handing out notices failed; the next sweep will')),
+      });
       const governance = createGovernance({
         db: ctx.db,
         clock,

@@ -824,7 +824,8 @@ export function createRegistry(deps: RegistryDeps) {
       guard?: SQL;
       set?: PgUpdateSetSource<typeof schema.apps>;
       meta?: Meta;
-      notify?: (app: AppRow) => { title: string; text: string };
+      /** The owners' notice of each app that moved; its kind is the new state unless it names another. */
+      notify?: (app: AppRow) => { kind?: string; title: string; text: string };
     },
   ): Promise<AppRow[]> {
     const first = apps[0];
@@ -886,7 +887,8 @@ export function createRegistry(deps: RegistryDeps) {
       await tx.insert(schema.notifications).values(
         done.map(({ app }) => {
           const notice = notify(app);
-          return { id: randomUUID(), appId: app.id, kind: to, title: notice.title, text: notice.text, createdAt: now };
+          const kind = notice.kind ?? to;
+          return { id: randomUUID(), appId: app.id, kind, title: notice.title, text: notice.text, createdAt: now };
         }),
       );
     }

@@ -29,6 +29,8 @@ export interface LifecycleSettings {
   disableAfterIdleDays: number;
   archiveAfterDisabledDays: number;
   restoreWindowDays: number;
+  /** Days before its purge an archived app's owners are warned (default DEFAULT_PURGE_WARNING_DAYS in lifecycle.ts). */
+  purgeWarningDays?: number;
   exceptionMaxDays: number;
   /** Days evidence of each kind counts (default DEFAULT_EVIDENCE_MAX_AGE_DAYS in evidence.ts). */
   evidenceMaxAgeDays?: Partial<Record<'sbom' | 'secret_scan' | 'dependency_scan' | 'sso', number>>;

@@ -54,17 +54,27 @@ describe('app-registry lifecycle', () => {
     await h.sweep();
     const disabled = await app(id);
     expect(disabled).toMatchObject({ state: 'disabled', lifecycle: { disabledAt: expect.any(String) } });
-    // The owner's notice went to Slack once (by its delivery job), even though the sweep runs again.
+    // The owner was warned when it went idle, then told it was disabled: each once on Slack (by
+    // its delivery job), even though the sweep runs again.
     await h.sweep();
-    await vi.waitFor(() => expect(h.slack.messages.length).toBeGreaterThan(0), { timeout: 15_000, interval: 100 });
-    expect(h.slack.messages).toEqual([
-      expect.objectContaining({
-        text: expect.stringMatching(
-          /^team-lunch was disabled: no activity for a while: team-lunch \(team finance-tools\)/,
-        ),
-      }),
-    ]);
-    expect(JSON.stringify(h.slack.messages[0])).toContain(`https://oncall.example.com/apps/${id}`);
+    await vi.waitFor(() => expect(h.slack.messages.length).toBeGreaterThan(1), { timeout: 15_000, interval: 100 });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(h.slack.messages).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          text: expect.stringMatching(
+            /^team-lunch will be disabled on \d{4}-\d{2}-\d{2}: team-lunch \(team finance-tools\)/,
+          ),
+        }),
+        expect.objectContaining({
+          text: expect.stringMatching(
+            /^team-lunch was disabled: no activity for a while: team-lunch \(team finance-tools\)/,
+          ),
+        }),
+      ]),
+    );
+    expect(h.slack.messages).toHaveLength(2);
+    expect(JSON.stringify(h.slack.messages)).toContain(`https://oncall.example.com/apps/${id}`);
 
     h.clock.advanceDays(8);
     await h.sweep();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppView } from '../src/model.js';
-import { anApp, type Harness, type Registered, startHarness } from './helpers.js';
+import { anApp, DAY, type Harness, type Registered, startHarness } from './helpers.js';
 import { type FakeSmtp, type FakeWebhook, startFakeSmtp, startFakeWebhook } from './receivers.js';
 
 /*
@@ -41,6 +41,11 @@ describe('app-registry owner notices by webhook and email; evidence age', () => 
 
   const app = async (id: string) => (await h.json<AppView>(`/apps/v1/apps/${id}`)).body;
 
+  const ofKind = (kind: string) => webhook.deliveries.filter((d) => d.body.kind === kind);
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  /** Waits out the delivery jobs a sweep may have started (retries come after a second here). */
+  const settle = () => new Promise((r) => setTimeout(r, 2500));
+
   it('delivers a lifecycle notice to the webhook, signed, and by email to the owner; receivers that are down get it later, once', async () => {
     const res = await h.json<Registered>('/apps/v1/apps', {
       method: 'POST',
@@ -50,27 +55,52 @@ describe('app-registry owner notices by webhook and email; evidence age', () => 
     expect(res.status).toBe(201);
     const { id } = res.body.app;
 
-    // Both receivers are down when the notice is written: the webhook twice, the relay once.
+    // It goes idle: the owner is warned of the day it will be disabled (14 days on), once.
+    h.clock.advanceDays(31);
+    const disableOn = day(h.clock.now().getTime() + 14 * DAY);
+    await h.sweep();
+    expect((await app(id)).state).toBe('idle');
+    await vi.waitFor(
+      () => {
+        expect(ofKind('disable_warning')).toHaveLength(1);
+        expect(smtp.mails).toHaveLength(1);
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    expect(ofKind('disable_warning')[0]).toMatchObject({
+      status: 204,
+      signatureValid: true,
+      body: {
+        title: `desk-booking will be disabled on ${disableOn}`,
+        text: expect.stringContaining(`It will be disabled on ${disableOn} unless there is activity or an exemption.`),
+        app: { id, state: 'idle' },
+      },
+    });
+    expect(smtp.mails[0]!.raw).toContain(`Subject: [app-registry] desk-booking will be disabled on ${disableOn}`);
+    h.clock.advanceDays(1);
+    await h.sweep();
+    await settle();
+    expect(webhook.deliveries).toHaveLength(1);
+
+    // Both receivers are down when the next notice is written: the webhook twice, the relay once.
     webhook.failNext(503, 2);
     smtp.failNext(1);
-    h.clock.advanceDays(31);
-    await h.sweep();
-    h.clock.advanceDays(15);
+    h.clock.advanceDays(14);
     await h.sweep();
     expect((await app(id)).state).toBe('disabled');
 
     await vi.waitFor(
       () => {
-        expect(webhook.deliveries.filter((d) => d.status === 204)).toHaveLength(1);
-        expect(smtp.mails).toHaveLength(1);
+        expect(ofKind('disabled').filter((d) => d.status === 204)).toHaveLength(1);
+        expect(smtp.mails).toHaveLength(2);
       },
       { timeout: 30_000, interval: 200 },
     );
     // Retried: two refused deliveries before the one taken, every one signed, all the same notice.
-    expect(webhook.deliveries.map((d) => d.status)).toEqual([503, 503, 204]);
+    expect(ofKind('disabled').map((d) => d.status)).toEqual([503, 503, 204]);
     expect(webhook.deliveries.every((d) => d.signatureValid)).toBe(true);
-    expect(new Set(webhook.deliveries.map((d) => d.noticeId)).size).toBe(1);
-    const delivered = webhook.deliveries[2]!;
+    expect(new Set(ofKind('disabled').map((d) => d.noticeId)).size).toBe(1);
+    const delivered = ofKind('disabled')[2]!;
     expect(delivered.body).toMatchObject({
       type: 'app-registry.owner-notice',
       id: delivered.noticeId,
@@ -87,7 +117,7 @@ describe('app-registry owner notices by webhook and email; evidence age', () => 
     });
 
     // The owner's email address (the team's contact is a channel, not an address).
-    const [mail] = smtp.mails;
+    const mail = smtp.mails[1];
     expect(mail).toMatchObject({ from: 'app-registry@example.com', to: ['rita@example.com'] });
     expect(mail!.raw).toContain('Subject: [app-registry] desk-booking was disabled: no activity for a while');
     expect(mail!.raw.toLowerCase()).toContain(`x-notice-id: ${delivered.noticeId}`);
@@ -98,17 +128,53 @@ describe('app-registry owner notices by webhook and email; evidence age', () => 
 
     // The failures were recorded on the notice (the secret nowhere), and nothing is sent twice.
     const [row] = await h.sql<{ attempts: number; last_error: string; sent_at: string | null }>(
-      'select attempts, last_error, sent_at from app_registry.notifications where app_id = $1',
+      "select attempts, last_error, sent_at from app_registry.notifications where app_id = $1 and kind = 'disabled'",
       [id],
     );
     expect(row).toMatchObject({ attempts: 3, sent_at: expect.anything() });
     expect(row!.last_error).not.toContain(SECRET);
     await h.sweep();
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(webhook.deliveries).toHaveLength(3);
-    expect(smtp.mails).toHaveLength(1);
-    // Slack, configured too, got it once as before.
-    expect(h.slack.messages).toHaveLength(1);
+    await settle();
+    expect(webhook.deliveries).toHaveLength(4);
+    expect(smtp.mails).toHaveLength(2);
+    // Slack, configured too, got each once.
+    expect(h.slack.messages).toHaveLength(2);
+
+    // Archived 7 days later; 90 days to restore it. Warned once, 7 days before the purge.
+    h.clock.advanceDays(8);
+    await h.sweep();
+    const archived = await app(id);
+    expect(archived.state).toBe('archived');
+    const purgeOn = day(new Date(archived.lifecycle.restorableUntil!).getTime());
+    h.clock.advanceDays(82); // 8 days left: not yet
+    await h.sweep();
+    await settle();
+    expect(ofKind('purge_warning')).toHaveLength(0);
+    h.clock.advanceDays(2); // 6 days left
+    await h.sweep();
+    await vi.waitFor(() => expect(ofKind('purge_warning')).toHaveLength(1), { timeout: 30_000, interval: 200 });
+    expect(ofKind('purge_warning')[0]).toMatchObject({
+      status: 204,
+      body: {
+        title: `desk-booking will be purged on ${purgeOn}`,
+        text: expect.stringContaining('Restore it before then'),
+        app: { id, state: 'archived' },
+      },
+    });
+    // Later sweeps inside the warning window send nothing more; then the purge comes.
+    await h.sweep();
+    h.clock.advanceDays(3);
+    await h.sweep();
+    await settle();
+    expect(ofKind('purge_warning')).toHaveLength(1);
+    h.clock.advanceDays(4);
+    await h.sweep();
+    expect((await app(id)).state).toBe('purged');
+    const kinds = await h.sql<{ kind: string }>(
+      'select kind from app_registry.notifications where app_id = $1 order by created_at',
+      [id],
+    );
+    expect(kinds.map((k) => k.kind)).toEqual(['disable_warning', 'disabled', 'archived', 'purge_warning']);
   });
 
   it('fails a control whose evidence grew older than its kind may be, naming the evidence and its age', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppView } from '../src/model.js';
 import { anApp, type Harness, type Registered, startHarness } from './helpers.js';
 
@@ -125,10 +125,26 @@ describe('app-registry owners: deactivation opens ownership tasks, assigning res
       contact: 'olga@example.com',
     });
 
-    // Okta redelivers: nothing changes.
+    // The team hears of it at once (Slack here; by email the team and the candidates with an
+    // address), with the candidates named.
+    await vi.waitFor(() => expect(h.slack.messages).toHaveLength(1), { timeout: 15_000, interval: 100 });
+    const notice = JSON.stringify(h.slack.messages[0]);
+    expect(notice).toContain('expenses needs a new owner');
+    expect(notice).toContain('Rita Requester was deactivated at the identity provider');
+    expect(notice).toContain('candidates: Ron Responder, Olga Owner.');
+    const [row] = await h.sql<{ id: string; kind: string }>(
+      'select id, kind from app_registry.notifications where app_id = $1',
+      [expenses.id],
+    );
+    expect(row).toEqual({ id: tasks[0]!.id, kind: 'ownership_task' });
+
+    // Okta redelivers: nothing changes, and nobody hears of it twice.
     const again = await postEvent(body);
     expect(again.body.processed).toEqual([expect.objectContaining({ duplicate: true, apps: [] })]);
     expect(await openTasks()).toHaveLength(1);
+    await h.sweep();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(h.slack.messages).toHaveLength(1);
   });
 
   it('assigning a new owner resolves the task, with history, audit and an event; a departed person is refused', async () => {
