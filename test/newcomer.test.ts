@@ -1,10 +1,17 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, launchChromium, REPO_ROOT } from '@micro-oncall/test-kit';
-import type { Browser, Page } from 'playwright-core';
+import {
+  type BrowserSession,
+  browserSession,
+  freePort,
+  launchChromium,
+  REPO_ROOT,
+  SCREENSHOTS_DIR as SCREENSHOTS,
+} from '@micro-oncall/test-kit';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -15,8 +22,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * leaving nothing running. Only the ports and the data folder differ from a plain `npm start`,
  * through the environment variables the README documents, so it can run beside a developer's own.
  */
-
-const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
 
 interface Started {
   npm: ChildProcess;
@@ -66,6 +71,7 @@ describe('a newcomer following the README', () => {
   const devDir = mkdtempSync(join(tmpdir(), 'mo-newcomer-'));
   const ports: Record<string, number> = {};
   let browser: Browser;
+  let session: BrowserSession;
   const running: Started[] = [];
 
   beforeAll(async () => {
@@ -81,10 +87,11 @@ describe('a newcomer following the README', () => {
       ports[name] = await freePort();
     }
     browser = await launchChromium();
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    session = browserSession(browser, { base: base() });
   });
 
   afterAll(async () => {
+    await session?.close();
     await browser?.close();
     // A failed test must not leave a platform behind: stop what is still running, by PID —
     // gracefully first (npm start stops PostgreSQL and Kafka itself), then whatever remains.
@@ -165,17 +172,6 @@ describe('a newcomer following the README', () => {
   // The product's one host (the gateway, as the Ingress in a cluster): the address README gives.
   const base = () => `http://127.0.0.1:${ports.PORT}`;
 
-  async function signIn(who: string, path = '/'): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB' });
-    const page = await context.newPage();
-    await page.goto(`${base()}${path}`);
-    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
-    await page.getByRole('button', { name: new RegExp(`^${who}`) }).click();
-    await page.waitForURL(`${base()}${path}`);
-    await page.locator('#who').getByText(who).waitFor();
-    return page;
-  }
-
   /** Through the product's host, as the README's curl example does. */
   async function timelineOf(title: string): Promise<number> {
     const token = readFileSync(join(devDir, 'viewer.token'), 'utf8').trim();
@@ -197,7 +193,7 @@ describe('a newcomer following the README', () => {
     const first = await npmStart();
     expect(first.output()).toContain(`dashboard       ${base()}/`);
 
-    const ada = await signIn('Ada Responder');
+    const ada = await session.signIn('Ada Responder');
     // One product: the status page is a click away, signed in already, with the demo provider.
     await ada.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Status' }).click();
     await ada.getByRole('heading', { level: 1, name: 'Provider status' }).waitFor();
@@ -225,7 +221,7 @@ describe('a newcomer following the README', () => {
     await ada.screenshot({ path: join(SCREENSHOTS, 'newcomer-actions.png'), fullPage: true });
 
     // The audit view needs the admin role (README): Alex sees Ada's three actions.
-    const alex = await signIn('Alex Admin', '/audit');
+    const alex = await session.signIn('Alex Admin', { path: '/audit' });
     for (const action of ['acknowledge', 'escalate', 'resolve']) {
       await alex
         .locator('table.audit-table tbody tr', { hasText: action })

@@ -1,4 +1,19 @@
-export { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium, launchChromium } from './browser.js';
+export {
+  type AccessibilityOptions,
+  accessibilityProblems,
+  type BrowserSession,
+  type BrowserSessionOptions,
+  browserSession,
+  CHROMIUM_ARGS,
+  CHROMIUM_PATH,
+  COLOUR_SIGNALS,
+  DESKTOP_VIEWPORT,
+  ensureChromium,
+  launchChromium,
+  SCREENSHOTS_DIR,
+  type SignInOptions,
+  watchPage,
+} from './browser.js';
 export { createTestDatabase, refusalOf, sqlAs, uniqueNamespace, urlAs } from './db.js';
 export * from './fakes/index.js';
 export {

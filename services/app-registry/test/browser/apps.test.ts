@@ -1,20 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  accessibilityProblems,
+  type BrowserSession,
+  browserSession,
   createTestDatabase,
   DEV_USERS,
   ensureChromium,
   type LocalIssuer,
   type LocalOpa,
   launchChromium,
-  REPO_ROOT,
+  SCREENSHOTS_DIR as SCREENSHOTS,
   startLocalIssuer,
   startOpa,
   uniqueNamespace,
 } from '@micro-oncall/test-kit';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
 import { CATALOGUE_FILE, failOnServiceStop } from '../../../../test/helpers.js';
@@ -31,8 +34,6 @@ import { CATALOGUE_FILE, failOnServiceStop } from '../../../../test/helpers.js';
  * lists the row and field, then imports. Screenshots go to .dev/screenshots/.
  */
 
-const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
-const VIEWPORT = { width: 1440, height: 900 };
 const HOSTILE_PURPOSE = '<img src=x onerror="window.__xss=1">Old survey tool';
 
 describe('app registry pages in a browser, one sign-in with the dashboard', () => {
@@ -42,39 +43,16 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
   let browser: Browser;
   let secretsDir: string;
   let adminToken: string;
-  const contexts: BrowserContext[] = [];
-  const pageProblems: string[] = [];
+  /** Sign-ins, and script errors and CSP violations seen in any page: each test ends with none. */
+  let session: BrowserSession;
   let ada: Page;
-  let signIns = 0;
   const archived: Record<string, string> = {};
-
-  function watch(page: Page, who: string): Page {
-    page.on('pageerror', (error) => pageProblems.push(`${who}: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.text().includes('Content Security Policy')) pageProblems.push(`${who}: ${message.text()}`);
-    });
-    page.on('request', (request) => {
-      if (request.method() === 'POST' && request.url() === `${issuer.issuer}/authorize`) signIns += 1;
-    });
-    return page;
-  }
 
   const api = (path: string, init: RequestInit = {}) =>
     fetch(`${platform.url}${path}`, {
       ...init,
       headers: { authorization: `Bearer ${adminToken}`, ...(init.headers as Record<string, string>) },
     });
-
-  async function signIn(who: RegExp, path = '/'): Promise<Page> {
-    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const page = watch(await context.newPage(), String(who));
-    await page.goto(`${platform.url}${path}`);
-    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
-    await page.getByRole('button', { name: who }).click();
-    await page.waitForURL(`${platform.url}${path}`);
-    return page;
-  }
 
   beforeAll(async () => {
     const stack = inject('stack');
@@ -101,7 +79,7 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
       nodeEnv: 'test',
       onFatal: failOnServiceStop,
     });
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    session = browserSession(browser, { base: platform.url, issuerUrl: issuer.issuer });
 
     // Two archived apps, seeded through the API as an import does (an archived app keeps its
     // references and can be restored for 90 days). Neither is owned by anyone signing in here.
@@ -132,7 +110,7 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
   });
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
+    await session?.close();
     await browser?.close();
     await platform?.stop();
     await Promise.allSettled([issuer?.stop(), opa?.stop()]);
@@ -144,12 +122,11 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
     if (task.result?.state === 'fail' && ada) {
       await ada.screenshot({ path: join(SCREENSHOTS, 'apps-failed-step.png'), fullPage: true }).catch(() => undefined);
     }
-    expect(pageProblems.splice(0)).toEqual([]);
+    expect(session.problems.splice(0)).toEqual([]);
   });
 
   it('signs a responder in once on the dashboard and opens Apps from the shared navigation', async () => {
-    ada = await signIn(/^Ada Responder/);
-    await ada.locator('#who').getByText('Ada Responder').waitFor();
+    ada = await session.signIn('Ada Responder');
     const nav = ada.getByRole('navigation', { name: 'Sections' });
     expect(await nav.getByRole('link').allTextContents()).toEqual(['Incidents', 'Status', 'Apps', 'Drills', 'Figures']);
     await nav.getByRole('link', { name: 'Apps' }).click();
@@ -158,7 +135,9 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
     expect(await ada.getByRole('link', { name: 'Apps' }).getAttribute('aria-current')).toBe('page');
     await ada.locator('table.apps tr[data-app="legacy-wiki"]').waitFor();
     expect(await ada.locator('table.apps tbody tr').count()).toBe(2);
-    expect(signIns).toBe(1);
+    // Keyboard focus visible on the list's controls; every state and tier in words.
+    expect(await accessibilityProblems(ada)).toEqual([]);
+    expect(session.signIns()).toBe(1);
   });
 
   it('registers a low-risk app: a wrong field is named next to it, then it is approved at once', async () => {
@@ -260,7 +239,7 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
   });
 
   it('lets an admin restore an archived app in one action', async () => {
-    const alex = await signIn(/^Alex Admin/, `/apps/${archived['old-survey']}`);
+    const alex = await session.signIn('Alex Admin', { path: `/apps/${archived['old-survey']}` });
     await alex.getByRole('heading', { level: 1, name: 'old-survey' }).waitFor();
     expect(await alex.locator('.page-head .state').textContent()).toBe('archived');
     expect(await alex.locator('.lc-now').textContent()).toMatch(/^Archived on /);
@@ -324,12 +303,12 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
     await ada.getByRole('button', { name: 'Save' }).click();
     await ada.locator('#action-result').getByText('lunch-poll is saved.').waitFor();
     expect(await ada.locator('p.purpose').textContent()).toBe('Who joins lunch, and where');
-    expect(signIns).toBe(2);
+    expect(session.signIns()).toBe(2);
   });
   /** Alex Admin (an admin decides as an approver), signed in once for the steps below. */
   let alexPage: Page | undefined;
   async function asAlex(path: string): Promise<Page> {
-    if (!alexPage) alexPage = await signIn(/^Alex Admin/, path);
+    if (!alexPage) alexPage = await session.signIn('Alex Admin', { path });
     else await alexPage.goto(`${platform.url}${path}`);
     return alexPage;
   }

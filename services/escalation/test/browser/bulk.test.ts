@@ -1,21 +1,24 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { incidentIdFor } from '@micro-oncall/incident-model';
 import { type PagerDutyPriorityName, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import {
+  type BrowserSession,
+  browserSession,
   createTestDatabase,
   ensureChromium,
   type FakePagerDuty,
   type LocalIssuer,
   launchChromium,
-  REPO_ROOT,
+  SCREENSHOTS_DIR as SCREENSHOTS,
   startFakePagerDuty,
   startLocalIssuer,
   uniqueNamespace,
+  DESKTOP_VIEWPORT as VIEWPORT,
 } from '@micro-oncall/test-kit';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
 
@@ -28,8 +31,6 @@ import { type Platform, startPlatform } from '../../../../scripts/lib/platform.j
  */
 
 const CATALOGUE = new URL('../../config/services.example.yml', import.meta.url).pathname;
-const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
-const VIEWPORT = { width: 1440, height: 900 };
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
 
@@ -74,9 +75,8 @@ describe('bulk actions from the incident list', () => {
   let ada: Page;
   /** The rows' incident ids in list order, as Ada's list shows them. */
   let order: string[];
-  const contexts: BrowserContext[] = [];
-  /** Script errors and CSP violations seen in any page: each test ends with none. */
-  const pageProblems: string[] = [];
+  /** Sign-ins, and script errors and CSP violations seen in any page: each test ends with none. */
+  let session: BrowserSession;
 
   async function sendPagerDuty(payload: unknown) {
     const body = JSON.stringify(payload);
@@ -118,27 +118,6 @@ describe('bulk actions from the incident list', () => {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-  }
-
-  function watch(page: Page, who: string): Page {
-    page.on('pageerror', (error) => pageProblems.push(`${who}: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.text().includes('Content Security Policy')) pageProblems.push(`${who}: ${message.text()}`);
-    });
-    return page;
-  }
-
-  /** Signs `who` in through the development issuer in a fresh context at 1440×900. */
-  async function signIn(who: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const page = watch(await context.newPage(), who);
-    await page.goto(`${base}/`);
-    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
-    await page.getByRole('button', { name: new RegExp(`^${who}`) }).click();
-    await page.waitForURL(`${base}/`);
-    await page.locator('#who').getByText(who).waitFor();
-    return page;
   }
 
   const waitForRows = (page: Page, count: number) =>
@@ -211,7 +190,7 @@ describe('bulk actions from the incident list', () => {
     });
     base = platform.service('escalation').url;
     adminToken = await issuer.token({ sub: 'bulk-test', roles: ['admin'] });
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    session = browserSession(browser, { base });
 
     // Through the real intake path: signed PagerDuty webhooks to webhook-ingest.
     for (let n = 0; n < SEED.length; n += 1) await sendPagerDuty(seedEvent(n));
@@ -222,7 +201,7 @@ describe('bulk actions from the incident list', () => {
   });
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
+    await session?.close();
     await browser?.close();
     await platform?.stop();
     await pagerDuty?.stop();
@@ -231,11 +210,11 @@ describe('bulk actions from the incident list', () => {
   });
 
   afterEach(() => {
-    expect(pageProblems.splice(0)).toEqual([]);
+    expect(session.problems.splice(0)).toEqual([]);
   });
 
   it('lets a responder select ten incidents with the keyboard and the mouse', async () => {
-    ada = await signIn('Ada Responder');
+    ada = await session.signIn('Ada Responder');
     await waitForRows(ada, SEED.length);
     order = [];
     for (let n = 0; n < SEED.length; n += 1) {
@@ -419,7 +398,7 @@ describe('bulk actions from the incident list', () => {
   });
 
   it('offers a viewer no checkboxes and no bulk actions', async () => {
-    const vic = await signIn('Vic Viewer');
+    const vic = await session.signIn('Vic Viewer');
     await waitForRows(vic, SEED.length - 1);
     expect(await vic.locator('table.incidents input[type="checkbox"]').count()).toBe(0);
     expect(await vic.locator('table.incidents .c-select').count()).toBe(0);

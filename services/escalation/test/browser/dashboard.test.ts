@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,19 +12,21 @@ import {
 } from '@micro-oncall/incident-model';
 import { type PagerDutyPriorityName, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import {
+  type BrowserSession,
+  browserSession,
   createTestDatabase,
   ensureChromium,
   type FakePagerDuty,
   type LocalIssuer,
   launchChromium,
   PAGERDUTY_MEDIA_TYPE,
-  REPO_ROOT,
+  SCREENSHOTS_DIR as SCREENSHOTS,
   startFakePagerDuty,
   startLocalIssuer,
   testKafka,
   uniqueNamespace,
 } from '@micro-oncall/test-kit';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
 
@@ -35,10 +37,8 @@ import { type Platform, startPlatform } from '../../../../scripts/lib/platform.j
  */
 
 const CATALOGUE = new URL('../../config/services.example.yml', import.meta.url).pathname;
-const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
 const HOSTILE_TITLE = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>';
 const LOAD = 2000;
-const VIEWPORT = { width: 1440, height: 900 };
 
 type ListedIncident = { id: string; severity: string; status: string };
 
@@ -53,9 +53,8 @@ describe('escalation dashboard in a browser', () => {
   let namespace: string;
   let kafkaBrokers: string;
   let viewerToken: string;
-  const contexts: BrowserContext[] = [];
-  /** Script errors and CSP violations seen in any page: each test ends with none. */
-  const pageProblems: string[] = [];
+  /** Sign-ins, and script errors and CSP violations seen in any page: each test ends with none. */
+  let session: BrowserSession;
   let secretsDir: string;
   let ada: Page;
   let base: string;
@@ -98,30 +97,6 @@ describe('escalation dashboard in a browser', () => {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, intervalMs));
     }
-  }
-
-  function watch(page: Page, who: string): Page {
-    page.on('pageerror', (error) => pageProblems.push(`${who}: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.text().includes('Content Security Policy')) pageProblems.push(`${who}: ${message.text()}`);
-    });
-    return page;
-  }
-
-  /**
-   * Opens `path`, lets the dashboard send the browser to sign in, picks `who` on the development
-   * sign-in page and comes back to `path` signed in, all in one normal context (CSP enforced).
-   */
-  async function signIn(who: string, path = '/'): Promise<Page> {
-    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const page = watch(await context.newPage(), who);
-    await page.goto(`${base}${path}`);
-    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
-    await page.getByRole('button', { name: new RegExp(`^${who}`) }).click();
-    await page.waitForURL(`${base}${path}`);
-    await page.locator('#who').getByText(who).waitFor();
-    return page;
   }
 
   const rowCount = (page: Page) => page.locator('table.incidents tbody tr').count();
@@ -185,7 +160,7 @@ describe('escalation dashboard in a browser', () => {
     });
     base = platform.service('escalation').url;
     viewerToken = await issuer.token({ sub: 'ui-test', roles: ['viewer'] });
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    session = browserSession(browser, { base });
 
     // A few open incidents so the list reads like a real morning.
     const seed: [string, string, string, PagerDutyPriorityName, number][] = [
@@ -212,7 +187,7 @@ describe('escalation dashboard in a browser', () => {
   });
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
+    await session?.close();
     await browser?.close();
     await platform?.stop();
     await pagerDuty?.stop();
@@ -221,11 +196,11 @@ describe('escalation dashboard in a browser', () => {
   });
 
   afterEach(() => {
-    expect(pageProblems.splice(0)).toEqual([]);
+    expect(session.problems.splice(0)).toEqual([]);
   });
 
   it('signs Ada in through the development issuer and lists the open incidents', async () => {
-    ada = await signIn('Ada Responder');
+    ada = await session.signIn('Ada Responder');
     await waitForRows(ada, 4);
     expect(await ada.locator('#who').textContent()).toContain('responder');
     await ada.locator('#live-state[data-state="live"]').waitFor();
@@ -237,7 +212,7 @@ describe('escalation dashboard in a browser', () => {
     const marked = ada.locator(`tr[data-id="${incidentIdFor('pagerduty', 'PUIBASE4')}"]`);
     expect(await marked.locator('.badge.unverified-drill').textContent()).toBe('UNVERIFIED DRILL MARKER');
     expect(await marked.locator('.badge.drill').count()).toBe(0);
-    const markedPage = watch(await ada.context().newPage(), 'Ada (unverified drill marker)');
+    const markedPage = session.watch(await ada.context().newPage(), 'Ada (unverified drill marker)');
     await markedPage.goto(`${base}/incidents/${incidentIdFor('pagerduty', 'PUIBASE4')}`);
     expect(await markedPage.locator('.unverified-drill-warning').textContent()).toBe(
       'Unverified drill marker: marked as a drill but carries no drill run id. Treated as a real incident: notified and counted.',
@@ -325,7 +300,7 @@ describe('escalation dashboard in a browser', () => {
     await ada.screenshot({ path: join(SCREENSHOTS, 'dashboard-provider-status.png') });
 
     // The incident's page says it too, and its timeline notes when the condition began.
-    const detail = watch(await ada.context().newPage(), 'Ada (incident page)');
+    const detail = session.watch(await ada.context().newPage(), 'Ada (incident page)');
     await detail.goto(`${base}/incidents/${incidentIdFor('pagerduty', 'PUIBASE1')}`);
     await detail.locator('.provider-status .provider-condition').waitFor();
     expect(await detail.locator('.timeline .provider-note').textContent()).toContain(
@@ -345,7 +320,7 @@ describe('escalation dashboard in a browser', () => {
   });
 
   it('says when live updates are paused, and catches up on what it missed when the stream is back', async () => {
-    const page = watch(await ada.context().newPage(), 'Ada (second tab)');
+    const page = session.watch(await ada.context().newPage(), 'Ada (second tab)');
     const stream = (url: URL) => url.pathname === '/v1/stream';
     await page.route(stream, (route) => route.abort('connectionreset'));
     await page.goto(`${base}/`);
@@ -447,7 +422,7 @@ describe('escalation dashboard in a browser', () => {
   });
 
   it("shows Ada's acknowledge to an admin in the audit log, with exports", async () => {
-    const alex = await signIn('Alex Admin', '/audit');
+    const alex = await session.signIn('Alex Admin', { path: '/audit' });
     const row = alex.locator('table.audit-table tbody tr', { hasText: liveId }).filter({ hasText: 'acknowledge' });
     await row.first().waitFor();
     const text = await row.first().textContent();
@@ -477,7 +452,7 @@ describe('escalation dashboard in a browser', () => {
   });
 
   it('gives a viewer no action buttons, and the server refuses a forged action even with the CSRF token', async () => {
-    const vic = await signIn('Vic Viewer', `/incidents/${liveId}`);
+    const vic = await session.signIn('Vic Viewer', { path: `/incidents/${liveId}` });
     await vic.getByRole('heading', { level: 1, name: liveTitle, exact: true }).waitFor();
     expect(await vic.getByRole('button', { name: 'Acknowledge' }).count()).toBe(0);
     expect(await vic.getByRole('button', { name: 'Resolve' }).count()).toBe(0);

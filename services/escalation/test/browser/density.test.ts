@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { incidentEventEnvelope, incidentIdFor, normalisePagerDuty, topicName } from '@micro-oncall/incident-model';
@@ -9,18 +9,21 @@ import {
   pagerDutyIncidentEvent,
 } from '@micro-oncall/incident-model/fixtures';
 import {
+  type BrowserSession,
+  browserSession,
   createTestDatabase,
   ensureChromium,
   type FakePagerDuty,
   type LocalIssuer,
   launchChromium,
-  REPO_ROOT,
+  SCREENSHOTS_DIR as SCREENSHOTS,
   startFakePagerDuty,
   startLocalIssuer,
   testKafka,
   uniqueNamespace,
+  DESKTOP_VIEWPORT as VIEWPORT,
 } from '@micro-oncall/test-kit';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
 
@@ -33,9 +36,7 @@ import { type Platform, startPlatform } from '../../../../scripts/lib/platform.j
  */
 
 const CATALOGUE = new URL('../../config/services.example.yml', import.meta.url).pathname;
-const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
 const STORM = 200;
-const VIEWPORT = { width: 1440, height: 900 };
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
 
@@ -81,9 +82,8 @@ describe('the incident list during an alert storm', () => {
   let base: string;
   let ada: Page;
   let total: number;
-  const contexts: BrowserContext[] = [];
-  /** Script errors and CSP violations seen in any page: each test ends with none. */
-  const pageProblems: string[] = [];
+  /** Sign-ins, and script errors and CSP violations seen in any page: each test ends with none. */
+  let session: BrowserSession;
 
   const acknowledgedTitle = 'Card network timeouts above 1% in eu-west-1';
   const acknowledgedId = incidentIdFor('pagerduty', 'PSTORMACK');
@@ -118,27 +118,6 @@ describe('the incident list during an alert storm', () => {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-  }
-
-  function watch(page: Page, who: string): Page {
-    page.on('pageerror', (error) => pageProblems.push(`${who}: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.text().includes('Content Security Policy')) pageProblems.push(`${who}: ${message.text()}`);
-    });
-    return page;
-  }
-
-  /** Signs `who` in through the development issuer in a fresh context at 1440×900. */
-  async function signIn(who: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const page = watch(await context.newPage(), who);
-    await page.goto(`${base}/`);
-    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
-    await page.getByRole('button', { name: new RegExp(`^${who}`) }).click();
-    await page.waitForURL(`${base}/`);
-    await page.locator('#who').getByText(who).waitFor();
-    return page;
   }
 
   const waitForRows = (page: Page, count: number) =>
@@ -191,7 +170,7 @@ describe('the incident list during an alert storm', () => {
     });
     base = platform.service('escalation').url;
     viewerToken = await issuer.token({ sub: 'storm-test', roles: ['viewer'] });
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    session = browserSession(browser, { base });
 
     // The storm: 200 PagerDuty incidents as webhook-ingest publishes them (the topic, in bulk).
     const services = ['payments-api', 'checkout', 'search', 'inventory'];
@@ -255,7 +234,7 @@ describe('the incident list during an alert storm', () => {
   });
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
+    await session?.close();
     await browser?.close();
     await platform?.stop();
     await pagerDuty?.stop();
@@ -264,11 +243,11 @@ describe('the incident list during an alert storm', () => {
   });
 
   afterEach(() => {
-    expect(pageProblems.splice(0)).toEqual([]);
+    expect(session.problems.splice(0)).toEqual([]);
   });
 
   it('switches to compact rows from the keyboard and shows at least 15 incidents at 1440×900', async () => {
-    ada = await signIn('Ada Responder');
+    ada = await session.signIn('Ada Responder');
     await waitForRows(ada, total);
     // Comfortable until the user chooses otherwise: a few rows only.
     expect(await densityButton(ada, 'Comfortable').getAttribute('aria-pressed')).toBe('true');
@@ -320,7 +299,7 @@ describe('the incident list during an alert storm', () => {
     });
     expect(stored).toEqual({ 'micro-oncall:escalation:list-density:dev-responder': 'compact' });
     // Vic has chosen nothing: comfortable.
-    const other = await signIn('Vic Viewer');
+    const other = await session.signIn('Vic Viewer');
     await waitForRows(other, total);
     expect(await densityButton(other, 'Comfortable').getAttribute('aria-pressed')).toBe('true');
     // Space works as well as Enter.

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureChromium, launchChromium, REPO_ROOT } from '@micro-oncall/test-kit';
+import {
+  type BrowserSession,
+  browserSession,
+  ensureChromium,
+  launchChromium,
+  SCREENSHOTS_DIR as SCREENSHOTS,
+} from '@micro-oncall/test-kit';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedResponseTimes } from '../figures-seed.js';
@@ -12,8 +17,6 @@ import { startTestEscalation, type TestEscalation } from '../support.js';
  * escalation alone with the incidents of figures-seed.ts: the MTTA/MTTR table leaves the drill
  * out and shows it apart. The screenshot goes to .dev/screenshots/.
  */
-
-const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
 
 /** A table row as the page's DOM has it (the tests are type-checked without the DOM library). */
 type Cells = { querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }> };
@@ -34,7 +37,7 @@ async function tableRows(page: Page, caption: RegExp): Promise<string[][]> {
 describe('escalation Figures page in a browser', () => {
   let esc: TestEscalation;
   let browser: Browser;
-  const problems: string[] = [];
+  let session: BrowserSession;
 
   beforeAll(async () => {
     await ensureChromium((line) => console.log(`[browser] ${line}`));
@@ -46,29 +49,16 @@ describe('escalation Figures page in a browser', () => {
       launchChromium(),
     ]);
     await seedResponseTimes(esc, await esc.issuer.token({ sub: 'seed', roles: ['viewer'] }));
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    session = browserSession(browser, { base: esc.service.url });
   });
   afterAll(async () => {
+    await session?.close();
     await browser?.close();
     await esc?.stop();
   });
 
   it('shows MTTA and MTTR without the drill, the drill apart, reached from the top bar by keyboard', async () => {
-    const context = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      locale: 'en-GB',
-      timezoneId: 'UTC',
-    });
-    const page = await context.newPage();
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('console', (m) => {
-      if (m.text().includes('Content Security Policy')) problems.push(m.text());
-    });
-    const base = esc.service.url;
-    await page.goto(`${base}/`);
-    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
-    await page.getByRole('button', { name: /^Vic Viewer/ }).click();
-    await page.waitForURL(`${base}/`);
+    const page = await session.signIn('Vic Viewer');
 
     const link = page.getByRole('link', { name: 'Figures', exact: true });
     await link.focus();
@@ -102,7 +92,6 @@ describe('escalation Figures page in a browser', () => {
       .toEqual(['payments', 'web-storefront', 'All']);
 
     await page.screenshot({ path: join(SCREENSHOTS, 'escalation-figures.png'), fullPage: true });
-    expect(problems).toEqual([]);
-    await context.close();
+    expect(session.problems).toEqual([]);
   });
 });

@@ -1,14 +1,16 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { alertmanagerWebhook } from '@micro-oncall/incident-model/fixtures';
 import {
+  accessibilityProblems,
+  type BrowserSession,
+  browserSession,
   ensureChromium,
   type LocalAlertmanager,
   launchChromium,
-  REPO_ROOT,
+  SCREENSHOTS_DIR as SCREENSHOTS,
   startAlertmanager,
 } from '@micro-oncall/test-kit';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AlertmanagerIntake, startAlertmanagerIntake, eventually as until } from '../intake.js';
 
@@ -20,8 +22,6 @@ import { type AlertmanagerIntake, startAlertmanagerIntake, eventually as until }
  * its alerts in a real Alertmanager. Screenshots go to .dev/screenshots/.
  */
 
-const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
-const VIEWPORT = { width: 1440, height: 900 };
 const PODS = ['checkout-7d9f-a1', 'checkout-7d9f-b2', 'checkout-7d9f-c3', 'checkout-7d9f-d4'];
 
 type Listed = { id: string; number: number; labels: Record<string, string>; group: { leadId: string } | null };
@@ -36,9 +36,8 @@ describe('groups of related alerts in the dashboard', () => {
   let leadId: string;
   let splitId: string;
   let splitNumber: number;
-  const contexts: BrowserContext[] = [];
-  /** Script errors and CSP violations seen in any page: each test ends with none. */
-  const pageProblems: string[] = [];
+  /** Sign-ins, and script errors and CSP violations seen in any page: each test ends with none. */
+  let session: BrowserSession;
 
   async function activeIncidents(): Promise<Listed[]> {
     const res = await fetch(`${base}/v1/incidents?active=true&limit=5000`, {
@@ -46,26 +45,6 @@ describe('groups of related alerts in the dashboard', () => {
     });
     expect(res.status).toBe(200);
     return ((await res.json()) as { items: Listed[] }).items;
-  }
-
-  function watch(page: Page, who: string): Page {
-    page.on('pageerror', (error) => pageProblems.push(`${who}: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.text().includes('Content Security Policy')) pageProblems.push(`${who}: ${message.text()}`);
-    });
-    return page;
-  }
-
-  async function signIn(who: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const page = watch(await context.newPage(), who);
-    await page.goto(`${base}/`);
-    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
-    await page.getByRole('button', { name: new RegExp(`^${who}`) }).click();
-    await page.waitForURL(`${base}/`);
-    await page.locator('#who').getByText(who).waitFor();
-    return page;
   }
 
   const rows = (page: Page) => page.locator('table.incidents tbody tr');
@@ -84,7 +63,7 @@ describe('groups of related alerts in the dashboard', () => {
     intake = await startAlertmanagerIntake('grouping-ui', { alertmanagerUrl: am.url });
     base = intake.base;
     viewerToken = await intake.issuer.token({ sub: 'grouping-ui-test', roles: ['viewer'] });
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    session = browserSession(browser, { base });
 
     // One Alertmanager notification: four pods of one deployment crash-looping (one group key).
     const startsAt = new Date(Date.now() - 4 * 60_000).toISOString();
@@ -133,18 +112,18 @@ describe('groups of related alerts in the dashboard', () => {
   });
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
+    await session?.close();
     await browser?.close();
     await intake?.stop();
     await am?.stop();
   });
 
   afterEach(() => {
-    expect(pageProblems.splice(0)).toEqual([]);
+    expect(session.problems.splice(0)).toEqual([]);
   });
 
   it('shows four pod alerts of one Alertmanager group as one row', async () => {
-    ada = await signIn('Ada Responder');
+    ada = await session.signIn('Ada Responder');
     await waitForRows(ada, 2);
     const group = ada.locator(`tr[data-id="${leadId}"]`);
     await expect.poll(() => group.locator('.group-badge').textContent()).toBe('4 alerts');
@@ -155,6 +134,8 @@ describe('groups of related alerts in the dashboard', () => {
     expect(await rows(ada).count()).toBe(2);
     await expect.poll(() => ada.locator('#list-summary').textContent()).toMatch(/^Showing 2 of 2 open incidents/);
     await ada.screenshot({ path: join(SCREENSHOTS, 'grouping-list.png') });
+    // Keyboard focus visible on the dashboard's controls; every chip and badge in words.
+    expect(await accessibilityProblems(ada)).toEqual([]);
   });
 
   it('opens the group and lists its four alerts with their pods', async () => {
@@ -178,6 +159,8 @@ describe('groups of related alerts in the dashboard', () => {
     expect((await card.locator('tbody td:nth-child(3)').allTextContents()).sort()).toEqual([...PODS].sort());
     expect(await card.locator('tbody td:nth-child(6)').allTextContents()).toEqual(Array(4).fill('triggered'));
     await ada.screenshot({ path: join(SCREENSHOTS, 'grouping-detail.png'), fullPage: true });
+    // The incident's page too: focus visible, and severity and status in words.
+    expect(await accessibilityProblems(ada)).toEqual([]);
   });
 
   it('splits one alert out of the group from the keyboard; the list shows it on its own', async () => {

@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { normaliseOpsgenie, normalisePagerDuty } from '@micro-oncall/incident-model';
 import { opsgenieWebhook, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import {
+  type BrowserSession,
+  browserSession,
   ensureChromium,
   type FakeOpsgenie,
   type FakePagerDuty,
   launchChromium,
-  REPO_ROOT,
+  SCREENSHOTS_DIR as SCREENSHOTS,
   startFakeOpsgenie,
   startFakePagerDuty,
 } from '@micro-oncall/test-kit';
@@ -23,15 +25,13 @@ import { onlyEvent, startTestEscalation, type TestEscalation } from '../support.
  * Screenshots go to .dev/screenshots/.
  */
 
-const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
-
 describe('escalation pickers in a browser', () => {
   let esc: TestEscalation;
   let pagerduty: FakePagerDuty;
   let opsgenie: FakeOpsgenie;
   let browser: Browser;
   let page: Page;
-  const problems: string[] = [];
+  let session: BrowserSession;
   const incident = onlyEvent(
     normalisePagerDuty(pagerDutyIncidentEvent({ incidentId: 'PUIPICK1' }), { receivedAt: new Date().toISOString() }),
   );
@@ -90,27 +90,13 @@ describe('escalation pickers in a browser', () => {
     await esc.publish([incident, ogOwned, ogUnknown]);
     const seed = await esc.issuer.token({ sub: 'seed', roles: ['viewer'] });
     for (const e of [incident, ogOwned, ogUnknown]) await esc.applied(e.incidentId, seed);
-    mkdirSync(SCREENSHOTS, { recursive: true });
-
-    const context = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      locale: 'en-GB',
-      timezoneId: 'UTC',
-    });
-    page = await context.newPage();
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('console', (m) => {
-      if (m.text().includes('Content Security Policy')) problems.push(m.text());
-    });
-    const base = esc.service.url;
-    await page.goto(`${base}/`);
-    await page.getByRole('heading', { name: 'Development sign-in' }).waitFor();
-    await page.getByRole('button', { name: /^Ada Responder/ }).click();
-    await page.waitForURL(`${base}/`);
-    await page.goto(`${base}/incidents/${incident.incidentId}`);
+    session = browserSession(browser, { base: esc.service.url });
+    page = await session.signIn('Ada Responder');
+    await page.goto(`${esc.service.url}/incidents/${incident.incidentId}`);
     await page.getByRole('heading', { name: 'Actions' }).waitFor();
   });
   afterAll(async () => {
+    await session?.close();
     await browser?.close();
     await esc?.stop();
     await pagerduty?.stop();
@@ -154,7 +140,7 @@ describe('escalation pickers in a browser', () => {
 
     await reassign.getByRole('button', { name: 'Reassign' }).click();
     await expect
-      .poll(() => page.locator('.action-message').textContent())
+      .poll(() => page.locator('.card.actions .action-message').textContent())
       .toContain('Reassign sent to PagerDuty: PagerDuty reassigned incident PUIPICK1 to user PKATJ01');
     expect(pagerduty.incident('PUIPICK1')?.assignments).toEqual([
       { assignee: { id: 'PKATJ01', type: 'user_reference' } },
@@ -166,7 +152,7 @@ describe('escalation pickers in a browser', () => {
     // The form is ready for the next reassignment.
     expect(await box.inputValue()).toBe('');
     await page.screenshot({ path: join(SCREENSHOTS, 'escalation-picker-reassigned.png'), fullPage: true });
-    expect(problems).toEqual([]);
+    expect(session.problems).toEqual([]);
   });
 
   it('falls back to a typed id, saying why, when PagerDuty cannot list the escalation policies', async () => {
@@ -183,10 +169,10 @@ describe('escalation pickers in a browser', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'escalation-picker-fallback.png'), fullPage: true });
     await escalate.getByRole('button', { name: 'Escalate' }).click();
     await expect
-      .poll(() => page.locator('.action-message').textContent())
+      .poll(() => page.locator('.card.actions .action-message').textContent())
       .toContain('PagerDuty delegated incident PUIPICK1 to escalation policy PPLATEP');
     expect(pagerduty.incident('PUIPICK1')?.escalation_policy.id).toBe('PPLATEP');
-    expect(problems).toEqual([]);
+    expect(session.problems).toEqual([]);
   });
 
   it("shows who is on call in the Opsgenie schedule of the alert's team, and says plainly when it cannot be known", async () => {
@@ -206,6 +192,6 @@ describe('escalation pickers in a browser', () => {
         'No enabled Opsgenie schedule is owned by checkout-team and no default schedule is configured (OPSGENIE_ONCALL_SCHEDULE): who is on call for it cannot be known here.',
       );
     await page.screenshot({ path: join(SCREENSHOTS, 'escalation-oncall-opsgenie-unknown.png'), fullPage: true });
-    expect(problems).toEqual([]);
+    expect(session.problems).toEqual([]);
   });
 });

@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  accessibilityProblems,
+  type BrowserSession,
+  browserSession,
   ensureChromium,
   type FakeStatuspage,
   launchChromium,
-  REPO_ROOT,
+  SCREENSHOTS_DIR as SCREENSHOTS,
   startFakeStatuspage,
 } from '@micro-oncall/test-kit';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../../../test/helpers.js';
 import { type StatusPlatform, startStatusPlatform, statuspageSources } from '../../../../test/lib/status-mapper.js';
@@ -21,8 +23,6 @@ import { type StatusPlatform, startStatusPlatform, statuspageSources } from '../
  * name and update are hostile markup. Screenshots go to .dev/screenshots/.
  */
 
-const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
-const VIEWPORT = { width: 1440, height: 900 };
 const HOSTILE_NAME = '<img src=x onerror="window.__xss=1">Elevated 5xx on the CDN edge';
 const HOSTILE_UPDATE =
   'We are investigating <b>elevated</b> errors.<script>window.__xss=1</script>\nNext update in 30 minutes.';
@@ -32,23 +32,9 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
   let cloudflare: FakeStatuspage;
   let github: FakeStatuspage;
   let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  /** Script errors and CSP violations seen in any page: each test ends with none. */
-  const pageProblems: string[] = [];
+  /** Sign-ins at the issuer (across the file), script errors and CSP violations (each test ends with none). */
+  let session: BrowserSession;
   let vic: Page;
-  /** Sign-ins at the issuer (the development sign-in page's form posts), across the whole file. */
-  let signIns = 0;
-
-  function watch(page: Page, who: string): Page {
-    page.on('pageerror', (error) => pageProblems.push(`${who}: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.text().includes('Content Security Policy')) pageProblems.push(`${who}: ${message.text()}`);
-    });
-    page.on('request', (request) => {
-      if (request.method() === 'POST' && request.url() === `${status.issuer.issuer}/authorize`) signIns += 1;
-    });
-    return page;
-  }
 
   beforeAll(async () => {
     await ensureChromium((line) => console.log(`[browser] ${line}`));
@@ -87,7 +73,7 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
 `,
       secretFiles: { 'session-secret': randomBytes(32).toString('hex') },
     });
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    session = browserSession(browser, { base: status.platform.url, issuerUrl: status.issuer.issuer });
     // Both pages answered once (status-mapper polls new pages at start-up)…
     await eventually(
       'the first polls',
@@ -105,26 +91,19 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
   });
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
+    await session?.close();
     await browser?.close();
     await status?.stop();
     await cloudflare?.stop();
   });
 
   afterEach(() => {
-    expect(pageProblems.splice(0)).toEqual([]);
+    expect(session.problems.splice(0)).toEqual([]);
   });
 
   it('signs a viewer in once on the dashboard and shows the status page from the navigation', async () => {
-    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    vic = watch(await context.newPage(), 'Vic');
-    await vic.goto(`${status.platform.url}/`);
-    await vic.getByRole('heading', { name: 'Development sign-in' }).waitFor();
-    await vic.getByRole('button', { name: /^Vic Viewer/ }).click();
-    await vic.waitForURL(`${status.platform.url}/`);
-    await vic.locator('#who').getByText('Vic Viewer').waitFor();
-    expect(signIns).toBe(1);
+    vic = await session.signIn('Vic Viewer');
+    expect(session.signIns()).toBe(1);
 
     // The product's navigation: every page has the sections (the dashboard adds its own Figures). Status is status-mapper's page.
     const nav = vic.getByRole('navigation', { name: 'Sections' });
@@ -182,6 +161,8 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
     await vic.emulateMedia({ colorScheme: 'dark' });
     await vic.screenshot({ path: join(SCREENSHOTS, 'status-page-dark.png'), fullPage: true });
     await vic.emulateMedia({ colorScheme: 'light' });
+    // Keyboard focus visible on the page's controls; every condition in words, not colour alone.
+    expect(await accessibilityProblems(vic)).toEqual([]);
   });
 
   it('follows a provider change without a reload', async () => {
@@ -200,7 +181,7 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
   });
 
   it('falls back to polling every 30 s when the live stream is not there', async () => {
-    const page = watch(await vic.context().newPage(), 'Vic (second tab)');
+    const page = session.watch(await vic.context().newPage(), 'Vic (second tab)');
     await page.route(
       (url) => url.pathname === '/status/v1/stream',
       (route) =>
@@ -237,18 +218,12 @@ describe('status page in a browser, one sign-in with the dashboard', () => {
     await vic.getByRole('link', { name: 'Incidents' }).click();
     await vic.waitForURL(`${status.platform.url}/`);
     await vic.locator('#live-state[data-state="live"]').waitFor();
-    expect(signIns).toBe(1);
+    expect(session.signIns()).toBe(1);
     await vic.screenshot({ path: join(SCREENSHOTS, 'status-back-to-dashboard.png') });
   });
 
   it('signs in from a link to the status page, comes back to it, and signs out for the whole product', async () => {
-    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const alex = watch(await context.newPage(), 'Alex');
-    await alex.goto(`${status.platform.url}/status/`);
-    await alex.getByRole('heading', { name: 'Development sign-in' }).waitFor();
-    await alex.getByRole('button', { name: /^Alex Admin/ }).click();
-    await alex.waitForURL(`${status.platform.url}/status/`);
+    const alex = await session.signIn('Alex Admin', { path: '/status/' });
     await alex.getByRole('heading', { level: 1, name: 'Provider status' }).waitFor();
     expect(await alex.locator('#who').textContent()).toContain('Alex Admin');
     await alex.getByRole('button', { name: 'Sign out' }).click();
