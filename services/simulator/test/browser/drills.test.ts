@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { accessibilityProblems } from '@micro-oncall/test-kit';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers.js';
@@ -93,6 +94,8 @@ describe('drills pages in a browser, one sign-in with the dashboard', () => {
     expect(await ada.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
     expect(stack.signIns()).toBe(1);
     await ada.screenshot({ path: join(SCREENSHOTS, 'drills-scenarios.png'), fullPage: true });
+    // Keyboard focus visible on the drills page's controls; every chip and badge in words.
+    expect(await accessibilityProblems(ada)).toEqual([]);
   });
 
   it('starts a staging run (the default) and lists it as running with its countdown to expiry', async () => {

@@ -4,15 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createTestDatabase,
+  DESKTOP_VIEWPORT,
   DEV_USERS,
   ensureChromium,
   type FakePagerDutyEvents,
   type LocalIssuer,
   launchChromium,
-  REPO_ROOT,
+  SCREENSHOTS_DIR,
   startFakePagerDutyEvents,
   startLocalIssuer,
   uniqueNamespace,
+  watchPage,
 } from '@micro-oncall/test-kit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect, inject } from 'vitest';
@@ -20,8 +22,7 @@ import { type Platform, startPlatform } from '../../../../scripts/lib/platform.j
 import { CATALOGUE_FILE, failOnServiceStop } from '../../../../test/helpers.js';
 
 /** Where the drills pages' screenshots go. */
-export const SCREENSHOTS = join(REPO_ROOT, '.dev', 'screenshots');
-const VIEWPORT = { width: 1440, height: 900 };
+export const SCREENSHOTS = SCREENSHOTS_DIR;
 
 export interface DrillsBrowserStack {
   platform: Platform;
@@ -104,10 +105,7 @@ export async function startDrillsBrowserStack(prefix: string): Promise<DrillsBro
   const pageProblems: string[] = [];
   let signIns = 0;
   const watch = (page: Page, who: string) => {
-    page.on('pageerror', (error) => pageProblems.push(`${who}: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.text().includes('Content Security Policy')) pageProblems.push(`${who}: ${message.text()}`);
-    });
+    watchPage(page, who, pageProblems);
     page.on('request', (request) => {
       if (request.method() === 'POST' && request.url() === `${issuer.issuer}/authorize`) signIns += 1;
     });
@@ -140,7 +138,7 @@ export async function startDrillsBrowserStack(prefix: string): Promise<DrillsBro
       return JSON.parse(text) as T;
     },
     async signIn(who, path = '/', opts = {}) {
-      const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
+      const context = await browser.newContext({ viewport: DESKTOP_VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
       contexts.push(context);
       const page = watch(await context.newPage(), String(who));
       await page.goto(`${platform.url}${path}`);
