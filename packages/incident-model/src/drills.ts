@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { IncidentEvent } from './events.js';
+import type { IncidentSnapshot } from './incident.js';
 import { Severity } from './severity.js';
 import { IsoDateTime } from './time.js';
 
@@ -41,7 +41,10 @@ const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * (PagerDuty keeps it as the incident key). Whether the run is real and active is the reader's
  * question: a run id is a claim, not proof.
  */
-export function drillRunIdOfEvent(event: Pick<IncidentEvent, 'dedupKey' | 'snapshot'>): string | null {
+export function drillRunIdOfEvent(event: {
+  dedupKey: string;
+  snapshot: Pick<IncidentSnapshot, 'labels'> | null;
+}): string | null {
   const labels = event.snapshot?.labels ?? {};
   const label = labels[DRILL_RUN_ID_LABEL]?.trim().toLowerCase();
   if (label && RUN_ID.test(label)) return label;
