@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   IncidentActionEnvelope,
@@ -19,11 +18,14 @@ import {
   startFakePagerDuty,
   startFakeSlack,
 } from '@micro-oncall/test-kit';
+import { temporaryDirectories } from '@micro-oncall/test-kit/temp';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onlyEvent, startTestEscalation, type TestEscalation, until } from './support.js';
 
 const receivedAt = new Date().toISOString();
+
+const temporaryDir = temporaryDirectories();
 
 describe('escalation actions through the providers', () => {
   let esc: TestEscalation;
@@ -95,7 +97,7 @@ describe('escalation actions through the providers', () => {
     opsgenie = await startFakeOpsgenie({ apiKey: 'og-test-key-12345', alerts: ['og-act-1'] });
     slack = await startFakeSlack();
     const secret = (name: string, value: string) => {
-      const path = join(mkdtempSync(join(tmpdir(), 'mo-actions-')), name);
+      const path = join(temporaryDir('mo-actions-'), name);
       writeFileSync(path, value, { mode: 0o600 });
       return path;
     };

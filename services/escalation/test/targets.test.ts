@@ -1,15 +1,17 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { normaliseAlertmanager, normaliseOpsgenie, normalisePagerDuty } from '@micro-oncall/incident-model';
 import { alertmanagerWebhook, opsgenieWebhook, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import { type FakeOpsgenie, type FakePagerDuty, startFakeOpsgenie, startFakePagerDuty } from '@micro-oncall/test-kit';
+import { temporaryDirectories } from '@micro-oncall/test-kit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onlyEvent, startTestEscalation, type TestEscalation } from './support.js';
 
 const receivedAt = new Date().toISOString();
 
 /** GET /v1/incidents/:id/targets against the fake PagerDuty and Opsgenie. */
+const temporaryDir = temporaryDirectories();
+
 describe('pickers: the providers users, escalation policies and schedules', () => {
   let esc: TestEscalation;
   let pagerduty: FakePagerDuty;
@@ -86,7 +88,7 @@ describe('pickers: the providers users, escalation policies and schedules', () =
     });
     opsgenie = await startFakeOpsgenie({ apiKey: 'og-pick-key-12345', alerts: ['og-pick-1'] });
     const secret = (name: string, value: string) => {
-      const path = join(mkdtempSync(join(tmpdir(), 'mo-targets-')), name);
+      const path = join(temporaryDir('mo-targets-'), name);
       writeFileSync(path, value, { mode: 0o600 });
       return path;
     };

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { normaliseOpsgenie, normalisePagerDuty } from '@micro-oncall/incident-model';
 import { opsgenieWebhook, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
@@ -15,6 +14,7 @@ import {
   startFakeOpsgenie,
   startFakePagerDuty,
 } from '@micro-oncall/test-kit';
+import { temporaryDirectories } from '@micro-oncall/test-kit/temp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onlyEvent, startTestEscalation, type TestEscalation } from '../support.js';
@@ -24,6 +24,8 @@ import { onlyEvent, startTestEscalation, type TestEscalation } from '../support.
  * Chromium through playwright-core), against escalation alone and fake PagerDuty and Opsgenie APIs.
  * Screenshots go to .dev/screenshots/.
  */
+
+const temporaryDir = temporaryDirectories();
 
 describe('escalation pickers in a browser', () => {
   let esc: TestEscalation;
@@ -70,9 +72,9 @@ describe('escalation pickers in a browser', () => {
         },
       ],
     });
-    const tokenFile = join(mkdtempSync(join(tmpdir(), 'mo-pickers-')), 'pd');
+    const tokenFile = join(temporaryDir('mo-pickers-'), 'pd');
     writeFileSync(tokenFile, 'pd-picker-token-1', { mode: 0o600 });
-    const keyFile = join(mkdtempSync(join(tmpdir(), 'mo-pickers-')), 'og');
+    const keyFile = join(temporaryDir('mo-pickers-'), 'og');
     writeFileSync(keyFile, 'og-picker-key-123', { mode: 0o600 });
     [esc, browser] = await Promise.all([
       startTestEscalation('pickers-ui', () => ({
