@@ -87,9 +87,19 @@ export function resultLine(id) {
 export function rerender(container, build) {
   const active = document.activeElement;
   const id = active instanceof HTMLElement && container.contains(active) ? active.id : '';
+  // A field being typed in keeps its caret and selection, or the next keys land elsewhere.
+  const start = isTextField(active) ? active.selectionStart : null;
+  const end = isTextField(active) ? active.selectionEnd : null;
   container.replaceChildren(...build());
-  if (id) document.getElementById(id)?.focus();
+  if (!id) return;
+  const next = document.getElementById(id);
+  next?.focus();
+  if (isTextField(next) && start !== null && end !== null) next.setSelectionRange(start, end);
 }
+
+/** @param {Element | null} el @returns {el is HTMLInputElement | HTMLTextAreaElement} */
+const isTextField = (el) =>
+  (el instanceof HTMLInputElement && el.selectionStart !== null) || el instanceof HTMLTextAreaElement;
 
 /** @param {unknown} error */
 export const messageOf = (error) => (error instanceof Error ? error.message : String(error));

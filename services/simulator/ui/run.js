@@ -420,11 +420,11 @@ export async function renderRun(view, ctx) {
     run = nextRun;
     report = nextReport;
     receivedAt = Date.now();
-    // Countdowns tick by themselves; the sections are rebuilt only when something else changed.
+    // Countdowns tick by themselves; the sections are rebuilt only when the run or its report
+    // changed (typing an abort reason is not a change: the field keeps what is typed).
     const signature = JSON.stringify([
       { ...run, secondsLeft: null },
       { ...report, generatedAt: null, run: null },
-      abortDraft,
     ]);
     if (signature === shown) return;
     shown = signature;
@@ -463,7 +463,10 @@ export async function renderRun(view, ctx) {
     ),
   );
   drawAll();
-  shown = JSON.stringify([{ ...run, secondsLeft: null }, { ...report, generatedAt: null, run: null }, abortDraft]);
+  shown = JSON.stringify([
+    { ...run, secondsLeft: null },
+    { ...report, generatedAt: null, run: null },
+  ]);
   return refresh;
 }
 

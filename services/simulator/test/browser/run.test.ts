@@ -186,7 +186,18 @@ describe('a drill run’s page in a browser: steps, incidents, checklist, report
   it('aborts the run from its page with the keyboard', async () => {
     await ada.getByRole('button', { name: 'Abort this run' }).focus();
     await ada.keyboard.press('Enter');
-    await ada.keyboard.type('enough practice for today');
+    await ada.keyboard.type('enough practice');
+    // Someone else ticks the second checklist item meanwhile: the page refreshes under the field
+    // being typed in, and what is typed next still lands after what was typed before.
+    const ticked = await stack.api(`/drills/v1/runs/${runId}/checklist/1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ done: true }),
+    });
+    expect(ticked.status).toBe(200);
+    await ada.locator('#checklist-by-1', { hasText: 'ticked by Alex Admin' }).waitFor();
+    expect(await ada.evaluate(() => document.activeElement?.id)).toBe('run-abort-reason');
+    await ada.keyboard.type(' for today');
     await ada.keyboard.press('Enter');
     await ada.locator('#run-abort-result', { hasText: 'Aborted: everything it fired is being resolved.' }).waitFor();
     await ada.locator('.state', { hasText: 'aborted' }).waitFor();
