@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppView } from '../src/model.js';
 import { anApp, DAY, type Harness, type Registered, startHarness } from './helpers.js';
@@ -8,7 +9,8 @@ import { type FakeSmtp, type FakeWebhook, startFakeSmtp, startFakeWebhook } from
  * by a durable job that retries a receiver that is down until it takes the notice. And evidence
  * that grows too old: the sweep decides the app again and the control fails, saying how old.
  */
-const SECRET = 'notice-signing-secret-0123456789abcdef';
+/** The webhook's signing secret, made for this run (never a literal in the repository). */
+const SECRET = randomBytes(24).toString('hex');
 
 describe('app-registry owner notices by webhook and email; evidence age', () => {
   let h: Harness;

@@ -196,7 +196,12 @@ describe('a drill run’s page in a browser: steps, incidents, checklist, report
     });
     expect(ticked.status).toBe(200);
     await ada.locator('#checklist-by-1', { hasText: 'ticked by Alex Admin' }).waitFor();
-    expect(await ada.evaluate(() => document.activeElement?.id)).toBe('run-abort-reason');
+    expect(
+      await ada.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id,
+      ),
+    ).toBe('run-abort-reason');
     await ada.keyboard.type(' for today');
     await ada.keyboard.press('Enter');
     await ada.locator('#run-abort-result', { hasText: 'Aborted: everything it fired is being resolved.' }).waitFor();
