@@ -139,7 +139,10 @@ describe('a drill run’s page in a browser: steps, incidents, checklist, report
     await ada.keyboard.press('Space');
     await ada.locator('#checklist-result', { hasText: `Ticked: ${CHECKLIST[0]}` }).waitFor();
     expect(await ada.getByRole('checkbox', { name: CHECKLIST[0] }).isChecked()).toBe(true);
-    expect(await ada.locator('#checklist-by-0').textContent()).toMatch(/^ ticked by Ada Responder at \d\d:\d\d$/);
+    // Who ticked it, once the page has redrawn the checklist from the server.
+    await expect
+      .poll(() => ada.locator('#checklist-by-0').textContent())
+      .toMatch(/^ ticked by Ada Responder at \d\d:\d\d$/);
     // The keyboard stays on the item.
     expect(
       await ada.evaluate(
