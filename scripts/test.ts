@@ -86,13 +86,24 @@ await step('chart values schemas are up to date (charts/*/values.schema.json)', 
   single(await run(bin('tsx'), [join('scripts', 'chart-schemas.ts'), '--check'])),
 );
 
-// Built here, before vitest, so that a cold run shows the build's progress once; the tests that
-// start Alertmanager then find it cached (run alone, they build it on first use).
+// Built here, before vitest, so that a cold run shows each build's progress once and no test
+// spends its hook timeout on a Go build: the tests that start Alertmanager (webhook-ingest,
+// escalation) or OPA (app-registry, the newcomer's path) then find them cached. Run alone, those
+// tests build them on first use.
 await step(
-  `Alertmanager ${toolPins.alertmanager.version} for the integration tests (built from source once, ~2 min)`,
+  `Go tools the integration tests run: Alertmanager ${toolPins.alertmanager.version} and OPA ${toolPins.opa.version} (built from source once, ~2 min each)`,
   async () => {
-    say.info(`Alertmanager: ${await ensureTool('alertmanager', say.info)}`);
-    return { passed: 1, failed: 0 };
+    const outcome = { passed: 0, failed: 0 };
+    for (const tool of ['alertmanager', 'opa'] as const) {
+      try {
+        say.info(`${tool}: ${await ensureTool(tool, say.info)}`);
+        outcome.passed += 1;
+      } catch (error) {
+        say.fail(`${tool}: ${(error as Error).message}`);
+        outcome.failed += 1;
+      }
+    }
+    return outcome;
   },
 );
 
