@@ -24,7 +24,8 @@ import {
 } from '@micro-oncall/test-kit';
 import { elapsed, say } from './lib/console.js';
 import { DEMO_OPSGENIE_ALERTS, DEMO_PAGERDUTY_INCIDENTS, sendDemoIncidents } from './lib/demo.js';
-import { registerHeldDemoApp, seedDemoApps } from './lib/demo-apps.js';
+import { registerHeldDemoApp, runDemoDiscovery, seedDemoApps } from './lib/demo-apps.js';
+import { seedDemoCost } from './lib/demo-cost.js';
 import { startDemoStatuspage } from './lib/demo-status.js';
 import { type Platform, startPlatform } from './lib/platform.js';
 import { ensureTool } from './lib/tools.js';
@@ -172,6 +173,8 @@ try {
     say.fail(`OPA did not start (${(error as Error).message}): app-registry holds every new app for review`);
   }
   const demoApps = await seedDemoApps(registry.url, demoTokens);
+  say.info(await runDemoDiscovery(registry.url, demoTokens));
+  say.info(await seedDemoCost(registry.url, demoTokens));
 
   const tokenFile = join(devDir, 'viewer.token');
   writeFileSync(

@@ -164,3 +164,24 @@ export async function seedDemoApps(url: string, tokens: DemoTokens): Promise<num
   }
   return made;
 }
+
+/**
+ * DEMO ONLY: a discovery run over the demo sources (services/app-registry/demo/discovery), as an
+ * admin would ask for it, waited for. A restart reads nothing twice (the cursors); a run that is
+ * already going (409) is left to finish.
+ */
+export async function runDemoDiscovery(url: string, tokens: DemoTokens): Promise<string> {
+  const started = await call(`${url}/apps/v1/discovery/runs`, tokens.admin, 'POST');
+  if (started.status === 409) return 'a discovery run was already going';
+  if (started.status !== 202) throw new Error(`demo discovery: ${started.status} ${JSON.stringify(started.body)}`);
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const run = await call(`${url}/apps/v1/discovery/runs/${String(started.body.id)}`, tokens.admin, 'GET');
+    if (run.body.status !== 'running') {
+      const totals = run.body.totals as Record<string, number>;
+      return `discovery ${String(run.body.status)}: ${totals.newCandidates} new candidates, ${totals.flagged} flagged`;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return 'discovery still running';
+}

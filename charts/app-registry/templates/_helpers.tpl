@@ -120,6 +120,14 @@ env:
   - name: LIFECYCLE_CRON
     value: {{ $lifecycle.schedule | quote }}
     param: lifecycle.schedule
+  - name: DISCOVERY_CRON
+    value: {{ .Values.discovery.schedule | quote }}
+    param: discovery.schedule
+  {{- if .Values.discovery.sources.existingClaim }}
+  - name: DISCOVERY_DIR
+    value: /var/lib/app-registry/discovery
+    param: discovery.sources.existingClaim
+  {{- end }}
   {{- with .Values.notifications.publicUrl }}
   - name: PUBLIC_URL
     value: {{ . | quote }}
@@ -184,6 +192,16 @@ volumes:
   - name: policies
     configMap:
       name: {{ include "common.componentName" (dict "context" . "suffix" "policies") }}
+  {{- with .Values.discovery.sources.existingClaim }}
+  - name: discovery-sources
+    persistentVolumeClaim:
+      claimName: {{ . | quote }}
+      readOnly: true
+volumeMounts:
+  - name: discovery-sources
+    mountPath: /var/lib/app-registry/discovery
+    readOnly: true
+  {{- end }}
 config: {{ include "app-registry.policies" . | quote }}
 sidecars:
   - name: opa

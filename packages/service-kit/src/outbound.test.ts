@@ -205,6 +205,27 @@ describe(createHttpClient.name, () => {
     expect(lines).toContainEqual(expect.objectContaining({ status: 429, attempt: 1, delayMs: 150 }));
   });
 
+  it("waits for Okta's X-Rate-Limit-Reset (epoch seconds) on a 429, but not on a 5xx", async () => {
+    const inTwoSeconds = String(Math.floor(Date.now() / 1000) + 2);
+    const server = await startServer((n) =>
+      n === 1
+        ? { status: 429, headers: { 'x-rate-limit-reset': inTwoSeconds } }
+        : n === 2
+          ? { status: 500, headers: { 'x-rate-limit-reset': String(Math.floor(Date.now() / 1000) + 3600) } }
+          : { status: 200, body: { ok: true } },
+    );
+    const { http, lines } = client(server.url, { backoff: { initialMs: 1, maxMs: 60_000 } });
+
+    await http.request({ method: 'GET', path: '/api/v1/apps' });
+
+    expect(server.seen).toHaveLength(3);
+    expect(server.seen[1]!.at - server.seen[0]!.at).toBeGreaterThanOrEqual(900);
+    const waits = lines.filter((l) => l.delayMs !== undefined);
+    expect(waits.map((l) => l.status)).toEqual([429, 500]);
+    expect(waits[0]!.delayMs).toBeGreaterThan(900);
+    expect(waits[1]!.delayMs).toBeLessThanOrEqual(1);
+  });
+
   it('understands Retry-After given as an HTTP date', async () => {
     const inAnHour = new Date(Date.now() + 3_600_000).toUTCString();
     const server = await startServer((n) =>

@@ -218,7 +218,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   }
 
   function delayBefore(nextAttempt: number, failure: Failure): number {
-    const told = failure.kind === 'status' ? serverDelayMs(failure.headers) : null;
+    const told = failure.kind === 'status' ? serverDelayMs(failure.headers, failure.status === 429) : null;
     if (told !== null) return Math.min(told, backoff.maxMs);
     const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** (nextAttempt - 2));
     return Math.floor(Math.random() * ceiling);
@@ -356,8 +356,12 @@ function parseBody(headers: Headers, text: string): unknown {
   return text;
 }
 
-/** `Retry-After` (seconds or an HTTP date), else PagerDuty's `ratelimit-reset` (seconds). */
-function serverDelayMs(headers: Headers): number | null {
+/**
+ * `Retry-After` (seconds or an HTTP date), else PagerDuty's `ratelimit-reset` (seconds), else
+ * Okta's `X-Rate-Limit-Reset` or GitHub's `X-RateLimit-Reset` (epoch seconds) on a 429 only: those
+ * two come on every answer and say when the rate-limit window ends, not when to retry a 5xx.
+ */
+function serverDelayMs(headers: Headers, rateLimited: boolean): number | null {
   const retryAfter = headers.get('retry-after')?.trim();
   if (retryAfter) {
     if (/^\d+(\.\d+)?$/.test(retryAfter)) return Number(retryAfter) * 1000;
@@ -366,6 +370,9 @@ function serverDelayMs(headers: Headers): number | null {
   }
   const reset = headers.get('ratelimit-reset')?.trim();
   if (reset && /^\d+(\.\d+)?$/.test(reset)) return Number(reset) * 1000;
+  if (!rateLimited) return null;
+  const resetAt = (headers.get('x-rate-limit-reset') ?? headers.get('x-ratelimit-reset'))?.trim();
+  if (resetAt && /^\d+$/.test(resetAt)) return Math.max(0, Number(resetAt) * 1000 - Date.now());
   return null;
 }
 

@@ -120,4 +120,46 @@ describe('the bearer token of the product session', () => {
     await expect(second.accessToken()).rejects.toMatchObject({ status: 401, code: 'sign_in_loop' });
     expect(assigned).toHaveLength(1);
   });
+  it('keeps asking who is signed in while the sign-in service is down, saying so, and comes up when it answers', async () => {
+    const { signedInUser } = await freshApi();
+    let asked = 0;
+    browser({
+      '/auth/me': () => {
+        asked += 1;
+        if (asked === 1) throw new TypeError('Failed to fetch');
+        if (asked <= 3) return json({ error: { code: 'unavailable', message: 'escalation is restarting' } }, 503);
+        return json({ subject: 'vic', name: 'Vic', email: null, roles: ['viewer'], csrfToken: 'c' });
+      },
+    });
+    const said: string[] = [];
+    const waited: number[] = [];
+    const me = await signedInUser(
+      (message, seconds) => said.push(`${message} (${seconds} s)`),
+      async (ms) => {
+        waited.push(ms);
+      },
+    );
+    expect(me).toMatchObject({ subject: 'vic' });
+    expect(said).toEqual([
+      '/auth/me cannot be reached (network error); retrying (1 s)',
+      'escalation is restarting (2 s)',
+      'escalation is restarting (4 s)',
+    ]);
+    expect(waited).toEqual([1000, 2000, 4000]);
+  });
+
+  it('says a refusal that signing in cannot cure at once, and gives no user without a session', async () => {
+    const forbidden = await freshApi();
+    browser({ '/auth/me': () => json({ error: { code: 'forbidden', message: 'not for you' } }, 403) });
+    await expect(forbidden.signedInUser(() => undefined)).rejects.toMatchObject({
+      status: 403,
+      message: 'not for you',
+    });
+    const anonymous = await freshApi();
+    const { assigned } = browser({
+      '/auth/me': () => json({ error: { code: 'unauthenticated', message: 'no' } }, 401),
+    });
+    expect(await anonymous.signedInUser(() => undefined)).toBeNull();
+    expect(assigned).toEqual(['/auth/login?returnTo=%2Fstatus%2F']);
+  });
 });

@@ -10,11 +10,15 @@ import {
 } from '@micro-oncall/service-kit';
 import { sendPage, serveUiFolder, serveWebUi } from '@micro-oncall/web-ui';
 import type { Express } from 'express';
+import type { Cost } from './cost/cost.js';
+import type { Discovery } from './discovery/index.js';
 import type { Governance } from './governance.js';
 import { openApiDocument } from './openapi.js';
 import type { Ownership } from './ownership.js';
 import type { PolicyEngine } from './policy.js';
 import { createAppsRouter } from './routes/apps.js';
+import { createCostRouter } from './routes/cost.js';
+import { createDiscoveryRouter } from './routes/discovery.js';
 import { createIdentityRouter } from './routes/identity.js';
 import { createOwnersRouter } from './routes/owners.js';
 import { createPipelineRouter } from './routes/pipeline.js';
@@ -32,6 +36,10 @@ export interface AppDeps {
   components: () => readonly Component[];
   /** Ownership tasks, identity-provider events (a shared secret) and the governance view. */
   owners?: { ownership: Ownership; governance: Governance; identityEventsSecret: string | undefined };
+  /** Discovery runs and their candidates. */
+  discovery?: Discovery;
+  /** Cost imports, chargeback, quotas and anomalies. */
+  cost?: { cost: Cost; maxImportBytes: number; weeklyReportNow: () => Promise<string> };
 }
 
 /** The registry's own browser files (index.html, app.js, …): the pages at /apps/. */
@@ -61,14 +69,19 @@ export function createApp(deps: AppDeps): Express {
       app.use(serveWebUi('/apps'));
       app.use(serveUiFolder('/apps', UI_DIR));
       const page = sendPage(UI_DIR);
-      app.get(/^\/apps(?:\/|\/new|\/governance|\/exceptions|\/import|\/app_[0-9a-f]{1,64})?$/, (req, res, next) => {
-        if (req.path === '/apps') res.redirect(301, `/apps/${req.originalUrl.slice('/apps'.length)}`);
-        else page(req, res, next);
-      });
+      app.get(
+        /^\/apps(?:\/|\/new|\/governance|\/exceptions|\/import|\/discovered|\/cost|\/app_[0-9a-f]{1,64})?$/,
+        (req, res, next) => {
+          if (req.path === '/apps') res.redirect(301, `/apps/${req.originalUrl.slice('/apps'.length)}`);
+          else page(req, res, next);
+        },
+      );
       app.use('/apps', authenticate(deps.verifyToken));
       app.use(createAppsRouter({ registry: deps.apps, policy: deps.policy, sweepNow: deps.sweepNow }));
       app.use(createTransferRouter({ registry: deps.apps }));
       if (deps.owners) app.use(createOwnersRouter(deps.owners));
+      if (deps.discovery) app.use(createDiscoveryRouter(deps.discovery));
+      if (deps.cost) app.use(createCostRouter(deps.cost));
     },
   );
 }

@@ -58,6 +58,17 @@ export const configSchema = baseConfigSchema
       }),
     /** The lifecycle sweep (5-field cron, UTC). */
     LIFECYCLE_CRON: z.string().default('17 * * * *'),
+    // Discovery (docs/runbooks/app-registry.md, "Discovery")
+    /**
+     * The folder of discovery sources: one sub-folder per source (its name is the source's in the
+     * run reports), every file under it read (gzip or not; the format detected, or stated in the
+     * sub-folder's `.source.json`). Unset = no sources: runs only flag earlier candidates.
+     */
+    DISCOVERY_DIR: z.string().min(1).optional(),
+    /** The daily discovery run (5-field cron, UTC); POST /apps/v1/discovery/runs runs one on demand. */
+    DISCOVERY_CRON: z.string().default('23 3 * * *'),
+    /** A candidate still unregistered this long after a run found it is flagged, with an ownership task. */
+    DISCOVERY_FLAG_AFTER_HOURS: envInt(24, { min: 0, max: 24 * 90 }),
     // Owner notices
     /** Slack incoming webhook for owner notices (the URL is the credential: use _FILE). Unset = notices are kept, not sent. */
     SLACK_WEBHOOK_URL: z.string().url().optional(),
@@ -95,6 +106,27 @@ export const configSchema = baseConfigSchema
      * Authorization header, or `Bearer <secret>`); use _FILE. Unset = the endpoint answers 404.
      */
     IDENTITY_EVENTS_SECRET: z.string().min(16).optional(),
+    // Cost (docs/adr/0020-cost-anomalies.md)
+    /** Tag keys whose value is an app id (the template's deploy-time tags), tried in order. */
+    COST_APP_TAG_KEYS: z
+      .string()
+      .default('app-id,micro-oncall.io/app')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean),
+      ),
+    /** The largest cost file accepted (MiB). */
+    COST_IMPORT_MAX_MB: envInt(2048, { min: 1, max: 65_536 }),
+    COST_ANOMALY_WINDOW_DAYS: envInt(28, { min: 7, max: 366 }),
+    COST_ANOMALY_MIN_HISTORY_DAYS: envInt(7, { min: 3, max: 366 }),
+    /** Robust z-score ((cost − median) / (1.4826 · MAD)) above which a day is anomalous. */
+    COST_ANOMALY_THRESHOLD: z.coerce.number().min(1).max(100).default(3.5),
+    /** The smallest rise over the median (billing currency) ever flagged: no alerts about cents. */
+    COST_ANOMALY_MIN_INCREASE: z.coerce.number().min(0).default(10),
+    /** The weekly cost report to each owner (cron, UTC). */
+    COST_REPORT_CRON: z.string().default('0 7 * * 1'),
     // Kafka
     KAFKA_CONSUMER_GROUP: z.string().default('app-registry'),
   })

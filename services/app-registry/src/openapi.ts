@@ -1,5 +1,7 @@
 import { type ApiOperation, buildOpenApiDocument } from '@micro-oncall/service-kit';
 import { z } from 'zod';
+import { COST_OPERATIONS } from './cost/openapi.js';
+import { DISCOVERY_OPERATIONS } from './discovery/openapi.js';
 import { EvidenceBody } from './evidence.js';
 import { GovernanceView } from './governance.js';
 import { AppView, CreateAppBody, DecisionSummary, PatchAppBody } from './model.js';
@@ -421,6 +423,6 @@ export const openApiDocument = () =>
     title: 'app-registry',
     version: '0.1.0',
     description:
-      "The inventory of the organisation's micro apps: risk classification and onboarding decisions by policy (OPA), evidence, exceptions, approvals, and the lifecycle from idle to purged.",
-    operations: [...OPERATIONS, ...OWNERSHIP_OPERATIONS],
+      "The inventory of the organisation's micro apps: risk classification and onboarding decisions by policy (OPA), evidence, exceptions, approvals, the lifecycle from idle to purged, and discovery of apps nobody registered.",
+    operations: [...OPERATIONS, ...OWNERSHIP_OPERATIONS, ...DISCOVERY_OPERATIONS, ...COST_OPERATIONS],
   });

@@ -104,7 +104,28 @@ export function attemptedAction(method: string, path: string): string {
   if (path === '/apps/v1/import') return 'import';
   if (path === '/apps/v1/export') return 'export';
   if (path === '/apps/v1/lifecycle/sweep') return 'lifecycle_sweep';
+  if (method === 'POST' && path === '/apps/v1/discovery/runs') return 'discovery_run';
+  const candidate = /^\/apps\/v1\/discovery\/candidates\/[^/]+\/(dismiss|register)$/.exec(path);
+  if (method === 'POST' && candidate)
+    return candidate[1] === 'dismiss' ? 'discovery_dismissed' : 'discovery_registered';
+  const costAction = costActionOf(method, path);
+  if (costAction) return costAction;
   if (path === '/apps/v1/audit') return 'audit_read';
   if (method === 'GET' && path.startsWith('/apps/v1/')) return 'read';
   return 'request';
+}
+
+/** The cost routes' actions (src/routes/cost.ts), as their audit entries name them. */
+function costActionOf(method: string, path: string): string | null {
+  if (method === 'POST' && path === '/apps/v1/cost/imports') return 'cost_import';
+  if (method === 'POST' && path === '/apps/v1/cost/quotas') return 'cost_quota_create';
+  if (method === 'POST' && path === '/apps/v1/cost/weekly-report') return 'cost_weekly_report';
+  if (/^\/apps\/v1\/cost\/quotas\/[^/]+$/.test(path)) {
+    if (method === 'PATCH') return 'cost_quota_update';
+    if (method === 'DELETE') return 'cost_quota_delete';
+  }
+  if (method === 'POST' && /^\/apps\/v1\/cost\/quotas\/[^/]+\/requests$/.test(path)) return 'cost_quota_request';
+  const decision = /^\/apps\/v1\/cost\/quota-requests\/[^/]+\/(approve|reject)$/.exec(path);
+  if (method === 'POST' && decision) return `cost_quota_request_${decision[1]}`;
+  return null;
 }

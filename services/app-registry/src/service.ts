@@ -1,7 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { createJwtVerifier, defineJob, defineService } from '@micro-oncall/service-kit';
 import { createApp } from './app.js';
 import { createIncidentEventsHandler } from './consumers/incident-events.js';
+import { DEFAULT_ATTRIBUTION } from './cost/attribution.js';
+import { createCost } from './cost/cost.js';
 import * as schema from './db/schema.js';
+import { createDiscovery } from './discovery/index.js';
 import { configSchema } from './env.js';
 import { createGovernance } from './governance.js';
 import { createLifecycle } from './lifecycle.js';
@@ -130,6 +134,49 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         approvedTemplates: async () => (await policy.templates()).map((t) => t.name),
       });
 
+      const discovery = createDiscovery({
+        db: ctx.db,
+        registry,
+        clock,
+        logger,
+        dir: config.DISCOVERY_DIR,
+        cron: config.DISCOVERY_CRON,
+        flagAfterHours: config.DISCOVERY_FLAG_AFTER_HOURS,
+      });
+
+      const cost = createCost({
+        db: ctx.db,
+        clock,
+        logger,
+        audit: registry.audit,
+        settings: {
+          attribution: { ...DEFAULT_ATTRIBUTION, appTagKeys: config.COST_APP_TAG_KEYS },
+          anomaly: {
+            windowDays: config.COST_ANOMALY_WINDOW_DAYS,
+            minHistoryDays: config.COST_ANOMALY_MIN_HISTORY_DAYS,
+            threshold: config.COST_ANOMALY_THRESHOLD,
+            minIncrease: config.COST_ANOMALY_MIN_INCREASE,
+          },
+        },
+        // Quota alerts and anomalies go out at once; a failure here leaves them to the next sweep.
+        noticesWritten: () =>
+          void notices
+            .dispatch()
+            .catch((error: unknown) => logger.warn({ err: error }, 'handing out notices failed; the next sweep will')),
+      });
+      const weeklyCostReport = defineJob({
+        name: 'cost-weekly-report',
+        cron: config.COST_REPORT_CRON,
+        timeoutSeconds: 600,
+        retry: { limit: 3, delaySeconds: 300 },
+        async run(_data, job) {
+          // One notice per app and week (derived id): a repeated run writes nothing twice.
+          const written = await cost.weeklyReport();
+          const handedOut = await notices.dispatch();
+          job.logger.info({ written, ...handedOut }, 'weekly cost report written');
+        },
+      });
+
       ctx.consume('incident-events', {
         groupId: config.KAFKA_CONSUMER_GROUP,
         handler: createIncidentEventsHandler(registry, logger),
@@ -143,6 +190,8 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         retry: { limit: 0, delaySeconds: 0 },
         async run(_data, job) {
           const result = await lifecycle.sweep(job.signal);
+          // Discovered candidates still unregistered a day after they were found: flagged, with an ownership task.
+          await discovery.candidates.flagDue();
           // The owners' notices this sweep (or an earlier one) wrote, to their channels' delivery jobs.
           const handedOut = await notices.dispatch();
           // The governance trend: today's counts, as this sweep left them.
@@ -168,6 +217,12 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
           onRefused: refusals.onRefused,
           components: ctx.components,
           owners: { ownership, governance, identityEventsSecret: config.IDENTITY_EVENTS_SECRET },
+          discovery,
+          cost: {
+            cost,
+            maxImportBytes: config.COST_IMPORT_MAX_MB * 1024 * 1024,
+            weeklyReportNow: () => ctx.jobs.runNow('cost-weekly-report', {}),
+          },
         }),
         components: [
           {
@@ -179,8 +234,18 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
               return { healthy: true };
             },
           },
+          {
+            id: 'discovery-runs',
+            // A run in progress is cut off (what it read is kept; the next run resumes there).
+            async stop() {
+              await discovery.runner.stop();
+            },
+            async healthcheck() {
+              return { healthy: true };
+            },
+          },
         ],
-        jobs: [sweep, notices.job],
+        jobs: [sweep, notices.job, discovery.job, weeklyCostReport],
       };
     },
     devEnv: (platform) => ({
@@ -190,6 +255,9 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
       KAFKA_CONSUMER_GROUP: `${platform.namespace}-app-registry`,
       // The OPA that npm start runs on the policies (scripts/start.ts); without one, decisions are held.
       ...(platform.urls.opa ? { OPA_URL: platform.urls.opa } : {}),
+      // DEMO ONLY: discovery reads the demo sources (demo/discovery) and flags what it finds at once.
+      DISCOVERY_DIR: fileURLToPath(new URL('../demo/discovery', import.meta.url)),
+      DISCOVERY_FLAG_AFTER_HOURS: '0',
       ...(platform.secretFiles['app-registry-slack-webhook-url']
         ? { SLACK_WEBHOOK_URL_FILE: platform.secretFiles['app-registry-slack-webhook-url'] }
         : {}),

@@ -1,8 +1,10 @@
 // @ts-check
-import { ApiError, whoAmI } from './common/api.js';
+import { ApiError } from './common/api.js';
 import { $, followNavLinks, h } from './common/dom.js';
-import { renderTopBar } from './common/shell.js';
+import { renderTopBar, startSignedIn } from './common/shell.js';
+import { renderCost } from './cost.js';
 import { renderDetail } from './detail.js';
+import { renderDiscovered } from './discovery.js';
 import { renderExceptions } from './exceptions.js';
 import { renderGovernance } from './governance.js';
 import { renderImport } from './import.js';
@@ -12,8 +14,8 @@ import { renderRegister } from './register.js';
 
 /*
  * The app registry's pages at /apps/: the inventory (/apps/?filters), one app (/apps/<id>),
- * onboarding (/apps/new), governance (/apps/governance), exceptions (/apps/exceptions) and
- * bulk import (/apps/import). Signed in with the product's one session (escalation's); the registry's
+ * onboarding (/apps/new), governance (/apps/governance), exceptions (/apps/exceptions),
+ * discovered apps (/apps/discovered), cost (/apps/cost) and bulk import (/apps/import). Signed in with the product's one session (escalation's); the registry's
  * API is called with that user's bearer token (common/api.js). Links inside the section
  * (a[data-nav]) are followed without a page load; Back and Forward work.
  */
@@ -24,15 +26,9 @@ const messageOf = (error) => (error instanceof Error ? error.message : String(er
 async function boot() {
   const main = $('#main');
   const bar = renderTopBar($('#topbar'), { section: 'apps', inApp: true });
-  let me;
-  try {
-    me = await whoAmI();
-  } catch (error) {
-    // A 401 has already sent the browser to sign in; anything else is said here.
-    if (error instanceof ApiError && error.code === 'unauthenticated') return;
-    main.replaceChildren(h('p', { class: 'loading error', text: `Cannot tell who you are: ${messageOf(error)}` }));
-    return;
-  }
+  // Without a session the browser is on its way to sign in; a refusal is said on the page.
+  const me = await startSignedIn(main);
+  if (!me) return;
   bar.signedIn(me);
   const signedIn = me;
 
@@ -50,6 +46,10 @@ async function boot() {
         await renderGovernance(view);
       } else if (path === '/apps/exceptions') {
         await renderExceptions(view, { me: signedIn, search: location.search, navigate });
+      } else if (path === '/apps/discovered') {
+        await renderDiscovered(view, { me: signedIn, search: location.search, navigate });
+      } else if (path === '/apps/cost') {
+        await renderCost(view, { me: signedIn, search: location.search, navigate });
       } else if (path === '/apps/import') {
         await renderImport(view, { canImport: rolesOf(signedIn.roles).responder });
       } else if (/^\/apps\/app_[0-9a-f]+$/.test(path)) {

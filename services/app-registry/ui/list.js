@@ -124,6 +124,8 @@ export async function renderList(view, ctx) {
         { class: 'section-links', 'aria-label': 'Registry pages' },
         navLink('/apps/governance', { text: 'Governance' }),
         navLink('/apps/exceptions', { text: 'Exceptions' }),
+        navLink('/apps/discovered', { text: 'Discovered' }),
+        navLink('/apps/cost', { text: 'Cost' }),
         ctx.canRegister ? navLink('/apps/import', { text: 'Import' }) : null,
       ),
       ctx.canRegister ? navLink('/apps/new', { class: 'button primary', text: 'Register an app' }) : null,

@@ -1,9 +1,9 @@
 // @ts-check
 import { renderApprovals } from './approvals.js';
 import { request } from './client.js';
-import { ApiError, whoAmI } from './common/api.js';
+import { ApiError } from './common/api.js';
 import { $, append, followNavLinks, h, navLink } from './common/dom.js';
-import { renderTopBar } from './common/shell.js';
+import { renderTopBar, startSignedIn } from './common/shell.js';
 import { clockTime, exactTime } from './common/time.js';
 import { renderKillSwitch } from './kill-switch.js';
 import { personName, rolesOf } from './model.js';
@@ -41,15 +41,9 @@ async function boot() {
   const main = $('#main');
   const banner = $('#kill-switch-banner');
   const bar = renderTopBar($('#topbar'), { section: 'drills', inApp: true });
-  let me;
-  try {
-    me = await whoAmI();
-  } catch (error) {
-    // A 401 has already sent the browser to sign in; anything else is said here.
-    if (error instanceof ApiError && error.code === 'unauthenticated') return;
-    main.replaceChildren(h('p', { class: 'loading error', text: `Cannot tell who you are: ${messageOf(error)}` }));
-    return;
-  }
+  // Without a session the browser is on its way to sign in; a refusal is said on the page.
+  const me = await startSignedIn(main);
+  if (!me) return;
   const signedIn = me;
   const can = rolesOf(me.roles);
   /** @type {ReturnType<typeof setInterval>[]} */

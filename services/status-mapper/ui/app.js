@@ -1,7 +1,7 @@
 // @ts-check
-import { ApiError, getJson, readEvents, whoAmI } from './common/api.js';
+import { ApiError, getJson, readEvents } from './common/api.js';
 import { $, h } from './common/dom.js';
-import { renderTopBar } from './common/shell.js';
+import { renderTopBar, startSignedIn } from './common/shell.js';
 import { statusPage } from './view.js';
 
 /*
@@ -36,15 +36,9 @@ async function boot() {
     liveState.textContent = text;
   };
 
-  let me;
-  try {
-    me = await whoAmI();
-  } catch (error) {
-    // A 401 has already sent the browser to sign in; anything else is said here.
-    if (error instanceof ApiError && error.code === 'unauthenticated') return;
-    main.replaceChildren(h('p', { class: 'loading error', text: `Cannot tell who you are: ${messageOf(error)}` }));
-    return;
-  }
+  // Without a session the browser is on its way to sign in; a refusal is said on the page.
+  const me = await startSignedIn(main);
+  if (!me) return;
 
   /** @type {StatusData} */
   const data = { services: [], sources: [], components: [] };

@@ -8,6 +8,23 @@ export {
   startFakeAwsHealth,
 } from './aws-health.js';
 export {
+  type FakeGitHub,
+  type FakeGitHubInstallation,
+  type FakeGoogleDirectory,
+  type FakeGoogleToken,
+  type FakeGraph,
+  type FakeGraphApplication,
+  type FakeGraphOwner,
+  type FakeGraphServicePrincipal,
+  type FakeOkta,
+  type FakeOktaApp,
+  GITHUB_API_VERSION,
+  startFakeGitHub,
+  startFakeGoogleDirectory,
+  startFakeGraph,
+  startFakeOkta,
+} from './idp-inventories.js';
+export {
   FAKE_OPSGENIE_ESCALATIONS,
   FAKE_OPSGENIE_SCHEDULES,
   FAKE_OPSGENIE_USERS,

@@ -108,6 +108,33 @@ export function whoAmI() {
   return me;
 }
 
+/** The longest wait between two tries of {@link signedInUser}. */
+const WHO_AM_I_MAX_WAIT_S = 30;
+
+/**
+ * Who is signed in, for a page that is starting: a network failure or a 5xx from the sign-in
+ * service (a restart, a gateway blip) is said through `onRetry` and tried again after a growing
+ * wait (1 s doubling, at most 30 s), so the page comes up by itself once the service answers
+ * rather than staying on an error. Null when there is no session: the browser has been sent to
+ * sign in. Any other refusal (a sign-in loop, a 4xx) is thrown, to be said as it is.
+ * @param {(message: string, seconds: number) => void} onRetry
+ * @param {(ms: number) => Promise<void>} [wait]
+ * @returns {Promise<Me | null>}
+ */
+export async function signedInUser(onRetry, wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms))) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await whoAmI();
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'unauthenticated') return null;
+      if (!(error instanceof ApiError && (error.status === 0 || error.status >= 500))) throw error;
+      const seconds = Math.min(WHO_AM_I_MAX_WAIT_S, 2 ** attempt);
+      onRetry(error.message, seconds);
+      await wait(seconds * 1000);
+    }
+  }
+}
+
 /** @type {{ value: string, expiresAt: number } | null} */
 let token = null;
 /** @type {Promise<string> | null} */

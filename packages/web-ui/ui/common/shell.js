@@ -1,4 +1,5 @@
 // @ts-check
+import { signedInUser } from './api.js';
 import { h } from './dom.js';
 
 /** @typedef {import('./types.js').Me} Me */
@@ -157,4 +158,24 @@ export function signedOutView() {
     h('h1', { text: 'You are signed out' }),
     h('p', {}, h('a', { class: 'button primary', href: back, text: 'Sign in again' })),
   );
+}
+
+/**
+ * Who is signed in, as a page starts: while the sign-in service cannot be reached, `main` says so
+ * and when it tries again; a refusal that signing in cannot cure is said there too (then null, as
+ * without a session, when the browser is already on its way to sign in).
+ * @param {HTMLElement} main
+ * @returns {Promise<Me | null>}
+ */
+export async function startSignedIn(main) {
+  const say = (/** @type {string} */ text) =>
+    main.replaceChildren(h('p', { class: 'loading error', role: 'status', text }));
+  try {
+    return await signedInUser((message, seconds) =>
+      say(`Cannot tell who you are: ${message}; trying again in ${seconds} s`),
+    );
+  } catch (error) {
+    say(`Cannot tell who you are: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  }
 }

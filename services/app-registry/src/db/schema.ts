@@ -422,3 +422,8 @@ export const governanceSnapshots = appRegistrySchema.table('governance_snapshots
     }>()
     .notNull(),
 });
+
+// Cost (issue 13): imports, daily cost, quotas, increase requests and anomalies.
+export * from './cost-schema.js';
+// Discovery (issue 13): its runs, cursors, candidates and their ownership tasks.
+export * from './discovery-schema.js';

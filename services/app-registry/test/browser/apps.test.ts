@@ -31,7 +31,8 @@ import { CATALOGUE_FILE, failOnServiceStop } from '../../../../test/helpers.js';
  * edit made over someone else's is refused; an admin approves one app and rejects another; the
  * responder asks for exceptions, which the admin approves and rejects on the Exceptions page
  * (keyboard only); Governance shows the policy's failing checks per app; an import with a bad row
- * lists the row and field, then imports. Screenshots go to .dev/screenshots/.
+ * lists the row and field, then imports; an admin runs discovery over the demo sources and
+ * dismisses a flagged candidate. Screenshots go to .dev/screenshots/.
  */
 
 const HOSTILE_PURPOSE = '<img src=x onerror="window.__xss=1">Old survey tool';
@@ -478,6 +479,53 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
     expect(await row.locator('.fix').first().textContent()).toMatch(/^To do: ./);
     expect(await ada.locator('table.counts').count()).toBe(3);
     await ada.screenshot({ path: join(SCREENSHOTS, 'apps-governance.png'), fullPage: true });
+  });
+
+  it('runs discovery over the demo sources: the candidates are flagged with their suggested owner and evidence, one is dismissed', async () => {
+    // The demo's gateway log has traffic to lunch-poll.apps.example.com: an app registered with
+    // that host is matched, not a candidate. (The lunch-poll registered above has no endpoint.)
+    const lunch = await api('/apps/v1/apps', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'lunch-poll-gateway',
+        owner: { name: 'Ada Responder', contact: 'ada@example.com' },
+        team: { name: 'finance-tools', contact: '#finance-tools' },
+        runtime: 'serverless_function',
+        endpoints: [{ host: 'lunch-poll.apps.example.com' }],
+        dataClasses: ['internal'],
+        impact: 'experimental',
+        exposure: 'internal_network',
+        template: 'micro-oncall-service',
+      }),
+    });
+    expect(lunch.status, await lunch.clone().text()).toBe(201);
+    const alex = await session.signIn('Alex Admin', { path: '/apps/discovered' });
+    await alex.getByRole('heading', { level: 1, name: 'Discovered' }).waitFor();
+    await alex.getByRole('button', { name: 'Run discovery now' }).click();
+    await alex
+      .locator('#action-result')
+      .getByText(/^Discovery succeeded: 3 new candidates, 3 flagged, 0 errors\.$/)
+      .waitFor();
+    // The development environment flags at once (DISCOVERY_FLAG_AFTER_HOURS=0; 24 hours in production).
+    const lambda = alex.locator('table.discovered-table tr[data-label="invoice-ocr"]');
+    expect(await lambda.locator('.badge-flagged').count()).toBe(1);
+    expect(await lambda.textContent()).toContain('arn:aws:iam::123456789012:user/maria.lopez (created it)');
+    await lambda.getByText('2 lines (cloudtrail)').click();
+    expect(await lambda.locator('.evidence-lines li').first().textContent()).toMatch(
+      /^cloudtrail\/AWSLogs\/.*_demo\.json:1 create /,
+    );
+    const host = alex.locator('table.discovered-table tr[data-label="pricing-api.example.com"]');
+    expect(await host.textContent()).toContain('10.20.0.5 (calls it most)');
+    const report = alex.locator('.run-report').first();
+    expect(await report.locator('li[data-source="gateway"]').textContent()).toContain('1 app matched');
+    expect(await accessibilityProblems(alex)).toEqual([]);
+    await alex.screenshot({ path: join(SCREENSHOTS, 'apps-discovered.png'), fullPage: true });
+
+    await host.getByRole('textbox', { name: 'Reason' }).fill('the pricing vendor’s sandbox');
+    await host.getByRole('button', { name: 'Dismiss pricing-api.example.com' }).click();
+    await alex.locator('#action-result').getByText('pricing-api.example.com is dismissed.').waitFor();
+    expect(await alex.locator('table.discovered-table tr[data-label="pricing-api.example.com"]').count()).toBe(0);
   });
 
   it('imports a CSV: a bad row is listed with its row, line and field and nothing is imported; fixed, it imports', async () => {

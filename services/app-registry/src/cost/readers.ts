@@ -1,0 +1,385 @@
+import { pipeline } from 'node:stream/promises';
+import { InputError } from '@micro-oncall/service-kit';
+import Papa from 'papaparse';
+import { isDecimal, parseDecimal } from './money.js';
+
+/*
+ * Cost files, read as a stream (Papa Parse, the fastest of the well-kept CSV parsers here): FinOps FOCUS 1.2 CSV and the AWS Cost and Usage
+ * Report (legacy CSV, `lineItem/…` headers, one `resourceTags/user:<Key>` column per activated
+ * tag). The header is checked before any row is read: a file without a mandatory column is
+ * refused whole, naming the column. A row that is not what the specification says (a decimal
+ * that is none, a date that is none, an unknown currency code) refuses the whole file too, naming
+ * the row and the column: nothing of it is imported. Each line's cost is its billed cost
+ * (`BilledCost`; CUR `lineItem/UnblendedCost`): what the invoice says, so the costs of a period add
+ * up to the invoice. A line's day is the UTC date its charge period starts.
+ */
+
+export type CostFormat = 'focus' | 'cur';
+
+export interface CostLine {
+  /** 1-based data row (the header is row 0). */
+  row: number;
+  /** YYYY-MM-DD (UTC) the charge period starts. */
+  day: string;
+  /** Billed cost in nano-units of `currency`. */
+  cost: bigint;
+  /** ISO 4217 code. */
+  currency: string;
+  resourceId: string | null;
+  /** FOCUS ServiceCategory (CUR: from the product code, `Other` when unknown). */
+  serviceCategory: string;
+  serviceName: string | null;
+  /** The billing account (FOCUS BillingAccountId; CUR bill/PayerAccountId or the usage account). */
+  account: string;
+  /** Tag key → value (a FOCUS valueless key is `true`). */
+  tags: Record<string, string>;
+}
+
+/** A cost file refused whole (400), with what is wrong and where: `column`, and `row` for a bad value. */
+export class CostFileError extends InputError {
+  constructor(message: string, where: { column?: string; row?: number; line?: number } = {}) {
+    super(message, {
+      issues: [
+        {
+          path: [where.row !== undefined ? `row ${where.row}` : null, where.column].filter(Boolean).join(' ') || 'file',
+          message,
+        },
+      ],
+      ...where,
+    });
+  }
+}
+
+/** FOCUS 1.2 mandatory columns (not null and nullable): a file without one of them is no FOCUS file. */
+export const FOCUS_MANDATORY = [
+  'BilledCost',
+  'EffectiveCost',
+  'ListCost',
+  'ContractedCost',
+  'BillingCurrency',
+  'BillingAccountId',
+  'BillingAccountName',
+  'BillingPeriodStart',
+  'BillingPeriodEnd',
+  'ChargePeriodStart',
+  'ChargePeriodEnd',
+  'ChargeCategory',
+  'ChargeClass',
+  'ChargeDescription',
+  'ServiceCategory',
+  'ServiceName',
+  'ProviderName',
+  'PublisherName',
+  'InvoiceIssuerName',
+  'PricingQuantity',
+  'PricingUnit',
+] as const;
+
+export const FOCUS_CHARGE_CATEGORIES = ['Usage', 'Purchase', 'Tax', 'Credit', 'Adjustment'];
+export const FOCUS_SERVICE_CATEGORIES = [
+  'AI and Machine Learning',
+  'Analytics',
+  'Business Applications',
+  'Compute',
+  'Databases',
+  'Developer Tools',
+  'Multicloud',
+  'Identity',
+  'Integration',
+  'Internet of Things',
+  'Management and Governance',
+  'Media',
+  'Migration',
+  'Mobile',
+  'Networking',
+  'Security',
+  'Storage',
+  'Web',
+  'Other',
+];
+
+/** CUR (legacy CSV) columns this reader needs; the resource id and tags are optional, as AWS makes them. */
+export const CUR_MANDATORY = [
+  'lineItem/UsageStartDate',
+  'lineItem/UnblendedCost',
+  'lineItem/CurrencyCode',
+  'lineItem/LineItemType',
+  'lineItem/ProductCode',
+] as const;
+
+const CUR_TAG_PREFIX = 'resourceTags/user:';
+
+/** FOCUS ServiceCategory of common AWS product codes (CUR has none); anything else is `Other`. */
+const CUR_SERVICE_CATEGORY: Record<string, string> = {
+  AWSLambda: 'Compute',
+  AmazonEC2: 'Compute',
+  AmazonECS: 'Compute',
+  AmazonEKS: 'Compute',
+  AWSAppRunner: 'Compute',
+  AmazonS3: 'Storage',
+  AmazonEFS: 'Storage',
+  AmazonRDS: 'Databases',
+  AmazonDynamoDB: 'Databases',
+  AmazonElastiCache: 'Databases',
+  AmazonApiGateway: 'Networking',
+  AmazonCloudFront: 'Networking',
+  AmazonVPC: 'Networking',
+  AWSELB: 'Networking',
+  AmazonCloudWatch: 'Management and Governance',
+  AWSCloudTrail: 'Management and Governance',
+  AWSSecretsManager: 'Security',
+  awskms: 'Security',
+  AmazonSQS: 'Integration',
+  AmazonSNS: 'Integration',
+  AmazonKinesis: 'Analytics',
+  AmazonAthena: 'Analytics',
+  AmazonSageMaker: 'AI and Machine Learning',
+  AmazonBedrock: 'AI and Machine Learning',
+};
+
+/** The format a header says, or null when it is neither. */
+export function detectFormat(header: readonly string[]): CostFormat | null {
+  if (header.includes('BilledCost') || header.includes('ChargePeriodStart')) return 'focus';
+  if (header.some((c) => c.startsWith('lineItem/'))) return 'cur';
+  return null;
+}
+
+const DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(Z|[+-]00:?00)?$/;
+
+/** `YYYY-MM-DDTHH:mm:ssZ` (FOCUS; CUR writes the same) → the UTC day, or null when it is no such date. */
+export function dayOf(text: string): string | null {
+  // A file has few distinct times (its periods): each is checked once.
+  let day = dayCache.get(text);
+  if (day === undefined) {
+    if (dayCache.size > 10_000) dayCache.clear();
+    day = checkDay(text);
+    dayCache.set(text, day);
+  }
+  return day;
+}
+const dayCache = new Map<string, string | null>();
+
+function checkDay(text: string): string | null {
+  const m = DATETIME.exec(text.trim());
+  if (!m) return null;
+  const [, y, mo, d, h = '00', mi = '00', s = '00'] = m;
+  const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)));
+  if (
+    date.getUTCFullYear() !== Number(y) ||
+    date.getUTCMonth() !== Number(mo) - 1 ||
+    date.getUTCDate() !== Number(d) ||
+    Number(h) > 23 ||
+    Number(mi) > 59 ||
+    Number(s) > 59
+  )
+    return null;
+  return `${y}-${mo}-${d}`;
+}
+
+const CURRENCY = /^[A-Z]{3}$/;
+
+const EMPTY_TAGS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const tagsCache = new Map<string, Record<string, string> | null>();
+
+/** A FOCUS `Tags` cell: a JSON object; valueless keys (null or true) become `true`. Read once per distinct cell. */
+function focusTags(text: string): Record<string, string> | null {
+  if (text.trim() === '') return EMPTY_TAGS;
+  let tags = tagsCache.get(text);
+  if (tags === undefined) {
+    if (tagsCache.size > 10_000) tagsCache.clear();
+    tags = readTags(text);
+    if (tags) Object.freeze(tags);
+    tagsCache.set(text, tags);
+  }
+  return tags;
+}
+
+function readTags(text: string): Record<string, string> | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
+  const tags: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    tags[key] = value === null || value === true ? 'true' : typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return tags;
+}
+
+type RowReader = (cells: string[], row: number) => CostLine;
+
+function columnIndex(header: readonly string[]) {
+  const index = new Map<string, number>();
+  header.forEach((name, i) => {
+    if (index.has(name)) throw new CostFileError(`the header names column ${name} twice`, { column: name });
+    index.set(name, i);
+  });
+  return index;
+}
+
+function requireColumns(index: Map<string, number>, mandatory: readonly string[], what: string) {
+  const missing = mandatory.filter((c) => !index.has(c));
+  if (missing.length > 0) {
+    throw new CostFileError(
+      `not a ${what} file: mandatory column ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing from the header`,
+      { column: missing[0]! },
+    );
+  }
+}
+
+function cellReader(index: Map<string, number>) {
+  const cell = (cells: string[], column: string) => {
+    const i = index.get(column);
+    return i === undefined ? '' : (cells[i] ?? '');
+  };
+  const bad = (row: number, column: string, why: string, value: string): never => {
+    throw new CostFileError(`row ${row}, column ${column}: ${why} (${JSON.stringify(value.slice(0, 60))})`, {
+      row,
+      column,
+    });
+  };
+  const required = (cells: string[], row: number, column: string) => {
+    const value = cell(cells, column).trim();
+    if (value === '') bad(row, column, 'must not be empty', value);
+    return value;
+  };
+  const decimal = (cells: string[], row: number, column: string) => {
+    const value = required(cells, row, column);
+    return parseDecimal(value) ?? bad(row, column, 'not a decimal (plain or mEn, no separators)', value);
+  };
+  /** A decimal column that is checked, not summed. */
+  const checkDecimal = (cells: string[], row: number, column: string) => {
+    const value = required(cells, row, column);
+    if (!isDecimal(value)) bad(row, column, 'not a decimal (plain or mEn, no separators)', value);
+  };
+  const day = (cells: string[], row: number, column: string) => {
+    const value = required(cells, row, column);
+    return dayOf(value) ?? bad(row, column, 'not a UTC date-time (YYYY-MM-DDTHH:mm:ssZ)', value);
+  };
+  const currency = (cells: string[], row: number, column: string) => {
+    const value = required(cells, row, column);
+    return CURRENCY.test(value) ? value : bad(row, column, 'not an ISO 4217 currency code', value);
+  };
+  const optional = (cells: string[], column: string) => cell(cells, column).trim() || null;
+  return { cell, bad, required, decimal, checkDecimal, day, currency, optional };
+}
+
+function focusReader(header: readonly string[]): RowReader {
+  const index = columnIndex(header);
+  requireColumns(index, FOCUS_MANDATORY, 'FOCUS 1.2');
+  const c = cellReader(index);
+  return (cells, row) => {
+    const cost = c.decimal(cells, row, 'BilledCost');
+    for (const column of ['EffectiveCost', 'ListCost', 'ContractedCost']) c.checkDecimal(cells, row, column);
+    const day = c.day(cells, row, 'ChargePeriodStart');
+    for (const column of ['ChargePeriodEnd', 'BillingPeriodStart', 'BillingPeriodEnd']) c.day(cells, row, column);
+    const chargeCategory = c.required(cells, row, 'ChargeCategory');
+    if (!FOCUS_CHARGE_CATEGORIES.includes(chargeCategory))
+      c.bad(row, 'ChargeCategory', `not one of ${FOCUS_CHARGE_CATEGORIES.join(', ')}`, chargeCategory);
+    const serviceCategory = c.required(cells, row, 'ServiceCategory');
+    if (!FOCUS_SERVICE_CATEGORIES.includes(serviceCategory))
+      c.bad(row, 'ServiceCategory', 'not a FOCUS 1.2 service category', serviceCategory);
+    const tags = focusTags(c.cell(cells, 'Tags'));
+    if (tags === null) c.bad(row, 'Tags', 'not a JSON object', c.cell(cells, 'Tags'));
+    return {
+      row,
+      day,
+      cost,
+      currency: c.currency(cells, row, 'BillingCurrency'),
+      resourceId: c.optional(cells, 'ResourceId'),
+      serviceCategory,
+      serviceName: c.required(cells, row, 'ServiceName'),
+      account: c.required(cells, row, 'BillingAccountId'),
+      tags: tags ?? {},
+    };
+  };
+}
+
+function curReader(header: readonly string[]): RowReader {
+  const index = columnIndex(header);
+  requireColumns(index, CUR_MANDATORY, 'AWS Cost and Usage Report (CSV)');
+  const c = cellReader(index);
+  const tagColumns = header
+    .filter((name) => name.startsWith(CUR_TAG_PREFIX))
+    .map((name) => [name.slice(CUR_TAG_PREFIX.length), index.get(name)!] as const);
+  return (cells, row) => {
+    const tags: Record<string, string> = {};
+    for (const [key, i] of tagColumns) {
+      const value = (cells[i] ?? '').trim();
+      if (value !== '') tags[key] = value;
+    }
+    const product = c.required(cells, row, 'lineItem/ProductCode');
+    c.required(cells, row, 'lineItem/LineItemType');
+    return {
+      row,
+      day: c.day(cells, row, 'lineItem/UsageStartDate'),
+      cost: c.decimal(cells, row, 'lineItem/UnblendedCost'),
+      currency: c.currency(cells, row, 'lineItem/CurrencyCode'),
+      resourceId: c.optional(cells, 'lineItem/ResourceId'),
+      serviceCategory: CUR_SERVICE_CATEGORY[product] ?? 'Other',
+      serviceName: c.optional(cells, 'product/ProductName') ?? product,
+      account: c.optional(cells, 'bill/PayerAccountId') ?? c.optional(cells, 'lineItem/UsageAccountId') ?? 'aws',
+      tags,
+    };
+  };
+}
+
+/** A row reader for a header: the format given, or the one the header says. Refuses a wrong header whole. */
+export function readerFor(header: readonly string[], format?: CostFormat): { format: CostFormat; read: RowReader } {
+  const chosen = format ?? detectFormat(header);
+  if (!chosen) {
+    throw new CostFileError(
+      'unknown cost file format: the header has neither FOCUS columns (BilledCost, ChargePeriodStart, …) nor AWS CUR columns (lineItem/…)',
+      { column: header[0] ?? '' },
+    );
+  }
+  return { format: chosen, read: chosen === 'focus' ? focusReader(header) : curReader(header) };
+}
+
+/**
+ * Reads a cost file as a stream, handing each line to `onLine` (the header checked first). Throws
+ * CostFileError at the first thing wrong; the caller keeps nothing of a file that throws. A row
+ * with more or fewer cells than the header (a stray comma, an unclosed quote) is refused too.
+ */
+export async function readCostFile(
+  input: NodeJS.ReadableStream | AsyncIterable<Buffer | string>,
+  onLine: (line: CostLine) => void,
+  opts: { format?: CostFormat } = {},
+): Promise<{ format: CostFormat; rows: number }> {
+  const parser = Papa.parse(Papa.NODE_STREAM_INPUT, { skipEmptyLines: true });
+  const feeding = pipeline(input as NodeJS.ReadableStream, parser).then(
+    () => null,
+    (error: unknown) => error,
+  );
+  let reader: { format: CostFormat; read: RowReader } | null = null;
+  let columns = 0;
+  let rows = 0;
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      if (!reader) {
+        const header = record.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, '') : name).trim());
+        reader = readerFor(header, opts.format);
+        columns = header.length;
+        continue;
+      }
+      rows += 1;
+      if (record.length !== columns) {
+        throw new CostFileError(
+          `row ${rows}: ${record.length} cells where the header has ${columns} (a stray comma or an unclosed quote?)`,
+          { row: rows },
+        );
+      }
+      onLine(reader.read(record, rows));
+    }
+  } catch (error) {
+    parser.destroy();
+    throw error;
+  }
+  const failure = await feeding;
+  if (failure) throw failure;
+  if (!reader) throw new CostFileError('the file is empty: no header', {});
+  return { format: reader.format, rows };
+}

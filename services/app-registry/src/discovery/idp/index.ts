@@ -1,0 +1,74 @@
+/**
+ * Identity-provider app inventories for discovery: one listing per configured provider per run.
+ *
+ * ```ts
+ * const listing = listIdpApps(source, await loadCursor(source.name), { logger });
+ * for await (const entry of listing.sightings) isReadError(entry) ? report(entry) : match(entry);
+ * await saveCursor(source.name, listing.cursor());
+ * ```
+ * A failure of one provider is a ReadError in its own listing; the others are unaffected.
+ *
+ * NOT WIRED YET: discovery runs (../run.ts) read only the file sources. Calling these in a run
+ * needs a per-provider cursor in the database and the service's configuration (the variables
+ * `IdpEnv` names are not in env.ts until then, so that no setting exists that does nothing).
+ */
+import { type EntraSource, listEntraApps } from './entra.js';
+import { type GitHubSource, listGitHubApps } from './github.js';
+import { type GoogleSource, listGoogleApps } from './google.js';
+import type { IdpClientOptions, IdpCursor, IdpListing, IdpProvider } from './inventory.js';
+import { listOktaApps, type OktaSource } from './okta.js';
+
+export {
+  type AccessToken,
+  type EntraClientCredentials,
+  entraClientCredentials,
+  GOOGLE_DIRECTORY_SCOPE,
+  type GoogleServiceAccountKey,
+  googleServiceAccount,
+  staticToken,
+} from './access-token.js';
+export { type IdpEnv, idpSourcesFromConfig } from './config.js';
+export { type EntraSource, GRAPH_URL, listEntraApps, MICROSOFT_TENANTS } from './entra.js';
+export { GITHUB_API_URL, type GitHubSource, githubAppClientId, listGitHubApps } from './github.js';
+export { GOOGLE_ADMIN_URL, type GoogleSource, listGoogleApps } from './google.js';
+export {
+  type IdpClientOptions,
+  type IdpCursor,
+  type IdpListing,
+  type IdpProvider,
+  isReadError,
+} from './inventory.js';
+export { listOktaApps, type OktaSource } from './okta.js';
+
+/** A configured identity provider; `name` keys its cursor (e.g. `okta`, or `github:acme` for several orgs). */
+export type IdpSource = { name: string } & (
+  | ({ provider: 'okta' } & OktaSource)
+  | ({ provider: 'entra' } & EntraSource)
+  | ({ provider: 'google' } & GoogleSource)
+  | ({ provider: 'github' } & GitHubSource)
+);
+
+export function listIdpApps(source: IdpSource, cursor: IdpCursor | null, options: IdpClientOptions): IdpListing {
+  switch (source.provider) {
+    case 'okta':
+      return listOktaApps(source, cursor, options);
+    case 'entra':
+      return listEntraApps(source, cursor, options);
+    case 'google':
+      return listGoogleApps(source, cursor, options);
+    case 'github':
+      return listGitHubApps(source, cursor, options);
+  }
+}
+
+/** The cursor as stored (JSON), or null (list everything) when it is absent or not one of ours. */
+export function parseIdpCursor(value: unknown): IdpCursor | null {
+  if (value === null || typeof value !== 'object') return null;
+  const { v, seen } = value as { v?: unknown; seen?: unknown };
+  if (v !== 1 || seen === null || typeof seen !== 'object' || Array.isArray(seen)) return null;
+  const entries = Object.entries(seen as Record<string, unknown>);
+  if (!entries.every(([, version]) => typeof version === 'string')) return null;
+  return { v: 1, seen: Object.fromEntries(entries) as Record<string, string> };
+}
+
+export const IDP_PROVIDERS: readonly IdpProvider[] = ['okta', 'entra', 'google', 'github'];
