@@ -1,5 +1,16 @@
 import { entraClientCredentials, type GoogleServiceAccountKey, googleServiceAccount } from './access-token.js';
-import type { IdpSource } from './index.js';
+import type { EntraSource } from './entra.js';
+import type { GitHubSource } from './github.js';
+import type { GoogleSource } from './google.js';
+import type { OktaSource } from './okta.js';
+
+/** A configured identity provider; `name` keys its cursor (e.g. `okta`, or `github:acme` for several orgs). */
+export type IdpSource = { name: string } & (
+  | ({ provider: 'okta' } & OktaSource)
+  | ({ provider: 'entra' } & EntraSource)
+  | ({ provider: 'google' } & GoogleSource)
+  | ({ provider: 'github' } & GitHubSource)
+);
 
 /**
  * The identity providers discovery lists, from the service's configuration (env.ts; secrets

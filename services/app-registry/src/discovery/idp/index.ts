@@ -12,11 +12,12 @@
  * needs a per-provider cursor in the database and the service's configuration (the variables
  * `IdpEnv` names are not in env.ts until then, so that no setting exists that does nothing).
  */
-import { type EntraSource, listEntraApps } from './entra.js';
-import { type GitHubSource, listGitHubApps } from './github.js';
-import { type GoogleSource, listGoogleApps } from './google.js';
+import type { IdpSource } from './config.js';
+import { listEntraApps } from './entra.js';
+import { listGitHubApps } from './github.js';
+import { listGoogleApps } from './google.js';
 import type { IdpClientOptions, IdpCursor, IdpListing, IdpProvider } from './inventory.js';
-import { listOktaApps, type OktaSource } from './okta.js';
+import { listOktaApps } from './okta.js';
 
 export {
   type AccessToken,
@@ -27,7 +28,7 @@ export {
   googleServiceAccount,
   staticToken,
 } from './access-token.js';
-export { type IdpEnv, idpSourcesFromConfig } from './config.js';
+export { type IdpEnv, type IdpSource, idpSourcesFromConfig } from './config.js';
 export { type EntraSource, GRAPH_URL, listEntraApps, MICROSOFT_TENANTS } from './entra.js';
 export { GITHUB_API_URL, type GitHubSource, githubAppClientId, listGitHubApps } from './github.js';
 export { GOOGLE_ADMIN_URL, type GoogleSource, listGoogleApps } from './google.js';
@@ -39,14 +40,6 @@ export {
   isReadError,
 } from './inventory.js';
 export { listOktaApps, type OktaSource } from './okta.js';
-
-/** A configured identity provider; `name` keys its cursor (e.g. `okta`, or `github:acme` for several orgs). */
-export type IdpSource = { name: string } & (
-  | ({ provider: 'okta' } & OktaSource)
-  | ({ provider: 'entra' } & EntraSource)
-  | ({ provider: 'google' } & GoogleSource)
-  | ({ provider: 'github' } & GitHubSource)
-);
 
 export function listIdpApps(source: IdpSource, cursor: IdpCursor | null, options: IdpClientOptions): IdpListing {
   switch (source.provider) {
