@@ -21,6 +21,9 @@ env:
   - name: WEBHOOK_AUTH_FAILURES_PER_MINUTE
     value: {{ .Values.webhooks.authFailuresPerMinute | int64 | quote }}
     param: webhooks.authFailuresPerMinute
+  - name: WEBHOOK_MAX_IN_FLIGHT
+    value: {{ .Values.webhooks.maxInFlight | int64 | quote }}
+    param: webhooks.maxInFlight
   - name: IGNORED_EVENTS_RETENTION_HOURS
     value: {{ .Values.webhooks.ignoredRetentionHours | int64 | quote }}
     param: webhooks.ignoredRetentionHours

@@ -28,6 +28,12 @@ export const configSchema = baseConfigSchema.extend({
    * senders at other addresses are not affected.
    */
   WEBHOOK_AUTH_FAILURES_PER_MINUTE: envInt(60, { min: 1 }),
+  /**
+   * Webhooks in flight (admitted, not yet answered) per replica; beyond it 503 + Retry-After at
+   * once, before the body is read, instead of queueing seconds of latency. At ~1 ms of work per
+   * webhook, 256 bounds the wait behind the others to a few hundred milliseconds.
+   */
+  WEBHOOK_MAX_IN_FLIGHT: envInt(256, { min: 1, max: 100_000 }),
   /** How long accepted event ids are kept to drop replays (PagerDuty retries for 48 h). */
   DEDUP_RETENTION_HOURS: envInt(24 * 7, { min: 49 }),
   /** How long ignored webhooks are kept for inspection in ingest.ignored_events. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientAddressBucket, FailureBudget } from './limits.js';
+import { clientAddressBucket, FailureBudget, InFlightBudget } from './limits.js';
 
 describe(FailureBudget.name, () => {
   function budget(limit: number, maxKeys?: number) {
@@ -35,6 +35,31 @@ describe(FailureBudget.name, () => {
     b.fail('b');
     b.fail('c');
     expect([b.exhausted('a'), b.exhausted('b'), b.exhausted('c')]).toEqual([true, true, false]);
+  });
+});
+
+describe(InFlightBudget.name, () => {
+  it('admits up to its limit, refuses beyond it, and admits again once a place is given back', () => {
+    const budget = new InFlightBudget(2);
+    const first = budget.tryEnter();
+    const second = budget.tryEnter();
+    expect(first).toBeTypeOf('function');
+    expect(second).toBeTypeOf('function');
+    expect(budget.tryEnter()).toBeNull();
+    expect(budget.current).toBe(2);
+    first!();
+    expect(budget.current).toBe(1);
+    expect(budget.tryEnter()).toBeTypeOf('function');
+  });
+
+  it('gives a place back once, however often its leave is called (finish and close both fire)', () => {
+    const budget = new InFlightBudget(1);
+    const leave = budget.tryEnter()!;
+    leave();
+    leave();
+    expect(budget.current).toBe(0);
+    budget.tryEnter();
+    expect(budget.tryEnter()).toBeNull();
   });
 });
 

@@ -59,6 +59,39 @@ export class FailureBudget {
 }
 
 /**
+ * Admission control: at most `limit` webhooks in flight (admitted and not yet answered) per
+ * replica. Beyond it a webhook is refused at once with 503 and Retry-After, before its body is
+ * read, instead of waiting behind the others: above capacity the answer time stays bounded
+ * (the budget times the work of one webhook) rather than growing into seconds of queueing, and
+ * the provider retries it, maybe on another replica. Nothing refused was accepted, so nothing
+ * is lost.
+ */
+export class InFlightBudget {
+  readonly #limit: number;
+  #current = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  get current(): number {
+    return this.#current;
+  }
+
+  /** Takes a place when one is free; the caller gives it back with the returned function, once. */
+  tryEnter(): (() => void) | null {
+    if (this.#current >= this.#limit) return null;
+    this.#current += 1;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.#current -= 1;
+    };
+  }
+}
+
+/**
  * The bucket of a client address: IPv4 addresses (also IPv4-mapped IPv6) as they are, IPv6
  * addresses by their /64 prefix, since one host commonly holds a whole /64.
  */

@@ -1,5 +1,5 @@
 import type { Provider } from '@micro-oncall/incident-model';
-import { Counter, Histogram, type Registry } from '@micro-oncall/service-kit';
+import { Counter, Gauge, Histogram, type Registry } from '@micro-oncall/service-kit';
 
 /*
  * Every label value comes from a fixed set: a sender must not be able to create series at will.
@@ -37,6 +37,7 @@ export const REJECTION_REASONS = [
   'unsupported_media_type',
   'rate_limited',
   'address_rate_limited',
+  'overloaded',
   'dependency_unavailable',
   'internal_error',
 ] as const;
@@ -70,6 +71,11 @@ export function createIngestMetrics(registry: Registry) {
       name: 'webhook_events_rejected_total',
       help: 'Rejected webhooks by provider and reason (error code; address_rate_limited: a client address over its unauthenticated failures)',
       labelNames: ['provider', 'reason'] as const,
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: 'webhook_requests_in_flight',
+      help: 'Webhooks admitted and not yet answered (WEBHOOK_MAX_IN_FLIGHT is the most; beyond it 503 overloaded)',
       registers: [registry],
     }),
     truncatedAlerts: new Counter({

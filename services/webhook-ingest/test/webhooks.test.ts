@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IncidentEventEnvelope, incidentIdFor, topicName } from '@micro-oncall/incident-model';
@@ -13,7 +14,7 @@ import { createKafka, createLogger, type RunningService } from '@micro-oncall/se
 import { createTestDatabase, freePort, uniqueNamespace } from '@micro-oncall/test-kit';
 import pg from 'pg';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { service } from '../src/service.js';
 
 // kafkajs is service-kit's dependency, reached through createKafka rather than imported here.
@@ -488,6 +489,95 @@ describe('a replica with only PagerDuty configured and a small rate limit', () =
     expect(
       await metric(limited.url, 'webhook_events_rejected_total', { provider: 'pagerduty', reason: 'rate_limited' }),
     ).toBe(1);
+  });
+});
+
+describe('a replica at its limit of webhooks in flight', () => {
+  const BUDGET = 2;
+  let busy: RunningService;
+  beforeAll(async () => {
+    busy = await service.run(
+      service.loadConfig({
+        ...baseEnv(),
+        PAGERDUTY_WEBHOOK_SECRETS: secrets.pagerduty,
+        WEBHOOK_MAX_IN_FLIGHT: String(BUDGET),
+        KAFKA_CREATE_TOPICS: 'false',
+      }),
+    );
+  });
+  afterAll(async () => {
+    for (const req of opened) req.destroy();
+    await busy?.stop();
+  });
+
+  const inFlight = () => metric(busy.url, 'webhook_requests_in_flight', {});
+  /** Every held request, so that a failed test does not keep the replica from stopping. */
+  const opened: ReturnType<typeof httpRequest>[] = [];
+
+  /**
+   * A signed webhook whose headers and first half of the body are sent at once; the rest only
+   * when `finish` is called. Until then the server holds it in flight, reading its body.
+   */
+  function heldWebhook(incidentId: string) {
+    const raw = Buffer.from(JSON.stringify(pagerDutyIncidentEvent({ incidentId })));
+    const url = new URL('/v1/webhooks/pagerduty', busy.url);
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'content-length': String(raw.length),
+        'x-pagerduty-signature': sign(raw),
+      },
+    });
+    opened.push(req);
+    const answer = new Promise<{ status: number; body: { status?: string } }>((resolve, reject) => {
+      req.once('error', reject);
+      req.once('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.once('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }),
+        );
+      });
+    });
+    const half = Math.floor(raw.length / 2);
+    req.write(raw.subarray(0, half));
+    req.flushHeaders();
+    return { answer, finish: () => req.end(raw.subarray(half)), abandon: () => req.destroy() };
+  }
+
+  it('answers 503 overloaded with Retry-After at once beyond WEBHOOK_MAX_IN_FLIGHT, and accepts again when a place frees', async () => {
+    const held = [heldWebhook('PINGESTBUSY0'), heldWebhook('PINGESTBUSY1')];
+    await vi.waitFor(async () => expect(await inFlight()).toBe(BUDGET), { timeout: 15_000, interval: 50 });
+
+    await expectNothingStored(async () => {
+      const res = await postPagerDuty(pagerDutyIncidentEvent({ incidentId: 'PINGESTBUSY2' }), {}, busy.url);
+      expect(res.status).toBe(503);
+      expect(res.body.error).toMatchObject({ code: 'overloaded' });
+      expect(res.headers.get('retry-after')).toBe('1');
+    });
+    expect(
+      await metric(busy.url, 'webhook_events_rejected_total', { provider: 'pagerduty', reason: 'overloaded' }),
+    ).toBe(1);
+
+    // The held webhooks were admitted: they complete and are accepted, nothing is lost.
+    for (const h of held) h.finish();
+    for (const h of held) expect(await h.answer).toMatchObject({ status: 202, body: { status: 'accepted' } });
+    await vi.waitFor(async () => expect(await inFlight()).toBe(0), { timeout: 15_000, interval: 50 });
+
+    // The refused one, retried by its sender, is accepted now that there is room.
+    const retried = await postPagerDuty(pagerDutyIncidentEvent({ incidentId: 'PINGESTBUSY2' }), {}, busy.url);
+    expect(retried.status).toBe(202);
+  });
+
+  it('frees the place of a sender that goes away in the middle of its body', async () => {
+    const gone = heldWebhook('PINGESTBUSY3');
+    gone.answer.catch(() => undefined); // the socket error of our own abandon
+    await vi.waitFor(async () => expect(await inFlight()).toBe(1), { timeout: 15_000, interval: 50 });
+    await expectNothingStored(async () => {
+      gone.abandon();
+      await vi.waitFor(async () => expect(await inFlight()).toBe(0), { timeout: 15_000, interval: 50 });
+    });
   });
 });
 

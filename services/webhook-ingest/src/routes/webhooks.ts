@@ -17,6 +17,7 @@ import {
   isTransientDbError,
   type Logger,
   NotFoundError,
+  OverloadedError,
   RateLimitedError,
   rateLimit,
   toServiceError,
@@ -26,7 +27,7 @@ import express, { type ErrorRequestHandler, type Request, Router } from 'express
 import type pg from 'pg';
 import { matchAuthorizationHeader, type SharedCredential } from '../credentials.js';
 import type { Config } from '../env.js';
-import { clientAddressBucket, FailureBudget } from '../limits.js';
+import { clientAddressBucket, FailureBudget, InFlightBudget } from '../limits.js';
 import { type IngestMetrics, ignoredEventTypeLabel, rejectionReasonLabel } from '../metrics.js';
 
 export interface WebhookRouterDeps {
@@ -109,8 +110,8 @@ function parseJson(raw: Buffer): unknown {
 }
 
 /**
- * POST /v1/webhooks/{pagerduty,opsgenie,alertmanager}. Checks in order of cost: the client
- * address's budget of unauthenticated failures, content type, size (while reading), the
+ * POST /v1/webhooks/{pagerduty,opsgenie,alertmanager}. Checks in order of cost: the replica's
+ * in-flight budget (503 overloaded beyond WEBHOOK_MAX_IN_FLIGHT), the client address's budget of unauthenticated failures, content type, size (while reading), the
  * credential over the raw bytes, then the rate limit of that credential, JSON, schema. Junk
  * therefore only ever uses up its own address's budget: it cannot make a genuine sender's
  * deliveries answer 429. 202 only once Kafka acknowledged every new event; 503 + Retry-After
@@ -124,6 +125,7 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
       deps.logger.warn({ provider: name }, 'no webhook credential configured: endpoint disabled');
   }
   const failures = new FailureBudget({ limit: deps.config.WEBHOOK_AUTH_FAILURES_PER_MINUTE, windowMs: 60_000 });
+  const inFlight = new InFlightBudget(deps.config.WEBHOOK_MAX_IN_FLIGHT);
   /** Per request past the address check: its address bucket, and its credential once authenticated. */
   const admitted = new WeakMap<Request, { client: string; credential?: string }>();
 
@@ -135,6 +137,19 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
       if (!endpoint) return next(new NotFoundError(`unknown webhook provider '${provider}'`));
       if (!endpoint.authenticate)
         return next(new NotFoundError(`the ${provider} webhook is not configured on this server`));
+      next();
+    },
+    (_req, res, next) => {
+      const leave = inFlight.tryEnter();
+      if (!leave) {
+        return next(new OverloadedError('this replica is at its limit of webhooks in flight: retry in a second', 1));
+      }
+      deps.metrics.inFlight.set(inFlight.current);
+      // 'close' comes after the answer is sent and also when the client goes away first.
+      res.once('close', () => {
+        leave();
+        deps.metrics.inFlight.set(inFlight.current);
+      });
       next();
     },
     (req, _res, next) => {
