@@ -11,6 +11,8 @@
  *   npm run bench -- --wait-quiet=600   wait up to 600 s in all (default 300) for a quiet machine
  *   npm run bench -- --only=status-mapper-polling   the set-up and the named scenario(s) only (comma-separated)
  *   npm run bench -- --status-minutes=5  measure one status-mapper replica for 5 whole minutes (default 2)
+ *   npm run bench -- --only=app-registry-discovery,app-registry-cost   app-registry's discovery run over
+ *                            10 million log lines and cost import of 1 million FOCUS rows (--quick: a tenth)
  *
  * Every load goes to 127.0.0.1, is bounded in requests and time, and ends by itself. Ctrl-C or
  * an error stops exactly the processes this run started, by their PIDs.
@@ -31,6 +33,8 @@ import {
 import { children } from '../bench/lib/procs.js';
 import type { Targets } from '../bench/lib/report.js';
 import { composeReport } from '../bench/lib/run-report.js';
+import { appRegistryCost } from '../bench/scenarios/app-registry-cost.js';
+import { appRegistryDiscovery } from '../bench/scenarios/app-registry-discovery.js';
 import { appRegistryScale } from '../bench/scenarios/app-registry-scale.js';
 import { busCeiling } from '../bench/scenarios/bus-ceiling.js';
 import { consumer } from '../bench/scenarios/consumer.js';
@@ -109,6 +113,9 @@ const TARGETS: Targets = {
   statusMapperCadence: 0.9,
   appRegistryListP99Ms: 100,
   appRegistrySweepS: 60,
+  discoveryRunS: 600,
+  discoveryRssBytes: 300e6,
+  costImportS: 60,
 };
 
 /** In order: each later scenario may read what an earlier one measured (e.g. the HTTP ceiling). */
@@ -121,6 +128,8 @@ const ALL: Record<string, Scenario> = {
   consumer,
   'status-mapper-polling': statusMapperPolling,
   'app-registry-scale': appRegistryScale,
+  'app-registry-discovery': appRegistryDiscovery,
+  'app-registry-cost': appRegistryCost,
 };
 const only = onlyArg?.split('=')[1]?.split(',').filter(Boolean);
 for (const name of only ?? []) {

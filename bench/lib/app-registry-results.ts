@@ -55,3 +55,44 @@ export interface AppRegistryResults {
   /** The same, in the list phase and in the sweeps (absent in runs made before it was recorded). */
   rssPeakByPhase?: { list: number; sweep: number };
 }
+
+/** What the discovery scenario measured (bench/scenarios/app-registry-discovery.ts). */
+export interface DiscoveryResults {
+  /** Lines generated (CloudTrail: records), by source, and the files and their gzipped bytes. */
+  generated: { lines: Record<string, number>; files: number; bytes: number; seconds: number };
+  registeredApps: number;
+  /** From POST /apps/v1/discovery/runs to the run seen finished (polled every 250 ms). */
+  seconds: number;
+  /** The run's own startedAt → finishedAt. */
+  runSeconds: number;
+  status: string;
+  totals: {
+    linesRead: number;
+    sightings: number;
+    appsMatched: number;
+    newCandidates: number;
+    flagged: number;
+    errors: number;
+  };
+  /** The run's report per source. */
+  sources: { source: string; files: number; linesRead: number; sightings: number; errors: number }[];
+  linesPerS: number;
+  /** Peak RSS of app-registry (the process that reads) during the run, and right after start. */
+  rssPeakBytes: number;
+  rssIdleBytes: number;
+  cores: Cores;
+}
+
+/** What the cost import scenario measured (bench/scenarios/app-registry-cost.ts). */
+export interface CostImportResults {
+  generated: { rows: number; bytes: number; days: number; seconds: number; totalCents: number };
+  registeredApps: number;
+  /** From the first byte of POST /apps/v1/cost/imports to its 201. */
+  seconds: number;
+  rowsPerS: number;
+  /** What the service answered. */
+  result: { rows: number; dailyRows: number; total: string; untagged: string; attributed: Record<string, number> };
+  rssPeakBytes: number;
+  rssIdleBytes: number;
+  cores: Cores;
+}

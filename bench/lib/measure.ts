@@ -102,6 +102,18 @@ export async function waitForQuiet(ctx: BenchContext, what: string): Promise<voi
   }
 }
 
+/** waitForQuiet, spending at most `maxS` of the run's waiting budget here. */
+export async function quietBriefly(ctx: BenchContext, what: string, maxS: number): Promise<void> {
+  const budget = ctx.quietBudgetS;
+  ctx.quietBudgetS = Math.min(budget, maxS);
+  const before = ctx.quietBudgetS;
+  try {
+    await waitForQuiet(ctx, what);
+  } finally {
+    ctx.quietBudgetS = budget - (before - ctx.quietBudgetS);
+  }
+}
+
 /**
  * Runs a measurement on a quiet machine: waits for quiet first and, when other processes still
  * took more than BACKGROUND_LIMIT cores during it, measures again (at most maxAttempts times,

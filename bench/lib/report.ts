@@ -1,4 +1,4 @@
-import type { AppRegistryResults } from './app-registry-results.js';
+import type { AppRegistryResults, CostImportResults, DiscoveryResults } from './app-registry-results.js';
 import type { BusResult } from './bus.js';
 import type { LoadResult } from './load.js';
 import type { ProfileSummary } from './profile.js';
@@ -54,6 +54,8 @@ export interface BenchResults {
   consumerProfile?: { eventsPerS: number; summary: ProfileSummary };
   statusMapper?: StatusMapperResults;
   appRegistry?: AppRegistryResults;
+  discovery?: DiscoveryResults;
+  costImport?: CostImportResults;
   rssPeakBytes: Record<string, number>;
   /** RSS right after each service answered /health/ready, before any load. */
   rssIdleBytes: Record<string, number>;
@@ -77,6 +79,12 @@ export interface Targets {
   appRegistryListP99Ms: number;
   /** app-registry: one lifecycle sweep over 250,000 apps, s. */
   appRegistrySweepS: number;
+  /** app-registry: one discovery run over 10 million log lines, s. */
+  discoveryRunS: number;
+  /** app-registry: peak RSS while it runs discovery (bounded memory), bytes. */
+  discoveryRssBytes: number;
+  /** app-registry: importing 1 million FOCUS rows, s. */
+  costImportS: number;
 }
 
 export interface Verdict {

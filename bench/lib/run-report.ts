@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { KAFKA_VERSION, REPO_ROOT } from '@micro-oncall/test-kit';
+import { appRegistryDataMethod, appRegistryDataSection, appRegistryDataVerdicts } from './app-registry-data-report.js';
 import { appRegistryMethod, appRegistrySection, appRegistryVerdicts } from './app-registry-report.js';
 import type { BenchContext } from './context.js';
 import {
@@ -60,6 +61,7 @@ export function composeReport(ctx: BenchContext): RunReport {
     ...evaluate(results, ctx.targets),
     ...statusMapperVerdicts(results.statusMapper, ctx.targets),
     ...appRegistryVerdicts(results.appRegistry, ctx.targets),
+    ...appRegistryDataVerdicts(results.discovery, results.costImport, ctx.targets),
   ];
   const machine = {
     cores: CORES,
@@ -91,6 +93,7 @@ export function composeReport(ctx: BenchContext): RunReport {
     'Peak RSS: VmRSS from /proc/<pid>/status every 250 ms per service process (the profiled run excluded). CPU split: utime+stime per process (and its children) from /proc over each measured window; "other" is machine busy time not accounted to this run (other processes).',
     ...statusMapperMethod(results.statusMapper),
     ...appRegistryMethod(results.appRegistry),
+    ...appRegistryDataMethod(results.discovery, results.costImport),
     `Disturbance: before each measurement the run waits (bounded) until processes outside it use less than ${BACKGROUND_LIMIT} cores, and repeats a measurement that was disturbed (at most ${settings.maxAttempts} times), keeping the least disturbed attempt; figures measured with more background load are marked.`,
   ];
   const report = {
@@ -134,6 +137,7 @@ export function composeReport(ctx: BenchContext): RunReport {
     coresTable(results, CORES),
     ...statusMapperSection(results.statusMapper, `${CORES} shared cores`),
     ...appRegistrySection(results.appRegistry, `${CORES} shared cores`, ctx.targets),
+    ...appRegistryDataSection(results.discovery, results.costImport, `${CORES} shared cores`),
     ...(results.profile
       ? [
           '',

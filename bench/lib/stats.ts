@@ -55,3 +55,15 @@ export class Samples {
 
 /** CPU cores used over a window, by process (or `other` for the rest of the machine). */
 export type Cores = Record<string, number>;
+
+/** mulberry32: a small, fast, seeded PRNG (the same sequence on every run and machine). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -7,6 +7,7 @@
  * request each page receives.
  */
 import { type FakeStatuspage, type FakeStatuspageComponent, startFakeStatuspage } from '@micro-oncall/test-kit';
+import { prng } from './stats.js';
 
 /**
  * How a page answers. `conditional`: 304 to a matching If-None-Match / If-Modified-Since;
@@ -60,18 +61,6 @@ export interface StatuspageFarm {
   /** Whether a page answered 200 to a request made after the flip (so the change could be seen). */
   observed(flip: Flip): boolean;
   stop(): Promise<void>;
-}
-
-/** mulberry32: the same pages, sizes and behaviours on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SERVICES = [

@@ -15,7 +15,7 @@ import { say } from '../../scripts/lib/console.js';
 import { idleSweepStatement, listStatement } from '../../services/app-registry/src/index.js';
 import type { AppRegistryResults, ListKindResult } from '../lib/app-registry-results.js';
 import { type BenchContext, running, type Scenario } from '../lib/context.js';
-import { cpuWindow, fmtCores, waitForQuiet } from '../lib/measure.js';
+import { cpuWindow, fmtCores, quietBriefly } from '../lib/measure.js';
 import { type ServiceChild, startServiceChild } from '../lib/services.js';
 import { fmtInt, fmtMs, Samples, summarise } from '../lib/stats.js';
 
@@ -328,21 +328,25 @@ select
 from f`;
 
 /**
- * Writes the scenario's APPS apps into app-registry's (migrated, empty) table at `databaseUrl`,
- * then VACUUM ANALYZE. Exported so that a query plan can be studied on the same data.
+ * Writes `apps` apps (default the scenario's APPS) into app-registry's (migrated, empty) table at
+ * `databaseUrl`, then VACUUM ANALYZE. Exported so that a query plan can be studied on the same
+ * data, and for the discovery and cost scenarios' registered apps.
  */
-export async function seedApps(databaseUrl: string): Promise<{ seedS: number; analyzeS: number }> {
+export async function seedApps(databaseUrl: string, apps = APPS): Promise<{ seedS: number; analyzeS: number }> {
   const seedFrom = performance.now();
   const now = new Date().toISOString();
-  for (let from = 1; from <= APPS; from += CHUNK) {
-    await sqlAs(databaseUrl, SEED_SQL, [from, Math.min(APPS, from + CHUNK - 1), now]);
+  for (let from = 1; from <= apps; from += CHUNK) {
+    await sqlAs(databaseUrl, SEED_SQL, [from, Math.min(apps, from + CHUNK - 1), now]);
     say.info(
-      `seeded ${fmtInt(Math.min(APPS, from + CHUNK - 1))} apps (${((performance.now() - seedFrom) / 1000).toFixed(1)} s)`,
+      `seeded ${fmtInt(Math.min(apps, from + CHUNK - 1))} apps (${((performance.now() - seedFrom) / 1000).toFixed(1)} s)`,
     );
   }
   const seedS = (performance.now() - seedFrom) / 1000;
   const analyzeFrom = performance.now();
-  await sqlAs(databaseUrl, 'vacuum analyze app_registry.apps');
+  // The word index's table too (its 3.7 million rows come from the inserts' triggers): never
+  // vacuumed, it has no visibility map, so an index-only scan of it reads table pages as well,
+  // and autovacuum would be vacuuming it during the measurements instead of before them.
+  await sqlAs(databaseUrl, 'vacuum analyze app_registry.apps, app_registry.app_words');
   return { seedS, analyzeS: (performance.now() - analyzeFrom) / 1000 };
 }
 
@@ -359,7 +363,7 @@ where lifecycle_exempt_until is null or lifecycle_exempt_until <= now()`;
 
 // --- The list queries.
 
-interface Kind {
+export interface Kind {
   kind: string;
   query: string;
   /** A fresh instance of the query (varying its team, owner, word or cursor). */
@@ -369,7 +373,7 @@ interface Kind {
 const cursorOf = (s: string, o: 'asc' | 'desc', v: string, id: string) =>
   Buffer.from(JSON.stringify({ s, o, v, id })).toString('base64url');
 
-async function deepCursors(databaseUrl: string): Promise<{ byName: string[]; activeByActivity: string[] }> {
+export async function deepCursors(databaseUrl: string): Promise<{ byName: string[]; activeByActivity: string[] }> {
   const rows = (n: number) =>
     Array.from({ length: 20 }, () => 150_000 + Math.floor(Math.random() * 90_000)).filter((x) => x < n);
   const byName = await sqlAs(
@@ -393,7 +397,7 @@ async function deepCursors(databaseUrl: string): Promise<{ byName: string[]; act
   };
 }
 
-async function owners(databaseUrl: string): Promise<string[]> {
+export async function owners(databaseUrl: string): Promise<string[]> {
   const res = await sqlAs(
     databaseUrl,
     `select owner_contact from app_registry.apps where owner_contact is not null and state <> 'purged'
@@ -402,7 +406,7 @@ async function owners(databaseUrl: string): Promise<string[]> {
   return res.rows.map((r: { owner_contact: string }) => r.owner_contact);
 }
 
-function kinds(cursors: { byName: string[]; activeByActivity: string[] }, contacts: string[]): Kind[] {
+export function kinds(cursors: { byName: string[]; activeByActivity: string[] }, contacts: string[]): Kind[] {
   return [
     { kind: 'first page', query: '(every state but purged, by name)', params: () => ({}) },
     { kind: 'state', query: 'state=active', params: () => ({ state: 'active' }) },
@@ -441,7 +445,7 @@ function kinds(cursors: { byName: string[]; activeByActivity: string[] }, contac
 }
 
 /** A bounded closed loop: `connections` requests in flight, a new one as soon as one is answered. */
-async function closedLoop(
+export async function closedLoop(
   url: string,
   token: string,
   kind: Kind,
@@ -564,18 +568,6 @@ async function sweepOnce(
   }
 }
 
-/** waitForQuiet, but at most QUIET_WAIT_S of the run's budget here. */
-async function quietBriefly(ctx: BenchContext, what: string) {
-  const budget = ctx.quietBudgetS;
-  ctx.quietBudgetS = Math.min(budget, QUIET_WAIT_S);
-  const before = ctx.quietBudgetS;
-  try {
-    await waitForQuiet(ctx, what);
-  } finally {
-    ctx.quietBudgetS = budget - (before - ctx.quietBudgetS);
-  }
-}
-
 export const appRegistryScale: Scenario = {
   usesPayloads: false,
   title: (ctx) => `app-registry: list and filter, and the lifecycle sweep, at ${fmtInt(APPS)} apps ${ctx.tag}`,
@@ -625,7 +617,7 @@ export const appRegistryScale: Scenario = {
       // --- List and filter, through the API.
       const rssEnd = ctx.sampler.window('app-registry');
       const rssListEnd = ctx.sampler.window('app-registry');
-      await quietBriefly(ctx, 'app-registry list and filter');
+      await quietBriefly(ctx, 'app-registry list and filter', QUIET_WAIT_S);
       const listCpu = cpuWindow(ctx, { 'app-registry': svc.child });
       const measured: Omit<ListKindResult, 'plan'>[] = [];
       for (const kind of list) {
@@ -664,7 +656,7 @@ export const appRegistryScale: Scenario = {
           .map(([k, v]) => `${k} ${fmtInt(v)}`)
           .join(', ')}; ${heldBefore} held`,
       );
-      await quietBriefly(ctx, 'app-registry lifecycle sweep');
+      await quietBriefly(ctx, 'app-registry lifecycle sweep', QUIET_WAIT_S);
       const rssSweepEnd = ctx.sampler.window('app-registry');
       const sweepCpu = cpuWindow(ctx, { 'app-registry': svc.child });
       const first = await sweepOnce(ctx, svc, databaseUrl, admin);

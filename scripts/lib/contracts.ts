@@ -4,6 +4,7 @@ import {
   incidentActionEnvelope,
   incidentEventEnvelope,
   normalisePagerDuty,
+  RAW_TOPIC_CONTRACTS,
 } from '@micro-oncall/incident-model';
 import { drillRunEvent, pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import { listServices } from './services.js';
@@ -13,7 +14,7 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 /**
  * Every generated contract file: repository path → content. Deterministic (fixed example times).
  * One OpenAPI document per service that declares one in its descriptor; one JSON Schema and one
- * example per topic contract.
+ * example per topic contract; one Markdown page per raw topic (log lines other systems write).
  */
 export async function contractFiles(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
@@ -105,5 +106,29 @@ export async function contractFiles(): Promise<Map<string, string>> {
       throw new Error(`no example message for topic ${kind}: add one in scripts/lib/contracts.ts`);
     files.set(`docs/events/${kind}.v1.example.json`, json(examples[kind]));
   }
+  for (const [kind, contract] of Object.entries(RAW_TOPIC_CONTRACTS)) {
+    files.set(`docs/events/${kind}.v1.md`, rawTopicPage(kind, contract));
+  }
   return files;
+}
+
+/** A raw topic's page for its producers: what a message holds, its key and headers. */
+function rawTopicPage(kind: string, contract: (typeof RAW_TOPIC_CONTRACTS)[keyof typeof RAW_TOPIC_CONTRACTS]): string {
+  const headers = Object.entries(contract.headers).map(([name, what]) => `| \`${name}\` | ${what} |`);
+  return [
+    `# \`oncall.${kind}.v1\` (raw messages)`,
+    '',
+    'Generated from `packages/incident-model/src/topics.ts` by `node_modules/.bin/tsx scripts/contracts.ts`.',
+    '',
+    contract.summary,
+    '',
+    `- Read by: ${contract.consumer}.`,
+    `- Value: ${contract.value}`,
+    `- Key: ${contract.key}`,
+    '',
+    '| header | meaning |',
+    '| --- | --- |',
+    ...headers,
+    '',
+  ].join('\n');
 }

@@ -128,6 +128,60 @@ env:
     value: /var/lib/app-registry/discovery
     param: discovery.sources.existingClaim
   {{- end }}
+  - name: DISCOVERY_STREAM_ENABLED
+    value: {{ .Values.discovery.stream.enabled | quote }}
+    param: discovery.stream.enabled
+  {{- $idp := .Values.discovery.identityProviders }}
+  {{- with $idp.okta.url }}
+  - name: DISCOVERY_OKTA_URL
+    value: {{ . | quote }}
+    param: discovery.identityProviders.okta.url
+  {{- end }}
+  {{- if $idp.entra.tenantId }}
+  - name: DISCOVERY_ENTRA_TENANT_ID
+    value: {{ $idp.entra.tenantId | quote }}
+    param: discovery.identityProviders.entra.tenantId
+  {{- end }}
+  {{- with $idp.entra.clientId }}
+  - name: DISCOVERY_ENTRA_CLIENT_ID
+    value: {{ . | quote }}
+    param: discovery.identityProviders.entra.clientId
+  {{- end }}
+  {{- with $idp.entra.graphUrl }}
+  - name: DISCOVERY_ENTRA_GRAPH_URL
+    value: {{ . | quote }}
+    param: discovery.identityProviders.entra.graphUrl
+  {{- end }}
+  {{- with $idp.entra.authorityUrl }}
+  - name: DISCOVERY_ENTRA_AUTHORITY_URL
+    value: {{ . | quote }}
+    param: discovery.identityProviders.entra.authorityUrl
+  {{- end }}
+  {{- with $idp.google.adminSubject }}
+  - name: DISCOVERY_GOOGLE_ADMIN_SUBJECT
+    value: {{ . | quote }}
+    param: discovery.identityProviders.google.adminSubject
+  {{- end }}
+  {{- with $idp.google.userKeys }}
+  - name: DISCOVERY_GOOGLE_USER_KEYS
+    value: {{ join "," . | quote }}
+    param: discovery.identityProviders.google.userKeys
+  {{- end }}
+  {{- with $idp.google.url }}
+  - name: DISCOVERY_GOOGLE_URL
+    value: {{ . | quote }}
+    param: discovery.identityProviders.google.url
+  {{- end }}
+  {{- with $idp.github.orgs }}
+  - name: DISCOVERY_GITHUB_ORGS
+    value: {{ join "," . | quote }}
+    param: discovery.identityProviders.github.orgs
+  {{- end }}
+  {{- with $idp.github.apiUrl }}
+  - name: DISCOVERY_GITHUB_API_URL
+    value: {{ . | quote }}
+    param: discovery.identityProviders.github.apiUrl
+  {{- end }}
   {{- with .Values.notifications.publicUrl }}
   - name: PUBLIC_URL
     value: {{ . | quote }}
@@ -171,6 +225,31 @@ env:
   - name: APP_INFO_REFRESH_SECONDS
     value: {{ .Values.appInfo.refreshSeconds | quote }}
     param: appInfo.refreshSeconds
+  {{- $cost := .Values.cost }}
+  - name: COST_APP_TAGS
+    value: {{ join "," $cost.appTagKeys | quote }}
+    param: cost.appTagKeys
+  - name: COST_IMPORT_MAX_MB
+    value: {{ $cost.importMaxMb | quote }}
+    param: cost.importMaxMb
+  - name: COST_IMPORT_MEMORY_ROWS
+    value: {{ $cost.importMemoryRows | int | quote }}
+    param: cost.importMemoryRows
+  - name: COST_REPORT_CRON
+    value: {{ $cost.reportSchedule | quote }}
+    param: cost.reportSchedule
+  - name: COST_ANOMALY_WINDOW_DAYS
+    value: {{ $cost.anomaly.windowDays | quote }}
+    param: cost.anomaly.windowDays
+  - name: COST_ANOMALY_MIN_HISTORY_DAYS
+    value: {{ $cost.anomaly.minHistoryDays | quote }}
+    param: cost.anomaly.minHistoryDays
+  - name: COST_ANOMALY_THRESHOLD
+    value: {{ $cost.anomaly.threshold | quote }}
+    param: cost.anomaly.threshold
+  - name: COST_ANOMALY_MIN_INCREASE
+    value: {{ $cost.anomaly.minIncrease | quote }}
+    param: cost.anomaly.minIncrease
 secretFiles:
   - env: SLACK_WEBHOOK_URL_FILE
     file: slack-webhook-url
@@ -188,6 +267,22 @@ secretFiles:
     file: smtp-password
     secret: {{ .Values.notifications.email.password | toJson }}
     param: notifications.email.password
+  - env: DISCOVERY_OKTA_TOKEN_FILE
+    file: discovery-okta-token
+    secret: {{ .Values.discovery.identityProviders.okta.token | toJson }}
+    param: discovery.identityProviders.okta.token
+  - env: DISCOVERY_ENTRA_CLIENT_SECRET_FILE
+    file: discovery-entra-client-secret
+    secret: {{ .Values.discovery.identityProviders.entra.clientSecret | toJson }}
+    param: discovery.identityProviders.entra.clientSecret
+  - env: DISCOVERY_GOOGLE_SERVICE_ACCOUNT_KEY_FILE
+    file: discovery-google-service-account-key
+    secret: {{ .Values.discovery.identityProviders.google.serviceAccountKey | toJson }}
+    param: discovery.identityProviders.google.serviceAccountKey
+  - env: DISCOVERY_GITHUB_TOKEN_FILE
+    file: discovery-github-token
+    secret: {{ .Values.discovery.identityProviders.github.token | toJson }}
+    param: discovery.identityProviders.github.token
 volumes:
   - name: policies
     configMap:

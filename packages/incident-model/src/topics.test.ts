@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dlqTopicName, TOPIC_KINDS, topicName } from './topics.js';
+import { dlqTopicName, RAW_TOPIC_KINDS, TOPIC_KINDS, topicName } from './topics.js';
 
 describe(topicName.name, () => {
   it('names every topic oncall.<kind>.v1 by default', () => {
@@ -10,6 +10,11 @@ describe(topicName.name, () => {
       'oncall.drills.v1',
       'oncall.app-registry.v1',
     ]);
+  });
+
+  it('names raw topics (log lines other systems write) the same way', () => {
+    expect(RAW_TOPIC_KINDS.map((kind) => topicName(kind))).toEqual(['oncall.discovery-lines.v1']);
+    expect(topicName('discovery-lines', 'staging.oncall-2')).toBe('staging.oncall-2.discovery-lines.v1');
   });
 
   it('uses a configured namespace', () => {

@@ -4,6 +4,7 @@ import {
   type EventEnvelope,
   type EventKind,
   envelopeFor,
+  type RawTopicKind,
   TOPIC_CONTRACTS,
   topicName,
 } from '@micro-oncall/incident-model';
@@ -46,8 +47,8 @@ export interface PublishOptions {
 }
 
 export interface Topics {
-  /** `<namespace>.<kind>.v1` */
-  name(kind: EventKind): string;
+  /** `<namespace>.<kind>.v1`, for event topics and raw topics alike. */
+  name(kind: EventKind | RawTopicKind): string;
 }
 
 export function topicsFor(namespace: string): Topics {
@@ -223,31 +224,43 @@ export function typedBatchHandler<K extends EventKind>(
     }
     if (valid.length === 0) return { rejected };
     const traceparents = valid.map((v) => v.envelope.traceparent ?? v.message.headers.traceparent);
-    const parent = contextFromTraceparent(traceparents[0]);
-    const links: Link[] = traceparents.slice(1).flatMap((tp) => {
-      const span = tp ? trace.getSpanContext(contextFromTraceparent(tp)) : undefined;
-      return span ? [{ context: span }] : [];
-    });
-    const span = tracer().startSpan(
-      `${valid[0]!.message.topic} process`,
-      {
-        kind: SpanKind.CONSUMER,
-        links,
-        attributes: { 'messaging.system': 'kafka', 'messaging.batch.message_count': valid.length },
-      },
-      parent,
-    );
-    try {
-      const result = await context.with(trace.setSpan(parent, span), () => handler(valid));
-      return { rejected: [...rejected, ...result.rejected] };
-    } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: 2 });
-      throw error;
-    } finally {
-      span.end();
-    }
+    const result = await inConsumerSpan(valid[0]!.message.topic, traceparents, () => handler(valid));
+    return { rejected: [...rejected, ...result.rejected] };
   };
+}
+
+/**
+ * Runs a chunk's handler in a consumer span whose parent is the first message's producer context
+ * (`traceparent`), linked to every other message's, so a trace continues across Kafka.
+ */
+async function inConsumerSpan<R>(
+  topic: string,
+  traceparents: (string | undefined)[],
+  handle: () => Promise<R>,
+): Promise<R> {
+  const parent = contextFromTraceparent(traceparents[0]);
+  const links: Link[] = traceparents.slice(1).flatMap((tp) => {
+    const span = tp ? trace.getSpanContext(contextFromTraceparent(tp)) : undefined;
+    return span ? [{ context: span }] : [];
+  });
+  const span = tracer().startSpan(
+    `${topic} process`,
+    {
+      kind: SpanKind.CONSUMER,
+      links,
+      attributes: { 'messaging.system': 'kafka', 'messaging.batch.message_count': traceparents.length },
+    },
+    parent,
+  );
+  try {
+    return await context.with(trace.setSpan(parent, span), handle);
+  } catch (error) {
+    span.recordException(error as Error);
+    span.setStatus({ code: 2 });
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 export interface ConsumeOptions<K extends EventKind> {
@@ -278,14 +291,70 @@ export function consumeEvents<K extends EventKind>(opts: ConsumeOptions<K>): Com
     help: `${opts.kind} messages sent to the dead-letter topic`,
     registers: [opts.registry],
   });
+  return runGroup(opts, {
+    id: `${opts.kind}-consumer`,
+    topic: opts.topics.name(opts.kind),
+    handler: typedBatchHandler(opts.kind, opts.handler, metrics),
+    applied: (n) => applied.inc(n),
+    deadLettered: (n) => deadLettered.inc(n),
+  });
+}
+
+/**
+ * One chunk of raw messages (in partition order, all of one partition), each with its topic,
+ * partition, offset, key, headers and value bytes untouched. Resolve once their effect is
+ * committed: the offsets are then committed, and a redelivery (a rebalance, a restart before the
+ * commit) brings them again, so a handler that must not apply a message twice stores its own
+ * position with its effect. Messages it can never apply may be returned for the dead-letter
+ * topic; throwing means "retry the chunk".
+ */
+export type RawHandler = (messages: IncomingMessage[]) => Promise<{ rejected: Rejected[] }>;
+
+export interface ConsumeRawOptions extends Omit<ConsumeOptions<never>, 'kind' | 'handler'> {
+  kind: RawTopicKind;
+  handler: RawHandler;
+}
+
+/**
+ * A consumer group on a topic of raw messages (log lines other systems write, not event
+ * envelopes): no decoding, the same runner (eachBatch, offsets after the effect, dead letters,
+ * rebuilds), a consumer span per chunk (from a `traceparent` header when there is one) and the
+ * shared metrics, labelled with the topic.
+ */
+export function consumeRawMessages(opts: ConsumeRawOptions): Component & { start(): Promise<void> } {
   const topic = opts.topics.name(opts.kind);
+  return runGroup(opts, {
+    id: `${opts.kind}-consumer`,
+    topic,
+    handler: (messages) =>
+      inConsumerSpan(
+        topic,
+        messages.map((m) => m.headers.traceparent),
+        () => opts.handler(messages),
+      ),
+  });
+}
+
+/** The runner with the shared metrics (by topic) and the kit's dead-letter topics. */
+function runGroup(
+  opts: Omit<ConsumeOptions<never>, 'kind' | 'handler'>,
+  group: {
+    id: string;
+    topic: string;
+    handler: BatchHandler;
+    applied?: (n: number) => void;
+    deadLettered?: (n: number) => void;
+  },
+): Component & { start(): Promise<void> } {
+  const metrics = consumerMetrics(opts.registry);
+  const { topic } = group;
   // Exported from the start (0), so that an alert on its increase has a series to look at.
   metrics.restarts.inc({ group: opts.groupId }, 0);
   return runConsumer(opts.kafka, {
-    id: `${opts.kind}-consumer`,
+    id: group.id,
     groupId: opts.groupId,
     topics: [topic],
-    handler: typedBatchHandler(opts.kind, opts.handler, metrics),
+    handler: group.handler,
     deadLetter: dlqTopicName,
     producer: opts.producer,
     logger: opts.logger,
@@ -293,11 +362,11 @@ export function consumeEvents<K extends EventKind>(opts: ConsumeOptions<K>): Com
     ...(opts.onCrash ? { onCrash: opts.onCrash } : {}),
     metrics: {
       applied: (n) => {
-        applied.inc(n);
+        group.applied?.(n);
         metrics.applied.inc({ topic }, n);
       },
       deadLettered: (n) => {
-        deadLettered.inc(n);
+        group.deadLettered?.(n);
         metrics.deadLettered.inc({ topic }, n);
       },
       lag: (t, partition, value) => metrics.lag.set({ topic: t, partition: String(partition) }, value),

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { dlqTopicName, type EventKind } from '@micro-oncall/incident-model';
+import { dlqTopicName, type EventKind, type RawTopicKind } from '@micro-oncall/incident-model';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { Express } from 'express';
 import type { Kafka } from 'kafkajs';
@@ -17,10 +17,12 @@ import {
 } from './db.js';
 import {
   consumeEvents,
+  consumeRawMessages,
   createDirectPublisher,
   createEventMessages,
   type DirectPublisher,
   type EventMessages,
+  type RawHandler,
   type Topics,
   type TypedHandler,
   topicsFor,
@@ -63,6 +65,12 @@ export interface ServiceContext<C extends BaseConfig, T extends Record<string, u
   jobs: Pick<JobRunner, 'schedule' | 'cancel' | 'runNow'>;
   /** A consumer group on `kind`'s topic with shared decoding, dead-lettering and metrics; started by the kit. */
   consume<K extends EventKind>(kind: K, opts: { groupId: string; handler: TypedHandler<K>; chunkSize?: number }): void;
+  /**
+   * A consumer group on a topic of raw messages (`consumesRaw`: log lines other systems write):
+   * the handler gets each chunk's messages with topic, partition, offset, headers and value
+   * bytes; offsets are committed after it resolved. Started by the kit.
+   */
+  consumeRaw(kind: RawTopicKind, opts: { groupId: string; handler: RawHandler; chunkSize?: number }): void;
   /** Every component of the service, for readiness (`createHttpApp({ components })`). */
   components(): readonly Component[];
 }
@@ -125,6 +133,8 @@ export interface ServiceDefinition<S extends ServiceConfigSchema, T extends Reco
   };
   produces: readonly EventKind[];
   consumes: readonly EventKind[];
+  /** Topics of raw messages the service reads (`ctx.consumeRaw`), e.g. `discovery-lines`; created with the others. */
+  consumesRaw?: readonly RawTopicKind[];
   /**
    * How events leave: `outbox` (default: written with the state change, relayed after commit)
    * or `direct` (published before answering, for edge services that acknowledge only what
@@ -274,6 +284,17 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
     }
     components.push(kafkaClusterCheck(kafka));
     const consumers: Component[] = [];
+    /** What every consumer group of the service shares. */
+    const groupOptions = (o: { groupId: string; chunkSize?: number }) => ({
+      groupId: o.groupId,
+      kafka,
+      topics,
+      producer,
+      logger,
+      registry,
+      ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}),
+      onCrash: failed,
+    });
     let runner: JobRunner | undefined;
     const context: ServiceContext<z.output<S>, T> = {
       name: definition.name,
@@ -297,20 +318,13 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
         if (!definition.consumes.includes(kind)) {
           throw new Error(`${definition.name} consumes ${kind} but its descriptor does not declare it in consumes`);
         }
-        consumers.push(
-          consumeEvents({
-            kind,
-            groupId: o.groupId,
-            handler: o.handler,
-            kafka,
-            topics,
-            producer,
-            logger,
-            registry,
-            ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}),
-            onCrash: failed,
-          }),
-        );
+        consumers.push(consumeEvents({ kind, handler: o.handler, ...groupOptions(o) }));
+      },
+      consumeRaw(kind, o) {
+        if (!definition.consumesRaw?.includes(kind)) {
+          throw new Error(`${definition.name} consumes ${kind} but its descriptor does not declare it in consumesRaw`);
+        }
+        consumers.push(consumeRawMessages({ kind, handler: o.handler, ...groupOptions(o) }));
       },
       components: () => all,
     };
@@ -364,7 +378,7 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
     };
     const built = await assemble(config, logger, fail);
     if (config.KAFKA_CREATE_TOPICS) {
-      const kinds = [...new Set([...definition.produces, ...definition.consumes])];
+      const kinds = [...new Set([...definition.produces, ...definition.consumes, ...(definition.consumesRaw ?? [])])];
       await ensureTopics(
         built.context.kafka,
         kinds.flatMap((kind) => {

@@ -1,6 +1,28 @@
 import { baseConfigSchema, envBoolean, envInt } from '@micro-oncall/service-kit';
 import { z } from 'zod';
+import { type IdpEnv, idpSourcesFromConfig } from './discovery/idp/config.js';
 import { EvidenceKind } from './evidence.js';
+
+const optionalText = z.string().trim().min(1).optional();
+const optionalUrl = z.string().url().optional();
+
+/** Identity-provider inventories for discovery, as `IdpEnv` names them. */
+const idpEnv = {
+  DISCOVERY_OKTA_URL: optionalUrl,
+  DISCOVERY_OKTA_TOKEN: optionalText,
+  DISCOVERY_ENTRA_TENANT_ID: optionalText,
+  DISCOVERY_ENTRA_CLIENT_ID: optionalText,
+  DISCOVERY_ENTRA_CLIENT_SECRET: optionalText,
+  DISCOVERY_ENTRA_GRAPH_URL: optionalUrl,
+  DISCOVERY_ENTRA_AUTHORITY_URL: optionalUrl,
+  DISCOVERY_GOOGLE_SERVICE_ACCOUNT_KEY: optionalText,
+  DISCOVERY_GOOGLE_ADMIN_SUBJECT: optionalText,
+  DISCOVERY_GOOGLE_USER_KEYS: optionalText,
+  DISCOVERY_GOOGLE_URL: optionalUrl,
+  DISCOVERY_GITHUB_ORGS: optionalText,
+  DISCOVERY_GITHUB_TOKEN: optionalText,
+  DISCOVERY_GITHUB_API_URL: optionalUrl,
+} satisfies Record<keyof IdpEnv, z.ZodType<string | undefined>>;
 
 /** app-registry configuration; secrets may come from mounted files (`X_FILE`). */
 export const configSchema = baseConfigSchema
@@ -69,6 +91,18 @@ export const configSchema = baseConfigSchema
     DISCOVERY_CRON: z.string().default('23 3 * * *'),
     /** A candidate still unregistered this long after a run found it is flagged, with an ownership task. */
     DISCOVERY_FLAG_AFTER_HOURS: envInt(24, { min: 0, max: 24 * 90 }),
+    /**
+     * Read raw log lines from the topic `<KAFKA_TOPIC_NAMESPACE>.discovery-lines.v1` as they
+     * arrive (consumer group `<KAFKA_CONSUMER_GROUP>-discovery-lines`, spread over the replicas);
+     * the message format is docs/events/discovery-lines.v1.md.
+     */
+    DISCOVERY_STREAM_ENABLED: envBoolean(false),
+    /**
+     * The identity providers whose app inventories every run lists (discovery/idp/config.ts
+     * `IdpEnv`): a provider is on when its URL / tenant / key / orgs are set. Credentials
+     * through `*_FILE` (secret mounts); they are never logged nor put in a report.
+     */
+    ...idpEnv,
     // Owner notices
     /** Slack incoming webhook for owner notices (the URL is the credential: use _FILE). Unset = notices are kept, not sent. */
     SLACK_WEBHOOK_URL: z.string().url().optional(),
@@ -108,7 +142,7 @@ export const configSchema = baseConfigSchema
     IDENTITY_EVENTS_SECRET: z.string().min(16).optional(),
     // Cost (docs/adr/0020-cost-anomalies.md)
     /** Tag keys whose value is an app id (the template's deploy-time tags), tried in order. */
-    COST_APP_TAG_KEYS: z
+    COST_APP_TAGS: z
       .string()
       .default('app-id,micro-oncall.io/app')
       .transform((s) =>
@@ -119,6 +153,11 @@ export const configSchema = baseConfigSchema
       ),
     /** The largest cost file accepted (MiB). */
     COST_IMPORT_MAX_MB: envInt(2048, { min: 1, max: 65_536 }),
+    /**
+     * Daily cost rows an import sums in memory (about 0.5 KB each) before it hands their partial
+     * sums to PostgreSQL to finish: bounds an import's memory whatever the file holds.
+     */
+    COST_IMPORT_MEMORY_ROWS: envInt(50_000, { min: 1, max: 1_000_000 }),
     COST_ANOMALY_WINDOW_DAYS: envInt(28, { min: 7, max: 366 }),
     COST_ANOMALY_MIN_HISTORY_DAYS: envInt(7, { min: 3, max: 366 }),
     /** Robust z-score ((cost − median) / (1.4826 · MAD)) above which a day is anomalous. */
@@ -131,6 +170,12 @@ export const configSchema = baseConfigSchema
     KAFKA_CONSUMER_GROUP: z.string().default('app-registry'),
   })
   .superRefine((c, ctx) => {
+    try {
+      // What a configured provider lacks (a token, a client secret, …), named; no value is quoted.
+      idpSourcesFromConfig(c);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
     if (c.NOTICE_WEBHOOK_URL && !c.NOTICE_WEBHOOK_SECRET) {
       ctx.addIssue({
         code: 'custom',

@@ -46,7 +46,16 @@ export const GovernanceView = z.object({
     /** Sum of their open violations. */
     total: z.number().int(),
   }),
-  ownershipTasks: z.object({ open: z.number().int(), oldestOpenedAt: z.string().nullable() }),
+  /**
+   * Open ownership tasks: `apps` of registered apps without an owner, `candidates` of discovered
+   * apps still unregistered a day after discovery found them; `open` is both.
+   */
+  ownershipTasks: z.object({
+    open: z.number().int(),
+    apps: z.number().int(),
+    candidates: z.number().int(),
+    oldestOpenedAt: z.string().nullable(),
+  }),
   dueSoon: z.object({
     days: z.number().int(),
     disable: z.array(DueApp),
@@ -69,7 +78,7 @@ export type GovernanceView = z.infer<typeof GovernanceView>;
 const a = schema.apps;
 
 async function counts(db: Db) {
-  const [byState, byTier, byRuntime, templateRows, violations, tasks] = await Promise.all([
+  const [byState, byTier, byRuntime, templateRows, violations, tasks, candidateTasks] = await Promise.all([
     db.select({ key: a.state, n: sql<number>`count(*)::int` }).from(a).groupBy(a.state),
     db
       .select({ key: sql<string>`coalesce(${a.tier}::text, 'none')`, n: sql<number>`count(*)::int` })
@@ -94,7 +103,20 @@ async function counts(db: Db) {
       .select({ open: sql<number>`count(*)::int`, oldest: sql<string | null>`min(${schema.ownershipTasks.openedAt})` })
       .from(schema.ownershipTasks)
       .where(sql`${schema.ownershipTasks.status} = 'open'`),
+    db
+      .select({
+        open: sql<number>`count(*)::int`,
+        oldest: sql<string | null>`min(${schema.candidateOwnershipTasks.openedAt})`,
+      })
+      .from(schema.candidateOwnershipTasks)
+      .where(sql`${schema.candidateOwnershipTasks.status} = 'open'`),
   ]);
+  const apps = tasks[0]?.open ?? 0;
+  const candidates = candidateTasks[0]?.open ?? 0;
+  const oldest = [tasks[0]?.oldest, candidateTasks[0]?.oldest]
+    .filter((t): t is string => !!t)
+    .map((t) => new Date(t).toISOString())
+    .sort()[0];
   const states = Object.fromEntries(schema.appState.enumValues.map((s) => [s, 0])) as Record<string, number>;
   for (const r of byState) states[r.key] = r.n;
   const total = Object.entries(states).reduce((sum, [s, n]) => (s === 'purged' ? sum : sum + n), 0);
@@ -111,10 +133,7 @@ async function counts(db: Db) {
     ]) as Record<string, number>,
     templates: new Map(templateRows.map((r) => [r.key!, r.n])),
     violations: { apps: violations[0]?.apps ?? 0, total: violations[0]?.total ?? 0 },
-    tasks: {
-      open: tasks[0]?.open ?? 0,
-      oldestOpenedAt: tasks[0]?.oldest ? new Date(tasks[0].oldest).toISOString() : null,
-    },
+    tasks: { open: apps + candidates, apps, candidates, oldestOpenedAt: oldest ?? null },
   };
 }
 

@@ -1,6 +1,7 @@
-import { Gauge, type Logger, type Registry } from '@micro-oncall/service-kit';
+import { Counter, Gauge, type Logger, type Registry } from '@micro-oncall/service-kit';
 import { ne, sql } from 'drizzle-orm';
 import * as schema from './db/schema.js';
+import type { RunView } from './discovery/run.js';
 import type { Db } from './store.js';
 
 /*
@@ -86,3 +87,94 @@ export function registerAppMetrics(opts: {
     },
   });
 }
+
+const RUN_STATUSES = ['succeeded', 'partial', 'failed'] as const;
+
+/*
+ * Discovery runs (docs/runbooks/app-registry.md, "Metrics"), counted by the replica that ran them
+ * when a run finishes: per source (a DISCOVERY_DIR folder or an identity provider; bounded by
+ * the configuration) the lines read, sightings, read errors, apps matched, new candidates and
+ * whole-source failures; per run its status; the candidates flagged (by runs and by the lifecycle
+ * sweep); and the last run's duration, status and end time (alert when no run succeeded for two
+ * days).
+ */
+export function createDiscoveryMetrics(registry: Registry) {
+  const perSource = (name: string, help: string) =>
+    new Counter({ name, help, labelNames: ['source'] as const, registers: [registry] });
+  const lines = perSource('app_registry_discovery_lines_read_total', 'Log lines (JSON records) read by discovery runs');
+  const sightings = perSource(
+    'app_registry_discovery_sightings_total',
+    'Sightings (traffic, creates, deploys, app registrations) found by discovery runs',
+  );
+  const errors = perSource(
+    'app_registry_discovery_read_errors_total',
+    'Lines or files discovery could not read (corrupt gzip, truncated JSON, unknown format or encoding)',
+  );
+  const matched = perSource(
+    'app_registry_discovery_apps_matched_total',
+    'Registered apps seen in a source, counted once per run and source (their last activity moved)',
+  );
+  const fresh = perSource(
+    'app_registry_discovery_new_candidates_total',
+    'Candidates a discovery run found for the first time',
+  );
+  const failed = perSource(
+    'app_registry_discovery_source_failures_total',
+    'Discovery runs in which a source as a whole could not be read (the other sources still ran)',
+  );
+  const runs = new Counter({
+    name: 'app_registry_discovery_runs_total',
+    help: 'Discovery runs finished, by status (succeeded, partial: some lines or sources failed, failed)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const flagged = new Counter({
+    name: 'app_registry_discovery_candidates_flagged_total',
+    help: 'Candidates still unregistered after DISCOVERY_FLAG_AFTER_HOURS, flagged (with an ownership task) by a discovery run or the lifecycle sweep',
+    registers: [registry],
+  });
+  const duration = new Gauge({
+    name: 'app_registry_discovery_last_run_duration_seconds',
+    help: 'Duration of the last discovery run this replica finished',
+    registers: [registry],
+  });
+  const status = new Gauge({
+    name: 'app_registry_discovery_last_run_status',
+    help: 'Status of the last discovery run this replica finished: 1 for its status, 0 for the others',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const finishedAt = new Gauge({
+    name: 'app_registry_discovery_last_run_timestamp_seconds',
+    help: 'When the last discovery run this replica finished ended (Unix time)',
+    registers: [registry],
+  });
+  for (const st of RUN_STATUSES) runs.inc({ status: st }, 0);
+  flagged.inc(0);
+  return {
+    /** Counts a finished run (its view as GET /apps/v1/discovery/runs/:id shows it). */
+    runFinished(run: RunView) {
+      for (const s of run.sources) {
+        const source = { source: s.source };
+        lines.inc(source, s.linesRead);
+        sightings.inc(source, s.sightings);
+        errors.inc(source, s.errors);
+        matched.inc(source, s.appsMatched);
+        fresh.inc(source, s.newCandidates);
+        if (s.failed !== null) failed.inc(source);
+      }
+      runs.inc({ status: run.status });
+      flagged.inc(run.totals.flagged);
+      const end = run.finishedAt ? Date.parse(run.finishedAt) : Date.now();
+      duration.set(Math.max(0, (end - Date.parse(run.startedAt)) / 1000));
+      for (const st of RUN_STATUSES) status.set({ status: st }, st === run.status ? 1 : 0);
+      finishedAt.set(end / 1000);
+    },
+    /** Counts candidates the lifecycle sweep flagged (runs count their own in runFinished). */
+    candidatesFlagged(n: number) {
+      flagged.inc(n);
+    },
+  };
+}
+
+export type DiscoveryMetrics = ReturnType<typeof createDiscoveryMetrics>;

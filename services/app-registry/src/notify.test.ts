@@ -51,6 +51,30 @@ describe('owner notices', () => {
     expect(webhookPayload(task)).toMatchObject({ kind: 'ownership_task', candidates: task.candidates });
   });
 
+  it("sends a flagged candidate's notice to its suggested owner when discovery knows their address, else the fallback", () => {
+    const flagged = (owner: string | null): Notice => ({
+      ...notice(null, '#facilities'),
+      kind: 'candidate_flagged',
+      app: null,
+      candidate: {
+        id: '0b7c2f8e-9a41-4d6b-8f0e-2a5d3c1b9e77',
+        kind: 'container-app',
+        key: 'resource:namespaces/acme-prod/services/quote-bot',
+        label: 'quote-bot',
+        suggestedOwner: owner ? { who: owner, why: 'creator' } : null,
+      },
+      candidates: owner ? [{ name: owner, contact: owner.includes('@') ? owner : null }] : [],
+    });
+    expect(noticeRecipients(flagged('dana@example.com'), 'platform@example.com')).toEqual(['dana@example.com']);
+    expect(noticeRecipients(flagged('10.1.0.7'), 'platform@example.com')).toEqual(['platform@example.com']);
+    expect(noticeRecipients(flagged(null), undefined)).toEqual([]);
+    expect(webhookPayload(flagged('dana@example.com'))).toMatchObject({
+      kind: 'candidate_flagged',
+      app: null,
+      candidate: { label: 'quote-bot', suggestedOwner: { who: 'dana@example.com' } },
+    });
+  });
+
   it('waits longer after each failed delivery, at most an hour', () => {
     const mid = () => 0.5; // no jitter
     expect([1, 2, 3, 4].map((n) => retryDelaySeconds(n, 30, mid))).toEqual([30, 60, 120, 240]);

@@ -16,9 +16,11 @@ import type { Clock, Db } from './store.js';
 
 /*
  * Owners' notices: an app will be disabled (it went idle), was disabled, was archived, will be
- * purged soon, or needs a new owner (an ownership task opened because its owner left). Each is
- * written in the transaction of what caused it: the transition, the sweep's purge warning (its
- * id derived from the archiving: one per archiving), the ownership task (its id is the task's).
+ * purged soon, or needs a new owner (an ownership task opened because its owner left); and
+ * discovery flagged an app nobody registered (to the platform's channels and the suggested owner).
+ * Each is written in the transaction of what caused it: the transition, the sweep's purge warning
+ * (its id derived from the archiving: one per archiving), the ownership task or the flag (its id
+ * is the task's: one per task).
  * After each sweep they are handed out, one durable job per notice and channel (Slack incoming
  * webhook, a signed webhook, email through an SMTP relay): the notice row is marked handed out
  * in the same transaction that creates its jobs (keyed by notice and channel, so handing out again
@@ -34,10 +36,12 @@ export interface Notice {
   id: string;
   /**
    * What happened: `disable_warning` (the app went idle and will be disabled), `disabled`,
-   * `archived`, `purge_warning` (the restore window ends soon), `ownership_task` (the owner left).
+   * `archived`, `purge_warning` (the restore window ends soon), `ownership_task` (the owner left),
+   * `candidate_flagged` (discovery found an app nobody registered a day later: `app` is null).
    */
   kind: string;
   createdAt: string;
+  /** The app the notice is about; null for a discovered candidate's. */
   app: {
     id: string;
     name: string;
@@ -45,11 +49,22 @@ export interface Notice {
     state: string;
     owner: { name: string | null; contact: string | null };
     team: { name: string; contact: string };
+  } | null;
+  /** A `candidate_flagged` notice: what discovery found and who is suggested to own it. */
+  candidate?: {
+    id: string;
+    kind: string;
+    key: string;
+    label: string;
+    suggestedOwner: { who: string; why: string | null } | null;
   };
   title: string;
   text: string;
   url?: string;
-  /** An `ownership_task` notice: who could own the app now (its team, recent editors, owners of the team's other apps). */
+  /**
+   * An `ownership_task` notice: who could own the app now (its team, recent editors, owners of the
+   * team's other apps); a `candidate_flagged` one: its suggested owner (an email when the source named one).
+   */
   candidates?: { name: string; contact: string | null }[];
 }
 
@@ -122,6 +137,7 @@ export const webhookPayload = (notice: Notice) => ({
   text: notice.text,
   ...(notice.url ? { url: notice.url } : {}),
   app: notice.app,
+  ...(notice.candidate ? { candidate: notice.candidate } : {}),
   ...(notice.candidates ? { candidates: notice.candidates } : {}),
 });
 
@@ -178,11 +194,15 @@ export interface SmtpSettings {
   timeoutMs?: number;
 }
 
-const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
+export const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
 /** The owner's, the team's and any candidate owners' contacts that are email addresses; else the fallback. */
 export function noticeRecipients(notice: Notice, fallbackTo: string | undefined): string[] {
-  const found = [notice.app.owner.contact, notice.app.team.contact, ...(notice.candidates ?? []).map((c) => c.contact)]
+  const found = [
+    notice.app?.owner.contact,
+    notice.app?.team.contact,
+    ...(notice.candidates ?? []).map((c) => c.contact),
+  ]
     .map((c) => c?.trim().replace(/^mailto:/i, ''))
     .filter((c): c is string => !!c && EMAIL.test(c));
   const unique = [...new Set(found.map((c) => c.toLowerCase()))];
@@ -223,7 +243,9 @@ export function createEmailNotifier(opts: SmtpSettings & { logger: Logger }): No
       const to = noticeRecipients(notice, opts.fallbackTo);
       if (to.length === 0) {
         throw new UndeliverableNotice(
-          "neither the owner's nor the team's contact is an email address, and NOTICE_EMAIL_FALLBACK_TO is not set",
+          notice.app
+            ? "neither the owner's nor the team's contact is an email address, and NOTICE_EMAIL_FALLBACK_TO is not set"
+            : 'the suggested owner is not an email address, and NOTICE_EMAIL_FALLBACK_TO is not set',
         );
       }
       await transport.sendMail({
@@ -237,7 +259,7 @@ export function createEmailNotifier(opts: SmtpSettings & { logger: Logger }): No
   };
 }
 
-/** Reads a notice with its app, as the channels send it. */
+/** Reads a notice with its app (or its discovered candidate), as the channels send it. */
 async function loadNotice(db: Db, id: string, publicUrl: string | undefined): Promise<Notice | null> {
   const n = schema.notifications;
   const a = schema.apps;
@@ -248,6 +270,7 @@ async function loadNotice(db: Db, id: string, publicUrl: string | undefined): Pr
       createdAt: n.createdAt,
       title: n.title,
       text: n.text,
+      candidateId: n.candidateId,
       appId: a.id,
       name: a.name,
       tier: a.tier,
@@ -258,9 +281,40 @@ async function loadNotice(db: Db, id: string, publicUrl: string | undefined): Pr
       teamContact: a.teamContact,
     })
     .from(n)
-    .innerJoin(a, eq(a.id, n.appId))
+    .leftJoin(a, eq(a.id, n.appId))
     .where(eq(n.id, id));
   if (!row) return null;
+  const base = publicUrl?.replace(/\/$/, '');
+  const common = {
+    id: row.id,
+    kind: row.kind,
+    createdAt: new Date(row.createdAt).toISOString(),
+    title: row.title,
+    text: row.text,
+  };
+  if (row.candidateId !== null) {
+    const [c] = await db
+      .select()
+      .from(schema.discoveryCandidates)
+      .where(eq(schema.discoveryCandidates.id, row.candidateId));
+    if (!c) return null;
+    const owner = c.suggestedOwner;
+    return {
+      ...common,
+      // The registration page, filled in from what discovery found.
+      ...(base ? { url: `${base}/apps/new?candidate=${c.id}` } : {}),
+      app: null,
+      candidate: {
+        id: c.id,
+        kind: c.kind,
+        key: c.key,
+        label: c.label,
+        suggestedOwner: owner ? { who: owner, why: c.suggestedOwnerWhy } : null,
+      },
+      candidates: owner ? [{ name: owner, contact: EMAIL.test(owner) ? owner : null }] : [],
+    };
+  }
+  if (row.appId === null) return null;
   // An ownership task's notice has the task's id: its candidates go to them too.
   const [task] =
     row.kind === OWNERSHIP_NOTICE
@@ -270,19 +324,15 @@ async function loadNotice(db: Db, id: string, publicUrl: string | undefined): Pr
           .where(eq(schema.ownershipTasks.id, row.id))
       : [];
   return {
-    id: row.id,
-    kind: row.kind,
-    createdAt: new Date(row.createdAt).toISOString(),
-    title: row.title,
-    text: row.text,
-    ...(publicUrl ? { url: `${publicUrl.replace(/\/$/, '')}/apps/${row.appId}` } : {}),
+    ...common,
+    ...(base ? { url: `${base}/apps/${row.appId}` } : {}),
     app: {
       id: row.appId,
-      name: row.name,
+      name: row.name!,
       tier: row.tier,
-      state: row.state,
+      state: row.state!,
       owner: { name: row.ownerName, contact: row.ownerContact },
-      team: { name: row.teamName, contact: row.teamContact },
+      team: { name: row.teamName!, contact: row.teamContact! },
     },
     ...(task ? { candidates: task.candidates.map((c) => ({ name: c.name, contact: c.contact })) } : {}),
   };
@@ -350,7 +400,7 @@ export function createNoticeDelivery(deps: {
     async run(data, ctx) {
       const notifier = channels.get(data.channel);
       const notice = await loadNotice(deps.db, data.notificationId, deps.publicUrl);
-      if (!notice) return; // the app and its notices are gone
+      if (!notice) return; // the app (or the candidate) and its notices are gone
       if (!notifier) {
         ctx.logger.warn(
           { notification: notice.id, channel: data.channel },
@@ -362,7 +412,7 @@ export function createNoticeDelivery(deps: {
         await notifier.send(notice);
         delivered.inc({ channel: data.channel });
         ctx.logger.info(
-          { notification: notice.id, appId: notice.app.id, channel: data.channel },
+          { notification: notice.id, appId: notice.app?.id, candidateId: notice.candidate?.id, channel: data.channel },
           'owner notice delivered',
         );
       } catch (error) {
@@ -371,7 +421,13 @@ export function createNoticeDelivery(deps: {
         if (error instanceof UndeliverableNotice) {
           failed.inc({ channel: data.channel, reason: 'undeliverable' });
           ctx.logger.warn(
-            { notification: notice.id, appId: notice.app.id, channel: data.channel, reason: message },
+            {
+              notification: notice.id,
+              appId: notice.app?.id,
+              candidateId: notice.candidate?.id,
+              channel: data.channel,
+              reason: message,
+            },
             'owner notice undeliverable',
           );
           return;
@@ -388,7 +444,8 @@ export function createNoticeDelivery(deps: {
         ctx.logger.warn(
           {
             notification: notice.id,
-            appId: notice.app.id,
+            appId: notice.app?.id,
+            candidateId: notice.candidate?.id,
             channel: data.channel,
             attempt: data.attempt,
             retryInSeconds: delay,

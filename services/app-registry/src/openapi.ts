@@ -1,7 +1,7 @@
 import { type ApiOperation, buildOpenApiDocument } from '@micro-oncall/service-kit';
 import { z } from 'zod';
 import { COST_OPERATIONS } from './cost/openapi.js';
-import { DISCOVERY_OPERATIONS } from './discovery/openapi.js';
+import { CandidateOwnershipTask, DISCOVERY_OPERATIONS } from './discovery/openapi.js';
 import { EvidenceBody } from './evidence.js';
 import { GovernanceView } from './governance.js';
 import { AppView, CreateAppBody, DecisionSummary, PatchAppBody } from './model.js';
@@ -47,6 +47,7 @@ const appToken = {
 
 const Person = z.object({ name: z.string(), contact: z.string().nullable(), subject: z.string().nullable() });
 const OwnershipTask = z.object({
+  kind: z.literal('app'),
   id: z.string(),
   appId: z.string(),
   app: z.object({
@@ -65,31 +66,37 @@ const OwnershipTask = z.object({
   resolvedBy: z.string().nullable(),
   newOwner: Person.nullable(),
 });
+const AnyOwnershipTask = z.discriminatedUnion('kind', [OwnershipTask, CandidateOwnershipTask]);
 const taskId = { taskId: 'The ownership task id (a UUID)' };
 
 const OWNERSHIP_OPERATIONS: ApiOperation[] = [
   {
     method: 'get',
     path: '/apps/v1/ownership-tasks',
-    summary: 'Ownership tasks: apps without an owner, each with candidate owners (the team, recent editors, co-owners)',
+    summary:
+      'Ownership tasks: apps without an owner (`kind: app`, with candidate owners: the team, recent editors, co-owners) and discovered apps still unregistered a day after discovery found them (`kind: candidate`, with who created, deployed or calls it)',
+    description:
+      "`kind` lists one of the two; `appId` lists that app's tasks only. Newest first, both kinds together, at most `limit`.",
     role: 'viewer',
     query: OwnershipTasksQuery,
-    responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(OwnershipTask) }) } },
+    responses: {
+      200: { description: 'Newest first', schema: z.object({ items: z.array(AnyOwnershipTask) }) },
+    },
   },
   {
     method: 'get',
     path: '/apps/v1/ownership-tasks/:taskId',
-    summary: 'One ownership task',
+    summary: "One ownership task, an app's or a discovered candidate's",
     role: 'viewer',
     pathParams: taskId,
-    responses: { 200: { description: 'The task', schema: OwnershipTask } },
+    responses: { 200: { description: 'The task', schema: AnyOwnershipTask } },
   },
   {
     method: 'post',
     path: '/apps/v1/ownership-tasks/:taskId/assign',
     summary: 'Assign the app a new owner: the task is resolved, with history, audit and an `updated` event',
     description:
-      '409 when the task is no longer open, or when the person was deactivated at the identity provider. The app gets a new version (ETag).',
+      "409 when the task is no longer open, is a discovered candidate's (register or dismiss the candidate instead), or when the person was deactivated at the identity provider. The app gets a new version (ETag).",
     role: 'responder',
     pathParams: taskId,
     body: { schema: AssignOwnerBody },

@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from '@micro-oncall/service-kit';
 import { and, desc, eq, inArray, isNotNull, ne, or, sql } from 'drizzle-orm';
 import type { OwnerCandidate } from './db/schema.js';
 import * as schema from './db/schema.js';
+import { type CandidateTaskView, candidateTaskView } from './discovery/candidates.js';
 import type { AppState } from './model.js';
 import type { Actor, Db, Executor, Meta, Tx } from './types.js';
 import { type AppRow, columnsOf, type Diff, diff, fieldsOf, viewOf } from './views.js';
@@ -65,6 +66,7 @@ export type TaskRow = typeof schema.ownershipTasks.$inferSelect;
 
 export function taskView(row: TaskRow, app?: Pick<AppRow, 'name' | 'teamName' | 'teamContact' | 'state'>) {
   return {
+    kind: 'app' as const,
     id: row.id,
     appId: row.appId,
     ...(app
@@ -364,7 +366,19 @@ export function createOwnership(deps: {
         .from(schema.ownershipTasks)
         .where(eq(schema.ownershipTasks.id, taskId(id)))
         .for('update');
-      if (!task) throw new NotFoundError(`no ownership task ${id}`);
+      if (!task) {
+        const [candidateTask] = await tx
+          .select({ candidateId: schema.candidateOwnershipTasks.candidateId })
+          .from(schema.candidateOwnershipTasks)
+          .where(eq(schema.candidateOwnershipTasks.id, id));
+        if (candidateTask) {
+          throw new ConflictError(
+            `ownership task ${id} is a discovered candidate's: register it (POST /apps/v1/discovery/candidates/${candidateTask.candidateId}/register) or dismiss it`,
+            { candidateId: candidateTask.candidateId },
+          );
+        }
+        throw new NotFoundError(`no ownership task ${id}`);
+      }
       if (task.status !== 'open')
         throw new ConflictError(`ownership task ${id} is ${task.status} already`, { status: task.status });
       const gone = await deactivated(tx, next.ownerSubject ? [next.ownerSubject] : [], [next.owner.contact]);
@@ -402,17 +416,46 @@ export function createOwnership(deps: {
     });
   }
 
-  async function list(q: { status: 'open' | 'resolved' | 'cancelled'; appId?: string; limit: number }) {
-    const rows = await db
-      .select({ task: schema.ownershipTasks, app: schema.apps })
-      .from(schema.ownershipTasks)
-      .innerJoin(schema.apps, eq(schema.apps.id, schema.ownershipTasks.appId))
-      .where(
-        and(eq(schema.ownershipTasks.status, q.status), q.appId ? eq(schema.ownershipTasks.appId, q.appId) : undefined),
-      )
-      .orderBy(desc(schema.ownershipTasks.openedAt), schema.ownershipTasks.id)
-      .limit(q.limit);
-    return rows.map((r) => taskView(r.task, r.app));
+  /**
+   * Open (or resolved, cancelled) tasks newest first: apps' (`kind: 'app'`) and discovered
+   * candidates' (`kind: 'candidate'`, opened when discovery flagged one), unless `kind` or `appId`
+   * asks for one of them.
+   */
+  async function list(q: {
+    status: 'open' | 'resolved' | 'cancelled';
+    kind?: 'app' | 'candidate';
+    appId?: string;
+    limit: number;
+  }) {
+    const wantApps = q.kind !== 'candidate';
+    const wantCandidates = q.kind !== 'app' && q.appId === undefined;
+    const ot = schema.ownershipTasks;
+    const ct = schema.candidateOwnershipTasks;
+    const [apps, candidates] = await Promise.all([
+      wantApps
+        ? db
+            .select({ task: ot, app: schema.apps })
+            .from(ot)
+            .innerJoin(schema.apps, eq(schema.apps.id, ot.appId))
+            .where(and(eq(ot.status, q.status), q.appId ? eq(ot.appId, q.appId) : undefined))
+            .orderBy(desc(ot.openedAt), ot.id)
+            .limit(q.limit)
+        : [],
+      wantCandidates
+        ? db
+            .select({ task: ct, candidate: schema.discoveryCandidates })
+            .from(ct)
+            .innerJoin(schema.discoveryCandidates, eq(schema.discoveryCandidates.id, ct.candidateId))
+            .where(eq(ct.status, q.status))
+            .orderBy(desc(ct.openedAt), ct.id)
+            .limit(q.limit)
+        : [],
+    ]);
+    const items: (ReturnType<typeof taskView> | CandidateTaskView)[] = [
+      ...apps.map((r) => taskView(r.task, r.app)),
+      ...candidates.map((r) => candidateTaskView(r.task, r.candidate)),
+    ];
+    return items.sort((x, y) => y.openedAt.localeCompare(x.openedAt) || x.id.localeCompare(y.id)).slice(0, q.limit);
   }
 
   async function get(id: string) {
@@ -421,8 +464,17 @@ export function createOwnership(deps: {
       .from(schema.ownershipTasks)
       .innerJoin(schema.apps, eq(schema.apps.id, schema.ownershipTasks.appId))
       .where(eq(schema.ownershipTasks.id, taskId(id)));
-    if (!row) throw new NotFoundError(`no ownership task ${id}`);
-    return taskView(row.task, row.app);
+    if (row) return taskView(row.task, row.app);
+    const [candidate] = await db
+      .select({ task: schema.candidateOwnershipTasks, candidate: schema.discoveryCandidates })
+      .from(schema.candidateOwnershipTasks)
+      .innerJoin(
+        schema.discoveryCandidates,
+        eq(schema.discoveryCandidates.id, schema.candidateOwnershipTasks.candidateId),
+      )
+      .where(eq(schema.candidateOwnershipTasks.id, id));
+    if (!candidate) throw new NotFoundError(`no ownership task ${id}`);
+    return candidateTaskView(candidate.task, candidate.candidate);
   }
 
   return { deactivate, assign, list, get };

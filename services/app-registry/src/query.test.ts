@@ -1,5 +1,7 @@
+import { QueryBuilder } from 'drizzle-orm/pg-core';
 import { describe, expect, it } from 'vitest';
-import { parseListQuery, tsQuery } from './query.js';
+import * as schema from './db/schema.js';
+import { LIST_COLUMNS, listQueryOf, orderOf, pageWhere, parseListQuery, tsQuery } from './query.js';
 
 describe('tsQuery', () => {
   it('turns words into prefix terms and drops everything else', () => {
@@ -20,5 +22,37 @@ describe('parseListQuery', () => {
     expect(() => parseListQuery({ state: 'sleeping' })).toThrow(/state/);
     expect(() => parseListQuery({ colour: 'red' })).toThrow(/colour/);
     expect(() => parseListQuery({ cursor: 'bm90IGEgY3Vyc29y' })).toThrow(/cursor: not a cursor returned by this API/);
+  });
+});
+
+describe('listQueryOf', () => {
+  it('sends exactly the statement drizzle builds for the page, for every kind of list', () => {
+    const cursor = (s: string, o: string, v: string) =>
+      Buffer.from(JSON.stringify({ s, o, v, id: 'app_1' })).toString('base64url');
+    const lists: Record<string, string>[] = [
+      {},
+      { state: 'active' },
+      { state: 'active', tier: 'high,none', runtime: 'wasm', limit: '10' },
+      { state: 'idle,disabled', sort: 'lastActivityAt' },
+      { team: 'HR-3', owner: 'none', tag: 'x', host: 'A.example.com', violations: 'true' },
+      { q: 'campaign' },
+      { q: 'campaign tracker', order: 'desc' },
+      { q: 'café' },
+      { q: 'refund', sort: 'lastActivityAt' },
+      { cursor: cursor('name', 'asc', 'b') },
+      { state: 'active', sort: 'lastActivityAt', cursor: cursor('lastActivityAt', 'desc', '2026-01-01T00:00:00Z') },
+      { sort: 'riskScore', order: 'asc', repository: 'https://git/x_y%' },
+    ];
+    for (const params of lists) {
+      const q = parseListQuery(params);
+      const drizzle = new QueryBuilder()
+        .select(LIST_COLUMNS)
+        .from(schema.apps)
+        .where(pageWhere(q))
+        .orderBy(...orderOf(q))
+        .limit(q.limit + 1)
+        .toSQL();
+      expect(listQueryOf(q), JSON.stringify(params)).toEqual({ sql: drizzle.sql, params: drizzle.params });
+    }
   });
 });

@@ -5,11 +5,13 @@ import { createIncidentEventsHandler } from './consumers/incident-events.js';
 import { DEFAULT_ATTRIBUTION } from './cost/attribution.js';
 import { createCost } from './cost/cost.js';
 import * as schema from './db/schema.js';
+import { idpSourcesFromConfig } from './discovery/idp/index.js';
 import { createDiscovery } from './discovery/index.js';
+import { createStreamReader } from './discovery/stream.js';
 import { configSchema } from './env.js';
 import { createGovernance } from './governance.js';
 import { createLifecycle } from './lifecycle.js';
-import { registerAppMetrics } from './metrics.js';
+import { createDiscoveryMetrics, registerAppMetrics } from './metrics.js';
 import { createEmailNotifier, createNoticeDelivery, createSlackNotifier, createWebhookNotifier } from './notify.js';
 import { openApiDocument } from './openapi.js';
 import { createOwnership } from './ownership.js';
@@ -51,6 +53,8 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
     },
     produces: ['app-registry'],
     consumes: ['incident-events'],
+    // Raw log lines for discovery, read when DISCOVERY_STREAM_ENABLED (docs/events/discovery-lines.v1.md).
+    consumesRaw: ['discovery-lines'],
     openApi: openApiDocument,
     setup(ctx) {
       const { config, logger } = ctx;
@@ -119,13 +123,14 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         refreshSeconds: config.APP_INFO_REFRESH_SECONDS,
       });
       const refusals = createRefusalAudit({ registry, logger });
+      const handOutNotices = () =>
+        void notices
+          .dispatch()
+          .catch((error: unknown) => logger.warn({ err: error }, 'handing out notices failed; the next sweep will'));
       const ownership = createOwnership({
         registry,
         // The team and the candidates hear of an ownership task at once; a failure here leaves it to the next sweep.
-        noticesWritten: () =>
-          void notices
-            .dispatch()
-            .catch((error: unknown) => logger.warn({ err: error }, 'handing out notices failed; the next sweep will')),
+        noticesWritten: handOutNotices,
       });
       const governance = createGovernance({
         db: ctx.db,
@@ -134,6 +139,7 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         approvedTemplates: async () => (await policy.templates()).map((t) => t.name),
       });
 
+      const discoveryMetrics = createDiscoveryMetrics(ctx.registry);
       const discovery = createDiscovery({
         db: ctx.db,
         registry,
@@ -142,6 +148,11 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         dir: config.DISCOVERY_DIR,
         cron: config.DISCOVERY_CRON,
         flagAfterHours: config.DISCOVERY_FLAG_AFTER_HOURS,
+        // Each configured identity provider's app inventory is a source of every run.
+        idpSources: idpSourcesFromConfig(config),
+        // A flag's notice goes out at once; a failure here leaves it to the next sweep.
+        noticesWritten: handOutNotices,
+        onRunFinished: discoveryMetrics.runFinished,
       });
 
       const cost = createCost({
@@ -150,7 +161,8 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         logger,
         audit: registry.audit,
         settings: {
-          attribution: { ...DEFAULT_ATTRIBUTION, appTagKeys: config.COST_APP_TAG_KEYS },
+          attribution: { ...DEFAULT_ATTRIBUTION, appTagKeys: config.COST_APP_TAGS },
+          importMemoryRows: config.COST_IMPORT_MEMORY_ROWS,
           anomaly: {
             windowDays: config.COST_ANOMALY_WINDOW_DAYS,
             minHistoryDays: config.COST_ANOMALY_MIN_HISTORY_DAYS,
@@ -159,10 +171,7 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
           },
         },
         // Quota alerts and anomalies go out at once; a failure here leaves them to the next sweep.
-        noticesWritten: () =>
-          void notices
-            .dispatch()
-            .catch((error: unknown) => logger.warn({ err: error }, 'handing out notices failed; the next sweep will')),
+        noticesWritten: handOutNotices,
       });
       const weeklyCostReport = defineJob({
         name: 'cost-weekly-report',
@@ -181,6 +190,20 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         groupId: config.KAFKA_CONSUMER_GROUP,
         handler: createIncidentEventsHandler(registry, logger),
       });
+      if (config.DISCOVERY_STREAM_ENABLED) {
+        // Raw log lines as they arrive, through the same readers and sink as a run (discovery/stream.ts).
+        const stream = createStreamReader({
+          db: ctx.db,
+          registry,
+          clock,
+          logger,
+          loadMatcher: () => discovery.runner.loadMatcher(),
+        });
+        ctx.consumeRaw('discovery-lines', {
+          groupId: `${config.KAFKA_CONSUMER_GROUP}-discovery-lines`,
+          handler: stream.handle,
+        });
+      }
 
       const sweep = defineJob({
         name: 'lifecycle-sweep',
@@ -191,7 +214,7 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         async run(_data, job) {
           const result = await lifecycle.sweep(job.signal);
           // Discovered candidates still unregistered a day after they were found: flagged, with an ownership task.
-          await discovery.candidates.flagDue();
+          discoveryMetrics.candidatesFlagged(await discovery.candidates.flagDue());
           // The owners' notices this sweep (or an earlier one) wrote, to their channels' delivery jobs.
           const handedOut = await notices.dispatch();
           // The governance trend: today's counts, as this sweep left them.

@@ -1,7 +1,7 @@
 import { QueryBuilder } from 'drizzle-orm/pg-core';
 import * as schema from './db/schema.js';
 import { candidateQuery, cutoffs, SWEEP_BATCH } from './lifecycle.js';
-import { LIST_COLUMNS, orderOf, pageWhere, parseListQuery } from './query.js';
+import { listQueryOf, parseListQuery } from './query.js';
 import type { LifecycleSettings } from './types.js';
 
 /*
@@ -17,14 +17,7 @@ export interface Statement {
 
 /** What `GET /apps/v1/apps` runs for these query parameters (one page plus one row to know there is more). */
 export function listStatement(params: Record<string, string>): Statement {
-  const q = parseListQuery(params);
-  return new QueryBuilder()
-    .select(LIST_COLUMNS)
-    .from(schema.apps)
-    .where(pageWhere(q))
-    .orderBy(...orderOf(q))
-    .limit(q.limit + 1)
-    .toSQL();
+  return listQueryOf(parseListQuery(params));
 }
 
 /** The lifecycle sweep's candidate query for its first batch of its first step (active → idle), as the job runs it at `now`. */

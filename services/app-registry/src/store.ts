@@ -1080,6 +1080,42 @@ export function createRegistry(deps: RegistryDeps) {
     return tx ? run(tx) : db.transaction(run);
   }
 
+  /**
+   * recordActivity for many apps by id in a few statements, for discovery's batches: the apps
+   * are locked in id order (like every writer of several apps), last activity moves forward
+   * where the seen time is later, and each idle one becomes active (rare: one transition each).
+   * Purged and unknown ids are left alone. Returns the ids that matched.
+   */
+  async function recordActivities(seen: ReadonlyMap<string, Date>, source: string, tx: Tx): Promise<string[]> {
+    if (seen.size === 0) return [];
+    const now = clock().getTime();
+    const ids = [...seen.keys()].sort();
+    const ats = ids.map((id) => new Date(Math.min(seen.get(id)!.getTime(), now)).toISOString());
+    const a = schema.apps;
+    const locked = await tx
+      .select({ id: a.id, state: a.state })
+      .from(a)
+      .where(and(inArray(a.id, ids), ne(a.state, 'purged')))
+      .orderBy(a.id)
+      .for('update');
+    if (locked.length === 0) return [];
+    await tx.execute(sql`
+      update ${a} set last_activity_at = v.at
+      from unnest(${sql.param(ids)}::text[], ${sql.param(ats)}::timestamptz[]) as v(id, at)
+      where ${a.id} = v.id and ${a.state} <> 'purged' and v.at > ${a.lastActivityAt}`);
+    const idle = locked.filter((r) => r.state === 'idle').map((r) => r.id);
+    if (idle.length > 0) {
+      for (const app of await tx.select().from(a).where(inArray(a.id, idle)).orderBy(a.id)) {
+        await transition(tx, app, 'active', `activity seen (${source})`, {
+          type: 'system',
+          subject: 'activity',
+          name: source,
+        });
+      }
+    }
+    return locked.map((r) => r.id);
+  }
+
   // ------------------------------------------------------------ import
 
   /**
@@ -1231,6 +1267,7 @@ export function createRegistry(deps: RegistryDeps) {
     purge,
     exempt,
     recordActivity,
+    recordActivities,
     importApps,
     nowIso,
   };

@@ -8,8 +8,20 @@ export type AppRow = typeof schema.apps.$inferSelect;
 /** A row without its search text and vector (the list reads no more: they are most of a row's bytes). */
 export type AppViewRow = Omit<AppRow, 'search' | 'searchText'>;
 
-/** PostgreSQL's `2026-12-01 10:00:00+00` (mode 'string') as ISO 8601 UTC. */
-export const iso = (value: string) => new Date(value).toISOString();
+/** What PostgreSQL writes for a timestamptz in a UTC session: `2026-12-01 10:00:00.123456+00`. */
+const PG_UTC = /^([1-9]\d{3}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
+
+/**
+ * PostgreSQL's `2026-12-01 10:00:00+00` (mode 'string') as ISO 8601 UTC, to the millisecond
+ * (the microseconds cut, as Date does). A UTC value is rearranged as text: a list page has
+ * about 300 of them, and Date's parser for this format was a twentieth of the list's CPU time;
+ * anything else (another session time zone, years before 1000) goes through Date as before.
+ */
+export const iso = (value: string) => {
+  const utc = PG_UTC.exec(value);
+  if (!utc) return new Date(value).toISOString();
+  return `${utc[1]}T${utc[2]}.${`${utc[3] ?? ''}000`.slice(0, 3)}Z`;
+};
 export const isoOrNull = (value: string | null) => (value === null ? null : iso(value));
 
 export function fieldsOf(row: AppViewRow): AppFields {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FocusRowInput, focusFile } from '../src/cost/fixtures.js';
 import { formatDecimal, parseDecimal } from '../src/cost/money.js';
@@ -7,7 +8,8 @@ import { anApp, type Harness, type Registered, startHarness } from './helpers.js
  * Cost end to end: a FOCUS file is imported and attributed to apps by tag and by resource id,
  * its untagged cost shown; a team quota alerts at 80 % (once); a planted spike is an anomaly
  * and an ordinary day is not; the chargeback adds up to what was imported; a file with a wrong
- * column is refused naming it, and nothing of it is stored.
+ * column is refused naming it, and nothing of it is stored; an AWS CUR 2.0 export is attributed
+ * the same way.
  */
 
 const PAY_FUNCTION = 'arn:aws:lambda:eu-west-1:111122223333:function:pay-refunds';
@@ -17,7 +19,11 @@ const SPIKE = DAYS - 1; // 2026-03-20
 
 /** 20 days of March: pay-refunds (by its resource id) ~100 a day and 1000 on the 20th; web (by tag) ~50; untagged lines. */
 function marchFile(): { text: string; total: bigint; untagged: bigint; pay: bigint } {
-  const rows: FocusRowInput[] = [];
+  // The data team's storage on the 4th: one line first and one last, so that with a few daily rows
+  // in memory their partial sums are spilled apart and summed by PostgreSQL into one daily row.
+  const rows: FocusRowInput[] = [
+    { day: day(3), cost: '0.000000002', tags: { team: 'data' }, serviceCategory: 'Storage' },
+  ];
   for (let i = 0; i < DAYS; i++) {
     rows.push({ day: day(i), cost: i === SPIKE ? '1000' : String(100 + (i % 5)), resourceId: PAY_FUNCTION });
     rows.push({
@@ -47,7 +53,8 @@ describe('app-registry cost', () => {
   let file: ReturnType<typeof marchFile>;
 
   beforeAll(async () => {
-    h = await startHarness({ opa: 'none' });
+    // A handful of daily rows in memory: the imports below spill to PostgreSQL, as a large file's do.
+    h = await startHarness({ opa: 'none', env: { COST_IMPORT_MEMORY_ROWS: '10' } });
     const register = async (body: Record<string, unknown>) => {
       const res = await h.json<Registered>('/apps/v1/apps', {
         method: 'POST',
@@ -89,14 +96,14 @@ describe('app-registry cost', () => {
     expect(JSON.stringify(res.body)).toContain('mandatory column BillingCurrency is missing');
     const bad = await importFile(file.text.replace(/^1000,1000,/m, '1000,1 000,'));
     expect(bad.status).toBe(400);
-    expect(JSON.stringify(bad.body)).toMatch(/row 58, column EffectiveCost: not a decimal/);
+    expect(JSON.stringify(bad.body)).toMatch(/row 59, column EffectiveCost: not a decimal/);
     expect(await counts()).toEqual(before);
     const audited = await h.sql<{ detail: string }>(
       `select detail from app_registry.audit_log where action = 'cost_import' and outcome = 'denied' order by at`,
     );
     expect(audited.map((a) => a.detail)).toEqual([
       expect.stringContaining('BillingCurrency is missing'),
-      expect.stringContaining('row 58, column EffectiveCost'),
+      expect.stringContaining('row 59, column EffectiveCost'),
     ]);
   });
 
@@ -123,14 +130,20 @@ describe('app-registry cost', () => {
     expect(res.body).toMatchObject({
       format: 'focus',
       fileName: 'march.csv',
-      rows: DAYS * 3 + 1,
+      rows: DAYS * 3 + 2,
       currency: 'EUR',
       total: formatDecimal(file.total),
       untagged: formatDecimal(file.untagged),
-      attributed: { byTag: DAYS, byResource: DAYS, untagged: DAYS + 1 },
+      attributed: { byTag: DAYS, byResource: DAYS, untagged: DAYS + 2 },
       firstDay: '2026-03-01',
       lastDay: '2026-03-20',
+      // Three a day, and the data team's two lines as one.
+      dailyRows: DAYS * 3 + 1,
     });
+    const [data] = await h.sql<{ cost: string; lines: number }>(
+      `select cost::text, lines from app_registry.daily_costs where team = 'data'`,
+    );
+    expect(data).toEqual({ cost: '0.000000003', lines: 2 });
 
     const costs = await h.json<{
       items: { key: string | null; name?: string; cost: string; untagged?: boolean }[];
@@ -288,5 +301,44 @@ describe('app-registry cost', () => {
     ]);
     const refused = await h.json('/apps/v1/cost/weekly-report', { method: 'POST', token: h.tokens.approver });
     expect(refused.status).toBe(403);
+  });
+
+  it('imports an AWS CUR 2.0 export: by the app tag as CUR 2.0 spells it and by resource id, to the nano-unit', async () => {
+    const cur2 = readFileSync(new URL('./fixtures/cost/cur2-2026-03.csv', import.meta.url), 'utf8').replace(
+      'WEB_ID',
+      webId,
+    );
+    const wrong = await importFile(
+      cur2.replace('line_item_currency_code', 'currency'),
+      h.tokens.responder,
+      '?format=cur2',
+    );
+    expect(wrong.status).toBe(400);
+    expect(JSON.stringify(wrong.body)).toContain('mandatory column line_item_currency_code is missing');
+
+    const res = await importFile(cur2, h.tokens.responder, '?file=cur2-2026-03.csv');
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      format: 'cur2',
+      rows: 7,
+      currency: 'USD',
+      total: '0.336420867',
+      untagged: '0.318003',
+      attributed: { byTag: 1, byResource: 2, untagged: 4 },
+      firstDay: '2026-03-01',
+      lastDay: '2026-03-02',
+    });
+    const costs = await h.json<{ items: { key: string | null; currency: string; cost: string }[] }>(
+      '/apps/v1/cost/costs?month=2026-03&by=app',
+    );
+    const usd = costs.body.items.filter((i) => i.currency === 'USD');
+    expect(usd).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ key: webId, cost: '0.0184' }),
+        expect.objectContaining({ key: payId, cost: '0.000017867' }),
+        expect.objectContaining({ key: null, cost: '0.318003' }),
+      ]),
+    );
+    expect(usd).toHaveLength(3);
   });
 });

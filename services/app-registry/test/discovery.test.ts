@@ -4,8 +4,8 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CandidateView } from '../src/discovery/candidates.js';
-import type { RunView } from '../src/discovery/run.js';
 import type { AppView } from '../src/model.js';
+import { ACCOUNT, createFunction, DANA, gatewayLine, runDiscovery as run } from './discovery-support.js';
 import { anApp, DAY, type Harness, type Registered, startHarness } from './helpers.js';
 
 /*
@@ -14,41 +14,7 @@ import { anApp, DAY, type Harness, type Registered, startHarness } from './helpe
  * a registered app, a corrupt gzip and a misconfigured source.
  */
 
-const ACCOUNT = '123456789012';
-const DANA = `arn:aws:iam::${ACCOUNT}:user/dana`;
 const TRAIL = `AWSLogs/${ACCOUNT}/CloudTrail/eu-west-1/2026/12/01/${ACCOUNT}_CloudTrail_eu-west-1_20261201T1000Z_a1b2.json.gz`;
-
-function createFunction(name: string, at: Date, id: string) {
-  return {
-    eventVersion: '1.08',
-    userIdentity: { type: 'IAMUser', arn: DANA, accountId: ACCOUNT, userName: 'dana' },
-    eventTime: at.toISOString(),
-    eventSource: 'lambda.amazonaws.com',
-    eventName: 'CreateFunction20150331',
-    awsRegion: 'eu-west-1',
-    sourceIPAddress: '203.0.113.9',
-    requestParameters: { functionName: name, runtime: 'nodejs20.x' },
-    responseElements: {
-      functionName: name,
-      functionArn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${name}`,
-    },
-    eventID: id,
-    recipientAccountId: ACCOUNT,
-  };
-}
-
-function gatewayLine(host: string, ip: string, at: Date, requestId: string) {
-  return JSON.stringify({
-    requestId,
-    ip,
-    requestTimeEpoch: String(at.getTime()),
-    httpMethod: 'GET',
-    path: '/v1/items',
-    status: '200',
-    protocol: 'HTTP/1.1',
-    domainName: host,
-  });
-}
 
 describe('app-registry discovery', () => {
   let h: Harness;
@@ -58,18 +24,7 @@ describe('app-registry discovery', () => {
   let quiet: AppView;
   const gatewayLog = () => path.join(dir, 'gateway', 'access.log');
 
-  const runDiscovery = async (): Promise<RunView> => {
-    const started = await h.json<RunView>('/apps/v1/discovery/runs', { method: 'POST', token: h.tokens.admin });
-    expect(started.status, JSON.stringify(started.body)).toBe(202);
-    expect(started.body.status).toBe('running');
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const run = await h.json<RunView>(`/apps/v1/discovery/runs/${started.body.id}`);
-      if (run.body.status !== 'running') return run.body;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('the discovery run did not finish within 60 s');
-  };
+  const runDiscovery = () => run(h);
   const candidates = async (query = '') =>
     (await h.json<{ items: CandidateView[] }>(`/apps/v1/discovery/candidates${query}`)).body.items;
   const byLabel = async (label: string) => (await candidates()).find((c) => c.label === label);
@@ -137,6 +92,18 @@ describe('app-registry discovery', () => {
     expect(source('broken').errorList[0]!.message).toMatch(/gzip|unexpected end|incorrect|invalid/i);
     expect(source('misconfigured').failed).toMatch(/\.source\.json: format/);
     expect(run.totals).toMatchObject({ newCandidates: 3, flagged: 0 });
+    // The same figures on /metrics, per source, and the run's status.
+    await vi.waitFor(
+      async () => {
+        const metrics = await (await fetch(`${h.url}/metrics`)).text();
+        expect(metrics).toMatch(/^app_registry_discovery_lines_read_total\{source="gateway"[^}]*\} 3$/m);
+        expect(metrics).toMatch(/^app_registry_discovery_new_candidates_total\{source="cloudtrail"[^}]*\} 1$/m);
+        expect(metrics).toMatch(/^app_registry_discovery_source_failures_total\{source="misconfigured"[^}]*\} 1$/m);
+        expect(metrics).toMatch(/^app_registry_discovery_runs_total\{status="partial"[^}]*\} 1$/m);
+        expect(metrics).toMatch(/^app_registry_discovery_last_run_status\{status="partial"[^}]*\} 1$/m);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
 
     const lambda = await byLabel('thumbnailer');
     expect(lambda).toMatchObject({

@@ -14,6 +14,7 @@ import {
   uniqueNamespace,
 } from '@micro-oncall/test-kit';
 import { inject } from 'vitest';
+import type { RunView } from '../src/discovery/run.js';
 import type { AppView, DecisionSummary } from '../src/model.js';
 import { defineAppRegistry } from '../src/service.js';
 
@@ -200,3 +201,18 @@ export const highRisk = (name: string) =>
   });
 
 export type Registered = { app: AppView; decision: DecisionSummary; token: string };
+
+/** POST /apps/v1/discovery/runs (as admin), then the run once it has finished. */
+export async function runDiscovery(h: Pick<Harness, 'json' | 'tokens'>): Promise<RunView> {
+  const started = await h.json<RunView>('/apps/v1/discovery/runs', { method: 'POST', token: h.tokens.admin });
+  if (started.status !== 202) {
+    throw new Error(`POST /apps/v1/discovery/runs answered ${started.status}: ${JSON.stringify(started.body)}`);
+  }
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const run = await h.json<RunView>(`/apps/v1/discovery/runs/${started.body.id}`);
+    if (run.body.status !== 'running') return run.body;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`discovery run ${started.body.id} did not finish within 60 s`);
+}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppView } from '../src/model.js';
 import { anApp, DAY, type Harness, type Registered, startHarness } from './helpers.js';
-import { type FakeSmtp, type FakeWebhook, startFakeSmtp, startFakeWebhook } from './receivers.js';
+import { type FakeSmtp, type FakeWebhook, noticeReceiversEnv, startFakeSmtp, startFakeWebhook } from './receivers.js';
 
 /*
  * Owners' notices beyond Slack: a signed webhook and email through an SMTP relay, each delivered
@@ -25,13 +25,7 @@ describe('app-registry owner notices by webhook and email; evidence age', () => 
         IDLE_AFTER_DAYS_LOW: '30',
         DISABLE_AFTER_IDLE_DAYS: '14',
         ARCHIVE_AFTER_DISABLED_DAYS: '7',
-        NOTICE_WEBHOOK_URL: webhook.url,
-        NOTICE_WEBHOOK_SECRET: SECRET,
-        SMTP_HOST: smtp.host,
-        SMTP_PORT: String(smtp.port),
-        SMTP_TLS: 'none',
-        NOTICE_EMAIL_FROM: 'App registry <app-registry@example.com>',
-        NOTICE_RETRY_FIRST_SECONDS: '1',
+        ...noticeReceiversEnv(webhook, SECRET, smtp),
         EVIDENCE_MAX_AGE_DAYS: 'sso=10',
       },
     });

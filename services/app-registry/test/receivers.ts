@@ -117,3 +117,16 @@ export async function startFakeSmtp(): Promise<FakeSmtp> {
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** The service's settings for these receivers: every notice to the webhook (signed with `secret`) and by email through the relay, retried after a second. */
+export function noticeReceiversEnv(webhook: FakeWebhook, secret: string, smtp: FakeSmtp): Record<string, string> {
+  return {
+    NOTICE_WEBHOOK_URL: webhook.url,
+    NOTICE_WEBHOOK_SECRET: secret,
+    SMTP_HOST: smtp.host,
+    SMTP_PORT: String(smtp.port),
+    SMTP_TLS: 'none',
+    NOTICE_EMAIL_FROM: 'App registry <app-registry@example.com>',
+    NOTICE_RETRY_FIRST_SECONDS: '1',
+  };
+}

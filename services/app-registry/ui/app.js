@@ -14,7 +14,7 @@ import { renderRegister } from './register.js';
 
 /*
  * The app registry's pages at /apps/: the inventory (/apps/?filters), one app (/apps/<id>),
- * onboarding (/apps/new), governance (/apps/governance), exceptions (/apps/exceptions),
+ * onboarding (/apps/new; /apps/new?candidate=<id> registers a discovered one), governance (/apps/governance), exceptions (/apps/exceptions),
  * discovered apps (/apps/discovered), cost (/apps/cost) and bulk import (/apps/import). Signed in with the product's one session (escalation's); the registry's
  * API is called with that user's bearer token (common/api.js). Links inside the section
  * (a[data-nav]) are followed without a page load; Back and Forward work.
@@ -41,7 +41,7 @@ async function boot() {
     try {
       if (path === '/apps/new') {
         document.title = 'Register an app · micro-oncall';
-        await renderRegister(view, { me: signedIn });
+        await renderRegister(view, { me: signedIn, search: location.search });
       } else if (path === '/apps/governance') {
         await renderGovernance(view);
       } else if (path === '/apps/exceptions') {

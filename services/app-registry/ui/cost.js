@@ -256,7 +256,7 @@ export async function renderCost(view, ctx) {
     h('h2', { id: 'imports-title', text: 'Imports' }),
     imports.items.length
       ? table(
-          'The latest cost files (POST /apps/v1/cost/imports, FOCUS or AWS CUR CSV)',
+          'The latest cost files (POST /apps/v1/cost/imports, FOCUS, AWS CUR or CUR 2.0 CSV)',
           ['When', 'By', 'File', 'Days', 'Lines', 'Total', 'Untagged'],
           imports.items
             .slice(0, 10)

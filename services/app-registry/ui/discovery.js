@@ -112,6 +112,41 @@ function dismissForm(c, say, done) {
   return form;
 }
 
+/**
+ * What this person can do with an open candidate: register it (responders: the registration page,
+ * filled in from what discovery found), dismiss it (approvers), or read who can.
+ * @param {Candidate} c @param {{ responder: boolean, approver: boolean }} roles
+ * @param {(text: string, kind: 'ok' | 'error') => void} say @param {() => Promise<void>} done
+ */
+function actionsCell(c, roles, say, done) {
+  if (c.state !== 'open') return null;
+  if (!roles.responder && !roles.approver) {
+    return h('span', { class: 'why-not', text: 'A responder registers it; an approver may dismiss it.' });
+  }
+  return h(
+    'div',
+    { class: 'candidate-actions' },
+    roles.responder
+      ? navLink(`/apps/new?candidate=${encodeURIComponent(c.id)}`, {
+          class: 'button primary',
+          text: 'Register',
+          'aria-label': `Register ${c.label}`,
+        })
+      : null,
+    roles.approver ? dismissForm(c, say, done) : null,
+  );
+}
+
+/**
+ * How the run came about. A Kafka topic of raw log lines has one rolling report per day
+ * (trigger `stream`), requested by `stream:<topic>` (discovery/stream.ts).
+ * @param {Run} run
+ */
+function trigger(run) {
+  if (run.trigger === 'stream') return `stream ${run.requestedBy.replace(/^stream:/, '')}, that day's lines`;
+  return run.trigger === 'manual' ? `asked for by ${run.requestedBy}` : 'daily';
+}
+
 /** @param {Run} run */
 function runReport(run) {
   const t = run.totals;
@@ -124,7 +159,7 @@ function runReport(run) {
       h('strong', { text: run.status }),
       ' · ',
       time(run.startedAt),
-      ` · ${run.trigger === 'manual' ? `asked for by ${run.requestedBy}` : 'daily'} · `,
+      ` · ${trigger(run)} · `,
       `${count(t.linesRead, 'line', 'lines')} read, ${count(t.appsMatched, 'app', 'apps')} matched, ${count(t.newCandidates, 'new candidate', 'new candidates')}, ${t.flagged} flagged, ${count(t.errors, 'error', 'errors')}`,
     ),
     run.error ? h('p', { class: 'error', text: run.error }) : null,
@@ -138,7 +173,7 @@ function runReport(run) {
           h('strong', { text: s.source }),
           s.failed
             ? h('span', { class: 'error', text: ` failed: ${s.failed}` })
-            : ` ${count(s.files, 'file', 'files')}, ${count(s.linesRead, 'line', 'lines')}, ${count(s.appsMatched, 'app', 'apps')} matched, ${s.newCandidates} new, ${count(s.errors, 'error', 'errors')}`,
+            : ` ${run.requestedBy.startsWith('stream:') ? '' : `${count(s.files, 'file', 'files')}, `}${count(s.linesRead, 'line', 'lines')}, ${count(s.appsMatched, 'app', 'apps')} matched, ${s.newCandidates} new, ${count(s.errors, 'error', 'errors')}`,
           s.errorList.length > 0
             ? h(
                 'ul',
@@ -232,18 +267,7 @@ export async function renderDiscovered(view, ctx) {
                     ),
                     h('td', { class: 'seen' }, `${c.sightings}× · last `, time(c.lastSeenAt)),
                     h('td', {}, evidenceCell(c)),
-                    h(
-                      'td',
-                      {},
-                      c.state === 'open' && roles.approver
-                        ? dismissForm(c, say, load)
-                        : c.state === 'open'
-                          ? h('span', {
-                              class: 'why-not',
-                              text: 'An approver may dismiss it; a responder registers it.',
-                            })
-                          : null,
-                    ),
+                    h('td', {}, actionsCell(c, roles, say, load)),
                   ),
                 ),
               ),
@@ -289,7 +313,7 @@ export async function renderDiscovered(view, ctx) {
     h(
       'p',
       { class: 'muted' },
-      'Apps the cloud audit logs and gateway logs show that nobody registered. One still unregistered a day after it was found is flagged, with the person who created or deployed it (else its most frequent caller) as its suggested owner and an ownership task. Register it through the API (POST /apps/v1/discovery/candidates/<id>/register) or dismiss it with a reason. ',
+      'Apps nobody registered that the cloud audit logs, gateway logs, identity providers, invoices and SaaS connector lists show. One still unregistered a day after it was found is flagged, with the person who created, deployed or bought it (else its most frequent caller) as its suggested owner and an ownership task. A responder registers it (the registration form comes filled in from what was found, and the app matches it from then on); an approver dismisses one that is not an app, with a reason. Flagged ones are ownership tasks too. ',
       navLink('/apps/governance', { text: 'Governance' }),
     ),
     h(

@@ -8,7 +8,7 @@ import { RUNTIME_LABELS, STATE_LABELS } from './model.js';
 
 /**
  * @typedef {{ appId: string, name: string, state: string, tier: string | null, owner: { name: string, contact: string | null } | null, team: { name: string, contact: string }, dueAt: string }} DueApp
- * @typedef {{ generatedAt: string, total: number, byState: Record<string, number>, byTier: Record<string, number>, byRuntime: Record<string, number>, templates: { onApproved: number, share: number | null, approved: string[] | null }, violations: { apps: number, total: number }, ownershipTasks: { open: number, oldestOpenedAt: string | null }, dueSoon: { days: number, disable: DueApp[], purge: DueApp[] }, trend: { day: string, total: number, openViolations: number, openOwnershipTasks: number, onTemplate: number | null }[] }} Governance
+ * @typedef {{ generatedAt: string, total: number, byState: Record<string, number>, byTier: Record<string, number>, byRuntime: Record<string, number>, templates: { onApproved: number, share: number | null, approved: string[] | null }, violations: { apps: number, total: number }, ownershipTasks: { open: number, apps: number, candidates: number, oldestOpenedAt: string | null }, dueSoon: { days: number, disable: DueApp[], purge: DueApp[] }, trend: { day: string, total: number, openViolations: number, openOwnershipTasks: number, onTemplate: number | null }[] }} Governance
  * @typedef {{ appId: string, app: string, state: string, tier: string | null, owner: { name: string, contact: string | null } | null, team: { name: string, contact: string }, control: string, rule: string, status: string, message: string, task: string }} Violation
  */
 
@@ -106,10 +106,13 @@ export async function renderGovernance(view) {
         ),
         h(
           'li',
-          {},
+          { id: 'ownership-tasks' },
           h('strong', { text: String(g.ownershipTasks.open) }),
-          ' open ownership tasks',
-          g.ownershipTasks.oldestOpenedAt ? `, the oldest since ${clockTime(g.ownershipTasks.oldestOpenedAt)}` : '',
+          ` open ownership tasks: ${g.ownershipTasks.apps} ${g.ownershipTasks.apps === 1 ? 'app' : 'apps'} without an owner, `,
+          navLink('/apps/discovered?state=open', {
+            text: `${g.ownershipTasks.candidates} discovered ${g.ownershipTasks.candidates === 1 ? 'app' : 'apps'} nobody registered`,
+          }),
+          g.ownershipTasks.oldestOpenedAt ? `; the oldest since ${clockTime(g.ownershipTasks.oldestOpenedAt)}` : '',
         ),
         h('li', {}, h('strong', { text: share }), ` on an approved template (${g.templates.onApproved} apps)`),
         last && first && g.trend.length > 1

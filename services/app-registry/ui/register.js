@@ -16,6 +16,16 @@ import {
 /** @typedef {import('./types.js').App} App */
 /** @typedef {import('./types.js').Decision} Decision */
 /** @typedef {import('./types.js').Template} Template */
+/**
+ * A discovered candidate as GET /apps/v1/discovery/candidates/<id> answers (what the form uses).
+ * @typedef {{ id: string, kind: string, key: string, label: string, state: 'open' | 'registered' | 'dismissed',
+ *   appId: string | null, dismissReason: string | null, sources: string[],
+ *   suggestedOwner: { who: string, why: string | null } | null,
+ *   prefill: { name: string, purpose: string, runtime: string, endpoints: { host: string, path: string }[],
+ *     cloudResourceIds: string[], idpClientIds: string[], suggestedOwner: string | null } }} Candidate
+ */
+
+const OWNER_WHY = Object.freeze({ creator: 'created it', deployer: 'deployed it', caller: 'calls it most' });
 
 /** Form fields, by the API's field path (a 400 names these). */
 const FIELDS = [
@@ -83,12 +93,62 @@ const list = (/** @type {string} */ text) =>
     .filter(Boolean);
 
 /**
+ * What is being registered when it was discovered: what was found, who may own it, the
+ * identifiers the app is given so that later runs match it.
+ * @param {Candidate} c
+ */
+function discoveredCard(c) {
+  const ids = [...c.prefill.endpoints.map((e) => e.host), ...c.prefill.cloudResourceIds, ...c.prefill.idpClientIds];
+  const owner = c.suggestedOwner;
+  return h(
+    'section',
+    { id: 'discovered-candidate', class: 'card discovered-candidate', 'aria-labelledby': 'discovered-title' },
+    h('h2', { id: 'discovered-title', text: `Discovered ${c.kind}: ${c.label}` }),
+    h(
+      'p',
+      {},
+      `Found in ${c.sources.join(', ')}. `,
+      owner
+        ? `Suggested owner: ${owner.who} (${OWNER_WHY[/** @type {keyof typeof OWNER_WHY} */ (owner.why ?? 'caller')] ?? owner.why}). `
+        : 'Nobody known to ask. ',
+      'The form is filled in from what was found: check it and answer the classification questions.',
+    ),
+    h('p', { class: 'muted small' }, 'The app gets ', h('code', { text: ids.join(', ') }), ', so later runs match it.'),
+  );
+}
+
+/**
  * Onboarding: an approved template, the app's facts and the classification questions; the
  * policy's decision at once, with its reasons; a field the API refuses is named next to it.
+ * With `?candidate=<id>`, a discovered candidate is registered: the form starts from what
+ * discovery found and the candidate is linked to the app.
  * @param {HTMLElement} view
- * @param {{ me: { subject: string, name: string | null, email: string | null } }} ctx
+ * @param {{ me: { subject: string, name: string | null, email: string | null }, search?: string }} ctx
  */
 export async function renderRegister(view, ctx) {
+  const candidateId = new URLSearchParams(ctx.search ?? '').get('candidate');
+  /** @type {Candidate | null} */
+  const candidate = candidateId
+    ? /** @type {{ body: Candidate }} */ (
+        await request('GET', `/apps/v1/discovery/candidates/${encodeURIComponent(candidateId)}`)
+      ).body
+    : null;
+  if (candidate && candidate.state !== 'open') {
+    view.replaceChildren(
+      h('h1', { id: 'page-title', text: 'Register an app' }),
+      h(
+        'p',
+        { class: 'notice notice-error', role: 'alert' },
+        candidate.state === 'registered'
+          ? `${candidate.label} is registered already. `
+          : `${candidate.label} was dismissed: ${candidate.dismissReason ?? ''}. `,
+        candidate.appId ? navLink(`/apps/${candidate.appId}`, { text: 'Open the app' }) : null,
+        ' ',
+        navLink('/apps/discovered', { text: 'Back to Discovered' }),
+      ),
+    );
+    return;
+  }
   const templateSelect = select({}, 'Loading templates…');
   const form = h(
     'form',
@@ -181,8 +241,24 @@ export async function renderRegister(view, ctx) {
   );
   const problem = h('p', { id: 'form-problem', class: 'form-problem', role: 'alert', hidden: true });
   const result = h('div', { id: 'result', tabindex: '-1' });
+  const card = candidate ? discoveredCard(candidate) : null;
+  if (candidate) {
+    const p = candidate.prefill;
+    /** @param {string} name @param {string} value */
+    const fill = (name, value) => {
+      const control = form.querySelector(`#${idOf(name)}`);
+      if (control instanceof HTMLInputElement || control instanceof HTMLTextAreaElement) control.value = value;
+      if (control instanceof HTMLSelectElement) control.value = value;
+    };
+    fill('name', p.name);
+    fill('purpose', p.purpose);
+    fill('runtime', p.runtime);
+    fill('endpoints', p.endpoints.map((e) => e.host).join(', '));
+    fill('idpClientIds', p.idpClientIds.join(', '));
+  }
   view.replaceChildren(
-    h('h1', { id: 'page-title', text: 'Register an app' }),
+    h('h1', { id: 'page-title', text: candidate ? `Register ${candidate.label}` : 'Register an app' }),
+    ...(card ? [card] : []),
     h('p', {
       class: 'muted',
       text: 'Answer the questions: the policy decides at once and says why. Low risk goes straight through; above the threshold an approver decides.',
@@ -252,11 +328,17 @@ export async function renderRegister(view, ctx) {
     const submit = /** @type {HTMLButtonElement} */ ($('button[type="submit"]', form));
     submit.disabled = true;
     try {
-      const { body: answer } = await request('POST', '/apps/v1/apps', { body });
+      const { body: answer } = await request(
+        'POST',
+        candidate ? `/apps/v1/discovery/candidates/${encodeURIComponent(candidate.id)}/register` : '/apps/v1/apps',
+        { body },
+      );
       const { app, decision, token } = /** @type {{ app: App, decision: Decision, token: string }} */ (answer);
-      result.replaceChildren(registered(app, decision, token));
+      result.replaceChildren(registered(app, decision, token, candidate));
       result.focus();
       form.hidden = true;
+      // The answer says what became of the candidate.
+      if (card) card.hidden = true;
     } catch (error) {
       if (error instanceof RequestError && error.status === 400 && error.issues.length > 0) {
         /** @type {HTMLElement | null} */
@@ -297,8 +379,9 @@ export async function renderRegister(view, ctx) {
  * @param {App} app
  * @param {Decision} decision
  * @param {string} token
+ * @param {Candidate | null} candidate the discovered candidate it was registered from, if any
  */
-function registered(app, decision, token) {
+function registered(app, decision, token, candidate) {
   return h(
     'section',
     { class: 'card registered', 'aria-labelledby': 'registered-title' },
@@ -319,6 +402,14 @@ function registered(app, decision, token) {
       }),
       h('code', { class: 'token-value', text: token }),
     ),
+    candidate
+      ? h(
+          'p',
+          { class: 'linked-candidate' },
+          `The discovered ${candidate.kind} ${candidate.label} is linked to it: it leaves the Discovered list, its ownership task is resolved, and later runs count its traffic as this app's activity. `,
+          navLink('/apps/discovered', { text: 'Back to Discovered' }),
+        )
+      : null,
     h('p', {}, navLink(`/apps/${app.id}`, { class: 'button secondary', text: `Open ${app.name}` })),
   );
 }

@@ -26,6 +26,13 @@ function flaggedDays(values: number[], settings = DEFAULT_ANOMALY): number[] {
   return values.flatMap((value, i) => (assessDay(values.slice(0, i), value, settings).anomalous ? [i] : []));
 }
 
+/** A weekly rhythm: weekdays around 100 (σ 6), days 5 and 6 of each week (the weekend) around 20 (σ 3). */
+function weeklySeries(days: number, seed: number): number[] {
+  const weekday = series(days, 100, 6, seed);
+  const weekend = series(days, 20, 3, seed + 1000);
+  return weekday.map((v, i) => (i % 7 >= 5 ? weekend[i]! : v));
+}
+
 describe('cost anomalies (median and MAD)', () => {
   it('finds every planted spike in noisy series, and almost no ordinary day', () => {
     let ordinaryFlagged = 0;
@@ -114,5 +121,55 @@ describe('cost anomalies (median and MAD)', () => {
     expect(baselineOf(costs, '2026-03-01', 28)).toEqual([]);
     expect(addDays('2026-02-28', 1)).toBe('2026-03-01');
     expect(median([3, 1, 2, 10])).toBe(2.5);
+  });
+});
+
+describe('cost anomalies with a weekly rhythm (weekday baseline)', () => {
+  it('finds a weekend that costs like a weekday and a weekday spike; ordinary weekend dips and Mondays are no news', () => {
+    let ordinaryFlagged = 0;
+    let ordinaryDays = 0;
+    for (const seed of [21, 22, 23, 24, 25, 26, 27, 28, 29, 30]) {
+      const values = weeklySeries(120, seed);
+      const saturday = 54; // 54 % 7 = 5: a weekend day, at a weekday's cost (something left running)
+      const tuesday = 85; // 85 % 7 = 1
+      values[saturday] = 100;
+      values[tuesday] = values[tuesday]! + 80; // about +13 σ of the weekdays
+      const flagged = flaggedDays(values);
+      expect(flagged, `seed ${seed}`).toEqual(expect.arrayContaining([saturday, tuesday]));
+      const verdict = assessDay(values.slice(0, saturday), values[saturday]!);
+      expect(verdict).toMatchObject({ anomalous: true, baseline: 'weekday' });
+      expect(verdict.median!).toBeLessThan(30); // a Saturday usually costs about 20
+      // No ordinary weekend is news, nor a Monday for rising from the weekend: what the noise of a
+      // weekday's four-day median and of the MAD mistakes for unusual is a weekday above the weekdays' level.
+      for (const day of flagged.filter((d) => d !== saturday && d !== tuesday)) {
+        expect(day % 7, `seed ${seed} flagged weekend day ${day}`).toBeLessThan(5);
+        expect(values[day]!, `seed ${seed} flagged day ${day}`).toBeGreaterThan(100);
+      }
+      ordinaryFlagged += flagged.length - 2;
+      ordinaryDays += values.length - 2;
+    }
+    expect(ordinaryFlagged / ordinaryDays).toBeLessThan(0.01);
+  });
+
+  it('judges a busy weekday against the weekdays, not the quiet weekend', () => {
+    const values = weeklySeries(60, 31);
+    const verdict = assessDay(values.slice(0, 57), 100 + 2 * 6); // a Tuesday (57 % 7 = 1) 2 σ up: ordinary
+    expect(verdict).toMatchObject({ anomalous: false, baseline: 'weekday' });
+    expect(verdict.median!).toBeGreaterThan(90);
+  });
+
+  it('keeps the plain baseline for series without a weekly rhythm, and before three weeks of history', () => {
+    let weekday = 0;
+    let judged = 0;
+    for (const seed of [41, 42, 43, 44, 45]) {
+      const values = series(200, 100, 8, seed);
+      for (let i = 28; i < values.length; i++) {
+        judged += 1;
+        if (assessDay(values.slice(0, i), values[i]!).baseline === 'weekday') weekday += 1;
+      }
+    }
+    expect(weekday / judged).toBeLessThan(0.05);
+    const young = weeklySeries(20, 51);
+    expect(assessDay(young, 100).baseline).toBe('plain');
   });
 });

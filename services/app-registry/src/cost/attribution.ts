@@ -1,4 +1,4 @@
-import type { CostLine } from './readers.js';
+import { type CostLine, own } from './readers.js';
 
 /*
  * Which app a cost line belongs to: the app named by one of its tags (the deploy-time tags the
@@ -44,20 +44,37 @@ const firstTag = (tags: Record<string, string>, keys: readonly string[]) => {
   return null;
 };
 
+/**
+ * Each key as written, then as AWS CUR 2.0 spells it in its `resource_tags` map (every character
+ * other than a letter or digit an underscore, as in `karpenter.sh/nodepool` →
+ * `karpenter_sh_nodepool`; lower case too, in case the export lowers it), without duplicates.
+ */
+export const withCur2Spellings = (keys: readonly string[]) => [
+  ...new Set(
+    keys.flatMap((key) => {
+      const normalised = key.replace(/[^A-Za-z0-9]/g, '_');
+      return [key, normalised, normalised.toLowerCase()];
+    }),
+  ),
+];
+
 export function createAttribution(
   apps: readonly AppCostIdentity[],
   settings: AttributionSettings = DEFAULT_ATTRIBUTION,
 ) {
+  const appTagKeys = withCur2Spellings(settings.appTagKeys);
+  const teamTagKeys = withCur2Spellings(settings.teamTagKeys);
+  const environmentTagKeys = withCur2Spellings(settings.environmentTagKeys);
   const byId = new Map(apps.map((a) => [a.id, a]));
   const byResource = new Map<string, AppCostIdentity>();
   for (const app of apps) for (const resource of app.cloudResourceIds) byResource.set(resource, app);
   return (line: Pick<CostLine, 'tags' | 'resourceId'>): Attributed => {
-    const environment = firstTag(line.tags, settings.environmentTagKeys);
-    const tagged = firstTag(line.tags, settings.appTagKeys);
+    const environment = firstTag(line.tags, environmentTagKeys);
+    const tagged = firstTag(line.tags, appTagKeys);
     const byTag = tagged ? byId.get(tagged) : undefined;
     const app = byTag ?? (line.resourceId ? byResource.get(line.resourceId) : undefined);
     if (app) return { appId: app.id, via: byTag ? 'tag' : 'resource', team: app.teamName, environment };
-    return { appId: null, via: null, team: firstTag(line.tags, settings.teamTagKeys), environment };
+    return { appId: null, via: null, team: firstTag(line.tags, teamTagKeys), environment };
   };
 }
 
@@ -78,7 +95,9 @@ export interface DailyCost {
 /**
  * Sums attributed lines into daily cost rows as they stream by, so that what is stored grows
  * with the apps, resources and days of a file, not with its lines; and the file's totals, per
- * currency, with the untagged part.
+ * currency, with the untagged part. `take()` hands over the rows summed so far (and forgets them)
+ * for a caller that bounds its memory: the sums it takes are partial, a later line may add to
+ * the same day, app and resource again.
  */
 export function createAggregation(attribute: (line: CostLine) => Attributed) {
   const rows = new Map<string, DailyCost>();
@@ -112,12 +131,12 @@ export function createAggregation(attribute: (line: CostLine) => Attributed) {
         rows.set(key, {
           day: line.day,
           appId: who.appId,
-          resourceId: line.resourceId,
-          team: who.team,
-          environment: who.environment,
-          serviceCategory: line.serviceCategory,
-          currency: line.currency,
-          account: line.account,
+          resourceId: own(line.resourceId),
+          team: own(who.team),
+          environment: own(who.environment),
+          serviceCategory: own(line.serviceCategory),
+          currency: own(line.currency),
+          account: own(line.account),
           cost: line.cost,
           lines: 1,
         });
@@ -127,8 +146,19 @@ export function createAggregation(attribute: (line: CostLine) => Attributed) {
       if (!who.appId) total.untagged += line.cost;
       totals.set(line.currency, total);
       days.add(line.day);
-      accounts.add(line.account);
+      if (!accounts.has(line.account)) accounts.add(own(line.account));
     },
+    /** Daily rows summed and not yet taken. */
+    get pending() {
+      return rows.size;
+    },
+    /** The daily rows summed since the last take (partial sums), forgotten here. */
+    take(): DailyCost[] {
+      const taken = [...rows.values()];
+      rows.clear();
+      return taken;
+    },
+    /** The daily rows not taken, the totals, the days and accounts, and how lines were attributed. */
     result() {
       return {
         rows: [...rows.values()],

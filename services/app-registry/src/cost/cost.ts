@@ -17,18 +17,48 @@ import { CostFileError, type CostFormat, readCostFile } from './readers.js';
  * its owners. Alerts, anomalies and reports are owner notices (src/notify.ts), so they reach
  * Slack, the webhook and email like the lifecycle's.
  *
- * An import reads the whole file (streaming) into daily sums before it writes anything: a file
- * with anything wrong is refused whole and nothing of it is stored. The sums are written in one
- * transaction with the import's record and audit entry, replacing the earlier rows of the same
- * billing accounts and days (exports are restated; importing a file twice changes nothing).
+ * An import reads the file (streaming) into daily sums inside one transaction, with the import's
+ * record and audit entry, replacing the earlier rows of the same billing accounts and days
+ * (exports are restated; importing a file twice changes nothing): a file with anything wrong is
+ * refused whole and the transaction rolled back, so nothing of it is stored. Memory is bounded:
+ * past COST_IMPORT_MEMORY_ROWS daily rows the partial sums go to a scratch table, and reading
+ * waits for each such write (the upload is paused meanwhile).
  */
 
 const { costImports, dailyCosts, costQuotas, costQuotaAlerts, costQuotaRequests, costAnomalies } = costSchema;
 const a = schema.apps;
 const INSERT_BATCH = 4000;
 
+/** The import's scratch table: partial daily sums, dropped with the transaction. */
+const SPILL_TABLE = sql`create temporary table cost_import_spill (
+  day date not null, app_id text, resource_id text, team text, environment text,
+  service_category text not null, currency text not null, account text not null,
+  cost numeric(24, 9) not null, lines integer not null
+) on commit drop`;
+
+/** One statement per spill, one array parameter per column (unnest): no per-row parameters to parse. */
+function spillInsert(rows: readonly DailyCost[]): SQL {
+  const column = <T>(pick: (r: DailyCost) => T) => sql.param(rows.map(pick));
+  return sql`insert into cost_import_spill
+    select * from unnest(${column((r) => r.day)}::date[], ${column((r) => r.appId)}::text[],
+      ${column((r) => r.resourceId)}::text[], ${column((r) => r.team)}::text[],
+      ${column((r) => r.environment)}::text[], ${column((r) => r.serviceCategory)}::text[],
+      ${column((r) => r.currency)}::text[], ${column((r) => r.account)}::text[],
+      ${column((r) => formatDecimal(r.cost))}::numeric[], ${column((r) => r.lines)}::int[])`;
+}
+
+/** The spilled partial sums, summed into the import's daily rows. */
+const spillSum = (importId: string): SQL => sql`insert into ${dailyCosts}
+    (import_id, day, app_id, resource_id, team, environment, service_category, currency, account, cost, lines)
+  select ${importId}::uuid, day, app_id, resource_id, team, environment, service_category, currency, account,
+    sum(cost), sum(lines)::int
+  from cost_import_spill
+  group by day, app_id, resource_id, team, environment, service_category, currency, account`;
+
 export interface CostSettings {
   attribution: AttributionSettings;
+  /** Daily rows an import keeps in memory before it spills them (COST_IMPORT_MEMORY_ROWS). */
+  importMemoryRows: number;
   anomaly: AnomalySettings;
 }
 
@@ -70,6 +100,7 @@ export interface ImportResult {
 }
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
 export function createCost(deps: CostDeps) {
   const { db, clock, settings, logger } = deps;
@@ -86,29 +117,40 @@ export function createCost(deps: CostDeps) {
       .from(a)
       .where(ne(a.state, 'purged'));
     const aggregation = createAggregation(createAttribution(apps, settings.attribution));
-    const seen: { currency: string | null } = { currency: null };
-    const read = await readCostFile(
-      input,
-      (line) => {
-        seen.currency ??= line.currency;
-        if (line.currency !== seen.currency) {
-          throw new CostFileError(
-            `row ${line.row}, column BillingCurrency: ${line.currency} after ${seen.currency}: import one file per billing currency`,
-            { row: line.row, column: 'BillingCurrency' },
-          );
-        }
-        aggregation.add(line);
-      },
-      opts.format ? { format: opts.format } : {},
-    );
-    const result = aggregation.result();
-    const currency = seen.currency;
-    if (read.rows === 0 || !currency) throw new CostFileError('the file has a header and no cost lines', {});
-    const totals = result.totals.get(currency)!;
     const id = randomUUID();
-    const firstDay = result.days[0]!;
-    const lastDay = result.days[result.days.length - 1]!;
-    const replacedRows = await db.transaction(async (tx) => {
+    const stored = await db.transaction(async (tx) => {
+      // Past settings.importMemoryRows daily rows in memory (50,000 by default, about 25 MB), the
+      // partial sums go to a scratch table of this transaction (gone with it, committed or not)
+      // and are summed there at the end: a file of few apps, resources and days is summed in
+      // memory and written once; a file of a million resource-days is summed by PostgreSQL.
+      let spilled = 0;
+      const spill = async () => {
+        if (spilled === 0) await tx.execute(SPILL_TABLE);
+        const rows = aggregation.take();
+        await tx.execute(spillInsert(rows));
+        spilled += rows.length;
+      };
+      const seen: { currency: string | null } = { currency: null };
+      const read = await readCostFile(
+        input,
+        (line) => {
+          seen.currency ??= line.currency;
+          if (line.currency !== seen.currency) {
+            throw new CostFileError(
+              `row ${line.row}, column BillingCurrency: ${line.currency} after ${seen.currency}: import one file per billing currency`,
+              { row: line.row, column: 'BillingCurrency' },
+            );
+          }
+          aggregation.add(line);
+          return aggregation.pending >= settings.importMemoryRows ? spill() : undefined;
+        },
+        opts.format ? { format: opts.format } : {},
+      );
+      const currency = seen.currency;
+      if (read.rows === 0 || !currency) throw new CostFileError('the file has a header and no cost lines', {});
+      const result = aggregation.result();
+      const firstDay = result.days[0]!;
+      const lastDay = result.days[result.days.length - 1]!;
       // A restated export: the same accounts' days, imported before, are replaced.
       const replaced = await tx
         .delete(dailyCosts)
@@ -119,8 +161,18 @@ export function createCost(deps: CostDeps) {
             sql`${dailyCosts.day} <= ${lastDay}::date`,
             inArray(dailyCosts.day, result.days),
           ),
-        )
-        .returning({ id: dailyCosts.id });
+        );
+      let dailyRows: number;
+      if (spilled === 0) {
+        for (let i = 0; i < result.rows.length; i += INSERT_BATCH) {
+          await tx.insert(dailyCosts).values(result.rows.slice(i, i + INSERT_BATCH).map((r) => dailyRow(id, r)));
+        }
+        dailyRows = result.rows.length;
+      } else {
+        await spill();
+        dailyRows = (await tx.execute(spillSum(id))).rowCount ?? 0;
+      }
+      const totals = result.totals.get(currency)!;
       await tx.insert(costImports).values({
         id,
         at: nowIso(),
@@ -135,12 +187,9 @@ export function createCost(deps: CostDeps) {
         firstDay,
         lastDay,
         accounts: result.accounts,
-        dailyRows: result.rows.length,
-        replacedRows: replaced.length,
+        dailyRows,
+        replacedRows: replaced.rowCount ?? 0,
       });
-      for (let i = 0; i < result.rows.length; i += INSERT_BATCH) {
-        await tx.insert(dailyCosts).values(result.rows.slice(i, i + INSERT_BATCH).map((r) => dailyRow(id, r)));
-      }
       await deps.audit(tx, {
         actor: opts.actor,
         action: 'cost_import',
@@ -149,25 +198,35 @@ export function createCost(deps: CostDeps) {
         requestId: opts.requestId ?? null,
         request: { format: read.format, file: opts.fileName ?? null, rows: read.rows },
       });
-      return replaced.length;
+      return {
+        format: read.format,
+        rows: read.rows,
+        currency,
+        totals,
+        days: result.days,
+        attributed: result.lines,
+        dailyRows,
+        replacedRows: replaced.rowCount ?? 0,
+      };
     });
-    const months = [...new Set(result.days.map(monthOf))];
+    const { currency, totals, days } = stored;
+    const months = [...new Set(days.map(monthOf))];
     const quotaAlerts = await checkQuotas(months);
-    const anomalies = await detectAnomalies(result.days, currency);
+    const anomalies = await detectAnomalies(days, currency);
     if (quotaAlerts + anomalies > 0) deps.noticesWritten();
     return {
       id,
-      format: read.format,
+      format: stored.format,
       fileName: opts.fileName ?? null,
-      rows: read.rows,
+      rows: stored.rows,
       currency,
       total: formatDecimal(totals.total),
       untagged: formatDecimal(totals.untagged),
-      attributed: result.lines,
-      firstDay,
-      lastDay,
-      dailyRows: result.rows.length,
-      replacedRows,
+      attributed: stored.attributed,
+      firstDay: days[0]!,
+      lastDay: days[days.length - 1]!,
+      dailyRows: stored.dailyRows,
+      replacedRows: stored.replacedRows,
       quotaAlerts,
       anomalies,
     };
@@ -699,6 +758,8 @@ export function createCost(deps: CostDeps) {
     // Only an app's first cost day in the window would be a baseline's start: the days before `from` matter too.
     const first = await firstCostDays([...byApp.keys()], currency);
     const found: (typeof costAnomalies.$inferInsert)[] = [];
+    /** Anomalies judged against their weekday's usual cost (a weekly rhythm), by id. */
+    const byWeekday = new Set<string>();
     for (const [appId, series] of byApp) {
       const start = first.get(appId);
       for (const day of days) {
@@ -707,8 +768,10 @@ export function createCost(deps: CostDeps) {
         const withStart = start && start < from && !series.has(start) ? new Map([[start, 0], ...series]) : series;
         const verdict = assessDay(baselineOf(withStart, day, s.windowDays), value, s);
         if (!verdict.anomalous) continue;
+        const id = derivedId(`anomaly/${appId}/${day}/${currency}`);
+        if (verdict.baseline === 'weekday') byWeekday.add(id);
         found.push({
-          id: derivedId(`anomaly/${appId}/${day}/${currency}`),
+          id,
           appId,
           day,
           currency,
@@ -730,6 +793,11 @@ export function createCost(deps: CostDeps) {
       for (const anomaly of stored) {
         const f = found.find((x) => x.id === anomaly.id)!;
         const score = Number.isFinite(f.score) ? `${f.score.toFixed(1)} robust σ` : 'a flat baseline';
+        const usual = `${formatDecimal(nanosOf(f.median), 2)} ${currency}`;
+        const weekday = WEEKDAYS[new Date(`${anomaly.day}T00:00:00Z`).getUTCDay()];
+        const baseline = byWeekday.has(anomaly.id)
+          ? `a usual ${weekday} of ${usual} (the median of the ${weekday}s in the ${s.windowDays} days before; ${score} above it)`
+          : `a median of ${usual} over the ${s.windowDays} days before (${score} above it)`;
         await tx
           .insert(schema.notifications)
           .values({
@@ -738,8 +806,7 @@ export function createCost(deps: CostDeps) {
             kind: ANOMALY_NOTICE,
             title: `Unusual cost on ${anomaly.day}: ${formatDecimal(nanosOf(f.cost), 2)} ${currency}`,
             text:
-              `This app cost ${formatDecimal(nanosOf(f.cost), 2)} ${currency} on ${anomaly.day}, against a median of ` +
-              `${formatDecimal(nanosOf(f.median), 2)} ${currency} over the ${s.windowDays} days before (${score} above it). ` +
+              `This app cost ${formatDecimal(nanosOf(f.cost), 2)} ${currency} on ${anomaly.day}, against ${baseline}. ` +
               'Check what changed that day: traffic, a deployment, a loop, a resource left running.',
             createdAt: nowIso(),
           })

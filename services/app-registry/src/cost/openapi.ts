@@ -11,6 +11,7 @@ import {
   QuotaRequestBody,
   RequestsQuery,
 } from '../routes/cost.js';
+import { COST_FORMATS } from './readers.js';
 
 /** The cost routes (src/routes/cost.ts) in the OpenAPI document. Amounts are decimal strings (exact). */
 
@@ -18,7 +19,7 @@ const Amount = z.string().describe('A decimal amount in the currency, exact (e.g
 const Totals = z.array(z.object({ currency: z.string(), total: Amount, untagged: Amount }));
 const ImportResult = z.object({
   id: z.string(),
-  format: z.enum(['focus', 'cur']),
+  format: z.enum(COST_FORMATS),
   fileName: z.string().nullable(),
   rows: z.number().int(),
   currency: z.string(),
@@ -77,9 +78,10 @@ export const COST_OPERATIONS: ApiOperation[] = [
   {
     method: 'post',
     path: '/apps/v1/cost/imports',
-    summary: 'Import a cost file: FinOps FOCUS 1.2 CSV or AWS CUR (legacy CSV), streamed, all or nothing',
+    summary:
+      'Import a cost file: FinOps FOCUS 1.2 CSV, AWS CUR (legacy CSV) or AWS CUR 2.0 (Data Exports CSV), streamed, all or nothing',
     description:
-      'The format is read from the header (or ?format=). A file without a mandatory column is refused whole naming it; a bad value (decimal, date, currency, category) is refused whole naming the row and column; nothing is stored. Lines are attributed to apps by tag (COST_APP_TAG_KEYS) or resource id; the rest is untagged cost, kept. A file replaces earlier imports of the same billing accounts and days. Quotas are checked and anomalies looked for.',
+      'The format is read from the header (or ?format=). A file without a mandatory column is refused whole naming it; a bad value (decimal, date, currency, category) is refused whole naming the row and column; nothing is stored. Lines are attributed to apps by tag (COST_APP_TAGS) or resource id; the rest is untagged cost, kept. A file replaces earlier imports of the same billing accounts and days. Quotas are checked and anomalies looked for.',
     role: 'responder',
     query: CostImportQuery,
     body: { schema: { type: 'string' }, contentType: 'text/csv' },

@@ -1,15 +1,22 @@
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createAggregation, createAttribution } from './attribution.js';
 import { FOCUS_HEADER, focusFile, focusRow } from './fixtures.js';
-import { formatDecimal } from './money.js';
-import { CostFileError, type CostLine, dayOf, readCostFile } from './readers.js';
+import { formatDecimal, parseDecimal } from './money.js';
+import { CostFileError, type CostFormat, type CostLine, dayOf, readCostFile } from './readers.js';
 
-async function read(text: string, format?: 'focus' | 'cur') {
+async function read(text: string, format?: CostFormat) {
   const lines: CostLine[] = [];
   // Small chunks: records and even cells are split across them, as on the wire.
   const chunks = text.match(/[\s\S]{1,7}/g) ?? [];
-  const result = await readCostFile(Readable.from(chunks), (l) => lines.push(l), format ? { format } : {});
+  const result = await readCostFile(
+    Readable.from(chunks),
+    (l) => {
+      lines.push(l);
+    },
+    format ? { format } : {},
+  );
   return { ...result, lines };
 }
 
@@ -154,6 +161,78 @@ describe('AWS CUR (legacy CSV) cost files', () => {
   it('reads a file as the format asked for', async () => {
     const error = await read(focusFile([{ day: '2026-03-01', cost: '1' }]), 'cur').catch((e: Error) => e);
     expect((error as Error).message).toContain('not a AWS Cost and Usage Report (CSV) file');
+  });
+});
+
+/** A CUR 2.0 Data Exports CSV as AWS writes it (a subset of the fixed columns, in their order; maps as JSON cells). */
+const CUR2_FILE = readFileSync(new URL('../../test/fixtures/cost/cur2-2026-03.csv', import.meta.url), 'utf8');
+const PAY_FUNCTION = 'arn:aws:lambda:eu-west-1:111122223333:function:pay-refunds';
+
+describe('AWS CUR 2.0 (Data Exports CSV) cost files', () => {
+  it('recognises the header and reads unblended cost exactly, the product map, and resource_tags user_ keys as tags', async () => {
+    const { format, rows, lines } = await read(CUR2_FILE);
+    expect(format).toBe('cur2');
+    expect(rows).toBe(7);
+    expect(lines[0]).toMatchObject({
+      row: 1,
+      day: '2026-03-01',
+      cost: 16_667n, // 0.0000166667, to the nano-unit
+      currency: 'USD',
+      resourceId: PAY_FUNCTION,
+      serviceCategory: 'Compute',
+      serviceName: 'AWS Lambda',
+      account: '999988887777',
+      // aws_created_by is AWS's own tag, not a cost allocation tag somebody made: left out.
+      tags: { environment: 'production' },
+    });
+    expect(lines[1]).toMatchObject({ cost: 1_200n, tags: {} });
+    expect(lines[2]).toMatchObject({
+      resourceId: 'i-0abc123def4567890',
+      tags: { app_id: 'WEB_ID', environment: 'staging' },
+    });
+    expect(lines[3]).toMatchObject({ day: '2026-03-02', serviceCategory: 'Storage', tags: { team: 'data' } });
+    expect(lines[4]).toMatchObject({ serviceCategory: 'Management and Governance', resourceId: null, tags: {} });
+    expect(lines[5]).toMatchObject({ cost: -5_000_000n });
+    const total = lines.reduce((sum, l) => sum + l.cost, 0n);
+    expect(formatDecimal(total)).toBe('0.336420867');
+  });
+
+  it('attributes by the app tag (as CUR 2.0 spells app-id) and by resource id; the rest is untagged', async () => {
+    const attribute = createAttribution([
+      { id: 'app_web', teamName: 'web', cloudResourceIds: [] },
+      { id: 'app_pay', teamName: 'payments', cloudResourceIds: [PAY_FUNCTION] },
+    ]);
+    const aggregation = createAggregation(attribute);
+    const { lines } = await read(CUR2_FILE.replace('WEB_ID', 'app_web'));
+    for (const line of lines) aggregation.add(line);
+    const result = aggregation.result();
+    expect(result.lines).toEqual({ byTag: 1, byResource: 2, untagged: 4 });
+    expect(result.rows.find((r) => r.appId === 'app_web')).toMatchObject({ cost: 18_400_000n, environment: 'staging' });
+    expect(result.rows.find((r) => r.resourceId === 'pay-refunds-exports')).toMatchObject({
+      appId: null,
+      team: 'data',
+    });
+    const usd = result.totals.get('USD')!;
+    expect(formatDecimal(usd.total)).toBe('0.336420867');
+    expect(usd.untagged).toBe(parseDecimal('0.023')! + parseDecimal('0.30')! - parseDecimal('0.005')! + 3_000n);
+  });
+
+  it('refuses a file without a column it needs whole, naming the column', async () => {
+    const error = await refusal(CUR2_FILE.replace('line_item_unblended_cost', 'line_item_unblended_costs'));
+    expect(error.message).toContain('mandatory column line_item_unblended_cost is missing');
+    expect(error.details).toMatchObject({ column: 'line_item_unblended_cost' });
+  });
+
+  it('refuses tags that are no JSON map, and a bad cost, naming the row and column', async () => {
+    const badTags = CUR2_FILE.replace('"{""user_team"":""data""}"', 'user_team=data');
+    expect((await refusal(badTags)).message).toMatch(/^row 4, column resource_tags: not a JSON object/);
+    const badCost = CUR2_FILE.replace('pay-refunds-exports,,0.023,', 'pay-refunds-exports,,0.023 USD,');
+    expect((await refusal(badCost)).message).toMatch(/^row 4, column line_item_unblended_cost: not a decimal/);
+  });
+
+  it('reads a FOCUS file asked for as CUR 2.0 as the wrong file it is', async () => {
+    const error = await read(focusFile([{ day: '2026-03-01', cost: '1' }]), 'cur2').catch((e: Error) => e);
+    expect((error as Error).message).toContain('mandatory column line_item_usage_start_date');
   });
 });
 

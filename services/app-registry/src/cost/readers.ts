@@ -4,9 +4,11 @@ import Papa from 'papaparse';
 import { isDecimal, parseDecimal } from './money.js';
 
 /*
- * Cost files, read as a stream (Papa Parse, the fastest of the well-kept CSV parsers here): FinOps FOCUS 1.2 CSV and the AWS Cost and Usage
- * Report (legacy CSV, `lineItem/…` headers, one `resourceTags/user:<Key>` column per activated
- * tag). The header is checked before any row is read: a file without a mandatory column is
+ * Cost files, read as a stream (Papa Parse, the fastest of the well-kept CSV parsers here): FinOps
+ * FOCUS 1.2 CSV, the AWS Cost and Usage Report (legacy CSV, `lineItem/…` headers, one
+ * `resourceTags/user:<Key>` column per activated tag) and AWS CUR 2.0 (a Data Exports CSV: a
+ * fixed snake_case schema, `line_item_unblended_cost`, the tags as one JSON map column
+ * `resource_tags`). The header is checked before any row is read: a file without a mandatory column is
  * refused whole, naming the column. A row that is not what the specification says (a decimal
  * that is none, a date that is none, an unknown currency code) refuses the whole file too, naming
  * the row and the column: nothing of it is imported. Each line's cost is its billed cost
@@ -14,7 +16,8 @@ import { isDecimal, parseDecimal } from './money.js';
  * up to the invoice. A line's day is the UTC date its charge period starts.
  */
 
-export type CostFormat = 'focus' | 'cur';
+export type CostFormat = 'focus' | 'cur' | 'cur2';
+export const COST_FORMATS = ['focus', 'cur', 'cur2'] as const satisfies readonly CostFormat[];
 
 export interface CostLine {
   /** 1-based data row (the header is row 0). */
@@ -26,12 +29,15 @@ export interface CostLine {
   /** ISO 4217 code. */
   currency: string;
   resourceId: string | null;
-  /** FOCUS ServiceCategory (CUR: from the product code, `Other` when unknown). */
+  /** FOCUS ServiceCategory (CUR, CUR 2.0: from the product code, `Other` when unknown). */
   serviceCategory: string;
   serviceName: string | null;
-  /** The billing account (FOCUS BillingAccountId; CUR bill/PayerAccountId or the usage account). */
+  /** The billing account (FOCUS BillingAccountId; CUR bill/PayerAccountId or the usage account, CUR 2.0 the same in snake_case). */
   account: string;
-  /** Tag key → value (a FOCUS valueless key is `true`). */
+  /**
+   * Tag key → value (a FOCUS valueless key is `true`). CUR 2.0 spells a user tag's key as AWS
+   * normalises it (`app-id` → `app_id`): attribution matches both spellings.
+   */
   tags: Record<string, string>;
 }
 
@@ -109,6 +115,22 @@ export const CUR_MANDATORY = [
 
 const CUR_TAG_PREFIX = 'resourceTags/user:';
 
+/**
+ * AWS CUR 2.0 (Data Exports, table COST_AND_USAGE_REPORT) columns this reader needs. The schema is
+ * fixed, but an export may select a subset of it: the resource id, the accounts, the product and
+ * the tags are optional, as for the legacy CUR.
+ */
+export const CUR2_MANDATORY = [
+  'line_item_usage_start_date',
+  'line_item_unblended_cost',
+  'line_item_currency_code',
+  'line_item_line_item_type',
+  'line_item_product_code',
+] as const;
+
+/** The CUR 2.0 map key of a user-defined cost allocation tag: `user_` + the key as AWS writes it. */
+const CUR2_USER_TAG = 'user_';
+
 /** FOCUS ServiceCategory of common AWS product codes (CUR has none); anything else is `Other`. */
 const CUR_SERVICE_CATEGORY: Record<string, string> = {
   AWSLambda: 'Compute',
@@ -141,8 +163,23 @@ const CUR_SERVICE_CATEGORY: Record<string, string> = {
 export function detectFormat(header: readonly string[]): CostFormat | null {
   if (header.includes('BilledCost') || header.includes('ChargePeriodStart')) return 'focus';
   if (header.some((c) => c.startsWith('lineItem/'))) return 'cur';
+  if (header.some((c) => c.startsWith('line_item_') || c.startsWith('bill_billing_'))) return 'cur2';
   return null;
 }
+
+const FORMAT_NAMES: Record<CostFormat, string> = {
+  focus: 'FOCUS 1.2',
+  cur: 'AWS Cost and Usage Report (CSV)',
+  cur2: 'AWS CUR 2.0 (Data Exports CSV)',
+};
+
+/**
+ * A copy of a string that holds nothing else alive. A CSV parser's cells are slices of the chunk
+ * they were read from, and a slice keeps its whole chunk in memory: a daily row kept for the
+ * import would keep, with its resource id, a part of the file it was first seen in.
+ */
+export const own = <T extends string | null>(text: T): T =>
+  (text === null || text.length < 13 ? text : Buffer.from(text, 'utf8').toString('utf8')) as T;
 
 const DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(Z|[+-]00:?00)?$/;
 
@@ -153,7 +190,7 @@ export function dayOf(text: string): string | null {
   if (day === undefined) {
     if (dayCache.size > 10_000) dayCache.clear();
     day = checkDay(text);
-    dayCache.set(text, day);
+    dayCache.set(own(text), day);
   }
   return day;
 }
@@ -181,18 +218,45 @@ const CURRENCY = /^[A-Z]{3}$/;
 const EMPTY_TAGS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const tagsCache = new Map<string, Record<string, string> | null>();
 
-/** A FOCUS `Tags` cell: a JSON object; valueless keys (null or true) become `true`. Read once per distinct cell. */
-function focusTags(text: string): Record<string, string> | null {
+/**
+ * A JSON-object tags cell (FOCUS `Tags`, CUR 2.0 `resource_tags`), read once per distinct cell;
+ * null when it is no JSON object.
+ */
+function tagsCell(
+  text: string,
+  cache: Map<string, Record<string, string> | null>,
+  read: (text: string) => Record<string, string> | null,
+): Record<string, string> | null {
   if (text.trim() === '') return EMPTY_TAGS;
-  let tags = tagsCache.get(text);
+  let tags = cache.get(text);
   if (tags === undefined) {
-    if (tagsCache.size > 10_000) tagsCache.clear();
-    tags = readTags(text);
+    if (cache.size > 10_000) cache.clear();
+    tags = read(text);
     if (tags) Object.freeze(tags);
-    tagsCache.set(text, tags);
+    cache.set(own(text), tags);
   }
   return tags;
 }
+
+/** A FOCUS `Tags` cell: a JSON object; valueless keys (null or true) become `true`. */
+const focusTags = (text: string) => tagsCell(text, tagsCache, readTags);
+
+const cur2TagsCache = new Map<string, Record<string, string> | null>();
+/**
+ * A CUR 2.0 `resource_tags` cell: a JSON map of string values whose keys are `user_<key>` for the
+ * cost allocation tags users made (kept, without the prefix) and `aws_<key>` for AWS's own (left
+ * out, as the legacy CUR reader leaves out its `resourceTags/aws:` columns).
+ */
+const cur2Tags = (text: string) =>
+  tagsCell(text, cur2TagsCache, (cell) => {
+    const all = readTags(cell);
+    if (!all) return null;
+    const tags: Record<string, string> = {};
+    for (const [key, value] of Object.entries(all)) {
+      if (key.startsWith(CUR2_USER_TAG) && value !== '') tags[key.slice(CUR2_USER_TAG.length)] = value;
+    }
+    return tags;
+  });
 
 function readTags(text: string): Record<string, string> | null {
   let parsed: unknown;
@@ -269,7 +333,7 @@ function cellReader(index: Map<string, number>) {
 
 function focusReader(header: readonly string[]): RowReader {
   const index = columnIndex(header);
-  requireColumns(index, FOCUS_MANDATORY, 'FOCUS 1.2');
+  requireColumns(index, FOCUS_MANDATORY, FORMAT_NAMES.focus);
   const c = cellReader(index);
   return (cells, row) => {
     const cost = c.decimal(cells, row, 'BilledCost');
@@ -298,9 +362,66 @@ function focusReader(header: readonly string[]): RowReader {
   };
 }
 
+/** The columns of an AWS CUR line, as the legacy CUR and CUR 2.0 spell them. */
+interface AwsColumns {
+  start: string;
+  cost: string;
+  currency: string;
+  type: string;
+  product: string;
+  resource: string;
+  payer: string;
+  usageAccount: string;
+}
+
+const CUR_COLUMNS: AwsColumns = {
+  start: 'lineItem/UsageStartDate',
+  cost: 'lineItem/UnblendedCost',
+  currency: 'lineItem/CurrencyCode',
+  type: 'lineItem/LineItemType',
+  product: 'lineItem/ProductCode',
+  resource: 'lineItem/ResourceId',
+  payer: 'bill/PayerAccountId',
+  usageAccount: 'lineItem/UsageAccountId',
+};
+
+const CUR2_COLUMNS: AwsColumns = {
+  start: 'line_item_usage_start_date',
+  cost: 'line_item_unblended_cost',
+  currency: 'line_item_currency_code',
+  type: 'line_item_line_item_type',
+  product: 'line_item_product_code',
+  resource: 'line_item_resource_id',
+  payer: 'bill_payer_account_id',
+  usageAccount: 'line_item_usage_account_id',
+};
+
+/** A line of either CUR: the same fields under their spelling; tags and the product's name as each format has them. */
+function awsLine(
+  c: ReturnType<typeof cellReader>,
+  columns: AwsColumns,
+  cells: string[],
+  row: number,
+  extra: { tags: Record<string, string>; productName: string | null },
+): CostLine {
+  const product = c.required(cells, row, columns.product);
+  c.required(cells, row, columns.type);
+  return {
+    row,
+    day: c.day(cells, row, columns.start),
+    cost: c.decimal(cells, row, columns.cost),
+    currency: c.currency(cells, row, columns.currency),
+    resourceId: c.optional(cells, columns.resource),
+    serviceCategory: CUR_SERVICE_CATEGORY[product] ?? 'Other',
+    serviceName: extra.productName ?? product,
+    account: c.optional(cells, columns.payer) ?? c.optional(cells, columns.usageAccount) ?? 'aws',
+    tags: extra.tags,
+  };
+}
+
 function curReader(header: readonly string[]): RowReader {
   const index = columnIndex(header);
-  requireColumns(index, CUR_MANDATORY, 'AWS Cost and Usage Report (CSV)');
+  requireColumns(index, CUR_MANDATORY, FORMAT_NAMES.cur);
   const c = cellReader(index);
   const tagColumns = header
     .filter((name) => name.startsWith(CUR_TAG_PREFIX))
@@ -311,19 +432,41 @@ function curReader(header: readonly string[]): RowReader {
       const value = (cells[i] ?? '').trim();
       if (value !== '') tags[key] = value;
     }
-    const product = c.required(cells, row, 'lineItem/ProductCode');
-    c.required(cells, row, 'lineItem/LineItemType');
-    return {
-      row,
-      day: c.day(cells, row, 'lineItem/UsageStartDate'),
-      cost: c.decimal(cells, row, 'lineItem/UnblendedCost'),
-      currency: c.currency(cells, row, 'lineItem/CurrencyCode'),
-      resourceId: c.optional(cells, 'lineItem/ResourceId'),
-      serviceCategory: CUR_SERVICE_CATEGORY[product] ?? 'Other',
-      serviceName: c.optional(cells, 'product/ProductName') ?? product,
-      account: c.optional(cells, 'bill/PayerAccountId') ?? c.optional(cells, 'lineItem/UsageAccountId') ?? 'aws',
-      tags,
-    };
+    return awsLine(c, CUR_COLUMNS, cells, row, { tags, productName: c.optional(cells, 'product/ProductName') });
+  };
+}
+
+function cur2Reader(header: readonly string[]): RowReader {
+  const index = columnIndex(header);
+  requireColumns(index, CUR2_MANDATORY, FORMAT_NAMES.cur2);
+  const c = cellReader(index);
+  const productName = productNameOf(index, c);
+  return (cells, row) => {
+    const tags = cur2Tags(c.cell(cells, 'resource_tags'));
+    if (tags === null)
+      c.bad(row, 'resource_tags', 'not a JSON object (a map of tag keys to values)', c.cell(cells, 'resource_tags'));
+    return awsLine(c, CUR2_COLUMNS, cells, row, { tags: tags ?? {}, productName: productName(cells) });
+  };
+}
+
+/**
+ * The product's name in a CUR 2.0 row: the `product` map's `product_name` (a JSON cell, read once
+ * per distinct cell), or a flat `product_product_name` column when the export selected one.
+ */
+function productNameOf(index: Map<string, number>, c: ReturnType<typeof cellReader>) {
+  if (index.has('product_product_name')) return (cells: string[]) => c.optional(cells, 'product_product_name');
+  if (!index.has('product')) return () => null;
+  const names = new Map<string, string | null>();
+  return (cells: string[]) => {
+    const text = c.cell(cells, 'product');
+    let name = names.get(text);
+    if (name === undefined) {
+      if (names.size > 10_000) names.clear();
+      const product = readTags(text);
+      name = product?.product_name?.trim() || null;
+      names.set(own(text), name);
+    }
+    return name;
   };
 }
 
@@ -332,21 +475,24 @@ export function readerFor(header: readonly string[], format?: CostFormat): { for
   const chosen = format ?? detectFormat(header);
   if (!chosen) {
     throw new CostFileError(
-      'unknown cost file format: the header has neither FOCUS columns (BilledCost, ChargePeriodStart, …) nor AWS CUR columns (lineItem/…)',
+      'unknown cost file format: the header has neither FOCUS columns (BilledCost, ChargePeriodStart, …) nor AWS CUR columns (lineItem/…, or CUR 2.0 line_item_…)',
       { column: header[0] ?? '' },
     );
   }
-  return { format: chosen, read: chosen === 'focus' ? focusReader(header) : curReader(header) };
+  const read = chosen === 'focus' ? focusReader(header) : chosen === 'cur' ? curReader(header) : cur2Reader(header);
+  return { format: chosen, read };
 }
 
 /**
  * Reads a cost file as a stream, handing each line to `onLine` (the header checked first). Throws
  * CostFileError at the first thing wrong; the caller keeps nothing of a file that throws. A row
  * with more or fewer cells than the header (a stray comma, an unclosed quote) is refused too.
+ * When `onLine` returns a promise (a batch being written), reading waits for it: the parser's
+ * and the input's buffers fill, and the input (an upload) is paused until there is room again.
  */
 export async function readCostFile(
   input: NodeJS.ReadableStream | AsyncIterable<Buffer | string>,
-  onLine: (line: CostLine) => void,
+  onLine: (line: CostLine) => void | Promise<void>,
   opts: { format?: CostFormat } = {},
 ): Promise<{ format: CostFormat; rows: number }> {
   const parser = Papa.parse(Papa.NODE_STREAM_INPUT, { skipEmptyLines: true });
@@ -372,7 +518,8 @@ export async function readCostFile(
           { row: rows },
         );
       }
-      onLine(reader.read(record, rows));
+      const written = onLine(reader.read(record, rows));
+      if (written) await written;
     }
   } catch (error) {
     parser.destroy();

@@ -26,7 +26,7 @@ const appRegistry = pgSchema('app_registry');
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
 const money = (name: string) => numeric(name, { precision: 24, scale: 9 });
 
-export const costFormat = appRegistry.enum('cost_format', ['focus', 'cur']);
+export const costFormat = appRegistry.enum('cost_format', ['focus', 'cur', 'cur2']);
 export const quotaScope = appRegistry.enum('quota_scope', ['team', 'owner', 'environment']);
 export const quotaRequestStatus = appRegistry.enum('quota_request_status', ['pending', 'approved', 'rejected']);
 

@@ -24,7 +24,7 @@ const appRegistrySchema = pgSchema('app_registry');
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
 
-export const discoveryTrigger = appRegistrySchema.enum('discovery_trigger', ['schedule', 'manual']);
+export const discoveryTrigger = appRegistrySchema.enum('discovery_trigger', ['schedule', 'manual', 'stream']);
 /** succeeded: every source read; partial: some source failed or some line could not be read; failed: none could be read. */
 export const discoveryRunStatus = appRegistrySchema.enum('discovery_run_status', [
   'running',
@@ -110,6 +110,18 @@ export const discoveryCursors = appRegistrySchema.table(
   (t) => [primaryKey({ name: 'discovery_cursors_pkey', columns: [t.source, t.file] })],
 );
 
+/**
+ * Where each configured identity provider's app inventory was listed up to (idp/inventory.ts
+ * `IdpCursor`: each item reported, with its version). Written in the transaction of the
+ * provider's results, so an app registration is reported once, when it is new or changed.
+ */
+export const discoveryIdpCursors = appRegistrySchema.table('discovery_idp_cursors', {
+  /** The provider's source name: `okta`, `entra`, `google`, `github:<org>`. */
+  provider: text('provider').primaryKey(),
+  cursor: jsonb('cursor').$type<{ v: 1; seen: Record<string, string> }>().notNull(),
+  updatedAt: ts('updated_at').notNull(),
+});
+
 /** Who created or deployed a candidate, and who calls it, counted. */
 export interface CallerCount {
   who: string;
@@ -138,7 +150,7 @@ export const discoveryCandidates = appRegistrySchema.table(
   'discovery_candidates',
   {
     id: uuid('id').primaryKey(),
-    /** The sighting's kind: function, container-app, api-gateway, bucket, cdn, endpoint, idp-client. */
+    /** The sighting's kind: function, container-app, api-gateway, bucket, cdn, endpoint, idp-client, saas. */
     kind: text('kind').notNull(),
     /** `host:<host>`, `resource:<id>` or `client:<id>`: what a registered app would be matched by. */
     key: text('key').notNull(),

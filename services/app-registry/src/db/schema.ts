@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
+  check,
   customType,
   foreignKey,
   index,
@@ -14,6 +15,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import type { Control, DecisionSummary, Endpoint, Reason } from '../model.js';
+import { discoveryCandidates } from './discovery-schema.js';
 
 /** Everything app-registry stores lives in its own schema; no other service reads it. */
 export const appRegistrySchema = pgSchema('app_registry');
@@ -321,13 +323,15 @@ export const controlExceptions = appRegistrySchema.table(
 
 /**
  * Notices to owners, written in the transaction that causes them and delivered afterwards by the
- * lifecycle job (at least once): a disabled app's owner hears of it even if Slack was down.
+ * lifecycle job (at least once): a disabled app's owner hears of it even if Slack was down. A
+ * notice is about an app or, when discovery flags one nobody registered, a discovered candidate.
  */
 export const notifications = appRegistrySchema.table(
   'notifications',
   {
     id: uuid('id').primaryKey(),
-    appId: text('app_id').notNull(),
+    appId: text('app_id'),
+    candidateId: uuid('candidate_id'),
     kind: text('kind').notNull(),
     title: text('title').notNull(),
     text: text('text').notNull(),
@@ -339,6 +343,12 @@ export const notifications = appRegistrySchema.table(
   (t) => [
     index('notifications_unsent_idx').on(t.createdAt).where(sql`sent_at is null`),
     foreignKey({ name: 'notifications_app_fk', columns: [t.appId], foreignColumns: [apps.id] }).onDelete('cascade'),
+    foreignKey({
+      name: 'notifications_candidate_fk',
+      columns: [t.candidateId],
+      foreignColumns: [discoveryCandidates.id],
+    }).onDelete('cascade'),
+    check('notifications_subject_check', sql`(app_id is null) <> (candidate_id is null)`),
   ],
 );
 

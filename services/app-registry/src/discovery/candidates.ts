@@ -19,6 +19,18 @@ import type { Matcher } from './match.js';
 const FLAG_BATCH = 200;
 const FLAG_ACTOR: Actor = { type: 'system', subject: 'discovery', name: null };
 export const UNREGISTERED_REASON = 'unregistered_discovered';
+/** The kind of the notice a flag sends (to the notice channels and the suggested owner); its id is the task's. */
+export const CANDIDATE_FLAGGED_NOTICE = 'candidate_flagged';
+
+/** The notice of a flag: what was found, who may own it, what to do. */
+export function flagNotice(cand: Pick<CandidateRow, 'kind' | 'label'>, detail: string) {
+  return {
+    title: `Discovered ${cand.kind} ${cand.label} is not registered`,
+    text:
+      `${detail}. Register it (the registration form is filled in from what discovery found), ` +
+      'or an approver dismisses it with a reason on the Discovered page if it is not an app.',
+  };
+}
 
 type CandidateRow = typeof schema.discoveryCandidates.$inferSelect;
 type TaskRow = typeof schema.candidateOwnershipTasks.$inferSelect;
@@ -41,10 +53,33 @@ export function taskView(row: TaskRow) {
   };
 }
 
+/**
+ * A candidate's ownership task as GET /apps/v1/ownership-tasks lists it beside the apps' tasks
+ * (`kind: 'candidate'`): with what was discovered and who is suggested to own it.
+ */
+export function candidateTaskView(row: TaskRow, candidate: CandidateRow) {
+  return {
+    kind: 'candidate' as const,
+    ...taskView(row),
+    candidate: {
+      kind: candidate.kind,
+      key: candidate.key,
+      label: candidate.label,
+      state: candidate.state,
+      appId: candidate.appId,
+      suggestedOwner: candidate.suggestedOwner
+        ? { who: candidate.suggestedOwner, why: candidate.suggestedOwnerWhy }
+        : null,
+    },
+  };
+}
+export type CandidateTaskView = ReturnType<typeof candidateTaskView>;
+
 const RUNTIME_OF_KIND: Record<string, AppFields['runtime']> = {
   function: 'serverless_function',
   'container-app': 'container',
   'idp-client': 'saas_connector',
+  saas: 'saas_connector',
 };
 
 /** What the onboarding form can be filled with: the identifiers that will match it, a name, a runtime, an owner to ask. */
@@ -114,6 +149,8 @@ export function createCandidates(deps: {
   /** How long after a run found a candidate it is flagged (24 hours unless configured). */
   flagAfterMs: number;
   loadMatcher: () => Promise<Matcher>;
+  /** Called once a flag wrote its notices: hands them out now rather than at the next sweep. */
+  noticesWritten?: () => void;
 }) {
   const { db, registry, clock } = deps;
   const c = schema.discoveryCandidates;
@@ -192,6 +229,19 @@ export function createCandidates(deps: {
               updatedAt: now,
             })
             .where(eq(c.id, cand.id));
+          if (task) {
+            // One notice per flag (the task's id), written with it: whichever run or sweep flags it.
+            await tx
+              .insert(schema.notifications)
+              .values({
+                id: task.id,
+                candidateId: cand.id,
+                kind: CANDIDATE_FLAGGED_NOTICE,
+                ...flagNotice(cand, detail),
+                createdAt: now,
+              })
+              .onConflictDoNothing();
+          }
           await registry.audit(tx, {
             actor: FLAG_ACTOR,
             action: 'discovery_flagged',
@@ -203,7 +253,10 @@ export function createCandidates(deps: {
         }
         return due.length < FLAG_BATCH;
       });
-      if (done) return flagged;
+      if (done) {
+        if (flagged > 0) deps.noticesWritten?.();
+        return flagged;
+      }
     }
   }
 

@@ -24,10 +24,27 @@ const CandidateTask = z.object({
   resolution: z.string().nullable().describe('`registered as <app id>`, or `dismissed: <reason>`'),
 });
 
+/** A candidate's task as GET /apps/v1/ownership-tasks lists it beside the apps' tasks. */
+export const CandidateOwnershipTask = CandidateTask.extend({
+  kind: z.literal('candidate'),
+  candidate: z.object({
+    kind: z.string(),
+    key: z.string(),
+    label: z.string(),
+    state: z.enum(['open', 'registered', 'dismissed']),
+    appId: z.string().nullable(),
+    suggestedOwner: z.object({ who: z.string(), why: z.string().nullable() }).nullable(),
+  }),
+});
+
 export const Candidate = z.object({
   id: z.string(),
-  kind: z.enum(['function', 'container-app', 'api-gateway', 'bucket', 'cdn', 'endpoint', 'idp-client']),
-  key: z.string().describe('`host:…`, `resource:…` or `client:…`: what a registered app would be matched by'),
+  kind: z.enum(['function', 'container-app', 'api-gateway', 'bucket', 'cdn', 'endpoint', 'idp-client', 'saas']),
+  key: z
+    .string()
+    .describe(
+      '`host:…`, `resource:…` or `client:…`: what a registered app would be matched by (a SaaS without a domain: `resource:saas:<vendor>[/<product>]`)',
+    ),
   label: z.string(),
   match: z.object({ host: z.string().optional(), resourceId: z.string().optional(), clientId: z.string().optional() }),
   sources: z.array(z.string()),
@@ -75,9 +92,14 @@ const CandidateDetail = Candidate.extend({
 });
 
 const SourceReport = z.object({
-  source: z.string(),
+  source: z
+    .string()
+    .describe("A folder under DISCOVERY_DIR, or `idp:<name>` for an identity provider's app inventory (`idp:entra`)"),
   files: z.number().int(),
-  linesRead: z.number().int(),
+  linesRead: z
+    .number()
+    .int()
+    .describe('Lines (records) read; for an identity provider, the new or changed apps listed'),
   sightings: z.number().int(),
   appsMatched: z.number().int(),
   newCandidates: z.number().int(),
@@ -88,7 +110,7 @@ const SourceReport = z.object({
 
 export const Run = z.object({
   id: z.string(),
-  trigger: z.enum(['schedule', 'manual']),
+  trigger: z.enum(['schedule', 'manual', 'stream']),
   requestedBy: z.string(),
   status: z.enum(['running', 'succeeded', 'partial', 'failed']),
   startedAt: z.string(),

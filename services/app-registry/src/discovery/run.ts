@@ -7,36 +7,22 @@ import { z } from 'zod';
 import type { DiscoveryReadError, RunTotals, SourceReport } from '../db/discovery-schema.js';
 import * as schema from '../db/schema.js';
 import type { Registry } from '../store.js';
-import type { Actor, Clock, Db, Tx } from '../types.js';
-import {
-  addSighting,
-  type CandidateAgg,
-  MAX_CALLERS,
-  MAX_CREATORS,
-  MAX_EVIDENCE,
-  mergeCounts,
-  newAgg,
-} from './aggregate.js';
-import { fingerprint, headOf, listFiles, listSources, resumeFrom, type SourceFile } from './files.js';
-import { candidateKey, createMatcher, type Matcher } from './match.js';
+import type { Actor, Clock, Db } from '../types.js';
+import { fingerprint, headOf, listFiles, listSources, resumeFrom, type SourceDir, type SourceFile } from './files.js';
+import type { IdpSource } from './idp/index.js';
+import { type IdpSourceDeps, idpSourceName, readIdpSource } from './idp-source.js';
+import { createMatcher, type Matcher } from './match.js';
 import type { FileReading, ReadFileOptions } from './readers/index.js';
-import type { SourceFormat } from './sighting.js';
-
-const SOURCE_FORMATS = [
-  'cloudtrail',
-  'gcp-audit',
-  'azure-activity',
-  'apigateway',
-  'nginx',
-  'envoy',
-] as const satisfies readonly SourceFormat[];
+import { SOURCE_FORMATS } from './sighting.js';
+import { createSightingSink, emptyReport, type SightingSink } from './sink.js';
 
 /*
  * A discovery run: every file of every source (DISCOVERY_DIR/<source>/…) read from where the
- * last run stopped; each sighting matched to a registered app (its last activity moves forward,
- * which keeps it from idling) or folded into a candidate with its evidence. Results and the
- * file's cursor are written in one transaction per batch, so a line never counts twice, even
- * when a run is cut off. One source failing is reported; the others still run. One run at a
+ * last run stopped, then every configured identity provider's app inventory (idp-source.ts);
+ * each sighting matched to a registered app (its last activity moves forward, which keeps it
+ * from idling) or folded into a candidate with its evidence (sink.ts). Results and the source's
+ * cursor are written in one transaction per batch, so a line never counts twice, even when a
+ * run is cut off. One source failing is reported; the others still run. One run at a
  * time (a PostgreSQL advisory lock): asking for another while one runs answers 409.
  */
 
@@ -77,7 +63,6 @@ interface LockPool {
 }
 
 export const MAX_ERRORS_KEPT = 50;
-const BATCH = 2000;
 const SCHEDULE_ACTOR: Actor = { type: 'system', subject: 'discovery-schedule', name: null };
 
 export type RunRow = typeof schema.discoveryRuns.$inferSelect;
@@ -97,21 +82,9 @@ export function runView(row: RunRow) {
 }
 export type RunView = ReturnType<typeof runView>;
 
-const emptyReport = (source: string): SourceReport => ({
-  source,
-  files: 0,
-  linesRead: 0,
-  sightings: 0,
-  appsMatched: 0,
-  newCandidates: 0,
-  errors: 0,
-  errorList: [],
-  failed: null,
-});
-
 export interface RunnerDeps {
   db: Db;
-  registry: Pick<Registry, 'recordActivity' | 'audit'>;
+  registry: Pick<Registry, 'recordActivities' | 'audit'>;
   clock: Clock;
   logger: Logger;
   /** DISCOVERY_DIR; undefined = no sources (runs still flag what earlier runs found). */
@@ -119,6 +92,12 @@ export interface RunnerDeps {
   read: ReadSourceFile;
   /** Flags what is due after the sources were read; returns how many it flagged. */
   flag: () => Promise<number>;
+  /** The configured identity providers (idp/config.ts): each is a source of every run. */
+  idpSources?: IdpSource[];
+  /** Retries and timeouts of the identity providers' clients. */
+  idpClient?: IdpSourceDeps['client'];
+  /** Called with every run that finished (the service's metrics). */
+  onFinished?: (run: RunView) => void;
 }
 
 export function createRunner(deps: RunnerDeps) {
@@ -127,6 +106,14 @@ export function createRunner(deps: RunnerDeps) {
   const pool = (db as unknown as { $client: LockPool }).$client;
   const nowIso = () => clock().toISOString();
   const running = new Set<{ controller: AbortController; done: Promise<unknown> }>();
+  const idpDeps: IdpSourceDeps = {
+    db,
+    registry: deps.registry,
+    clock,
+    logger,
+    client: deps.idpClient,
+    noteError: (report, error) => noteError(report, error),
+  };
 
   /** Registered apps that are not purged, for matching. */
   async function loadMatcher(): Promise<Matcher> {
@@ -231,24 +218,39 @@ export function createRunner(deps: RunnerDeps) {
   async function execute(row: RunRow, signal: AbortSignal): Promise<RunView> {
     const reports: SourceReport[] = [];
     let error: string | null = null;
+    /** One source of the run: its report kept (and shown) as it goes; a failure is its own. */
+    const readInto = async (name: string, read: (report: SourceReport) => Promise<void>) => {
+      const report = emptyReport(name);
+      reports.push(report);
+      try {
+        await read(report);
+      } catch (e) {
+        report.failed = e instanceof Error ? e.message : String(e);
+        logger.warn({ err: e, source: name }, 'discovery: a source failed; the others go on');
+      }
+      await db.update(schema.discoveryRuns).set({ sources: reports }).where(eq(schema.discoveryRuns.id, row.id));
+    };
     try {
       const matcher = await loadMatcher();
-      const sources = deps.dir ? await listSources(deps.dir) : [];
+      let sources: SourceDir[] = [];
+      try {
+        sources = deps.dir ? await listSources(deps.dir) : [];
+      } catch (e) {
+        error = `the sources could not be listed: ${e instanceof Error ? e.message : String(e)}`;
+        logger.warn({ err: e, dir: deps.dir }, 'discovery: the sources could not be listed');
+      }
       for (const source of sources) {
         if (signal.aborted) break;
-        const report = emptyReport(source.name);
-        reports.push(report);
-        try {
-          await readSource(source, report, matcher, signal);
-        } catch (e) {
-          report.failed = e instanceof Error ? e.message : String(e);
-          logger.warn({ err: e, source: source.name }, 'discovery: a source failed; the others go on');
-        }
-        await db.update(schema.discoveryRuns).set({ sources: reports }).where(eq(schema.discoveryRuns.id, row.id));
+        await readInto(source.name, (report) => readSource(source, report, matcher, signal));
+      }
+      // The identity providers' inventories, each a source of its own (`idp:<name>`).
+      for (const idp of deps.idpSources ?? []) {
+        if (signal.aborted) break;
+        await readInto(idpSourceName(idp), (report) => readIdpSource(idpDeps, idp, report, matcher, signal));
       }
     } catch (e) {
-      error = `the sources could not be listed: ${e instanceof Error ? e.message : String(e)}`;
-      logger.warn({ err: e, dir: deps.dir }, 'discovery: the sources could not be listed');
+      error = `the registered apps could not be read for matching: ${e instanceof Error ? e.message : String(e)}`;
+      logger.warn({ err: e }, 'discovery: the registered apps could not be read');
     }
     if (signal.aborted && !error) error = 'cut off before it finished';
     let flagged = 0;
@@ -281,7 +283,9 @@ export function createRunner(deps: RunnerDeps) {
       .where(eq(schema.discoveryRuns.id, row.id))
       .returning();
     logger.info({ runId: row.id, status, ...totals }, 'discovery run finished');
-    return runView(done!);
+    const view = runView(done!);
+    deps.onFinished?.(view);
+    return view;
   }
 
   async function readSource(
@@ -297,14 +301,48 @@ export function createRunner(deps: RunnerDeps) {
         (c) => [c.file, c],
       ),
     );
-    const matchedApps = new Set<string>();
+    // The file being read and how far: what every batch's cursor write records.
+    let position: { file: SourceFile; head: string; line: () => number } | undefined;
+    const sink = createSightingSink({
+      db,
+      registry: deps.registry,
+      clock,
+      matcher,
+      source: source.name,
+      report,
+      async writeCursor(tx) {
+        if (!position) return;
+        const { file, head } = position;
+        const line = position.line();
+        await tx
+          .insert(schema.discoveryCursors)
+          .values({ source: source.name, file: file.name, line, size: file.size, head, updatedAt: nowIso() })
+          .onConflictDoUpdate({
+            target: [schema.discoveryCursors.source, schema.discoveryCursors.file],
+            set: { line, size: file.size, head, updatedAt: nowIso() },
+          });
+      },
+    });
     for (const file of files) {
       if (signal.aborted) return;
       const head = await headOf(file.path);
       const resume = resumeFrom(cursors.get(file.name), { size: file.size, head });
       if (resume === 'skip') continue;
       report.files += 1;
-      await readOne(source.name, settings, file, resume.from, fingerprint(head), report, matcher, matchedApps, signal);
+      const reading = deps.read(file.path, {
+        ...settings,
+        name: file.name,
+        cursor: resume.from,
+        onError: (error) => noteError(report, error),
+      });
+      // The reader's cursor is the line of the sighting it yields: a batch the sink writes before
+      // taking that sighting never splits a line.
+      position = { file, head: fingerprint(head), line: () => reading.progress.cursor };
+      const stopped = await readOne(reading, file, sink, report, signal);
+      // Cut off mid-file: what was read so far is kept, the rest is read by the next run.
+      const line = stopped ? reading.progress.cursor : Math.max(resume.from, reading.progress.cursor);
+      position.line = () => line;
+      await sink.flush();
     }
   }
 
@@ -315,53 +353,14 @@ export function createRunner(deps: RunnerDeps) {
     }
   }
 
+  /** Feeds one file's sightings to the sink; true when the run was cut off before the file's end. */
   async function readOne(
-    source: string,
-    settings: SourceSettings,
+    reading: FileReading,
     file: SourceFile,
-    from: number,
-    head: string,
+    sink: SightingSink,
     report: SourceReport,
-    matcher: Matcher,
-    matchedApps: Set<string>,
     signal: AbortSignal,
-  ) {
-    let apps = new Map<string, Date>();
-    let candidates = new Map<string, CandidateAgg>();
-    let pending = 0;
-
-    const flush = async (upTo: number) => {
-      const batchApps = apps;
-      const batchCandidates = candidates;
-      apps = new Map();
-      candidates = new Map();
-      pending = 0;
-      const fresh = await db.transaction(async (tx) => {
-        // Apps in id order, like every other writer of several apps: no deadlock with a sweep.
-        for (const [id, at] of [...batchApps].sort(([a], [b]) => (a < b ? -1 : 1))) {
-          await deps.registry.recordActivity({ id }, at, `discovery ${source}`, tx);
-        }
-        const created = await writeCandidates(tx, [...batchCandidates.values()]);
-        await tx
-          .insert(schema.discoveryCursors)
-          .values({ source, file: file.name, line: upTo, size: file.size, head, updatedAt: nowIso() })
-          .onConflictDoUpdate({
-            target: [schema.discoveryCursors.source, schema.discoveryCursors.file],
-            set: { line: upTo, size: file.size, head, updatedAt: nowIso() },
-          });
-        return created;
-      });
-      report.newCandidates += fresh;
-      for (const id of batchApps.keys()) matchedApps.add(id);
-      report.appsMatched = matchedApps.size;
-    };
-
-    const reading = deps.read(file.path, {
-      ...settings,
-      name: file.name,
-      cursor: from,
-      onError: (error) => noteError(report, error),
-    });
+  ): Promise<boolean> {
     let stopped = false;
     try {
       for await (const s of reading) {
@@ -369,26 +368,7 @@ export function createRunner(deps: RunnerDeps) {
           stopped = true;
           break;
         }
-        // The reader's cursor is this sighting's line: a batch written here never splits a line.
-        if (pending >= BATCH) await flush(reading.progress.cursor);
-        pending += 1;
-        report.sightings += 1;
-        const when = new Date(Math.min(s.at.getTime(), clock().getTime()));
-        const appId = matcher.match(s);
-        if (appId) {
-          const seen = apps.get(appId);
-          if (!seen || when > seen) apps.set(appId, when);
-          continue;
-        }
-        const key = candidateKey(s);
-        if (!key) continue;
-        const id = `${s.kind}\u0000${key}`;
-        let agg = candidates.get(id);
-        if (!agg) {
-          agg = newAgg(s.kind, key, s, when);
-          candidates.set(id, agg);
-        }
-        addSighting(agg, s, source, when);
+        await sink.add(s);
       }
     } catch (e) {
       noteError(report, {
@@ -398,68 +378,7 @@ export function createRunner(deps: RunnerDeps) {
       });
     }
     report.linesRead += reading.progress.linesRead;
-    // Cut off mid-file: what was read so far is kept, the rest is read by the next run.
-    const line = stopped ? reading.progress.cursor : Math.max(from, reading.progress.cursor);
-    await flush(line);
-  }
-
-  /** Upserts the batch's candidates (the stored ones locked and merged); returns how many are new. */
-  async function writeCandidates(tx: Tx, batch: CandidateAgg[]): Promise<number> {
-    if (batch.length === 0) return 0;
-    // One order for every writer: no deadlock between two transactions touching the same keys.
-    batch.sort((a, b) => (a.kind + a.key < b.kind + b.key ? -1 : 1));
-    const stored = await tx
-      .select()
-      .from(schema.discoveryCandidates)
-      .where(
-        sql`(${schema.discoveryCandidates.kind}, ${schema.discoveryCandidates.key}) in (select * from unnest(${sql.param(batch.map((b) => b.kind))}::text[], ${sql.param(batch.map((b) => b.key))}::text[]))`,
-      )
-      .for('update');
-    const byKey = new Map(stored.map((r) => [`${r.kind}\u0000${r.key}`, r]));
-    const now = nowIso();
-    let fresh = 0;
-    const rows = batch.map((b): typeof schema.discoveryCandidates.$inferInsert => {
-      const old = byKey.get(`${b.kind}\u0000${b.key}`);
-      if (!old) fresh += 1;
-      const first = old && new Date(old.firstSeenAt) < b.first ? old.firstSeenAt : b.first.toISOString();
-      const last = old && new Date(old.lastSeenAt) > b.last ? old.lastSeenAt : b.last.toISOString();
-      return {
-        id: old?.id ?? randomUUID(),
-        kind: b.kind,
-        key: b.key,
-        label: old?.label ?? b.label,
-        match: { ...b.match, ...old?.match },
-        sources: [...new Set([...(old?.sources ?? []), ...b.sources])].sort(),
-        firstSeenAt: first,
-        lastSeenAt: last,
-        sightings: (old?.sightings ?? 0) + b.count,
-        creators: mergeCounts(old?.creators ?? [], b.creators, MAX_CREATORS),
-        topCallers: mergeCounts(old?.topCallers ?? [], b.callers, MAX_CALLERS),
-        evidence: [...(old?.evidence ?? []), ...b.evidence].slice(0, MAX_EVIDENCE),
-        createdAt: old?.createdAt ?? now,
-        updatedAt: now,
-      };
-    });
-    const c = schema.discoveryCandidates;
-    const excluded = (column: string) => sql.raw(`excluded.${column}`);
-    await tx
-      .insert(c)
-      .values(rows)
-      .onConflictDoUpdate({
-        target: [c.kind, c.key],
-        set: {
-          match: excluded('match'),
-          sources: excluded('sources'),
-          firstSeenAt: excluded('first_seen_at'),
-          lastSeenAt: excluded('last_seen_at'),
-          sightings: excluded('sightings'),
-          creators: excluded('creators'),
-          topCallers: excluded('top_callers'),
-          evidence: excluded('evidence'),
-          updatedAt: excluded('updated_at'),
-        },
-      });
-    return fresh;
+    return stopped;
   }
 
   async function list(q: { limit: number; before?: string }) {

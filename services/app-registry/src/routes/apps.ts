@@ -5,7 +5,7 @@ import { z } from 'zod';
 import * as schema from '../db/schema.js';
 import { CreateAppBody, PatchAppBody } from '../model.js';
 import type { PolicyEngine } from '../policy.js';
-import { cursorFor, LIST_COLUMNS, orderOf, pageWhere, parseListQuery } from '../query.js';
+import { cursorFor, listRowOf, listSql, parseListQuery } from '../query.js';
 import { type Actor, exceptionView, type Registry } from '../store.js';
 import { viewOf } from '../views.js';
 
@@ -90,12 +90,7 @@ export function createAppsRouter(deps: {
 
   router.get('/apps/v1/apps', requireRole('viewer'), async (req, res) => {
     const q = parseListQuery(req.query);
-    const rows = await db
-      .select(LIST_COLUMNS)
-      .from(schema.apps)
-      .where(pageWhere(q))
-      .orderBy(...orderOf(q))
-      .limit(q.limit + 1);
+    const rows = (await db.execute(listSql(q))).rows.map(listRowOf);
     const items = rows.slice(0, q.limit);
     const last = items[items.length - 1];
     res.json({ items: items.map(viewOf), nextCursor: rows.length > q.limit && last ? cursorFor(q, last) : null });

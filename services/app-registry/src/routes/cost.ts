@@ -3,13 +3,14 @@ import { PayloadTooLargeError, requireRole, UnsupportedMediaTypeError } from '@m
 import express, { type Request, Router } from 'express';
 import { z } from 'zod';
 import type { Cost } from '../cost/cost.js';
-import { CostFileError } from '../cost/readers.js';
+import { COST_FORMATS, CostFileError } from '../cost/readers.js';
 import { formatCsv } from '../io/csv.js';
 import { actorOf, parse } from './apps.js';
 
 export const CostImportQuery = z
   .object({
-    format: z.enum(['focus', 'cur']).optional(),
+    /** focus (FOCUS 1.2), cur (legacy CUR CSV) or cur2 (CUR 2.0 Data Exports CSV); default: what the header says. */
+    format: z.enum(COST_FORMATS).optional(),
     /** A name for the file in the import list and the audit. */
     file: z.string().trim().min(1).max(200).optional(),
   })
@@ -86,7 +87,9 @@ export function createCostRouter(deps: {
     const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (!CSV_TYPES.has(type)) {
       req.resume();
-      throw new UnsupportedMediaTypeError('send the cost file as Content-Type: text/csv (FOCUS 1.2 or AWS CUR CSV)');
+      throw new UnsupportedMediaTypeError(
+        'send the cost file as Content-Type: text/csv (FOCUS 1.2, AWS CUR or CUR 2.0 CSV)',
+      );
     }
     const actor = actorOf(req.principal!);
     const opts = {

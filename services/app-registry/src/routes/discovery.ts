@@ -8,7 +8,9 @@ import { actorOf, parse } from './apps.js';
 export const CandidatesQuery = z
   .object({
     state: z.enum(['open', 'registered', 'dismissed']).optional(),
-    kind: z.enum(['function', 'container-app', 'api-gateway', 'bucket', 'cdn', 'endpoint', 'idp-client']).optional(),
+    kind: z
+      .enum(['function', 'container-app', 'api-gateway', 'bucket', 'cdn', 'endpoint', 'idp-client', 'saas'])
+      .optional(),
     flagged: z
       .enum(['true', 'false'])
       .transform((v) => v === 'true')

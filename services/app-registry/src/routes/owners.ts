@@ -9,6 +9,8 @@ import { actorOf, parse } from './apps.js';
 export const OwnershipTasksQuery = z
   .object({
     status: z.enum(['open', 'resolved', 'cancelled']).default('open'),
+    /** `app`: apps without an owner; `candidate`: discovered apps nobody registered. Both when absent. */
+    kind: z.enum(['app', 'candidate']).optional(),
     appId: z.string().max(64).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(200),
   })

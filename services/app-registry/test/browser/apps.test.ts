@@ -1,26 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   accessibilityProblems,
   type BrowserSession,
-  browserSession,
-  createTestDatabase,
-  DEV_USERS,
-  ensureChromium,
   type LocalIssuer,
-  type LocalOpa,
-  launchChromium,
   SCREENSHOTS_DIR as SCREENSHOTS,
-  startLocalIssuer,
-  startOpa,
-  uniqueNamespace,
 } from '@micro-oncall/test-kit';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
-import { CATALOGUE_FILE, failOnServiceStop } from '../../../../test/helpers.js';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Platform } from '../../../../scripts/lib/platform.js';
+import { type AppsBrowserStack, startAppsBrowserStack } from './support.js';
 
 /**
  * The app registry's pages in a real browser (Debian's Chromium through playwright-core), as
@@ -32,55 +20,26 @@ import { CATALOGUE_FILE, failOnServiceStop } from '../../../../test/helpers.js';
  * responder asks for exceptions, which the admin approves and rejects on the Exceptions page
  * (keyboard only); Governance shows the policy's failing checks per app; an import with a bad row
  * lists the row and field, then imports; an admin runs discovery over the demo sources and
- * dismisses a flagged candidate. Screenshots go to .dev/screenshots/.
+ * dismisses a flagged candidate, and a responder registers another from the Discovered page (the
+ * form filled in from what was found). Screenshots go to .dev/screenshots/.
  */
 
 const HOSTILE_PURPOSE = '<img src=x onerror="window.__xss=1">Old survey tool';
 
 describe('app registry pages in a browser, one sign-in with the dashboard', () => {
+  let stack: AppsBrowserStack;
   let platform: Platform;
   let issuer: LocalIssuer;
-  let opa: LocalOpa;
-  let browser: Browser;
-  let secretsDir: string;
-  let adminToken: string;
   /** Sign-ins, and script errors and CSP violations seen in any page: each test ends with none. */
   let session: BrowserSession;
   let ada: Page;
   const archived: Record<string, string> = {};
 
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${platform.url}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${adminToken}`, ...(init.headers as Record<string, string>) },
-    });
+  const api = (path: string, init: RequestInit = {}) => stack.api(path, init);
 
   beforeAll(async () => {
-    const stack = inject('stack');
-    await ensureChromium((line) => console.log(`[browser] ${line}`));
-    [issuer, opa, browser] = await Promise.all([
-      startLocalIssuer({ users: DEV_USERS }),
-      startOpa({ log: () => {} }),
-      launchChromium(),
-    ]);
-    adminToken = await issuer.token({ sub: 'dev-admin', name: 'Alex Admin', roles: ['admin'] });
-    secretsDir = mkdtempSync(join(tmpdir(), 'mo-apps-ui-'));
-    const sessionSecret = join(secretsDir, 'session-secret');
-    writeFileSync(sessionSecret, randomBytes(32).toString('hex'), { mode: 0o600 });
-    platform = await startPlatform({
-      databaseUrl: await createTestDatabase(stack.databaseUrl, 'apps_ui'),
-      kafkaBrokers: stack.kafkaBrokers,
-      namespace: uniqueNamespace('apps-ui'),
-      oidc: { issuer: issuer.issuer, audience: issuer.audience },
-      secretFiles: { 'session-secret': sessionSecret },
-      files: { 'service-catalogue': CATALOGUE_FILE },
-      urls: { opa: opa.url },
-      only: ['escalation', 'app-registry'],
-      logLevel: 'error',
-      nodeEnv: 'test',
-      onFatal: failOnServiceStop,
-    });
-    session = browserSession(browser, { base: platform.url, issuerUrl: issuer.issuer });
+    stack = await startAppsBrowserStack('apps-ui', { opa: true });
+    ({ platform, issuer, session } = stack);
 
     // Two archived apps, seeded through the API as an import does (an archived app keeps its
     // references and can be restored for 90 days). Neither is owned by anyone signing in here.
@@ -111,11 +70,7 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
   });
 
   afterAll(async () => {
-    await session?.close();
-    await browser?.close();
-    await platform?.stop();
-    await Promise.allSettled([issuer?.stop(), opa?.stop()]);
-    if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   afterEach(async ({ task }) => {
@@ -505,7 +460,7 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
     await alex.getByRole('button', { name: 'Run discovery now' }).click();
     await alex
       .locator('#action-result')
-      .getByText(/^Discovery succeeded: 3 new candidates, 3 flagged, 0 errors\.$/)
+      .getByText(/^Discovery succeeded: 6 new candidates, 6 flagged, 0 errors\.$/)
       .waitFor();
     // The development environment flags at once (DISCOVERY_FLAG_AFTER_HOURS=0; 24 hours in production).
     const lambda = alex.locator('table.discovered-table tr[data-label="invoice-ocr"]');
@@ -526,6 +481,74 @@ describe('app registry pages in a browser, one sign-in with the dashboard', () =
     await host.getByRole('button', { name: 'Dismiss pricing-api.example.com' }).click();
     await alex.locator('#action-result').getByText('pricing-api.example.com is dismissed.').waitFor();
     expect(await alex.locator('table.discovered-table tr[data-label="pricing-api.example.com"]').count()).toBe(0);
+  });
+
+  it('a responder registers a flagged candidate from Discovered: the form comes filled in, and the candidate leaves the list linked to the app', async () => {
+    // A viewer reads the candidates but may neither register nor dismiss them.
+    const vic = await session.signIn('Vic Viewer', { path: '/apps/discovered' });
+    const seen = vic.locator('table.discovered-table tr[data-label="invoice-ocr"]');
+    await seen.waitFor();
+    expect(await seen.getByRole('link', { name: 'Register invoice-ocr' }).count()).toBe(0);
+    expect(await seen.locator('.why-not').textContent()).toBe('A responder registers it; an approver may dismiss it.');
+
+    await ada.goto(`${platform.url}/apps/discovered`);
+    const row = ada.locator('table.discovered-table tr[data-label="invoice-ocr"]');
+    await row.waitFor();
+    // A responder registers; only an approver dismisses.
+    expect(await row.getByRole('button', { name: 'Dismiss invoice-ocr' }).count()).toBe(0);
+    expect(await accessibilityProblems(ada)).toEqual([]);
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-discovered-responder.png'), fullPage: true });
+    await row.getByRole('link', { name: 'Register invoice-ocr' }).click();
+    await ada.getByRole('heading', { level: 1, name: 'Register invoice-ocr' }).waitFor();
+    expect(ada.url()).toMatch(/\/apps\/new\?candidate=[0-9a-f-]{36}$/);
+    const found = ada.locator('#discovered-candidate');
+    expect(await found.textContent()).toContain(
+      'Suggested owner: arn:aws:iam::123456789012:user/maria.lopez (created it)',
+    );
+    expect(await found.locator('code').textContent()).toMatch(
+      /^arn:aws:lambda:[^:]+:123456789012:function:invoice-ocr$/,
+    );
+    // Filled in from what discovery found.
+    expect(await ada.getByLabel('Name', { exact: true }).inputValue()).toBe('invoice-ocr');
+    expect(await ada.getByLabel('Purpose').inputValue()).toMatch(
+      /^Discovered by app-registry \(function invoice-ocr, /,
+    );
+    expect(await ada.getByLabel('Where does it run?').inputValue()).toBe('serverless_function');
+    expect(await accessibilityProblems(ada)).toEqual([]);
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-register-discovered.png'), fullPage: true });
+
+    await ada.getByLabel('Template').selectOption('micro-oncall-service');
+    await ada.getByLabel('Team', { exact: true }).fill('finance-tools');
+    await ada.getByLabel("Team's contact").fill('#finance-tools');
+    await ada.getByLabel('How much does the business depend on it?').selectOption('experimental');
+    await ada.getByLabel('Internal business data').check();
+    await ada.getByLabel('Who can reach it?').selectOption('internal_network');
+    await ada.getByRole('button', { name: 'Register', exact: true }).click();
+    const result = ada.locator('section.registered');
+    await result.waitFor();
+    expect(await found.isHidden()).toBe(true);
+    expect(await result.locator('#registered-title').textContent()).toBe('invoice-ocr is active');
+    expect(await result.locator('.linked-candidate').textContent()).toMatch(
+      /^The discovered function invoice-ocr is linked to it: it leaves the Discovered list/,
+    );
+    await ada.screenshot({ path: join(SCREENSHOTS, 'apps-registered-discovered.png'), fullPage: true });
+
+    // Gone from the open list; listed as registered, with a link to its app.
+    await result.getByRole('link', { name: 'Back to Discovered' }).click();
+    await ada.getByRole('heading', { level: 1, name: 'Discovered' }).waitFor();
+    await ada.locator('table.discovered-table tr[data-label="marketing-exports-2026"]').waitFor();
+    expect(await ada.locator('table.discovered-table tr[data-label="invoice-ocr"]').count()).toBe(0);
+    await ada.getByLabel('Show').selectOption('registered');
+    const registered = ada.locator('table.discovered-table tr[data-label="invoice-ocr"]');
+    await registered.waitFor();
+    await registered.getByRole('link', { name: 'open app' }).click();
+    await ada.getByRole('heading', { level: 1, name: 'invoice-ocr' }).waitFor();
+
+    // Its task is resolved: the ownership tasks list it so.
+    const tasks = (await (await api('/apps/v1/ownership-tasks?kind=candidate&status=resolved')).json()) as {
+      items: { candidate: { label: string; appId: string | null } }[];
+    };
+    expect(tasks.items.map((t) => t.candidate.label)).toContain('invoice-ocr');
   });
 
   it('imports a CSV: a bad row is listed with its row, line and field and nothing is imported; fixed, it imports', async () => {

@@ -1,25 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  accessibilityProblems,
-  type BrowserSession,
-  browserSession,
-  createTestDatabase,
-  DEV_USERS,
-  ensureChromium,
-  type LocalIssuer,
-  launchChromium,
-  SCREENSHOTS_DIR as SCREENSHOTS,
-  startLocalIssuer,
-  uniqueNamespace,
-} from '@micro-oncall/test-kit';
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Platform, startPlatform } from '../../../../scripts/lib/platform.js';
-import { CATALOGUE_FILE, failOnServiceStop } from '../../../../test/helpers.js';
+import { accessibilityProblems, type BrowserSession, SCREENSHOTS_DIR as SCREENSHOTS } from '@micro-oncall/test-kit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { focusFile } from '../../src/cost/fixtures.js';
+import { type AppsBrowserStack, startAppsBrowserStack } from './support.js';
 
 /**
  * The Cost page in a real browser, behind the platform's gateway with one sign-in: a month's
@@ -27,41 +10,13 @@ import { focusFile } from '../../src/cost/fixtures.js';
  * responder asking for a quota increase. Screenshot in .dev/screenshots/apps-cost.png.
  */
 describe('the Cost page in a browser', () => {
-  let platform: Platform;
-  let issuer: LocalIssuer;
-  let browser: Browser;
-  let secretsDir: string;
-  let adminToken: string;
+  let stack: AppsBrowserStack;
   let session: BrowserSession;
-
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${platform.url}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${adminToken}`, ...(init.headers as Record<string, string>) },
-    });
+  const api = (path: string, init: RequestInit = {}) => stack.api(path, init);
 
   beforeAll(async () => {
-    const stack = inject('stack');
-    await ensureChromium((line) => console.log(`[browser] ${line}`));
-    [issuer, browser] = await Promise.all([startLocalIssuer({ users: DEV_USERS }), launchChromium()]);
-    adminToken = await issuer.token({ sub: 'dev-admin', name: 'Alex Admin', roles: ['admin'] });
-    secretsDir = mkdtempSync(join(tmpdir(), 'mo-cost-ui-'));
-    const sessionSecret = join(secretsDir, 'session-secret');
-    writeFileSync(sessionSecret, randomBytes(32).toString('hex'), { mode: 0o600 });
-    platform = await startPlatform({
-      databaseUrl: await createTestDatabase(stack.databaseUrl, 'cost_ui'),
-      kafkaBrokers: stack.kafkaBrokers,
-      namespace: uniqueNamespace('cost-ui'),
-      oidc: { issuer: issuer.issuer, audience: issuer.audience },
-      secretFiles: { 'session-secret': sessionSecret },
-      files: { 'service-catalogue': CATALOGUE_FILE },
-      urls: {},
-      only: ['escalation', 'app-registry'],
-      logLevel: 'error',
-      nodeEnv: 'test',
-      onFatal: failOnServiceStop,
-    });
-    session = browserSession(browser, { base: platform.url, issuerUrl: issuer.issuer });
+    stack = await startAppsBrowserStack('cost-ui');
+    session = stack.session;
 
     const registered = await api('/apps/v1/apps', {
       method: 'POST',
@@ -98,11 +53,7 @@ describe('the Cost page in a browser', () => {
   });
 
   afterAll(async () => {
-    await session?.close();
-    await browser?.close();
-    await platform?.stop();
-    await issuer?.stop();
-    if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   afterEach(() => {

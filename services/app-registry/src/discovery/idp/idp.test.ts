@@ -1,4 +1,4 @@
-import { createLogger } from '@micro-oncall/service-kit';
+import { ConfigError, createLogger, loadConfig } from '@micro-oncall/service-kit';
 import {
   type FakeGitHub,
   type FakeGoogleDirectory,
@@ -10,6 +10,7 @@ import {
   startFakeOkta,
 } from '@micro-oncall/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../env.js';
 import type { ReadError, Sighting } from '../sighting.js';
 import {
   entraClientCredentials,
@@ -18,6 +19,7 @@ import {
   type IdpCursor,
   type IdpListing,
   idpSourcesFromConfig,
+  isProviderFailure,
   isReadError,
   listEntraApps,
   listGitHubApps,
@@ -250,6 +252,8 @@ describe('Microsoft Entra ID (Graph)', () => {
 
     expect(sightings).toEqual([]);
     expect(errors.map((e) => e.file)).toEqual(['entra:/v1.0/applications', 'entra:/v1.0/servicePrincipals']);
+    // A refused credential: a discovery run reports the provider failed.
+    expect(errors.every(isProviderFailure)).toBe(true);
     expect(errors[0]!.message).toMatch(
       /^Microsoft Graph GET \/v1.0\/applications page 1: Microsoft Graph answered 401/,
     );
@@ -349,6 +353,8 @@ describe('Google Workspace', () => {
         ),
       },
     ]);
+    // A user that is gone is an error, not the provider failing.
+    expect(isProviderFailure(errors[0]!)).toBe(false);
     expect(fake.requests.map((r) => r.status)).toEqual([200, 404, 200]);
   });
 
@@ -482,6 +488,30 @@ describe('configuration', () => {
         DISCOVERY_GOOGLE_USER_KEYS: 'ana@acme.test',
       }),
     ).toThrow('DISCOVERY_GOOGLE_SERVICE_ACCOUNT_KEY lacks client_email or private_key');
+  });
+
+  it("stops the service's start-up when a provider lacks its credential, naming it and quoting no value", () => {
+    const base = {
+      OIDC_ISSUER: 'https://login.example.com',
+      OIDC_AUDIENCE: 'oncall',
+      DATABASE_URL: 'postgres://app@db:5432/app',
+      KAFKA_BROKERS: 'kafka:9092',
+    };
+    const refused = () =>
+      loadConfig(configSchema, {
+        ...base,
+        DISCOVERY_ENTRA_TENANT_ID: 'acme.onmicrosoft.com',
+        DISCOVERY_ENTRA_CLIENT_SECRET: 'the-client-secret',
+      });
+    expect(refused).toThrow(ConfigError);
+    expect(refused).toThrow('DISCOVERY_ENTRA_CLIENT_ID is required with DISCOVERY_ENTRA_TENANT_ID');
+    expect(refused).not.toThrow(/the-client-secret/);
+    const config = loadConfig(configSchema, {
+      ...base,
+      DISCOVERY_GITHUB_ORGS: 'acme',
+      DISCOVERY_GITHUB_TOKEN: 'ghp_x',
+    });
+    expect(idpSourcesFromConfig(config).map((s) => s.name)).toEqual(['github:acme']);
   });
 });
 

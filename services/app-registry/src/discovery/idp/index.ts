@@ -6,11 +6,13 @@
  * for await (const entry of listing.sightings) isReadError(entry) ? report(entry) : match(entry);
  * await saveCursor(source.name, listing.cursor());
  * ```
- * A failure of one provider is a ReadError in its own listing; the others are unaffected.
+ * A failure of one provider is a ReadError in its own listing (a `ProviderFailure` when the
+ * provider could not be read on); the others are unaffected.
  *
- * NOT WIRED YET: discovery runs (../run.ts) read only the file sources. Calling these in a run
- * needs a per-provider cursor in the database and the service's configuration (the variables
- * `IdpEnv` names are not in env.ts until then, so that no setting exists that does nothing).
+ * Every discovery run lists each provider configured in env.ts (`IdpEnv`, built by
+ * `idpSourcesFromConfig`) as the source `idp:<name>` (../idp-source.ts): its sightings go through
+ * the run's sink (../sink.ts) and its cursor is stored in `discovery_idp_cursors` in the
+ * transaction of its results.
  */
 import type { IdpSource } from './config.js';
 import { listEntraApps } from './entra.js';
@@ -37,7 +39,9 @@ export {
   type IdpCursor,
   type IdpListing,
   type IdpProvider,
+  isProviderFailure,
   isReadError,
+  type ProviderFailure,
 } from './inventory.js';
 export { listOktaApps, type OktaSource } from './okta.js';
 

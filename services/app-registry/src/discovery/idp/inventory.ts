@@ -63,6 +63,20 @@ export function isReadError(entry: Sighting | ReadError): entry is ReadError {
   return !('format' in entry);
 }
 
+/**
+ * A ReadError after which the provider (or one of its endpoints) could not be read on: its
+ * credential or token endpoint was refused, it failed after the retries, or it answered what it
+ * does not document. A discovery run reports the provider failed. (A 404 for one thing asked
+ * for — a Google user that is gone — and an item that lacks a field are only errors.)
+ */
+export interface ProviderFailure extends ReadError {
+  providerFailed: true;
+}
+
+export function isProviderFailure(error: ReadError): error is ProviderFailure {
+  return (error as Partial<ProviderFailure>).providerFailed === true;
+}
+
 /** Wraps a provider's item stream with the cursor logic described above. */
 export function inventoryListing(
   previous: IdpCursor | null,
@@ -147,8 +161,13 @@ export async function* pagedItems(opts: {
   next: (body: unknown, headers: Headers) => string | null;
 }): AsyncGenerator<{ item: unknown; line: number } | { error: ReadError }> {
   const path = opts.endpoint.replace(/^[a-z]+:/, '');
-  const fail = (page: number, line: number, message: string) => ({
-    error: { file: opts.endpoint, line, message: `${opts.provider} GET ${path} page ${page}: ${message}` },
+  const fail = (page: number, line: number, message: string): { error: ProviderFailure } => ({
+    error: {
+      file: opts.endpoint,
+      line,
+      message: `${opts.provider} GET ${path} page ${page}: ${message}`,
+      providerFailed: true,
+    },
   });
   let next: string | null = opts.firstPath;
   let page = 0;
@@ -241,11 +260,12 @@ export function requestError(
   line: number,
   error: unknown,
   secret: string,
-): ReadError {
+): ReadError | ProviderFailure {
   let message = error instanceof Error ? error.message : String(error);
   if (error instanceof UpstreamError && (error.upstreamStatus === 401 || error.upstreamStatus === 403)) {
     message += ` (${provider} refused the credential: check the configured token and its permissions)`;
   }
+  const gone = error instanceof UpstreamError && error.upstreamStatus === 404;
   return {
     file: endpoint,
     line,
@@ -253,6 +273,7 @@ export function requestError(
       `${provider} GET ${endpoint.replace(/^[a-z]+:/, '')}${page === null ? '' : ` page ${page}`}: ${message}`,
       secret,
     ),
+    ...(gone ? {} : { providerFailed: true as const }),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { SourceFormat } from '../sighting.js';
+import { detectCsv } from './csv.js';
 
 /*
  * Which reader a file needs. An explicit `format` in the source config wins; otherwise the file
@@ -9,7 +10,9 @@ import type { SourceFormat } from '../sighting.js';
  * - content (the first non-empty line, or more of the head for pretty-printed JSON): CloudTrail
  *   (`"Records"` wrapper or `eventVersion` + `eventSource`), GCP audit (`protoPayload`), Azure
  *   (`operationName` + `resourceId`), API Gateway (`requestId`), Envoy (`[ISO-time] "`), NGINX
- *   (`addr - user [time] "`).
+ *   (`addr - user [time] "`), else a CSV header row: an invoice export (a vendor and an amount
+ *   column) or a SaaS connector list (a connector column, or an app name with a domain or client
+ *   id column); see saas-csv.ts for the column names.
  */
 
 const CLOUDTRAIL_NAME =
@@ -49,8 +52,11 @@ export function detectFormat(fileName: string, firstLine: string): SourceFormat 
   }
   if (ENVOY_LINE.test(head)) return 'envoy';
   if (NGINX_LINE.test(head)) return 'nginx';
-  return undefined;
+  return detectCsv(head);
 }
 
 /** Formats whose files are JSON (records per line, or one document); the others are text lines. */
 export const JSON_FORMATS: ReadonlySet<SourceFormat> = new Set(['cloudtrail', 'gcp-audit', 'azure-activity']);
+
+/** Formats whose files are CSV with a header row: read as files only, never as single raw lines. */
+export const CSV_FORMATS: ReadonlySet<SourceFormat> = new Set(['invoices', 'saas-connectors']);

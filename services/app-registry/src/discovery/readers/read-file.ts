@@ -13,7 +13,8 @@ import { apiGatewaySighting, envoySighting, nginxSighting } from './access-logs.
 import { azureActivitySighting } from './azure-activity.js';
 import { cloudTrailSighting } from './cloudtrail.js';
 import { LineError, type LineReader, type RecordOrigin, type RecordReader } from './common.js';
-import { detectFormat, JSON_FORMATS, skippedFile, startsJson } from './detect.js';
+import { readCsv } from './csv.js';
+import { CSV_FORMATS, detectFormat, JSON_FORMATS, skippedFile, startsJson } from './detect.js';
 import { gcpAuditSighting } from './gcp-audit.js';
 
 /*
@@ -34,6 +35,10 @@ import { gcpAuditSighting } from './gcp-audit.js';
  *   1, 2, … and that number stands for the line (evidence, errors, cursor). Invalid UTF-8 or
  *   invalid/truncated JSON ends the document with an error at the record it reached: JSON cannot
  *   be resynchronised inside a document.
+ * - CSV formats (invoice exports, SaaS connector lists) are parsed by csv.ts: rows by the header's
+ *   columns, a row spanning the lines its quoted cells break; a header without a required column
+ *   is one error naming it, and nothing of the file is read; a bad row is an error at its line.
+ *   The header is read again when resuming; `linesRead` counts data rows.
  * - Cursor: lines (records) 1…`cursor` were consumed by an earlier run and are skipped. While the
  *   caller iterates, `progress.cursor` is the last line fully handled: when a sighting is yielded
  *   it is that sighting's line, so a caller that stops after storing sightings and the cursor
@@ -220,7 +225,7 @@ async function* read(
     const shown = firstLine.length > 120 ? `${firstLine.slice(0, 120)}…` : firstLine;
     fail(
       firstLineNumber,
-      `unknown log format: not CloudTrail, GCP audit, Azure activity, API Gateway, NGINX or Envoy (starts ${JSON.stringify(shown)})`,
+      `unknown log format: not CloudTrail, GCP audit, Azure activity, API Gateway, NGINX, Envoy, an invoice export or a SaaS connector list CSV (starts ${JSON.stringify(shown)})`,
     );
     await chunks.return(undefined);
     return;
@@ -228,7 +233,9 @@ async function* read(
   progress.format = format;
   const all = withHead(head, chunks);
   try {
-    if (JSON_FORMATS.has(format) && isDocument(firstLine, firstLineEnd >= 0 || ended)) {
+    if (CSV_FORMATS.has(format)) {
+      yield* readCsv(all, file, format as 'invoices' | 'saas-connectors', firstLine, progress, fail, describe);
+    } else if (JSON_FORMATS.has(format) && isDocument(firstLine, firstLineEnd >= 0 || ended)) {
       const reader = RECORD_READERS[format as keyof typeof RECORD_READERS];
       yield* readDocument(all, file, reader, firstLine.startsWith('['), progress, fail);
     } else {
@@ -336,6 +343,10 @@ function jsonLineReader(reader: RecordReader): LineReader {
 }
 
 function lineReader(format: SourceFormat): LineReader {
+  if (CSV_FORMATS.has(format))
+    return () => {
+      throw new LineError(`${format} is a CSV format: its rows are read from files, with their header`);
+    };
   return format in RECORD_READERS
     ? jsonLineReader(RECORD_READERS[format as keyof typeof RECORD_READERS])
     : LINE_READERS[format as keyof typeof LINE_READERS];

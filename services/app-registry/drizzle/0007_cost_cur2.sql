@@ -1,0 +1,1 @@
+ALTER TYPE "app_registry"."cost_format" ADD VALUE 'cur2';

@@ -1,0 +1,1 @@
+ALTER TYPE "app_registry"."discovery_trigger" ADD VALUE 'stream';
