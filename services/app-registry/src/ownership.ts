@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError } from '@micro-oncall/service-kit';
 import { and, desc, eq, inArray, isNotNull, ne, or, sql } from 'drizzle-orm';
 import type { OwnerCandidate } from './db/schema.js';
 import * as schema from './db/schema.js';
-import { type CandidateTaskView, candidateTaskView } from './discovery/candidates.js';
+import { type CandidateTaskView, candidateTaskView } from './discovery/task-view.js';
 import type { AppState } from './model.js';
 import type { Actor, Db, Executor, Meta, Tx } from './types.js';
 import { type AppRow, columnsOf, type Diff, diff, fieldsOf, viewOf } from './views.js';

@@ -6,8 +6,10 @@ import * as schema from '../db/schema.js';
 import type { AppFields, AppView } from '../model.js';
 import type { Registry } from '../store.js';
 import type { Actor, Clock, Db, Meta, Tx } from '../types.js';
+import { iso, isoOrNull } from '../views.js';
 import { suggestOwner } from './aggregate.js';
 import type { Matcher } from './match.js';
+import { taskView } from './task-view.js';
 
 /*
  * Candidates: what discovery found that no registered app matches. Open until someone registers
@@ -34,46 +36,6 @@ export function flagNotice(cand: Pick<CandidateRow, 'kind' | 'label'>, detail: s
 
 type CandidateRow = typeof schema.discoveryCandidates.$inferSelect;
 type TaskRow = typeof schema.candidateOwnershipTasks.$inferSelect;
-
-const iso = (value: string | null) => (value === null ? null : new Date(value).toISOString());
-
-export function taskView(row: TaskRow) {
-  return {
-    id: row.id,
-    candidateId: row.candidateId,
-    status: row.status,
-    reason: row.reason,
-    detail: row.detail,
-    candidates: row.candidates,
-    openedAt: iso(row.openedAt)!,
-    openedBy: row.openedBy,
-    resolvedAt: iso(row.resolvedAt),
-    resolvedBy: row.resolvedBy,
-    resolution: row.resolution,
-  };
-}
-
-/**
- * A candidate's ownership task as GET /apps/v1/ownership-tasks lists it beside the apps' tasks
- * (`kind: 'candidate'`): with what was discovered and who is suggested to own it.
- */
-export function candidateTaskView(row: TaskRow, candidate: CandidateRow) {
-  return {
-    kind: 'candidate' as const,
-    ...taskView(row),
-    candidate: {
-      kind: candidate.kind,
-      key: candidate.key,
-      label: candidate.label,
-      state: candidate.state,
-      appId: candidate.appId,
-      suggestedOwner: candidate.suggestedOwner
-        ? { who: candidate.suggestedOwner, why: candidate.suggestedOwnerWhy }
-        : null,
-    },
-  };
-}
-export type CandidateTaskView = ReturnType<typeof candidateTaskView>;
 
 const RUNTIME_OF_KIND: Record<string, AppFields['runtime']> = {
   function: 'serverless_function',
@@ -110,21 +72,21 @@ export function candidateView(row: CandidateRow, task?: TaskRow | null) {
     label: row.label,
     match: row.match,
     sources: row.sources,
-    firstSeenAt: iso(row.firstSeenAt)!,
-    lastSeenAt: iso(row.lastSeenAt)!,
-    discoveredAt: iso(row.createdAt)!,
+    firstSeenAt: iso(row.firstSeenAt),
+    lastSeenAt: iso(row.lastSeenAt),
+    discoveredAt: iso(row.createdAt),
     sightings: row.sightings,
     creators: row.creators,
     topCallers: row.topCallers,
     evidence: row.evidence,
     flagged: row.flaggedAt !== null,
-    flaggedAt: iso(row.flaggedAt),
+    flaggedAt: isoOrNull(row.flaggedAt),
     suggestedOwner: row.suggestedOwner ? { who: row.suggestedOwner, why: row.suggestedOwnerWhy } : null,
     state: row.state,
     appId: row.appId,
     taskId: row.taskId,
     decidedBy: row.decidedBy,
-    decidedAt: iso(row.decidedAt),
+    decidedAt: isoOrNull(row.decidedAt),
     dismissReason: row.dismissReason,
     ...(task !== undefined ? { task: task ? taskView(task) : null, prefill: prefillOf(row) } : {}),
   };
