@@ -24,6 +24,9 @@ env:
   - name: WEBHOOK_MAX_IN_FLIGHT
     value: {{ .Values.webhooks.maxInFlight | int64 | quote }}
     param: webhooks.maxInFlight
+  - name: WEBHOOK_MAX_EVENT_LOOP_DELAY_MS
+    value: {{ .Values.webhooks.maxEventLoopDelayMs | int64 | quote }}
+    param: webhooks.maxEventLoopDelayMs
   - name: IGNORED_EVENTS_RETENTION_HOURS
     value: {{ .Values.webhooks.ignoredRetentionHours | int64 | quote }}
     param: webhooks.ignoredRetentionHours

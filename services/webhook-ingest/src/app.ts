@@ -9,6 +9,7 @@ import type { Express } from 'express';
 import type pg from 'pg';
 
 import type { Config } from './env.js';
+import type { EventLoopDelayGuard } from './limits.js';
 import type { IngestMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { createWebhookRouter } from './routes/webhooks.js';
@@ -20,6 +21,7 @@ export interface AppDeps {
   metrics: IngestMetrics;
   pool: pg.Pool;
   events: DirectPublisher;
+  loopDelay: EventLoopDelayGuard;
   components: () => readonly Component[];
 }
 

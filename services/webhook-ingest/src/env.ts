@@ -34,6 +34,13 @@ export const configSchema = baseConfigSchema.extend({
    * webhook, 256 bounds the wait behind the others to a few hundred milliseconds.
    */
   WEBHOOK_MAX_IN_FLIGHT: envInt(256, { min: 1, max: 100_000 }),
+  /**
+   * How far behind on its work its event loop may fall before a replica refuses webhooks with
+   * 503 + Retry-After at once: when its one thread is the bottleneck the queue is in unread
+   * sockets, which the in-flight budget does not see. Well above a garbage collection's pause;
+   * 0 switches this off.
+   */
+  WEBHOOK_MAX_EVENT_LOOP_DELAY_MS: envInt(500, { min: 0, max: 60_000 }),
   /** How long accepted event ids are kept to drop replays (PagerDuty retries for 48 h). */
   DEDUP_RETENTION_HOURS: envInt(24 * 7, { min: 49 }),
   /** How long ignored webhooks are kept for inspection in ingest.ignored_events. */

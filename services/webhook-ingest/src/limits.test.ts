@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientAddressBucket, FailureBudget, InFlightBudget } from './limits.js';
+import { clientAddressBucket, EventLoopDelayGuard, FailureBudget, InFlightBudget } from './limits.js';
 
 describe(FailureBudget.name, () => {
   function budget(limit: number, maxKeys?: number) {
@@ -60,6 +60,88 @@ describe(InFlightBudget.name, () => {
     expect(budget.current).toBe(0);
     budget.tryEnter();
     expect(budget.tryEnter()).toBeNull();
+  });
+});
+
+describe(EventLoopDelayGuard.name, () => {
+  async function guard(limitMs: number) {
+    let now = 5_000;
+    /** The loop's busy share the fake reports, whatever the mark. */
+    let busy = 1;
+    const g = new EventLoopDelayGuard({
+      limitMs,
+      intervalMs: 10,
+      now: () => now,
+      loop: { mark: () => ({ idle: 0, active: 0, utilization: 0 }), since: () => busy },
+    });
+    await g.start();
+    return {
+      g,
+      advance: (ms: number) => (now += ms),
+      setBusy: (share: number) => (busy = share),
+    };
+  }
+
+  it('is not overloaded while its timer fires on time', async () => {
+    const { g, advance } = await guard(200);
+    for (let i = 0; i < 50; i += 1) {
+      advance(10);
+      g.tick();
+      expect(g.overloaded()).toBe(false);
+    }
+    await g.stop();
+  });
+
+  it('is overloaded while the busy loop is stalled beyond the limit, before and after the late tick, and recovers', async () => {
+    const { g, advance } = await guard(200);
+    advance(150);
+    expect(g.overloaded()).toBe(false); // 140 ms overdue
+    advance(100);
+    expect(g.delayMs()).toBe(240); // the tick is 240 ms overdue and has not fired yet
+    expect(g.overloaded()).toBe(true);
+    g.tick(); // it fires, 240 ms late
+    expect(g.overloaded()).toBe(true);
+    for (let i = 0; i < 25; i += 1) {
+      advance(10);
+      g.tick(); // the next ones are on time: the stall is remembered for the window (250 ms)
+      expect(g.overloaded()).toBe(true);
+    }
+    advance(10);
+    g.tick();
+    expect(g.overloaded()).toBe(false);
+    await g.stop();
+  });
+
+  it('stays overloaded while every tick is late', async () => {
+    const { g, advance } = await guard(200);
+    for (let i = 0; i < 20; i += 1) {
+      advance(310);
+      g.tick();
+      expect(g.overloaded()).toBe(true);
+    }
+    await g.stop();
+  });
+
+  it('ignores lateness while the loop was idle (a process the machine did not schedule has no queue)', async () => {
+    const { g, advance, setBusy } = await guard(200);
+    setBusy(0.3);
+    advance(500);
+    expect(g.overloaded()).toBe(false);
+    g.tick();
+    expect(g.overloaded()).toBe(false);
+    setBusy(0.95);
+    advance(500);
+    expect(g.overloaded()).toBe(true);
+    await g.stop();
+  });
+
+  it('never refuses when switched off (0) or before it is started', async () => {
+    const off = await guard(0);
+    off.advance(10_000);
+    expect(off.g.overloaded()).toBe(false);
+    const idle = new EventLoopDelayGuard({ limitMs: 1 });
+    expect(idle.overloaded()).toBe(false);
+    expect(await idle.healthcheck()).toEqual({ healthy: true });
   });
 });
 

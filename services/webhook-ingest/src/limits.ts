@@ -1,4 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+import type { Component, HealthStatus } from '@micro-oncall/service-kit';
 
 export interface FailureBudgetOptions {
   /** Failures a key may have per window; one more and it is exhausted until the window ends. */
@@ -88,6 +90,111 @@ export class InFlightBudget {
       left = true;
       this.#current -= 1;
     };
+  }
+}
+
+/** The event loop's busy share since a mark (perf_hooks' event-loop utilisation), replaceable in tests. */
+export interface LoopUtilisation {
+  mark(): EventLoopUtilization;
+  since(mark: EventLoopUtilization): number;
+}
+
+const nodeLoopUtilisation: LoopUtilisation = {
+  mark: () => performance.eventLoopUtilization(),
+  since: (mark) => performance.eventLoopUtilization(mark).utilization,
+};
+
+/**
+ * The second half of admission control: how far behind its event loop is. The in-flight budget
+ * bounds the webhooks a replica has started on; when its one thread is the bottleneck, the
+ * queue forms before that, as requests not yet read from their sockets, and answer times grow
+ * while few webhooks are in flight. A timer every `intervalMs` measures how late it fires; while
+ * the loop is more than `limitMs` behind because it was working, webhooks are refused at once
+ * (503 with Retry-After, the cheapest answer there is), which drains that queue instead of adding
+ * to it. A late tick counts only when the loop was busy (at least `busyShare` of the time) in
+ * between: a process the machine merely did not schedule while it waited for I/O has no queue of
+ * its own to shed. The delay is the worse of the tick overdue now and the worst late tick of the
+ * last `windowMs`, so the webhooks read right after a stall (the ones that waited through it) see
+ * it, whichever the loop runs first.
+ */
+export class EventLoopDelayGuard implements Component {
+  readonly id = 'event-loop-delay-guard';
+  readonly #limitMs: number;
+  readonly #intervalMs: number;
+  readonly #windowMs: number;
+  readonly #busyShare: number;
+  readonly #now: () => number;
+  readonly #loop: LoopUtilisation;
+  #timer: NodeJS.Timeout | undefined;
+  #expected = 0;
+  #mark: EventLoopUtilization | undefined;
+  /** The worst busy lateness of the window, and when its tick fired. */
+  #worst = 0;
+  #worstAt = 0;
+
+  /** `limitMs` 0 switches the guard off. */
+  constructor(opts: {
+    limitMs: number;
+    intervalMs?: number;
+    windowMs?: number;
+    busyShare?: number;
+    now?: () => number;
+    loop?: LoopUtilisation;
+  }) {
+    this.#limitMs = opts.limitMs;
+    this.#intervalMs = opts.intervalMs ?? 10;
+    this.#windowMs = opts.windowMs ?? 250;
+    this.#busyShare = opts.busyShare ?? 0.9;
+    this.#now = opts.now ?? (() => performance.now());
+    this.#loop = opts.loop ?? nodeLoopUtilisation;
+  }
+
+  async start(): Promise<void> {
+    if (this.#limitMs === 0 || this.#timer) return;
+    this.#expected = this.#now() + this.#intervalMs;
+    this.#mark = this.#loop.mark();
+    this.#timer = setInterval(() => this.tick(), this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async healthcheck(): Promise<HealthStatus> {
+    // Shedding load is not a reason to take the replica out of service.
+    return { healthy: true };
+  }
+
+  /** The timer's work (public for tests with their own clock). */
+  tick(): void {
+    const now = this.#now();
+    const late = this.#busy() ? Math.max(0, now - this.#expected) : 0;
+    this.#mark = this.#loop.mark();
+    if (late >= this.#worst || now - this.#worstAt > this.#windowMs) {
+      this.#worst = late;
+      this.#worstAt = now;
+    }
+    this.#expected = now + this.#intervalMs;
+  }
+
+  /** Milliseconds the event loop is behind on its work (0 while the guard is off or not started). */
+  delayMs(): number {
+    if (this.#limitMs === 0 || !this.#timer) return 0;
+    const now = this.#now();
+    const recent = now - this.#worstAt <= this.#windowMs ? this.#worst : 0;
+    const overdue = now - this.#expected;
+    return overdue > recent && this.#busy() ? overdue : recent;
+  }
+
+  /** True while webhooks should be refused. */
+  overloaded(): boolean {
+    return this.#limitMs > 0 && this.delayMs() > this.#limitMs;
+  }
+
+  #busy(): boolean {
+    return this.#mark !== undefined && this.#loop.since(this.#mark) >= this.#busyShare;
   }
 }
 

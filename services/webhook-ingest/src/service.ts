@@ -1,6 +1,7 @@
 import { defineService, required } from '@micro-oncall/service-kit';
 import { createApp } from './app.js';
 import { configSchema } from './env.js';
+import { EventLoopDelayGuard } from './limits.js';
 import { createIngestMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 
@@ -20,43 +21,48 @@ export const service = defineService({
   openApi: openApiDocument,
   // The provider endpoints (longer than escalation's /v1, so they win behind one host).
   publicPaths: [{ path: '/v1/webhooks', match: 'prefix' }],
-  setup: (ctx) => ({
-    app: createApp({
-      config: ctx.config,
-      logger: ctx.logger,
-      registry: ctx.registry,
-      metrics: createIngestMetrics(ctx.registry),
-      pool: ctx.pool,
-      events: ctx.events,
-      components: ctx.components,
-    }),
-    jobs: [
-      {
-        // Replays are dropped by event id for DEDUP_RETENTION_HOURS; older ids are pruned hourly.
-        name: 'dedup-cleanup',
-        cron: '17 * * * *',
-        async run() {
-          const { rowCount } = await ctx.pool.query(
-            'delete from ingest.received_events where received_at < now() - make_interval(hours => $1)',
-            [ctx.config.DEDUP_RETENTION_HOURS],
-          );
-          ctx.logger.info({ deleted: rowCount }, 'pruned accepted event ids past the dedup retention');
+  setup: (ctx) => {
+    const loopDelay = new EventLoopDelayGuard({ limitMs: ctx.config.WEBHOOK_MAX_EVENT_LOOP_DELAY_MS });
+    return {
+      components: [loopDelay],
+      app: createApp({
+        config: ctx.config,
+        logger: ctx.logger,
+        registry: ctx.registry,
+        metrics: createIngestMetrics(ctx.registry),
+        pool: ctx.pool,
+        events: ctx.events,
+        loopDelay,
+        components: ctx.components,
+      }),
+      jobs: [
+        {
+          // Replays are dropped by event id for DEDUP_RETENTION_HOURS; older ids are pruned hourly.
+          name: 'dedup-cleanup',
+          cron: '17 * * * *',
+          async run() {
+            const { rowCount } = await ctx.pool.query(
+              'delete from ingest.received_events where received_at < now() - make_interval(hours => $1)',
+              [ctx.config.DEDUP_RETENTION_HOURS],
+            );
+            ctx.logger.info({ deleted: rowCount }, 'pruned accepted event ids past the dedup retention');
+          },
         },
-      },
-      {
-        // Ignored webhooks are kept for inspection for IGNORED_EVENTS_RETENTION_HOURS, then pruned hourly.
-        name: 'ignored-events-cleanup',
-        cron: '47 * * * *',
-        async run() {
-          const { rowCount } = await ctx.pool.query(
-            'delete from ingest.ignored_events where received_at < now() - make_interval(hours => $1)',
-            [ctx.config.IGNORED_EVENTS_RETENTION_HOURS],
-          );
-          ctx.logger.info({ deleted: rowCount }, 'pruned ignored webhooks past their retention');
+        {
+          // Ignored webhooks are kept for inspection for IGNORED_EVENTS_RETENTION_HOURS, then pruned hourly.
+          name: 'ignored-events-cleanup',
+          cron: '47 * * * *',
+          async run() {
+            const { rowCount } = await ctx.pool.query(
+              'delete from ingest.ignored_events where received_at < now() - make_interval(hours => $1)',
+              [ctx.config.IGNORED_EVENTS_RETENTION_HOURS],
+            );
+            ctx.logger.info({ deleted: rowCount }, 'pruned ignored webhooks past their retention');
+          },
         },
-      },
-    ],
-  }),
+      ],
+    };
+  },
   devEnv: (platform) => ({
     PAGERDUTY_WEBHOOK_SECRETS_FILE: required(platform.secretFiles, 'pagerduty-webhook-secrets', 'webhook-ingest'),
     OPSGENIE_WEBHOOK_TOKEN_FILE: required(platform.secretFiles, 'opsgenie-webhook-token', 'webhook-ingest'),

@@ -1,6 +1,8 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IncidentEventEnvelope, incidentIdFor, topicName } from '@micro-oncall/incident-model';
@@ -278,6 +280,39 @@ describe('POST /v1/webhooks/:provider', () => {
           expect(again.body).toEqual({ status: 'accepted', events: [], duplicates: 1 });
         }
       });
+    });
+
+    it('publishes an event delivered several times at once exactly once, and answers every delivery 202 (ADR 0021)', async () => {
+      const payload = pagerDutyIncidentEvent({ incidentId: 'PINGESTTWINS', title: 'Delivered eight times at once' });
+      const before = await storedState();
+      const answers = await Promise.all(Array.from({ length: 8 }, () => postPagerDuty(payload)));
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+      const published = answers.flatMap((a) => a.body.events as { id: string }[]);
+      expect(published).toHaveLength(1);
+      expect(answers.reduce((sum, a) => sum + (a.body.duplicates as number), 0)).toBe(7);
+      // Every answer came after the broker's acknowledgement and the record: both are final.
+      expect(await storedState()).toEqual({ ...before, messages: before.messages + 1, received: before.received + 1 });
+      expect(await receivedRow(published[0]!.id)).toEqual({
+        provider: 'pagerduty',
+        incident_id: incidentIdFor('pagerduty', 'PINGESTTWINS'),
+      });
+    });
+
+    it('publishes and records every one of many different webhooks sent at once', async () => {
+      const ids = Array.from({ length: 40 }, (_, i) => `PINGESTCONCURRENT${i}`);
+      const before = await storedState();
+      const answers = await Promise.all(ids.map((id) => postPagerDuty(pagerDutyIncidentEvent({ incidentId: id }))));
+      expect(answers.map((a) => a.status)).toEqual(ids.map(() => 202));
+      const events = answers.flatMap((a) => a.body.events as { id: string; incidentId: string }[]);
+      expect(events.map((e) => e.incidentId).sort()).toEqual(ids.map((id) => incidentIdFor('pagerduty', id)).sort());
+      expect(await storedState()).toEqual({
+        ...before,
+        messages: before.messages + 40,
+        received: before.received + 40,
+      });
+      // A retry of any of them is a duplicate.
+      const retried = await postPagerDuty(pagerDutyIncidentEvent({ incidentId: ids[17]! }));
+      expect(retried.body).toEqual({ status: 'accepted', events: [], duplicates: 1 });
     });
 
     it('answers PagerDuty service.updated 202 "ignored" and keeps it once in ignored_events, whatever X-Webhook-Id it carries', async () => {
@@ -581,6 +616,73 @@ describe('a replica at its limit of webhooks in flight', () => {
   });
 });
 
+describe('a replica whose event loop is behind on its work', () => {
+  const LIMIT_MS = 100;
+  let behind: RunningService;
+  beforeAll(async () => {
+    behind = await service.run(
+      service.loadConfig({
+        ...baseEnv(),
+        PAGERDUTY_WEBHOOK_SECRETS: secrets.pagerduty,
+        WEBHOOK_MAX_EVENT_LOOP_DELAY_MS: String(LIMIT_MS),
+        KAFKA_CREATE_TOPICS: 'false',
+      }),
+    );
+  });
+  afterAll(async () => {
+    await behind?.stop();
+  });
+
+  /**
+   * Writes a signed webhook on an open connection, then keeps this process (the replica runs in
+   * it) busy for `stallMs` before the replica can read it: the webhook waits through a stall of
+   * the replica's event loop, as it would behind a backlog of others. Returns the raw answer.
+   */
+  async function sentDuringStall(incidentId: string, stallMs: number) {
+    const raw = JSON.stringify(pagerDutyIncidentEvent({ incidentId }));
+    const url = new URL(behind.url);
+    const socket = connect(Number(url.port), url.hostname);
+    await once(socket, 'connect');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const ended = once(socket, 'end');
+    socket.write(
+      `POST /v1/webhooks/pagerduty HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(raw)}\r\nx-pagerduty-signature: ${sign(raw)}\r\nconnection: close\r\n\r\n${raw}`,
+    );
+    const until = performance.now() + stallMs;
+    while (performance.now() < until) {
+      // the stall: busy, as a replica working through a backlog is
+    }
+    await ended;
+    const text = Buffer.concat(chunks).toString('utf8');
+    const [head = '', body = ''] = text.split('\r\n\r\n');
+    return {
+      status: Number(head.split(' ')[1]),
+      retryAfter: /\r\nretry-after: *(\d+)/i.exec(head)?.[1],
+      body: body ? (JSON.parse(body) as { error?: { code: string } }) : {},
+    };
+  }
+
+  it('answers 503 overloaded with Retry-After to a webhook that waited through the stall, stores nothing, and accepts it again once caught up', async () => {
+    await expectNothingStored(async () => {
+      const answer = await sentDuringStall('PINGESTLAGGING', 400);
+      expect(answer).toMatchObject({ status: 503, retryAfter: '1', body: { error: { code: 'overloaded' } } });
+    });
+    expect(
+      await metric(behind.url, 'webhook_events_rejected_total', { provider: 'pagerduty', reason: 'overloaded' }),
+    ).toBe(1);
+    // Caught up (the stall is remembered for a quarter of a second): the sender's retry is accepted.
+    await vi.waitFor(
+      async () => {
+        const retried = await postPagerDuty(pagerDutyIncidentEvent({ incidentId: 'PINGESTLAGGING' }), {}, behind.url);
+        expect(retried.status).toBe(202);
+      },
+      { timeout: 15_000, interval: 300 },
+    );
+  });
+});
+
 describe('a replica under a flood of unauthenticated junk', () => {
   // Behind the Ingress the client address is the one X-Forwarded-For reports (one trusted hop).
   const attacker = { 'x-forwarded-for': '203.0.113.7' };
@@ -743,6 +845,46 @@ describe('when Kafka is unreachable', () => {
   });
 });
 
+describe('when PostgreSQL is unreachable', () => {
+  it('answers every webhook of a batch 503 with Retry-After and publishes none of them', async () => {
+    const config = service.loadConfig({
+      ...baseEnv(),
+      DATABASE_URL: `postgres://ingest@127.0.0.1:${await freePort()}/ingest`,
+      PAGERDUTY_WEBHOOK_SECRETS: secrets.pagerduty,
+    });
+    // Built around a pool whose server is gone (as during a database restart).
+    const {
+      parts: { app },
+      context: { database },
+    } = await service.build(config, { logger: createLogger({ service: 'webhook-ingest', level: 'silent' }) });
+    if (!app) throw new Error('webhook-ingest builds no HTTP app');
+    try {
+      await expectNothingStored(async () => {
+        const answers = await Promise.all(
+          Array.from({ length: 5 }, (_, i) => {
+            const raw = JSON.stringify(pagerDutyIncidentEvent({ incidentId: `PINGESTNODB${i}` }));
+            return request(app)
+              .post('/v1/webhooks/pagerduty')
+              .set('content-type', 'application/json')
+              .set('x-pagerduty-signature', sign(raw))
+              .send(raw);
+          }),
+        );
+        for (const res of answers) {
+          expect(res.status).toBe(503);
+          expect(res.body.error).toMatchObject({
+            code: 'dependency_unavailable',
+            message: 'the ingest database is unavailable; retry later',
+          });
+          expect(res.headers['retry-after']).toBe('5');
+        }
+      });
+    } finally {
+      await database.stop();
+    }
+  });
+});
+
 describe('observability', () => {
   it('counts accepted webhooks by provider and rejected ones by reason on /metrics', async () => {
     const counters = async () => ({
@@ -808,6 +950,8 @@ describe('observability', () => {
         'kafka-producer': { healthy: true },
         kafka: { healthy: true },
         jobs: { healthy: true },
+        // Shedding load never takes a replica out of service.
+        'event-loop-delay-guard': { healthy: true },
       },
     });
   });

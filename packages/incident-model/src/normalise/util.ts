@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { IncidentEvent } from '../events.js';
+import type { IncidentEvent } from '../events.js';
 import { INCIDENT_LIMITS, type Link } from '../incident.js';
 import { isoFromRfc3339 } from '../time.js';
 import type { NormaliseResult, ValidationIssue } from './types.js';
@@ -66,15 +66,19 @@ export function boundedText(value: string | null | undefined, max: number): stri
 
 /** Labels bounded to the model: long keys and values are cut; on a clash after cutting, the first wins. */
 export function boundedLabels(entries: Iterable<readonly [string, string | null | undefined]>): Record<string, string> {
-  const labels: Record<string, string> = Object.create(null);
+  // A plain object (not null-prototype) so that deep equality and JSON behave as callers expect.
+  const labels: Record<string, string> = {};
   for (const [rawKey, rawValue] of entries) {
     if (typeof rawValue !== 'string') continue;
     const key = truncate(rawKey, INCIDENT_LIMITS.labelKey);
     if (Object.hasOwn(labels, key)) continue;
-    labels[key] = truncate(rawValue, INCIDENT_LIMITS.labelValue);
+    const value = truncate(rawValue, INCIDENT_LIMITS.labelValue);
+    // A `__proto__` label is a label: assigning it would set the prototype instead.
+    if (key === '__proto__')
+      Object.defineProperty(labels, key, { value, enumerable: true, writable: true, configurable: true });
+    else labels[key] = value;
   }
-  // A plain object (not null-prototype) so that deep equality and JSON behave as callers expect.
-  return { ...labels };
+  return labels;
 }
 
 /** A link when `href` is usable: non-blank and not longer than the model allows (a cut URL is a broken URL). */
@@ -108,41 +112,63 @@ export function isDrillTitle(title: string | null | undefined): boolean {
 }
 
 /**
- * Final gate: every emitted event satisfies `IncidentEvent`. A failure here is a normaliser bug, but
- * it is still reported as 'invalid' rather than thrown or published.
+ * The events a normaliser built, made storable. They are not validated again here: each
+ * normaliser builds them from a payload its own schema accepted, through the bounded helpers
+ * above, and its unit and property tests check every event it emits against `IncidentEvent`
+ * (`test-helpers.ts`, `properties.test.ts`), so a normaliser that could emit an invalid event
+ * fails a test instead of costing a second schema pass on every webhook.
  */
 export function emit(events: IncidentEvent[]): NormaliseResult {
-  const checked: IncidentEvent[] = [];
-  for (const [index, event] of events.entries()) {
-    const result = IncidentEvent.safeParse(storable(event));
-    if (!result.success) {
-      return invalid(
-        toIssues(result.error).map((issue) => ({
-          path: issue.path,
-          message: `normalised event ${index} failed validation: ${issue.message}`,
-        })),
-      );
-    }
-    checked.push(result.data);
-  }
-  return { outcome: 'events', events: checked };
+  return { outcome: 'events', events: events.map(storable) };
 }
 
 /**
  * Makes every string (keys too) storable by PostgreSQL: U+0000 and lone UTF-16 surrogates become
  * U+FFFD. JSON allows `\u0000` and `\ud800`, but PostgreSQL text and jsonb refuse them, so an
  * event carrying one could never be stored downstream.
+ *
+ * One pass that copies only what holds such a string: a value without one is returned as it is
+ * (the same object), and a value with one is copied along the path to it, never mutated.
  */
 export function storable<T>(value: T): T {
-  if (typeof value === 'string') {
-    const text = value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
-    return (text.isWellFormed() ? text : text.toWellFormed()) as T;
+  return swept(value) as T;
+}
+
+function storableText(text: string): string {
+  if (!text.includes('\u0000') && text.isWellFormed()) return text;
+  return text.replaceAll('\u0000', '\uFFFD').toWellFormed();
+}
+
+function swept(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
+      const clean = swept(item);
+      if (copy === undefined && !Object.is(clean, item)) copy = value.slice(0, index);
+      // `index in value`: a hole of a sparse array stays a hole.
+      if (copy !== undefined && index in value) copy[index] = clean;
+    }
+    if (copy !== undefined) copy.length = value.length;
+    return copy ?? value;
   }
-  if (Array.isArray(value)) return value.map(storable) as T;
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)])) as T;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let entries: Array<[string, unknown]> | undefined;
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index] as string;
+    const item = record[key];
+    const cleanKey = storableText(key);
+    const clean = swept(item);
+    if (entries === undefined && (cleanKey !== key || !Object.is(clean, item))) {
+      entries = keys.slice(0, index).map((earlier): [string, unknown] => [earlier, record[earlier]]);
+    }
+    entries?.push([cleanKey, clean]);
   }
-  return value;
+  // fromEntries defines own properties, so a `__proto__` key stays a key.
+  return entries === undefined ? value : Object.fromEntries(entries);
 }
 
 /** Runs a normaliser body so that nothing escapes as an exception. */

@@ -26,8 +26,9 @@ import {
 import express, { type ErrorRequestHandler, type Request, Router } from 'express';
 import type pg from 'pg';
 import { matchAuthorizationHeader, type SharedCredential } from '../credentials.js';
+import { EventDedup } from '../dedup.js';
 import type { Config } from '../env.js';
-import { clientAddressBucket, FailureBudget, InFlightBudget } from '../limits.js';
+import { clientAddressBucket, type EventLoopDelayGuard, FailureBudget, InFlightBudget } from '../limits.js';
 import { type IngestMetrics, ignoredEventTypeLabel, rejectionReasonLabel } from '../metrics.js';
 
 export interface WebhookRouterDeps {
@@ -37,6 +38,8 @@ export interface WebhookRouterDeps {
   /** Publishes straight to Kafka: a webhook is answered 202 only once the broker acknowledged its events. */
   events: DirectPublisher;
   metrics: IngestMetrics;
+  /** Refuses webhooks while the replica's event loop is behind (WEBHOOK_MAX_EVENT_LOOP_DELAY_MS). */
+  loopDelay: EventLoopDelayGuard;
 }
 
 interface ProviderEndpoint {
@@ -111,7 +114,8 @@ function parseJson(raw: Buffer): unknown {
 
 /**
  * POST /v1/webhooks/{pagerduty,opsgenie,alertmanager}. Checks in order of cost: the replica's
- * in-flight budget (503 overloaded beyond WEBHOOK_MAX_IN_FLIGHT), the client address's budget of unauthenticated failures, content type, size (while reading), the
+ * load (503 overloaded while its event loop is over WEBHOOK_MAX_EVENT_LOOP_DELAY_MS behind or
+ * beyond WEBHOOK_MAX_IN_FLIGHT webhooks in flight), the client address's budget of unauthenticated failures, content type, size (while reading), the
  * credential over the raw bytes, then the rate limit of that credential, JSON, schema. Junk
  * therefore only ever uses up its own address's budget: it cannot make a genuine sender's
  * deliveries answer 429. 202 only once Kafka acknowledged every new event; 503 + Retry-After
@@ -128,6 +132,7 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
   const inFlight = new InFlightBudget(deps.config.WEBHOOK_MAX_IN_FLIGHT);
   /** Per request past the address check: its address bucket, and its credential once authenticated. */
   const admitted = new WeakMap<Request, { client: string; credential?: string }>();
+  const dedup = receivedEvents(deps.pool);
 
   router.post(
     '/v1/webhooks/:provider',
@@ -140,6 +145,9 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
       next();
     },
     (_req, res, next) => {
+      if (deps.loopDelay.overloaded()) {
+        return next(new OverloadedError('this replica is behind on its work: retry in a second', 1));
+      }
       const leave = inFlight.tryEnter();
       if (!leave) {
         return next(new OverloadedError('this replica is at its limit of webhooks in flight: retry in a second', 1));
@@ -219,7 +227,7 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
         res.status(202).json({ status: 'ignored', eventType: result.eventType, reason: result.reason });
         return;
       }
-      const { published, duplicates } = await publishNew(deps, provider, result.events);
+      const { published, duplicates } = await publishNew(deps, dedup, provider, result.events);
       deps.metrics.accepted.inc({ provider }, published.length);
       if (duplicates > 0) deps.metrics.duplicates.inc({ provider }, duplicates);
       // Every event of an Alertmanager notification carries its truncatedAlerts: counted once.
@@ -281,31 +289,45 @@ async function recordIgnored(
 }
 
 /**
- * Publishes the events whose ids were not accepted before, then records their ids. A crash
- * between the two may publish an event twice; consumers are idempotent by event id.
+ * The replica's dedup (ADR 0021): the id checks of every webhook in flight go to PostgreSQL as one
+ * `select … = any($1)`, their records, after Kafka acknowledged, as one `insert … unnest`.
  */
-async function publishNew(deps: WebhookRouterDeps, provider: Provider, events: IncidentEvent[]) {
-  const ids = events.map((e) => e.eventId);
-  const seen = await deps.pool
-    .query<{ event_id: string }>('select event_id from ingest.received_events where event_id = any($1::text[])', [ids])
-    .catch(dbUnavailable);
-  const known = new Set(seen.rows.map((r) => r.event_id));
-  const fresh = new Map<string, IncidentEvent>();
-  for (const event of events) if (!known.has(event.eventId)) fresh.set(event.eventId, event);
-  const published = [...fresh.values()];
-  if (published.length > 0) {
-    // The normalisers validated every event they emitted: the envelope is not validated twice.
-    await deps.events.publishNow('incident-events', published, {
-      source: `/webhook-ingest/${provider}`,
-      prevalidated: true,
-    });
-    await deps.pool
-      .query(
-        `insert into ingest.received_events (event_id, provider, incident_id)
-         select * from unnest($1::text[], $2::ingest.provider[], $3::text[]) on conflict (event_id) do nothing`,
-        [published.map((e) => e.eventId), published.map(() => provider), published.map((e) => e.incidentId)],
-      )
-      .catch(dbUnavailable);
-  }
-  return { published, duplicates: events.length - published.length };
+function receivedEvents(pool: pg.Pool): EventDedup<IncidentEvent> {
+  return new EventDedup<IncidentEvent>({
+    async known(ids) {
+      const { rows } = await pool
+        .query<{ event_id: string }>('select event_id from ingest.received_events where event_id = any($1::text[])', [
+          ids,
+        ])
+        .catch(dbUnavailable);
+      return rows.map((r) => r.event_id);
+    },
+    async record(events) {
+      await pool
+        .query(
+          `insert into ingest.received_events (event_id, provider, incident_id)
+           select * from unnest($1::text[], $2::ingest.provider[], $3::text[]) on conflict (event_id) do nothing`,
+          [events.map((e) => e.eventId), events.map((e) => e.provider), events.map((e) => e.incidentId)],
+        )
+        .catch(dbUnavailable);
+    },
+  });
+}
+
+/**
+ * Publishes the events whose ids were not accepted before, then records their ids; resolves once
+ * they are recorded. A crash between the two may publish an event twice; consumers are
+ * idempotent by event id.
+ */
+function publishNew(
+  deps: WebhookRouterDeps,
+  dedup: EventDedup<IncidentEvent>,
+  provider: Provider,
+  events: IncidentEvent[],
+) {
+  // One validation pass: the normalisers build each event from the payload their schema parsed,
+  // and their unit and property tests check every event they emit against IncidentEvent.
+  return dedup.publishNew(events, (fresh) =>
+    deps.events.publishNow('incident-events', fresh, { source: `/webhook-ingest/${provider}`, prevalidated: true }),
+  );
 }
