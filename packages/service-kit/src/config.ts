@@ -119,6 +119,11 @@ export const baseConfigSchema = z.object({
   KAFKA_CREATE_TOPICS: envBoolean(true),
   /** How long a direct publish waits for the broker's acknowledgement before answering 503. */
   KAFKA_SEND_TIMEOUT_MS: envInt(4000, { min: 100, max: 30_000 }),
+  /** How long a send waits for others to share its request when none is in flight (0: at once). */
+  KAFKA_PRODUCER_LINGER_MS: envInt(0, { min: 0, max: 1000 }),
+  /** A consumer's fetch is answered once this much is waiting, or after KAFKA_FETCH_MAX_WAIT_MS. */
+  KAFKA_FETCH_MIN_BYTES: envInt(1, { min: 1, max: 10 * 1024 * 1024 }),
+  KAFKA_FETCH_MAX_WAIT_MS: envInt(100, { min: 1, max: 10_000 }),
   SHUTDOWN_TIMEOUT_MS: envInt(10_000, { min: 100 }),
 });
 export type BaseConfig = z.output<typeof baseConfigSchema>;

@@ -14,6 +14,7 @@ import type { Component } from './component.js';
 import {
   type BatchHandler,
   type EventProducer,
+  type FetchSettings,
   type IncomingMessage,
   type OutgoingMessage,
   type Rejected,
@@ -273,6 +274,7 @@ export interface ConsumeOptions<K extends EventKind> {
   logger: Logger;
   registry: Registry;
   chunkSize?: number;
+  fetch?: FetchSettings;
   onCrash?: (error: Error) => void;
 }
 
@@ -359,6 +361,7 @@ function runGroup(
     producer: opts.producer,
     logger: opts.logger,
     ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
     ...(opts.onCrash ? { onCrash: opts.onCrash } : {}),
     metrics: {
       applied: (n) => {

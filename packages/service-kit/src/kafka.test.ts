@@ -142,6 +142,39 @@ describe(createProducer.name, () => {
     expect(fake.requests.map((r) => r.topics)).toEqual([{ t: ['first'] }]);
   });
 
+  it('with lingerMs, sends the sends of a few milliseconds in one request, and a full batch at once', async () => {
+    await start({ logger, sendTimeoutMs: 10_000, lingerMs: 5, maxBatch: 4 });
+    const first = outcome(producer.send('t', msg('a')));
+    await vi.advanceTimersByTimeAsync(2);
+    const second = outcome(producer.send('u', msg('b')));
+    await vi.advanceTimersByTimeAsync(2);
+    expect(fake.requests).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    // 5 ms after the first send: one request for both.
+    expect(fake.requests.map((r) => r.topics)).toEqual([{ t: ['a'], u: ['b'] }]);
+    fake.requests[0]!.answer.resolve();
+    await settle();
+    expect(first).toMatchObject({ status: 'resolved' });
+    expect(second).toMatchObject({ status: 'resolved' });
+
+    // A batch that is already full does not wait.
+    const full = outcome(producer.send('t', [...msg('c'), ...msg('d'), ...msg('e'), ...msg('f')]));
+    await settle();
+    expect(fake.requests.map((r) => r.topics)).toEqual([{ t: ['a'], u: ['b'] }, { t: ['c', 'd', 'e', 'f'] }]);
+    fake.requests[1]!.answer.resolve();
+    await settle();
+    expect(full).toMatchObject({ status: 'resolved' });
+
+    // stop() sends what is lingering rather than dropping or delaying it.
+    const last = outcome(producer.send('t', msg('g')));
+    const stopped = producer.stop?.();
+    await settle();
+    expect(fake.requests.map((r) => r.topics).at(-1)).toEqual({ t: ['g'] });
+    fake.requests[2]!.answer.resolve();
+    await stopped;
+    expect(last).toMatchObject({ status: 'resolved' });
+  });
+
   it('refuses a send at once when the queue already holds maxQueuedMessages', async () => {
     await start({ logger, sendTimeoutMs: 10_000, maxQueuedMessages: 3 });
     const inFlight = outcome(producer.send('t', msg('in flight')));
@@ -517,6 +550,20 @@ describe(runConsumer.name, () => {
     expect(restarts()).toBe(1);
     expect(crashes).toEqual([]);
     await consumer.stop();
+  });
+
+  it('fetches with the fetch settings, and by default answers as soon as anything is waiting', async () => {
+    const tuned = fakeConsumerKafka();
+    const { consumer } = consumerUnderTest(tuned.kafka, { fetch: { minBytes: 65_536, maxWaitMs: 20 } });
+    await consumer.start();
+    expect(tuned.consumers[0]!.config).toMatchObject({ minBytes: 65_536, maxWaitTimeInMs: 20 });
+    await consumer.stop();
+
+    const plain = fakeConsumerKafka();
+    const defaults = consumerUnderTest(plain.kafka).consumer;
+    await defaults.start();
+    expect(plain.consumers[0]!.config).toMatchObject({ minBytes: 1, maxWaitTimeInMs: 100 });
+    await defaults.stop();
   });
 
   it('leaves a caught-up consumer alone however long it idles', async () => {

@@ -95,6 +95,12 @@ export interface ProducerOptions {
   maxQueuedMessages?: number;
   /** After a failed request, how long send() rejects at once before the broker is tried again (default 1 s). */
   failFastMs?: number;
+  /**
+   * How long a send waits for others to share its request when none is in flight (default 0:
+   * it goes at once). A few milliseconds turn a request per webhook into a request per few at
+   * moderate rates; a full batch (`maxBatch`) goes without waiting.
+   */
+  lingerMs?: number;
 }
 
 interface Pending {
@@ -128,9 +134,11 @@ export function createProducer(kafka: Kafka, opts: ProducerOptions): EventProduc
   const maxBatch = opts.maxBatch ?? 1000;
   const maxQueuedMessages = opts.maxQueuedMessages ?? 5000;
   const failFastMs = opts.failFastMs ?? 1000;
+  const lingerMs = opts.lingerMs ?? 0;
   const queue: Pending[] = [];
   let queuedMessages = 0;
   let inFlight: Promise<void> | null = null;
+  let lingering: NodeJS.Timeout | undefined;
   /** When the request now in flight was handed to the client. */
   let requestSince = 0;
   let requesting = false;
@@ -227,12 +235,22 @@ export function createProducer(kafka: Kafka, opts: ProducerOptions): EventProduc
     }
   };
 
-  const kick = () => {
+  const sendNow = () => {
+    clearTimeout(lingering);
+    lingering = undefined;
     if (inFlight) return;
     inFlight = flush().finally(() => {
       inFlight = null;
-      if (queue.length > 0) kick();
+      // What queued meanwhile has already waited for the request in flight.
+      if (queue.length > 0) sendNow();
     });
+  };
+
+  /** New messages queued: send them now, or after `lingerMs` when nothing is in flight and the batch is not full. */
+  const kick = () => {
+    if (inFlight) return;
+    if (lingerMs <= 0 || stopped || queuedMessages >= maxBatch) sendNow();
+    else lingering ??= setTimeout(sendNow, lingerMs);
   };
 
   return {
@@ -288,6 +306,7 @@ export function createProducer(kafka: Kafka, opts: ProducerOptions): EventProduc
     async stop() {
       stopped = true;
       // Flush first: whatever was accepted is sent before the connection closes.
+      if (lingering) sendNow();
       while (inFlight) await inFlight;
       await producer.disconnect();
     },
@@ -400,6 +419,8 @@ export interface ConsumerOptions {
   stallTimeoutMs?: number;
   /** Wait before rebuilding a crashed consumer: `initialMs`, doubling up to `maxMs` (default 500 ms to 10 s, ±20 %). */
   restartBackoff?: { initialMs: number; maxMs: number };
+  /** Fetch requests: the broker answers once it has `minBytes` (default 1) or after `maxWaitMs` (default 100 ms). */
+  fetch?: FetchSettings;
   metrics?: {
     applied(count: number): void;
     deadLettered(count: number): void;
@@ -407,6 +428,16 @@ export interface ConsumerOptions {
     /** A crashed consumer is being rebuilt. */
     restarted?(): void;
   };
+}
+
+/**
+ * How a consumer fetches. With `minBytes` above a few messages' size the broker holds a fetch
+ * for up to `maxWaitMs` to fill it: fewer, larger fetches and chunks at moderate rates, for at
+ * most `maxWaitMs` more latency.
+ */
+export interface FetchSettings {
+  minBytes?: number;
+  maxWaitMs?: number;
 }
 
 /** What a Kafka client error means for a consumer or producer that got it. */
@@ -776,7 +807,8 @@ export function runConsumer(kafka: Kafka, opts: ConsumerOptions): Component & { 
       rebalanceTimeout: 30_000,
       heartbeatInterval: 3000,
       allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 100,
+      minBytes: opts.fetch?.minBytes ?? 1,
+      maxWaitTimeInMs: opts.fetch?.maxWaitMs ?? 100,
       // kafkajs never restarts the consumer by itself: every crash comes here (see `crashed`).
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => false },
     });

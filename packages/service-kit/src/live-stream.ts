@@ -30,6 +30,11 @@ export interface LiveStreamLimits {
   maxBufferBytes: number;
   /** Keep-alive comments and credential re-checks. */
   heartbeatMs: number;
+  /**
+   * Least time between two reads of new rows: NOTIFYs arriving within it are served by one read
+   * (0: a read per NOTIFY, or per burst that arrived during the previous read).
+   */
+  coalesceMs: number;
 }
 
 export const DEFAULT_LIVE_STREAM_LIMITS: LiveStreamLimits = {
@@ -38,6 +43,7 @@ export const DEFAULT_LIVE_STREAM_LIMITS: LiveStreamLimits = {
   catchUpMax: 1000,
   maxBufferBytes: 1024 * 1024,
   heartbeatMs: 15_000,
+  coalesceMs: 25,
 };
 
 /** Where the stream reads from: the rows after a position, in position order. */
@@ -133,9 +139,18 @@ export function createLiveStream<Row>(opts: LiveStreamOptions<Row>): LiveStream 
   const clients = new Set<Client>();
   const perUser = new Map<string, number>();
   let listener: pg.Client | null = null;
+  /** Position up to which rows were read and broadcast (while `stale`, possibly behind the table). */
   let globalSeq = 0;
+  /** NOTIFYs arrived while no client was connected: rows after `globalSeq` were not read. */
+  let stale = false;
+  /** The head being re-read because the stream was `stale` when a client connected. */
+  let syncing: Promise<void> | null = null;
   let flushing: Promise<void> | null = null;
-  let again = false;
+  /** A NOTIFY arrived during a read: read again (no sooner than `coalesceMs` after it began). */
+  let pending = false;
+  let flushTimer: NodeJS.Timeout | undefined;
+  /** When the last read of new rows began (performance.now()). */
+  let lastReadAt = Number.NEGATIVE_INFINITY;
   let stopped = false;
   let heartbeat: NodeJS.Timeout | undefined;
   let checking = false;
@@ -167,6 +182,11 @@ export function createLiveStream<Row>(opts: LiveStreamOptions<Row>): LiveStream 
     resets: new Counter({
       name: 'live_stream_resets_total',
       help: 'Reconnecting clients too far behind to replay, told to reload instead',
+      registers,
+    }),
+    reads: new Counter({
+      name: 'live_stream_reads_total',
+      help: 'Reads of new rows to broadcast (NOTIFYs within the coalescing interval share one; none while no client is connected)',
       registers,
     }),
   };
@@ -247,27 +267,80 @@ export function createLiveStream<Row>(opts: LiveStreamOptions<Row>): LiveStream 
     return !client.closed && !client.res.destroyed;
   };
 
-  const flush = async () => {
-    do {
-      again = false;
-      const rows = await source.after(globalSeq, PAGE);
-      if (rows.length === 0) continue;
-      for (const client of clients) if (client.ready) broadcast(client, rows);
-      globalSeq = source.position(rows[rows.length - 1]!);
-      if (rows.length === PAGE) again = true;
-    } while (again && !stopped);
+  /**
+   * With no client connected nothing is read: the stream only notes that it is `stale`, and the
+   * next client to connect first moves `globalSeq` to the table's head (`resync`). Safe because
+   * every client replays from its own position before it joins the broadcast.
+   */
+  const resync = (): Promise<void> => {
+    if (syncing) return syncing;
+    if (!stale) return Promise.resolve();
+    // Cleared before the read: a NOTIFY that arrives meanwhile with no client marks it again.
+    stale = false;
+    syncing = source
+      .head()
+      .then((head) => {
+        globalSeq = Math.max(globalSeq, head);
+      })
+      .catch((error: unknown) => {
+        stale = true;
+        throw error;
+      })
+      .finally(() => {
+        syncing = null;
+      });
+    return syncing;
   };
 
-  const schedule = () => {
-    if (flushing) {
-      again = true;
-      return;
+  /** Reads every row after `globalSeq`, page by page, and sends it to the clients that joined. */
+  const flush = async () => {
+    if (syncing) await syncing.catch(() => undefined);
+    while (!stopped) {
+      if (clients.size === 0) {
+        stale = true;
+        return;
+      }
+      lastReadAt = performance.now();
+      metrics.reads.inc();
+      const rows = await source.after(globalSeq, PAGE);
+      if (rows.length === 0) return;
+      for (const client of clients) if (client.ready) broadcast(client, rows);
+      globalSeq = source.position(rows[rows.length - 1]!);
+      if (rows.length < PAGE) return;
     }
+  };
+
+  const runFlush = () => {
+    flushTimer = undefined;
+    pending = false;
     flushing = flush()
       .catch((error: unknown) => opts.logger.warn({ err: error }, 'live feed: reading changes failed'))
       .finally(() => {
         flushing = null;
+        if (pending) schedule();
       });
+  };
+
+  /**
+   * A NOTIFY (or a reconnected listener): read the new rows at once if the last read began at
+   * least `coalesceMs` ago, else when it will have. A NOTIFY during a read asks for one more read
+   * (that read may have been issued before the row committed); one while a read is only planned
+   * needs nothing, the planned read will see its row.
+   */
+  const schedule = () => {
+    if (stopped) return;
+    if (clients.size === 0) {
+      stale = true;
+      return;
+    }
+    if (flushing) {
+      pending = true;
+      return;
+    }
+    if (flushTimer) return;
+    const wait = lastReadAt + limits.coalesceMs - performance.now();
+    if (wait <= 0) runFlush();
+    else flushTimer = setTimeout(runFlush, wait);
   };
 
   const listen = async () => {
@@ -364,7 +437,8 @@ export function createLiveStream<Row>(opts: LiveStreamOptions<Row>): LiveStream 
       subject: principal.subject,
       credential: req.credential,
       roles: rolesKey(principal.roles),
-      lastSent: since ?? globalSeq,
+      // Set once the stream is in step with the table (below); nothing is broadcast to it before.
+      lastSent: 0,
       ready: false,
       closed: false,
     };
@@ -380,6 +454,9 @@ export function createLiveStream<Row>(opts: LiveStreamOptions<Row>): LiveStream 
     });
     res.write('retry: 2000\n\n');
     try {
+      // Rows committed while no client was connected were not read: start from the table's head.
+      await resync();
+      client.lastSent = since ?? globalSeq;
       // Too far behind to replay, or at a position this database never had (it was rebuilt):
       // start from now and tell the client to reload.
       if (since !== undefined) {
@@ -432,6 +509,7 @@ export function createLiveStream<Row>(opts: LiveStreamOptions<Row>): LiveStream 
     async stop() {
       stopped = true;
       clearInterval(heartbeat);
+      clearTimeout(flushTimer);
       unsubscribe?.();
       for (const client of [...clients]) end(client, 'shutdown');
       clients.clear();

@@ -264,7 +264,11 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
       logger,
       applicationName: definition.name,
     });
-    const producer = createProducer(kafka, { logger, sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS });
+    const producer = createProducer(kafka, {
+      logger,
+      sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS,
+      lingerMs: config.KAFKA_PRODUCER_LINGER_MS,
+    });
     const topics = topicsFor(config.KAFKA_TOPIC_NAMESPACE);
     const messages = createEventMessages({ service: definition.name, topics });
     const outbox = createOutbox({ schema: definition.db.schema, messages });
@@ -293,6 +297,7 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
       logger,
       registry,
       ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}),
+      fetch: { minBytes: config.KAFKA_FETCH_MIN_BYTES, maxWaitMs: config.KAFKA_FETCH_MAX_WAIT_MS },
       onCrash: failed,
     });
     let runner: JobRunner | undefined;

@@ -50,6 +50,8 @@ export const configSchema = baseConfigSchema
     LIVE_MAX_BUFFER_KB: envInt(1024, { min: 16, max: 256 * 1024 }),
     /** Keep-alive comments, and the re-check of each stream's session or token expiry. */
     LIVE_HEARTBEAT_SECONDS: envInt(15, { min: 1, max: 300 }),
+    /** Least time between two reads of changed incidents: the NOTIFYs of every commit within it share one read. */
+    LIVE_COALESCE_MS: envInt(25, { min: 0, max: 5000 }),
     // Provider actions (each optional: incidents of an unconfigured provider cannot be acted on here)
     PAGERDUTY_API_TOKEN: z.string().min(8).optional(),
     PAGERDUTY_API_URL: z.string().url().default('https://api.pagerduty.com'),

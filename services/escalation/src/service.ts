@@ -126,6 +126,7 @@ export const service = defineService({
         catchUpMax: config.LIVE_CATCH_UP_MAX,
         maxBufferBytes: config.LIVE_MAX_BUFFER_KB * 1024,
         heartbeatMs: config.LIVE_HEARTBEAT_SECONDS * 1000,
+        coalesceMs: config.LIVE_COALESCE_MS,
       },
     });
     const publicUrl =

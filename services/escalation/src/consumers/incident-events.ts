@@ -6,6 +6,7 @@ import type { EscalationDb, IncidentChange, IncidentRow } from '../db/types.js';
 import { verifyDrill } from '../drills.js';
 import { DEFAULT_GROUPING, type GroupingOptions, groupingKey, joinGroup, placeByHand } from '../grouping.js';
 import { applyEvent } from '../projector.js';
+import { insertHistory, upsertIncidents } from './incident-sql.js';
 
 /**
  * Consumer of `<ns>.incident-events.v1`. One transaction per chunk: the history rows are
@@ -47,31 +48,19 @@ export function createIncidentEventsHandler(deps: {
 }): TypedHandler<'incident-events'> {
   const apply = (valid: Decoded[]) =>
     deps.db.transaction(async (tx) => {
-      const inserted = await tx
-        .insert(schema.incidentEvents)
-        .values(
-          valid.map(({ envelope, event }) => ({
-            eventId: event.eventId,
-            incidentId: event.incidentId,
-            kind: event.kind,
-            providerEventType: event.providerEventType,
-            occurredAt: event.occurredAt,
-            actor: event.actor,
-            note: event.note,
-            drill: event.drill,
-            envelope,
-          })),
-        )
-        .onConflictDoNothing({ target: schema.incidentEvents.eventId })
-        .returning({ eventId: schema.incidentEvents.eventId });
-      const fresh = new Set(inserted.map((r) => r.eventId));
+      const fresh = await insertHistory(tx, valid);
       // The same event may appear twice within one chunk: only its first copy is applied.
       const toApply = valid.filter(({ event }) => fresh.delete(event.eventId));
       if (toApply.length === 0) return [];
 
       const ids = [...new Set(toApply.map(({ event }) => event.incidentId))];
-      const rows = await tx.select().from(schema.incidents).where(inArray(schema.incidents.id, ids)).for('update');
-      const state = new Map<string, IncidentRow | null>(rows.map((r) => [r.id, r]));
+      const rows = await tx
+        .select()
+        .from(schema.incidents)
+        .where(sql`${schema.incidents.id} = any(${sql.param(ids)}::text[])`)
+        .for('update');
+      const before = new Map(rows.map((r) => [r.id, r]));
+      const state = new Map<string, IncidentRow | null>(before);
       const dirty = new Set<string>();
       /** Incidents first seen in this chunk, with the event that opened them (what a rule groups by). */
       const opened = new Map<string, IncidentEvent>();
@@ -117,80 +106,39 @@ export function createIncidentEventsHandler(deps: {
         runIds.length === 0
           ? []
           : await tx.select().from(schema.drillRuns).where(inArray(schema.drillRuns.runId, runIds));
+      const runById = new Map(runs.map((r) => [r.runId, r]));
       for (const id of dirty) {
         const row = state.get(id)!;
-        Object.assign(
-          row,
-          verifyDrill(
-            row,
-            runs.find((r) => r.runId === row.drillRunId),
-          ),
-        );
+        Object.assign(row, verifyDrill(row, row.drillRunId ? runById.get(row.drillRunId) : undefined));
       }
-      const upserts = [...dirty].map((id) => {
-        const { recordedAt: _recordedAt, number, ...row } = state.get(id)!;
-        // A new incident takes the next short number (the column's default); a known one keeps its
-        // own, sent as it is so that the upsert does not draw (and waste) a number.
-        return {
-          ...row,
-          ...(number > 0 ? { number } : {}),
-          changeSeq: sql`nextval('escalation.incident_change_seq')`,
-        };
-      });
-      if (upserts.length > 0) {
-        const excluded = (column: string) => sql.raw(`excluded.${column}`);
-        await tx
-          .insert(schema.incidents)
-          .values(upserts)
-          .onConflictDoUpdate({
-            target: schema.incidents.id,
-            set: {
-              title: excluded('title'),
-              service: excluded('service'),
-              severity: excluded('severity'),
-              providerSeverity: excluded('provider_severity'),
-              assignees: excluded('assignees'),
-              urgency: excluded('urgency'),
-              status: excluded('status'),
-              labels: excluded('labels'),
-              links: excluded('links'),
-              providerUrl: excluded('provider_url'),
-              drill: excluded('drill'),
-              drillMarker: excluded('drill_marker'),
-              drillRunId: excluded('drill_run_id'),
-              unverifiedDrillMarker: excluded('unverified_drill_marker'),
-              createdAt: excluded('created_at'),
-              updatedAt: excluded('updated_at'),
-              snapshotAt: excluded('snapshot_at'),
-              statusAt: excluded('status_at'),
-              acknowledgedAt: excluded('acknowledged_at'),
-              resolvedAt: excluded('resolved_at'),
-              triggeredAt: excluded('triggered_at'),
-              lastEventKind: excluded('last_event_kind'),
-              groupId: excluded('group_id'),
-              groupPinned: excluded('group_pinned'),
-              changeSeq: excluded('change_seq'),
-              recordedAt: sql`now()`,
-            },
-          });
+      if (dirty.size > 0) {
+        await upsertIncidents(
+          tx,
+          [...dirty].map((id) => state.get(id)!),
+        );
         // Delivered at commit to every replica's live feed (see live.ts).
         await tx.execute(sql`select pg_notify(${LIVE_CHANNEL}, '')`);
       }
+      const receipts = newestReceipts(toApply);
       const changes = [...dirty].map((id) => ({
-        before: rows.find((r) => r.id === id) ?? null,
+        before: before.get(id) ?? null,
         after: state.get(id)!,
-        receivedAt: newestReceipt(toApply, id),
+        receivedAt: receipts.get(id)?.time,
       }));
       if (changes.length > 0) await deps.inTransaction?.(tx, changes);
       return changes;
     });
 
-  /** The newest envelope time of the incident's events applied in this chunk (none: it changed otherwise). */
-  const newestReceipt = (applied: Decoded[], incidentId: string) =>
-    applied
-      .filter(({ event }) => event.incidentId === incidentId)
-      .map(({ envelope }) => envelope.time)
-      .reduce<string | undefined>((a, b) => (a === undefined || Date.parse(b) > Date.parse(a) ? b : a), undefined);
+  /** By incident: the newest envelope time of its events applied in this chunk (none: it changed otherwise). */
+  const newestReceipts = (applied: Decoded[]) => {
+    const newest = new Map<string, { time: string; at: number }>();
+    for (const { event, envelope } of applied) {
+      const at = Date.parse(envelope.time);
+      const seen = newest.get(event.incidentId);
+      if (!seen || at > seen.at) newest.set(event.incidentId, { time: envelope.time, at });
+    }
+    return newest;
+  };
 
   // Messages arrive decoded and validated against the topic contract (service-kit consume);
   // what does not validate is already on its way to the dead-letter topic.
