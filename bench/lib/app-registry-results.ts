@@ -3,6 +3,7 @@
  * the run's report (report.ts) carries and app-registry-report.ts renders. Types only, so that
  * neither of those two files needs the other's.
  */
+import type { ServiceWindow } from './service-metrics.js';
 import type { Cores, Latency } from './stats.js';
 
 export interface ListKindResult {
@@ -19,6 +20,10 @@ export interface ListKindResult {
   itemsPerPage: number;
   /** EXPLAIN (ANALYZE, BUFFERS) of one instance of the service's own statement, after the load. */
   plan: { executionMs: number; text: string };
+  /** Requests the client saw take over 100 ms (absent in runs made before it was recorded). */
+  clientOver100ms?: number;
+  /** The service's own metrics over the same requests (service-metrics.ts; absent likewise). */
+  service?: ServiceWindow;
 }
 
 export interface AppRegistryResults {
@@ -32,6 +37,8 @@ export interface AppRegistryResults {
     maxSecondsPerKind: number;
     kinds: ListKindResult[];
     cores: Cores;
+    /** app-registry's RSS and V8 heap in use before the first kind, from its /metrics (absent in older runs). */
+    serviceMemoryAtStart?: { rssBytes: number; heapUsedBytes: number };
   };
   sweep: {
     /** Transitions the seed made due (the same conditions as the sweep, counted in SQL before it). */

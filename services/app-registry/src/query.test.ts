@@ -1,7 +1,7 @@
 import { QueryBuilder } from 'drizzle-orm/pg-core';
 import { describe, expect, it } from 'vitest';
 import * as schema from './db/schema.js';
-import { LIST_COLUMNS, listQueryOf, orderOf, pageWhere, parseListQuery, tsQuery } from './query.js';
+import { LIST_COLUMNS, listQueryOf, listRowOf, orderOf, pageWhere, parseListQuery, tsQuery } from './query.js';
 
 describe('tsQuery', () => {
   it('turns words into prefix terms and drops everything else', () => {
@@ -54,5 +54,29 @@ describe('listQueryOf', () => {
         .toSQL();
       expect(listQueryOf(q), JSON.stringify(params)).toEqual({ sql: drizzle.sql, params: drizzle.params });
     }
+  });
+});
+
+describe('listRowOf', () => {
+  it("names an array-mode row's values by field and decodes them as drizzle's select does", () => {
+    const keys = Object.keys(LIST_COLUMNS);
+    const values: unknown[] = keys.map((key) =>
+      key === 'dataClasses'
+        ? '{pii,internal}'
+        : key === 'environments'
+          ? ['dev', 'prod']
+          : key === 'riskScore'
+            ? 42
+            : null,
+    );
+    values[keys.indexOf('name')] = 'expense-bot';
+    const row = listRowOf(values) as unknown as Record<string, unknown>;
+    expect(Object.keys(row)).toEqual(keys);
+    // An enum array comes from pg as PostgreSQL's text; drizzle's column parses it.
+    expect(row.dataClasses).toEqual(['pii', 'internal']);
+    expect(row.environments).toEqual(['dev', 'prod']);
+    expect(row.riskScore).toBe(42);
+    expect(row.name).toBe('expense-bot');
+    expect(row.ownerName).toBeNull();
   });
 });

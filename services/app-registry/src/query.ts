@@ -2,6 +2,7 @@ import { InputError } from '@micro-oncall/service-kit';
 import {
   and,
   arrayContains,
+  Column,
   eq,
   getTableColumns,
   gt,
@@ -14,9 +15,11 @@ import {
   sql,
 } from 'drizzle-orm';
 import { PgDialect, QueryBuilder } from 'drizzle-orm/pg-core';
+import pg from 'pg';
 import { z } from 'zod';
 import * as schema from './db/schema.js';
 import { AppState, DataClass, Exposure, Impact, Origin, RiskTier, Runtime, Sla } from './model.js';
+import type { Db } from './types.js';
 import type { AppViewRow } from './views.js';
 
 /*
@@ -44,7 +47,7 @@ export const LIST_COLUMNS = (() => {
  * building a page's statement (docs/performance.md), for text that never changes.
  */
 const LIST_SELECT = sql.raw(new QueryBuilder().select(LIST_COLUMNS).from(a).toSQL().sql);
-/** The list's columns: result key, column name, and the column that decodes its value. */
+/** The list's columns, in the order of LIST_SELECT: result key, column name, and the column that decodes its value. */
 const LIST_FIELDS = Object.entries(LIST_COLUMNS).map(([key, column]) => ({ key, name: column.name, column }));
 const dialect = new PgDialect();
 
@@ -65,16 +68,64 @@ export function listQueryOf(q: ListQuery): { sql: string; params: unknown[] } {
 }
 
 /**
- * A row of listSql's result (column names as keys) as drizzle's select returns it: field names
- * as keys, every value that is not null decoded by its column, exactly as drizzle does.
+ * pg's type parsers as drizzle's own select sets them: the date and time types stay PostgreSQL's
+ * text (the columns' string mode), every other type gets pg's parser.
  */
-export function listRowOf(raw: Record<string, unknown>): AppViewRow {
+const RAW_TEXT_TYPES = new Set<number>([
+  pg.types.builtins.TIMESTAMPTZ,
+  pg.types.builtins.TIMESTAMP,
+  pg.types.builtins.DATE,
+  pg.types.builtins.INTERVAL,
+  1115, // timestamp[]
+  1182, // date[]
+  1185, // timestamptz[]
+  1187, // interval[]
+  1231, // numeric[]
+]);
+const asText = (value: string) => value;
+const LIST_TYPES = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    RAW_TEXT_TYPES.has(oid) ? asText : pg.types.getTypeParser(oid, format ?? 'text'),
+} as pg.CustomTypesConfig;
+
+/**
+ * Each list column's decoder, or null where drizzle's is the identity (text, numbers, booleans,
+ * timestamps as text, jsonb already parsed by pg): what drizzle's select does, without a call per
+ * value that returns its argument.
+ */
+const LIST_DECODERS = LIST_FIELDS.map(({ column }) =>
+  column.mapFromDriverValue === Column.prototype.mapFromDriverValue
+    ? null
+    : (value: unknown) => column.mapFromDriverValue(value),
+);
+
+/**
+ * A row of listSql's result in pg's array mode (values in LIST_COLUMNS order) as drizzle's select
+ * returns it: field names as keys, every value that is not null decoded by its column.
+ */
+export function listRowOf(values: readonly unknown[]): AppViewRow {
   const row: Record<string, unknown> = {};
-  for (const { key, name, column } of LIST_FIELDS) {
-    const value = raw[name];
-    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  for (let i = 0; i < LIST_FIELDS.length; i += 1) {
+    const value = values[i];
+    const decode = LIST_DECODERS[i];
+    row[LIST_FIELDS[i]!.key] = value === null || value === undefined ? null : decode ? decode(value) : value;
   }
   return row as AppViewRow;
+}
+
+/**
+ * One page of the list (plus one row, to know there is more), read with pg in array mode: pg
+ * builds no object with 42 keys per row, only the row as drizzle's select returns it is built
+ * (listRowOf), on the pool behind the service's drizzle instance.
+ */
+export async function listRows(db: Db, q: ListQuery): Promise<AppViewRow[]> {
+  const client = (db as Db & { $client?: Pick<pg.Pool, 'query'> }).$client;
+  if (!client) throw new Error('the list needs the database pool behind drizzle (db.$client)');
+  const { sql: text, params } = dialect.sqlToQuery(listSql(q));
+  const res = await client.query<unknown[]>({ text, values: params, rowMode: 'array', types: LIST_TYPES });
+  if (res.fields.length !== LIST_FIELDS.length)
+    throw new Error(`the list read ${res.fields.length} columns, expected ${LIST_FIELDS.length}`);
+  return res.rows.map(listRowOf);
 }
 
 const csv = <T extends z.ZodType<string, string>>(item: T) =>

@@ -21,6 +21,13 @@ import { issueToken } from './tokens.js';
 import type { Actor, Clock, Db, Executor, LifecycleSettings, Meta, Tx } from './types.js';
 import { type AppRow, CLASSIFICATION_FIELDS, columnsOf, type Diff, diff, fieldsOf, ownerOf, viewOf } from './views.js';
 
+/**
+ * How far a batch of discovered activity must move an app's last activity before its row is
+ * written (recordActivities): an hour, where idle detection counts in days (lifecycle.ts), so
+ * the stored last activity may be up to an hour earlier than the latest sighting.
+ */
+export const ACTIVITY_STEP_MS = 3_600_000;
+
 /*
  * Every change to the inventory, each in one transaction with what records it: the app row, the
  * history (who, what changed, when), the decision, the audit entry and the `app-registry` event
@@ -1081,10 +1088,15 @@ export function createRegistry(deps: RegistryDeps) {
   }
 
   /**
-   * recordActivity for many apps by id in a few statements, for discovery's batches: the apps
-   * are locked in id order (like every writer of several apps), last activity moves forward
-   * where the seen time is later, and each idle one becomes active (rare: one transition each).
-   * Purged and unknown ids are left alone. Returns the ids that matched.
+   * recordActivity for many apps by id in a few statements, for discovery's batches: last
+   * activity moves forward, to within ACTIVITY_STEP_MS. An app's row is written only when the
+   * seen time is at least that step later than the stored one, or when the app is idle (it
+   * becomes active: rare, one transition each); every other app is not even locked. Discovery
+   * sees the same busy apps in every batch, and rewriting their rows each time (no update of
+   * `apps` is HOT: `last_activity_at` is indexed, and the row carries the search vector) bloated
+   * the table until one batch's UPDATE took most of a second. The apps written are locked in id
+   * order, like every writer of several apps. Purged and unknown ids are left alone. Returns the
+   * ids whose row was written.
    */
   async function recordActivities(seen: ReadonlyMap<string, Date>, source: string, tx: Tx): Promise<string[]> {
     if (seen.size === 0) return [];
@@ -1092,18 +1104,18 @@ export function createRegistry(deps: RegistryDeps) {
     const ids = [...seen.keys()].sort();
     const ats = ids.map((id) => new Date(Math.min(seen.get(id)!.getTime(), now)).toISOString());
     const a = schema.apps;
-    const locked = await tx
-      .select({ id: a.id, state: a.state })
-      .from(a)
-      .where(and(inArray(a.id, ids), ne(a.state, 'purged')))
-      .orderBy(a.id)
-      .for('update');
-    if (locked.length === 0) return [];
+    const seenAt = sql`unnest(${sql.param(ids)}::text[], ${sql.param(ats)}::timestamptz[]) as v(id, at)`;
+    const due = await tx.execute<{ id: string; state: AppState }>(sql`
+      select ${a.id} as id, ${a.state} as state from ${a} join ${seenAt} on ${a.id} = v.id
+      where ${a.state} <> 'purged'
+        and (${a.state} = 'idle' or v.at >= ${a.lastActivityAt} + ${`${ACTIVITY_STEP_MS} milliseconds`}::interval)
+      order by ${a.id} for update of apps`);
+    if (due.rows.length === 0) return [];
+    const dueIds = due.rows.map((r) => r.id);
     await tx.execute(sql`
-      update ${a} set last_activity_at = v.at
-      from unnest(${sql.param(ids)}::text[], ${sql.param(ats)}::timestamptz[]) as v(id, at)
-      where ${a.id} = v.id and ${a.state} <> 'purged' and v.at > ${a.lastActivityAt}`);
-    const idle = locked.filter((r) => r.state === 'idle').map((r) => r.id);
+      update ${a} set last_activity_at = v.at from ${seenAt}
+      where ${a.id} = v.id and ${a.id} = any(${sql.param(dueIds)}::text[]) and v.at > ${a.lastActivityAt}`);
+    const idle = due.rows.filter((r) => r.state === 'idle').map((r) => r.id);
     if (idle.length > 0) {
       for (const app of await tx.select().from(a).where(inArray(a.id, idle)).orderBy(a.id)) {
         await transition(tx, app, 'active', `activity seen (${source})`, {
@@ -1113,7 +1125,7 @@ export function createRegistry(deps: RegistryDeps) {
         });
       }
     }
-    return locked.map((r) => r.id);
+    return dueIds;
   }
 
   // ------------------------------------------------------------ import

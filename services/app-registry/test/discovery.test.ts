@@ -175,6 +175,20 @@ describe('app-registry discovery', () => {
     );
     expect(await byLabel('ledger.apps.example.com')).toBeUndefined();
 
+    // Later traffic moves it once it is at least an hour later (ACTIVITY_STEP_MS): the busy apps'
+    // rows are not rewritten by every batch of a run, and idle detection counts in days.
+    h.clock.advanceDays(2 / 24);
+    const lastActivity = async () =>
+      (await h.json<AppView>(`/apps/v1/apps/${ledger.id}`)).body.lifecycle.lastActivityAt;
+    const halfAnHourLater = new Date(seen.getTime() + 30 * 60_000);
+    await appendFile(gatewayLog(), `${gatewayLine('ledger.apps.example.com', '10.0.0.3', halfAnHourLater, 'l3')}\n`);
+    expect((await runDiscovery()).sources.find((s) => s.source === 'gateway')).toMatchObject({ appsMatched: 1 });
+    expect(await lastActivity()).toBe(seen.toISOString());
+    const twoHoursLater = h.clock.now();
+    await appendFile(gatewayLog(), `${gatewayLine('ledger.apps.example.com', '10.0.0.3', twoHoursLater, 'l4')}\n`);
+    await runDiscovery();
+    expect(await lastActivity()).toBe(twoHoursLater.toISOString());
+
     // 41 days after it was registered, 20 after its traffic: still active (it idles after 30 without).
     h.clock.advanceDays(20);
     await h.sweep();

@@ -1,6 +1,10 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as schema from '../src/db/schema.js';
 import type { AppView } from '../src/model.js';
-import { tsQuery } from '../src/query.js';
+import { cursorFor, LIST_COLUMNS, orderOf, pageWhere, parseListQuery, tsQuery } from '../src/query.js';
+import { viewOf } from '../src/views.js';
 import { anApp, type Harness, type Registered, startHarness } from './helpers.js';
 
 /*
@@ -109,5 +113,39 @@ describe('app-registry free-text search', () => {
     expect(await matching('free')).toEqual(['desk-finder']);
     // Still found by what did not change.
     expect((await list('q=facilities')).items.map((a) => a.name)).toEqual(['desk-finder']);
+  });
+
+  it("answers a page byte for byte as drizzle's select of the same statement, mapped to the view, would", async () => {
+    const pool = new pg.Pool({ connectionString: h.databaseUrl, max: 1 });
+    try {
+      const db = drizzle(pool, { schema });
+      const queries = ['', 'limit=2', 'q=invoice', 'q=inv%20app', 'sort=lastActivityAt&order=desc&limit=3'];
+      const first = await h.api('/apps/v1/apps?limit=2');
+      const next = ((await first.json()) as { nextCursor: string }).nextCursor;
+      queries.push(`limit=2&cursor=${next}`);
+      for (const query of queries) {
+        const q = parseListQuery(Object.fromEntries(new URLSearchParams(query)));
+        const rows = await db
+          .select(LIST_COLUMNS)
+          .from(schema.apps)
+          .where(pageWhere(q))
+          .orderBy(...orderOf(q))
+          .limit(q.limit + 1);
+        const items = rows.slice(0, q.limit);
+        const last = items[items.length - 1];
+        const expected = JSON.stringify({
+          items: items.map(viewOf),
+          nextCursor: rows.length > q.limit && last ? cursorFor(q, last) : null,
+        });
+        const res = await h.api(`/apps/v1/apps?${query}`);
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+        // No weak ETag hashed from the page: the list is always read afresh.
+        expect(res.headers.get('etag')).toBeNull();
+        expect(await res.text(), query).toBe(expected);
+      }
+    } finally {
+      await pool.end();
+    }
   });
 });

@@ -131,17 +131,36 @@ const DAY_MS = 86_400_000;
 export const addDays = (day: string, days: number) =>
   new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 
+/** Days since 1970-01-01 of a YYYY-MM-DD day; each distinct day parsed once (an import judges thousands of app-days). */
+function dayNumber(day: string): number {
+  let n = dayNumbers.get(day);
+  if (n === undefined) {
+    if (dayNumbers.size > 100_000) dayNumbers.clear();
+    n = Date.parse(`${day}T00:00:00Z`) / DAY_MS;
+    dayNumbers.set(day, n);
+  }
+  return n;
+}
+const dayNumbers = new Map<string, number>();
+
 /**
  * The baseline of `day` from an app's daily costs (day → cost): the windowDays days before it,
- * from its first day with cost on, days without cost as 0.
+ * from its first day with cost on, days without cost as 0. One pass over the app's days, no
+ * dates built: it runs for every app and day of an import.
  */
 export function baselineOf(costs: ReadonlyMap<string, number>, day: string, windowDays: number): number[] {
-  const known = [...costs.keys()].filter((d) => d < day).sort();
-  const first = known[0];
-  if (!first) return [];
-  const values: number[] = [];
-  for (let d = addDays(day, -windowDays); d < day; d = addDays(d, 1)) {
-    if (d >= first) values.push(costs.get(d) ?? 0);
+  const end = dayNumber(day);
+  let first = Number.POSITIVE_INFINITY;
+  for (const d of costs.keys()) {
+    const n = dayNumber(d);
+    if (n < end && n < first) first = n;
+  }
+  if (first === Number.POSITIVE_INFINITY) return [];
+  const start = Math.max(end - windowDays, first);
+  const values = new Array<number>(end - start).fill(0);
+  for (const [d, cost] of costs) {
+    const n = dayNumber(d);
+    if (n >= start && n < end) values[n - start] = cost;
   }
   return values;
 }

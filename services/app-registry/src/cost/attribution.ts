@@ -113,16 +113,7 @@ export function createAggregation(attribute: (line: CostLine) => Attributed) {
       if (who.via === 'tag') attributedByTag += 1;
       else if (who.via === 'resource') attributedByResource += 1;
       else untaggedLines += 1;
-      const key = [
-        line.day,
-        who.appId ?? '',
-        line.resourceId ?? '',
-        who.team ?? '',
-        who.environment ?? '',
-        line.serviceCategory,
-        line.currency,
-        line.account,
-      ].join('\u0000');
+      const key = `${line.day}\u0000${who.appId ?? ''}\u0000${line.resourceId ?? ''}\u0000${who.team ?? ''}\u0000${who.environment ?? ''}\u0000${line.serviceCategory}\u0000${line.currency}\u0000${line.account}`;
       const row = rows.get(key);
       if (row) {
         row.cost += line.cost;
@@ -141,11 +132,14 @@ export function createAggregation(attribute: (line: CostLine) => Attributed) {
           lines: 1,
         });
       }
-      const total = totals.get(line.currency) ?? { total: 0n, untagged: 0n };
+      let total = totals.get(line.currency);
+      if (!total) {
+        total = { total: 0n, untagged: 0n };
+        totals.set(own(line.currency), total);
+      }
       total.total += line.cost;
       if (!who.appId) total.untagged += line.cost;
-      totals.set(line.currency, total);
-      days.add(line.day);
+      if (!days.has(line.day)) days.add(own(line.day));
       if (!accounts.has(line.account)) accounts.add(own(line.account));
     },
     /** Daily rows summed and not yet taken. */

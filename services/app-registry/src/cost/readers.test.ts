@@ -6,10 +6,8 @@ import { FOCUS_HEADER, focusFile, focusRow } from './fixtures.js';
 import { formatDecimal, parseDecimal } from './money.js';
 import { CostFileError, type CostFormat, type CostLine, dayOf, readCostFile } from './readers.js';
 
-async function read(text: string, format?: CostFormat) {
+async function readChunks(chunks: string[], format?: CostFormat) {
   const lines: CostLine[] = [];
-  // Small chunks: records and even cells are split across them, as on the wire.
-  const chunks = text.match(/[\s\S]{1,7}/g) ?? [];
   const result = await readCostFile(
     Readable.from(chunks),
     (l) => {
@@ -18,6 +16,14 @@ async function read(text: string, format?: CostFormat) {
     format ? { format } : {},
   );
   return { ...result, lines };
+}
+
+async function read(text: string, format?: CostFormat) {
+  // Small chunks: records and even cells are split across them, as on the wire.
+  const small = await readChunks(text.match(/[\s\S]{1,7}/g) ?? [], format);
+  // And the file in one chunk of many records: the same lines.
+  expect(await readChunks([text], format)).toEqual(small);
+  return small;
 }
 
 async function refusal(text: string) {
@@ -82,6 +88,37 @@ describe('FOCUS 1.2 cost files', () => {
     const { lines } = await read(`\uFEFF${header}\r\n${row}\r\n`);
     expect(lines[0]!.tags).toEqual({ flag: 'true', note: 'a,b' });
     expect(lines[0]!.cost).toBe(1_000_000_000n);
+  });
+
+  it('reads a multi-byte UTF-8 character split between two chunks whole', async () => {
+    const tags = { team: 'Zürich €', 'app-id': '日本-app' };
+    const bytes = Buffer.from(
+      focusFile([{ day: '2026-03-01', cost: '1', resourceId: 'arn:aws:s3:::données', tags }]),
+      'utf8',
+    );
+    // Cut inside the euro sign (3 bytes): its first byte ends one chunk, the other two start the next.
+    const euro = bytes.indexOf(Buffer.from('€', 'utf8'));
+    const cuts = [bytes.subarray(0, euro + 1), bytes.subarray(euro + 1)];
+    // And every character cut somewhere: chunks of 5 bytes.
+    const fives = Array.from({ length: Math.ceil(bytes.length / 5) }, (_, i) => bytes.subarray(i * 5, i * 5 + 5));
+    for (const chunks of [cuts, fives]) {
+      const lines: CostLine[] = [];
+      await readCostFile(Readable.from(chunks), (l) => {
+        lines.push(l);
+      });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]!.tags).toEqual(tags);
+      expect(lines[0]!.resourceId).toBe('arn:aws:s3:::données');
+    }
+  });
+
+  it('reads the last line without a line break after it, and a file of old Mac line breaks', async () => {
+    const file = focusFile([
+      { day: '2026-03-01', cost: '1' },
+      { day: '2026-03-02', cost: '2' },
+    ]);
+    expect((await read(file.trimEnd())).lines.map((l) => l.cost)).toEqual([1_000_000_000n, 2_000_000_000n]);
+    expect((await read(file.replaceAll('\n', '\r'))).lines.map((l) => l.day)).toEqual(['2026-03-01', '2026-03-02']);
   });
 
   it('refuses a file without a mandatory column whole, naming the column, before reading any row', async () => {

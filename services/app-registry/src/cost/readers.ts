@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream/promises';
 import { InputError } from '@micro-oncall/service-kit';
 import Papa from 'papaparse';
 import { isDecimal, parseDecimal } from './money.js';
@@ -484,49 +483,83 @@ export function readerFor(header: readonly string[], format?: CostFormat): { for
 }
 
 /**
+ * The input as text. Bytes are decoded as UTF-8 with what the previous chunk left of a character
+ * carried over, so a multi-byte character split between two chunks (as an upload's chunks split
+ * anywhere) arrives whole, never as two replacement characters.
+ */
+async function* utf8Text(input: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8');
+  for await (const chunk of input) {
+    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    if (text !== '') yield text;
+  }
+  const rest = decoder.decode();
+  if (rest !== '') yield rest;
+}
+
+/** The line break of a file from its first one (`\r\n`, `\n` or `\r`), or undefined while none is whole yet. */
+function lineBreakOf(text: string, final: boolean): '\r\n' | '\n' | '\r' | undefined {
+  const at = text.search(/[\r\n]/);
+  if (at === -1) return final ? '\n' : undefined;
+  if (text[at] === '\n') return '\n';
+  if (at + 1 < text.length) return text[at + 1] === '\n' ? '\r\n' : '\r';
+  return final ? '\r' : undefined;
+}
+
+/**
  * Reads a cost file as a stream, handing each line to `onLine` (the header checked first). Throws
  * CostFileError at the first thing wrong; the caller keeps nothing of a file that throws. A row
  * with more or fewer cells than the header (a stray comma, an unclosed quote) is refused too.
- * When `onLine` returns a promise (a batch being written), reading waits for it: the parser's
- * and the input's buffers fill, and the input (an upload) is paused until there is room again.
+ * Each chunk of the input is parsed whole (Papa Parse's parser, the unfinished last record kept
+ * for the next chunk) and its records read synchronously; when `onLine` returns a promise (a
+ * batch being written), reading waits for it before the next record, and the input (an upload)
+ * is not read meanwhile: memory holds a chunk, not the file.
  */
 export async function readCostFile(
   input: NodeJS.ReadableStream | AsyncIterable<Buffer | string>,
   onLine: (line: CostLine) => void | Promise<void>,
   opts: { format?: CostFormat } = {},
 ): Promise<{ format: CostFormat; rows: number }> {
-  const parser = Papa.parse(Papa.NODE_STREAM_INPUT, { skipEmptyLines: true });
-  const feeding = pipeline(input as NodeJS.ReadableStream, parser).then(
-    () => null,
-    (error: unknown) => error,
-  );
   let reader: { format: CostFormat; read: RowReader } | null = null;
   let columns = 0;
   let rows = 0;
-  try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      if (!reader) {
-        const header = record.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, '') : name).trim());
-        reader = readerFor(header, opts.format);
-        columns = header.length;
-        continue;
-      }
-      rows += 1;
-      if (record.length !== columns) {
-        throw new CostFileError(
-          `row ${rows}: ${record.length} cells where the header has ${columns} (a stray comma or an unclosed quote?)`,
-          { row: rows },
-        );
-      }
-      const written = onLine(reader.read(record, rows));
+  const record = (cells: string[]): void | Promise<void> => {
+    if (cells.length === 1 && cells[0]!.trim() === '') return; // an empty line
+    if (!reader) {
+      const header = cells.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, '') : name).trim());
+      reader = readerFor(header, opts.format);
+      columns = header.length;
+      return;
+    }
+    rows += 1;
+    if (cells.length !== columns) {
+      throw new CostFileError(
+        `row ${rows}: ${cells.length} cells where the header has ${columns} (a stray comma or an unclosed quote?)`,
+        { row: rows },
+      );
+    }
+    return onLine(reader.read(cells, rows));
+  };
+  let parser: Papa.Parser | null = null;
+  /** The text after the last whole record: an unfinished record, completed by the next chunk. */
+  let rest = '';
+  const parse = async (text: string, final: boolean) => {
+    if (!parser) {
+      const newline = lineBreakOf(text, final);
+      if (newline === undefined) return text;
+      parser = new Papa.Parser({ delimiter: ',', newline, quoteChar: '"' });
+    }
+    const parsed = parser.parse(text, 0, !final);
+    for (const cells of parsed.data as string[][]) {
+      const written = record(cells);
       if (written) await written;
     }
-  } catch (error) {
-    parser.destroy();
-    throw error;
+    return final ? '' : text.slice(parsed.meta.cursor);
+  };
+  for await (const text of utf8Text(input as AsyncIterable<Buffer | string>)) {
+    rest = await parse(rest + text, false);
   }
-  const failure = await feeding;
-  if (failure) throw failure;
+  if (rest !== '') await parse(rest, true);
   if (!reader) throw new CostFileError('the file is empty: no header', {});
-  return { format: reader.format, rows };
+  return { format: (reader as { format: CostFormat }).format, rows };
 }

@@ -19,8 +19,10 @@ import type { Sighting } from './sighting.js';
 /*
  * Where one discovery source's sightings go, whatever reads them (files, identity-provider
  * inventories, a Kafka topic of raw log lines): a sighting that matches a registered app moves
- * that app's last activity forward (which keeps it from idling); any other is folded into a
- * candidate with its evidence. Sightings are written in batches, each in ONE transaction together
+ * that app's last activity forward (which keeps it from idling), to within an hour: a batch
+ * writes an app's row only when it moves it by an hour or more, or wakes it from idle
+ * (registry.recordActivities, ACTIVITY_STEP_MS); any other sighting is folded into a candidate
+ * with its evidence. Sightings are written in batches, each in ONE transaction together
  * with the source's cursor (`writeCursor`), so after a crash or a cut-off the source resumes
  * exactly where its last written batch ended: nothing is lost and nothing counts twice.
  *
