@@ -32,6 +32,8 @@ export interface Plan {
   /** status-mapper: whole minutes one replica is measured polling, then seconds two replicas run. */
   statusMinutes: number;
   statusReplicasS: number;
+  /** Seconds of the open-loop load above webhook-ingest's capacity. */
+  overloadS: number;
 }
 
 /** How the measurements are taken, the same in quick and full runs except where noted. */
@@ -59,6 +61,8 @@ export type Kafka = ReturnType<typeof createKafka>;
 
 export interface BenchContext {
   readonly quick: boolean;
+  /** `--durable`: PostgreSQL runs with fsync, synchronous_commit and full_page_writes on for the whole run. */
+  readonly durable: boolean;
   readonly plan: Plan;
   readonly settings: Settings;
   readonly targets: Targets;
@@ -78,8 +82,10 @@ export interface BenchContext {
   stack?: Stack;
   issuer?: LocalIssuer;
   kafka?: Kafka;
-  /** The database the services under test share (a fresh one created on the stack). */
+  /** The database the services under test share (a fresh one created on postgresServerUrl). */
   databaseUrl: string;
+  /** The PostgreSQL server scenarios create their databases on: the stack's, or the durable one (see durability.ts). */
+  postgresServerUrl: string;
   viewerToken: string;
   pids: { postgres?: number; kafka?: number };
   readonly postgresSettings: Record<string, string>;
@@ -98,6 +104,7 @@ export interface BenchContext {
 
 export function createContext(opts: {
   quick: boolean;
+  durable: boolean;
   plan: Plan;
   settings: Settings;
   targets: Targets;
@@ -120,6 +127,7 @@ export function createContext(opts: {
   const perIncident = opts.settings.eventsPerIncident;
   return {
     quick: opts.quick,
+    durable: opts.durable,
     plan: opts.plan,
     settings: opts.settings,
     targets: opts.targets,
@@ -136,6 +144,7 @@ export function createContext(opts: {
     },
     consumerMessages: [],
     databaseUrl: '',
+    postgresServerUrl: '',
     viewerToken: '',
     pids: {},
     postgresSettings: {},
@@ -147,6 +156,7 @@ export function createContext(opts: {
       e2e: [],
       rssPeakBytes: {},
       rssIdleBytes: {},
+      readyS: {},
       rssByRun: {},
       heapByRun: {},
     },

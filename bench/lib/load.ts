@@ -21,6 +21,10 @@ export interface LoadResult {
   answeredPerS: number;
   /** Latency of 2xx answers, in ms. Fixed rate: from the intended send time (no coordinated omission). */
   latency: Latency;
+  /** Fixed rate only: latency of the answers of each HTTP status, in ms (from the intended send time). */
+  latencyByStatus?: Record<string, Latency>;
+  /** Fixed rate only: answers that carried a Retry-After header, by HTTP status. */
+  retryAfter?: Record<string, number>;
 }
 
 /** Stops the load that is running now (for Ctrl-C). */
@@ -46,6 +50,8 @@ export async function runFixedRate(opts: {
   onSent?: (webhook: SignedWebhook, sentAt: number) => void;
   /** Called with each webhook's HTTP status, or null when it got no answer. */
   onAnswer?: (webhook: SignedWebhook, status: number | null) => void;
+  /** Keeps the latency of every answer by HTTP status, and counts Retry-After headers (LoadResult.latencyByStatus). */
+  byStatus?: boolean;
   maxInFlight?: number;
   timeoutMs?: number;
   progress?: Progress;
@@ -60,6 +66,8 @@ export async function runFixedRate(opts: {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const latencies = new Samples();
   const status: Record<string, number> = {};
+  const byStatus = new Map<number, Samples>();
+  const retryAfter: Record<string, number> = {};
   let errors = 0;
   let dropped = 0;
   let inFlight = 0;
@@ -79,7 +87,7 @@ export async function runFixedRate(opts: {
     inFlight += 1;
     peakInFlight = Math.max(peakInFlight, inFlight);
     sent += 1;
-    const done = (code: number | null) => {
+    const done = (code: number | null, retry = false) => {
       inFlight -= 1;
       const now = performance.now();
       lastAnswer = now;
@@ -89,6 +97,12 @@ export async function runFixedRate(opts: {
         return;
       }
       status[code] = (status[code] ?? 0) + 1;
+      if (opts.byStatus) {
+        const samples = byStatus.get(code) ?? new Samples();
+        byStatus.set(code, samples);
+        samples.push(now - due);
+        if (retry) retryAfter[code] = (retryAfter[code] ?? 0) + 1;
+      }
       if (code >= 200 && code < 300) {
         ok += 1;
         latencies.push(now - due);
@@ -110,7 +124,8 @@ export async function runFixedRate(opts: {
       },
       (res) => {
         res.resume();
-        res.once('end', () => done(res.statusCode ?? 0));
+        const retry = res.headers['retry-after'] !== undefined;
+        res.once('end', () => done(res.statusCode ?? 0, retry));
         res.once('error', () => done(null));
       },
     );
@@ -173,6 +188,12 @@ export async function runFixedRate(opts: {
     dropped,
     answeredPerS: Math.round(ok / wall),
     latency: summarise(latencies.values()),
+    ...(opts.byStatus
+      ? {
+          latencyByStatus: Object.fromEntries([...byStatus].map(([code, v]) => [String(code), summarise(v.values())])),
+          retryAfter,
+        }
+      : {}),
   };
 }
 
@@ -190,6 +211,8 @@ export async function runSaturation(opts: {
   timeoutS?: number;
   progress?: Progress;
   label?: string;
+  /** Also records every 2xx latency here (several loads run side by side, summarised together). */
+  samples?: Samples;
 }): Promise<LoadResult> {
   const latencies = new Samples();
   let sent = 0;
@@ -232,6 +255,7 @@ export async function runSaturation(opts: {
       if (statusCode >= 200 && statusCode < 300) {
         ok += 1;
         latencies.push(responseTime);
+        opts.samples?.push(responseTime);
       }
     });
     instance.on('tick', () => {
@@ -257,5 +281,51 @@ export async function runSaturation(opts: {
     dropped: 0,
     answeredPerS: Math.round(ok / result.duration),
     latency: summarise(latencies.values()),
+  };
+}
+
+/**
+ * Saturation spread over several replicas (one autocannon per URL, the connections shared out
+ * evenly, all at once): one result with the answers summed and the latency over all of them.
+ */
+export async function runSaturationSpread(opts: {
+  urls: string[];
+  path: string;
+  connections: number;
+  durationS: number;
+  next: () => SignedWebhook;
+  progress?: Progress;
+  label?: string;
+}): Promise<LoadResult> {
+  const samples = new Samples();
+  const each = Math.max(1, Math.floor(opts.connections / opts.urls.length));
+  const runs = await Promise.all(
+    opts.urls.map((url, i) =>
+      runSaturation({
+        url,
+        path: opts.path,
+        connections: each,
+        durationS: opts.durationS,
+        next: opts.next,
+        samples,
+        progress: i === 0 ? opts.progress : undefined,
+        label: opts.urls.length > 1 ? `${opts.label ?? 'load'} (replica 1 of ${opts.urls.length})` : opts.label,
+      }),
+    ),
+  );
+  const status: Record<string, number> = {};
+  for (const r of runs) for (const [code, n] of Object.entries(r.status)) status[code] = (status[code] ?? 0) + n;
+  const durationS = Math.max(...runs.map((r) => r.durationS));
+  return {
+    mode: 'saturation',
+    offeredRate: null,
+    connections: each * opts.urls.length,
+    durationS,
+    sent: runs.reduce((a, r) => a + r.sent, 0),
+    status,
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    dropped: 0,
+    answeredPerS: runs.reduce((a, r) => a + r.answeredPerS, 0),
+    latency: summarise(samples.values()),
   };
 }

@@ -85,7 +85,7 @@ export function spawnNode(opts: {
 }
 
 /** Polls `url` until it answers 200, failing early when the process exits. */
-export async function waitHttpOk(url: string, child: NodeChild, timeoutMs = 90_000): Promise<void> {
+export async function waitHttpOk(url: string, child: NodeChild, timeoutMs = 90_000, intervalMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!child.isAlive()) {
@@ -98,7 +98,7 @@ export async function waitHttpOk(url: string, child: NodeChild, timeoutMs = 90_0
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`${child.name} not ready after ${timeoutMs / 1000} s (${url}); see ${child.log}`);
 }

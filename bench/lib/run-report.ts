@@ -42,7 +42,7 @@ function packageVersion(name: string, from: string): string {
 }
 
 export interface RunReport {
-  /** bench/results/<date>-<commit>[-quick], without the extension. */
+  /** bench/results/<date>-<commit>[-quick][-durable], without the extension. */
   base: string;
   json: string;
   markdown: string;
@@ -56,7 +56,7 @@ export function composeReport(ctx: BenchContext): RunReport {
   const dirty = git(['status', '--porcelain']).length > 0;
   const now = new Date();
   const date = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
-  const base = join(ctx.dirs.results, `${date}-${commit}${quick ? '-quick' : ''}`);
+  const base = join(ctx.dirs.results, `${date}-${commit}${quick ? '-quick' : ''}${ctx.durable ? '-durable' : ''}`);
   const verdicts = [
     ...evaluate(results, ctx.targets),
     ...statusMapperVerdicts(results.statusMapper, ctx.targets),
@@ -81,7 +81,10 @@ export function composeReport(ctx: BenchContext): RunReport {
   const method = [
     `Everything on one machine with ${CORES} cores, shared by the load generator, the services, PostgreSQL and Kafka; all traffic on 127.0.0.1.`,
     'Infrastructure: startStack({ mode: "test" }) from @micro-oncall/test-kit: a fresh PostgreSQL (fsync=off, synchronous_commit=off, full_page_writes=off) and a single-node Kafka ' +
-      `${KAFKA_VERSION} (KRaft, replication factor 1, broker default flush: no fsync per message); topics with 6 partitions as the services create them.`,
+      `${KAFKA_VERSION} (KRaft, replication factor 1, broker default flush: no fsync per message); topics with 6 partitions as the services create them.` +
+      (ctx.durable
+        ? ' This run (--durable): every scenario used a second PostgreSQL of the same version with the server defaults, fsync, synchronous_commit and full_page_writes on.'
+        : ' The durable figures: webhook-ingest and the consumer measured once more against a second PostgreSQL of the same version with the server defaults (fsync, synchronous_commit, full_page_writes on).'),
     'Services run as separate processes exactly as the container starts them (node --import tsx src/main.ts), LOG_LEVEL=warn, secrets from *_FILE files; webhook-ingest with NODE_ENV=production and WEBHOOK_RATE_LIMIT_PER_MINUTE raised so the per-replica limit does not cap the figures; escalation with NODE_ENV=development because the local OIDC issuer is plain http. Other settings are the defaults (DATABASE_POOL_MAX 10, consumer chunk 500, 3 partitions consumed concurrently).',
     'Webhooks: PagerDuty v3 incident events from the incident-model fixtures (~1.8 KB), each with its own event id (10 per incident for ingest, one new incident each for end to end), signed (HMAC-SHA256) before the load starts.',
     `Fixed rate: an open-loop generator (node:http, keep-alive) issues request i at start + i/rate; latency counts from that due time (no coordinated omission); at most 2,000 requests outstanding, the rest are counted as dropped. webhook-ingest is measured at ${plan.lowRate}/s (below its capacity) and at ${plan.fixedRate}/s. Saturation: autocannon ${versions.autocannon}, ${plan.connections} connections, pipelining 1, ${plan.saturationS} s; latency from autocannon's per-response timing.`,
@@ -90,6 +93,9 @@ export function composeReport(ctx: BenchContext): RunReport {
     `Bus ceiling: raw kafkajs in the benchmark process, configured like service-kit createProducer (idempotent, maxInFlightRequests 1, acks -1, no compression), sending batches of ${settings.busBatches.join(' and ')} messages back to back to a bench topic for ${plan.busS} s each; the messages are the envelopes webhook-ingest would publish.`,
     `End to end: a fresh webhook-ingest and escalation on their own topic namespace; each webhook creates a new incident; times count from the moment the POST was issued. Per rate two passes of ${plan.e2eS} s: (1) the live stream alone (GET /v1/stream with a viewer token; the arrival of each incident id is timestamped), (2) the same plus ${settings.apiSamplesPerS} incidents per second polled with GET /v1/incidents/:id (every ${settings.pollIntervalMs} ms for the first ${settings.pollFineMs} ms, then backing off ×1.25 per poll up to 500 ms, so that a backlog does not multiply the polling load).`,
     `Consumer: ${fmtInt(plan.consumerEvents)} events normalised with normalisePagerDuty and wrapped with incidentEventEnvelope (key = incident id), ${settings.eventsPerIncident} per incident, pre-published to a fresh topic; escalation then starts on an empty database; rate = rows in escalation.incident_events (polled every 250 ms) from the first applied row to the last.`,
+    `Overload: a fresh webhook-ingest (WEBHOOK_MAX_IN_FLIGHT ${results.overload?.inFlightBudget ?? 256}) under the open-loop generator at twice its saturation figure of this run (or of a 3 s saturation probe) for ${plan.overloadS} s, at most 512 connections; answer times by status from the due time; every event of a webhook answered 202 is then looked for on the topic (CloudEvent id pagerduty:<event.id>) by a fresh consumer group reading from the beginning, for up to 60 s; what is not found counts as lost.`,
+    `Replicas: webhook-ingest as two processes on two ports of the same topic namespace, the ${plan.connections} saturation connections split between them (one autocannon each, run side by side, latencies pooled); escalation as two processes on one database and one consumer group, sharing the partitions of the pre-published topic, otherwise as the consumer run. The 1-replica figures beside them are this run's saturation and consumer figures.`,
+    'Ready after start: from spawning a service process to its first 200 from /health/ready (polled every 50 ms), every start without extra node arguments in the run; the verdict takes the median.',
     'Peak RSS: VmRSS from /proc/<pid>/status every 250 ms per service process (the profiled run excluded). CPU split: utime+stime per process (and its children) from /proc over each measured window; "other" is machine busy time not accounted to this run (other processes).',
     ...statusMapperMethod(results.statusMapper),
     ...appRegistryMethod(results.appRegistry),
@@ -104,7 +110,13 @@ export function composeReport(ctx: BenchContext): RunReport {
     quick,
     machine,
     versions,
-    settings: { postgres: postgresSettings, plan, e2eRates: settings.e2eRates, targets: ctx.targets },
+    settings: {
+      postgres: postgresSettings,
+      durable: ctx.durable,
+      plan,
+      e2eRates: settings.e2eRates,
+      targets: ctx.targets,
+    },
     method,
     results,
     targets: verdicts,
@@ -114,7 +126,7 @@ export function composeReport(ctx: BenchContext): RunReport {
   const markdown = [
     `# Benchmark ${date} ${commit}${dirty ? ' (uncommitted changes)' : ''}${quick ? ' — QUICK RUN, not comparable' : ''}`,
     '',
-    `${CORES} cores (${machine.cpuModel}), ${fmtInt(machine.memoryBytes / 2 ** 30)} GiB, Node ${process.version}, Kafka ${KAFKA_VERSION}, PostgreSQL ${versions.postgres} (fsync=${postgresSettings.fsync ?? '?'}). **Every figure was measured with the ${CORES} cores shared** by the load generator, both services, PostgreSQL and Kafka.`,
+    `${CORES} cores (${machine.cpuModel}), ${fmtInt(machine.memoryBytes / 2 ** 30)} GiB, Node ${process.version}, Kafka ${KAFKA_VERSION}, PostgreSQL ${versions.postgres} (fsync=${postgresSettings.fsync ?? '?'}, synchronous_commit=${postgresSettings.synchronous_commit ?? '?'}${ctx.durable ? ', --durable' : ''}). **Every figure was measured with the ${CORES} cores shared** by the load generator, both services, PostgreSQL and Kafka.`,
     '',
     '## Figures',
     '',

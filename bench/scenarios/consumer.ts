@@ -8,7 +8,7 @@ import { createDatabase, createLogger, ensureTopics } from '@micro-oncall/servic
 import { createTestDatabase, REPO_ROOT, uniqueNamespace } from '@micro-oncall/test-kit';
 import { say } from '../../scripts/lib/console.js';
 import { produceFlat } from '../lib/bus.js';
-import { type BenchContext, running, type Scenario } from '../lib/context.js';
+import { type BenchContext, type Kafka, running, type Scenario } from '../lib/context.js';
 import { cpuWindow, fmtCores, heapMetrics, metricSum, rssDuring, steady, waitForQuiet } from '../lib/measure.js';
 import { mainThreadProfile, type ProfileSummary, summariseCpuProfile } from '../lib/profile.js';
 import type { ConsumerRun } from '../lib/report.js';
@@ -20,17 +20,21 @@ import { fmtInt } from '../lib/stats.js';
  * starts on an empty database and the rows in escalation.incident_events are counted every
  * 250 ms until all are there.
  */
-async function consumerRun(
+export async function consumerRun(
   ctx: BenchContext,
-  opts: { profile?: boolean } = {},
-): Promise<ConsumerRun & { profile?: ProfileSummary }> {
-  const { stack, kafka } = running(ctx);
+  opts: { profile?: boolean; replicas?: number; runName?: string } = {},
+): Promise<ConsumerRun & { profile?: ProfileSummary; partitions: number }> {
+  const replicas = opts.replicas ?? 1;
+  const { kafka } = running(ctx);
   const messages = ctx.consumerMessages;
   const timeoutS = ctx.settings.consumerTimeoutS;
   const profileDir = ctx.dirs.profile;
   const namespace = uniqueNamespace('bench-consumer');
   const topic = topicName('incident-events', namespace);
   await ensureTopics(kafka, [topic, `${topic}.dlq`]);
+  const partitions = await partitionCount(kafka, topic);
+  if (partitions < replicas)
+    throw new Error(`${topic} has ${partitions} partitions: too few for ${replicas} consumers`);
   const prePublish = await produceFlat({
     kafka,
     topic,
@@ -41,7 +45,7 @@ async function consumerRun(
     label: 'pre-publishing',
   });
   say.info(`pre-published ${fmtInt(prePublish.events)} events in ${prePublish.seconds} s`);
-  const dbUrl = await createTestDatabase(stack.databaseUrl, 'bench_consumer');
+  const dbUrl = await createTestDatabase(ctx.postgresServerUrl, 'bench_consumer');
   const probe = createDatabase({
     url: dbUrl,
     schema: {},
@@ -61,29 +65,40 @@ async function consumerRun(
     const total = messages.length;
     await waitForQuiet(ctx, 'the consumer run');
     const t0 = performance.now();
-    // Not waited for: its start-up (migrations, group join) is part of what is measured.
-    const { child: escalation, url } = await startServiceChild(ctx, {
-      service: 'escalation',
-      name: opts.profile ? 'escalation-consumer-profiled' : 'escalation-consumer',
-      namespace,
-      env: { DATABASE_URL: dbUrl },
-      nodeArgs: opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-      ...(opts.profile ? {} : { watch: 'escalation' }),
-      waitReady: false,
-    });
+    // Not waited for: their start-up (migrations, group join) is part of what is measured. Two
+    // replicas share the consumer group (the same service and namespace), so the partitions.
+    const started = [];
+    for (let i = 0; i < replicas; i += 1) {
+      started.push(
+        await startServiceChild(ctx, {
+          service: 'escalation',
+          name: `${opts.profile ? 'escalation-consumer-profiled' : 'escalation-consumer'}${i > 0 ? `-${i + 1}` : ''}`,
+          namespace,
+          env: { DATABASE_URL: dbUrl },
+          nodeArgs: opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+          ...(opts.profile || i > 0 ? {} : { watch: 'escalation' }),
+          waitReady: false,
+        }),
+      );
+    }
+    const { child: escalation, url } = started[0]!;
     let result: ConsumerRun | undefined;
     let profiled: ProfileSummary | undefined;
     let window: { fromUs: number; toUs: number } | undefined;
     const nowUs = () => Number(process.hrtime.bigint() / 1000n);
     try {
-      const cpu = cpuWindow(ctx, { escalation });
+      const cpu = cpuWindow(
+        ctx,
+        Object.fromEntries(started.map((s, i) => [i === 0 ? 'escalation' : `escalation-${i + 1}`, s.child])),
+      );
       let first: { at: number; n: number } | undefined;
       let last = 0;
       let nextReport = t0 + 5000;
       const deadline = t0 + timeoutS * 1000;
       let doneAt: number | undefined;
       while (performance.now() < deadline) {
-        if (!escalation.isAlive()) throw new Error(`escalation exited; see ${escalation.log}`);
+        for (const { child } of started)
+          if (!child.isAlive()) throw new Error(`${child.name} exited; see ${child.log}`);
         const n = await count();
         const now = performance.now();
         if (n > 0 && !first) {
@@ -105,7 +120,9 @@ async function consumerRun(
       const cores = cpu();
       const end = doneAt ?? performance.now();
       if (!doneAt) say.fail(`only ${fmtInt(last)} of ${fmtInt(total)} events applied within ${timeoutS} s`);
-      const deadLettered = await metricSum(url, 'incident_events_dead_lettered_total').catch(() => Number.NaN);
+      let deadLettered = 0;
+      for (const s of started)
+        deadLettered += await metricSum(s.url, 'incident_events_dead_lettered_total').catch(() => Number.NaN);
       const incidents = await probe.pool
         .query<{ n: number }>('select count(*)::int as n from escalation.incidents')
         .then((r) => r.rows[0]?.n ?? 0)
@@ -114,7 +131,7 @@ async function consumerRun(
       const heap = await heapMetrics(url);
       if (!opts.profile) {
         ctx.results.heapByRun.escalation ??= {};
-        ctx.results.heapByRun.escalation.consumer = heap;
+        ctx.results.heapByRun.escalation[opts.runName ?? 'consumer'] = heap;
       }
       result = {
         events: total,
@@ -131,6 +148,7 @@ async function consumerRun(
         cores,
       };
     } finally {
+      for (const s of started.slice(1)) await s.child.stop();
       const code = await escalation.stop();
       if (!opts.profile) ctx.sampler.unwatch('escalation');
       else if (code === 0 && window) {
@@ -138,19 +156,36 @@ async function consumerRun(
         if (file) profiled = summariseCpuProfile(file, REPO_ROOT, window.toUs ? window : undefined);
       }
     }
-    return { ...result!, ...(profiled ? { profile: profiled } : {}) };
+    return { ...result!, partitions, ...(profiled ? { profile: profiled } : {}) };
   } finally {
     await probe.stop();
   }
+}
+
+/** Partitions of `topic`, from the broker's metadata. */
+async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]?.partitions.length ?? 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The consumer measurement on a quiet machine, with the peak RSS recorded under `runName`. */
+export function measureConsumer(ctx: BenchContext, runName: string, replicas = 1) {
+  return steady(ctx, `the consumer run (${runName})`, () =>
+    rssDuring(ctx, 'escalation', runName, null, () => consumerRun(ctx, { replicas, runName })),
+  );
 }
 
 export const consumer: Scenario = {
   title: (ctx) => `escalation consumer alone: ${fmtInt(ctx.consumerMessages.length)} pre-published events ${ctx.tag}`,
   async run(ctx) {
     const { results, tag } = ctx;
-    const measured = await steady(ctx, 'the consumer run', () =>
-      rssDuring(ctx, 'escalation', 'consumer', null, () => consumerRun(ctx)),
-    );
+    const { partitions: _, ...measured } = await measureConsumer(ctx, 'consumer');
     results.consumer = measured;
     say.info(
       `applied ${fmtInt(measured.applied)} events onto ${fmtInt(measured.incidents)} incidents: ${fmtInt(measured.eventsPerS)} events/s once consuming ${tag} (start-up ${measured.startupS} s, ${fmtInt(measured.overallEventsPerS)}/s including it)`,

@@ -6,7 +6,7 @@
 import { uniqueNamespace } from '@micro-oncall/test-kit';
 import { say } from '../../scripts/lib/console.js';
 import type { BenchContext, Scenario } from '../lib/context.js';
-import { type LoadResult, runFixedRate, runSaturation } from '../lib/load.js';
+import { type LoadResult, runFixedRate, runSaturationSpread } from '../lib/load.js';
 import {
   cpuWindow,
   describeLoad,
@@ -18,24 +18,96 @@ import {
   steady,
   WEBHOOK_PATH,
 } from '../lib/measure.js';
-import type { NodeChild } from '../lib/procs.js';
 import type { IngestRun } from '../lib/report.js';
-import { startServiceChild } from '../lib/services.js';
+import { type ServiceChild, startServiceChild } from '../lib/services.js';
 import { fmtInt } from '../lib/stats.js';
 
-/** Runs a load and counts what webhook-ingest accepted meanwhile (published and acknowledged). */
+/** Runs a load and counts what the webhook-ingest replicas accepted meanwhile (published and acknowledged). */
 async function measureAccepted(
   ctx: BenchContext,
-  service: { child: NodeChild; url: string },
+  services: ServiceChild[],
   run: () => Promise<LoadResult>,
 ): Promise<IngestRun> {
-  const before = await metricSum(service.url, 'webhook_events_accepted_total');
-  const cpu = cpuWindow(ctx, { 'webhook-ingest': service.child });
+  const accepted = async () => {
+    let sum = 0;
+    for (const s of services) sum += await metricSum(s.url, 'webhook_events_accepted_total');
+    return sum;
+  };
+  const before = await accepted();
+  // The second replica's share is reported as `webhook-ingest-2` (the report adds it to the column).
+  const cpu = cpuWindow(
+    ctx,
+    Object.fromEntries(services.map((s, i) => [i === 0 ? 'webhook-ingest' : `webhook-ingest-${i + 1}`, s.child])),
+  );
   const load = await run();
   const cores = cpu();
-  const acceptedEvents = (await metricSum(service.url, 'webhook_events_accepted_total')) - before;
+  const acceptedEvents = (await accepted()) - before;
   await settle();
   return { load, acceptedEvents, acceptedPerS: Math.round(acceptedEvents / load.durationS), cores };
+}
+
+/** Starts one webhook-ingest replica on `namespace` and checks that a signed webhook is accepted. */
+export async function startIngest(
+  ctx: BenchContext,
+  name: string,
+  namespace: string,
+  env?: Record<string, string>,
+): Promise<ServiceChild> {
+  const service = await startServiceChild(ctx, { service: 'webhook-ingest', name, namespace, env });
+  const first = await sanityCheck(service.url, ctx.pools.ingest.take());
+  if (!first.includes('"accepted"')) throw new Error(`the first webhook was not accepted: ${first.slice(0, 300)}`);
+  return service;
+}
+
+/** webhook-ingest at a fixed rate (open loop), on a quiet machine, peak RSS recorded under `runName`. */
+export function ingestFixed(
+  ctx: BenchContext,
+  service: ServiceChild,
+  rate: number,
+  durationS: number,
+  runName: string,
+) {
+  const pool = ctx.pools.ingest;
+  const { url } = service;
+  return steady(ctx, `webhook-ingest at ${rate}/s (${runName})`, async () => {
+    await pool.ensure(rate * durationS);
+    return measureAccepted(ctx, [service], () =>
+      rssDuring(ctx, 'webhook-ingest', runName, url, () =>
+        runFixedRate({
+          url,
+          path: WEBHOOK_PATH,
+          rate,
+          durationS,
+          next: () => pool.take(),
+          progress: say.info,
+          label: `ingest ${rate}/s`,
+        }),
+      ),
+    );
+  });
+}
+
+/** webhook-ingest at saturation (closed loop, the plan's connections spread over the replicas given). */
+export function ingestSaturation(ctx: BenchContext, services: ServiceChild[], runName: string) {
+  const { plan } = ctx;
+  const pool = ctx.pools.ingest;
+  const ceiling = Math.min(ctx.results.httpCeiling.saturation?.answeredPerS ?? 10_000, 20_000);
+  return steady(ctx, `webhook-ingest at saturation (${runName})`, async () => {
+    await pool.ensure(Math.round(ceiling * plan.saturationS * 1.15));
+    return measureAccepted(ctx, services, () =>
+      rssDuring(ctx, 'webhook-ingest', runName, services[0]!.url, () =>
+        runSaturationSpread({
+          urls: services.map((s) => s.url),
+          path: WEBHOOK_PATH,
+          connections: plan.connections,
+          durationS: plan.saturationS,
+          next: () => pool.take(),
+          progress: say.info,
+          label: `ingest ${plan.connections} connections`,
+        }),
+      ),
+    );
+  });
 }
 
 export const ingest: Scenario = {
@@ -43,55 +115,22 @@ export const ingest: Scenario = {
   async run(ctx) {
     const { plan, results, sampler, tag } = ctx;
     const pool = ctx.pools.ingest;
-    const ceiling = Math.min(results.httpCeiling.saturation?.answeredPerS ?? 10_000, 20_000);
     const reuseBefore = pool.wrapped;
-    const service = await startServiceChild(ctx, {
-      service: 'webhook-ingest',
-      name: 'webhook-ingest',
-      namespace: uniqueNamespace('bench-ingest'),
-    });
+    const service = await startIngest(ctx, 'webhook-ingest', uniqueNamespace('bench-ingest'));
     const { child, url } = service;
     sampler.watch('webhook-ingest', child.pid);
-    const first = await sanityCheck(url, pool.take());
-    if (!first.includes('"accepted"')) throw new Error(`the first webhook was not accepted: ${first.slice(0, 300)}`);
-    const next = () => pool.take();
-    const path = WEBHOOK_PATH;
     await pool.ensure(500 * plan.warmS);
-    await runFixedRate({ url, path, rate: 500, durationS: plan.warmS, next });
-    const fixedRun = (rate: number, durationS: number) =>
-      steady(ctx, `webhook-ingest at ${rate}/s`, async () => {
-        await pool.ensure(rate * durationS);
-        return measureAccepted(ctx, service, () =>
-          rssDuring(ctx, 'webhook-ingest', `fixed ${rate}/s`, url, () =>
-            runFixedRate({ url, path, rate, durationS, next, progress: say.info, label: `ingest ${rate}/s` }),
-          ),
-        );
-      });
+    await runFixedRate({ url, path: WEBHOOK_PATH, rate: 500, durationS: plan.warmS, next: () => pool.take() });
     // Below capacity first (latency when keeping up), then the agreed fixed rate.
-    const low = await fixedRun(plan.lowRate, plan.lowS);
+    const low = await ingestFixed(ctx, service, plan.lowRate, plan.lowS, `fixed ${plan.lowRate}/s`);
     results.ingest.fixedLow = low;
     describeLoad(ctx, `fixed ${plan.lowRate}/s`, low.load);
     say.info(`accepted ${fmtInt(low.acceptedPerS)} events/s ${tag}; cores used: ${fmtCores(ctx, low.cores)}`);
-    const fixed = await fixedRun(plan.fixedRate, plan.fixedS);
+    const fixed = await ingestFixed(ctx, service, plan.fixedRate, plan.fixedS, `fixed ${plan.fixedRate}/s`);
     results.ingest.fixed = fixed;
     describeLoad(ctx, `fixed ${plan.fixedRate}/s`, fixed.load);
     say.info(`accepted ${fmtInt(fixed.acceptedPerS)} events/s ${tag}; cores used: ${fmtCores(ctx, fixed.cores)}`);
-    const saturation = await steady(ctx, 'webhook-ingest at saturation', async () => {
-      await pool.ensure(Math.round(ceiling * plan.saturationS * 1.15));
-      return measureAccepted(ctx, service, () =>
-        rssDuring(ctx, 'webhook-ingest', 'saturation', url, () =>
-          runSaturation({
-            url,
-            path,
-            connections: plan.connections,
-            durationS: plan.saturationS,
-            next,
-            progress: say.info,
-            label: `ingest ${plan.connections} connections`,
-          }),
-        ),
-      );
-    });
+    const saturation = await ingestSaturation(ctx, [service], 'saturation');
     results.ingest.saturation = saturation;
     results.ingest.poolReuse = pool.wrapped - reuseBefore;
     describeLoad(ctx, `saturation ${plan.connections} connections`, saturation.load);

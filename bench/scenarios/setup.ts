@@ -4,10 +4,11 @@
  */
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { createDatabase, createKafka, createLogger } from '@micro-oncall/service-kit';
+import { createKafka, createLogger } from '@micro-oncall/service-kit';
 import { createTestDatabase, startLocalIssuer, startStack } from '@micro-oncall/test-kit';
 import { elapsed, say } from '../../scripts/lib/console.js';
 import type { BenchContext, Scenario } from '../lib/context.js';
+import { readPostgresSettings, startDurablePostgres, usePostgres } from '../lib/durability.js';
 import { incidentEventMessages } from '../lib/payloads.js';
 import { fmtInt } from '../lib/stats.js';
 
@@ -24,7 +25,8 @@ async function generatePayloads(ctx: BenchContext): Promise<void> {
 }
 
 export const setup: Scenario = {
-  title: () => 'start PostgreSQL and Kafka (fresh, test mode) and pre-generate payloads',
+  title: (ctx) =>
+    `start PostgreSQL and Kafka (fresh, test mode${ctx.durable ? '; a second, durable PostgreSQL for the whole run' : ''}) and pre-generate payloads`,
   async run(ctx) {
     // One after the other: signing the payloads keeps the event loop busy, and on a busy machine
     // PostgreSQL's readiness check (1 s per attempt) then never got an answer in time.
@@ -43,25 +45,18 @@ export const setup: Scenario = {
       }),
     });
     say.info(`PostgreSQL ${s.databaseUrl.replace(/\/\/[^@]*@/, '//')}  Kafka ${s.kafkaBrokers}`);
+    ctx.postgresServerUrl = s.databaseUrl;
     ctx.databaseUrl = await createTestDatabase(s.databaseUrl, 'bench');
-    const admin = createDatabase({
-      url: s.databaseUrl,
-      schema: {},
-      max: 1,
-      logger: createLogger({ service: 'bench', level: 'error' }),
-      applicationName: 'bench-facts',
-    });
-    const pg = ctx.postgresSettings;
-    try {
-      for (const name of ['server_version', 'fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers']) {
-        const r = await admin.pool.query<Record<string, string>>(`show ${name}`);
-        pg[name] = r.rows[0]?.[name] ?? '?';
-      }
-    } finally {
-      await admin.stop();
+    let settings = await readPostgresSettings(s.databaseUrl);
+    if (ctx.durable) {
+      // --durable: every scenario runs against a second server with fsync and synchronous_commit on.
+      const durable = await startDurablePostgres(ctx);
+      await usePostgres(ctx, durable);
+      settings = durable.settings;
     }
+    Object.assign(ctx.postgresSettings, settings);
     say.info(
-      `PostgreSQL ${pg.server_version}: fsync=${pg.fsync}, synchronous_commit=${pg.synchronous_commit}, full_page_writes=${pg.full_page_writes}`,
+      `PostgreSQL ${settings.server_version}: fsync=${settings.fsync}, synchronous_commit=${settings.synchronous_commit}, full_page_writes=${settings.full_page_writes}`,
     );
     ctx.issuer = await startLocalIssuer();
     ctx.viewerToken = await ctx.issuer.token({ sub: 'bench-viewer', roles: ['viewer'] }, { expiresIn: '2h' });

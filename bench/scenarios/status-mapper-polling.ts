@@ -243,7 +243,7 @@ export const statusMapperPolling: Scenario = {
   title: (ctx) =>
     `status-mapper: ${fmtInt(ctx.settings.statusPages)} Statuspage pages every ${ctx.settings.statusIntervalS} s, one replica for ${ctx.plan.statusMinutes} min, then two replicas ${ctx.tag}`,
   async run(ctx) {
-    const { stack, kafka } = running(ctx);
+    const { kafka } = running(ctx);
     const { statusPages, statusIntervalS: intervalS, statusJitterS: jitterS } = ctx.settings;
     const { statusMinutes, statusReplicasS } = ctx.plan;
     const t = Date.now();
@@ -264,7 +264,7 @@ export const statusMapperPolling: Scenario = {
       writeFileSync(sources, farm.sourcesYaml(intervalS, jitterS));
       const namespace = uniqueNamespace('bench-status');
       const topic = topicName('provider-status', namespace);
-      const databaseUrl = await createTestDatabase(stack.databaseUrl, 'bench_status');
+      const databaseUrl = await createTestDatabase(ctx.postgresServerUrl, 'bench_status');
       const launch = (name: string, nodeArgs: string[] = [], database = databaseUrl) =>
         startServiceChild(ctx, {
           service: 'status-mapper',
@@ -354,7 +354,7 @@ export const statusMapperPolling: Scenario = {
       // replicas' start-up polls race for them: no page may be polled twice within one interval.
       // The first runs under --cpu-prof, to show where status-mapper's time goes (this phase
       // judges correctness, not cores).
-      const pairDatabaseUrl = await createTestDatabase(stack.databaseUrl, 'bench_status');
+      const pairDatabaseUrl = await createTestDatabase(ctx.postgresServerUrl, 'bench_status');
       const replicasFrom = Date.now();
       const pair = await Promise.all([
         launch('status-mapper-a', ['--cpu-prof', `--cpu-prof-dir=${ctx.dirs.profile}`], pairDatabaseUrl),

@@ -1,0 +1,153 @@
+/**
+ * webhook-ingest above its capacity: an open-loop load at twice the rate it sustains (its
+ * saturation figure from this run, or a short saturation probe) for a bounded time. Beyond
+ * WEBHOOK_MAX_IN_FLIGHT webhooks in flight it must refuse at once with 503 and Retry-After
+ * rather than queue, so both the refusals and the webhooks it admits are answered in bounded
+ * time; and every event of a webhook answered 202 must be on the Kafka topic afterwards.
+ */
+import { topicName } from '@micro-oncall/incident-model';
+import { uniqueNamespace } from '@micro-oncall/test-kit';
+import { say } from '../../scripts/lib/console.js';
+import { type BenchContext, running, type Scenario } from '../lib/context.js';
+import { runFixedRate, runSaturation } from '../lib/load.js';
+import { cpuWindow, describeLoad, fmtCores, rssDuring, settle, WEBHOOK_PATH, waitForQuiet } from '../lib/measure.js';
+import type { SignedWebhook } from '../lib/payloads.js';
+import type { OverloadRun } from '../lib/report.js';
+import { fmtInt, fmtLatency } from '../lib/stats.js';
+import { startIngest } from './ingest.js';
+
+/** webhook-ingest's default in-flight budget per replica, set explicitly so the report names what was measured. */
+const IN_FLIGHT_BUDGET = 256;
+/** How far above the sustained rate the load goes. */
+const OVERLOAD_FACTOR = 2;
+/** How long to look for the accepted events on the topic before counting the missing ones as lost. */
+const TOPIC_TIMEOUT_MS = 60_000;
+
+/** The CloudEvent id webhook-ingest gives the event of a PagerDuty webhook (`pagerduty:<event.id>`). */
+function eventIdOf(webhook: SignedWebhook): string {
+  const id = (JSON.parse(webhook.body.toString('utf8')) as { event?: { id?: unknown } }).event?.id;
+  if (typeof id !== 'string') throw new Error('a bench webhook has no event.id');
+  return `pagerduty:${id}`;
+}
+
+/**
+ * Reads `topic` from the beginning with a fresh consumer group until every id in `expected` was
+ * seen or the time is up; returns how many of them were found.
+ */
+async function findOnTopic(ctx: BenchContext, topic: string, expected: Set<string>): Promise<number> {
+  const { kafka } = running(ctx);
+  const missing = new Set(expected);
+  const consumer = kafka.consumer({ groupId: `bench-overload-check-${ctx.runTag}-${Date.now()}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let resolveDone: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      resolveDone = resolve;
+    });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          if (!message.value) continue;
+          const id = (JSON.parse(message.value.toString('utf8')) as { id?: string }).id;
+          if (id) missing.delete(id);
+        }
+        if (missing.size === 0) resolveDone();
+      },
+    });
+    if (missing.size > 0) {
+      await Promise.race([done, new Promise((r) => setTimeout(r, TOPIC_TIMEOUT_MS))]);
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return expected.size - missing.size;
+}
+
+export const overload: Scenario = {
+  title: (ctx) =>
+    `webhook-ingest above capacity: open loop at ${OVERLOAD_FACTOR}× its saturation rate, in-flight budget ${IN_FLIGHT_BUDGET} ${ctx.tag}`,
+  async run(ctx) {
+    const { plan, results, sampler, tag } = ctx;
+    const pool = ctx.pools.ingest;
+    const namespace = uniqueNamespace('bench-overload');
+    const topic = topicName('incident-events', namespace);
+    const service = await startIngest(ctx, 'webhook-ingest-overload', namespace, {
+      WEBHOOK_MAX_IN_FLIGHT: String(IN_FLIGHT_BUDGET),
+    });
+    const { child, url } = service;
+    sampler.watch('webhook-ingest', child.pid);
+    try {
+      let capacity = results.ingest.saturation?.acceptedPerS ?? null;
+      if (capacity === null) {
+        // Run on its own: a short saturation probe gives the rate to double (not reported).
+        await pool.ensure(30_000);
+        const probe = await runSaturation({
+          url,
+          path: WEBHOOK_PATH,
+          connections: plan.connections,
+          durationS: 3,
+          next: () => pool.take(),
+        });
+        capacity = probe.answeredPerS;
+        say.info(`saturation probe: ${fmtInt(capacity)} webhooks/s answered 2xx ${tag}`);
+        await settle();
+      }
+      const rate = Math.max(500, Math.round(capacity * OVERLOAD_FACTOR));
+      const durationS = plan.overloadS;
+      await pool.ensure(rate * durationS);
+      const answered202: SignedWebhook[] = [];
+      await waitForQuiet(ctx, 'the overload run');
+      const cpu = cpuWindow(ctx, { 'webhook-ingest': child });
+      const load = await rssDuring(ctx, 'webhook-ingest', 'overload', url, () =>
+        runFixedRate({
+          url,
+          path: WEBHOOK_PATH,
+          rate,
+          durationS,
+          next: () => pool.take(),
+          onAnswer: (webhook, status) => {
+            if (status === 202) answered202.push(webhook);
+          },
+          byStatus: true,
+          progress: say.info,
+          label: `overload ${fmtInt(rate)}/s`,
+        }),
+      );
+      const cores = cpu();
+      // Parsed after the load, not in the generator's hot path.
+      const accepted = new Set(answered202.map(eventIdOf));
+      describeLoad(ctx, `overload ${fmtInt(rate)}/s`, load);
+      const answered = Object.values(load.status).reduce((a, n) => a + n, 0);
+      const refused = load.status['503'] ?? 0;
+      const latency503 = load.latencyByStatus?.['503'] ?? null;
+      const latency202 = load.latencyByStatus?.['202'] ?? null;
+      say.info(`looking for the ${fmtInt(accepted.size)} accepted events on ${topic}`);
+      const foundOnTopic = await findOnTopic(ctx, topic, accepted);
+      const run: OverloadRun = {
+        load,
+        capacityPerS: capacity,
+        inFlightBudget: IN_FLIGHT_BUDGET,
+        share503: answered ? refused / answered : 0,
+        retryAfterShare: refused ? (load.retryAfter?.['503'] ?? 0) / refused : 0,
+        latency503,
+        latency202,
+        accepted: accepted.size,
+        foundOnTopic,
+        lost: accepted.size - foundOnTopic,
+        cores,
+      };
+      results.overload = run;
+      say.info(
+        `${Math.round(run.share503 * 100)}% answered 503 (${Math.round(run.retryAfterShare * 100)}% with Retry-After) ${tag}; 503s ${latency503 ? fmtLatency(latency503) : 'none'}; 202s ${latency202 ? fmtLatency(latency202) : 'none'}`,
+      );
+      say.info(
+        `${fmtInt(foundOnTopic)} of ${fmtInt(accepted.size)} accepted events found on the topic; cores used: ${fmtCores(ctx, cores)}`,
+      );
+      if (run.lost > 0) say.fail(`${fmtInt(run.lost)} events answered 202 are not on the topic`);
+    } finally {
+      await child.stop();
+      sampler.unwatch('webhook-ingest');
+    }
+  },
+};
