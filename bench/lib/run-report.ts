@@ -11,6 +11,7 @@ import { KAFKA_VERSION, REPO_ROOT } from '@micro-oncall/test-kit';
 import { appRegistryDataMethod, appRegistryDataSection, appRegistryDataVerdicts } from './app-registry-data-report.js';
 import { appRegistryMethod, appRegistrySection, appRegistryVerdicts } from './app-registry-report.js';
 import type { BenchContext } from './context.js';
+import { openIncidentsMethod } from './open-incidents-report.js';
 import {
   BACKGROUND_LIMIT,
   coresTable,
@@ -100,6 +101,7 @@ export function composeReport(ctx: BenchContext): RunReport {
     ...statusMapperMethod(results.statusMapper),
     ...appRegistryMethod(results.appRegistry),
     ...appRegistryDataMethod(results.discovery, results.costImport),
+    ...openIncidentsMethod(results.openIncidents),
     `Disturbance: before each measurement the run waits (bounded) until processes outside it use less than ${BACKGROUND_LIMIT} cores, and repeats a measurement that was disturbed (at most ${settings.maxAttempts} times), keeping the least disturbed attempt; figures measured with more background load are marked.`,
   ];
   const report = {

@@ -18,6 +18,8 @@ import { startIngest } from './ingest.js';
 
 /** webhook-ingest's default in-flight budget per replica, set explicitly so the report names what was measured. */
 const IN_FLIGHT_BUDGET = 256;
+/** webhook-ingest's default bound on how far its event loop may fall behind on its work (ms). */
+const LOOP_DELAY_LIMIT_MS = 500;
 /** How far above the sustained rate the load goes. */
 const OVERLOAD_FACTOR = 2;
 /** How long to look for the accepted events on the topic before counting the missing ones as lost. */
@@ -66,7 +68,7 @@ async function findOnTopic(ctx: BenchContext, topic: string, expected: Set<strin
 
 export const overload: Scenario = {
   title: (ctx) =>
-    `webhook-ingest above capacity: open loop at ${OVERLOAD_FACTOR}× its saturation rate, in-flight budget ${IN_FLIGHT_BUDGET} ${ctx.tag}`,
+    `webhook-ingest above capacity: open loop at ${OVERLOAD_FACTOR}× its saturation rate, in-flight budget ${IN_FLIGHT_BUDGET}, event-loop delay limit ${LOOP_DELAY_LIMIT_MS} ms ${ctx.tag}`,
   async run(ctx) {
     const { plan, results, sampler, tag } = ctx;
     const pool = ctx.pools.ingest;
@@ -74,6 +76,7 @@ export const overload: Scenario = {
     const topic = topicName('incident-events', namespace);
     const service = await startIngest(ctx, 'webhook-ingest-overload', namespace, {
       WEBHOOK_MAX_IN_FLIGHT: String(IN_FLIGHT_BUDGET),
+      WEBHOOK_MAX_EVENT_LOOP_DELAY_MS: String(LOOP_DELAY_LIMIT_MS),
     });
     const { child, url } = service;
     sampler.watch('webhook-ingest', child.pid);

@@ -281,6 +281,43 @@ describe('readFile', () => {
     expect(unclosed.progress.complete).toBe(false);
   });
 
+  it('skips a CloudTrail record in another encoding or over the size limit with an error, and reads the rest', async () => {
+    const [first, second, third] = JSON.parse(fixture('cloudtrail.json').toString()).Records;
+    const latin1 = Buffer.from(JSON.stringify({ ...second, userAgent: 'caf\u00e9' }), 'latin1');
+    const document = Buffer.concat([
+      Buffer.from(`{"Records":[${JSON.stringify(first)},`),
+      latin1,
+      Buffer.from(
+        `,${JSON.stringify({ ...third, requestParameters: { ...third.requestParameters, pad: 'x'.repeat(4000) } })}`,
+      ),
+      Buffer.from(`,${JSON.stringify(first)}]}`),
+    ]);
+    const dir = folder({ 'mixed.json': document });
+    const { sightings, errors, progress } = await read(dir, 'mixed.json', { maxLineBytes: 3000 });
+    expect(errors).toEqual([
+      { file: 'mixed.json', line: 2, message: 'record is not valid UTF-8: skipped' },
+      { file: 'mixed.json', line: 3, message: 'record longer than 3000 bytes: skipped' },
+    ]);
+    // Record 4 repeats record 1 (same eventID): one sighting.
+    expect(sightings.map((s) => s.evidence.line)).toEqual([1]);
+    expect(progress).toMatchObject({ complete: true, cursor: 4, linesRead: 4 });
+  });
+
+  it('sights a CloudTrail event listed twice in a file once, in documents and one record per line', async () => {
+    const records = JSON.parse(fixture('cloudtrail.json').toString()).Records;
+    const twice = [...records, records[0], records[2]];
+    const dir = folder({
+      'twice.json': JSON.stringify({ Records: twice }),
+      'twice.jsonl': `${twice.map((r: unknown) => JSON.stringify(r)).join('\n')}\n`,
+    });
+    for (const name of ['twice.json', 'twice.jsonl']) {
+      const { sightings, errors, progress } = await read(dir, name, { format: 'cloudtrail' });
+      expect(errors).toEqual([]);
+      expect(sightings.map((s) => s.evidence.line)).toEqual([1, 3, 5, 6, 7]);
+      expect(progress).toMatchObject({ complete: true, cursor: 9 });
+    }
+  });
+
   it('refuses a file of unknown format, naming the line; an explicit format overrides detection', async () => {
     const withHeader = `# exported from web-01\n${nginxLine(1)}\n${nginxLine(2)}\n`;
     const dir = folder({ 'syslog.log': fixture('unknown.log'), 'export.txt': withHeader, 'empty.log': '\n\n' });

@@ -4,10 +4,6 @@ import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { chainUnchecked } from 'stream-chain/core';
-import { pick } from 'stream-json/core/filters/pick.js';
-import { jsonParser, type Token } from 'stream-json/core/parser.js';
-import { streamArray } from 'stream-json/core/streamers/stream-array.js';
 import type { ReadError, ReadProgress, Sighting, SourceFormat } from '../sighting.js';
 import { apiGatewaySighting, envoySighting, nginxSighting } from './access-logs.js';
 import { azureActivitySighting } from './azure-activity.js';
@@ -16,6 +12,7 @@ import { LineError, type LineReader, type RecordOrigin, type RecordReader } from
 import { readCsv } from './csv.js';
 import { CSV_FORMATS, detectFormat, JSON_FORMATS, skippedFile, startsJson } from './detect.js';
 import { gcpAuditSighting } from './gcp-audit.js';
+import { JsonRecords, JsonScanError } from './json-records.js';
 
 /*
  * readFile: one discovery source file → sightings, streamed with bounded memory.
@@ -30,11 +27,15 @@ import { gcpAuditSighting } from './gcp-audit.js';
  *   not have the format's shape or is longer than `maxLineBytes` is an error with its line number,
  *   and reading goes on with the next line. Memory holds at most one line plus one chunk.
  * - JSON documents (`{"Records": [...]}`, `{"value": [...]}`, `{"records": [...]}`, a top-level
- *   array) are parsed with stream-json, which assembles one array element at a time, so a
- *   document of any size never sits in memory whole; JSON.parse of the file would. Records count
- *   1, 2, … and that number stands for the line (evidence, errors, cursor). Invalid UTF-8 or
- *   invalid/truncated JSON ends the document with an error at the record it reached: JSON cannot
- *   be resynchronised inside a document.
+ *   array): json-records.ts finds each record's bytes and each record is JSON.parsed on its own,
+ *   so a document of any size never sits in memory whole (JSON.parse of the file would) and no
+ *   garbage is made per key or value (a token-level streaming parser did). Records count 1, 2, …
+ *   and that number stands for the line (evidence, errors, cursor). A record that is not valid
+ *   UTF-8 or longer than `maxLineBytes` is an error with its number and reading goes on; a record
+ *   that is not valid JSON, or a document that is cut off or not JSON around its records, ends the
+ *   document with an error at the record it reached: the boundaries after it cannot be trusted.
+ * - CloudTrail: a record whose `eventID` already made a sighting in the same file (CloudTrail
+ *   delivers an event more than once at times) is not sighted again.
  * - CSV formats (invoice exports, SaaS connector lists) are parsed by csv.ts: rows by the header's
  *   columns, a row spanning the lines its quoted cells break; a header without a required column
  *   is one error naming it, and nothing of the file is read; a bad row is an error at its line.
@@ -56,7 +57,7 @@ export interface ReadFileOptions {
   cursor?: number;
   /** Called with each error as it happens; errors are also collected on `reading.errors`. */
   onError?: (error: ReadError) => void;
-  /** Longest line read, in bytes; a longer line is an error. Default 1 MiB. */
+  /** Longest line (JSON document: record) read, in bytes; a longer one is an error. Default 1 MiB. */
   maxLineBytes?: number;
 }
 
@@ -237,12 +238,27 @@ async function* read(
       yield* readCsv(all, file, format as 'invoices' | 'saas-connectors', firstLine, progress, fail, describe);
     } else if (JSON_FORMATS.has(format) && isDocument(firstLine, firstLineEnd >= 0 || ended)) {
       const reader = RECORD_READERS[format as keyof typeof RECORD_READERS];
-      yield* readDocument(all, file, reader, firstLine.startsWith('['), progress, fail);
+      const maxRecordBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+      const sightings = readDocument(all, file, reader, firstLine.startsWith('['), maxRecordBytes, progress, fail);
+      yield* format === 'cloudtrail' ? onePerEventId(sightings) : sightings;
     } else {
-      yield* readLines(all, file, format, options, progress, fail);
+      const sightings = readLines(all, file, format, options, progress, fail);
+      yield* format === 'cloudtrail' ? onePerEventId(sightings) : sightings;
     }
   } finally {
     await all.return(undefined);
+  }
+}
+
+/** CloudTrail delivers an event more than once at times: within a file, a record whose `eventID` was seen is not sighted again. */
+async function* onePerEventId(sightings: AsyncGenerator<Sighting>): AsyncGenerator<Sighting> {
+  const seen = new Set<string>();
+  for await (const sighting of sightings) {
+    if (sighting.recordId !== undefined) {
+      if (seen.has(sighting.recordId)) continue;
+      seen.add(sighting.recordId);
+    }
+    yield sighting;
   }
 }
 
@@ -428,96 +444,61 @@ async function* readLines(
   progress.complete = true;
 }
 
-class NotUtf8 extends Error {}
-
-/** Bytes → text, refusing invalid UTF-8 (a document cannot skip a bad line). */
-async function* utf8Text(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-  try {
-    for await (const chunk of chunks) {
-      const text = decoder.decode(chunk, { stream: true });
-      if (text) yield text;
-    }
-    const rest = decoder.decode();
-    if (rest) yield rest;
-  } catch (error) {
-    if (error instanceof TypeError && (error as NodeJS.ErrnoException).code === 'ERR_ENCODING_INVALID_ENCODED_DATA')
-      throw new NotUtf8('not valid UTF-8');
-    throw error;
-  }
-}
-
 async function* readDocument(
   chunks: AsyncIterable<Buffer>,
   file: string,
   reader: RecordReader,
   topLevelArray: boolean,
+  maxRecordBytes: number,
   progress: FileProgress,
   fail: Fail,
 ): AsyncGenerator<Sighting> {
   const skipUntil = progress.cursor;
-  // A top-level array is streamed as it is; a wrapper object's array is picked out, whichever of
-  // the known keys holds it (CloudTrail `Records`, Azure REST `value`, Azure export `records`).
-  // stream-json's core functions composed with stream-chain's core chain: no Node stream per
-  // stage, which costs several times the parsing itself.
-  // The core parser does not complain when the text ends inside the document: count the nesting.
-  let depth = 0;
-  let closed = false;
-  const nesting = (token: Token) => {
-    if (token.name === 'startObject' || token.name === 'startArray') depth++;
-    else if ((token.name === 'endObject' || token.name === 'endArray') && --depth === 0) closed = true;
-    return token;
-  };
-  const stages = topLevelArray
-    ? [jsonParser(PARSER), nesting, streamArray()]
-    : [
-        jsonParser(PARSER),
-        nesting,
-        pick({ filter: (stack) => stack.length === 1 && ARRAY_KEYS.has(String(stack[0])) }),
-        streamArray(),
-      ];
-  const records = chainUnchecked<string, { key: number; value: unknown }>(stages)(utf8Text(chunks));
+  const scanner = new JsonRecords(topLevelArray, maxRecordBytes);
   let index = 0;
+  const truncated = (message: string) => fail(index + 1, `invalid or truncated JSON after record ${index}: ${message}`);
   try {
-    for await (const item of records) {
-      index++;
-      if (index <= skipUntil) continue;
-      progress.linesRead++;
-      const origin: RecordOrigin = { file, line: index, text: '' };
-      // Re-serialised only when it becomes evidence: most records are not sightings.
-      let sighting: Sighting | undefined;
-      Object.defineProperty(origin, 'text', { get: () => JSON.stringify(item.value), enumerable: true });
-      try {
-        sighting = reader(item.value, origin);
-      } catch (error) {
-        fail(index, `record not readable: ${(error as Error).message}`);
+    for await (const chunk of chunks) {
+      for (const bytes of scanner.push(chunk)) {
+        const line = index + 1;
+        if (line <= skipUntil) {
+          index = line;
+          continue;
+        }
+        progress.linesRead++;
+        let value: unknown;
+        if (bytes === null) fail(line, `record longer than ${maxRecordBytes} bytes: skipped`);
+        else if (!isUtf8(bytes)) fail(line, 'record is not valid UTF-8: skipped');
+        else {
+          try {
+            value = JSON.parse(bytes.toString('utf8'));
+          } catch (error) {
+            // A record whose text does not parse may have moved the boundaries after it: stop.
+            truncated((error as Error).message);
+            return;
+          }
+        }
+        index = line;
+        progress.cursor = index;
+        if (value === undefined) continue;
+        const origin: RecordOrigin = { file, line, text: '' };
+        // Re-serialised only when it becomes evidence: most records are not sightings.
+        Object.defineProperty(origin, 'text', { get: () => JSON.stringify(value), enumerable: true });
+        let sighting: Sighting | undefined;
+        try {
+          sighting = reader(value, origin);
+        } catch (error) {
+          fail(line, `record not readable: ${(error as Error).message}`);
+        }
+        if (sighting) yield sighting;
       }
-      progress.cursor = index;
-      if (sighting) yield sighting;
     }
+    scanner.end();
   } catch (error) {
-    const message =
-      error instanceof NotUtf8
-        ? `not valid UTF-8 after record ${index}: the rest of the document is not read`
-        : /gzip|Z_/.test(describe(error))
-          ? describe(error)
-          : `invalid or truncated JSON after record ${index}: ${(error as Error).message}`;
-    fail(index + 1, message);
-    return;
-  }
-  if (!closed || depth !== 0) {
-    fail(index + 1, `invalid or truncated JSON after record ${index}: the document ends before it is closed`);
+    if (error instanceof JsonScanError) truncated(error.message);
+    else fail(index + 1, describe(error));
     return;
   }
   progress.cursor = Math.max(progress.cursor, index);
   progress.complete = true;
 }
-
-const ARRAY_KEYS = new Set(['Records', 'records', 'value']);
-
-/**
- * Whole keys, strings and numbers only (one token each): by default the parser also streams
- * every value in pieces (start, chunks, end), tokens that nothing here reads, which doubled the
- * tokens and the garbage per record.
- */
-const PARSER = { streamValues: false } as const;
