@@ -53,6 +53,11 @@ export async function runFixedRate(opts: {
   /** Keeps the latency of every answer by HTTP status, and counts Retry-After headers (LoadResult.latencyByStatus). */
   byStatus?: boolean;
   maxInFlight?: number;
+  /**
+   * Most sockets open at once (512). Beyond it requests wait in the generator, where no server
+   * can see them: an overload run sets it to `maxInFlight` so that the backlog reaches the server.
+   */
+  maxSockets?: number;
   timeoutMs?: number;
   progress?: Progress;
   label?: string;
@@ -60,7 +65,7 @@ export async function runFixedRate(opts: {
   const target = new URL(opts.path, opts.url);
   // Idle sockets are closed after 4 s, before the servers' 5 s keep-alive timeout, so a request
   // never races a server closing its socket.
-  const agent = new Agent({ keepAlive: true, maxSockets: 512, timeout: 4000 });
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 512, timeout: 4000 });
   const total = Math.round(opts.rate * opts.durationS);
   const maxInFlight = opts.maxInFlight ?? 2000;
   const timeoutMs = opts.timeoutMs ?? 10_000;

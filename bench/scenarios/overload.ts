@@ -20,6 +20,8 @@ import { startIngest } from './ingest.js';
 const IN_FLIGHT_BUDGET = 256;
 /** webhook-ingest's default bound on how far its event loop may fall behind on its work (ms). */
 const LOOP_DELAY_LIMIT_MS = 500;
+/** Most requests (and sockets) the generator has open at once in the overload run. */
+const OPEN_SOCKETS = 4096;
 /** How far above the sustained rate the load goes. */
 const OVERLOAD_FACTOR = 2;
 /** How long to look for the accepted events on the topic before counting the missing ones as lost. */
@@ -113,6 +115,10 @@ export const overload: Scenario = {
             if (status === 202) answered202.push(webhook);
           },
           byStatus: true,
+          // Every request on its own socket as soon as it is due, as many senders would: the
+          // backlog is then the server's to refuse, not queued in the generator.
+          maxInFlight: OPEN_SOCKETS,
+          maxSockets: OPEN_SOCKETS,
           progress: say.info,
           label: `overload ${fmtInt(rate)}/s`,
         }),
