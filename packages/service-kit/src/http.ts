@@ -17,7 +17,7 @@ import {
   UnsupportedMediaTypeError,
 } from './errors.js';
 import type { Logger } from './logger.js';
-import { httpMetrics } from './metrics.js';
+import { httpMetrics, renderedMetrics } from './metrics.js';
 import { serverSpan } from './tracing.js';
 
 export interface HttpAppOptions {
@@ -114,8 +114,16 @@ export function createHttpApp(opts: HttpAppOptions, mount: (app: Express) => voi
     res.status(result.healthy ? 200 : 503).json({ status: result.healthy ? 'ready' : 'not_ready', checks });
   });
   app.get('/metrics', async (_req, res) => {
+    const [text, rendered] = await Promise.all([opts.registry.metrics(), renderedMetrics(opts.registry)]);
     res.setHeader('Content-Type', opts.registry.contentType);
-    res.send(await opts.registry.metrics());
+    if (rendered.length === 0) {
+      res.send(text);
+      return;
+    }
+    // Sections a service renders itself (registerInfoMetric), after a blank line like prom-client's.
+    res.write(`${text}\n`);
+    for (const chunk of rendered) res.write(chunk);
+    res.end();
   });
 
   if (opts.openApi) {

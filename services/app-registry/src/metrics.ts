@@ -1,5 +1,5 @@
-import { Counter, Gauge, type Logger, type Registry } from '@micro-oncall/service-kit';
-import { ne, sql } from 'drizzle-orm';
+import { Counter, Gauge, type Logger, type Registry, registerInfoMetric } from '@micro-oncall/service-kit';
+import { and, asc, gt, ne, sql } from 'drizzle-orm';
 import * as schema from './db/schema.js';
 import type { RunView } from './discovery/run.js';
 import type { Db } from './store.js';
@@ -9,12 +9,39 @@ import type { Db } from './store.js';
  * purged, so that telemetry tagged with an app id joins to its owner and team in dashboards and
  * alerts (`… * on(app_id) group_left(owner, team) app_registry_app_info`). Cardinality: one
  * series per app, its labels change only when the app does (owner, team, tier or state); at the
- * 250,000-app scale that is 250,000 series (about 30 MB of exposition per scrape), so the rows
- * are read at most every APP_INFO_REFRESH_SECONDS, and every replica exports the same series:
+ * 250,000-app scale that is 250,000 series (about 30 MB of exposition per scrape). The rows are
+ * read in pages of APP_INFO_PAGE apps at most every APP_INFO_REFRESH_SECONDS, in the background
+ * of the scrape that finds them stale, and the rendered text is kept between scrapes
+ * (registerInfoMetric in the service-kit): a scrape costs the writing of the kept text, not a
+ * stall of the event loop. Every replica exports the same series:
  * aggregate with max by (app_id, owner, team, tier, state) or scrape one replica for it, and turn
  * it off elsewhere with APP_INFO_METRIC=false (docs/runbooks/app-registry.md).
  * `app_registry_apps{state, tier}` counts apps with bounded labels (8 × 4).
  */
+const APP_INFO_PAGE = 5000;
+
+/** The apps the info metric shows, in pages by id (keyset: each page one index range scan). */
+async function* appInfoPages(db: Db) {
+  let after = '';
+  for (;;) {
+    const rows = await db
+      .select({
+        app_id: schema.apps.id,
+        owner: sql<string>`coalesce(${schema.apps.ownerContact}, '')`,
+        team: schema.apps.teamName,
+        tier: sql<string>`coalesce(${schema.apps.tier}::text, 'none')`,
+        state: sql<string>`${schema.apps.state}::text`,
+      })
+      .from(schema.apps)
+      .where(and(ne(schema.apps.state, 'purged'), gt(schema.apps.id, after)))
+      .orderBy(asc(schema.apps.id))
+      .limit(APP_INFO_PAGE);
+    yield rows;
+    if (rows.length < APP_INFO_PAGE) return;
+    after = rows[rows.length - 1]!.app_id;
+  }
+}
+
 export function registerAppMetrics(opts: {
   db: Db;
   registry: Registry;
@@ -23,38 +50,16 @@ export function registerAppMetrics(opts: {
   refreshSeconds: number;
   now?: () => number;
 }) {
-  const now = opts.now ?? Date.now;
-  let infoReadAt = 0;
-  let infoRows: { id: string; owner: string | null; team: string; tier: string | null; state: string }[] = [];
   if (opts.infoEnabled) {
-    new Gauge({
+    registerInfoMetric({
+      registry: opts.registry,
       name: 'app_registry_app_info',
       help: 'One series per registered app (purged ones excepted), always 1: join telemetry on app_id to owner, team, tier and state',
       labelNames: ['app_id', 'owner', 'team', 'tier', 'state'] as const,
-      registers: [opts.registry],
-      async collect() {
-        if (now() - infoReadAt >= opts.refreshSeconds * 1000) {
-          try {
-            infoRows = await opts.db
-              .select({
-                id: schema.apps.id,
-                owner: schema.apps.ownerContact,
-                team: schema.apps.teamName,
-                tier: schema.apps.tier,
-                state: schema.apps.state,
-              })
-              .from(schema.apps)
-              .where(ne(schema.apps.state, 'purged'));
-            infoReadAt = now();
-          } catch (error) {
-            opts.logger.warn({ err: error }, 'app_registry_app_info: reading the apps failed; serving the last values');
-          }
-        }
-        this.reset();
-        for (const r of infoRows) {
-          this.set({ app_id: r.id, owner: r.owner ?? '', team: r.team, tier: r.tier ?? 'none', state: r.state }, 1);
-        }
-      },
+      refreshSeconds: opts.refreshSeconds,
+      logger: opts.logger,
+      now: opts.now,
+      read: () => appInfoPages(opts.db),
     });
   }
   new Gauge({
