@@ -359,20 +359,37 @@ export function pageWhere(q: ListQuery): SQL | undefined {
 const ASCII_WORD = /^[a-z0-9]+$/;
 
 /**
- * The ids of the page of a one-word search sorted by name, from `app_words`: the (name, id) of the
- * apps with a word beginning with it (one index range, narrow rows, no table page), or the app
- * whose id was typed, sorted; then the apps themselves by primary key, in that order, until a page
- * of them passes the other filters and the cursor. The text condition is not repeated there
- * (every candidate matches it; the page's WHERE checks it again), so that nothing tempts
- * PostgreSQL into the GIN index and a read of every match.
+ * The ids of the page of a one-word search sorted by name, from `app_words`. The index holds
+ * (word, name, id) sorted, so each distinct word beginning with the one typed has its apps in name
+ * order already: the distinct words are found by skipping through the index (one probe each,
+ * however many apps carry them), then each word's first page of apps that pass the other filters
+ * and the cursor is read in order, and those few pages merged (an app carrying two of the words is
+ * counted once). Each word's first page holds every app of the overall page that carries it, so
+ * the merge is exact. Reading every match and sorting them instead cost a word in a seventh of
+ * the apps (`report` at 250,000 apps: 36,000 matches) ~55 ms, most of it the sort. The app whose
+ * id was typed joins the merge. The text condition is not repeated here (every candidate matches
+ * it; the page's WHERE checks it again), so that nothing tempts PostgreSQL into the GIN index and
+ * a read of every match.
  */
 function firstByName(q: ListQuery, word: string): SQL {
   const order = sql.raw(sortOf(q).order);
-  const matches = sql`select ${aw.name}, ${aw.appId} from ${aw} where ${aw.word} collate "C" ^@ ${word}
-    union select ${a.name}, ${a.id} from ${a} where ${a.id} = ${q.q}`;
   const others = and(filtersOf({ ...q, q: undefined }), afterCursor(q));
-  return sql`select ${a.id} from (select m.name, m.id from (${matches}) m (name, id) order by m.name ${order}, m.id ${order}) hits
-    join ${a} on ${a.id} = hits.id where ${others} order by hits.name ${order}, hits.id ${order} limit ${q.limit + 1}`;
+  const limit = q.limit + 1;
+  const words = sql`with recursive words (w) as (
+      (select ${aw.word} collate "C" from ${aw} where ${aw.word} collate "C" ^@ ${word} order by 1 limit 1)
+      union all
+      select (select ${aw.word} collate "C" from ${aw} where ${aw.word} collate "C" > words.w
+        and ${aw.word} collate "C" ^@ ${word} order by 1 limit 1)
+      from words where words.w is not null
+    )`;
+  const perWord = sql`select p.name, p.id from words cross join lateral (
+      select ${aw.name} as name, ${aw.appId} as id from ${aw} join ${a} on ${a.id} = ${aw.appId}
+      where ${aw.word} collate "C" = words.w and ${others}
+      order by ${aw.name} ${order}, ${aw.appId} ${order} limit ${limit}) p
+    where words.w is not null`;
+  const typedId = sql`select ${a.name}, ${a.id} from ${a} where ${a.id} = ${q.q} and ${others}`;
+  return sql`${words} select hits.id from (${perWord} union ${typedId}) hits (name, id)
+    order by hits.name ${order}, hits.id ${order} limit ${limit}`;
 }
 
 export function orderOf(q: ListQuery): SQL[] {
