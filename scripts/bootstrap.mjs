@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point for `npm start`, `npm test` and `npm run bench` on a fresh machine.
+// Entry point for `npm start`, `npm test`, `npm run bench` and `npm run build` on a fresh machine.
 // Plain Node with no dependencies: it checks the toolchain, installs the pinned pnpm into
 // .cache/tools (corepack's signature check fails on machines without its keys), installs the
 // workspace from the committed lockfile, then hands over to scripts/<command>.ts through tsx.
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const command = process.argv[2];
-const commands = ['start', 'test', 'bench', 'new-service'];
+const commands = ['start', 'test', 'bench', 'build', 'new-service'];
 if (!commands.includes(command)) {
   fail(`usage: node scripts/bootstrap.mjs <${commands.join('|')}> [args]`);
 }

@@ -16,8 +16,9 @@ export interface NodeChild {
 export const children = new Set<NodeChild>();
 
 /**
- * Starts `node [nodeArgs] --import tsx <script>` with only the given environment (plus PATH,
- * HOME and locale), output to a log file. The PID is node itself: tsx is a loader in-process.
+ * Starts `node [nodeArgs] --import tsx <script>` (or `node [nodeArgs] <args>` when `args` is
+ * given) with only the given environment (plus PATH, HOME and locale), output to a log file.
+ * The PID is node itself: tsx is a loader in-process.
  */
 export function spawnNode(opts: {
   name: string;
@@ -26,6 +27,8 @@ export function spawnNode(opts: {
   env: Record<string, string>;
   logDir: string;
   nodeArgs?: string[];
+  /** What node runs, in place of `--import tsx <script>` (e.g. a bundle: `dist/main.mjs`). */
+  args?: string[];
 }): NodeChild {
   const log = join(opts.logDir, `${opts.name}.log`);
   const out = createWriteStream(log, { flags: 'a' });
@@ -34,7 +37,8 @@ export function spawnNode(opts: {
     const value = process.env[key];
     if (value !== undefined) base[key] = value;
   }
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.script], {
+  const args = opts.args ?? ['--import', 'tsx', opts.script];
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...args], {
     cwd: opts.cwd,
     env: { ...base, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,13 +1,22 @@
 /**
- * Starting a service under test as its own process, exactly as its container starts it
- * (`node --import tsx services/<name>/src/main.ts`), with LOG_LEVEL=warn and secrets from
- * `*_FILE` files in this run's secrets folder. Every scenario starts services through
- * `startServiceChild`; each service's environment comes from its descriptor (`serviceEnv`).
+ * Starting a service under test as its own process, exactly as its container starts it (its
+ * bundle, `node dist/main.mjs`, built once per run from the current sources into this run's own
+ * folder, `.dev/bundles/run-<pid>/<name>`, so a test run beside it never replaces it;
+ * MO_SERVICE_RUNNER=tsx runs `node --import tsx services/<name>/src/main.ts` instead, to
+ * compare), with LOG_LEVEL=warn and secrets from `*_FILE` files in this run's secrets folder.
+ * Every scenario starts services through `startServiceChild`; each service's environment comes
+ * from its descriptor (`serviceEnv`).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { DevPlatform } from '@micro-oncall/service-kit';
 import { freePort, REPO_ROOT } from '@micro-oncall/test-kit';
+import {
+  bundleOnce,
+  processBundleDir,
+  serviceNodeArgs,
+  serviceRunnerFromEnv,
+} from '../../scripts/lib/service-command.js';
 import { findService } from '../../scripts/lib/services.js';
 import { type BenchContext, noteIdleRss, running, secretFile } from './context.js';
 import { type NodeChild, spawnNode, waitHttpOk } from './procs.js';
@@ -81,7 +90,7 @@ export async function serviceEnv(
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Starts `services/<service>/src/main.ts` on a free port of 127.0.0.1 and, unless
+ * Starts the service (see the top of this file) on a free port of 127.0.0.1 and, unless
  * `waitReady: false`, waits for /health/ready. A service started without extra node arguments
  * and waited for has its idle RSS recorded under its service name (the first one seen), and the
  * time from spawning it to its first ready answer added to results.readyS.
@@ -112,10 +121,14 @@ export async function startServiceChild(
     PORT: String(port),
     ...opts.env,
   };
+  const serviceDir = join(REPO_ROOT, 'services', opts.service);
+  const runner = serviceRunnerFromEnv();
+  if (runner === 'bundle') await bundleOnce(serviceDir);
   const spawnedAt = performance.now();
   const child = spawnNode({
     name: opts.name,
     script: join('services', opts.service, 'src', 'main.ts'),
+    args: serviceNodeArgs(serviceDir, 'main', runner, processBundleDir(serviceDir)),
     cwd: REPO_ROOT,
     logDir: ctx.dirs.logs,
     nodeArgs,

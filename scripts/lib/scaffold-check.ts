@@ -45,7 +45,8 @@ function run(
  * (tracked and untracked, not ignored) into a scratch folder, runs `npm run new-service --
  * demo-probe` there, and runs on the result what `npm test` runs on a real service — lint,
  * typecheck, boundaries, contracts, chart schemas, the generated integration test against this
- * run's PostgreSQL and Kafka, and the chart and policy checks. The scratch folder is removed.
+ * run's PostgreSQL and Kafka, its production bundle started as the image starts it, and the
+ * chart and policy checks. The scratch folder is removed.
  */
 export async function checkScaffold(opts: {
   repoRoot: string;
@@ -57,8 +58,8 @@ export async function checkScaffold(opts: {
   const scratch = mkdtempSync(join(tmpdir(), 'mo-scaffold-'));
   const env = { ...process.env, CI: 'true', DATABASE_URL: opts.databaseUrl, KAFKA_BROKERS: opts.kafkaBrokers };
   const bin = (tool: string) => join(scratch, 'node_modules', '.bin', tool);
-  const check = async (name: string, cmd: string, args: string[]) => {
-    const { code, output } = await run(scratch, cmd, args, env);
+  const check = async (name: string, cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+    const { code, output } = await run(scratch, cmd, args, { ...env, ...extraEnv });
     if (code === 0) {
       result.passed += 1;
       opts.log(`\u2714 ${name}`);
@@ -110,6 +111,12 @@ export async function checkScaffold(opts: {
       `${PROBE_SERVICE}'s integration test (migrates, starts, is ready, consumes, checks roles)`,
       bin('vitest'),
       ['run', '--project', 'integration', join('services', PROBE_SERVICE)],
+    );
+    await check(
+      `${PROBE_SERVICE}'s production bundle (built, migrates and becomes ready as the image runs it)`,
+      bin('vitest'),
+      ['run', '--project', 'integration', join('test', 'bundles.test.ts')],
+      { BUNDLE_TEST_SERVICES: PROBE_SERVICE },
     );
     await check('charts and policies, its chart included', bin('tsx'), [join('scripts', 'charts-check.ts')]);
   } catch (error) {

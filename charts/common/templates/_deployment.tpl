@@ -116,7 +116,7 @@ spec:
           imagePullPolicy: {{ $ctx.Values.image.pullPolicy }}
           workingDir: /app
           command:
-            {{- toYaml (dig "command" (list "node" "--import" "tsx" "src/main.ts") $w) | nindent 12 }}
+            {{- toYaml (dig "command" (list "node" "dist/main.mjs") $w) | nindent 12 }}
           ports:
             - name: http
               containerPort: {{ $ctx.Values.containerPort }}

@@ -8,8 +8,8 @@ as <NAME>_FILE, which service-kit's loadConfig reads at start-up.
 A service chart describes its own settings in a "workload" map (see the service charts'
 _helpers.tpl), which the defines below combine with the settings every service shares:
 
-  command:          [node, --import, tsx, src/main.ts]
-  migrationCommand: [node, --import, tsx, src/migrate.ts]
+  command:          [node, dist/main.mjs]
+  migrationCommand: [node, dist/migrate.mjs]
   env:              [{name, value, param}]          service-specific variables
   secretFiles:      [{env, file, secret: {existingSecret, key}, param}]
   ingressPaths:     [{path, pathType}]              the public paths the Ingress routes

@@ -1,8 +1,8 @@
 {{/*
 common.migrationJob: runs the service's database migrations (workload.migrationCommand, by
-default `node --import tsx src/migrate.ts`) with the same image as the server, as a Helm
-pre-install/pre-upgrade hook: an upgrade whose migrations fail is not rolled out. The Job gets
-the shared settings, the schema owner's database URL (database.migration) and the name of the
+default `node dist/migrate.mjs`, the bundle the image builds) with the same image as the server,
+as a Helm pre-install/pre-upgrade hook: an upgrade whose migrations fail is not rolled out. The
+Job gets the shared settings, the schema owner's database URL (database.migration) and the name of the
 runtime role it grants the service's privileges to (database.runtimeRole) only: not the
 runtime role's URL, nor the service's provider credentials. It runs under the namespace's
 "default" ServiceAccount (with no API token) unless migrations.serviceAccountName says
@@ -62,7 +62,7 @@ spec:
           imagePullPolicy: {{ $ctx.Values.image.pullPolicy }}
           workingDir: /app
           command:
-            {{- toYaml (dig "migrationCommand" (list "node" "--import" "tsx" "src/migrate.ts") $w) | nindent 12 }}
+            {{- toYaml (dig "migrationCommand" (list "node" "dist/migrate.mjs") $w) | nindent 12 }}
           env:
             {{- include "common.env" $envArgs | nindent 12 }}
           resources:

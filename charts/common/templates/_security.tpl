@@ -40,7 +40,8 @@ seccompProfile:
 {{/*
 common.probes: startup, liveness and readiness probes on the named "http" port. Liveness uses
 /health/live (never calls dependencies), readiness /health/ready (503 while a dependency is
-down), and the startup probe gives tsx time to compile the sources on first start.
+down), and the startup probe gives a slow first start (a cold node, a broker still electing)
+time before liveness counts.
 Usage: {{- include "common.probes" . | nindent 10 }}
 */}}
 {{- define "common.probes" -}}
@@ -70,7 +71,7 @@ readinessProbe:
 
 {{/*
 common.tmpVolume / common.tmpVolumeMount: the writable emptyDir at /tmp that a read-only root
-filesystem needs (tsx keeps its compile cache there).
+filesystem needs (temporary files; tsx's compile cache in the smoke-test Pod).
 Usage: {{- include "common.tmpVolume" . | nindent 8 }}
 */}}
 {{- define "common.tmpVolume" -}}

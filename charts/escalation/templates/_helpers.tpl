@@ -46,8 +46,8 @@ Usage: {{- $workload := include "common.workload" (dict "context" . "define" "es
 {{- if and .Values.providers.pagerduty.apiToken.existingSecret (not .Values.providers.pagerduty.fromEmail) -}}
 {{- fail "providers.pagerduty.fromEmail is required with providers.pagerduty.apiToken: the e-mail of the PagerDuty user that actions are made as when the responder's own address is not known" -}}
 {{- end -}}
-command: [node, --import, tsx, src/main.ts]
-migrationCommand: [node, --import, tsx, src/migrate.ts]
+command: [node, dist/main.mjs]
+migrationCommand: [node, dist/migrate.mjs]
 env:
   - name: PUBLIC_URL
     value: {{ .Values.publicUrl | quote }}

@@ -28,8 +28,8 @@ Usage: {{- $workload := include "common.workload" (dict "context" . "define" "si
 {{- fail "targets.ingest: format pagerduty needs pagerdutySecret (one of webhook-ingest's PagerDuty webhook secrets)" -}}
 {{- end -}}
 {{- end -}}
-command: [node, --import, tsx, src/main.ts]
-migrationCommand: [node, --import, tsx, src/migrate.ts]
+command: [node, dist/main.mjs]
+migrationCommand: [node, dist/migrate.mjs]
 env:
   - name: OIDC_ISSUER
     value: {{ $oidc.issuer | quote }}

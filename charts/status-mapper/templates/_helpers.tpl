@@ -56,8 +56,8 @@ Usage: {{- $workload := include "common.workload" (dict "context" . "define" "st
 {{- if not $oidc.audience -}}
 {{- fail "oidc.audience is required: the audience your issuer puts in access tokens for this API" -}}
 {{- end -}}
-command: [node, --import, tsx, src/main.ts]
-migrationCommand: [node, --import, tsx, src/migrate.ts]
+command: [node, dist/main.mjs]
+migrationCommand: [node, dist/migrate.mjs]
 env:
   - name: STATUS_SOURCES_FILE
     value: {{ printf "%s/sources.yml" (include "status-mapper.configDir" .) | quote }}

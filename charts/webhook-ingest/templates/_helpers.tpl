@@ -6,8 +6,8 @@ provider with no credential (404), so nothing is accepted unauthenticated.
 Usage: {{- $workload := include "common.workload" (dict "context" . "define" "webhook-ingest.workload") | fromYaml }}
 */}}
 {{- define "webhook-ingest.workload" -}}
-command: [node, --import, tsx, src/main.ts]
-migrationCommand: [node, --import, tsx, src/migrate.ts]
+command: [node, dist/main.mjs]
+migrationCommand: [node, dist/migrate.mjs]
 env:
   - name: WEBHOOK_BODY_LIMIT_BYTES
     value: {{ .Values.webhooks.bodyLimitBytes | int64 | quote }}
