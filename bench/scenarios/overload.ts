@@ -20,6 +20,8 @@ import { startIngest } from './ingest.js';
 const IN_FLIGHT_BUDGET = 256;
 /** webhook-ingest's default bound on how far its event loop may fall behind on its work (ms). */
 const LOOP_DELAY_LIMIT_MS = 500;
+/** webhook-ingest's default event-loop utilisation at which a saturated replica sheds a share of webhooks. */
+const SHED_AT_UTILISATION = 0.95;
 /** Most requests (and sockets) the generator has open at once in the overload run. */
 const OPEN_SOCKETS = 4096;
 /** How far above the sustained rate the load goes. */
@@ -70,7 +72,7 @@ async function findOnTopic(ctx: BenchContext, topic: string, expected: Set<strin
 
 export const overload: Scenario = {
   title: (ctx) =>
-    `webhook-ingest above capacity: open loop at ${OVERLOAD_FACTOR}× its saturation rate, in-flight budget ${IN_FLIGHT_BUDGET}, event-loop delay limit ${LOOP_DELAY_LIMIT_MS} ms ${ctx.tag}`,
+    `webhook-ingest above capacity: open loop at ${OVERLOAD_FACTOR}× its saturation rate, in-flight budget ${IN_FLIGHT_BUDGET}, event-loop delay limit ${LOOP_DELAY_LIMIT_MS} ms, shedding at loop utilisation ${SHED_AT_UTILISATION} ${ctx.tag}`,
   async run(ctx) {
     const { plan, results, sampler, tag } = ctx;
     const pool = ctx.pools.ingest;
@@ -79,6 +81,7 @@ export const overload: Scenario = {
     const service = await startIngest(ctx, 'webhook-ingest-overload', namespace, {
       WEBHOOK_MAX_IN_FLIGHT: String(IN_FLIGHT_BUDGET),
       WEBHOOK_MAX_EVENT_LOOP_DELAY_MS: String(LOOP_DELAY_LIMIT_MS),
+      WEBHOOK_SHED_AT_LOOP_UTILISATION: String(SHED_AT_UTILISATION),
     });
     const { child, url } = service;
     sampler.watch('webhook-ingest', child.pid);

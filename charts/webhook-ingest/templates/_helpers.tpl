@@ -27,6 +27,9 @@ env:
   - name: WEBHOOK_MAX_EVENT_LOOP_DELAY_MS
     value: {{ .Values.webhooks.maxEventLoopDelayMs | int64 | quote }}
     param: webhooks.maxEventLoopDelayMs
+  - name: WEBHOOK_SHED_AT_LOOP_UTILISATION
+    value: {{ .Values.webhooks.shedAtLoopUtilisation | quote }}
+    param: webhooks.shedAtLoopUtilisation
   - name: IGNORED_EVENTS_RETENTION_HOURS
     value: {{ .Values.webhooks.ignoredRetentionHours | int64 | quote }}
     param: webhooks.ignoredRetentionHours

@@ -3,6 +3,28 @@ import type { Express } from 'express';
 import type { Component } from './component.js';
 import type { Logger } from './logger.js';
 
+/**
+ * The HTTP server's load as the service can see it: connections it accepted and that are still
+ * open (counted from accept, before any request on them is read). Zero until it listens.
+ */
+export interface HttpConnections {
+  open(): number;
+}
+
+/** A connection count for `startService` to keep and the service to read (`ctx.http`). */
+export function createHttpConnections(): HttpConnections & { opened(): void; closed(): void } {
+  let open = 0;
+  return {
+    open: () => open,
+    opened: () => {
+      open += 1;
+    },
+    closed: () => {
+      open -= 1;
+    },
+  };
+}
+
 export interface RunningService {
   url: string;
   port: number;
@@ -24,11 +46,20 @@ async function bounded(what: string, ms: number, fn: () => Promise<void>): Promi
   }
 }
 
+/**
+ * Connections the kernel queues for the server to accept (Linux caps it at net.core.somaxconn,
+ * 4096 by default). Node's default, 511, drops further SYNs under a burst of new connections, and
+ * each dropped one waits for the client's retransmission (1 s, then 3 s, 7 s…) before the server
+ * even sees it; queued, it is accepted at once and can be answered, if need be with a 503.
+ */
+const LISTEN_BACKLOG = 4096;
+
 function httpComponent(
   app: Express,
   host: string,
   port: number,
   logger: Logger,
+  connections?: ReturnType<typeof createHttpConnections>,
 ): Component & { server?: Server; address(): number } {
   let server: Server | undefined;
   let closing = false;
@@ -39,10 +70,16 @@ function httpComponent(
       server = await new Promise<Server>((resolve, reject) => {
         // Express 5 calls the listen callback with the error too (EADDRINUSE, EACCES): a
         // service must not report itself started without its HTTP server.
-        const s = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(s)));
+        const s = app.listen(port, host, LISTEN_BACKLOG, (error?: Error) => (error ? reject(error) : resolve(s)));
       });
       // Webhook senders and browsers keep connections alive; a drained server must not wait on idle ones.
       server.keepAliveTimeout = 5000;
+      if (connections) {
+        server.on('connection', (socket) => {
+          connections.opened();
+          socket.once('close', () => connections.closed());
+        });
+      }
       // close() refuses new connections but not new requests on kept-alive ones, and a connection
       // whose request was in flight stays open once answered: while closing, every answer carries
       // `Connection: close`, so stop() does not wait for clients to hang up.
@@ -93,9 +130,10 @@ export async function startService(opts: {
   host: string;
   port: number;
   shutdownTimeoutMs: number;
+  connections?: ReturnType<typeof createHttpConnections>;
 }): Promise<RunningService> {
   const started: Component[] = [];
-  const http = opts.app ? httpComponent(opts.app, opts.host, opts.port, opts.logger) : undefined;
+  const http = opts.app ? httpComponent(opts.app, opts.host, opts.port, opts.logger, opts.connections) : undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {

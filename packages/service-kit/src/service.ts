@@ -29,7 +29,14 @@ import {
 } from './events.js';
 import { createJobRunner, type JobDefinition, type JobRunner } from './jobs.js';
 import { createKafka, createProducer, type EventProducer, ensureTopics, kafkaClusterCheck } from './kafka.js';
-import { exitOnStartFailure, type RunningService, startService, stopOnSignals } from './lifecycle.js';
+import {
+  createHttpConnections,
+  exitOnStartFailure,
+  type HttpConnections,
+  type RunningService,
+  startService,
+  stopOnSignals,
+} from './lifecycle.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetricsRegistry, type Registry } from './metrics.js';
 import { createOutbox, createOutboxRelay, type Outbox, outboxDdl } from './outbox.js';
@@ -73,6 +80,8 @@ export interface ServiceContext<C extends BaseConfig, T extends Record<string, u
   consumeRaw(kind: RawTopicKind, opts: { groupId: string; handler: RawHandler; chunkSize?: number }): void;
   /** Every component of the service, for readiness (`createHttpApp({ components })`). */
   components(): readonly Component[];
+  /** The HTTP server's open connections (0 until it listens): a queue the handlers cannot see. */
+  http: HttpConnections;
 }
 
 /** What `setup` returns: the HTTP app (never listening) and the service's own parts. */
@@ -165,6 +174,8 @@ export interface BuiltService<C extends BaseConfig, T extends Record<string, unk
   parts: ServiceParts;
   /** In start order: pool, producer, outbox relay, consumers, job runner, the service's own. */
   components: Component[];
+  /** What the HTTP server keeps count of once it listens (`context.http`). */
+  connections: ReturnType<typeof createHttpConnections>;
 }
 
 export interface ServiceDescriptor<S extends ServiceConfigSchema, T extends Record<string, unknown>>
@@ -301,6 +312,7 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
       onCrash: failed,
     });
     let runner: JobRunner | undefined;
+    const connections = createHttpConnections();
     const context: ServiceContext<z.output<S>, T> = {
       name: definition.name,
       config,
@@ -332,6 +344,7 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
         consumers.push(consumeRawMessages({ kind, handler: o.handler, ...groupOptions(o) }));
       },
       components: () => all,
+      http: connections,
     };
     function started(): JobRunner {
       if (!runner) throw new Error(`${definition.name} has no jobs, or has not started yet`);
@@ -351,7 +364,7 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
     }
     components.push(...(parts.components ?? []));
     const all = components;
-    return { context, parts, components };
+    return { context, parts, components, connections };
   };
 
   const build = (config: z.output<S>, opts: RunOptions = {}) => {
@@ -399,6 +412,7 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
       host: config.HOST,
       port: config.PORT,
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      connections: built.connections,
     });
     if (failure) fail(failure);
     return service;

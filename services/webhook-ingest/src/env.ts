@@ -41,6 +41,16 @@ export const configSchema = baseConfigSchema.extend({
    * 0 switches this off.
    */
   WEBHOOK_MAX_EVENT_LOOP_DELAY_MS: envInt(500, { min: 0, max: 60_000 }),
+  /**
+   * Event-loop utilisation (0.5–1) at which a replica with more than WEBHOOK_MAX_IN_FLIGHT
+   * connections open refuses the excess share of webhooks (1 − budget / connections) with 503 +
+   * Retry-After: under a flood of connections the queue is in sockets not yet read, which neither
+   * limit above sees. 0 switches this off.
+   */
+  WEBHOOK_SHED_AT_LOOP_UTILISATION: z.coerce
+    .number()
+    .refine((v) => v === 0 || (v >= 0.5 && v <= 1), 'must be 0 (off) or between 0.5 and 1')
+    .default(0.95),
   /** How long accepted event ids are kept to drop replays (PagerDuty retries for 48 h). */
   DEDUP_RETENTION_HOURS: envInt(24 * 7, { min: 49 }),
   /** How long ignored webhooks are kept for inspection in ingest.ignored_events. */

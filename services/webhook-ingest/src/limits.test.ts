@@ -145,6 +145,125 @@ describe(EventLoopDelayGuard.name, () => {
   });
 });
 
+describe(`${EventLoopDelayGuard.name} shedding a saturated loop`, () => {
+  /** A guard with the delay limit off, shedding at 0.95 utilisation, a fake clock, loop and dice. */
+  async function shedder() {
+    let now = 5_000;
+    let busy = 0.5;
+    let dice = 0.5;
+    let connections = 1000;
+    const g = new EventLoopDelayGuard({
+      limitMs: 0,
+      shedAt: 0.95,
+      intervalMs: 10,
+      now: () => now,
+      random: () => dice,
+      connections: () => connections,
+      maxConnections: 256,
+      loop: { mark: () => ({ idle: 0, active: 0, utilization: 0 }), since: () => busy },
+    });
+    await g.start();
+    /** `ms` of on-time ticks at the given loop utilisation. */
+    const run = (ms: number, utilisation: number) => {
+      busy = utilisation;
+      for (let t = 0; t < ms; t += 10) {
+        now += 10;
+        g.tick();
+      }
+    };
+    return { g, run, roll: (value: number) => (dice = value), open: (n: number) => (connections = n) };
+  }
+
+  it('refuses nothing while the loop is below the threshold, however many connections are open', async () => {
+    const { g, run, roll, open } = await shedder();
+    open(5_000);
+    run(10_000, 0.94);
+    expect(g.shedShare).toBe(0);
+    roll(0);
+    expect(g.overloaded()).toBe(false);
+    await g.stop();
+  });
+
+  it('never refuses while the connections are within the budget, however busy the loop (senders that wait for their answers)', async () => {
+    const { g, run, roll, open } = await shedder();
+    open(256);
+    run(10_000, 1);
+    expect(g.shedShare).toBe(0);
+    roll(0);
+    expect(g.overloaded()).toBe(false);
+    await g.stop();
+  });
+
+  it('refuses the excess share of the queue, decided by the dice, and follows the queue as it drains', async () => {
+    const { g, run, roll, open } = await shedder();
+    open(512); // twice the budget: half of the webhooks
+    run(100, 1);
+    expect(g.shedShare).toBe(0.5);
+    roll(0.49);
+    expect(g.overloaded()).toBe(true);
+    roll(0.51);
+    expect(g.overloaded()).toBe(false);
+    open(1_024);
+    run(100, 1);
+    expect(g.shedShare).toBe(0.75);
+    open(320);
+    run(100, 1);
+    expect(g.shedShare).toBe(0.2);
+    open(200); // drained below the budget
+    run(100, 1);
+    expect(g.shedShare).toBe(0);
+    await g.stop();
+  });
+
+  it('keeps the share under its cap, so that some webhooks always get through to probe the capacity', async () => {
+    const { g, run, roll, open } = await shedder();
+    open(100_000);
+    run(100, 1);
+    expect(g.shedShare).toBe(0.95);
+    roll(0.951);
+    expect(g.overloaded()).toBe(false);
+    await g.stop();
+  });
+
+  it('stops refusing in the first window the loop is no longer saturated', async () => {
+    const { g, run, open } = await shedder();
+    open(1_024);
+    run(500, 1);
+    expect(g.shedShare).toBe(0.75);
+    run(100, 0.5);
+    expect(g.shedShare).toBe(0);
+    await g.stop();
+  });
+
+  it('sheds nothing when switched off (0), or once stopped', async () => {
+    let now = 0;
+    const loop = { mark: () => ({ idle: 0, active: 0, utilization: 0 }), since: () => 1 };
+    const off = new EventLoopDelayGuard({
+      limitMs: 0,
+      shedAt: 0,
+      now: () => now,
+      random: () => 0,
+      connections: () => 10_000,
+      loop,
+    });
+    await off.start();
+    for (let i = 0; i < 100; i += 1) {
+      now += 10;
+      off.tick();
+    }
+    expect(off.shedShare).toBe(0);
+    expect(off.overloaded()).toBe(false);
+    await off.stop();
+
+    const { g, run, roll } = await shedder();
+    run(1_000, 1);
+    roll(0);
+    expect(g.overloaded()).toBe(true);
+    await g.stop();
+    expect(g.overloaded()).toBe(false);
+  });
+});
+
 describe(clientAddressBucket.name, () => {
   it.each([
     ['203.0.113.7', '203.0.113.7'],

@@ -116,6 +116,19 @@ const nodeLoopUtilisation: LoopUtilisation = {
  * its own to shed. The delay is the worse of the tick overdue now and the worst late tick of the
  * last `windowMs`, so the webhooks read right after a stall (the ones that waited through it) see
  * it, whichever the loop runs first.
+ *
+ * A saturated loop that never stalls is the other overload: thousands of connections each ready
+ * with one request, the loop turning quickly from one to the next, none late, the in-flight
+ * budget never reached, and the queue in accepted connections not yet read and in the kernel's
+ * accept queue. Neither signal above sees it. Together, the loop's utilisation and the server's
+ * open connections do: every `shedWindowMs` the guard reads both, and while the loop was busy at
+ * least `shedAt` of the window AND more than `maxConnections` connections are open, it refuses at
+ * random the share of webhooks that is the excess, `1 − maxConnections / open` (at most
+ * `maxShedShare`), with the cheapest answer there is (503 at once); otherwise none. The queue is
+ * the control: refusals free the loop, the queue drains towards the budget and the share with
+ * it, so a replica just over capacity sheds a little and one at twice its capacity about half.
+ * A few senders that keep the loop busy, each waiting for its answer, are never a queue and are
+ * served at full throughput.
  */
 export class EventLoopDelayGuard implements Component {
   readonly id = 'event-loop-delay-guard';
@@ -131,13 +144,29 @@ export class EventLoopDelayGuard implements Component {
   /** The worst busy lateness of the window, and when its tick fired. */
   #worst = 0;
   #worstAt = 0;
+  readonly #shedAt: number;
+  readonly #shedWindowMs: number;
+  readonly #maxShedShare: number;
+  readonly #random: () => number;
+  readonly #connections: () => number;
+  readonly #maxConnections: number;
+  #shedMark: EventLoopUtilization | undefined;
+  #shedWindowStart = 0;
+  #shedShare = 0;
 
-  /** `limitMs` 0 switches the guard off. */
+  /** `limitMs` 0 switches the delay limit off, `shedAt` 0 (the default) the shedding; both 0: no timer. */
   constructor(opts: {
     limitMs: number;
     intervalMs?: number;
     windowMs?: number;
     busyShare?: number;
+    shedAt?: number;
+    shedWindowMs?: number;
+    maxShedShare?: number;
+    random?: () => number;
+    /** The server's open connections, and how many of them are not yet a queue. */
+    connections?: () => number;
+    maxConnections?: number;
     now?: () => number;
     loop?: LoopUtilisation;
   }) {
@@ -145,14 +174,22 @@ export class EventLoopDelayGuard implements Component {
     this.#intervalMs = opts.intervalMs ?? 10;
     this.#windowMs = opts.windowMs ?? 250;
     this.#busyShare = opts.busyShare ?? 0.9;
+    this.#shedAt = opts.shedAt ?? 0;
+    this.#shedWindowMs = opts.shedWindowMs ?? 100;
+    this.#maxShedShare = opts.maxShedShare ?? 0.95;
+    this.#random = opts.random ?? Math.random;
+    this.#connections = opts.connections ?? (() => 0);
+    this.#maxConnections = opts.maxConnections ?? 256;
     this.#now = opts.now ?? (() => performance.now());
     this.#loop = opts.loop ?? nodeLoopUtilisation;
   }
 
   async start(): Promise<void> {
-    if (this.#limitMs === 0 || this.#timer) return;
+    if ((this.#limitMs === 0 && this.#shedAt === 0) || this.#timer) return;
     this.#expected = this.#now() + this.#intervalMs;
     this.#mark = this.#loop.mark();
+    this.#shedMark = this.#mark;
+    this.#shedWindowStart = this.#now();
     this.#timer = setInterval(() => this.tick(), this.#intervalMs);
     this.#timer.unref();
   }
@@ -177,6 +214,24 @@ export class EventLoopDelayGuard implements Component {
       this.#worstAt = now;
     }
     this.#expected = now + this.#intervalMs;
+    if (this.#shedAt > 0 && now - this.#shedWindowStart >= this.#shedWindowMs) {
+      this.#adjustShedShare(this.#shedMark ? this.#loop.since(this.#shedMark) : 0);
+      this.#shedMark = this.#loop.mark();
+      this.#shedWindowStart = now;
+    }
+  }
+
+  /** The share of webhooks refused at random while the loop is saturated (0 when it is not). */
+  get shedShare(): number {
+    return this.#shedShare;
+  }
+
+  #adjustShedShare(utilisation: number): void {
+    const open = this.#connections();
+    this.#shedShare =
+      utilisation >= this.#shedAt && open > this.#maxConnections
+        ? roundShare(Math.min(this.#maxShedShare, 1 - this.#maxConnections / open))
+        : 0;
   }
 
   /** Milliseconds the event loop is behind on its work (0 while the guard is off or not started). */
@@ -188,15 +243,19 @@ export class EventLoopDelayGuard implements Component {
     return overdue > recent && this.#busy() ? overdue : recent;
   }
 
-  /** True while webhooks should be refused. */
+  /** True when this webhook should be refused: the loop is behind, or saturated and it falls in the shed share. */
   overloaded(): boolean {
-    return this.#limitMs > 0 && this.delayMs() > this.#limitMs;
+    if (this.#limitMs > 0 && this.delayMs() > this.#limitMs) return true;
+    return this.#shedShare > 0 && this.#timer !== undefined && this.#random() < this.#shedShare;
   }
 
   #busy(): boolean {
     return this.#mark !== undefined && this.#loop.since(this.#mark) >= this.#busyShare;
   }
 }
+
+/** A share to the millionth: reported as it is on /metrics. */
+const roundShare = (share: number) => Math.round(share * 1e6) / 1e6;
 
 /**
  * The bucket of a client address: IPv4 addresses (also IPv4-mapped IPv6) as they are, IPv6

@@ -1,4 +1,4 @@
-import { defineService, required } from '@micro-oncall/service-kit';
+import { defineService, Gauge, required } from '@micro-oncall/service-kit';
 import { createApp } from './app.js';
 import { configSchema } from './env.js';
 import { EventLoopDelayGuard } from './limits.js';
@@ -22,7 +22,21 @@ export const service = defineService({
   // The provider endpoints (longer than escalation's /v1, so they win behind one host).
   publicPaths: [{ path: '/v1/webhooks', match: 'prefix' }],
   setup: (ctx) => {
-    const loopDelay = new EventLoopDelayGuard({ limitMs: ctx.config.WEBHOOK_MAX_EVENT_LOOP_DELAY_MS });
+    const loopDelay = new EventLoopDelayGuard({
+      limitMs: ctx.config.WEBHOOK_MAX_EVENT_LOOP_DELAY_MS,
+      shedAt: ctx.config.WEBHOOK_SHED_AT_LOOP_UTILISATION,
+      // More connections open than webhooks it admits at once: the rest are a queue.
+      connections: () => ctx.http.open(),
+      maxConnections: ctx.config.WEBHOOK_MAX_IN_FLIGHT,
+    });
+    new Gauge({
+      name: 'webhook_shed_share',
+      help: 'Share of webhooks this replica refuses at random (503 overloaded) while its event loop stays saturated (WEBHOOK_SHED_AT_LOOP_UTILISATION)',
+      registers: [ctx.registry],
+      collect() {
+        this.set(loopDelay.shedShare);
+      },
+    });
     return {
       components: [loopDelay],
       app: createApp({

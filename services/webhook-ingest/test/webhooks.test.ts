@@ -63,6 +63,9 @@ function baseEnv(): Record<string, string> {
     DATABASE_URL: databaseUrl,
     KAFKA_BROKERS: kafkaBrokers,
     KAFKA_TOPIC_NAMESPACE: namespace,
+    // The test's own work runs in the replica's process and can keep its event loop saturated,
+    // which no replica's loop shares in production: shedding is off but where it is tested.
+    WEBHOOK_SHED_AT_LOOP_UTILISATION: '0',
   };
 }
 
@@ -680,6 +683,95 @@ describe('a replica whose event loop is behind on its work', () => {
       },
       { timeout: 15_000, interval: 300 },
     );
+  });
+});
+
+describe('a replica whose event loop is saturated without ever stalling', () => {
+  let saturated: RunningService;
+  beforeAll(async () => {
+    saturated = await service.run(
+      service.loadConfig({
+        ...baseEnv(),
+        PAGERDUTY_WEBHOOK_SECRETS: secrets.pagerduty,
+        // Only the utilisation signal: the loop below is never late, as under a flood of connections.
+        WEBHOOK_MAX_EVENT_LOOP_DELAY_MS: '0',
+        WEBHOOK_SHED_AT_LOOP_UTILISATION: '0.95',
+        // Shedding needs more connections open than this (a queue), besides the busy loop.
+        WEBHOOK_MAX_IN_FLIGHT: '4',
+        KAFKA_CREATE_TOPICS: 'false',
+      }),
+    );
+  });
+  afterAll(async () => {
+    await saturated?.stop();
+  });
+
+  it('refuses a share of webhooks with 503 overloaded and Retry-After, stores none of them, and accepts their retries once the load is gone', async () => {
+    // A queue: more connections open on the replica than it admits webhooks at once (4), their
+    // requests not yet read.
+    const url = new URL(saturated.url);
+    const waiting = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const socket = connect(Number(url.port), url.hostname);
+        await once(socket, 'connect');
+        socket.on('error', () => undefined);
+        return socket;
+      }),
+    );
+    // Work in 5 ms slices, one per turn of the loop: never late, never idle (this process is the replica).
+    let saturating = true;
+    const slice = () => {
+      const until = performance.now() + 5;
+      while (performance.now() < until) {
+        // busy, as a replica reading one ready socket after another
+      }
+      if (saturating) setImmediate(slice);
+    };
+    slice();
+    const answers: { status: number; retryAfter: string | null; code?: string; raw: string }[] = [];
+    try {
+      await vi.waitFor(
+        async () => expect(await metric(saturated.url, 'webhook_shed_share', {})).toBeGreaterThanOrEqual(0.5),
+        {
+          timeout: 30_000,
+          interval: 100,
+        },
+      );
+      for (let i = 0; i < 20; i += 1) {
+        const raw = JSON.stringify(pagerDutyIncidentEvent({ incidentId: `PSATURATED${i}` }));
+        const res = await postPagerDuty(raw, {}, saturated.url);
+        answers.push({
+          status: res.status,
+          retryAfter: res.headers.get('retry-after'),
+          code: res.body.error?.code,
+          raw,
+        });
+      }
+    } finally {
+      saturating = false;
+      for (const socket of waiting) socket.destroy();
+    }
+    const refused = answers.filter((a) => a.status === 503);
+    // At a share of at least a half, 20 webhooks all admitted would be a 1-in-a-million draw.
+    expect(refused.length).toBeGreaterThan(0);
+    for (const a of answers) expect([202, 503]).toContain(a.status);
+    for (const a of refused) expect(a).toMatchObject({ retryAfter: '1', code: 'overloaded' });
+    const eventId = (raw: string) => `pagerduty:${(JSON.parse(raw) as { event: { id: string } }).event.id}`;
+    for (const a of refused) expect(await receivedRow(eventId(a.raw))).toBeUndefined();
+    expect(
+      await metric(saturated.url, 'webhook_events_rejected_total', { provider: 'pagerduty', reason: 'overloaded' }),
+    ).toBe(refused.length);
+
+    // The load is gone: the share falls to 0 and every retry is accepted.
+    await vi.waitFor(async () => expect(await metric(saturated.url, 'webhook_shed_share', {})).toBe(0), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    for (const a of refused) {
+      const retried = await postPagerDuty(a.raw, {}, saturated.url);
+      expect(retried.status).toBe(202);
+      expect(await receivedRow(eventId(a.raw))).toBeDefined();
+    }
   });
 });
 
