@@ -123,7 +123,8 @@ function parseJson(raw: Buffer): unknown {
  */
 export function createWebhookRouter(deps: WebhookRouterDeps): Router {
   const router = Router();
-  const byName = endpoints(deps.config);
+  // No prototype: a path like /v1/webhooks/constructor names no provider (404 unknown provider).
+  const byName: Record<string, ProviderEndpoint> = Object.assign(Object.create(null), endpoints(deps.config));
   for (const [name, endpoint] of Object.entries(byName)) {
     if (!endpoint.authenticate)
       deps.logger.warn({ provider: name }, 'no webhook credential configured: endpoint disabled');
