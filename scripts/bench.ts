@@ -18,6 +18,7 @@
  *                            incidents in escalation's store (--quick: 10,000)
  *   npm run bench -- --only=app-registry-discovery,app-registry-cost   app-registry's discovery run over
  *                            10 million log lines and cost import of 1 million FOCUS rows (--quick: a tenth)
+ *   npm run bench -- --only=kafka-clients   kafkajs against @platformatic/kafka in one harness (issue 15)
  *
  * Every load goes to 127.0.0.1, is bounded in requests and time, and ends by itself. Ctrl-C or
  * an error stops exactly the processes this run started, by their PIDs.
@@ -48,6 +49,7 @@ import { e2e } from '../bench/scenarios/e2e.js';
 import { httpCeiling } from '../bench/scenarios/http-ceiling.js';
 import { ingest } from '../bench/scenarios/ingest.js';
 import { ingestProfile } from '../bench/scenarios/ingest-profile.js';
+import { kafkaClients } from '../bench/scenarios/kafka-clients.js';
 import { openIncidents } from '../bench/scenarios/open-incidents.js';
 import { overload } from '../bench/scenarios/overload.js';
 import { replicas } from '../bench/scenarios/replicas.js';
@@ -157,6 +159,7 @@ const ALL: Record<string, Scenario> = {
   'app-registry-discovery': appRegistryDiscovery,
   'app-registry-cost': appRegistryCost,
   'open-incidents': openIncidents,
+  'kafka-clients': kafkaClients,
 };
 const only = onlyArg?.split('=')[1]?.split(',').filter(Boolean);
 for (const name of only ?? []) {

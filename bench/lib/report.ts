@@ -1,5 +1,6 @@
 import type { AppRegistryResults, CostImportResults, DiscoveryResults } from './app-registry-results.js';
 import type { BusResult } from './bus.js';
+import type { KafkaClientsResults } from './kafka-clients-report.js';
 import type { LoadResult } from './load.js';
 import { type OpenIncidentsResults, slowerList } from './open-incidents-report.js';
 import type { ProfileSummary } from './profile.js';
@@ -97,6 +98,8 @@ export interface BenchResults {
   costImport?: CostImportResults;
   /** Acknowledge and incident list with 100,000 open incidents (--quick: 10,000). */
   openIncidents?: OpenIncidentsResults;
+  /** kafkajs against @platformatic/kafka in one harness (issue 15). */
+  kafkaClients?: KafkaClientsResults;
   rssPeakBytes: Record<string, number>;
   /** RSS right after each service answered /health/ready, before any load. */
   rssIdleBytes: Record<string, number>;

@@ -11,6 +11,7 @@ import { KAFKA_VERSION, REPO_ROOT } from '@micro-oncall/test-kit';
 import { appRegistryDataMethod, appRegistryDataSection, appRegistryDataVerdicts } from './app-registry-data-report.js';
 import { appRegistryMethod, appRegistrySection, appRegistryVerdicts } from './app-registry-report.js';
 import type { BenchContext } from './context.js';
+import { kafkaClientsMethod, kafkaClientsSection } from './kafka-clients-report.js';
 import { openIncidentsMethod } from './open-incidents-report.js';
 import {
   BACKGROUND_LIMIT,
@@ -102,6 +103,7 @@ export function composeReport(ctx: BenchContext): RunReport {
     ...appRegistryMethod(results.appRegistry),
     ...appRegistryDataMethod(results.discovery, results.costImport),
     ...openIncidentsMethod(results.openIncidents),
+    ...kafkaClientsMethod(results.kafkaClients),
     `Disturbance: before each measurement the run waits (bounded) until processes outside it use less than ${BACKGROUND_LIMIT} cores, and repeats a measurement that was disturbed (at most ${settings.maxAttempts} times), keeping the least disturbed attempt; figures measured with more background load are marked.`,
   ];
   const report = {
@@ -152,6 +154,7 @@ export function composeReport(ctx: BenchContext): RunReport {
     ...statusMapperSection(results.statusMapper, `${CORES} shared cores`),
     ...appRegistrySection(results.appRegistry, `${CORES} shared cores`, ctx.targets),
     ...appRegistryDataSection(results.discovery, results.costImport, `${CORES} shared cores`),
+    ...kafkaClientsSection(results.kafkaClients, `${CORES} shared cores`),
     ...(results.profile
       ? [
           '',
