@@ -208,8 +208,10 @@ export function createOutboxRelay(opts: OutboxRelayOptions): Component & { start
   /** One round: returns the number of rows sent. */
   const round = async (): Promise<number> => {
     const c = client!;
+    // Ordered by the table's bigint id: a bare `order by id` would sort by the text alias of the
+    // select list (1000 before 998), out of order per key and without the primary key's index.
     const { rows } = await c.query<OutboxRow>(
-      `select id::text as id, topic, key, value, headers from ${schema}.outbox order by id limit $1`,
+      `select o.id::text as id, o.topic, o.key, o.value, o.headers from ${schema}.outbox o order by o.id limit $1`,
       [batchSize],
     );
     if (rows.length === 0) return 0;

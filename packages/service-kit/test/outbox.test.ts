@@ -144,6 +144,39 @@ describe(createOutbox.name, () => {
     await until('the outbox to be empty', async () => ((await pending()) === 0 ? true : undefined));
   });
 
+  it('relays in the order of the ids, also across a power of ten (998, 999, 1000 — not by their text)', async () => {
+    await pool.query(`select setval(pg_get_serial_sequence('${SCHEMA}.outbox', 'id'), 995)`);
+    const box = outbox();
+    const key = incident(10);
+    // Written one after the other before the relay starts: one batch holds ids 996 to 1007.
+    for (let n = 0; n < 12; n += 1) {
+      await db().transaction(async (tx) => {
+        await box.enqueue(tx, 'incident-actions', action(key, n), { drill: false });
+      });
+    }
+    const { relay: r } = relay();
+    await r.start();
+    await until('the outbox to be empty', async () => ((await pending()) === 0 ? true : undefined));
+    // Everything on the topic (earlier tests' messages too), read to its end.
+    const admin = createKafka({
+      brokers: inject('stack').kafkaBrokers.split(','),
+      clientId: 'outbox-order',
+      logger,
+    }).admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topics().name('incident-actions'));
+    await admin.disconnect();
+    const seen = await testKafka(inject('stack').kafkaBrokers).read(topics().name('incident-actions'), {
+      count: offsets.reduce((n, o) => n + Number(o.high), 0),
+      timeoutMs: 30_000,
+    });
+    expect(
+      seen
+        .filter((m) => m.key === key)
+        .map((m) => (JSON.parse(m.value ?? '{}') as { data: IncidentAction }).data.detail),
+    ).toEqual(Array.from({ length: 12 }, (_, n) => `step ${n}`));
+  });
+
   it('orders one key by commit: a writer of the same key waits for the open transaction, others do not', async () => {
     const { relay: r } = relay();
     await r.start();
