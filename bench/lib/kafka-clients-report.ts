@@ -4,28 +4,9 @@
  * figures decide whether service-kit changes its client (issue 15), not whether a run passes.
  */
 import type { ClientRunResult, KafkaClientName, PhaseResult, ProduceMode } from './kafka-client-run.js';
-import { BACKGROUND_LIMIT, type Cores, table } from './report.js';
+import type { KafkaClientsResults } from './kafka-clients-results.js';
+import { BACKGROUND_LIMIT, table } from './report.js';
 import { fmtInt } from './stats.js';
-
-export interface KafkaClientsResults {
-  versions: Partial<Record<KafkaClientName, string>>;
-  plan: {
-    rounds: number;
-    order: KafkaClientName[];
-    produced: Record<ProduceMode, number>;
-    consumed: number;
-    inFlight: number;
-    batch: number;
-    partitions: number;
-  };
-  /** Of the message keys, how many @platformatic/kafka's default partitioner puts elsewhere than kafkajs's. */
-  defaultPartitionerMismatch: { keys: number; differ: number };
-  /**
-   * Every run in the order it ran, with the cores of the machine during it and the messages each
-   * of its topics holds afterwards (the produce modes are checked to hold exactly what was sent).
-   */
-  runs: (ClientRunResult & { round: number; cores: Cores; landed: Record<string, number> })[];
-}
 
 type Figure = 'messagesPerS' | 'cpuMsPer1000' | 'rssPeakBytes';
 

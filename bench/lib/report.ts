@@ -1,6 +1,6 @@
 import type { AppRegistryResults, CostImportResults, DiscoveryResults } from './app-registry-results.js';
 import type { BusResult } from './bus.js';
-import type { KafkaClientsResults } from './kafka-clients-report.js';
+import type { KafkaClientsResults } from './kafka-clients-results.js';
 import type { LoadResult } from './load.js';
 import { type OpenIncidentsResults, slowerList } from './open-incidents-report.js';
 import type { ProfileSummary } from './profile.js';

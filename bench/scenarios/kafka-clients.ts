@@ -23,7 +23,8 @@ import {
   KAFKA_CLIENTS,
   PRODUCE_MODES,
 } from '../lib/kafka-client-run.js';
-import { clientRatio, type KafkaClientsResults } from '../lib/kafka-clients-report.js';
+import { clientRatio } from '../lib/kafka-clients-report.js';
+import type { KafkaClientsResults } from '../lib/kafka-clients-results.js';
 import { cpuWindow, fmtCores, waitForQuiet } from '../lib/measure.js';
 import { spawnNode } from '../lib/procs.js';
 import { fmtInt } from '../lib/stats.js';
