@@ -1,9 +1,11 @@
+import { once } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import type { Express } from 'express';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Component } from './component.js';
 import { createHttpApp } from './http.js';
-import { startService } from './lifecycle.js';
+import { createHttpConnections, startService } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 
@@ -55,6 +57,27 @@ function get(url: string): Promise<{ status: number; body: string }> {
 const base = { logger, host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2000 };
 
 describe(startService.name, () => {
+  it('counts the connections open on the server from accept, before any request is read, until they close', async () => {
+    const connections = createHttpConnections();
+    const service = await startService({ ...base, components: [], app: app(), connections });
+    try {
+      expect(connections.open()).toBe(0);
+      const sockets = await Promise.all(
+        Array.from({ length: 3 }, async () => {
+          const socket = connect(service.port, '127.0.0.1');
+          await once(socket, 'connect');
+          return socket;
+        }),
+      );
+      await vi.waitFor(() => expect(connections.open()).toBe(3), { timeout: 10_000, interval: 20 });
+      expect((await get(`${service.url}/health/live`)).status).toBe(200);
+      for (const socket of sockets) socket.destroy();
+      await vi.waitFor(() => expect(connections.open()).toBe(0), { timeout: 10_000, interval: 20 });
+    } finally {
+      await service.stop();
+    }
+  });
+
   it('starts components in order, serves HTTP, and stops in reverse order', async () => {
     const events: string[] = [];
     const service = await startService({
