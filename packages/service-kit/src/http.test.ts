@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { metricSample } from '@micro-oncall/test-kit';
 import express, { type Express, Router } from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -31,17 +32,6 @@ function capturingLogger() {
     },
   });
   return { logger: createLogger({ service: 'http-test', level: 'info', destination }), lines };
-}
-
-/** The value of the sample `name{labels…}` in a Prometheus text exposition (labels in any order). */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)\{(.*)\} (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries([...match[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(match[3]);
-  }
-  return undefined;
 }
 
 function component(id: string, healthcheck: () => Promise<HealthStatus>): Component {
@@ -391,7 +381,7 @@ describe(createHttpApp.name, () => {
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
       const count = (route: string, status: string) =>
-        sample(res.text, 'http_request_duration_seconds_count', { method: 'GET', route, status_code: status });
+        metricSample(res.text, 'http_request_duration_seconds_count', { method: 'GET', route, status_code: status });
       expect(count('/items/:id', '200')).toBe(2);
       expect(count('unmatched', '404')).toBe(1);
       expect(res.text).not.toContain('/items/abc');
@@ -409,7 +399,7 @@ describe(createHttpApp.name, () => {
       await request(app).get('/v1/incidents/missing');
       const res = await request(app).get('/metrics');
       const count = (status: string) =>
-        sample(res.text, 'http_request_duration_seconds_count', {
+        metricSample(res.text, 'http_request_duration_seconds_count', {
           method: 'GET',
           route: '/v1/incidents/:id',
           status_code: status,
@@ -423,7 +413,7 @@ describe(createHttpApp.name, () => {
       await request(app).get('/nowhere');
       await request(app).get('/nowhere');
       const res = await request(app).get('/metrics');
-      expect(sample(res.text, 'http_errors_total', { code: 'not_found', status_code: '404' })).toBe(2);
+      expect(metricSample(res.text, 'http_errors_total', { code: 'not_found', status_code: '404' })).toBe(2);
     });
   });
 });

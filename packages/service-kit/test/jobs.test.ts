@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase } from '@micro-oncall/test-kit';
+import { createTestDatabase, metricSample } from '@micro-oncall/test-kit';
 import pg from 'pg';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
@@ -69,13 +69,7 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
 
 /** One sample of `/metrics` text, by metric name and a subset of its labels. */
 async function sample(registry: Registry, name: string, labels: Record<string, string>): Promise<number | undefined> {
-  for (const line of (await registry.metrics()).split('\n')) {
-    const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const found = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(m[3]);
-  }
-  return undefined;
+  return metricSample(await registry.metrics(), name, labels);
 }
 
 async function jobStates(url: string, name: string): Promise<string[]> {

@@ -46,5 +46,6 @@ export {
 } from './infra/tools.js';
 export { DEV_USERS, type DevUser, type LocalIssuer, startLocalIssuer } from './issuer.js';
 export { type RawMessage, testKafka } from './kafka.js';
+export { metricSample, metricSamples } from './metrics.js';
 export { eventNames, type OpenStream, openStream } from './sse.js';
 export { parseXml, type XmlElement } from './xml.js';

@@ -13,7 +13,7 @@ import {
   pagerDutyServiceEvent,
 } from '@micro-oncall/incident-model/fixtures';
 import { createKafka, createLogger, type RunningService } from '@micro-oncall/service-kit';
-import { createTestDatabase, freePort, uniqueNamespace } from '@micro-oncall/test-kit';
+import { createTestDatabase, freePort, metricSample, uniqueNamespace } from '@micro-oncall/test-kit';
 import pg from 'pg';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -151,14 +151,7 @@ function ignoredPagerDutyEvent(eventType = 'service.updated') {
 
 /** The value of the sample `name{labels…}` in a Prometheus text exposition (labels in any order). */
 async function metric(base: string, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)\{(.*)\} (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries([...match[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(match[3]);
-  }
-  return 0;
+  return metricSample(await (await fetch(`${base}/metrics`)).text(), name, labels) ?? 0;
 }
 
 beforeAll(async () => {

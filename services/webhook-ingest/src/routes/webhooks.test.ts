@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { pagerDutyIncidentEvent } from '@micro-oncall/incident-model/fixtures';
 import {
   createDirectPublisher,
@@ -8,6 +8,7 @@ import {
   type EventProducer,
   topicsFor,
 } from '@micro-oncall/service-kit';
+import { metricSample, metricSamples } from '@micro-oncall/test-kit';
 import type pg from 'pg';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +17,8 @@ import { configSchema } from '../env.js';
 import { EventLoopDelayGuard } from '../limits.js';
 import { createIngestMetrics } from '../metrics.js';
 
-const SECRET = 'unit-test-pagerduty-secret';
+/** Made per run: no secret-shaped literal in the repository. */
+const SECRET = randomBytes(24).toString('hex');
 
 /**
  * The app with a pool and a producer that record what reaches them, so that a refused webhook
@@ -62,25 +64,8 @@ function testApp() {
   return { app, registry, stored };
 }
 
-/** The value of the sample `name{labels…}` in a Prometheus text exposition (labels in any order). */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)\{(.*)\} (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries([...match[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(match[3]);
-  }
-  return undefined;
-}
-
 /** Every `name` sample's labels. */
-function labelSets(text: string, name: string): Record<string, string>[] {
-  return text
-    .split('\n')
-    .map((line) => /^([a-zA-Z_:][\w:]*)\{(.*)\} (\S+)$/.exec(line))
-    .filter((m): m is RegExpExecArray => m?.[1] === name)
-    .map((m) => Object.fromEntries([...m[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!])));
-}
+const labelSets = (text: string, name: string) => metricSamples(text, name).map((s) => s.labels);
 
 describe('POST /v1/webhooks/:provider (router edges)', () => {
   it('accepts a signed PagerDuty webhook under the route label /v1/webhooks/:provider', async () => {
@@ -100,9 +85,12 @@ describe('POST /v1/webhooks/:provider (router edges)', () => {
     expect(res.headers.ratelimit).toMatch(/^limit=\d+, remaining=\d+, reset=\d+$/);
     const text = await registry.metrics();
     expect(
-      sample(text, 'http_request_duration_seconds_count', { route: '/v1/webhooks/:provider', status_code: '202' }),
+      metricSample(text, 'http_request_duration_seconds_count', {
+        route: '/v1/webhooks/:provider',
+        status_code: '202',
+      }),
     ).toBe(1);
-    expect(sample(text, 'webhook_events_accepted_total', { provider: 'pagerduty' })).toBe(1);
+    expect(metricSample(text, 'webhook_events_accepted_total', { provider: 'pagerduty' })).toBe(1);
   });
 
   it.each([
@@ -148,6 +136,8 @@ describe('POST /v1/webhooks/:provider (router edges)', () => {
     expect(res.status).toBe(401);
     expect(stored).toEqual([]);
     const text = await registry.metrics();
-    expect(sample(text, 'webhook_events_rejected_total', { provider: 'pagerduty', reason: 'unauthenticated' })).toBe(1);
+    expect(
+      metricSample(text, 'webhook_events_rejected_total', { provider: 'pagerduty', reason: 'unauthenticated' }),
+    ).toBe(1);
   });
 });
