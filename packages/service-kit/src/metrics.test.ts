@@ -144,6 +144,32 @@ describe(registerInfoMetric.name, () => {
     expect(src.state.reads).toBe(2);
   });
 
+  it('reads again after a read that fails before its first page (a source that throws at once)', async () => {
+    const registry = createMetricsRegistry('info-test');
+    let calls = 0;
+    const clock = { t: 0 };
+    registerInfoMetric({
+      registry,
+      name: 'thing_info',
+      help: 'h',
+      labelNames: ['app_id'] as const,
+      refreshSeconds: 60,
+      logger: pino({ level: 'silent' }),
+      now: () => clock.t,
+      read: () => {
+        calls += 1;
+        if (calls === 1) throw new Error('no connection');
+        return (async function* () {
+          yield [{ app_id: 'app_1' }];
+        })();
+      },
+    });
+    const app = createHttpApp({ logger: pino({ level: 'silent' }), registry, components: () => [] }, () => {});
+    expect((await request(app).get('/metrics')).text).not.toContain('thing_info{');
+    expect((await request(app).get('/metrics')).text).toContain('thing_info{app_id="app_1",service="info-test"} 1');
+    expect(calls).toBe(2);
+  });
+
   it('refuses a name or label Prometheus could not parse', () => {
     const registry = createMetricsRegistry('info-test');
     const base = {

@@ -100,27 +100,28 @@ export function registerInfoMetric<L extends string>(opts: InfoMetricOptions<L>)
 
   let kept: { chunks: Buffer[]; readAt: number } | undefined;
   let reading: Promise<void> | undefined;
-  const refresh = () => {
-    reading ??= (async () => {
-      const chunks: Buffer[] = [header];
-      try {
-        for await (const page of opts.read()) {
-          if (page.length > 0) chunks.push(renderPage(page));
-        }
-        kept = { chunks, readAt: now() };
-      } catch (error) {
-        opts.logger.warn(
-          { err: error, metric: opts.name },
-          kept
-            ? 'reading an info metric failed; serving its last series'
-            : 'reading an info metric failed; no series yet',
-        );
-      } finally {
-        reading = undefined;
+  const load = async () => {
+    const chunks: Buffer[] = [header];
+    try {
+      for await (const page of opts.read()) {
+        if (page.length > 0) chunks.push(renderPage(page));
       }
-    })();
-    return reading;
+      kept = { chunks, readAt: now() };
+    } catch (error) {
+      opts.logger.warn(
+        { err: error, metric: opts.name },
+        kept
+          ? 'reading an info metric failed; serving its last series'
+          : 'reading an info metric failed; no series yet',
+      );
+    }
   };
+  // Cleared in a later turn, never before it is set: a read that fails at once must not leave a
+  // settled promise behind as the read in flight (no refresh would ever start again).
+  const refresh = () =>
+    (reading ??= load().finally(() => {
+      reading = undefined;
+    }));
   const metric: RenderedMetric = {
     async render() {
       if (!kept) await refresh();
