@@ -2,7 +2,7 @@ import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { z } from 'zod';
 import type { Component, HealthStatus } from './component.js';
-import { advisoryLockKey, dbErrorCode } from './db.js';
+import { advisoryLockKey, dbErrorCode, SESSION_OPTIONS } from './db.js';
 import { InputError } from './errors.js';
 import type { Logger } from './logger.js';
 import { Counter, Gauge, type Registry } from './metrics.js';
@@ -593,6 +593,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         connectionTimeoutMillis: 5000,
         idleTimeoutMillis: 30_000,
         application_name: `${schema}-runner`,
+        options: SESSION_OPTIONS,
       });
       pool.on('error', (error) => logger.warn({ err: error }, 'jobs: idle connection error'));
       pool.on('connect', (client) => {

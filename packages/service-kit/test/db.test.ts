@@ -133,6 +133,8 @@ describe(createDatabase.name, () => {
     const url = await createTestDatabase(serverUrl, 'kit_pool');
     const database = createDatabase({ url, schema: {}, logger, applicationName: 'kit-test' });
     await expect(database.healthcheck()).resolves.toEqual({ healthy: true });
+    // ADR 0025: no JIT compilation of the services' short statements.
+    await expect(database.pool.query('show jit')).resolves.toMatchObject({ rows: [{ jit: 'off' }] });
     await database.stop();
 
     const closed = new URL(url);
@@ -140,5 +142,13 @@ describe(createDatabase.name, () => {
     const unreachable = createDatabase({ url: closed.toString(), schema: {}, logger, applicationName: 'kit-test' });
     await expect(unreachable.healthcheck()).resolves.toMatchObject({ healthy: false });
     await unreachable.stop();
+  });
+
+  it('leaves the session settings to a DATABASE_URL that sets them', async () => {
+    const url = new URL(await createTestDatabase(serverUrl, 'kit_pool_options'));
+    url.searchParams.set('options', '-c jit=on');
+    const database = createDatabase({ url: url.toString(), schema: {}, logger, applicationName: 'kit-test' });
+    await expect(database.pool.query('show jit')).resolves.toMatchObject({ rows: [{ jit: 'on' }] });
+    await database.stop();
   });
 });
