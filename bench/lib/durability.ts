@@ -51,7 +51,13 @@ export async function readPostgresSettings(url: string): Promise<Record<string, 
  */
 export async function startDurablePostgres(ctx: BenchContext): Promise<PostgresServer> {
   const dataDir = join(ctx.dirs.work, 'postgres-durable', 'data');
-  const server = await startPostgres({ dataDir, port: await freePort(), log: say.info, fast: false });
+  const server = await startPostgres({
+    dataDir,
+    port: await freePort(),
+    log: say.info,
+    fast: false,
+    statementStats: true,
+  });
   ctx.cleanups.push(async () => {
     await server.stop();
     rmSync(dirname(dataDir), { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { Agent, request } from 'node:http';
 import autocannon, { type Result as AutocannonResult } from 'autocannon';
 import type { SignedWebhook } from './payloads.js';
 import { type Latency, Samples, summarise } from './stats.js';
+import { LatencyTimeline, type TimelineSecond } from './timeline.js';
 
 export interface LoadResult {
   mode: 'fixed-rate' | 'saturation';
@@ -25,6 +26,8 @@ export interface LoadResult {
   latencyByStatus?: Record<string, Latency>;
   /** Fixed rate only: answers that carried a Retry-After header, by HTTP status. */
   retryAfter?: Record<string, number>;
+  /** Fixed rate only: the 2xx answers by second of their due time (count, worst, p99), to see when latency happened. */
+  bySecond?: TimelineSecond[];
 }
 
 /** Stops the load that is running now (for Ctrl-C). */
@@ -70,6 +73,7 @@ export async function runFixedRate(opts: {
   const maxInFlight = opts.maxInFlight ?? 2000;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const latencies = new Samples();
+  const timeline = new LatencyTimeline(Math.max(0, Math.ceil(opts.durationS) - 1));
   const status: Record<string, number> = {};
   const byStatus = new Map<number, Samples>();
   const retryAfter: Record<string, number> = {};
@@ -111,6 +115,7 @@ export async function runFixedRate(opts: {
       if (code >= 200 && code < 300) {
         ok += 1;
         latencies.push(now - due);
+        timeline.add(due - start, now - due);
       }
     };
     const req = request(
@@ -193,6 +198,7 @@ export async function runFixedRate(opts: {
     dropped,
     answeredPerS: Math.round(ok / wall),
     latency: summarise(latencies.values()),
+    bySecond: timeline.seconds(),
     ...(opts.byStatus
       ? {
           latencyByStatus: Object.fromEntries([...byStatus].map(([code, v]) => [String(code), summarise(v.values())])),

@@ -4,8 +4,10 @@ import type { KafkaClientsResults } from './kafka-clients-results.js';
 import type { LoadResult } from './load.js';
 import { type OpenIncidentsResults, slowerList } from './open-incidents-report.js';
 import type { ProfileSummary } from './profile.js';
+import type { StatementStats } from './statements.js';
 import { type Cores, fmtInt, fmtMs, type Latency } from './stats.js';
 import type { StatusMapperResults } from './status-mapper-results.js';
+import type { TimelineSecond } from './timeline.js';
 
 export type { Cores };
 
@@ -28,7 +30,11 @@ export interface E2eRun {
   ingestLatency: Latency;
   sse: Latency & { missing: number };
   api: Latency & { missing: number; pollIntervalMs: number; pollRequests: number };
+  /** The webhook POSTs' 202 answers by second of due time: a stall at the start against a queue that builds up. */
+  webhookBySecond: TimelineSecond[];
   cores: Cores;
+  /** PostgreSQL's time by statement over the pass. */
+  statements: StatementStats;
 }
 
 export interface ConsumerRun {
@@ -44,6 +50,8 @@ export interface ConsumerRun {
   applied: number;
   deadLettered: number;
   cores: Cores;
+  /** PostgreSQL's time by statement, from escalation's start until every event was applied. */
+  statements: StatementStats;
 }
 
 /** webhook-ingest driven above its capacity (open loop), and the accepted events looked up on the topic. */

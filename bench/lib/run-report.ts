@@ -23,6 +23,7 @@ import {
   targetsTable,
   type Verdict,
 } from './report.js';
+import { e2eTimelineSection, statementsSection } from './statements-report.js';
 import { fmtInt } from './stats.js';
 import { statusMapperMethod, statusMapperSection, statusMapperVerdicts } from './status-mapper-report.js';
 
@@ -98,6 +99,7 @@ export function composeReport(ctx: BenchContext): RunReport {
     `Overload: a fresh webhook-ingest (WEBHOOK_MAX_IN_FLIGHT ${results.overload?.inFlightBudget ?? 256}) under the open-loop generator at twice its saturation figure of this run (or of a 3 s saturation probe) for ${plan.overloadS} s, at most 512 connections; answer times by status from the due time; every event of a webhook answered 202 is then looked for on the topic (CloudEvent id pagerduty:<event.id>) by a fresh consumer group reading from the beginning, for up to 60 s; what is not found counts as lost.`,
     `Replicas: webhook-ingest as two processes on two ports of the same topic namespace, the ${plan.connections} saturation connections split between them (one autocannon each, run side by side, latencies pooled); escalation as two processes on one database and one consumer group, sharing the partitions of the pre-published topic, otherwise as the consumer run. The 1-replica figures beside them are this run's saturation and consumer figures.`,
     'Ready after start: from spawning a service process to its first 200 from /health/ready (polled every 50 ms), every start without extra node arguments in the run; the verdict takes the median.',
+    "PostgreSQL time by statement: the bench's PostgreSQL servers load pg_stat_statements (startStack's statementStats option; tests and npm start do not); its statistics are reset right before each end-to-end pass and consumer run and read right after. When the webhook latency happened: the fixed-rate generator groups the 2xx answers by the second their request was due, with the count, the worst and the p99 (from 2% histogram buckets) of each second.",
     'Peak RSS: VmRSS from /proc/<pid>/status every 250 ms per service process (the profiled run excluded). CPU split: utime+stime per process (and its children) from /proc over each measured window; "other" is machine busy time not accounted to this run (other processes).',
     ...statusMapperMethod(results.statusMapper),
     ...appRegistryMethod(results.appRegistry),
@@ -151,6 +153,8 @@ export function composeReport(ctx: BenchContext): RunReport {
     '## Where the cores went (cores in use, averaged over each run)',
     '',
     coresTable(results, CORES),
+    ...e2eTimelineSection(results),
+    ...statementsSection(results),
     ...statusMapperSection(results.statusMapper, `${CORES} shared cores`),
     ...appRegistrySection(results.appRegistry, `${CORES} shared cores`, ctx.targets),
     ...appRegistryDataSection(results.discovery, results.costImport, `${CORES} shared cores`),

@@ -13,6 +13,8 @@ import { cpuWindow, fmtCores, heapMetrics, metricSum, rssDuring, steady, waitFor
 import { mainThreadProfile, type ProfileSummary, summariseCpuProfile } from '../lib/profile.js';
 import type { ConsumerRun } from '../lib/report.js';
 import { startServiceChild } from '../lib/services.js';
+import { statementWindow } from '../lib/statements.js';
+import { statementsConsole } from '../lib/statements-report.js';
 import { fmtInt } from '../lib/stats.js';
 
 /**
@@ -87,6 +89,8 @@ export async function consumerRun(
     let window: { fromUs: number; toUs: number } | undefined;
     const nowUs = () => Number(process.hrtime.bigint() / 1000n);
     try {
+      // Every database of the server: only this run's escalation and the probe's count use it meanwhile.
+      const statements = await statementWindow(ctx.databaseUrl);
       const cpu = cpuWindow(
         ctx,
         Object.fromEntries(started.map((s, i) => [i === 0 ? 'escalation' : `escalation-${i + 1}`, s.child])),
@@ -118,6 +122,7 @@ export async function consumerRun(
         await new Promise((r) => setTimeout(r, 250));
       }
       const cores = cpu();
+      const statementStats = await statements();
       const end = doneAt ?? performance.now();
       if (!doneAt) say.fail(`only ${fmtInt(last)} of ${fmtInt(total)} events applied within ${timeoutS} s`);
       let deadLettered = 0;
@@ -146,6 +151,7 @@ export async function consumerRun(
         applied: last,
         deadLettered,
         cores,
+        statements: statementStats,
       };
     } finally {
       for (const s of started.slice(1)) await s.child.stop();
@@ -191,6 +197,7 @@ export const consumer: Scenario = {
       `applied ${fmtInt(measured.applied)} events onto ${fmtInt(measured.incidents)} incidents: ${fmtInt(measured.eventsPerS)} events/s once consuming ${tag} (start-up ${measured.startupS} s, ${fmtInt(measured.overallEventsPerS)}/s including it)`,
     );
     say.info(`cores used: ${fmtCores(ctx, measured.cores)}`);
+    for (const line of statementsConsole(measured.statements)) say.info(line);
     // Once more under --cpu-prof, to show where escalation's time goes (figures above are unprofiled).
     const profiled = await consumerRun(ctx, { profile: true });
     if (profiled.profile) {

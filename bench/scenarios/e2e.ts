@@ -11,6 +11,8 @@ import { runFixedRate } from '../lib/load.js';
 import { cpuWindow, fmtCores, metricSum, rssDuring, settle, steady, WEBHOOK_PATH } from '../lib/measure.js';
 import type { E2eRun } from '../lib/report.js';
 import { type ServiceChild, startServiceChild } from '../lib/services.js';
+import { statementWindow } from '../lib/statements.js';
+import { statementsConsole, timelineLines } from '../lib/statements-report.js';
 import { fmtInt, fmtLatency, fmtMs, Samples, summarise } from '../lib/stats.js';
 
 /** Waits (bounded) until escalation applied everything webhook-ingest accepted: each pass starts empty. */
@@ -87,6 +89,7 @@ export const e2e: Scenario = {
         // Webhooks that were not accepted are not expected to show up anywhere.
         const failed = new Set<string>();
         const pollsBefore = poller.requests();
+        const statements = await statementWindow(ctx.databaseUrl);
         const cpu = cpuWindow(ctx, { 'webhook-ingest': ingest.child, escalation: escalation.child });
         const load = await runFixedRate({
           url: ingest.url,
@@ -118,6 +121,7 @@ export const e2e: Scenario = {
         while (sentAt.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
         await Promise.all(polls);
         const cores = cpu();
+        const statementStats = await statements();
         const answered = Object.entries(load.status)
           .filter(([code]) => code.startsWith('2'))
           .reduce((a, [, v]) => a + v, 0);
@@ -135,7 +139,9 @@ export const e2e: Scenario = {
             pollIntervalMs: settings.pollIntervalMs,
             pollRequests: poller.requests() - pollsBefore,
           },
+          webhookBySecond: load.bySecond ?? [],
           cores,
+          statements: statementStats,
         };
       };
       // Two passes: the live stream alone (no other reader), then the API polled for a sample
@@ -159,6 +165,8 @@ export const e2e: Scenario = {
             `  API poll: p50 ${fmtMs(run.api.p50)} / p99 ${fmtMs(run.api.p99)} ms over ${fmtInt(run.api.count)} sampled incidents, ${fmtInt(run.api.pollRequests)} polls (${run.api.missing} missing) ${tag}`,
           );
         say.info(`  cores used: ${fmtCores(ctx, run.cores)}`);
+        say.info(`  webhook ${timelineLines(run.webhookBySecond).worst}`);
+        for (const line of statementsConsole(run.statements)) say.info(`  ${line}`);
       }
     }
     stream.close();

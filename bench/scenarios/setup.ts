@@ -30,7 +30,8 @@ export const setup: Scenario = {
   async run(ctx) {
     // One after the other: signing the payloads keeps the event loop busy, and on a busy machine
     // PostgreSQL's readiness check (1 s per attempt) then never got an answer in time.
-    const s = await startStack({ mode: 'test', log: say.info });
+    // pg_stat_statements loaded: the e2e and consumer runs report PostgreSQL's time by statement.
+    const s = await startStack({ mode: 'test', log: say.info, statementStats: true });
     ctx.stack = s;
     if (!ctx.skipPayloads) await generatePayloads(ctx);
     ctx.pids.postgres = s.started.find((p) => p.name === 'postgres')?.pid;

@@ -26,6 +26,8 @@ describe(startPostgres.name, () => {
     await client.connect();
     try {
       expect((await client.query('select 1 as ok')).rows).toEqual([{ ok: 1 }]);
+      // pg_stat_statements only for the benchmark, which asks for it (statementStats).
+      expect((await client.query('show shared_preload_libraries')).rows).toEqual([{ shared_preload_libraries: '' }]);
     } finally {
       await client.end();
     }

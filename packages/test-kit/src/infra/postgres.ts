@@ -79,6 +79,14 @@ export function serverDataDir(requested: string, log: Log): string {
   return relocated;
 }
 
+/** Whether the server in `binDir` has the pg_stat_statements library (Debian: ../lib beside bin/). */
+function hasStatementStatsLibrary(binDir: string): boolean {
+  if (existsSync(join(binDir, '..', 'lib', 'pg_stat_statements.so'))) return true;
+  const pgConfig = spawnSync('pg_config', ['--pkglibdir'], { encoding: 'utf8' });
+  const dir = pgConfig.status === 0 ? pgConfig.stdout.trim() : '';
+  return dir !== '' && existsSync(join(dir, 'pg_stat_statements.so'));
+}
+
 /**
  * Starts a PostgreSQL server on 127.0.0.1:`port` with its data in `dataDir` (initialised on
  * first use, trust authentication on loopback only: a development and test server, never a
@@ -89,6 +97,13 @@ export async function startPostgres(opts: {
   port: number;
   log: Log;
   fast?: boolean;
+  /**
+   * Loads pg_stat_statements (shared_preload_libraries), so that a benchmark can read where the
+   * server's time goes (`create extension pg_stat_statements` in a database to read it). Off by
+   * default: tests and `npm start` do not pay for it. When the library is not installed the
+   * server starts without it, and the log says so.
+   */
+  statementStats?: boolean;
 }): Promise<LocalPostgres> {
   const binDir = findPostgresBinDir() ?? installPostgres(opts.log);
   const dataDir = serverDataDir(opts.dataDir, opts.log);
@@ -111,6 +126,9 @@ export async function startPostgres(opts: {
     const r = spawnSync(cmd, args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`initdb failed: ${r.stderr || r.stdout}`);
   }
+  const statementStats = opts.statementStats === true && hasStatementStatsLibrary(binDir);
+  if (opts.statementStats && !statementStats)
+    opts.log(`pg_stat_statements is not installed beside ${binDir}: PostgreSQL starts without statement statistics`);
   const settings = [
     '-D',
     dataDir,
@@ -122,6 +140,7 @@ export async function startPostgres(opts: {
     `unix_socket_directories=${dataDir}`,
     '-c',
     'max_connections=300',
+    ...(statementStats ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),
     // Test databases are thrown away after the run; durability is not what is tested there.
     ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];

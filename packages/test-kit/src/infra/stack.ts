@@ -37,6 +37,11 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv;
   /** `start` mode: the persistent folder (default .dev/start). */
   dir?: string;
+  /**
+   * The PostgreSQL this call starts loads pg_stat_statements (see startPostgres). For the
+   * benchmark only; a server from DATABASE_URL is used as it is.
+   */
+  statementStats?: boolean;
 }
 
 let stacksStarted = 0;
@@ -91,6 +96,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     port: ports.postgres,
     log: opts.log,
     fast: opts.mode === 'test',
+    statementStats: opts.statementStats === true,
   };
   const kafkaOptions = {
     repoRoot: REPO_ROOT,
