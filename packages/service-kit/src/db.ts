@@ -12,7 +12,8 @@ export interface Database<TSchema extends Record<string, unknown>> extends Compo
 }
 
 /**
- * Session settings of every service connection (the `options` startup parameter): PostgreSQL's
+ * Session settings of every service connection that runs queries (the pools and the outbox
+ * relay's connection; the `options` startup parameter): PostgreSQL's
  * JIT off. The services run short OLTP statements, and JIT compiles a statement whose estimated
  * cost passes `jit_above_cost`, which a correlated subquery's estimate does on a table whose
  * statistics are not yet gathered: 0.4 ms of execution then cost 300 ms of compilation on every

@@ -2,7 +2,7 @@ import type { EventData, EventKind } from '@micro-oncall/incident-model';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import type { Component, HealthStatus } from './component.js';
-import { advisoryLockKey } from './db.js';
+import { advisoryLockKey, SESSION_OPTIONS } from './db.js';
 import type { EventMessages, PublishOptions } from './events.js';
 import type { EventProducer, OutgoingMessage } from './kafka.js';
 import type { Logger } from './logger.js';
@@ -189,7 +189,11 @@ export function createOutboxRelay(opts: OutboxRelayOptions): Component & { start
   const becomeLeader = async (): Promise<boolean> => {
     if (leader && client) return true;
     if (!client) {
-      const c = new pg.Client({ connectionString: opts.databaseUrl, application_name: `${schema}-outbox-relay` });
+      const c = new pg.Client({
+        connectionString: opts.databaseUrl,
+        application_name: `${schema}-outbox-relay`,
+        options: SESSION_OPTIONS,
+      });
       c.on('error', (error) => {
         opts.logger.warn({ err: error }, 'outbox relay: database connection lost');
         if (client === c) void dropClient();
