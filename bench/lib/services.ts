@@ -13,6 +13,7 @@ import type { DevPlatform } from '@micro-oncall/service-kit';
 import { freePort, REPO_ROOT } from '@micro-oncall/test-kit';
 import {
   bundleOnce,
+  chartNodeArgs,
   processBundleDir,
   serviceNodeArgs,
   serviceRunnerFromEnv,
@@ -113,7 +114,9 @@ export async function startServiceChild(
     waitReady?: boolean;
   },
 ): Promise<ServiceChild> {
-  const nodeArgs = opts.nodeArgs ?? [];
+  const serviceDir = join(REPO_ROOT, 'services', opts.service);
+  // The heap bounds its chart runs it with, then the scenario's own (a profiler, say).
+  const nodeArgs = [...chartNodeArgs(serviceDir), ...(opts.nodeArgs ?? [])];
   const port = await freePort();
   const env = {
     ...(await serviceEnv(opts.service, ctx, opts.namespace, opts.files)),
@@ -121,7 +124,6 @@ export async function startServiceChild(
     PORT: String(port),
     ...opts.env,
   };
-  const serviceDir = join(REPO_ROOT, 'services', opts.service);
   const runner = serviceRunnerFromEnv();
   if (runner === 'bundle') await bundleOnce(serviceDir);
   const spawnedAt = performance.now();
@@ -139,7 +141,7 @@ export async function startServiceChild(
   if (opts.waitReady ?? true) {
     // Polled every 50 ms: the start-up time is a target (ready within 1 s).
     await waitHttpOk(`${url}/health/ready`, child, 90_000, 50);
-    if (nodeArgs.length === 0) {
+    if ((opts.nodeArgs ?? []).length === 0) {
       noteIdleRss(ctx, opts.service, child);
       const starts = ctx.results.readyS[opts.service] ?? [];
       starts.push(Math.round(performance.now() - spawnedAt) / 1000);

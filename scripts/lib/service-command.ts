@@ -6,9 +6,10 @@
  * MO_SERVICE_RUNNER=tsx|bundle picks one for the tools that start services as processes (the
  * benchmark); the default is the bundle.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { type BundleResult, bundleService } from './bundle.js';
 
 export const SERVICE_RUNNERS = ['bundle', 'tsx'] as const;
@@ -40,7 +41,30 @@ export function serviceNodeArgs(
     : ['--import', 'tsx', join(serviceDir, 'src', `${entry}.ts`)];
 }
 
-const BUNDLES = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), '.dev', 'bundles');
+/**
+ * The V8 heap flags the service's Helm chart starts it with (`node.maxOldSpaceSizeMb`,
+ * `node.maxSemiSpaceSizeMb` in `charts/<service>/values.yaml`; 0 or absent: Node's default), so
+ * that what starts a service as production does (the benchmark) measures the same process.
+ */
+export function chartNodeArgs(serviceDir: string, chartsDir = join(REPO, 'charts')): string[] {
+  const values = join(chartsDir, basename(serviceDir), 'values.yaml');
+  if (!existsSync(values)) return [];
+  const node = (parseYaml(readFileSync(values, 'utf8')) as { node?: Record<string, unknown> } | null)?.node ?? {};
+  const flag = (key: string, name: string): string[] => {
+    const value = node[key];
+    if (value === undefined || value === 0) return [];
+    if (!Number.isSafeInteger(value) || (value as number) < 0) {
+      throw new Error(
+        `${values}: node.${key} must be a whole number of MiB (0 = Node's default), not ${JSON.stringify(value)}`,
+      );
+    }
+    return [`--${name}=${value}`];
+  };
+  return [...flag('maxOldSpaceSizeMb', 'max-old-space-size'), ...flag('maxSemiSpaceSizeMb', 'max-semi-space-size')];
+}
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BUNDLES = join(REPO, '.dev', 'bundles');
 
 /** Where this process's bundle of a service goes: `.dev/bundles/run-<pid>/<service>`. */
 export function processBundleDir(serviceDir: string): string {

@@ -6,7 +6,16 @@ provider with no credential (404), so nothing is accepted unauthenticated.
 Usage: {{- $workload := include "common.workload" (dict "context" . "define" "webhook-ingest.workload") | fromYaml }}
 */}}
 {{- define "webhook-ingest.workload" -}}
-command: [node, dist/main.mjs]
+{{- /* V8's heap bounds (node.*): collect early instead of growing to the container's limit. */}}
+command:
+  - node
+  {{- with .Values.node.maxOldSpaceSizeMb }}
+  - --max-old-space-size={{ . | int64 }}
+  {{- end }}
+  {{- with .Values.node.maxSemiSpaceSizeMb }}
+  - --max-semi-space-size={{ . | int64 }}
+  {{- end }}
+  - dist/main.mjs
 migrationCommand: [node, dist/migrate.mjs]
 env:
   - name: WEBHOOK_BODY_LIMIT_BYTES
@@ -24,6 +33,9 @@ env:
   - name: WEBHOOK_MAX_IN_FLIGHT
     value: {{ .Values.webhooks.maxInFlight | int64 | quote }}
     param: webhooks.maxInFlight
+  - name: WEBHOOK_MAX_IN_FLIGHT_BYTES
+    value: {{ .Values.webhooks.maxInFlightBytes | int64 | quote }}
+    param: webhooks.maxInFlightBytes
   - name: WEBHOOK_MAX_EVENT_LOOP_DELAY_MS
     value: {{ .Values.webhooks.maxEventLoopDelayMs | int64 | quote }}
     param: webhooks.maxEventLoopDelayMs

@@ -35,6 +35,13 @@ export const configSchema = baseConfigSchema.extend({
    */
   WEBHOOK_MAX_IN_FLIGHT: envInt(256, { min: 1, max: 100_000 }),
   /**
+   * Body bytes (as declared by Content-Length) of the webhooks in flight per replica; beyond it
+   * 503 + Retry-After at once, like WEBHOOK_MAX_IN_FLIGHT. Bounds the memory a burst of large
+   * webhooks holds (bodies, parsed payloads), so the heap can be sized for ordinary ones; a
+   * webhook larger than the budget is still admitted when nothing else is in flight.
+   */
+  WEBHOOK_MAX_IN_FLIGHT_BYTES: envInt(4 * 1024 * 1024, { min: 1024, max: 1024 * 1024 * 1024 }),
+  /**
    * How far behind on its work its event loop may fall before a replica refuses webhooks with
    * 503 + Retry-After at once: when its one thread is the bottleneck the queue is in unread
    * sockets, which the in-flight budget does not see. Well above a garbage collection's pause;

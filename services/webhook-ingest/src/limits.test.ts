@@ -41,25 +41,53 @@ describe(FailureBudget.name, () => {
 describe(InFlightBudget.name, () => {
   it('admits up to its limit, refuses beyond it, and admits again once a place is given back', () => {
     const budget = new InFlightBudget(2);
-    const first = budget.tryEnter();
+    const first = budget.tryEnter() as () => void;
     const second = budget.tryEnter();
     expect(first).toBeTypeOf('function');
     expect(second).toBeTypeOf('function');
-    expect(budget.tryEnter()).toBeNull();
+    expect(budget.tryEnter()).toBe('webhooks');
     expect(budget.current).toBe(2);
-    first!();
+    first();
     expect(budget.current).toBe(1);
     expect(budget.tryEnter()).toBeTypeOf('function');
   });
 
   it('gives a place back once, however often its leave is called (finish and close both fire)', () => {
     const budget = new InFlightBudget(1);
-    const leave = budget.tryEnter()!;
+    const leave = budget.tryEnter() as () => void;
     leave();
     leave();
     expect(budget.current).toBe(0);
     budget.tryEnter();
-    expect(budget.tryEnter()).toBeNull();
+    expect(budget.tryEnter()).toBe('webhooks');
+  });
+
+  it('refuses a webhook whose body would take the bytes in flight over their budget, and gives its bytes back when it leaves', () => {
+    const budget = new InFlightBudget(10, 1_000);
+    const first = budget.tryEnter(600) as () => void;
+    expect(first).toBeTypeOf('function');
+    expect(budget.tryEnter(500)).toBe('bytes');
+    const second = budget.tryEnter(400) as () => void;
+    expect(second).toBeTypeOf('function');
+    expect(budget.bytes).toBe(1_000);
+    expect(budget.tryEnter(1)).toBe('bytes');
+    first();
+    first();
+    expect(budget.bytes).toBe(400);
+    expect(budget.tryEnter(600)).toBeTypeOf('function');
+  });
+
+  it('admits a webhook larger than the whole byte budget only when nothing else is in flight', () => {
+    const budget = new InFlightBudget(10, 1_000);
+    const small = budget.tryEnter(10) as () => void;
+    expect(budget.tryEnter(5_000)).toBe('bytes');
+    small();
+    const large = budget.tryEnter(5_000) as () => void;
+    expect(large).toBeTypeOf('function');
+    expect(budget.tryEnter(10)).toBe('bytes');
+    large();
+    expect(budget.current).toBe(0);
+    expect(budget.bytes).toBe(0);
   });
 });
 

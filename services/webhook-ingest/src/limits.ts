@@ -62,33 +62,50 @@ export class FailureBudget {
 
 /**
  * Admission control: at most `limit` webhooks in flight (admitted and not yet answered) per
- * replica. Beyond it a webhook is refused at once with 503 and Retry-After, before its body is
- * read, instead of waiting behind the others: above capacity the answer time stays bounded
- * (the budget times the work of one webhook) rather than growing into seconds of queueing, and
- * the provider retries it, maybe on another replica. Nothing refused was accepted, so nothing
- * is lost.
+ * replica, and at most `maxBytes` of their bodies. Beyond either a webhook is refused at once with
+ * 503 and Retry-After, before its body is read, instead of waiting behind the others: above
+ * capacity the answer time stays bounded (the budget times the work of one webhook) rather than
+ * growing into seconds of queueing, and the provider retries it, maybe on another replica.
+ * Nothing refused was accepted, so nothing is lost. The byte budget bounds the memory that
+ * bodies and their parsed payloads hold, so a burst of large webhooks cannot exhaust a heap
+ * sized for ordinary ones; a webhook larger than the whole byte budget is still admitted when
+ * nothing else is in flight.
  */
 export class InFlightBudget {
   readonly #limit: number;
+  readonly #maxBytes: number;
   #current = 0;
+  #bytes = 0;
 
-  constructor(limit: number) {
+  constructor(limit: number, maxBytes = Number.POSITIVE_INFINITY) {
     this.#limit = limit;
+    this.#maxBytes = maxBytes;
   }
 
   get current(): number {
     return this.#current;
   }
 
-  /** Takes a place when one is free; the caller gives it back with the returned function, once. */
-  tryEnter(): (() => void) | null {
-    if (this.#current >= this.#limit) return null;
+  /** Body bytes of the webhooks in flight, as their senders declared them. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Takes a place for a webhook of `bytes` when the budget has room, else says which limit is
+   * reached. The caller gives the place back with the returned function, once.
+   */
+  tryEnter(bytes = 0): (() => void) | 'webhooks' | 'bytes' {
+    if (this.#current >= this.#limit) return 'webhooks';
+    if (this.#current > 0 && this.#bytes + bytes > this.#maxBytes) return 'bytes';
     this.#current += 1;
+    this.#bytes += bytes;
     let left = false;
     return () => {
       if (left) return;
       left = true;
       this.#current -= 1;
+      this.#bytes -= bytes;
     };
   }
 }

@@ -525,6 +525,7 @@ describe('a replica with only PagerDuty configured and a small rate limit', () =
 
 describe('a replica at its limit of webhooks in flight', () => {
   const BUDGET = 2;
+  const BYTES = 16 * 1024;
   let busy: RunningService;
   beforeAll(async () => {
     busy = await service.run(
@@ -532,6 +533,7 @@ describe('a replica at its limit of webhooks in flight', () => {
         ...baseEnv(),
         PAGERDUTY_WEBHOOK_SECRETS: secrets.pagerduty,
         WEBHOOK_MAX_IN_FLIGHT: String(BUDGET),
+        WEBHOOK_MAX_IN_FLIGHT_BYTES: String(BYTES),
         KAFKA_CREATE_TOPICS: 'false',
       }),
     );
@@ -599,6 +601,35 @@ describe('a replica at its limit of webhooks in flight', () => {
     // The refused one, retried by its sender, is accepted now that there is room.
     const retried = await postPagerDuty(pagerDutyIncidentEvent({ incidentId: 'PINGESTBUSY2' }), {}, busy.url);
     expect(retried.status).toBe(202);
+  });
+
+  it('answers 503 at once to a webhook whose body would take the bytes in flight over WEBHOOK_MAX_IN_FLIGHT_BYTES, and admits it alone', async () => {
+    const held = heldWebhook('PINGESTBYTES0');
+    await vi.waitFor(async () => expect(await inFlight()).toBe(1), { timeout: 15_000, interval: 50 });
+    // Valid JSON, larger than the whole byte budget (whitespace is allowed after the value).
+    const raw = Buffer.from(
+      `${JSON.stringify(pagerDutyIncidentEvent({ incidentId: 'PINGESTBYTES1' }))}${' '.repeat(BYTES)}`,
+    );
+    const post = () =>
+      fetch(new URL('/v1/webhooks/pagerduty', busy.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-pagerduty-signature': sign(raw) },
+        body: raw,
+      });
+    await expectNothingStored(async () => {
+      const res = await post();
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(((await res.json()) as { error: unknown }).error).toMatchObject({
+        code: 'overloaded',
+        message: expect.stringContaining('bytes in flight'),
+      });
+    });
+    held.finish();
+    expect(await held.answer).toMatchObject({ status: 202, body: { status: 'accepted' } });
+    await vi.waitFor(async () => expect(await inFlight()).toBe(0), { timeout: 15_000, interval: 50 });
+    // With nothing else in flight a webhook larger than the whole budget is admitted: no size is refused forever.
+    expect((await post()).status).toBe(202);
   });
 
   it('frees the place of a sender that goes away in the middle of its body', async () => {

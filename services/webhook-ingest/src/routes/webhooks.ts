@@ -121,6 +121,16 @@ function parseJson(raw: Buffer): unknown {
  * deliveries answer 429. 202 only once Kafka acknowledged every new event; 503 + Retry-After
  * otherwise, so the provider retries and nothing acknowledged is lost.
  */
+/**
+ * The body size a webhook counts against the byte budget before its body is read: its
+ * Content-Length, or the body limit when it declares none (chunked) or more (it is refused with
+ * 413 while reading, and held no more than the limit until then).
+ */
+function declaredBodyBytes(req: Request, limit: number): number {
+  const declared = Number(req.headers['content-length']);
+  return Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limit) : limit;
+}
+
 export function createWebhookRouter(deps: WebhookRouterDeps): Router {
   const router = Router();
   // No prototype: a path like /v1/webhooks/constructor names no provider (404 unknown provider).
@@ -130,7 +140,7 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
       deps.logger.warn({ provider: name }, 'no webhook credential configured: endpoint disabled');
   }
   const failures = new FailureBudget({ limit: deps.config.WEBHOOK_AUTH_FAILURES_PER_MINUTE, windowMs: 60_000 });
-  const inFlight = new InFlightBudget(deps.config.WEBHOOK_MAX_IN_FLIGHT);
+  const inFlight = new InFlightBudget(deps.config.WEBHOOK_MAX_IN_FLIGHT, deps.config.WEBHOOK_MAX_IN_FLIGHT_BYTES);
   /** Per request past the address check: its address bucket, and its credential once authenticated. */
   const admitted = new WeakMap<Request, { client: string; credential?: string }>();
   const dedup = receivedEvents(deps.pool);
@@ -145,13 +155,20 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
         return next(new NotFoundError(`the ${provider} webhook is not configured on this server`));
       next();
     },
-    (_req, res, next) => {
+    (req, res, next) => {
       if (deps.loopDelay.overloaded()) {
         return next(new OverloadedError('this replica is behind on its work: retry in a second', 1));
       }
-      const leave = inFlight.tryEnter();
-      if (!leave) {
-        return next(new OverloadedError('this replica is at its limit of webhooks in flight: retry in a second', 1));
+      const leave = inFlight.tryEnter(declaredBodyBytes(req, deps.config.WEBHOOK_BODY_LIMIT_BYTES));
+      if (typeof leave !== 'function') {
+        return next(
+          new OverloadedError(
+            leave === 'bytes'
+              ? 'this replica is at its limit of webhook bytes in flight: retry in a second'
+              : 'this replica is at its limit of webhooks in flight: retry in a second',
+            1,
+          ),
+        );
       }
       deps.metrics.inFlight.set(inFlight.current);
       // 'close' comes after the answer is sent and also when the client goes away first.
