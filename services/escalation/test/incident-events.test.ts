@@ -32,16 +32,19 @@ describe('incident-events consumer: what a chunk stores', () => {
         receivedAt: RECEIVED,
       }),
     );
-  /** Hands the events to the consumer as one chunk, as service-kit would after decoding them. */
-  const deliver = (events: IncidentEvent[]) =>
+  /**
+   * Hands the events to the consumer as one chunk, as service-kit would after decoding them;
+   * `values` gives a message's bytes (by default none: the decoded envelope is what is stored).
+   */
+  const deliver = (events: IncidentEvent[], values: (Buffer | null)[] = []) =>
     handle(
-      events.map((data) => ({
+      events.map((data, i) => ({
         message: {
           topic: 'incident-events',
           partition: 0,
           offset: String(offset++),
           key: data.incidentId,
-          value: null,
+          value: values[i] ?? null,
           headers: {},
           timestamp: '0',
         },
@@ -49,6 +52,13 @@ describe('incident-events consumer: what a chunk stores', () => {
         data,
       })),
     );
+  const storedEnvelopes = async (incidentId: string) =>
+    (
+      await pool.query<{ envelope: unknown }>(
+        'select envelope from escalation.incident_events where incident_id = $1 order by occurred_at',
+        [incidentId],
+      )
+    ).rows.map((r) => r.envelope);
   const incident = async (id: string) =>
     (await db.select().from(schema.incidents).where(eq(schema.incidents.id, id)))[0];
 
@@ -145,5 +155,37 @@ describe('incident-events consumer: what a chunk stores', () => {
     await deliver([event('PSQL2', { eventType: 'incident.reopened', occurredAt: '2025-11-20T11:00:00.000Z' }), other]);
     expect((await incident(triggered.incidentId))!.number).toBe(number);
     expect((await incident(other.incidentId))!.number).toBeGreaterThan(number);
+  });
+
+  it('stores the bytes an envelope arrived as, and the decoded envelope when they are not UTF-8', async () => {
+    const first = event('PSQL4', { occurredAt: '2025-11-20T12:00:00.000Z' });
+    const second = event('PSQL4', { eventType: 'incident.acknowledged', occurredAt: '2025-11-20T12:05:00.000Z' });
+    const third = event('PSQL4', { eventType: 'incident.resolved', occurredAt: '2025-11-20T12:10:00.000Z' });
+    // As it arrived: an attribute the decoder does not keep, other spacing, a non-ASCII note.
+    const arrived = { ...envelopeOf(first), extension: 'kept as it arrived', data: { ...first, note: 'Größe ✓' } };
+    const spaced = Buffer.from(JSON.stringify(arrived, null, 2));
+    // Not UTF-8 (a lone 0xff byte): the decoded envelope is stored instead.
+    const notUtf8 = Buffer.concat([Buffer.from(JSON.stringify(envelopeOf(second))), Buffer.from([0xff])]);
+    expect(await deliver([first, second, third], [spaced, notUtf8, null])).toEqual({ rejected: [] });
+    expect(await storedEnvelopes(first.incidentId)).toEqual([
+      JSON.parse(spaced.toString('utf8')),
+      JSON.parse(JSON.stringify(envelopeOf(second))),
+      JSON.parse(JSON.stringify(envelopeOf(third))),
+    ]);
+    expect((await incident(first.incidentId))!.status).toBe('resolved');
+  });
+
+  it('dead-letters only the event whose bytes PostgreSQL refuses, and applies the rest of its chunk', async () => {
+    const good = event('PSQL5', { occurredAt: '2025-11-20T13:00:00.000Z' });
+    const bad = event('PSQL6', { occurredAt: '2025-11-20T13:00:00.000Z' });
+    // Valid JSON and UTF-8, but jsonb cannot hold U+0000 (SQLSTATE 22P05).
+    const withNul = Buffer.from(JSON.stringify({ ...envelopeOf(bad), extension: 'a\u0000b' }));
+    const result = await deliver([good, bad], [Buffer.from(JSON.stringify(envelopeOf(good))), withNul]);
+    expect(result.rejected.map((r) => r.message.key)).toEqual([bad.incidentId]);
+    expect(result.rejected[0]!.reason).toMatch(/^the database refused the event: /);
+    expect(await storedEnvelopes(good.incidentId)).toHaveLength(1);
+    expect(await storedEnvelopes(bad.incidentId)).toEqual([]);
+    expect(await incident(bad.incidentId)).toBeUndefined();
+    expect((await incident(good.incidentId))!.status).toBe('triggered');
   });
 });

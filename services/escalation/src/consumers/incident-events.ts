@@ -48,7 +48,10 @@ export function createIncidentEventsHandler(deps: {
 }): TypedHandler<'incident-events'> {
   const apply = (valid: Decoded[]) =>
     deps.db.transaction(async (tx) => {
-      const fresh = await insertHistory(tx, valid);
+      const fresh = await insertHistory(
+        tx,
+        valid.map(({ message, envelope, event }) => ({ envelope, event, raw: message.value })),
+      );
       // The same event may appear twice within one chunk: only its first copy is applied.
       const toApply = valid.filter(({ event }) => fresh.delete(event.eventId));
       if (toApply.length === 0) return [];
@@ -112,12 +115,12 @@ export function createIncidentEventsHandler(deps: {
         Object.assign(row, verifyDrill(row, row.drillRunId ? runById.get(row.drillRunId) : undefined));
       }
       if (dirty.size > 0) {
+        // The notification is delivered at commit to every replica's live feed (see live.ts).
         await upsertIncidents(
           tx,
           [...dirty].map((id) => state.get(id)!),
+          LIVE_CHANNEL,
         );
-        // Delivered at commit to every replica's live feed (see live.ts).
-        await tx.execute(sql`select pg_notify(${LIVE_CHANNEL}, '')`);
       }
       const receipts = newestReceipts(toApply);
       const changes = [...dirty].map((id) => ({
