@@ -36,6 +36,15 @@ export const runningLoad = new Set<() => void>();
 type Progress = (line: string) => void;
 
 /**
+ * The generator's connections: kept alive, at most `maxSockets` (512) at once. Idle sockets are
+ * closed after 4 s, before the servers' 5 s keep-alive timeout, so a request never races a server
+ * closing its socket.
+ */
+export function generatorAgent(maxSockets = 512): Agent {
+  return new Agent({ keepAlive: true, maxSockets, timeout: 4000 });
+}
+
+/**
  * Open-loop load at a fixed rate: request i is due at start + i/rate whatever happened to the
  * earlier ones, and its latency counts from that due time, so a slow server cannot slow the
  * generator down and hide its own queueing (coordinated omission). Bounded: `rate × durationS`
@@ -61,14 +70,17 @@ export async function runFixedRate(opts: {
    * can see them: an overload run sets it to `maxInFlight` so that the backlog reaches the server.
    */
   maxSockets?: number;
+  /**
+   * Connections to send on, kept open across runs (the caller destroys it), as an ingress keeps
+   * its upstream connections to a replica. Default: a fresh `generatorAgent` for this run alone.
+   */
+  agent?: Agent;
   timeoutMs?: number;
   progress?: Progress;
   label?: string;
 }): Promise<LoadResult> {
   const target = new URL(opts.path, opts.url);
-  // Idle sockets are closed after 4 s, before the servers' 5 s keep-alive timeout, so a request
-  // never races a server closing its socket.
-  const agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 512, timeout: 4000 });
+  const agent = opts.agent ?? generatorAgent(opts.maxSockets);
   const total = Math.round(opts.rate * opts.durationS);
   const maxInFlight = opts.maxInFlight ?? 2000;
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -185,7 +197,7 @@ export async function runFixedRate(opts: {
   const drainDeadline = performance.now() + timeoutMs + 1000;
   while (inFlight > 0 && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
   runningLoad.delete(stop);
-  agent.destroy();
+  if (!opts.agent) agent.destroy();
   const wall = Math.max(opts.durationS, (lastAnswer - start) / 1000);
   return {
     mode: 'fixed-rate',

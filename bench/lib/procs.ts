@@ -117,7 +117,23 @@ export function rssBytes(pid: number): number | null {
   }
 }
 
-/** Samples VmRSS of the registered processes every `intervalMs` and keeps the peak per label. */
+/**
+ * RSS of a process and its direct children (a service run as worker processes is its primary and
+ * its workers, each with memory of its own), or null once the process is gone.
+ */
+export function treeRssBytes(pid: number): number | null {
+  const own = rssBytes(pid);
+  if (own === null) return null;
+  let children: string[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    // Gone meanwhile, or a kernel without the children list: the process alone.
+  }
+  return children.reduce((sum, child) => sum + (rssBytes(Number(child)) ?? 0), own);
+}
+
+/** Samples the RSS of the registered processes (with their children) every `intervalMs` and keeps the peak per label. */
 export class RssSampler {
   private readonly watched = new Map<string, number>();
   readonly peaks = new Map<string, number>();
@@ -154,7 +170,7 @@ export class RssSampler {
   private sample() {
     this.samples += 1;
     for (const [label, pid] of this.watched) {
-      const rss = rssBytes(pid);
+      const rss = treeRssBytes(pid);
       if (rss === null) continue;
       if (rss > (this.peaks.get(label) ?? 0)) this.peaks.set(label, rss);
       for (const w of this.windows) if (w.label === label && rss > w.peak) w.peak = rss;

@@ -76,7 +76,8 @@ export interface OverloadRun {
 
 /** The same measurement with 1 and with 2 replicas (processes) of the service. */
 export interface ReplicaRuns {
-  ingest?: { one?: IngestRun; two?: IngestRun };
+  /** `workers`: one replica run as two worker processes (WORKER_PROCESSES=2). */
+  ingest?: { one?: IngestRun; two?: IngestRun; workers?: IngestRun };
   consumer?: { one?: ConsumerRun; two?: ConsumerRun; partitions: number };
 }
 
@@ -459,6 +460,13 @@ export function figuresTable(
         run.cores,
       );
   }
+  if (rep?.ingest?.workers)
+    add(
+      `webhook-ingest, 1 replica of 2 worker processes at saturation (${rep.ingest.workers.load.connections} connections, handed out by its primary)`,
+      `**${fmtInt(rep.ingest.workers.acceptedPerS)} accepted events/s**`,
+      lat(rep.ingest.workers.load.latency),
+      rep.ingest.workers.cores,
+    );
   for (const [n, run] of [
     [1, rep?.consumer?.one],
     [2, rep?.consumer?.two],
@@ -540,6 +548,7 @@ export function coresTable(r: BenchResults, cores: number): string {
     ['escalation consumer', r.consumer?.cores],
     ['webhook-ingest above capacity', r.overload?.cores],
     ['webhook-ingest, 2 replicas, saturation', r.replicas?.ingest?.two?.cores],
+    ['webhook-ingest, 2 worker processes, saturation', r.replicas?.ingest?.workers?.cores],
     ['escalation consumer, 2 replicas', r.replicas?.consumer?.two?.cores],
     ['webhook-ingest, saturation, durable PostgreSQL', r.durable?.ingest.saturation?.cores],
     ['escalation consumer, durable PostgreSQL', r.durable?.consumer?.cores],

@@ -92,9 +92,10 @@ export async function serviceEnv(
 
 /**
  * Starts the service (see the top of this file) on a free port of 127.0.0.1 and, unless
- * `waitReady: false`, waits for /health/ready. A service started without extra node arguments
- * and waited for has its idle RSS recorded under its service name (the first one seen), and the
- * time from spawning it to its first ready answer added to results.readyS.
+ * `waitReady: false`, waits for /health/ready. A service started as its chart starts it (no
+ * extra node arguments, one process) and waited for has its idle RSS recorded under its service
+ * name (the first one seen), and the time from spawning it to its first ready answer added to
+ * results.readyS.
  */
 export async function startServiceChild(
   ctx: BenchContext,
@@ -141,7 +142,7 @@ export async function startServiceChild(
   if (opts.waitReady ?? true) {
     // Polled every 50 ms: the start-up time is a target (ready within 1 s).
     await waitHttpOk(`${url}/health/ready`, child, 90_000, 50);
-    if ((opts.nodeArgs ?? []).length === 0) {
+    if ((opts.nodeArgs ?? []).length === 0 && (opts.env?.WORKER_PROCESSES ?? '1') === '1') {
       noteIdleRss(ctx, opts.service, child);
       const starts = ctx.results.readyS[opts.service] ?? [];
       starts.push(Math.round(performance.now() - spawnedAt) / 1000);

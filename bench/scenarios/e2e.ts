@@ -6,8 +6,8 @@
 import { uniqueNamespace } from '@micro-oncall/test-kit';
 import { say } from '../../scripts/lib/console.js';
 import type { BenchContext, Scenario } from '../lib/context.js';
-import { createPoller, openStream } from '../lib/e2e.js';
-import { runFixedRate } from '../lib/load.js';
+import { createPoller, E2E_LEAD_IN_S, openStream } from '../lib/e2e.js';
+import { generatorAgent, runFixedRate } from '../lib/load.js';
 import { cpuWindow, fmtCores, metricSum, rssDuring, settle, steady, WEBHOOK_PATH } from '../lib/measure.js';
 import type { E2eRun } from '../lib/report.js';
 import { type ServiceChild, startServiceChild } from '../lib/services.js';
@@ -77,7 +77,7 @@ export const e2e: Scenario = {
     await drain(ingest, escalation);
     for (const rate of settings.e2eRates) {
       const measureE2e = async (polling: boolean): Promise<E2eRun> => {
-        await pool.ensure(rate * plan.e2eS);
+        await pool.ensure(rate * (plan.e2eS + E2E_LEAD_IN_S));
         await drain(ingest, escalation);
         sentAt.clear();
         sse = new Samples();
@@ -89,6 +89,9 @@ export const e2e: Scenario = {
         // Webhooks that were not accepted are not expected to show up anywhere.
         const failed = new Set<string>();
         const pollsBefore = poller.requests();
+        // On connections already open, into a pipeline already at this rate (E2E_LEAD_IN_S).
+        const agent = generatorAgent();
+        await runFixedRate({ url: ingest.url, path, rate, durationS: E2E_LEAD_IN_S, next, agent });
         const statements = await statementWindow(ctx.databaseUrl);
         const cpu = cpuWindow(ctx, { 'webhook-ingest': ingest.child, escalation: escalation.child });
         const load = await runFixedRate({
@@ -97,6 +100,7 @@ export const e2e: Scenario = {
           rate,
           durationS: plan.e2eS,
           next,
+          agent,
           progress: say.info,
           label: `e2e ${rate}/s`,
           onSent: (webhook, at) => {
@@ -115,7 +119,7 @@ export const e2e: Scenario = {
             failed.add(webhook.incidentId);
             sentAt.delete(webhook.incidentId);
           },
-        });
+        }).finally(() => agent.destroy());
         // Wait for the stream to show every incident (bounded).
         const deadline = performance.now() + 20_000;
         while (sentAt.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -88,14 +88,20 @@ export function ingestFixed(
 }
 
 /** webhook-ingest at saturation (closed loop, the plan's connections spread over the replicas given). */
-export function ingestSaturation(ctx: BenchContext, services: ServiceChild[], runName: string) {
+/** `rssLabel`: the sampler's label the services' peak RSS is recorded under (a pod of worker processes has its own). */
+export function ingestSaturation(
+  ctx: BenchContext,
+  services: ServiceChild[],
+  runName: string,
+  rssLabel = 'webhook-ingest',
+) {
   const { plan } = ctx;
   const pool = ctx.pools.ingest;
   const ceiling = Math.min(ctx.results.httpCeiling.saturation?.answeredPerS ?? 10_000, 20_000);
   return steady(ctx, `webhook-ingest at saturation (${runName})`, async () => {
     await pool.ensure(Math.round(ceiling * plan.saturationS * 1.15));
     return measureAccepted(ctx, services, () =>
-      rssDuring(ctx, 'webhook-ingest', runName, services[0]!.url, () =>
+      rssDuring(ctx, rssLabel, runName, services[0]!.url, () =>
         runSaturationSpread({
           urls: services.map((s) => s.url),
           path: WEBHOOK_PATH,

@@ -1,8 +1,9 @@
 /**
  * 1 → 2 replicas: webhook-ingest as two processes on two ports with the saturation load's
- * connections spread over both, and escalation's consumer as two processes in one consumer
- * group sharing the topic's partitions. The 1-replica figures are this run's ingest and
- * consumer figures, measured here when those scenarios did not run.
+ * connections spread over both, then as one replica of two worker processes (WORKER_PROCESSES=2:
+ * one port, its primary handing the connections out), and escalation's consumer as two processes
+ * in one consumer group sharing the topic's partitions. The 1-replica figures are this run's
+ * ingest and consumer figures, measured here when those scenarios did not run.
  */
 import { uniqueNamespace } from '@micro-oncall/test-kit';
 import { say } from '../../scripts/lib/console.js';
@@ -37,6 +38,24 @@ export const replicas: Scenario = {
     } finally {
       await one.child.stop();
       sampler.unwatch('webhook-ingest');
+    }
+    // The same two processes' worth of webhook-ingest in one pod. Its CPU and RSS are the
+    // primary's with its workers' (children), under a label of their own: a pod of three
+    // processes is not the service's one-process figure. The load waits for a quiet machine,
+    // i.e. for both workers to have started.
+    const podLabel = 'webhook-ingest, 2 worker processes';
+    const pod = await startIngest(ctx, 'webhook-ingest-workers-2', namespace, { WORKER_PROCESSES: '2' });
+    sampler.watch(podLabel, pod.child.pid);
+    try {
+      const workers = await ingestSaturation(ctx, [pod], 'saturation', podLabel);
+      runs.ingest = { ...runs.ingest, workers };
+      describeLoad(ctx, 'two worker processes at saturation', workers.load);
+      say.info(
+        `webhook-ingest: 1 replica of 2 worker processes ${fmtInt(workers.acceptedPerS)} accepted events/s ${tag}; cores used: ${fmtCores(ctx, workers.cores)}`,
+      );
+    } finally {
+      await pod.child.stop();
+      sampler.unwatch(podLabel);
     }
     const single = results.consumer ?? (await measureConsumer(ctx, 'consumer, 1 replica'));
     const { partitions, ...both } = await measureConsumer(ctx, 'consumer, 2 replicas', 2);

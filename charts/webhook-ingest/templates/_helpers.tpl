@@ -18,6 +18,9 @@ command:
   - dist/main.mjs
 migrationCommand: [node, dist/migrate.mjs]
 env:
+  - name: WORKER_PROCESSES
+    value: {{ .Values.node.workerProcesses | int64 | quote }}
+    param: node.workerProcesses
   - name: WEBHOOK_BODY_LIMIT_BYTES
     value: {{ .Values.webhooks.bodyLimitBytes | int64 | quote }}
     param: webhooks.bodyLimitBytes

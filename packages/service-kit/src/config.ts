@@ -125,5 +125,10 @@ export const baseConfigSchema = z.object({
   KAFKA_FETCH_MIN_BYTES: envInt(1, { min: 1, max: 10 * 1024 * 1024 }),
   KAFKA_FETCH_MAX_WAIT_MS: envInt(100, { min: 1, max: 10_000 }),
   SHUTDOWN_TIMEOUT_MS: envInt(10_000, { min: 100 }),
+  /**
+   * Processes per replica (node:cluster): 1 runs the service in this process; more fork that many
+   * workers, each a whole replica, behind a primary that accepts their connections (workers.ts).
+   */
+  WORKER_PROCESSES: envInt(1, { min: 1, max: 64 }),
 });
 export type BaseConfig = z.output<typeof baseConfigSchema>;

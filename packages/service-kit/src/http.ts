@@ -17,7 +17,7 @@ import {
   UnsupportedMediaTypeError,
 } from './errors.js';
 import type { Logger } from './logger.js';
-import { httpMetrics, renderedMetrics } from './metrics.js';
+import { httpMetrics, registryText, renderedMetrics } from './metrics.js';
 import { serverSpan } from './tracing.js';
 
 export interface HttpAppOptions {
@@ -114,7 +114,7 @@ export function createHttpApp(opts: HttpAppOptions, mount: (app: Express) => voi
     res.status(result.healthy ? 200 : 503).json({ status: result.healthy ? 'ready' : 'not_ready', checks });
   });
   app.get('/metrics', async (_req, res) => {
-    const [text, rendered] = await Promise.all([opts.registry.metrics(), renderedMetrics(opts.registry)]);
+    const [text, rendered] = await Promise.all([registryText(opts.registry), renderedMetrics(opts.registry)]);
     res.setHeader('Content-Type', opts.registry.contentType);
     if (rendered.length === 0) {
       res.send(text);

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { Component } from './component.js';
 import type { Logger } from './logger.js';
+import { inWorkerProcess, superviseWorkers } from './workers.js';
 
 /**
  * The HTTP server's load as the service can see it: connections it accepted and that are still
@@ -184,4 +185,28 @@ export function stopOnSignals(service: Pick<RunningService, 'stop'>, logger: Log
 export function exitOnStartFailure(logger: Logger, error: unknown): never {
   logger.fatal({ err: error }, `start-up failed: ${(error as Error).message}`);
   process.exit(1);
+}
+
+/**
+ * For main.ts: runs a replica in this process (`workers` 1), or as `workers` worker processes
+ * behind a primary that accepts their connections (workers.ts): the primary forks, the workers
+ * run this same entry point and start. Either way it stops on SIGTERM/SIGINT, and a start-up
+ * failure ends the process with status 1.
+ */
+export async function runAsProcesses(opts: {
+  workers: number;
+  logger: Logger;
+  shutdownTimeoutMs: number;
+  start: () => Promise<Pick<RunningService, 'stop'>>;
+}): Promise<void> {
+  try {
+    if (opts.workers > 1 && !inWorkerProcess()) {
+      const workers = superviseWorkers({ ...opts, onFatal: () => process.exit(1) });
+      stopOnSignals(workers, opts.logger);
+      return;
+    }
+    stopOnSignals(await opts.start(), opts.logger);
+  } catch (error) {
+    exitOnStartFailure(opts.logger, error);
+  }
 }

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { Logger } from './logger.js';
+import { inWorkerProcess, joinWorkerMetrics, podMetrics } from './workers.js';
 
 /** Each service has its own registry, created in code: nothing registers at import time. */
 export function createMetricsRegistry(service: string): Registry {
@@ -7,7 +8,13 @@ export function createMetricsRegistry(service: string): Registry {
   registry.setDefaultLabels({ service });
   defaultLabelsByRegistry.set(registry, { service });
   collectDefaultMetrics({ register: registry });
+  joinWorkerMetrics(registry);
   return registry;
+}
+
+/** The registry's exposition text; in a worker process, summed over every worker of the replica. */
+export function registryText(registry: Registry): Promise<string> {
+  return inWorkerProcess() ? podMetrics() : registry.metrics();
 }
 
 export function httpMetrics(registry: Registry) {

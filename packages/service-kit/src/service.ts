@@ -34,8 +34,8 @@ import {
   exitOnStartFailure,
   type HttpConnections,
   type RunningService,
+  runAsProcesses,
   startService,
-  stopOnSignals,
 } from './lifecycle.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetricsRegistry, type Registry } from './metrics.js';
@@ -426,12 +426,18 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
     loadConfig: (env) => loadConfig(definition.config, env),
     async main() {
       const bootLogger = createLogger({ service: definition.name });
+      let config: z.output<S>;
       try {
-        const service = await run(loadConfig(definition.config));
-        stopOnSignals(service, bootLogger);
+        config = loadConfig(definition.config);
       } catch (error) {
         exitOnStartFailure(bootLogger, error);
       }
+      await runAsProcesses({
+        workers: config.WORKER_PROCESSES,
+        logger: bootLogger,
+        shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+        start: () => run(config),
+      });
     },
     async migrate(env = process.env) {
       const logger = createLogger({ service: `${definition.name}-migrate` });

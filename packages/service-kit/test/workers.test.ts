@@ -1,0 +1,141 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Agent, get } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitFor } from '@micro-oncall/test-kit';
+import { afterEach, describe, expect, it } from 'vitest';
+
+// A replica run as WORKER_PROCESSES processes, as main.ts runs every service: the primary forks
+// the workers and accepts for them; each answers as a whole replica, /metrics is the pod's sum,
+// SIGTERM stops them all, and a worker that dies takes the pod down (exit 1) for a restart.
+
+const here = dirname(fileURLToPath(import.meta.url));
+const started: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of started.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+/** A GET on its own connection (no keep-alive), so the primary hands each to a worker in turn. */
+function fetchText(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, agent: new Agent({ keepAlive: false }) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+async function startReplica(workers: number): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'workers-replica.ts')], {
+    env: { ...process.env, WORKER_PROCESSES: String(workers), PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  await waitFor('the replica to answer', async () => (await fetchText(port, '/pid')).status === 200, {
+    timeoutMs: 30_000,
+    exited,
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}\n${output}`);
+  });
+  return { child, port, output: () => output };
+}
+
+/** `requests` GETs of /pid, each on its own connection; the pids that answered, by count. */
+async function answeringPids(port: number, requests: number): Promise<Map<number, number>> {
+  const pids = new Map<number, number>();
+  for (let i = 0; i < requests; i += 1) {
+    const { body } = await fetchText(port, '/pid');
+    const pid = (JSON.parse(body) as { pid: number }).pid;
+    pids.set(pid, (pids.get(pid) ?? 0) + 1);
+  }
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return code;
+}
+
+describe('WORKER_PROCESSES', () => {
+  it('1 runs the replica in the process itself', async () => {
+    const { child, port } = await startReplica(1);
+    const pids = await answeringPids(port, 4);
+    expect([...pids.keys()]).toEqual([child.pid]);
+    child.kill('SIGTERM');
+    expect(await exitOf(child)).toBe(0);
+  });
+
+  it('2 answers from two worker processes, sums their metrics, and stops both on SIGTERM', async () => {
+    const { child, port } = await startReplica(2);
+    // The primary hands connections only to workers that listen: the second may still be starting.
+    await waitFor('both workers to answer', async () => (await answeringPids(port, 4)).size === 2, {
+      timeoutMs: 30_000,
+    });
+    // Once both listen, round robin gives each a share.
+    const pids = await answeringPids(port, 20);
+    expect(pids.size).toBe(2);
+    expect(pids.has(child.pid as number)).toBe(false);
+    for (const count of pids.values()) expect(count).toBeGreaterThan(0);
+
+    const metrics = await fetchText(port, '/metrics');
+    expect(metrics.status).toBe(200);
+    // Every /pid answered by either worker (these 20, and those before).
+    const hits = /^fixture_hits_total\{service="workers-replica"\} (\d+)$/m.exec(metrics.body);
+    expect(hits, metrics.body.slice(0, 2000)).not.toBeNull();
+    const total = Number(hits?.[1]);
+    expect(total).toBeGreaterThanOrEqual(21);
+    // A second scrape, whichever worker answers it, sees the same sum.
+    const again = /^fixture_hits_total\{service="workers-replica"\} (\d+)$/m.exec(
+      (await fetchText(port, '/metrics')).body,
+    );
+    expect(Number(again?.[1])).toBe(total);
+
+    child.kill('SIGTERM');
+    expect(await exitOf(child)).toBe(0);
+    for (const pid of pids.keys()) expect(alive(pid)).toBe(false);
+  });
+
+  it('a worker that dies stops the others and the primary exits 1, for the container to restart', async () => {
+    const { child, port, output } = await startReplica(2);
+    let pids: number[] = [];
+    await waitFor(
+      'both workers to answer',
+      async () => {
+        pids = [...(await answeringPids(port, 4)).keys()];
+        return pids.length === 2;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(pids).toHaveLength(2);
+    process.kill(pids[0] as number, 'SIGKILL');
+    expect(await exitOf(child)).toBe(1);
+    expect(alive(pids[1] as number)).toBe(false);
+    expect(output()).toMatch(/worker \d+ \(pid \d+\) exited with signal SIGKILL; stopping the other workers/);
+  });
+});
