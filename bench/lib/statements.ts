@@ -49,15 +49,21 @@ interface Row {
   all_calls: string;
 }
 
+/** Databases this process created the extension in (or found it): once each, not at every window. */
+const withExtension = new Set<string>();
+
 /**
  * Starts a statement window on the server of `databaseUrl`: creates the extension in that
- * database if it is missing, resets the statistics (of every database of the server), and
+ * database if it is missing (the first time), resets the statistics (of every database of the server), and
  * returns what reads the top statements since. Neither step throws: a server without
  * pg_stat_statements gives `{ available: false, reason }`.
  */
 export async function statementWindow(databaseUrl: string): Promise<() => Promise<StatementStats>> {
   try {
-    await sqlAs(databaseUrl, 'create extension if not exists pg_stat_statements');
+    if (!withExtension.has(databaseUrl)) {
+      await sqlAs(databaseUrl, 'create extension if not exists pg_stat_statements');
+      withExtension.add(databaseUrl);
+    }
     await sqlAs(databaseUrl, 'select pg_stat_statements_reset()');
   } catch (error) {
     const unavailable: StatementStats = { available: false, reason: reasonOf(error) };

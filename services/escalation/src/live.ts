@@ -9,7 +9,7 @@ import {
 } from '@micro-oncall/service-kit';
 import { asc, count, gt, max, sql } from 'drizzle-orm';
 import type { ServiceCatalogue } from './catalogue.js';
-import { LIVE_CHANNEL } from './consumers/incident-events.js';
+import { LIVE_CHANNEL } from './consumers/incident-sql.js';
 import { incidents } from './db/schema.js';
 import type { EscalationDb, IncidentRow } from './db/types.js';
 import { type GroupSummary, groupsForIncidents } from './grouping.js';

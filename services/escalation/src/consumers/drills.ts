@@ -4,7 +4,8 @@ import { inArray, sql } from 'drizzle-orm';
 import * as schema from '../db/schema.js';
 import type { EscalationDb, IncidentChange } from '../db/types.js';
 import { verifyDrill } from '../drills.js';
-import { CHANGE_SEQ_LOCK, LIVE_CHANNEL } from './incident-events.js';
+import { CHANGE_SEQ_LOCK } from './incident-events.js';
+import { notifyLiveFeed } from './incident-sql.js';
 
 /**
  * Consumer of `<ns>.drills.v1` (simulator): the drill runs it registered, with their state, so
@@ -107,7 +108,7 @@ export function createDrillsHandler(deps: {
         changes.push({ before, after: after! });
       }
       // Delivered at commit to every replica's live feed (see live.ts).
-      if (changes.length > 0) await tx.execute(sql`select pg_notify(${LIVE_CHANNEL}, '')`);
+      if (changes.length > 0) await notifyLiveFeed(tx);
       return changes;
     });
 

@@ -28,9 +28,6 @@ const isDataException = (error: unknown) => dbErrorCode(error).startsWith('22');
  */
 export const CHANGE_SEQ_LOCK = 7_243_110_951;
 
-/** Name of the PostgreSQL NOTIFY channel raised when incidents change. */
-export const LIVE_CHANNEL = 'escalation_incident_changes';
-
 export function createIncidentEventsHandler(deps: {
   db: EscalationDb;
   /** How related alerts are grouped (ADR 0019); DEFAULT_GROUPING when not given. */
@@ -115,11 +112,11 @@ export function createIncidentEventsHandler(deps: {
         Object.assign(row, verifyDrill(row, row.drillRunId ? runById.get(row.drillRunId) : undefined));
       }
       if (dirty.size > 0) {
-        // The notification is delivered at commit to every replica's live feed (see live.ts).
+        // The live feed is notified in the same statement (delivered at commit, see live.ts).
         await upsertIncidents(
           tx,
           [...dirty].map((id) => state.get(id)!),
-          LIVE_CHANNEL,
+          { notifyLiveFeed: true },
         );
       }
       const receipts = newestReceipts(toApply);

@@ -194,17 +194,35 @@ const INCIDENT_SET = sql.raw(
   [...INCIDENT_UPDATED.map((name) => `${name} = excluded.${name}`), 'recorded_at = now()'].join(', '),
 );
 
+/** Name of the PostgreSQL NOTIFY channel raised when incidents change (every replica's live feed listens, live.ts). */
+export const LIVE_CHANNEL = 'escalation_incident_changes';
+
+const NOTIFY_LIVE_FEED = sql`select pg_notify(${LIVE_CHANNEL}, '')`;
+
+/**
+ * Tells every replica's live feed that incidents changed: delivered at commit, so readers see the
+ * new change_seq values once they wake. For a writer whose change is a statement of its own;
+ * upsertIncidents raises it within its statement.
+ */
+export async function notifyLiveFeed(tx: Tx): Promise<void> {
+  await tx.execute(NOTIFY_LIVE_FEED);
+}
+
 /**
  * Writes the incidents (unique ids), each with the next change_seq drawn in the order given, and
- * raises `notify` (a NOTIFY channel, delivered at commit) in the same statement: one round trip
- * less while the change-sequence lock is held. The caller holds that lock (CHANGE_SEQ_LOCK).
+ * with `notifyLiveFeed` notifies the live feed in the same statement: one round trip less while
+ * the change-sequence lock is held. The caller holds that lock (CHANGE_SEQ_LOCK).
  */
-export async function upsertIncidents(tx: Tx, rows: readonly IncidentRow[], notify?: string): Promise<void> {
+export async function upsertIncidents(
+  tx: Tx,
+  rows: readonly IncidentRow[],
+  opts: { notifyLiveFeed?: boolean } = {},
+): Promise<void> {
   const upsert = sql`
     insert into escalation.incidents (${names(INCIDENT_COLUMNS)}, change_seq)
     select ${INCIDENT_SELECT}, nextval('escalation.incident_change_seq')
     from ${recordset(INCIDENT_COLUMNS, rows)}
     on conflict (id) do update set ${INCIDENT_SET}`;
   // A data-modifying WITH runs to completion whether or not the outer query reads it.
-  await tx.execute(notify === undefined ? upsert : sql`with written as (${upsert}) select pg_notify(${notify}, '')`);
+  await tx.execute(opts.notifyLiveFeed ? sql`with written as (${upsert}) ${NOTIFY_LIVE_FEED}` : upsert);
 }

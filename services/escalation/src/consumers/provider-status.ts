@@ -5,7 +5,8 @@ import * as schema from '../db/schema.js';
 import type { EscalationDb } from '../db/types.js';
 import { applyProviderChange, type ComponentCondition, noteFor, servicesTouched } from '../provider-conditions.js';
 import { conditionFromRow } from '../provider-context.js';
-import { CHANGE_SEQ_LOCK, LIVE_CHANNEL } from './incident-events.js';
+import { CHANGE_SEQ_LOCK } from './incident-events.js';
+import { notifyLiveFeed } from './incident-sql.js';
 
 /**
  * Consumer of `<ns>.provider-status.v1` (status-mapper): the current condition of each provider
@@ -153,7 +154,7 @@ export function createProviderStatusHandler(deps: { db: EscalationDb }): TypedHa
             live.map((i) => i.id),
           ),
         );
-      await tx.execute(sql`select pg_notify(${LIVE_CHANNEL}, '')`);
+      await notifyLiveFeed(tx);
     });
 
   // Messages arrive decoded and validated against the topic contract (service-kit consume);
