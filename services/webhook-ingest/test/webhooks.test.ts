@@ -632,6 +632,48 @@ describe('a replica at its limit of webhooks in flight', () => {
     expect((await post()).status).toBe(202);
   });
 
+  it('counts a chunked webhook, which declares no size, as the body limit: refused beside another, admitted alone', async () => {
+    const held = heldWebhook('PINGESTCHUNK0');
+    await vi.waitFor(async () => expect(await inFlight()).toBe(1), { timeout: 15_000, interval: 50 });
+    // A few hundred bytes, well within the byte budget had it declared them.
+    const raw = Buffer.from(JSON.stringify(pagerDutyIncidentEvent({ incidentId: 'PINGESTCHUNK1' })));
+    expect(raw.length).toBeLessThan(BYTES / 4);
+    const postChunked = () =>
+      new Promise<{ status: number; retryAfter: string | undefined; body: string }>((resolve, reject) => {
+        const req = httpRequest(new URL('/v1/webhooks/pagerduty', busy.url), {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'transfer-encoding': 'chunked',
+            'x-pagerduty-signature': sign(raw),
+          },
+        });
+        req.once('error', reject);
+        req.once('response', (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.once('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              retryAfter: res.headers['retry-after'],
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+        });
+        req.end(raw);
+      });
+    await expectNothingStored(async () => {
+      const res = await postChunked();
+      expect(res.status).toBe(503);
+      expect(res.retryAfter).toBe('1');
+      expect(res.body).toContain('bytes in flight');
+    });
+    held.finish();
+    expect(await held.answer).toMatchObject({ status: 202, body: { status: 'accepted' } });
+    await vi.waitFor(async () => expect(await inFlight()).toBe(0), { timeout: 15_000, interval: 50 });
+    expect((await postChunked()).status).toBe(202);
+  });
+
   it('frees the place of a sender that goes away in the middle of its body', async () => {
     const gone = heldWebhook('PINGESTBUSY3');
     gone.answer.catch(() => undefined); // the socket error of our own abandon
