@@ -166,6 +166,9 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
         help: 'Messages behind the high watermark after the last batch',
         labelNames: ['topic', 'partition'] as const,
         registers: [registry],
+        // Over worker processes (workers.ts): one owns a partition, another may still hold a
+        // value from before a rebalance; the larger is the one to act on.
+        aggregator: 'max',
       }),
       restarts: new Counter({
         name: 'kafka_consumer_restarts_total',

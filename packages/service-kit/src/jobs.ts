@@ -223,24 +223,30 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     help: 'When the last run of the job on this replica finished (Unix time); max() across replicas',
     labelNames,
     registers: [opts.registry],
+    // Over the worker processes of one replica (workers.ts), as across replicas.
+    aggregator: 'max',
   });
   const lastSuccess = new Gauge({
     name: 'jobs_last_success_timestamp_seconds',
     help: 'When the last successful run of the job on this replica finished (Unix time); max() across replicas',
     labelNames,
     registers: [opts.registry],
+    aggregator: 'max',
   });
   const lastOutcome = new Gauge({
     name: 'jobs_last_outcome',
     help: 'Outcome of the last run of the job on this replica: 1 succeeded, 0 failed',
     labelNames,
     registers: [opts.registry],
+    // Over worker processes: 0 when any worker's last run failed.
+    aggregator: 'min',
   });
   const lastDuration = new Gauge({
     name: 'jobs_last_duration_seconds',
     help: 'Duration of the last run of the job on this replica',
     labelNames,
     registers: [opts.registry],
+    aggregator: 'max',
   });
   new Gauge({
     name: 'jobs_running',
@@ -284,6 +290,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     help: 'Runs of the job that are due and not yet started: the backlog; service-wide',
     labelNames,
     registers: [opts.registry],
+    // Service-wide: every worker process reads the same value; summing would count it again.
+    aggregator: 'first',
     async collect() {
       const counts = await countPending();
       if (counts) for (const name of names) this.set({ job: name }, counts.get(name)?.due ?? 0);
@@ -294,6 +302,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     help: 'Runs of the job waiting for their time (delayed runs and retries in back-off); service-wide',
     labelNames,
     registers: [opts.registry],
+    aggregator: 'first',
     async collect() {
       const counts = await countPending();
       if (counts) for (const name of names) this.set({ job: name }, counts.get(name)?.later ?? 0);

@@ -139,6 +139,8 @@ export function createOutboxRelay(opts: OutboxRelayOptions): Component & { start
     name: 'outbox_pending',
     help: 'Events written to the outbox and not yet acknowledged by Kafka',
     registers: [opts.registry],
+    // Read from the shared table: every worker process (workers.ts) reads the same value.
+    aggregator: 'first',
     async collect() {
       const { rows } = await opts.pool
         .query<{ n: string }>(`select count(*) as n from ${schema}.outbox`)
@@ -150,6 +152,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): Component & { start
     name: 'outbox_lag_seconds',
     help: 'Age of the oldest event still waiting in the outbox (0 when empty): the relay lag',
     registers: [opts.registry],
+    aggregator: 'max',
     async collect() {
       const { rows } = await opts.pool
         .query<{ age: number | null }>(

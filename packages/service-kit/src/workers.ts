@@ -19,8 +19,9 @@ import type { Logger } from './logger.js';
  * than its resources say. SIGTERM to the primary (what the kubelet sends) stops every worker the
  * way a replica stops; it exits 0 when all of them did.
  *
- * /metrics answered by any worker is the sum over all of them (prom-client's cluster aggregation,
- * through the primary), so a scrape sees the pod, not whichever worker it reached.
+ * /metrics answered by any worker covers all of them (prom-client's cluster aggregation, through
+ * the primary), so a scrape sees the pod, not whichever worker it reached: counters and histograms
+ * summed, gauges by their `aggregator` (sum unless they declare max, min, first or average).
  */
 
 const METRICS_REQUEST = 'micro-oncall:metrics-request';

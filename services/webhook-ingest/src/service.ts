@@ -33,6 +33,8 @@ export const service = defineService({
       name: 'webhook_shed_share',
       help: 'Share of webhooks this replica refuses at random (503 overloaded) while its event loop stays saturated (WEBHOOK_SHED_AT_LOOP_UTILISATION)',
       registers: [ctx.registry],
+      // A share: over worker processes (WORKER_PROCESSES) their mean, not their sum.
+      aggregator: 'average',
       collect() {
         this.set(loopDelay.shedShare);
       },
