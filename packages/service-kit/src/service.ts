@@ -187,6 +187,12 @@ export interface ServiceDescriptor<S extends ServiceConfigSchema, T extends Reco
   run(config: z.output<S>, opts?: RunOptions): Promise<RunningService>;
   /** Parses the environment (or `env`) with the service's schema. */
   loadConfig(env?: NodeJS.ProcessEnv): z.output<S>;
+  /**
+   * Every topic the service produces to or consumes from in `namespace`, with their dead-letter
+   * topics: what it creates at start-up with KAFKA_CREATE_TOPICS, and what the platform must
+   * create where it does not (the charts).
+   */
+  topicNames(namespace: string): string[];
   /** The container entry point: run from the environment, stop on SIGTERM/SIGINT. */
   main(): Promise<void>;
   /**
@@ -395,16 +401,7 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
       service.stop().finally(() => (opts.onFatal ? opts.onFatal(error) : process.exit(1)));
     };
     const built = await assemble(config, logger, fail);
-    if (config.KAFKA_CREATE_TOPICS) {
-      const kinds = [...new Set([...definition.produces, ...definition.consumes, ...(definition.consumesRaw ?? [])])];
-      await ensureTopics(
-        built.context.kafka,
-        kinds.flatMap((kind) => {
-          const topic = built.context.topics.name(kind);
-          return [topic, dlqTopicName(topic)];
-        }),
-      );
-    }
+    if (config.KAFKA_CREATE_TOPICS) await ensureTopics(built.context.kafka, topicNames(config.KAFKA_TOPIC_NAMESPACE));
     service = await startService({
       logger,
       components: built.components,
@@ -418,11 +415,21 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
     return service;
   };
 
+  const topicNames = (namespace: string) => {
+    const topics = topicsFor(namespace);
+    const kinds = [...new Set([...definition.produces, ...definition.consumes, ...(definition.consumesRaw ?? [])])];
+    return kinds.flatMap((kind) => {
+      const topic = topics.name(kind);
+      return [topic, dlqTopicName(topic)];
+    });
+  };
+
   const descriptor: ServiceDescriptor<S, T> = {
     ...definition,
     migrationsFolder,
     build,
     run,
+    topicNames,
     loadConfig: (env) => loadConfig(definition.config, env),
     async main() {
       const bootLogger = createLogger({ service: definition.name });

@@ -7,6 +7,8 @@ import {
   baseConfigSchema,
   createEventMessages,
   createHttpApp,
+  createKafka,
+  createLogger,
   defineService,
   type RunningService,
   topicsFor,
@@ -113,6 +115,30 @@ describe(defineService.name, () => {
 
   afterAll(async () => {
     await service?.stop();
+  });
+
+  it('names the topics it needs, each with its dead-letter topic, and created them at start-up', async () => {
+    const names = probe.topicNames(namespace);
+    expect(names.sort()).toEqual(
+      [
+        `${namespace}.incident-actions.v1`,
+        `${namespace}.incident-actions.v1.dlq`,
+        `${namespace}.incident-events.v1`,
+        `${namespace}.incident-events.v1.dlq`,
+      ].sort(),
+    );
+    const admin = createKafka({
+      brokers: inject('stack').kafkaBrokers.split(','),
+      clientId: 'kit-topics',
+      logger: createLogger({ service: 'kit-topics', level: 'silent' }),
+    }).admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      expect(names.filter((name) => !existing.has(name))).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('is ready only with every part the descriptor implies, each named', async () => {
