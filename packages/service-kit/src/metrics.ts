@@ -12,7 +12,7 @@ export function createMetricsRegistry(service: string): Registry {
   return registry;
 }
 
-/** The registry's exposition text; in a worker process, summed over every worker of the replica. */
+/** The registry's exposition text; in a worker process, aggregated over every worker of the replica (workers.ts). */
 export function registryText(registry: Registry): Promise<string> {
   return inWorkerProcess() ? podMetrics() : registry.metrics();
 }
