@@ -42,7 +42,8 @@ export const replicas: Scenario = {
     // The same two processes' worth of webhook-ingest in one pod. Its CPU and RSS are the
     // primary's with its workers' (children), under a label of their own: a pod of three
     // processes is not the service's one-process figure. The load waits for a quiet machine,
-    // i.e. for both workers to have started.
+    // i.e. for both workers to have started (with --wait-quiet=0 it may begin before the second
+    // listens: nothing outside the pod tells how many of its workers do).
     const podLabel = 'webhook-ingest, 2 worker processes';
     const pod = await startIngest(ctx, 'webhook-ingest-workers-2', namespace, { WORKER_PROCESSES: '2' });
     sampler.watch(podLabel, pod.child.pid);
