@@ -1,5 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface CpuProfileNode {
   id: number;
@@ -100,6 +102,17 @@ export function mainThreadProfile(dir: string, pid: number): string | undefined 
   return main ? join(dir, main) : undefined;
 }
 
+/**
+ * The npm package a file belongs to. In pnpm's store the folder names it (`.pnpm/<name>@<version>`,
+ * a scope written `@scope+name`): files are reported by their real paths, and a package's own
+ * source maps may point outside its folder (drizzle-orm's give `node_modules/src/…`).
+ */
+function packageOf(path: string): string | undefined {
+  const store = /node_modules\/\.pnpm\/((?:@[^+/]+\+)?[^@/]+)@/.exec(path);
+  if (store) return store[1]!.replace('+', '/');
+  return /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1];
+}
+
 /** Where a function lives: an npm package, a workspace folder, Node's own code, or V8. */
 function originOf(url: string, functionName: string, repoRoot: string): string {
   if (!url) {
@@ -111,8 +124,8 @@ function originOf(url: string, functionName: string, repoRoot: string): string {
     return `node:${mod.split('/')[0] ?? mod}`;
   }
   const path = url.replace(/^file:\/\//, '');
-  const pkg = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)\//.exec(path);
-  if (pkg) return pkg[1]!;
+  const pkg = packageOf(path);
+  if (pkg) return pkg;
   const parts = relative(repoRoot, path).split('/');
   if (parts[0] === 'packages' || parts[0] === 'services') return `${parts[0]}/${parts[1]}`;
   return parts.join('/');
@@ -120,19 +133,70 @@ function originOf(url: string, functionName: string, repoRoot: string): string {
 
 /**
  * Function name and place. TypeScript files are transformed by tsx onto very few lines, so
- * their line numbers mean nothing and only the file is shown; JavaScript keeps its lines.
+ * their line numbers mean nothing and only the file is shown (also for frames mapped back from a
+ * bundle, to keep one label per function whichever way the service ran); JavaScript keeps its lines.
  */
 function label(frame: CpuProfileNode['callFrame'], repoRoot: string): string {
   const name = frame.functionName || '(anonymous)';
   if (!frame.url) return name;
   const path = frame.url.replace(/^file:\/\//, '');
   const inPkg = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?(.+)$/.exec(path);
-  const shown = inPkg ? inPkg[1]! : frame.url.startsWith('node:') ? frame.url : relative(repoRoot, path);
+  const pkg = packageOf(path);
+  const inPkgShown = inPkg && pkg && !inPkg[1]!.startsWith(`${pkg}/`) ? `${pkg}: ${inPkg[1]}` : inPkg?.[1];
+  const shown = inPkgShown ?? (frame.url.startsWith('node:') ? frame.url : relative(repoRoot, path));
   return /\.[cm]?ts$/.test(path) ? `${name} ${shown}` : `${name} ${shown}:${frame.lineNumber + 1}`;
 }
 
 const isWorkspace = (url: string, repoRoot: string) =>
   url.startsWith(`file://${repoRoot}/`) && !url.includes('/node_modules/');
+
+/**
+ * Frames of bundled code (services run as esbuild bundles) put back where their code came from:
+ * a frame in `x.mjs` with an `x.mjs.map` beside it gets the original file, line and column (and
+ * its name where V8 had none), so that functions, packages and workspace folders are named as
+ * in the sources. Frames without a map, or a position the map does not cover, stay as they are.
+ * The bundle must still exist (the bench summarises before its run's bundles are removed).
+ */
+export function mapBundledFrames(nodes: CpuProfileNode[]): void {
+  const maps = new Map<string, { map: SourceMap; dir: string } | null>();
+  const mapOf = (url: string) => {
+    let entry = maps.get(url);
+    if (entry !== undefined) return entry;
+    entry = null;
+    try {
+      const path = fileURLToPath(url);
+      if (existsSync(`${path}.map`)) {
+        entry = { map: new SourceMap(JSON.parse(readFileSync(`${path}.map`, 'utf8'))), dir: dirname(path) };
+      }
+    } catch {
+      // An unreadable or malformed map: the frames keep the bundle's places.
+    }
+    maps.set(url, entry);
+    return entry;
+  };
+  for (const node of nodes) {
+    const frame = node.callFrame;
+    if (!frame.url.startsWith('file://') || !/\.[cm]?js$/.test(frame.url)) continue;
+    const found = mapOf(frame.url);
+    if (!found) continue;
+    const at = found.map.findEntry(frame.lineNumber, frame.columnNumber) as {
+      originalSource?: string;
+      originalLine?: number;
+      originalColumn?: number;
+      name?: string;
+    };
+    if (!at.originalSource) continue;
+    const url = at.originalSource.startsWith('file://')
+      ? at.originalSource
+      : pathToFileURL(resolve(found.dir, at.originalSource)).href;
+    node.callFrame = {
+      functionName: frame.functionName || at.name || '',
+      url,
+      lineNumber: at.originalLine ?? 0,
+      columnNumber: at.originalColumn ?? 0,
+    };
+  }
+}
 
 /**
  * Self time per function and per origin from a V8 .cpuprofile: each sample's time is charged
@@ -146,6 +210,7 @@ export function summariseCpuProfile(
   top = 15,
 ): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  mapBundledFrames(profile.nodes);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
