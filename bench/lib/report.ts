@@ -57,6 +57,8 @@ export interface ConsumerRun {
 /** webhook-ingest driven above its capacity (open loop), and the accepted events looked up on the topic. */
 export interface OverloadRun {
   load: LoadResult;
+  /** What ran: `webhook-ingest` (one process) or the pod of worker processes. */
+  label: string;
   /** The saturation figure the offered rate was derived from (accepted events/s), if measured. */
   capacityPerS: number | null;
   inFlightBudget: number;
@@ -96,6 +98,8 @@ export interface BenchResults {
   e2e: E2eRun[];
   consumer?: ConsumerRun;
   overload?: OverloadRun;
+  /** The same, one replica of two worker processes whose primary refuses what no worker can take. */
+  overloadWorkers?: OverloadRun;
   replicas?: ReplicaRuns;
   durable?: DurableRuns;
   /** Seconds from spawning a service process to its first 200 from /health/ready, every start. */
@@ -256,7 +260,8 @@ export function evaluate(r: BenchResults, t: Targets): Verdict[] {
       ),
       fixed?.cores,
     ),
-    ...overloadVerdicts(o, t),
+    ...overloadVerdicts(o, t, 'overload, 1 process'),
+    ...overloadVerdicts(r.overloadWorkers, t, 'overload, 1 replica of 2 worker processes'),
     ...e2eVerdicts,
     disturbed(atLeast('escalation consumer events/s', consumer, t.consumerEventsPerS, 'events/s'), r.consumer?.cores),
     disturbed(
@@ -299,20 +304,20 @@ export function evaluate(r: BenchResults, t: Targets): Verdict[] {
 }
 
 /** Above capacity: refused with 503 + Retry-After, answered in bounded time, nothing accepted lost. */
-function overloadVerdicts(o: OverloadRun | undefined, t: Targets): Verdict[] {
+function overloadVerdicts(o: OverloadRun | undefined, t: Targets, what: string): Verdict[] {
   const where = o ? ` (offered ${fmtInt(o.load.offeredRate ?? 0)}/s)` : '';
   const verdicts = [
-    atLeast(`overload${where}: share answered 503`, o?.share503, 0.01, 'of answers', pct),
+    atLeast(`${what}${where}: share answered 503`, o?.share503, 0.01, 'of answers', pct),
     atLeast(
-      'overload: 503s with Retry-After',
+      `${what}: 503s with Retry-After`,
       o?.load.status['503'] ? o.retryAfterShare : undefined,
       1,
       'of the 503s',
       pct,
     ),
-    atMost('overload: p99 answer time of the 503s', o?.latency503?.p99, t.overload503P99Ms, 'ms', fmtMs),
-    atMost('overload: p99 answer time of the 202s', o?.latency202?.p99, t.overload202P99Ms, 'ms', fmtMs),
-    atMost('overload: events answered 202 missing from the topic', o?.lost, 0, 'events'),
+    atMost(`${what}: p99 answer time of the 503s`, o?.latency503?.p99, t.overload503P99Ms, 'ms', fmtMs),
+    atMost(`${what}: p99 answer time of the 202s`, o?.latency202?.p99, t.overload202P99Ms, 'ms', fmtMs),
+    atMost(`${what}: events answered 202 missing from the topic`, o?.lost, 0, 'events'),
   ];
   return verdicts.map((v) =>
     o && o.cores.other !== undefined && o.cores.other > BACKGROUND_LIMIT
@@ -435,13 +440,13 @@ export function figuresTable(
       '–',
       r.consumer.cores,
     );
-  const o = r.overload;
-  if (o) {
+  for (const o of [r.overload, r.overloadWorkers]) {
+    if (!o) continue;
     const codes = Object.entries(o.load.status)
       .map(([code, n]) => `${code}×${fmtInt(n)}`)
       .join(' ');
     add(
-      `webhook-ingest above capacity: open loop at ${fmtInt(o.load.offeredRate ?? 0)}/s for ${o.load.durationS} s (in-flight budget ${o.inFlightBudget})`,
+      `${o.label === 'webhook-ingest' ? 'webhook-ingest' : `webhook-ingest as 1 replica of ${o.label.replace('webhook-ingest, ', '')}`} above capacity: open loop at ${fmtInt(o.load.offeredRate ?? 0)}/s for ${o.load.durationS} s (in-flight budget ${o.inFlightBudget})`,
       `${pct(o.share503)} answered 503 (${pct(o.retryAfterShare)} of them with Retry-After; 503 p50/p99 ${fmtMs(o.latency503?.p50 ?? Number.NaN)} / ${fmtMs(o.latency503?.p99 ?? Number.NaN)} ms); ${codes}; ${o.load.errors} unanswered; ${fmtInt(o.foundOnTopic)} of ${fmtInt(o.accepted)} accepted events on the topic, **${fmtInt(o.lost)} lost**`,
       `202s: ${lat(o.latency202 ?? undefined)}`,
       o.cores,

@@ -1,9 +1,12 @@
 /**
  * webhook-ingest above its capacity: an open-loop load at twice the rate it sustains (its
- * saturation figure from this run, or a short saturation probe) for a bounded time. Beyond
- * WEBHOOK_MAX_IN_FLIGHT webhooks in flight it must refuse at once with 503 and Retry-After
- * rather than queue, so both the refusals and the webhooks it admits are answered in bounded
- * time; and every event of a webhook answered 202 must be on the Kafka topic afterwards.
+ * saturation figure from this run, or a short saturation probe) for a bounded time, every request
+ * on a socket of its own. Beyond WEBHOOK_MAX_IN_FLIGHT webhooks in flight it must refuse at once
+ * with 503 and Retry-After rather than queue, so both the refusals and the webhooks it admits are
+ * answered in bounded time; and every event of a webhook answered 202 must be on the Kafka topic
+ * afterwards. Measured twice: one process (whose new connections wait in the kernel's accept
+ * queue, out of its sight), and one replica of two worker processes, whose primary accepts and
+ * refuses what no worker can take (WORKER_MAX_WAITING_CONNECTIONS).
  */
 import { topicName } from '@micro-oncall/incident-model';
 import { uniqueNamespace } from '@micro-oncall/test-kit';
@@ -70,96 +73,126 @@ async function findOnTopic(ctx: BenchContext, topic: string, expected: Set<strin
   return expected.size - missing.size;
 }
 
+/** The pod of the second run: one replica of two worker processes, its primary the acceptor. */
+const WORKERS = 2;
+const WORKERS_LABEL = `webhook-ingest, ${WORKERS} worker processes`;
+
 export const overload: Scenario = {
   title: (ctx) =>
-    `webhook-ingest above capacity: open loop at ${OVERLOAD_FACTOR}× its saturation rate, in-flight budget ${IN_FLIGHT_BUDGET}, event-loop delay limit ${LOOP_DELAY_LIMIT_MS} ms, shedding at loop utilisation ${SHED_AT_UTILISATION} ${ctx.tag}`,
+    `webhook-ingest above capacity, as 1 process and as 1 replica of ${WORKERS} worker processes: open loop at ${OVERLOAD_FACTOR}× its saturation rate, in-flight budget ${IN_FLIGHT_BUDGET}, event-loop delay limit ${LOOP_DELAY_LIMIT_MS} ms, shedding at loop utilisation ${SHED_AT_UTILISATION} ${ctx.tag}`,
   async run(ctx) {
-    const { plan, results, sampler, tag } = ctx;
-    const pool = ctx.pools.ingest;
-    const namespace = uniqueNamespace('bench-overload');
-    const topic = topicName('incident-events', namespace);
-    const service = await startIngest(ctx, 'webhook-ingest-overload', namespace, {
-      WEBHOOK_MAX_IN_FLIGHT: String(IN_FLIGHT_BUDGET),
-      WEBHOOK_MAX_EVENT_LOOP_DELAY_MS: String(LOOP_DELAY_LIMIT_MS),
-      WEBHOOK_SHED_AT_LOOP_UTILISATION: String(SHED_AT_UTILISATION),
+    const { results } = ctx;
+    results.overload = await overloadRun(ctx, {
+      label: 'webhook-ingest',
+      name: 'webhook-ingest-overload',
+      capacity: results.ingest.saturation?.acceptedPerS ?? null,
     });
-    const { child, url } = service;
-    sampler.watch('webhook-ingest', child.pid);
-    try {
-      let capacity = results.ingest.saturation?.acceptedPerS ?? null;
-      if (capacity === null) {
-        // Run on its own: a short saturation probe gives the rate to double (not reported).
-        await pool.ensure(30_000);
-        const probe = await runSaturation({
-          url,
-          path: WEBHOOK_PATH,
-          connections: plan.connections,
-          durationS: 3,
-          next: () => pool.take(),
-        });
-        capacity = probe.answeredPerS;
-        say.info(`saturation probe: ${fmtInt(capacity)} webhooks/s answered 2xx ${tag}`);
-        await settle();
-      }
-      const rate = Math.max(500, Math.round(capacity * OVERLOAD_FACTOR));
-      const durationS = plan.overloadS;
-      await pool.ensure(rate * durationS);
-      const answered202: SignedWebhook[] = [];
-      await waitForQuiet(ctx, 'the overload run');
-      const cpu = cpuWindow(ctx, { 'webhook-ingest': child });
-      const load = await rssDuring(ctx, 'webhook-ingest', 'overload', url, () =>
-        runFixedRate({
-          url,
-          path: WEBHOOK_PATH,
-          rate,
-          durationS,
-          next: () => pool.take(),
-          onAnswer: (webhook, status) => {
-            if (status === 202) answered202.push(webhook);
-          },
-          byStatus: true,
-          // Every request on its own socket as soon as it is due, as many senders would: the
-          // backlog is then the server's to refuse, not queued in the generator.
-          maxInFlight: OPEN_SOCKETS,
-          maxSockets: OPEN_SOCKETS,
-          progress: say.info,
-          label: `overload ${fmtInt(rate)}/s`,
-        }),
-      );
-      const cores = cpu();
-      // Parsed after the load, not in the generator's hot path.
-      const accepted = new Set(answered202.map(eventIdOf));
-      describeLoad(ctx, `overload ${fmtInt(rate)}/s`, load);
-      const answered = Object.values(load.status).reduce((a, n) => a + n, 0);
-      const refused = load.status['503'] ?? 0;
-      const latency503 = load.latencyByStatus?.['503'] ?? null;
-      const latency202 = load.latencyByStatus?.['202'] ?? null;
-      say.info(`looking for the ${fmtInt(accepted.size)} accepted events on ${topic}`);
-      const foundOnTopic = await findOnTopic(ctx, topic, accepted);
-      const run: OverloadRun = {
-        load,
-        capacityPerS: capacity,
-        inFlightBudget: IN_FLIGHT_BUDGET,
-        share503: answered ? refused / answered : 0,
-        retryAfterShare: refused ? (load.retryAfter?.['503'] ?? 0) / refused : 0,
-        latency503,
-        latency202,
-        accepted: accepted.size,
-        foundOnTopic,
-        lost: accepted.size - foundOnTopic,
-        cores,
-      };
-      results.overload = run;
-      say.info(
-        `${Math.round(run.share503 * 100)}% answered 503 (${Math.round(run.retryAfterShare * 100)}% with Retry-After) ${tag}; 503s ${latency503 ? fmtLatency(latency503) : 'none'}; 202s ${latency202 ? fmtLatency(latency202) : 'none'}`,
-      );
-      say.info(
-        `${fmtInt(foundOnTopic)} of ${fmtInt(accepted.size)} accepted events found on the topic; cores used: ${fmtCores(ctx, cores)}`,
-      );
-      if (run.lost > 0) say.fail(`${fmtInt(run.lost)} events answered 202 are not on the topic`);
-    } finally {
-      await child.stop();
-      sampler.unwatch('webhook-ingest');
-    }
+    results.overloadWorkers = await overloadRun(ctx, {
+      label: WORKERS_LABEL,
+      name: `webhook-ingest-overload-workers-${WORKERS}`,
+      capacity: results.replicas?.ingest?.workers?.acceptedPerS ?? null,
+      env: { WORKER_PROCESSES: String(WORKERS) },
+    });
   },
 };
+
+/**
+ * One replica (`env` may make it several worker processes, watched under `label`) at twice
+ * `capacity` (a short saturation probe when null), then every event answered 202 looked for on
+ * the topic.
+ */
+async function overloadRun(
+  ctx: BenchContext,
+  opts: { label: string; name: string; capacity: number | null; env?: Record<string, string> },
+): Promise<OverloadRun> {
+  const { plan, sampler, tag } = ctx;
+  const pool = ctx.pools.ingest;
+  const namespace = uniqueNamespace('bench-overload');
+  const topic = topicName('incident-events', namespace);
+  const service = await startIngest(ctx, opts.name, namespace, {
+    WEBHOOK_MAX_IN_FLIGHT: String(IN_FLIGHT_BUDGET),
+    WEBHOOK_MAX_EVENT_LOOP_DELAY_MS: String(LOOP_DELAY_LIMIT_MS),
+    WEBHOOK_SHED_AT_LOOP_UTILISATION: String(SHED_AT_UTILISATION),
+    ...opts.env,
+  });
+  const { child, url } = service;
+  sampler.watch(opts.label, child.pid);
+  try {
+    let capacity = opts.capacity;
+    if (capacity === null) {
+      // Not measured earlier in this run: a short saturation probe gives the rate to double (not reported).
+      await waitForQuiet(ctx, `the saturation probe (${opts.label})`);
+      await pool.ensure(30_000);
+      const probe = await runSaturation({
+        url,
+        path: WEBHOOK_PATH,
+        connections: plan.connections,
+        durationS: 3,
+        next: () => pool.take(),
+      });
+      capacity = probe.answeredPerS;
+      say.info(`saturation probe (${opts.label}): ${fmtInt(capacity)} webhooks/s answered 2xx ${tag}`);
+      await settle();
+    }
+    const rate = Math.max(500, Math.round(capacity * OVERLOAD_FACTOR));
+    const durationS = plan.overloadS;
+    await pool.ensure(rate * durationS);
+    const answered202: SignedWebhook[] = [];
+    await waitForQuiet(ctx, `the overload run (${opts.label})`);
+    const cpu = cpuWindow(ctx, { [opts.label]: child });
+    const load = await rssDuring(ctx, opts.label, 'overload', url, () =>
+      runFixedRate({
+        url,
+        path: WEBHOOK_PATH,
+        rate,
+        durationS,
+        next: () => pool.take(),
+        onAnswer: (webhook, status) => {
+          if (status === 202) answered202.push(webhook);
+        },
+        byStatus: true,
+        // Every request on its own socket as soon as it is due, as many senders would: the
+        // backlog is then the server's to refuse, not queued in the generator.
+        maxInFlight: OPEN_SOCKETS,
+        maxSockets: OPEN_SOCKETS,
+        progress: say.info,
+        label: `overload ${fmtInt(rate)}/s (${opts.label})`,
+      }),
+    );
+    const cores = cpu();
+    // Parsed after the load, not in the generator's hot path.
+    const accepted = new Set(answered202.map(eventIdOf));
+    describeLoad(ctx, `overload ${fmtInt(rate)}/s (${opts.label})`, load);
+    const answered = Object.values(load.status).reduce((a, n) => a + n, 0);
+    const refused = load.status['503'] ?? 0;
+    const latency503 = load.latencyByStatus?.['503'] ?? null;
+    const latency202 = load.latencyByStatus?.['202'] ?? null;
+    say.info(`looking for the ${fmtInt(accepted.size)} accepted events on ${topic}`);
+    const foundOnTopic = await findOnTopic(ctx, topic, accepted);
+    const run: OverloadRun = {
+      label: opts.label,
+      load,
+      capacityPerS: capacity,
+      inFlightBudget: IN_FLIGHT_BUDGET,
+      share503: answered ? refused / answered : 0,
+      retryAfterShare: refused ? (load.retryAfter?.['503'] ?? 0) / refused : 0,
+      latency503,
+      latency202,
+      accepted: accepted.size,
+      foundOnTopic,
+      lost: accepted.size - foundOnTopic,
+      cores,
+    };
+    say.info(
+      `${opts.label}: ${Math.round(run.share503 * 100)}% answered 503 (${Math.round(run.retryAfterShare * 100)}% with Retry-After) ${tag}; 503s ${latency503 ? fmtLatency(latency503) : 'none'}; 202s ${latency202 ? fmtLatency(latency202) : 'none'}`,
+    );
+    say.info(
+      `${fmtInt(foundOnTopic)} of ${fmtInt(accepted.size)} accepted events found on the topic; cores used: ${fmtCores(ctx, cores)}`,
+    );
+    if (run.lost > 0) say.fail(`${opts.label}: ${fmtInt(run.lost)} events answered 202 are not on the topic`);
+    return run;
+  } finally {
+    await child.stop();
+    sampler.unwatch(opts.label);
+  }
+}

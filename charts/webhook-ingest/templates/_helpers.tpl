@@ -21,6 +21,9 @@ env:
   - name: WORKER_PROCESSES
     value: {{ .Values.node.workerProcesses | int64 | quote }}
     param: node.workerProcesses
+  - name: WORKER_MAX_WAITING_CONNECTIONS
+    value: {{ .Values.node.workerMaxWaitingConnections | int64 | quote }}
+    param: node.workerMaxWaitingConnections
   - name: WEBHOOK_BODY_LIMIT_BYTES
     value: {{ .Values.webhooks.bodyLimitBytes | int64 | quote }}
     param: webhooks.bodyLimitBytes

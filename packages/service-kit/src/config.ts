@@ -130,5 +130,12 @@ export const baseConfigSchema = z.object({
    * workers, each a whole replica, behind a primary that accepts their connections (workers.ts).
    */
   WORKER_PROCESSES: envInt(1, { min: 1, max: 64 }),
+  /**
+   * With WORKER_PROCESSES > 1: connections the primary lets wait for one worker (handed to it, not
+   * yet taken; a busy worker takes one per turn of its event loop). When every worker has this
+   * many waiting, the primary answers new connections itself with 503 + Retry-After, so a flood of
+   * new connections is refused at once instead of queueing for seconds.
+   */
+  WORKER_MAX_WAITING_CONNECTIONS: envInt(16, { min: 1, max: 4096 }),
 });
 export type BaseConfig = z.output<typeof baseConfigSchema>;

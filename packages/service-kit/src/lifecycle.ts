@@ -1,8 +1,9 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Express } from 'express';
 import type { Component } from './component.js';
 import type { Logger } from './logger.js';
-import { inWorkerProcess, superviseWorkers } from './workers.js';
+import { inWorkerProcess, serveHandedConnections, superviseWorkers } from './workers.js';
 
 /**
  * The HTTP server's load as the service can see it: connections it accepted and that are still
@@ -65,22 +66,38 @@ function httpComponent(
   let server: Server | undefined;
   let closing = false;
   const pending = new Set<ServerResponse>();
+  // In a worker process the primary accepts and hands the connections over (workers.ts): the
+  // server does not listen, and stopping waits for the connections it was handed to end.
+  const handed = inWorkerProcess();
+  let serving: { stopServing(): void } | undefined;
+  const open = new Set<Socket>();
+  let drained: (() => void) | undefined;
   return {
     id: 'http',
     async start() {
-      server = await new Promise<Server>((resolve, reject) => {
-        // Express 5 calls the listen callback with the error too (EADDRINUSE, EACCES): a
-        // service must not report itself started without its HTTP server.
-        const s = app.listen(port, host, LISTEN_BACKLOG, (error?: Error) => (error ? reject(error) : resolve(s)));
-      });
-      // Webhook senders and browsers keep connections alive; a drained server must not wait on idle ones.
-      server.keepAliveTimeout = 5000;
-      if (connections) {
-        server.on('connection', (socket) => {
-          connections.opened();
-          socket.once('close', () => connections.closed());
+      if (handed) {
+        server = createServer(app);
+        // node:http tracks its connections (the headers and request timeouts that cut off slow
+        // senders, closeIdleConnections) from its 'listening' event: a server that never listens
+        // must have it too.
+        server.emit('listening');
+      } else {
+        server = await new Promise<Server>((resolve, reject) => {
+          // Express 5 calls the listen callback with the error too (EADDRINUSE, EACCES): a
+          // service must not report itself started without its HTTP server.
+          const s = app.listen(port, host, LISTEN_BACKLOG, (error?: Error) => (error ? reject(error) : resolve(s)));
         });
       }
+      // Webhook senders and browsers keep connections alive; a drained server must not wait on idle ones.
+      server.keepAliveTimeout = 5000;
+      server.on('connection', (socket: Socket) => {
+        connections?.opened();
+        if (handed) open.add(socket);
+        socket.once('close', () => {
+          connections?.closed();
+          if (handed && open.delete(socket) && open.size === 0) drained?.();
+        });
+      });
       // close() refuses new connections but not new requests on kept-alive ones, and a connection
       // whose request was in flight stays open once answered: while closing, every answer carries
       // `Connection: close`, so stop() does not wait for clients to hang up.
@@ -92,7 +109,12 @@ function httpComponent(
         pending.add(res);
         res.once('close', () => pending.delete(res));
       });
-      logger.info({ host, port: this.address() }, 'listening');
+      if (handed) {
+        serving = serveHandedConnections(server);
+        logger.info({ host, port }, 'serving the connections the primary accepts');
+      } else {
+        logger.info({ host, port: this.address() }, 'listening');
+      }
     },
     address() {
       const a = server?.address();
@@ -108,12 +130,24 @@ function httpComponent(
         // them; EventSource clients reconnect (to another replica) with Last-Event-ID.
         else if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) res.end();
       }
+      if (handed) {
+        serving?.stopServing();
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          // Ends the connection tracking and closes the idle connections; a server that never
+          // listened is "not running" to close(), which is what it says.
+          s.close(() => undefined);
+          if (open.size === 0) resolve();
+        });
+        return;
+      }
       await new Promise<void>((resolve, reject) => {
         s.close((error) => (error ? reject(error) : resolve()));
         s.closeIdleConnections();
       });
     },
     async healthcheck() {
+      if (handed) return server && !closing ? { healthy: true } : { healthy: false, reason: 'not serving' };
       return server?.listening ? { healthy: true } : { healthy: false, reason: 'not listening' };
     },
   };
@@ -195,6 +229,13 @@ export function exitOnStartFailure(logger: Logger, error: unknown): never {
  */
 export async function runAsProcesses(opts: {
   workers: number;
+  /** The service's name (the primary's own metrics carry it). */
+  service: string;
+  /** Where the primary accepts for the workers (the replica's HOST and PORT). */
+  host: string;
+  port: number;
+  /** WORKER_MAX_WAITING_CONNECTIONS: connections waiting for one worker beyond which the primary answers 503. */
+  maxWaiting: number;
   logger: Logger;
   shutdownTimeoutMs: number;
   start: () => Promise<Pick<RunningService, 'stop'>>;

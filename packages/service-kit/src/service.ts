@@ -441,6 +441,10 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
       }
       await runAsProcesses({
         workers: config.WORKER_PROCESSES,
+        service: definition.name,
+        host: config.HOST,
+        port: config.PORT,
+        maxWaiting: config.WORKER_MAX_WAITING_CONNECTIONS,
         logger: bootLogger,
         shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
         start: () => run(config),

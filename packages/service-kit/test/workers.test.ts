@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { Agent, get } from 'node:http';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, get, type IncomingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '@micro-oncall/test-kit';
@@ -19,7 +21,10 @@ afterEach(() => {
 });
 
 /** A GET on its own connection (no keep-alive), so the primary hands each to a worker in turn. */
-function fetchText(port: number, path: string): Promise<{ status: number; body: string }> {
+function fetchText(
+  port: number,
+  path: string,
+): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     get({ host: '127.0.0.1', port, path, agent: new Agent({ keepAlive: false }) }, (res) => {
       let body = '';
@@ -27,15 +32,18 @@ function fetchText(port: number, path: string): Promise<{ status: number; body: 
       res.on('data', (chunk: string) => {
         body += chunk;
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     }).on('error', reject);
   });
 }
 
-async function startReplica(workers: number): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+async function startReplica(
+  workers: number,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; port: number; output: () => string }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'workers-replica.ts')], {
-    env: { ...process.env, WORKER_PROCESSES: String(workers), PORT: String(port) },
+    env: { ...process.env, ...env, WORKER_PROCESSES: String(workers), PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started.push(child);
@@ -137,5 +145,92 @@ describe('WORKER_PROCESSES', () => {
     expect(await exitOf(child)).toBe(1);
     expect(alive(pids[1] as number)).toBe(false);
     expect(output()).toMatch(/worker \d+ \(pid \d+\) exited with signal SIGKILL; stopping the other workers/);
+  });
+
+  it('2: when every worker has the most connections waiting, the primary answers new ones 503 itself at once, and loses none it handed on', async () => {
+    const blockDir = mkdtempSync(join(tmpdir(), 'workers-block-'));
+    try {
+      const { child, port } = await startReplica(2, { WORKER_MAX_WAITING_CONNECTIONS: '1', BLOCK_DIR: blockDir });
+      await waitFor('both workers to answer', async () => (await answeringPids(port, 4)).size === 2, {
+        timeoutMs: 30_000,
+      });
+      // Hold both workers' event loops, as saturation does: neither takes another connection.
+      const held = [fetchText(port, '/block'), fetchText(port, '/block')];
+      await waitFor('both workers to hold their loops', async () => readdirSync(blockDir).length === 2, {
+        timeoutMs: 30_000,
+      });
+
+      // Eight new connections. Each worker can have one waiting (plus the one on its way to it):
+      // two to four of them wait, the rest the primary answers itself, while the workers hold.
+      const answers: Array<{ status: number; body: string; headers: IncomingHttpHeaders }> = [];
+      const sent = Array.from({ length: 8 }, () =>
+        fetchText(port, '/pid').then((answer) => {
+          answers.push(answer);
+          return answer;
+        }),
+      );
+      await waitFor('the primary to refuse the connections no worker can take', async () => answers.length >= 4, {
+        timeoutMs: 30_000,
+      });
+      const refusedWhileHeld = answers.length;
+      expect(refusedWhileHeld).toBeLessThanOrEqual(6);
+      for (const answer of answers) {
+        expect(answer.status).toBe(503);
+        expect(answer.headers['retry-after']).toBe('1');
+        expect(answer.headers.connection).toBe('close');
+        expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'overloaded' } });
+      }
+      // The kubelet's probes are not refused: the pod is busy, not dead, and still serving.
+      for (const probe of ['/health/live', '/health/ready']) {
+        const answer = await fetchText(port, probe);
+        expect(answer.status, probe).toBe(200);
+        expect(JSON.parse(answer.body)).toEqual({ status: 'busy' });
+      }
+
+      writeFileSync(join(blockDir, 'release'), '');
+      for (const answer of await Promise.all(held)) expect(answer.status).toBe(200);
+      const all = await Promise.all(sent);
+      // Every connection a worker was handed is answered by it; only the refused ones are not.
+      const byStatus = new Map<number, number>();
+      for (const answer of all) byStatus.set(answer.status, (byStatus.get(answer.status) ?? 0) + 1);
+      expect(byStatus.get(503)).toBe(refusedWhileHeld);
+      expect(byStatus.get(200)).toBe(8 - refusedWhileHeld);
+
+      // The pod's metrics count the primary's refusals (not the probes' answers).
+      const metrics = await fetchText(port, '/metrics');
+      expect(metrics.body).toMatch(
+        new RegExp(`^worker_connections_refused_total\\{service="workers-replica"\\} ${refusedWhileHeld}$`, 'm'),
+      );
+      expect(metrics.body).toMatch(/^worker_connections_waiting\{service="workers-replica"\} 0$/m);
+
+      child.kill('SIGTERM');
+      expect(await exitOf(child)).toBe(0);
+    } finally {
+      rmSync(blockDir, { recursive: true, force: true });
+    }
+  });
+
+  it('2: SIGTERM closes the port at once and lets a request in flight finish', async () => {
+    const blockDir = mkdtempSync(join(tmpdir(), 'workers-block-'));
+    try {
+      const { child, port } = await startReplica(2, { BLOCK_DIR: blockDir });
+      const held = fetchText(port, '/block');
+      await waitFor('a worker to hold', async () => readdirSync(blockDir).length === 1, { timeoutMs: 30_000 });
+      child.kill('SIGTERM');
+      await waitFor(
+        'the port to close',
+        () =>
+          fetchText(port, '/pid').then(
+            () => false,
+            (error: NodeJS.ErrnoException) => error.code === 'ECONNREFUSED',
+          ),
+        { timeoutMs: 30_000 },
+      );
+      writeFileSync(join(blockDir, 'release'), '');
+      expect((await held).status).toBe(200);
+      expect(await exitOf(child)).toBe(0);
+    } finally {
+      rmSync(blockDir, { recursive: true, force: true });
+    }
   });
 });
