@@ -6,7 +6,7 @@
  * answered in bounded time; and every event of a webhook answered 202 must be on the Kafka topic
  * afterwards. Measured twice: one process (whose new connections wait in the kernel's accept
  * queue, out of its sight), and one replica of two worker processes, whose primary accepts and
- * refuses what no worker can take (WORKER_MAX_WAITING_CONNECTIONS).
+ * refuses what no worker would take in time (WORKER_MAX_WAIT_MS).
  */
 import { topicName } from '@micro-oncall/incident-model';
 import { uniqueNamespace } from '@micro-oncall/test-kit';

@@ -21,9 +21,9 @@ env:
   - name: WORKER_PROCESSES
     value: {{ .Values.node.workerProcesses | int64 | quote }}
     param: node.workerProcesses
-  - name: WORKER_MAX_WAITING_CONNECTIONS
-    value: {{ .Values.node.workerMaxWaitingConnections | int64 | quote }}
-    param: node.workerMaxWaitingConnections
+  - name: WORKER_MAX_WAIT_MS
+    value: {{ .Values.node.workerMaxWaitMs | int64 | quote }}
+    param: node.workerMaxWaitMs
   - name: WEBHOOK_BODY_LIMIT_BYTES
     value: {{ .Values.webhooks.bodyLimitBytes | int64 | quote }}
     param: webhooks.bodyLimitBytes

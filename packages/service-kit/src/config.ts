@@ -131,11 +131,11 @@ export const baseConfigSchema = z.object({
    */
   WORKER_PROCESSES: envInt(1, { min: 1, max: 64 }),
   /**
-   * With WORKER_PROCESSES > 1: connections the primary lets wait for one worker (handed to it, not
-   * yet taken; a busy worker takes one per turn of its event loop). When every worker has this
-   * many waiting, the primary answers new connections itself with 503 + Retry-After, so a flood of
+   * With WORKER_PROCESSES > 1: how long a new connection may be expected to wait for a worker to
+   * take it (a busy worker takes one per turn of its event loop). When the primary expects every
+   * worker to take longer, it answers the connection itself with 503 + Retry-After, so a flood of
    * new connections is refused at once instead of queueing for seconds.
    */
-  WORKER_MAX_WAITING_CONNECTIONS: envInt(16, { min: 1, max: 4096 }),
+  WORKER_MAX_WAIT_MS: envInt(250, { min: 1, max: 60_000 }),
 });
 export type BaseConfig = z.output<typeof baseConfigSchema>;

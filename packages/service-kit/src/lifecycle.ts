@@ -234,8 +234,8 @@ export async function runAsProcesses(opts: {
   /** Where the primary accepts for the workers (the replica's HOST and PORT). */
   host: string;
   port: number;
-  /** WORKER_MAX_WAITING_CONNECTIONS: connections waiting for one worker beyond which the primary answers 503. */
-  maxWaiting: number;
+  /** WORKER_MAX_WAIT_MS: how long a connection may be expected to wait for a worker before the primary answers 503. */
+  maxWaitMs: number;
   logger: Logger;
   shutdownTimeoutMs: number;
   start: () => Promise<Pick<RunningService, 'stop'>>;

@@ -444,7 +444,7 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
         service: definition.name,
         host: config.HOST,
         port: config.PORT,
-        maxWaiting: config.WORKER_MAX_WAITING_CONNECTIONS,
+        maxWaitMs: config.WORKER_MAX_WAIT_MS,
         logger: bootLogger,
         shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
         start: () => run(config),

@@ -24,11 +24,14 @@ import type { Logger } from './logger.js';
  * so it accepts as fast as they arrive. But handing a socket to a worker waits for the worker to
  * acknowledge the previous one, from its busy loop, one per turn: node:cluster keeps the rest in
  * a list nobody can see (measured in docs/performance.md: 202s after 10 s, 2 % refused). Here the
- * primary counts the connections waiting for each worker, gives each new one to the worker with
- * the fewest, and when every worker already has `maxWaiting` waiting it answers the connection
- * itself: 503 with Retry-After (the kubelet's probes 200: the pod is alive, only busy). Above capacity
- * the excess is refused at once instead of queueing for seconds, and what a worker is handed it
- * reaches within `maxWaiting` of its turns. The refusals are counted in the pod's /metrics.
+ * primary keeps the connections waiting for each worker in view: how many, since when the oldest
+ * has waited, and how long the worker has lately taken per connection. It gives each new
+ * connection to the worker it expects to take it soonest and, when it expects every worker to
+ * take longer than `maxWaitMs`, answers the connection itself: 503 with Retry-After (the
+ * kubelet's probes 200: the pod is alive, only busy). Above capacity the excess is refused at
+ * once instead of queueing for seconds; a burst of new connections to an idle replica is not
+ * refused, since an idle worker takes one per fraction of a millisecond. The refusals are counted
+ * in the pod's /metrics.
  *
  * A worker that exits when not told to takes the others down and the primary exits 1: the
  * container restarts whole, as a single-process replica would, rather than run with less capacity
@@ -85,12 +88,72 @@ export interface WorkerSupervisor {
   pids(): number[];
 }
 
-interface Handoffs {
-  worker: Worker;
+/**
+ * The connections waiting for one worker: sent to it, not yet taken. Node sends a worker one
+ * socket at a time, the next only once the worker acknowledged the previous one from its event
+ * loop, so this is exactly the queue that loop has not reached. Times are in ms from `now`
+ * arguments (performance.now() in the primary), so that the arithmetic is testable.
+ */
+export class Handoffs {
   /** Its HTTP server said it serves (and has not said it stopped). */
-  serving: boolean;
-  /** Connections given to it that it has not taken yet. */
-  waiting: number;
+  serving = false;
+  waiting = 0;
+  /** Since when the oldest connection waiting has waited. */
+  #headSince = 0;
+  #lastTaken = Number.NEGATIVE_INFINITY;
+  /** The time the worker lately took per connection while some waited (moving average), 0 before any. */
+  #perConnectionMs = 0;
+
+  sent(now: number): void {
+    if (this.waiting === 0) this.#headSince = now;
+    this.waiting += 1;
+  }
+
+  taken(now: number): void {
+    if (this.waiting === 0) return;
+    const sample = now - Math.max(this.#lastTaken, this.#headSince);
+    this.#perConnectionMs = this.#perConnectionMs === 0 ? sample : 0.8 * this.#perConnectionMs + 0.2 * sample;
+    this.waiting -= 1;
+    this.#lastTaken = now;
+    if (this.waiting > 0) this.#headSince = now;
+  }
+
+  /**
+   * How long a connection sent now would wait: the longer of the oldest one's wait so far (a
+   * worker whose loop is stuck takes none, however fast it used to be) and the connections ahead
+   * at the worker's recent pace.
+   */
+  expectedWaitMs(now: number): number {
+    if (this.waiting === 0) return 0;
+    return Math.max(now - this.#headSince, this.waiting * this.#perConnectionMs);
+  }
+}
+
+/** However fast a worker has been, no more connections than this wait for it. */
+export const MAX_WAITING_PER_WORKER = 1024;
+
+/**
+ * The worker to hand the next connection to: of those serving, the one expected to take it
+ * soonest, ties going round from `from`; undefined when none serves, or every one is expected to
+ * take longer than `maxWaitMs` (or has MAX_WAITING_PER_WORKER waiting).
+ */
+export function pickWorker<T extends Handoffs>(
+  candidates: readonly T[],
+  from: number,
+  maxWaitMs: number,
+  now: number,
+): T | undefined {
+  let best: T | undefined;
+  let bestWait = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < candidates.length; i += 1) {
+    const candidate = candidates[(from + i) % candidates.length] as T;
+    if (!candidate.serving || candidate.waiting >= MAX_WAITING_PER_WORKER) continue;
+    const wait = candidate.expectedWaitMs(now);
+    if (wait > maxWaitMs || wait >= bestWait) continue;
+    best = candidate;
+    bestWait = wait;
+  }
+  return best;
 }
 
 /**
@@ -105,8 +168,8 @@ export function superviseWorkers(opts: {
   service: string;
   host: string;
   port: number;
-  /** Connections waiting for one worker beyond which the primary refuses new ones itself (503). */
-  maxWaiting: number;
+  /** How long a connection may be expected to wait for a worker before the primary refuses it itself (503). */
+  maxWaitMs: number;
   logger: Logger;
   shutdownTimeoutMs: number;
   onFatal: (error: Error) => void;
@@ -117,12 +180,12 @@ export function superviseWorkers(opts: {
   own.setDefaultLabels({ service: opts.service });
   const refusedTotal = new Counter({
     name: 'worker_connections_refused_total',
-    help: 'Connections the primary answered itself (503 + Retry-After) because every worker already had WORKER_MAX_WAITING_CONNECTIONS connections waiting for it',
+    help: 'Connections the primary answered itself (503 + Retry-After) because it expected every worker to take longer than WORKER_MAX_WAIT_MS to take them',
     registers: [own],
   });
   const exits = new Map<number, Promise<number>>();
   const forked: Worker[] = [];
-  const handoffs: Handoffs[] = [];
+  const handoffs: Array<Handoffs & { worker: Worker }> = [];
   let next = 0;
   let stopping: Promise<void> | undefined;
   let failed = false;
@@ -143,24 +206,24 @@ export function superviseWorkers(opts: {
     const now = Date.now();
     if (now - lastRefusalLog >= REFUSAL_LOG_INTERVAL_MS) {
       opts.logger.warn(
-        { refused: refusedSinceLog, maxWaiting: opts.maxWaiting, workers: handoffs.length },
-        'every worker has the most connections waiting for it: refusing new ones with 503',
+        { refused: refusedSinceLog, maxWaitMs: opts.maxWaitMs, workers: handoffs.length },
+        'every worker is too far behind on new connections: refusing new ones with 503',
       );
       lastRefusalLog = now;
       refusedSinceLog = 0;
     }
   });
   const listener: NetServer = createNetServer({ pauseOnConnect: true }, (socket) => {
-    const target = pickWorker(handoffs, next, opts.maxWaiting);
+    const target = pickWorker(handoffs, next, opts.maxWaitMs, performance.now());
     if (!target) {
       refuser.emit('connection', socket);
       socket.resume();
       return;
     }
     next = (handoffs.indexOf(target) + 1) % handoffs.length;
-    target.waiting += 1;
+    target.sent(performance.now());
     target.worker.send({ type: CONNECTION }, socket, { keepOpen: false }, (error) => {
-      target.waiting -= 1;
+      target.taken(performance.now());
       // The worker is gone (it takes the pod with it): the client sees the connection reset.
       if (error) socket.destroy();
     });
@@ -231,7 +294,7 @@ export function superviseWorkers(opts: {
   for (let i = 0; i < opts.workers; i += 1) {
     const worker = cluster.fork();
     forked.push(worker);
-    const handoff: Handoffs = { worker, serving: false, waiting: 0 };
+    const handoff = Object.assign(new Handoffs(), { worker });
     handoffs.push(handoff);
     exits.set(
       worker.id,
@@ -262,27 +325,8 @@ export function superviseWorkers(opts: {
       );
     });
   }
-  opts.logger.info({ workers: opts.workers, maxWaiting: opts.maxWaiting }, 'started worker processes');
+  opts.logger.info({ workers: opts.workers, maxWaitMs: opts.maxWaitMs }, 'started worker processes');
   return { stop: stopAll, pids: () => forked.map((w) => w.process.pid ?? 0) };
-}
-
-/**
- * The worker to hand the next connection to: of those serving with fewer than `maxWaiting`
- * connections waiting, the one with the fewest, ties going round from `from`. Undefined when
- * there is none (every worker full, or none serving yet).
- */
-export function pickWorker<T extends { serving: boolean; waiting: number }>(
-  candidates: readonly T[],
-  from: number,
-  maxWaiting: number,
-): T | undefined {
-  let best: T | undefined;
-  for (let i = 0; i < candidates.length; i += 1) {
-    const candidate = candidates[(from + i) % candidates.length] as T;
-    if (!candidate.serving || candidate.waiting >= maxWaiting) continue;
-    if (!best || candidate.waiting < best.waiting) best = candidate;
-  }
-  return best;
 }
 
 /**
