@@ -29,6 +29,8 @@ const SHED_AT_UTILISATION = 0.95;
 const OPEN_SOCKETS = 4096;
 /** How far above the sustained rate the load goes. */
 const OVERLOAD_FACTOR = 2;
+/** How long the saturation probe runs when this run measured no saturation figure to double (s). */
+const PROBE_S = 5;
 /** How long to look for the accepted events on the topic before counting the missing ones as lost. */
 const TOPIC_TIMEOUT_MS = 60_000;
 
@@ -120,14 +122,16 @@ async function overloadRun(
   try {
     let capacity = opts.capacity;
     if (capacity === null) {
-      // Not measured earlier in this run: a short saturation probe gives the rate to double (not reported).
+      // Not measured earlier in this run: a short saturation probe gives the rate to double (not
+      // reported), after the ingest scenario's warm-up (a cold replica measures at half its rate).
+      await pool.ensure(500 * plan.warmS + 50_000);
+      await runFixedRate({ url, path: WEBHOOK_PATH, rate: 500, durationS: plan.warmS, next: () => pool.take() });
       await waitForQuiet(ctx, `the saturation probe (${opts.label})`);
-      await pool.ensure(30_000);
       const probe = await runSaturation({
         url,
         path: WEBHOOK_PATH,
         connections: plan.connections,
-        durationS: 3,
+        durationS: PROBE_S,
         next: () => pool.take(),
       });
       capacity = probe.answeredPerS;
