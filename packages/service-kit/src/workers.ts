@@ -7,6 +7,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { getPriority, setPriority } from 'node:os';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 
@@ -31,7 +32,8 @@ import type { Logger } from './logger.js';
  * kubelet's probes 200: the pod is alive, only busy). Above capacity the excess is refused at
  * once instead of queueing for seconds; a burst of new connections to an idle replica is not
  * refused, since an idle worker takes one per fraction of a millisecond. The refusals are counted
- * in the pod's /metrics.
+ * in the pod's /metrics. The workers run at a lower scheduling priority than the primary
+ * (WORKER_NICENESS), so that its small, urgent work never waits for a core behind them.
  *
  * A worker that exits when not told to takes the others down and the primary exits 1: the
  * container restarts whole, as a single-process replica would, rather than run with less capacity
@@ -131,6 +133,33 @@ export class Handoffs {
 
 /** However fast a worker has been, no more connections than this wait for it. */
 export const MAX_WAITING_PER_WORKER = 1024;
+
+/**
+ * How much lower than the primary's the workers' scheduling priority is (nice values). The
+ * primary's work is small but urgent: it accepts one connection per turn of its event loop, and
+ * hands a worker its next socket only when it has read the worker's acknowledgement of the
+ * previous one. At equal priority, each of those turns waits for a core behind the busy workers
+ * (and, on a shared machine, everything else): measured at twice a pod's capacity, connections
+ * waited 1–2 s in the primary's accept queue while it used under a third of a core, and the pod
+ * admitted a third of what it can. With the workers at nice +5 the primary runs as soon as it
+ * wakes, and the pod admitted its full rate (docs/performance.md). Within a container, nice
+ * orders only the pod's own processes: it takes nothing from other pods.
+ */
+export const WORKER_NICENESS = 5;
+
+/** Lowers `worker`'s priority by WORKER_NICENESS (allowed to any process); a refusal is logged, not fatal. */
+function lowerPriority(worker: Worker, logger: Logger): void {
+  const pid = worker.process.pid;
+  if (pid === undefined) return;
+  try {
+    setPriority(pid, Math.min(19, getPriority(process.pid) + WORKER_NICENESS));
+  } catch (error) {
+    logger.warn(
+      { err: error, worker: worker.id, pid },
+      'could not lower the worker process priority; the primary may accept slowly under load',
+    );
+  }
+}
 
 /**
  * The worker to hand the next connection to: of those serving, the one expected to take it
@@ -294,6 +323,7 @@ export function superviseWorkers(opts: {
   for (let i = 0; i < opts.workers; i += 1) {
     const worker = cluster.fork();
     forked.push(worker);
+    lowerPriority(worker, opts.logger);
     const handoff = Object.assign(new Handoffs(), { worker });
     handoffs.push(handoff);
     exits.set(

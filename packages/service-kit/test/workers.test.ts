@@ -2,11 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, get, type IncomingHttpHeaders } from 'node:http';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '@micro-oncall/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WORKER_NICENESS } from '../src/workers.js';
 
 // A replica run as WORKER_PROCESSES processes, as main.ts runs every service: the primary forks
 // the workers and accepts for them; each answers as a whole replica, /metrics is the pod's sum,
@@ -110,6 +111,10 @@ describe('WORKER_PROCESSES', () => {
     expect(pids.size).toBe(2);
     expect(pids.has(child.pid as number)).toBe(false);
     for (const count of pids.values()) expect(count).toBeGreaterThan(0);
+    // The workers run at a lower priority than the primary, whose accepting must not wait for them.
+    for (const pid of pids.keys()) {
+      expect(getPriority(pid)).toBe(Math.min(19, getPriority(child.pid as number) + WORKER_NICENESS));
+    }
 
     const metrics = await fetchText(port, '/metrics');
     expect(metrics.status).toBe(200);
