@@ -149,10 +149,12 @@ const ALL: Record<string, Scenario> = {
   'bus-ceiling': busCeiling,
   ingest,
   'ingest-profile': ingestProfile,
-  overload,
   e2e,
   consumer,
   replicas,
+  // After replicas: it doubles the saturation figures of one process (ingest) and of one replica
+  // of two worker processes (replicas).
+  overload,
   durable: durableScenario,
   'status-mapper-polling': statusMapperPolling,
   'app-registry-scale': appRegistryScale,
