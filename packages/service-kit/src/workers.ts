@@ -243,6 +243,8 @@ export function superviseWorkers(opts: {
     }
   });
   const listener: NetServer = createNetServer({ pauseOnConnect: true }, (socket) => {
+    // A connection reset while it waits to be sent costs that connection, never the primary.
+    socket.on('error', () => socket.destroy());
     const target = pickWorker(handoffs, next, opts.maxWaitMs, performance.now());
     if (!target) {
       refuser.emit('connection', socket);
