@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { DevPlatform } from '@micro-oncall/service-kit';
@@ -149,6 +149,31 @@ describe('service bundles', () => {
       expect(existsSync(join(bundleDir(service), 'migrate.mjs')), service).toBe(true);
     }
   });
+
+  it.each(SERVICES)(
+    "%s: the part of its bundle a primary of worker processes loads holds none of the service's modules",
+    (service) => {
+      // main.mjs and every chunk it imports statically (not through import()): what a process
+      // loads before it knows whether it runs the service, and all a primary ever loads.
+      const dir = bundleDir(service);
+      const loaded = new Set<string>();
+      const pending = ['main.mjs'];
+      for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+        if (loaded.has(file)) continue;
+        loaded.add(file);
+        const code = readFileSync(join(dir, file), 'utf8');
+        for (const m of code.matchAll(/^import\s(?:[^;]*?\sfrom\s)?"\.\/([^"]+)";$/gm)) pending.push(m[1] as string);
+      }
+      const sources = [...loaded].flatMap(
+        (file) => (JSON.parse(readFileSync(join(dir, `${file}.map`), 'utf8')) as { sources: string[] }).sources,
+      );
+      expect(sources.some((s) => s.endsWith('service-kit/src/entry.ts'))).toBe(true);
+      const heavy = sources.filter((s) =>
+        /\/(express|kafkajs|pg|drizzle-orm|pg-boss|openid-client)@|\/services\/[^/]+\/src\/service\.ts$/.test(s),
+      );
+      expect(heavy, `loaded by main.mjs without import(): ${[...loaded].join(', ')}`).toEqual([]);
+    },
+  );
 
   it.each(SERVICES)(
     '%s migrates, becomes ready and stops on SIGTERM, run from its bundle',

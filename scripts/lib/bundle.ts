@@ -120,8 +120,10 @@ export async function bundleService(serviceDir: string, opts: { outdir?: string 
     platform: 'node',
     format: 'esm',
     target: TARGET,
-    // Entry points share one copy of the common code instead of a copy each. Chunks sit beside
-    // the entry points: the import.meta.url rewrite is relative to that one folder.
+    // Entry points share one copy of the common code instead of a copy each, and what main.ts
+    // imports with import() (the service: runEntry, packages/service-kit/src/entry.ts) is a chunk
+    // of its own that a primary of worker processes never loads. Chunks sit beside the entry
+    // points: the import.meta.url rewrite is relative to that one folder.
     splitting: true,
     chunkNames: '[name]-[hash]',
     sourcemap: 'linked',

@@ -29,14 +29,7 @@ import {
 } from './events.js';
 import { createJobRunner, type JobDefinition, type JobRunner } from './jobs.js';
 import { createKafka, createProducer, type EventProducer, ensureTopics, kafkaClusterCheck } from './kafka.js';
-import {
-  createHttpConnections,
-  exitOnStartFailure,
-  type HttpConnections,
-  type RunningService,
-  runAsProcesses,
-  startService,
-} from './lifecycle.js';
+import { createHttpConnections, type HttpConnections, type RunningService, startService } from './lifecycle.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetricsRegistry, type Registry } from './metrics.js';
 import { createOutbox, createOutboxRelay, type Outbox, outboxDdl } from './outbox.js';
@@ -193,8 +186,6 @@ export interface ServiceDescriptor<S extends ServiceConfigSchema, T extends Reco
    * create where it does not (the charts).
    */
   topicNames(namespace: string): string[];
-  /** The container entry point: run from the environment, stop on SIGTERM/SIGINT. */
-  main(): Promise<void>;
   /**
    * The migration Job's entry point: migrations only, as DATABASE_MIGRATION_URL's role (or
    * DATABASE_URL's), granting DATABASE_RUNTIME_ROLE its privileges. Exit code 1 on failure.
@@ -431,25 +422,6 @@ export function defineService<S extends ServiceConfigSchema, T extends Record<st
     run,
     topicNames,
     loadConfig: (env) => loadConfig(definition.config, env),
-    async main() {
-      const bootLogger = createLogger({ service: definition.name });
-      let config: z.output<S>;
-      try {
-        config = loadConfig(definition.config);
-      } catch (error) {
-        exitOnStartFailure(bootLogger, error);
-      }
-      await runAsProcesses({
-        workers: config.WORKER_PROCESSES,
-        service: definition.name,
-        host: config.HOST,
-        port: config.PORT,
-        maxWaitMs: config.WORKER_MAX_WAIT_MS,
-        logger: bootLogger,
-        shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-        start: () => run(config),
-      });
-    },
     async migrate(env = process.env) {
       const logger = createLogger({ service: `${definition.name}-migrate` });
       try {

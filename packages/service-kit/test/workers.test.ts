@@ -38,31 +38,62 @@ function fetchText(
   });
 }
 
+/** The fixture replica as its own process, with its output collected. */
+function spawnReplica(
+  workers: number,
+  port: number,
+  env: Record<string, string>,
+): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'workers-replica.ts')], {
+    env: {
+      ...process.env,
+      // The settings every service shares, which the entry checks (nothing here connects to them).
+      DATABASE_URL: 'postgres://fixture@127.0.0.1:1/none',
+      KAFKA_BROKERS: '127.0.0.1:1',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SHUTDOWN_TIMEOUT_MS: '2000',
+      ...env,
+      WORKER_PROCESSES: String(workers),
+      PORT: String(port),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  return { child, output: () => output };
+}
+
 async function startReplica(
   workers: number,
   env: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; port: number; output: () => string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'workers-replica.ts')], {
-    env: { ...process.env, ...env, WORKER_PROCESSES: String(workers), PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
+  const { child, output } = spawnReplica(workers, port, env);
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   await waitFor('the replica to answer', async () => (await fetchText(port, '/pid')).status === 200, {
     timeoutMs: 30_000,
     exited,
   }).catch((error: Error) => {
-    throw new Error(`${error.message}\n${output}`);
+    throw new Error(`${error.message}\n${output()}`);
   });
-  return { child, port, output: () => output };
+  return { child, port, output };
+}
+
+/** Runs the replica until it exits by itself (a start-up failure): its exit code and output. */
+async function runToExit(
+  workers: number,
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const { child, output } = spawnReplica(workers, await freePort(), env);
+  // 'close': the process has exited and its output is all read.
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, output: output() };
 }
 
 /** `requests` GETs of /pid, each on its own connection; the pids that answered, by count. */
@@ -93,15 +124,22 @@ async function exitOf(child: ChildProcess): Promise<number | null> {
 
 describe('WORKER_PROCESSES', () => {
   it('1 runs the replica in the process itself', async () => {
-    const { child, port } = await startReplica(1);
-    const pids = await answeringPids(port, 4);
-    expect([...pids.keys()]).toEqual([child.pid]);
-    child.kill('SIGTERM');
-    expect(await exitOf(child)).toBe(0);
+    const loadedDir = mkdtempSync(join(tmpdir(), 'workers-loaded-'));
+    try {
+      const { child, port } = await startReplica(1, { LOADED_DIR: loadedDir });
+      const pids = await answeringPids(port, 4);
+      expect([...pids.keys()]).toEqual([child.pid]);
+      expect(readdirSync(loadedDir)).toEqual([String(child.pid)]);
+      child.kill('SIGTERM');
+      expect(await exitOf(child)).toBe(0);
+    } finally {
+      rmSync(loadedDir, { recursive: true, force: true });
+    }
   });
 
-  it('2 answers from two worker processes, sums their metrics, and stops both on SIGTERM', async () => {
-    const { child, port } = await startReplica(2);
+  it('2 answers from two worker processes, sums their metrics, and stops both on SIGTERM; the primary never loads the service', async () => {
+    const loadedDir = mkdtempSync(join(tmpdir(), 'workers-loaded-'));
+    const { child, port } = await startReplica(2, { LOADED_DIR: loadedDir });
     // The primary hands connections only to workers that listen: the second may still be starting.
     await waitFor('both workers to answer', async () => (await answeringPids(port, 4)).size === 2, {
       timeoutMs: 30_000,
@@ -110,6 +148,10 @@ describe('WORKER_PROCESSES', () => {
     const pids = await answeringPids(port, 20);
     expect(pids.size).toBe(2);
     expect(pids.has(child.pid as number)).toBe(false);
+    // The service module was loaded by the two workers and by nobody else: not by the primary.
+    const loaded = readdirSync(loadedDir).map(Number);
+    rmSync(loadedDir, { recursive: true, force: true });
+    expect(loaded.sort()).toEqual([...pids.keys()].sort());
     for (const count of pids.values()) expect(count).toBeGreaterThan(0);
     // The workers run at a lower priority than the primary, whose accepting must not wait for them.
     for (const pid of pids.keys()) {
@@ -132,6 +174,26 @@ describe('WORKER_PROCESSES', () => {
     child.kill('SIGTERM');
     expect(await exitOf(child)).toBe(0);
     for (const pid of pids.keys()) expect(alive(pid)).toBe(false);
+  });
+
+  it('a bad shared setting ends the primary at once with status 1, naming the setting, before any worker starts', async () => {
+    const loadedDir = mkdtempSync(join(tmpdir(), 'workers-loaded-'));
+    try {
+      const { code, output } = await runToExit(2, { WORKER_MAX_WAIT_MS: '0', LOADED_DIR: loadedDir });
+      expect(code).toBe(1);
+      expect(output).toContain('WORKER_MAX_WAIT_MS');
+      expect(readdirSync(loadedDir)).toEqual([]);
+    } finally {
+      rmSync(loadedDir, { recursive: true, force: true });
+    }
+  });
+
+  it('an entry point that loads another service than it names fails to start (status 1), whatever the processes', async () => {
+    for (const workers of [1, 2]) {
+      const { code, output } = await runToExit(workers, { FIXTURE_NAME: 'another-service' });
+      expect(code, output).toBe(1);
+      expect(output).toContain('the entry point runs \\"workers-replica\\" but loaded \\"another-service\\"');
+    }
   });
 
   it('a worker that dies stops the others and the primary exits 1, for the container to restart', async () => {
