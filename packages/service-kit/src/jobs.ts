@@ -253,6 +253,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     help: 'Runs of the job in progress on this replica',
     labelNames,
     registers: [opts.registry],
+    // Each worker process runs its own: the pod's is their sum.
+    aggregator: 'sum',
     collect() {
       for (const name of names) this.set({ job: name }, 0);
       for (const f of inFlight.values()) this.inc({ job: f.name });

@@ -163,6 +163,7 @@ export function createLiveStream<Row>(opts: LiveStreamOptions<Row>): LiveStream 
       name: 'live_stream_clients',
       help: 'Open live-feed streams on this replica',
       registers,
+      aggregator: 'sum',
       collect() {
         this.set(clients.size);
       },

@@ -166,6 +166,8 @@ export function createOutboxRelay(opts: OutboxRelayOptions): Component & { start
     name: 'outbox_relay_leader',
     help: '1 when this replica is the one relaying the outbox',
     registers: [opts.registry],
+    // One relay leads the whole service: the pod's sum is 1 while one of its workers leads.
+    aggregator: 'sum',
     collect() {
       this.set(leader ? 1 : 0);
     },

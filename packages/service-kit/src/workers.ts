@@ -224,6 +224,8 @@ export function superviseWorkers(opts: {
     name: 'worker_connections_waiting',
     help: 'Connections the primary accepted that no worker has taken yet',
     registers: [own],
+    // The primary's own registry: one process, nothing to combine.
+    aggregator: 'sum',
     collect() {
       this.set(handoffs.reduce((sum, h) => sum + h.waiting, 0));
     },

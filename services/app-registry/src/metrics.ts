@@ -67,6 +67,8 @@ export function registerAppMetrics(opts: {
     help: 'Registered apps by lifecycle state and risk tier (tier none: no decision yet)',
     labelNames: ['state', 'tier'] as const,
     registers: [opts.registry],
+    // Read from the shared table: every worker process (WORKER_PROCESSES) reads the same value.
+    aggregator: 'first',
     async collect() {
       const rows = await opts.db
         .select({ state: schema.apps.state, tier: schema.apps.tier, n: sql<number>`count(*)::int` })
@@ -82,6 +84,7 @@ export function registerAppMetrics(opts: {
     name: 'app_registry_notifications_pending',
     help: 'Owner notices written and not yet delivered',
     registers: [opts.registry],
+    aggregator: 'first',
     async collect() {
       const [row] = await opts.db
         .select({ n: sql<number>`count(*)::int` })
@@ -140,19 +143,23 @@ export function createDiscoveryMetrics(registry: Registry) {
   });
   const duration = new Gauge({
     name: 'app_registry_discovery_last_run_duration_seconds',
-    help: 'Duration of the last discovery run this replica finished',
+    help: 'Duration of the last discovery run this replica finished (over worker processes: the longest of their last runs)',
     registers: [registry],
+    aggregator: 'max',
   });
   const status = new Gauge({
     name: 'app_registry_discovery_last_run_status',
     help: 'Status of the last discovery run this replica finished: 1 for its status, 0 for the others',
     labelNames: ['status'] as const,
     registers: [registry],
+    // Over worker processes: 1 for each status one of their last runs had.
+    aggregator: 'max',
   });
   const finishedAt = new Gauge({
     name: 'app_registry_discovery_last_run_timestamp_seconds',
     help: 'When the last discovery run this replica finished ended (Unix time)',
     registers: [registry],
+    aggregator: 'max',
   });
   for (const st of RUN_STATUSES) runs.inc({ status: st }, 0);
   flagged.inc(0);

@@ -161,6 +161,8 @@ export function createSilenceExpiry(deps: {
     name: 'alertmanager_silence_check_failing',
     help: '1 while the last check of the alerts of our Alertmanager silences failed',
     registers: [deps.registry],
+    // Over worker processes: 1 while any of them failed its last check.
+    aggregator: 'max',
   });
   const observed = new Counter({
     name: 'alertmanager_resolutions_observed_total',

@@ -22,6 +22,8 @@ export function createDrillMetrics(registry: Registry, db: NodePgDatabase<typeof
     help: 'Runs awaiting approval or running, by environment and state (read from the database at scrape)',
     labelNames: ['environment', 'state'] as const,
     registers,
+    // Read from the database: every worker process (WORKER_PROCESSES) reads the same value.
+    aggregator: 'first',
     async collect() {
       const { rows } = await db.execute<{ environment: string; state: string; n: number }>(
         sql`select environment, state, count(*)::int as n from simulator.runs where state in ('awaiting_approval', 'running') group by 1, 2`,
@@ -37,6 +39,7 @@ export function createDrillMetrics(registry: Registry, db: NodePgDatabase<typeof
     name: 'drill_kill_switch_engaged',
     help: '1 while the global kill switch is engaged (no drill runs), else 0',
     registers,
+    aggregator: 'first',
     async collect() {
       const { rows } = await db.execute<{ engaged: boolean }>(
         sql`select engaged from simulator.kill_switch where id = 1`,

@@ -90,11 +90,14 @@ export function createMappingWatcher(opts: MappingWatcherOptions): MappingWatche
     name: 'status_mapper_mapping_reload_failing',
     help: '1 while the mapping file on disk is invalid and the previous mapping stays in force',
     registers: [opts.registry],
+    // Each worker process reads the file itself: 1 while any of them keeps a previous mapping.
+    aggregator: 'max',
   });
   const loadedAt = new Gauge({
     name: 'status_mapper_mapping_loaded_timestamp_seconds',
-    help: 'When the mapping in force was loaded (start-up or the last applied reload)',
+    help: 'When the mapping in force was loaded (start-up or the last applied reload; over worker processes, the oldest)',
     registers: [opts.registry],
+    aggregator: 'min',
   });
   for (const outcome of ['applied', 'rejected']) reloads.inc({ outcome }, 0);
   failing.set(0);

@@ -77,6 +77,8 @@ export function createIngestMetrics(registry: Registry) {
       name: 'webhook_requests_in_flight',
       help: 'Webhooks admitted and not yet answered (WEBHOOK_MAX_IN_FLIGHT is the most; beyond it 503 overloaded)',
       registers: [registry],
+      // Each worker process admits its own: the pod's is their sum.
+      aggregator: 'sum',
     }),
     truncatedAlerts: new Counter({
       name: 'webhook_alerts_truncated_total',
