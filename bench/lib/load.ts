@@ -1,7 +1,8 @@
 import { Agent, request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon, { type Result as AutocannonResult } from 'autocannon';
 import type { SignedWebhook } from './payloads.js';
-import { type Latency, Samples, summarise } from './stats.js';
+import { fmtMs, type Latency, Samples, summarise } from './stats.js';
 import { LatencyTimeline, type TimelineSecond } from './timeline.js';
 
 export interface LoadResult {
@@ -28,7 +29,28 @@ export interface LoadResult {
   retryAfter?: Record<string, number>;
   /** Fixed rate only: the 2xx answers by second of their due time (count, worst, p99), to see when latency happened. */
   bySecond?: TimelineSecond[];
+  /**
+   * Fixed rate only: how far behind its own schedule the generator was. Answer times count from
+   * the due time, so a generator that cannot keep up adds its own lateness to every figure; these
+   * say how much of a tail may be the generator's rather than the server's.
+   */
+  generator?: GeneratorLag;
 }
+
+export interface GeneratorLag {
+  /** ms from each request's due time to the generator issuing it. */
+  issuedLateMs: Latency;
+  /** The generator process's event-loop delay over the run (ms): how late any of its callbacks, reading answers included, could run. */
+  loopDelayMs: { p50: number; p99: number; max: number };
+}
+
+/** One line on the generator's own lateness, for the reports. */
+export function generatorLagText(g: GeneratorLag): string {
+  return `the generator issued requests p50/p99 ${fmtMs(g.issuedLateMs.p50)} / ${fmtMs(g.issuedLateMs.p99)} ms after their due time, its event loop delayed p99 ${fmtMs(g.loopDelayMs.p99)} ms (max ${fmtMs(g.loopDelayMs.max)})`;
+}
+
+/** How often the generator's event-loop delay is sampled (ms). */
+const LOOP_DELAY_RESOLUTION_MS = 10;
 
 /** Stops the load that is running now (for Ctrl-C). */
 export const runningLoad = new Set<() => void>();
@@ -97,6 +119,10 @@ export async function runFixedRate(opts: {
   let ok = 0;
   let stopped = false;
   let lastAnswer = 0;
+  const issuedLate = new Samples();
+  // Its samples are the timer's whole interval: the resolution is subtracted below.
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  loopDelay.enable();
   const start = performance.now();
 
   const fire = (due: number) => {
@@ -104,6 +130,7 @@ export async function runFixedRate(opts: {
       dropped += 1;
       return;
     }
+    issuedLate.push(performance.now() - due);
     const webhook = opts.next();
     inFlight += 1;
     peakInFlight = Math.max(peakInFlight, inFlight);
@@ -196,6 +223,8 @@ export async function runFixedRate(opts: {
   // Wait for the stragglers (bounded by the request timeout).
   const drainDeadline = performance.now() + timeoutMs + 1000;
   while (inFlight > 0 && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
+  loopDelay.disable();
+  const delayMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - LOOP_DELAY_RESOLUTION_MS) * 100) / 100);
   runningLoad.delete(stop);
   if (!opts.agent) agent.destroy();
   const wall = Math.max(opts.durationS, (lastAnswer - start) / 1000);
@@ -211,6 +240,14 @@ export async function runFixedRate(opts: {
     answeredPerS: Math.round(ok / wall),
     latency: summarise(latencies.values()),
     bySecond: timeline.seconds(),
+    generator: {
+      issuedLateMs: summarise(issuedLate.values()),
+      loopDelayMs: {
+        p50: delayMs(loopDelay.percentile(50)),
+        p99: delayMs(loopDelay.percentile(99)),
+        max: delayMs(loopDelay.max),
+      },
+    },
     ...(opts.byStatus
       ? {
           latencyByStatus: Object.fromEntries([...byStatus].map(([code, v]) => [String(code), summarise(v.values())])),

@@ -12,7 +12,7 @@ import { topicName } from '@micro-oncall/incident-model';
 import { uniqueNamespace } from '@micro-oncall/test-kit';
 import { say } from '../../scripts/lib/console.js';
 import { type BenchContext, running, type Scenario } from '../lib/context.js';
-import { runFixedRate, runSaturation } from '../lib/load.js';
+import { generatorLagText, runFixedRate, runSaturation } from '../lib/load.js';
 import { cpuWindow, describeLoad, fmtCores, rssDuring, settle, WEBHOOK_PATH, waitForQuiet } from '../lib/measure.js';
 import type { SignedWebhook } from '../lib/payloads.js';
 import type { OverloadRun } from '../lib/report.js';
@@ -193,6 +193,8 @@ async function overloadRun(
     say.info(
       `${fmtInt(foundOnTopic)} of ${fmtInt(accepted.size)} accepted events found on the topic; cores used: ${fmtCores(ctx, cores)}`,
     );
+    if (load.generator)
+      say.info(`answer times include the generator's own lateness: ${generatorLagText(load.generator)}`);
     if (run.lost > 0) say.fail(`${opts.label}: ${fmtInt(run.lost)} events answered 202 are not on the topic`);
     return run;
   } finally {
