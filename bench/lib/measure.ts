@@ -158,7 +158,7 @@ export function describeLoad(ctx: BenchContext, label: string, r: LoadResult): v
     .map(([code, n]) => `${code}×${fmtInt(n)}`)
     .join(' ');
   say.info(
-    `${label}: ${fmtInt(r.answeredPerS)} answered 2xx/s ${ctx.tag}; ${fmtLatency(r.latency)} ${ctx.tag}; statuses ${codes || 'none'}; errors ${r.errors}`,
+    `${label}: ${fmtInt(r.answeredPerS)} answered 2xx/s ${ctx.tag}; ${fmtLatency(r.latency)} ${ctx.tag}; statuses ${codes || 'none'}; errors ${r.errors}${r.dropped ? `; ${fmtInt(r.dropped)} never sent (${fmtInt(r.connections)} already outstanding)` : ''}`,
   );
 }
 

@@ -155,8 +155,9 @@ async function overloadRun(
           if (status === 202) answered202.push(webhook);
         },
         byStatus: true,
-        // Every request on its own socket as soon as it is due, as many senders would: the
-        // backlog is then the server's to refuse, not queued in the generator.
+        // Every request as soon as it is due, on a new socket unless a kept-alive one is free
+        // (one answered 202 by a worker): the backlog is then the server's to refuse, not queued
+        // in the generator. Requests due while all OPEN_SOCKETS wait are dropped and reported.
         maxInFlight: OPEN_SOCKETS,
         maxSockets: OPEN_SOCKETS,
         progress: say.info,
