@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatorLagText, runFixedRate } from '../bench/lib/load.js';
+import { droppedText, generatorLagText, runFixedRate } from '../bench/lib/load.js';
 import type { SignedWebhook } from '../bench/lib/payloads.js';
 
 const webhook: SignedWebhook = {
@@ -10,13 +10,15 @@ const webhook: SignedWebhook = {
   incidentId: 'inc_000000000000000000000000',
 };
 
-describe('the open-loop generator reports its own lateness', () => {
+describe('the open-loop generator reports its own limits', () => {
   let server: Server;
   let url: string;
   beforeAll(async () => {
     server = createServer((req, res) => {
       req.resume();
-      req.on('end', () => res.writeHead(202).end());
+      // /hold answers only after 700 ms: a generator with few requests open runs out of them.
+      const delay = req.url === '/hold' ? 700 : 0;
+      req.on('end', () => setTimeout(() => res.writeHead(202).end(), delay));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -48,6 +50,25 @@ describe('the open-loop generator reports its own lateness', () => {
     expect(generatorLagText(g)).toMatch(
       /^the generator issued requests p50\/p99 [\d.]+ \/ [\d.]+ ms after their due time, its event loop delayed p99 [\d.]+ ms \(max [\d.]+\)$/,
     );
+  });
+
+  it('counts and names the requests it never sent because all it may hold open were waiting', async () => {
+    // 50 requests due over 0.5 s, at most 5 open, each answered after 700 ms: 5 sent, 45 never.
+    const result = await runFixedRate({
+      url,
+      path: '/hold',
+      rate: 100,
+      durationS: 0.5,
+      maxInFlight: 5,
+      next: () => webhook,
+    });
+    expect(result.sent).toBe(5);
+    expect(result.status['202']).toBe(5);
+    expect(result.dropped).toBe(45);
+    expect(droppedText(result)).toBe("45 never sent (all of the generator's 5 open requests were waiting)");
+    const kept = await runFixedRate({ url, path: '/x', rate: 100, durationS: 0.5, next: () => webhook });
+    expect(kept.dropped).toBe(0);
+    expect(droppedText(kept)).toBe('');
   });
 
   it('a generator that keeps up issues its requests close to their due time', async () => {

@@ -49,6 +49,13 @@ export function generatorLagText(g: GeneratorLag): string {
   return `the generator issued requests p50/p99 ${fmtMs(g.issuedLateMs.p50)} / ${fmtMs(g.issuedLateMs.p99)} ms after their due time, its event loop delayed p99 ${fmtMs(g.loopDelayMs.p99)} ms (max ${fmtMs(g.loopDelayMs.max)})`;
 }
 
+/** What a fixed-rate run never sent because `maxInFlight` requests were already outstanding, or '' when none. */
+export function droppedText(r: LoadResult): string {
+  return r.dropped
+    ? `${r.dropped.toLocaleString('en-GB')} never sent (all of the generator's ${r.connections.toLocaleString('en-GB')} open requests were waiting)`
+    : '';
+}
+
 /** How often the generator's event-loop delay is sampled (ms). */
 const LOOP_DELAY_RESOLUTION_MS = 10;
 

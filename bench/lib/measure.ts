@@ -5,7 +5,7 @@
  */
 import { say } from '../../scripts/lib/console.js';
 import type { BenchContext } from './context.js';
-import type { LoadResult } from './load.js';
+import { droppedText, type LoadResult } from './load.js';
 import { children, coresUsed, cpuSnapshot, type NodeChild } from './procs.js';
 import { BACKGROUND_LIMIT } from './report.js';
 import { fmtInt, fmtLatency } from './stats.js';
@@ -158,7 +158,7 @@ export function describeLoad(ctx: BenchContext, label: string, r: LoadResult): v
     .map(([code, n]) => `${code}×${fmtInt(n)}`)
     .join(' ');
   say.info(
-    `${label}: ${fmtInt(r.answeredPerS)} answered 2xx/s ${ctx.tag}; ${fmtLatency(r.latency)} ${ctx.tag}; statuses ${codes || 'none'}; errors ${r.errors}${r.dropped ? `; ${fmtInt(r.dropped)} never sent (${fmtInt(r.connections)} already outstanding)` : ''}`,
+    `${label}: ${fmtInt(r.answeredPerS)} answered 2xx/s ${ctx.tag}; ${fmtLatency(r.latency)} ${ctx.tag}; statuses ${codes || 'none'}; errors ${r.errors}${r.dropped ? `; ${droppedText(r)}` : ''}`,
   );
 }
 

@@ -1,7 +1,7 @@
 import type { AppRegistryResults, CostImportResults, DiscoveryResults } from './app-registry-results.js';
 import type { BusResult } from './bus.js';
 import type { KafkaClientsResults } from './kafka-clients-results.js';
-import { generatorLagText, type LoadResult } from './load.js';
+import { droppedText, generatorLagText, type LoadResult } from './load.js';
 import { type OpenIncidentsResults, slowerList } from './open-incidents-report.js';
 import type { ProfileSummary } from './profile.js';
 import type { StatementStats } from './statements.js';
@@ -447,7 +447,7 @@ export function figuresTable(
       .join(' ');
     add(
       `${o.label === 'webhook-ingest' ? 'webhook-ingest' : `webhook-ingest as 1 replica of ${o.label.replace('webhook-ingest, ', '')}`} above capacity: open loop at ${fmtInt(o.load.offeredRate ?? 0)}/s for ${o.load.durationS} s (in-flight budget ${o.inFlightBudget})`,
-      `${pct(o.share503)} answered 503 (${pct(o.retryAfterShare)} of them with Retry-After; 503 p50/p99 ${fmtMs(o.latency503?.p50 ?? Number.NaN)} / ${fmtMs(o.latency503?.p99 ?? Number.NaN)} ms); ${codes}; ${o.load.errors} unanswered${o.load.dropped ? `; ${fmtInt(o.load.dropped)} never sent (all of the generator's ${fmtInt(o.load.connections)} open requests were waiting)` : ''}; ${fmtInt(o.foundOnTopic)} of ${fmtInt(o.accepted)} accepted events on the topic, **${fmtInt(o.lost)} lost**${o.load.generator ? `; ${generatorLagText(o.load.generator)}` : ''}`,
+      `${pct(o.share503)} answered 503 (${pct(o.retryAfterShare)} of them with Retry-After; 503 p50/p99 ${fmtMs(o.latency503?.p50 ?? Number.NaN)} / ${fmtMs(o.latency503?.p99 ?? Number.NaN)} ms); ${codes}; ${o.load.errors} unanswered${o.load.dropped ? `; ${droppedText(o.load)}` : ''}; ${fmtInt(o.foundOnTopic)} of ${fmtInt(o.accepted)} accepted events on the topic, **${fmtInt(o.lost)} lost**${o.load.generator ? `; ${generatorLagText(o.load.generator)}` : ''}`,
       `202s: ${lat(o.latency202 ?? undefined)}`,
       o.cores,
     );
