@@ -62,7 +62,7 @@ export function composeReport(ctx: BenchContext): RunReport {
   const date = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
   const base = join(ctx.dirs.results, `${date}-${commit}${quick ? '-quick' : ''}${ctx.durable ? '-durable' : ''}`);
   const verdicts = [
-    ...evaluate(results, ctx.targets),
+    ...evaluate(results, ctx.targets, CORES),
     ...statusMapperVerdicts(results.statusMapper, ctx.targets),
     ...appRegistryVerdicts(results.appRegistry, ctx.targets),
     ...appRegistryDataVerdicts(results.discovery, results.costImport, ctx.targets),
@@ -137,7 +137,7 @@ export function composeReport(ctx: BenchContext): RunReport {
     '',
     '## Figures',
     '',
-    figuresTable(results, `${CORES} shared cores`, plan),
+    figuresTable(results, `${CORES} shared cores`, plan, CORES),
     '',
     '## Targets',
     '',
