@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Logger, type Registry, registerInfoMetric } from '@micro-oncall/service-kit';
-import { and, asc, gt, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, gt, isNotNull, ne, sql } from 'drizzle-orm';
 import * as schema from './db/schema.js';
 import type { RunView } from './discovery/run.js';
 import type { Db } from './store.js';
@@ -98,15 +98,44 @@ export function registerAppMetrics(opts: {
 
 const RUN_STATUSES = ['succeeded', 'partial', 'failed'] as const;
 
+interface LastRun {
+  status: string;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** The newest finished discovery run (null: none yet; undefined: the database could not be read). */
+async function newestFinishedRun(db: Db): Promise<LastRun | null | undefined> {
+  try {
+    const [row] = await db
+      .select({
+        status: schema.discoveryRuns.status,
+        startedAt: schema.discoveryRuns.startedAt,
+        finishedAt: schema.discoveryRuns.finishedAt,
+      })
+      .from(schema.discoveryRuns)
+      .where(isNotNull(schema.discoveryRuns.finishedAt))
+      .orderBy(desc(schema.discoveryRuns.finishedAt))
+      .limit(1);
+    return row?.finishedAt ? { status: row.status, startedAt: row.startedAt, finishedAt: row.finishedAt } : null;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How long one read of the last finished run serves the scrapes (its three gauges read it once). */
+const LAST_RUN_TTL_MS = 1000;
+
 /*
- * Discovery runs (docs/runbooks/app-registry.md, "Metrics"), counted by the replica that ran them
+ * Discovery runs (docs/runbooks/app-registry.md, "Metrics"). Counted by the replica that ran them
  * when a run finishes: per source (a DISCOVERY_DIR folder or an identity provider; bounded by
  * the configuration) the lines read, sightings, read errors, apps matched, new candidates and
  * whole-source failures; per run its status; the candidates flagged (by runs and by the lifecycle
- * sweep); and the last run's duration, status and end time (alert when no run succeeded for two
- * days).
+ * sweep). Read from the runs table at each scrape, the same on every replica and worker process:
+ * the last finished run's duration, status and end time (alert when no run finished for two
+ * days), whichever replica ran it, a run cut off by a stopped replica included (failed).
  */
-export function createDiscoveryMetrics(registry: Registry) {
+export function createDiscoveryMetrics(registry: Registry, db: Db) {
   const perSource = (name: string, help: string) =>
     new Counter({ name, help, labelNames: ['source'] as const, registers: [registry] });
   const lines = perSource('app_registry_discovery_lines_read_total', 'Log lines (JSON records) read by discovery runs');
@@ -141,25 +170,46 @@ export function createDiscoveryMetrics(registry: Registry) {
     help: 'Candidates still unregistered after DISCOVERY_FLAG_AFTER_HOURS, flagged (with an ownership task) by a discovery run or the lifecycle sweep',
     registers: [registry],
   });
-  const duration = new Gauge({
+  let lastRun: { at: number; row: Promise<LastRun | null | undefined> } | null = null;
+  /** Read once for the three gauges of a scrape; unreadable (undefined): they keep their values. */
+  const readLastRun = () => {
+    if (!lastRun || Date.now() - lastRun.at >= LAST_RUN_TTL_MS) {
+      lastRun = { at: Date.now(), row: newestFinishedRun(db) };
+    }
+    return lastRun.row;
+  };
+  new Gauge({
     name: 'app_registry_discovery_last_run_duration_seconds',
-    help: 'Duration of the last discovery run this replica finished (over worker processes: the longest of their last runs)',
+    help: 'Duration of the last discovery run that finished, whichever replica ran it (0: none yet)',
     registers: [registry],
-    aggregator: 'max',
+    // Read from the shared table: every worker process reads the same value.
+    aggregator: 'first',
+    async collect() {
+      const run = await readLastRun();
+      if (run !== undefined)
+        this.set(run ? Math.max(0, (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000) : 0);
+    },
   });
-  const status = new Gauge({
+  new Gauge({
     name: 'app_registry_discovery_last_run_status',
-    help: 'Status of the last discovery run this replica finished: 1 for its status, 0 for the others',
+    help: 'Status of the last discovery run that finished, whichever replica ran it: 1 for its status, 0 for the others (all 0: none yet)',
     labelNames: ['status'] as const,
     registers: [registry],
-    // Over worker processes: 1 for each status one of their last runs had.
-    aggregator: 'max',
+    aggregator: 'first',
+    async collect() {
+      const run = await readLastRun();
+      if (run !== undefined) for (const st of RUN_STATUSES) this.set({ status: st }, st === run?.status ? 1 : 0);
+    },
   });
-  const finishedAt = new Gauge({
+  new Gauge({
     name: 'app_registry_discovery_last_run_timestamp_seconds',
-    help: 'When the last discovery run this replica finished ended (Unix time)',
+    help: 'When the last discovery run that finished ended, whichever replica ran it (Unix time; 0: none yet)',
     registers: [registry],
-    aggregator: 'max',
+    aggregator: 'first',
+    async collect() {
+      const run = await readLastRun();
+      if (run !== undefined) this.set(run ? Date.parse(run.finishedAt) / 1000 : 0);
+    },
   });
   for (const st of RUN_STATUSES) runs.inc({ status: st }, 0);
   flagged.inc(0);
@@ -177,10 +227,6 @@ export function createDiscoveryMetrics(registry: Registry) {
       }
       runs.inc({ status: run.status });
       flagged.inc(run.totals.flagged);
-      const end = run.finishedAt ? Date.parse(run.finishedAt) : Date.now();
-      duration.set(Math.max(0, (end - Date.parse(run.startedAt)) / 1000));
-      for (const st of RUN_STATUSES) status.set({ status: st }, st === run.status ? 1 : 0);
-      finishedAt.set(end / 1000);
     },
     /** Counts candidates the lifecycle sweep flagged (runs count their own in runFinished). */
     candidatesFlagged(n: number) {

@@ -139,7 +139,7 @@ export function defineAppRegistry(options: AppRegistryOptions = {}) {
         approvedTemplates: async () => (await policy.templates()).map((t) => t.name),
       });
 
-      const discoveryMetrics = createDiscoveryMetrics(ctx.registry);
+      const discoveryMetrics = createDiscoveryMetrics(ctx.registry, ctx.db);
       const discovery = createDiscovery({
         db: ctx.db,
         registry,
