@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { LoadResult } from '../bench/lib/load.js';
 import {
@@ -7,6 +9,7 @@ import {
   overloadVerdicts,
   type Targets,
 } from '../bench/lib/report.js';
+import { readLoadRefusals } from '../bench/lib/service-metrics.js';
 import { summarise } from '../bench/lib/stats.js';
 
 const POD = 'webhook-ingest, 2 worker processes';
@@ -98,5 +101,30 @@ describe('the overload verdicts say when the run saturated the machine', () => {
       '1.97',
       '',
     ]);
+  });
+});
+
+describe('who answered the 503s for load', () => {
+  it('reads the primary’s refusals and the service’s own overloaded rejections from /metrics, nothing else', async () => {
+    const text = [
+      '# HELP worker_connections_refused_total Connections the primary answered itself',
+      '# TYPE worker_connections_refused_total counter',
+      'worker_connections_refused_total{service="webhook-ingest"} 41200',
+      'webhook_events_rejected_total{provider="pagerduty",reason="overloaded",service="webhook-ingest"} 5100',
+      'webhook_events_rejected_total{provider="opsgenie",reason="overloaded",service="webhook-ingest"} 7',
+      'webhook_events_rejected_total{provider="pagerduty",reason="unauthenticated",service="webhook-ingest"} 3',
+      'webhook_requests_in_flight{service="webhook-ingest"} 256',
+    ].join('\n');
+    const server = createServer((req, res) => {
+      if (req.url === '/metrics') res.writeHead(200, { 'content-type': 'text/plain' }).end(text);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect(await readLoadRefusals(url)).toEqual({ primary: 41_200, replica: 5_107 });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

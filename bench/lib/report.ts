@@ -4,6 +4,7 @@ import type { KafkaClientsResults } from './kafka-clients-results.js';
 import { droppedText, generatorLagText, type LoadResult } from './load.js';
 import { type OpenIncidentsResults, slowerList } from './open-incidents-report.js';
 import type { ProfileSummary } from './profile.js';
+import type { LoadRefusals } from './service-metrics.js';
 import type { StatementStats } from './statements.js';
 import { type Cores, fmtInt, fmtMs, type Latency } from './stats.js';
 import type { StatusMapperResults } from './status-mapper-results.js';
@@ -64,6 +65,8 @@ export interface OverloadRun {
   inFlightBudget: number;
   /** Share of answered requests that were 503. */
   share503: number;
+  /** Who answered the 503s for load during the run, from the service's /metrics (see readLoadRefusals). */
+  refusedBy?: LoadRefusals;
   /** 503 answers carrying Retry-After ÷ all 503 answers. */
   retryAfterShare: number;
   /** Answer time of the 503s and of the 202s, ms from the intended send time. */
@@ -323,6 +326,11 @@ export function saturationNote(o: OverloadRun, cores: number): string {
   return `⚠ the machine was saturated (${busy.toFixed(2)} of ${cores} cores busy${generator}${late}): these answer times are the shared machine's as much as the pod's`;
 }
 
+/** Who answered an overload run's 503s for load: the worker primary, or the replica's own code. */
+export function refusedByText(r: LoadRefusals): string {
+  return `503s for load: ${fmtInt(r.primary)} by the worker primary (never reached a worker), ${fmtInt(r.replica)} by the service's own code`;
+}
+
 /** An overload run's cores with its pod (watched under its own label) in webhook-ingest's column. */
 function podCores(o: OverloadRun | undefined): Cores | undefined {
   if (!o) return undefined;
@@ -477,7 +485,7 @@ export function figuresTable(
       .join(' ');
     add(
       `${o.label === 'webhook-ingest' ? 'webhook-ingest' : `webhook-ingest as 1 replica of ${o.label.replace('webhook-ingest, ', '')}`} above capacity: open loop at ${fmtInt(o.load.offeredRate ?? 0)}/s for ${o.load.durationS} s (in-flight budget ${o.inFlightBudget})`,
-      `${pct(o.share503)} answered 503 (${pct(o.retryAfterShare)} of them with Retry-After; 503 p50/p99 ${fmtMs(o.latency503?.p50 ?? Number.NaN)} / ${fmtMs(o.latency503?.p99 ?? Number.NaN)} ms); ${codes}; ${o.load.errors} unanswered${o.load.dropped ? `; ${droppedText(o.load)}` : ''}; ${fmtInt(o.foundOnTopic)} of ${fmtInt(o.accepted)} accepted events on the topic, **${fmtInt(o.lost)} lost**${o.load.generator ? `; ${generatorLagText(o.load.generator)}` : ''}`,
+      `${pct(o.share503)} answered 503 (${pct(o.retryAfterShare)} of them with Retry-After; 503 p50/p99 ${fmtMs(o.latency503?.p50 ?? Number.NaN)} / ${fmtMs(o.latency503?.p99 ?? Number.NaN)} ms); ${codes}; ${o.load.errors} unanswered${o.refusedBy ? `; ${refusedByText(o.refusedBy)}` : ''}${o.load.dropped ? `; ${droppedText(o.load)}` : ''}; ${fmtInt(o.foundOnTopic)} of ${fmtInt(o.accepted)} accepted events on the topic, **${fmtInt(o.lost)} lost**${o.load.generator ? `; ${generatorLagText(o.load.generator)}` : ''}`,
       `202s: ${lat(o.latency202 ?? undefined)}`,
       o.cores,
       saturationNote(o, cores),

@@ -30,6 +30,29 @@ export function parsePrometheus(text: string): Sample[] {
   return samples;
 }
 
+/**
+ * webhook-ingest's refusals for load so far, from its /metrics: those its worker primary answered
+ * itself (`worker_connections_refused_total`: the connection never reached a worker; 0 for a
+ * single process) and those the replica's own code answered (`webhook_events_rejected_total`,
+ * reason `overloaded`: in-flight budget, byte budget, event-loop guard or shedding).
+ */
+export async function readLoadRefusals(url: string): Promise<LoadRefusals> {
+  const response = await fetch(new URL('/metrics', url));
+  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
+  const samples = parsePrometheus(await response.text());
+  const total = (name: string, match: (labels: Record<string, string>) => boolean = () => true) =>
+    samples.filter((s) => s.name === name && match(s.labels)).reduce((sum, s) => sum + s.value, 0);
+  return {
+    primary: total('worker_connections_refused_total'),
+    replica: total('webhook_events_rejected_total', (l) => l.reason === 'overloaded'),
+  };
+}
+
+export interface LoadRefusals {
+  primary: number;
+  replica: number;
+}
+
 /** What one read of /metrics says, cumulative since the service started (except the lag). */
 export interface ServiceReading {
   /** Requests of the route answered 200, and those of them under each bucket bound (s → count). */

@@ -15,7 +15,8 @@ import { type BenchContext, running, type Scenario } from '../lib/context.js';
 import { generatorLagText, runFixedRate, runSaturation } from '../lib/load.js';
 import { cpuWindow, describeLoad, fmtCores, rssDuring, settle, WEBHOOK_PATH, waitForQuiet } from '../lib/measure.js';
 import type { SignedWebhook } from '../lib/payloads.js';
-import type { OverloadRun } from '../lib/report.js';
+import { type OverloadRun, refusedByText } from '../lib/report.js';
+import { readLoadRefusals } from '../lib/service-metrics.js';
 import { fmtInt, fmtLatency } from '../lib/stats.js';
 import { startIngest } from './ingest.js';
 
@@ -143,6 +144,7 @@ async function overloadRun(
     await pool.ensure(rate * durationS);
     const answered202: SignedWebhook[] = [];
     await waitForQuiet(ctx, `the overload run (${opts.label})`);
+    const refusedBefore = await readLoadRefusals(url);
     const cpu = cpuWindow(ctx, { [opts.label]: child });
     const load = await rssDuring(ctx, opts.label, 'overload', url, () =>
       runFixedRate({
@@ -165,6 +167,11 @@ async function overloadRun(
       }),
     );
     const cores = cpu();
+    const refusedAfter = await readLoadRefusals(url);
+    const refusedBy = {
+      primary: refusedAfter.primary - refusedBefore.primary,
+      replica: refusedAfter.replica - refusedBefore.replica,
+    };
     // Parsed after the load, not in the generator's hot path.
     const accepted = new Set(answered202.map(eventIdOf));
     describeLoad(ctx, `overload ${fmtInt(rate)}/s (${opts.label})`, load);
@@ -180,6 +187,7 @@ async function overloadRun(
       capacityPerS: capacity,
       inFlightBudget: IN_FLIGHT_BUDGET,
       share503: answered ? refused / answered : 0,
+      refusedBy,
       retryAfterShare: refused ? (load.retryAfter?.['503'] ?? 0) / refused : 0,
       latency503,
       latency202,
@@ -194,6 +202,7 @@ async function overloadRun(
     say.info(
       `${fmtInt(foundOnTopic)} of ${fmtInt(accepted.size)} accepted events found on the topic; cores used: ${fmtCores(ctx, cores)}`,
     );
+    say.info(`${opts.label}: ${refusedByText(refusedBy)}`);
     if (load.generator)
       say.info(`answer times include the generator's own lateness: ${generatorLagText(load.generator)}`);
     if (run.lost > 0) say.fail(`${opts.label}: ${fmtInt(run.lost)} events answered 202 are not on the topic`);
