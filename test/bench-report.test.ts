@@ -70,13 +70,23 @@ describe('the overload verdicts say when the run saturated the machine', () => {
     expect(byTarget('missing from the topic')?.met).toBe(true);
   });
 
+  it('an answer time that was not measured gets no note on it', () => {
+    const run = overloadRun({ bench: 0.68, [POD]: 1.09, machine: 1.97, other: 0.02 }, 328);
+    const verdicts = overloadVerdicts({ ...run, latency202: null }, targets, 'overload, pod', 2);
+    const v = verdicts.find((x) => x.target.includes('answer time of the 202s'));
+    expect(v).toMatchObject({ measured: 'not measured', met: null, gap: '–' });
+  });
+
   it('a run with a core’s worth to spare is not marked', () => {
     const run = overloadRun({ bench: 0.25, [POD]: 1.06, postgres: 0.13, kafka: 0.06, machine: 1.52, other: 0.01 }, 12);
     for (const v of overloadVerdicts(run, targets, 'overload, pod', 2)) expect(v.gap).not.toContain('saturated');
   });
 
   it('the cores table has a row for the pod above capacity, its CPU in webhook-ingest’s column', () => {
-    const run = overloadRun({ bench: 0.68, [POD]: 1.09, postgres: 0.07, kafka: 0.06, machine: 1.97, other: 0.02 }, 328);
+    const run = overloadRun(
+      { bench: 0.68, [POD]: 1.09, [`${POD}.sys`]: 0.2, postgres: 0.07, kafka: 0.06, machine: 1.97, other: 0.02 },
+      328,
+    );
     const results = {
       httpCeiling: {},
       bus: [],
@@ -93,7 +103,7 @@ describe('the overload verdicts say when the run saturated the machine', () => {
       'webhook-ingest, 2 worker processes, above capacity',
       '0.68',
       '–',
-      '1.09',
+      '1.09 (0.20 kernel)',
       '–',
       '0.07',
       '0.06',
@@ -106,7 +116,7 @@ describe('the overload verdicts say when the run saturated the machine', () => {
 
 describe('who answered the 503s for load', () => {
   it('reads the primary’s refusals and the service’s own overloaded rejections from /metrics, nothing else', async () => {
-    const text = [
+    let text = [
       '# HELP worker_connections_refused_total Connections the primary answered itself',
       '# TYPE worker_connections_refused_total counter',
       'worker_connections_refused_total{service="webhook-ingest"} 41200',
@@ -123,6 +133,12 @@ describe('who answered the 503s for load', () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       expect(await readLoadRefusals(url)).toEqual({ primary: 41_200, replica: 5_107 });
+      // A single process has no primary: its count is absent, not zero.
+      text = text
+        .split('\n')
+        .filter((l) => !l.includes('worker_connections_refused_total'))
+        .join('\n');
+      expect(await readLoadRefusals(url)).toEqual({ primary: null, replica: 5_107 });
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }

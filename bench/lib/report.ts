@@ -328,7 +328,8 @@ export function saturationNote(o: OverloadRun, cores: number): string {
 
 /** Who answered an overload run's 503s for load: the worker primary, or the replica's own code. */
 export function refusedByText(r: LoadRefusals): string {
-  return `503s for load: ${fmtInt(r.primary)} by the worker primary (never reached a worker), ${fmtInt(r.replica)} by the service's own code`;
+  const primary = r.primary === null ? '' : `${fmtInt(r.primary)} by the worker primary (never reached a worker), `;
+  return `503s for load: ${primary}${fmtInt(r.replica)} by the service's own code`;
 }
 
 /** An overload run's cores with its pod (watched under its own label) in webhook-ingest's column. */
@@ -342,7 +343,8 @@ function podCores(o: OverloadRun | undefined): Cores | undefined {
 export function overloadVerdicts(o: OverloadRun | undefined, t: Targets, what: string, cores: number): Verdict[] {
   const where = o ? ` (offered ${fmtInt(o.load.offeredRate ?? 0)}/s)` : '';
   const saturated = o ? saturationNote(o, cores) : '';
-  const answerTime = (v: Verdict): Verdict => (saturated ? { ...v, gap: `${v.gap}; ${saturated}` } : v);
+  const answerTime = (v: Verdict): Verdict =>
+    saturated && v.met !== null ? { ...v, gap: `${v.gap}; ${saturated}` } : v;
   const verdicts = [
     atLeast(`${what}${where}: share answered 503`, o?.share503, 0.01, 'of answers', pct),
     atLeast(

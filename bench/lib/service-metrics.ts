@@ -32,24 +32,27 @@ export function parsePrometheus(text: string): Sample[] {
 
 /**
  * webhook-ingest's refusals for load so far, from its /metrics: those its worker primary answered
- * itself (`worker_connections_refused_total`: the connection never reached a worker; 0 for a
- * single process) and those the replica's own code answered (`webhook_events_rejected_total`,
- * reason `overloaded`: in-flight budget, byte budget, event-loop guard or shedding).
+ * itself (`worker_connections_refused_total`: the connection never reached a worker; null when
+ * there is no primary, a single process) and those the replica's own code answered
+ * (`webhook_events_rejected_total`, reason `overloaded`: in-flight budget, byte budget,
+ * event-loop guard or shedding).
  */
 export async function readLoadRefusals(url: string): Promise<LoadRefusals> {
-  const response = await fetch(new URL('/metrics', url));
-  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
+  const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  if (!response.ok) throw new Error(`GET ${url}/metrics answered ${response.status}`);
   const samples = parsePrometheus(await response.text());
   const total = (name: string, match: (labels: Record<string, string>) => boolean = () => true) =>
     samples.filter((s) => s.name === name && match(s.labels)).reduce((sum, s) => sum + s.value, 0);
   return {
-    primary: total('worker_connections_refused_total'),
+    primary: samples.some((s) => s.name === 'worker_connections_refused_total')
+      ? total('worker_connections_refused_total')
+      : null,
     replica: total('webhook_events_rejected_total', (l) => l.reason === 'overloaded'),
   };
 }
 
 export interface LoadRefusals {
-  primary: number;
+  primary: number | null;
   replica: number;
 }
 

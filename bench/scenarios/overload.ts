@@ -16,7 +16,7 @@ import { generatorLagText, runFixedRate, runSaturation } from '../lib/load.js';
 import { cpuWindow, describeLoad, fmtCores, rssDuring, settle, WEBHOOK_PATH, waitForQuiet } from '../lib/measure.js';
 import type { SignedWebhook } from '../lib/payloads.js';
 import { type OverloadRun, refusedByText } from '../lib/report.js';
-import { readLoadRefusals } from '../lib/service-metrics.js';
+import { type LoadRefusals, readLoadRefusals } from '../lib/service-metrics.js';
 import { fmtInt, fmtLatency } from '../lib/stats.js';
 import { startIngest } from './ingest.js';
 
@@ -74,6 +74,24 @@ async function findOnTopic(ctx: BenchContext, topic: string, expected: Set<strin
     await consumer.disconnect();
   }
   return expected.size - missing.size;
+}
+
+/**
+ * The refusal counters from the service's /metrics (three tries a second apart), or undefined
+ * with a warning: who refused is a detail of the report, not worth the run.
+ */
+async function refusals(url: string, when: string): Promise<LoadRefusals | undefined> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await readLoadRefusals(url);
+    } catch (error) {
+      if (attempt >= 3) {
+        say.fail(`could not read the refusal counters ${when} the overload run: ${(error as Error).message}`);
+        return undefined;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 /** The pod of the second run: one replica of two worker processes, its primary the acceptor. */
@@ -144,7 +162,7 @@ async function overloadRun(
     await pool.ensure(rate * durationS);
     const answered202: SignedWebhook[] = [];
     await waitForQuiet(ctx, `the overload run (${opts.label})`);
-    const refusedBefore = await readLoadRefusals(url);
+    const refusedBefore = await refusals(url, 'before');
     const cpu = cpuWindow(ctx, { [opts.label]: child });
     const load = await rssDuring(ctx, opts.label, 'overload', url, () =>
       runFixedRate({
@@ -167,11 +185,19 @@ async function overloadRun(
       }),
     );
     const cores = cpu();
-    const refusedAfter = await readLoadRefusals(url);
-    const refusedBy = {
-      primary: refusedAfter.primary - refusedBefore.primary,
-      replica: refusedAfter.replica - refusedBefore.replica,
-    };
+    // After the load has stopped and the replica caught up: its primary may still refuse at first.
+    await settle();
+    const refusedAfter = await refusals(url, 'after');
+    const refusedBy =
+      refusedBefore && refusedAfter
+        ? {
+            primary:
+              refusedAfter.primary === null || refusedBefore.primary === null
+                ? null
+                : refusedAfter.primary - refusedBefore.primary,
+            replica: refusedAfter.replica - refusedBefore.replica,
+          }
+        : undefined;
     // Parsed after the load, not in the generator's hot path.
     const accepted = new Set(answered202.map(eventIdOf));
     describeLoad(ctx, `overload ${fmtInt(rate)}/s (${opts.label})`, load);
@@ -202,7 +228,7 @@ async function overloadRun(
     say.info(
       `${fmtInt(foundOnTopic)} of ${fmtInt(accepted.size)} accepted events found on the topic; cores used: ${fmtCores(ctx, cores)}`,
     );
-    say.info(`${opts.label}: ${refusedByText(refusedBy)}`);
+    if (refusedBy) say.info(`${opts.label}: ${refusedByText(refusedBy)}`);
     if (load.generator)
       say.info(`answer times include the generator's own lateness: ${generatorLagText(load.generator)}`);
     if (run.lost > 0) say.fail(`${opts.label}: ${fmtInt(run.lost)} events answered 202 are not on the topic`);

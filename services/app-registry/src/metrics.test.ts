@@ -1,5 +1,5 @@
 import { createMetricsRegistry } from '@micro-oncall/service-kit';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RunView } from './discovery/run.js';
 import { emptyReport } from './discovery/sink.js';
 import { createDiscoveryMetrics } from './metrics.js';
@@ -87,7 +87,50 @@ describe('discovery metrics', () => {
     // Flagged by the two runs (4 + 1) and by a lifecycle sweep (2).
     expect(await value(registry, 'app_registry_discovery_candidates_flagged_total{service="app-registry"}')).toBe(7);
     // The last run's gauges are read from the runs table (test/discovery-metrics.test.ts), not
-    // from the runs this replica counted: a database that cannot be read leaves them as they were.
-    expect(await value(registry, 'app_registry_discovery_last_run_timestamp_seconds{service="app-registry"}')).toBe(0);
+    // from the runs this replica counted: with the table unreadable none of them was ever set.
+    expect(await value(registry, 'app_registry_discovery_last_run_status{status="partial"')).toBeUndefined();
+    expect(await value(registry, 'app_registry_discovery_last_run_status{status="succeeded"')).toBeUndefined();
+  });
+
+  it('keeps the last run it read while the runs table cannot be read', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.parse('2026-12-01T04:00:00.000Z'));
+      let reads = 0;
+      const firstRead = [
+        {
+          status: 'partial',
+          startedAt: '2026-12-01T03:23:00.000Z',
+          finishedAt: '2026-12-01T03:24:30.000Z',
+          error: null,
+        },
+      ];
+      const query = {
+        from: () => query,
+        where: () => query,
+        orderBy: () => query,
+        limit: async () => {
+          reads += 1;
+          if (reads === 1) return firstRead;
+          throw new Error('connection terminated');
+        },
+      };
+      const registry = createMetricsRegistry('app-registry');
+      createDiscoveryMetrics(registry, { select: () => query } as unknown as Db);
+      const lastRun = async () => ({
+        durationS: await value(registry, 'app_registry_discovery_last_run_duration_seconds{service="app-registry"}'),
+        endedAt: await value(registry, 'app_registry_discovery_last_run_timestamp_seconds{service="app-registry"}'),
+        partial: await value(registry, 'app_registry_discovery_last_run_status{status="partial"'),
+        succeeded: await value(registry, 'app_registry_discovery_last_run_status{status="succeeded"'),
+      });
+      const read = { durationS: 90, endedAt: Date.parse('2026-12-01T03:24:30.000Z') / 1000, partial: 1, succeeded: 0 };
+      expect(await lastRun()).toEqual(read);
+      // Past the one-second memo the next read fails: the scrape still answers, with what was read.
+      vi.setSystemTime(Date.parse('2026-12-01T04:00:05.000Z'));
+      expect(await lastRun()).toEqual(read);
+      expect(reads).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Logger, type Registry, registerInfoMetric } from '@micro-oncall/service-kit';
-import { and, asc, desc, gt, isNotNull, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, gt, inArray, isNotNull, ne, sql } from 'drizzle-orm';
 import * as schema from './db/schema.js';
-import type { RunView } from './discovery/run.js';
+import { CUT_OFF_BY_STOP, type RunView } from './discovery/run.js';
 import type { Db } from './store.js';
 
 /*
@@ -100,11 +100,16 @@ const RUN_STATUSES = ['succeeded', 'partial', 'failed'] as const;
 
 interface LastRun {
   status: string;
-  startedAt: string;
+  /** Seconds the run took; 0 for a run cut off by a stopped replica (its end is when it was found). */
+  durationS: number;
   finishedAt: string;
 }
 
-/** The newest finished discovery run (null: none yet; undefined: the database could not be read). */
+/**
+ * The newest finished discovery run, scheduled or asked for (null: none yet; undefined: the
+ * database could not be read). The stream's rolling day reports (trigger `stream`) are not runs
+ * of the job: their end moves with every batch, and would hide a scheduled run that stopped.
+ */
 async function newestFinishedRun(db: Db): Promise<LastRun | null | undefined> {
   try {
     const [row] = await db
@@ -112,12 +117,18 @@ async function newestFinishedRun(db: Db): Promise<LastRun | null | undefined> {
         status: schema.discoveryRuns.status,
         startedAt: schema.discoveryRuns.startedAt,
         finishedAt: schema.discoveryRuns.finishedAt,
+        error: schema.discoveryRuns.error,
       })
       .from(schema.discoveryRuns)
-      .where(isNotNull(schema.discoveryRuns.finishedAt))
+      .where(
+        and(isNotNull(schema.discoveryRuns.finishedAt), inArray(schema.discoveryRuns.trigger, ['schedule', 'manual'])),
+      )
       .orderBy(desc(schema.discoveryRuns.finishedAt))
       .limit(1);
-    return row?.finishedAt ? { status: row.status, startedAt: row.startedAt, finishedAt: row.finishedAt } : null;
+    if (!row?.finishedAt) return null;
+    const durationS =
+      row.error === CUT_OFF_BY_STOP ? 0 : Math.max(0, (Date.parse(row.finishedAt) - Date.parse(row.startedAt)) / 1000);
+    return { status: row.status, durationS, finishedAt: row.finishedAt };
   } catch {
     return undefined;
   }
@@ -170,29 +181,36 @@ export function createDiscoveryMetrics(registry: Registry, db: Db) {
     help: 'Candidates still unregistered after DISCOVERY_FLAG_AFTER_HOURS, flagged (with an ownership task) by a discovery run or the lifecycle sweep',
     registers: [registry],
   });
-  let lastRun: { at: number; row: Promise<LastRun | null | undefined> } | null = null;
-  /** Read once for the three gauges of a scrape; unreadable (undefined): they keep their values. */
+  let lastRun: { at: number; settled: boolean; row: Promise<LastRun | null | undefined> } | null = null;
+  /**
+   * Read once for the three gauges of a scrape, and kept for LAST_RUN_TTL_MS; a read still
+   * running is shared, however slow. Unreadable (undefined): the gauges keep their values.
+   */
   const readLastRun = () => {
-    if (!lastRun || Date.now() - lastRun.at >= LAST_RUN_TTL_MS) {
-      lastRun = { at: Date.now(), row: newestFinishedRun(db) };
+    if (!lastRun || (lastRun.settled && Date.now() - lastRun.at >= LAST_RUN_TTL_MS)) {
+      const read = { at: Date.now(), settled: false, row: newestFinishedRun(db) };
+      read.row.finally(() => {
+        read.settled = true;
+        read.at = Date.now();
+      });
+      lastRun = read;
     }
     return lastRun.row;
   };
   new Gauge({
     name: 'app_registry_discovery_last_run_duration_seconds',
-    help: 'Duration of the last discovery run that finished, whichever replica ran it (0: none yet)',
+    help: 'Duration of the last discovery run that finished, whichever replica ran it (0: none yet, a run cut off by a stopped replica, or the database unreadable since start)',
     registers: [registry],
     // Read from the shared table: every worker process reads the same value.
     aggregator: 'first',
     async collect() {
       const run = await readLastRun();
-      if (run !== undefined)
-        this.set(run ? Math.max(0, (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000) : 0);
+      if (run !== undefined) this.set(run?.durationS ?? 0);
     },
   });
   new Gauge({
     name: 'app_registry_discovery_last_run_status',
-    help: 'Status of the last discovery run that finished, whichever replica ran it: 1 for its status, 0 for the others (all 0: none yet)',
+    help: 'Status of the last discovery run that finished, whichever replica ran it: 1 for its status, 0 for the others (all 0: none yet; no series: the database unreadable since start)',
     labelNames: ['status'] as const,
     registers: [registry],
     aggregator: 'first',
@@ -203,7 +221,7 @@ export function createDiscoveryMetrics(registry: Registry, db: Db) {
   });
   new Gauge({
     name: 'app_registry_discovery_last_run_timestamp_seconds',
-    help: 'When the last discovery run that finished ended, whichever replica ran it (Unix time; 0: none yet)',
+    help: 'When the last discovery run that finished ended, whichever replica ran it (Unix time; 0: none yet, or the database unreadable since start)',
     registers: [registry],
     aggregator: 'first',
     async collect() {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createDatabase, createLogger, createMetricsRegistry } from '@micro-oncall/service-kit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as schema from '../src/db/schema.js';
+import { CUT_OFF_BY_STOP } from '../src/discovery/run.js';
 import { createDiscoveryMetrics } from '../src/metrics.js';
 import { runDiscovery } from './discovery-support.js';
 import { type Harness, startHarness } from './helpers.js';
@@ -68,7 +69,7 @@ describe('app-registry discovery: the last run on /metrics', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('before any run: ended at 0 (an alert on its age fires) and no status set', async () => {
+  it('before any run: ended at 0 (an alert on its age fires) and every status 0', async () => {
     for (const metrics of [service, otherReplica]) {
       expect(await lastRun(metrics)).toEqual({ durationS: 0, endedAt: 0, succeeded: 0, partial: 0, failed: 0 });
     }
@@ -92,17 +93,24 @@ describe('app-registry discovery: the last run on /metrics', () => {
     await vi.waitFor(async () => expect(await lastRun(service)).toEqual(expected), { timeout: 10_000, interval: 200 });
   });
 
-  it('a newer run that failed, written by another replica, turns the status to failed on every replica', async () => {
-    const [newest] = await h.sql<{ finished_at: string }>(
+  /** Inserts a finished run as another replica (or the stream) would have written it. */
+  const insertRun = (run: { trigger: string; started: Date; ended: Date; status: string; error?: string }) =>
+    h.sql(
+      `insert into app_registry.discovery_runs (id, trigger, requested_by, started_at, finished_at, status, error)
+       values ($1, $2, 'discovery-schedule', $3, $4, $5, $6)`,
+      [randomUUID(), run.trigger, run.started.toISOString(), run.ended.toISOString(), run.status, run.error ?? null],
+    );
+  const newestEnd = async () => {
+    const [row] = await h.sql<{ finished_at: string }>(
       `select max(finished_at)::text as finished_at from app_registry.discovery_runs`,
     );
-    const started = new Date(Date.parse(newest!.finished_at) + 60_000);
+    return Date.parse(row!.finished_at);
+  };
+
+  it('a newer run that failed, written by another replica, turns the status to failed on every replica', async () => {
+    const started = new Date((await newestEnd()) + 60_000);
     const ended = new Date(started.getTime() + 5_000);
-    await h.sql(
-      `insert into app_registry.discovery_runs (id, trigger, requested_by, started_at, finished_at, status, error)
-       values ($1, 'schedule', 'discovery-schedule', $2, $3, 'failed', 'cut off before it finished (the service stopped)')`,
-      [randomUUID(), started.toISOString(), ended.toISOString()],
-    );
+    await insertRun({ trigger: 'schedule', started, ended, status: 'failed' });
     const expected = { durationS: 5, endedAt: ended.getTime() / 1000, succeeded: 0, partial: 0, failed: 1 };
     for (const metrics of [otherReplica, service]) {
       await vi.waitFor(async () => expect(await lastRun(metrics)).toEqual(expected), {
@@ -110,5 +118,29 @@ describe('app-registry discovery: the last run on /metrics', () => {
         interval: 200,
       });
     }
+  });
+
+  it('a run cut off by a stopped replica is failed with no duration: its end was recorded only when the next run began', async () => {
+    const started = new Date((await newestEnd()) + 60_000);
+    // Found still running six hours later, when the next run started.
+    const ended = new Date(started.getTime() + 6 * 3_600_000);
+    await insertRun({ trigger: 'manual', started, ended, status: 'failed', error: CUT_OFF_BY_STOP });
+    const expected = { durationS: 0, endedAt: ended.getTime() / 1000, succeeded: 0, partial: 0, failed: 1 };
+    await vi.waitFor(async () => expect(await lastRun(otherReplica)).toEqual(expected), {
+      timeout: 10_000,
+      interval: 200,
+    });
+  });
+
+  it('the stream’s rolling day report is not a run: a newer one changes nothing', async () => {
+    const before = await lastRun(otherReplica);
+    const started = new Date((await newestEnd()) + 60_000);
+    await insertRun({ trigger: 'stream', started, ended: new Date(started.getTime() + 1_000), status: 'succeeded' });
+    // Past the one-second memo, two scrapes later: still the run before.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await lastRun(otherReplica);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await lastRun(otherReplica)).toEqual(before);
+    expect(await lastRun(service)).toEqual(before);
   });
 });

@@ -8,6 +8,13 @@ import type { DiscoveryReadError, RunTotals, SourceReport } from '../db/discover
 import * as schema from '../db/schema.js';
 import type { Registry } from '../store.js';
 import type { Actor, Clock, Db } from '../types.js';
+
+/**
+ * The error of a run found still marked running when the next one starts: its replica stopped
+ * mid-run. Its end is recorded then, so its duration spans the downtime, not the run.
+ */
+export const CUT_OFF_BY_STOP = 'cut off before it finished (the service stopped)';
+
 import { fingerprint, headOf, listFiles, listSources, resumeFrom, type SourceDir, type SourceFile } from './files.js';
 import type { IdpSource } from './idp/index.js';
 import { type IdpSourceDeps, idpSourceName, readIdpSource } from './idp-source.js';
@@ -157,7 +164,7 @@ export function createRunner(deps: RunnerDeps) {
       const now = nowIso();
       await db
         .update(schema.discoveryRuns)
-        .set({ status: 'failed', finishedAt: now, error: 'cut off before it finished (the service stopped)' })
+        .set({ status: 'failed', finishedAt: now, error: CUT_OFF_BY_STOP })
         .where(eq(schema.discoveryRuns.status, 'running'));
       const [row] = await db
         .insert(schema.discoveryRuns)
