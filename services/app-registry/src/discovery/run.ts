@@ -9,12 +9,6 @@ import * as schema from '../db/schema.js';
 import type { Registry } from '../store.js';
 import type { Actor, Clock, Db } from '../types.js';
 
-/**
- * The error of a run found still marked running when the next one starts: its replica stopped
- * mid-run. Its end is recorded then, so its duration spans the downtime, not the run.
- */
-export const CUT_OFF_BY_STOP = 'cut off before it finished (the service stopped)';
-
 import { fingerprint, headOf, listFiles, listSources, resumeFrom, type SourceDir, type SourceFile } from './files.js';
 import type { IdpSource } from './idp/index.js';
 import { type IdpSourceDeps, idpSourceName, readIdpSource } from './idp-source.js';
@@ -22,6 +16,12 @@ import { createMatcher, type Matcher } from './match.js';
 import type { FileReading, ReadFileOptions } from './readers/index.js';
 import { SOURCE_FORMATS } from './sighting.js';
 import { createSightingSink, emptyReport, type SightingSink } from './sink.js';
+
+/**
+ * The error of a run found still marked running when the next one starts: its replica stopped
+ * mid-run. Its end is recorded then, so its duration spans the downtime, not the run.
+ */
+export const CUT_OFF_BY_STOP = 'cut off before it finished (the service stopped)';
 
 /*
  * A discovery run: every file of every source (DISCOVERY_DIR/<source>/…) read from where the
